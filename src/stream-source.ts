@@ -1,0 +1,101 @@
+/**
+ * The interface every upstream implementation serves (WSManager and the legacy baseline), so the
+ * gateway, the metrics endpoint and the canary can treat them alike.
+ */
+import type { StreamError } from './errors.js';
+
+/** One event of one stream, shared read-only by every subscriber of that stream. */
+export interface StreamMessage {
+  /** Stream name, e.g. `btcusdt@trade`. */
+  readonly stream: string;
+  /** The event payload, parsed once per frame. Treat it as read-only: all subscribers share it. */
+  readonly data: unknown;
+  /** The combined-stream frame bytes `{"stream":..,"data":..}`, for forwarding without re-serialising. */
+  frameBytes(): Buffer;
+  /** The payload bytes alone (what a raw `/ws/<stream>` client receives). */
+  payloadBytes(): Buffer;
+}
+
+/** Reported when a stream's sequence ids skip: `missed` events between `expected` and `received`. */
+export interface GapEvent {
+  readonly stream: string;
+  /** The first sequence id that was expected next. */
+  readonly expected: number;
+  /** The first sequence id actually received. */
+  readonly received: number;
+  /** How many events were missed (`received - expected`). */
+  readonly missed: number;
+}
+
+/** What a subscriber gets. Only `next` is required. */
+export interface StreamListener {
+  /** Called for every event of the stream. An exception thrown here harms no other subscriber. */
+  next(data: unknown, message: StreamMessage): void;
+  /** Called when the stream skipped events (sequence-id gap), e.g. after a reconnect. */
+  gap?(gap: GapEvent): void;
+  /**
+   * Called once when the subscription ends for good without the subscriber asking: the exchange
+   * rejected the stream, or reconnection retries were exhausted. No `next` follows.
+   */
+  error?(error: StreamError): void;
+}
+
+/** Ends a subscription. Calling it more than once is harmless. */
+export type Unsubscribe = () => void;
+
+/** A stream as the admin API lists it. */
+export interface StreamInfo {
+  readonly stream: string;
+  readonly subscribers: number;
+  /** Upstream connection id carrying the stream, or undefined while it is not subscribed upstream. */
+  readonly connection: string | undefined;
+  /** Epoch milliseconds of the last event, or undefined before the first. */
+  readonly lastMessageAt: number | undefined;
+  /** Milliseconds since the last subscriber left, or undefined while it has subscribers. */
+  readonly idleMs: number | undefined;
+  readonly messages: number;
+}
+
+/** A point-in-time view of the metrics; feeds the JSON metrics endpoint. */
+export interface MetricsSnapshot {
+  readonly implementation: Implementation;
+  readonly activeConnections: number;
+  readonly activeConnectionsHwm: number;
+  readonly retryCount: number;
+  readonly streamCreations: number;
+  readonly streamCleanups: number;
+  readonly activeStreams: number;
+  readonly idleStreams: number;
+  readonly subscribers: number;
+  readonly messagesReceived: number;
+  readonly messageGaps: number;
+  readonly errors: number;
+  readonly isHealthy: boolean;
+  readonly healthReason: string | undefined;
+}
+
+export type Implementation = 'WSManager' | 'Legacy';
+
+export interface HealthVerdict {
+  readonly healthy: boolean;
+  /** Why it is unhealthy; undefined when healthy. */
+  readonly reason: string | undefined;
+}
+
+/** What the gateway needs from an upstream implementation. */
+export interface StreamSource {
+  readonly implementation: Implementation;
+  /**
+   * Subscribes to a stream; the first subscriber makes the upstream subscription.
+   * @throws TypeError with code `WS_ERR_INVALID_STREAM` for a name outside the Binance grammar.
+   */
+  subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe;
+  /** Streams known now, with subscribers and idle ones awaiting cleanup. */
+  listStreams(): StreamInfo[];
+  /** Releases streams idle for at least `idleMs` (default 0: every idle stream) now; returns how many. */
+  forceCleanupIdleStreams(idleMs?: number): number;
+  getMetrics(): MetricsSnapshot;
+  health(): HealthVerdict;
+  /** Closes every connection and timer; subscribers are released. Safe to call twice. */
+  destroy(): Promise<void>;
+}
