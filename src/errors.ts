@@ -7,12 +7,16 @@ export const ErrorCodes = {
   INVALID_STREAM: 'WS_ERR_INVALID_STREAM',
   /** An option of the wrong type or out of range. */
   INVALID_OPTION: 'WS_ERR_INVALID_OPTION',
+  /** A function argument (other than a stream name or an option) of the wrong type, e.g. a listener that is not a function. */
+  INVALID_ARGUMENT: 'WS_ERR_INVALID_ARGUMENT',
   /** The exchange answered a SUBSCRIBE with an error for this stream. */
   SUBSCRIBE_REJECTED: 'WS_ERR_SUBSCRIBE_REJECTED',
   /** Reconnection gave up after the configured number of attempts. */
   RETRIES_EXHAUSTED: 'WS_ERR_RETRIES_EXHAUSTED',
   /** The manager was destroyed while the subscription was open, or used after destroy(). */
   DESTROYED: 'WS_ERR_DESTROYED',
+  /** An async iterator's buffer filled up because its consumer fell behind (overflow policy 'error'). */
+  ITERATOR_OVERFLOW: 'WS_ERR_ITERATOR_OVERFLOW',
   /** A configuration value (environment variable or flag) is not valid. */
   INVALID_CONFIG: 'WS_ERR_INVALID_CONFIG',
 } as const;

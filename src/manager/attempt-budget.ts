@@ -1,0 +1,31 @@
+/**
+ * The connection-attempt budget one manager shares across all its upstream connections.
+ *
+ * Binance allows 300 connection attempts per 5 minutes per IP ("WebSocket Limits"); beyond it
+ * the upgrade is refused and the IP may be banned. Every attempt (first connect, reconnect,
+ * rotation) takes a slot; when none is left, the caller waits `waitMs()` instead of trying.
+ */
+import { RollingWindowLimiter } from './rolling-window-limiter.js';
+
+export class AttemptBudget {
+  private readonly window: RollingWindowLimiter;
+
+  constructor(limit: number, windowMs: number) {
+    this.window = new RollingWindowLimiter(limit, windowMs);
+  }
+
+  /** Takes one attempt when the budget allows it now. */
+  tryTake(now: number): boolean {
+    return this.window.tryTake(now);
+  }
+
+  /** Milliseconds until the next attempt is allowed (0: now). */
+  waitMs(now: number): number {
+    return this.window.waitMs(now);
+  }
+
+  /** Attempts made within the window ending at `now`. */
+  used(now: number): number {
+    return this.window.used(now);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Packs streams onto upstream connections, up to `maxStreamsPerConnection` each (Binance: "A single
+ * connection can listen to a maximum of 1024 streams"), opening a connection when all are full and
+ * closing one as soon as it carries nothing.
+ */
+import { type ConnectionContext, UpstreamConnection } from './upstream-connection.js';
+
+export class ConnectionPool {
+  private readonly connections: UpstreamConnection[] = [];
+  private readonly byStream = new Map<string, UpstreamConnection>();
+  private nextId = 1;
+
+  constructor(
+    private readonly ctx: ConnectionContext,
+    private readonly maxStreamsPerConnection: number,
+  ) {}
+
+  get size(): number {
+    return this.connections.length;
+  }
+
+  all(): readonly UpstreamConnection[] {
+    return this.connections;
+  }
+
+  connectionOf(stream: string): UpstreamConnection | undefined {
+    return this.byStream.get(stream);
+  }
+
+  /** Carries `stream` on the first connection with room, or on a new one. */
+  add(stream: string): void {
+    if (this.byStream.has(stream)) return;
+    let target = this.connections.find(
+      (c) => c.wanted.size < this.maxStreamsPerConnection && c.state !== 'failed' && c.state !== 'closed',
+    );
+    if (target === undefined) {
+      target = new UpstreamConnection(`c${this.nextId++}`, this.ctx);
+      this.connections.push(target);
+    }
+    this.byStream.set(stream, target);
+    target.add(stream);
+  }
+
+  /** Stops carrying `stream`; a connection left empty closes. */
+  remove(stream: string): void {
+    const connection = this.byStream.get(stream);
+    if (connection === undefined) return;
+    this.byStream.delete(stream);
+    connection.remove(stream);
+    if (connection.wanted.size === 0) void this.drop(connection, 'no streams left');
+  }
+
+  /** Removes a connection (empty, or failed for good) and closes it. */
+  drop(connection: UpstreamConnection, reason: string): Promise<void> {
+    const i = this.connections.indexOf(connection);
+    if (i >= 0) this.connections.splice(i, 1);
+    for (const stream of connection.wanted) {
+      if (this.byStream.get(stream) === connection) this.byStream.delete(stream);
+    }
+    return connection.close(reason);
+  }
+
+  /** Closes every connection. */
+  async closeAll(reason: string): Promise<void> {
+    await Promise.all([...this.connections].map((c) => this.drop(c, reason)));
+  }
+}

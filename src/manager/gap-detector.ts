@@ -1,0 +1,48 @@
+/**
+ * Sequence-id bookkeeping of one stream: detects gaps (events skipped, e.g. during an outage) and
+ * duplicates (the same event received twice, e.g. on both connections during a rotation).
+ *
+ * Binance sequence ids (shared DESIGN.md, "Exchange facts"): trade `t` and aggTrade `a` grow by one
+ * per event; a depth diff covers `U`..`u` and the next one starts at `u + 1`. bookTicker's `u`
+ * grows but not by one per event, so it orders (de-duplicates) without detecting gaps.
+ */
+import type { SequenceRange } from '../exchange/binance/streams.js';
+
+/** What `check` decided for one event. */
+export type SequenceVerdict =
+  | { readonly kind: 'in-order' }
+  | { readonly kind: 'duplicate' }
+  | { readonly kind: 'gap'; readonly expected: number; readonly received: number; readonly missed: number };
+
+const IN_ORDER: SequenceVerdict = Object.freeze({ kind: 'in-order' });
+const DUPLICATE: SequenceVerdict = Object.freeze({ kind: 'duplicate' });
+
+export class GapDetector {
+  private last: number | undefined;
+
+  /** @param contiguous true when ids grow by exactly one per event, so a jump is a gap. */
+  constructor(private readonly contiguous: boolean) {}
+
+  /** The last sequence id accepted, or undefined before the first event. */
+  get lastId(): number | undefined {
+    return this.last;
+  }
+
+  /** Judges the next event without recording it. */
+  peek(range: SequenceRange): SequenceVerdict {
+    const last = this.last;
+    if (last === undefined) return IN_ORDER;
+    if (range.last <= last) return DUPLICATE;
+    if (this.contiguous && range.first > last + 1) {
+      return { kind: 'gap', expected: last + 1, received: range.first, missed: range.first - last - 1 };
+    }
+    return IN_ORDER;
+  }
+
+  /** Judges the next event and records it unless it is a duplicate. */
+  check(range: SequenceRange): SequenceVerdict {
+    const verdict = this.peek(range);
+    if (verdict.kind !== 'duplicate') this.last = range.last;
+    return verdict;
+  }
+}

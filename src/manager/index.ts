@@ -1,0 +1,31 @@
+/**
+ * The public surface of the WSManager library. Everything not exported here is internal.
+ */
+export { type ErrorCode, ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
+export type {
+  GapEvent,
+  HealthVerdict,
+  MetricsSnapshot,
+  StreamInfo,
+  StreamListener,
+  StreamMessage,
+  StreamSource,
+  Unsubscribe,
+} from '../stream-source.js';
+export { type BackoffPolicy, backoffDelay } from './backoff.js';
+export {
+  type ObservableConstructor,
+  type StreamObservable,
+  type StreamObserver,
+  type StreamSubscription,
+  toObservable,
+} from './observable.js';
+export {
+  type ConnectionAttemptOptions,
+  DEFAULTS,
+  type PacingOptions,
+  type RetryOptions,
+  type WSManagerOptions,
+} from './options.js';
+export { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
+export { WSManager } from './ws-manager.js';

@@ -1,0 +1,323 @@
+/**
+ * The streams a manager holds: their subscribers (ref counts), idle grace, routing of each event to
+ * the stream's subscribers, de-duplication and gap detection by sequence id, and which socket a
+ * stream is taken from while a rotation runs two sockets side by side.
+ */
+
+import type { StreamError } from '../errors.js';
+import {
+  hasSequenceIds,
+  parseStreamName,
+  type SequenceRange,
+  type StreamKind,
+  sequenceRange,
+} from '../exchange/binance/streams.js';
+import type { Logger } from '../log.js';
+import type { CleanupReason } from '../metrics/manager-metrics.js';
+import type { GapEvent, StreamInfo, StreamListener } from '../stream-source.js';
+import { GapDetector } from './gap-detector.js';
+import type { ManagerStats } from './manager-stats.js';
+import { FrameMessage } from './stream-message.js';
+import type { UpstreamSocket } from './upstream-socket.js';
+
+/** One subscribe() call. `listener` is called with `this` = the listener object the caller gave. */
+interface Subscription {
+  readonly listener: StreamListener;
+  active: boolean;
+}
+
+interface StreamEntry {
+  readonly name: string;
+  readonly kind: StreamKind;
+  /** Copy-on-write: replaced, never mutated, so delivery can iterate without copying. */
+  subscriptions: readonly Subscription[];
+  readonly sequence: GapDetector | undefined;
+  /** The socket this stream's events are taken from. */
+  source: UpstreamSocket | undefined;
+  messages: number;
+  lastMessageAt: number | undefined;
+  idleSince: number | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+export interface RegistryHooks {
+  /** The first subscriber arrived: subscribe upstream. */
+  onCreate(stream: string): void;
+  /** The stream is released: unsubscribe upstream. */
+  onRelease(stream: string, reason: CleanupReason): void;
+  /** During a rotation, `socket` took over delivering `stream`. */
+  onSwitch(stream: string, socket: UpstreamSocket): void;
+  /** Where the stream is subscribed upstream now, for listings. */
+  connectionOf(stream: string): string | undefined;
+}
+
+/** At most one "handler threw" log line per this interval; the rest are counted in the next line. */
+const HANDLER_LOG_INTERVAL_MS = 10_000;
+
+export class StreamRegistry {
+  private readonly entries = new Map<string, StreamEntry>();
+  private subscriberCount = 0;
+  private idleCount = 0;
+  private lastHandlerLogAt = Number.NEGATIVE_INFINITY;
+  private suppressedHandlerErrors = 0;
+  /** Coarse wall clock for `lastMessageAt`, refreshed by the manager's housekeeping (a clock read per event costs more than routing it). */
+  coarseNow: number;
+
+  constructor(
+    private readonly stats: ManagerStats,
+    private readonly logger: Logger,
+    private readonly idleGraceMs: number,
+    private readonly now: () => number,
+    private readonly hooks: RegistryHooks,
+  ) {
+    this.coarseNow = now();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get subscribers(): number {
+    return this.subscriberCount;
+  }
+
+  get idle(): number {
+    return this.idleCount;
+  }
+
+  has(stream: string): boolean {
+    return this.entries.has(stream);
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** Adds a subscriber (the stream name is already validated); returns the function that removes it. */
+  add(stream: string, listener: StreamListener): () => void {
+    let entry = this.entries.get(stream);
+    let created = false;
+    if (entry === undefined) {
+      const kind = parseStreamName(stream)!.kind;
+      const ordered = hasSequenceIds(kind) || kind === 'bookTicker';
+      entry = {
+        name: stream,
+        kind,
+        subscriptions: [],
+        sequence: ordered ? new GapDetector(hasSequenceIds(kind)) : undefined,
+        source: undefined,
+        messages: 0,
+        lastMessageAt: undefined,
+        idleSince: undefined,
+        idleTimer: undefined,
+      };
+      this.entries.set(stream, entry);
+      created = true;
+    } else if (entry.idleSince !== undefined) {
+      this.leaveIdle(entry);
+    }
+    const subscription: Subscription = { listener, active: true };
+    entry.subscriptions = [...entry.subscriptions, subscription];
+    this.subscriberCount++;
+    this.updateGauges();
+    if (created) {
+      this.stats.created();
+      this.hooks.onCreate(stream);
+    }
+    const owner = entry;
+    return () => this.removeSubscription(owner, subscription);
+  }
+
+  private removeSubscription(entry: StreamEntry, subscription: Subscription): void {
+    if (!subscription.active) return;
+    subscription.active = false;
+    entry.subscriptions = entry.subscriptions.filter((s) => s !== subscription);
+    this.subscriberCount--;
+    if (entry.subscriptions.length === 0 && this.entries.get(entry.name) === entry) this.enterIdle(entry);
+    this.updateGauges();
+  }
+
+  private enterIdle(entry: StreamEntry): void {
+    entry.idleSince = this.now();
+    this.idleCount++;
+    entry.idleTimer = setTimeout(() => {
+      entry.idleTimer = undefined;
+      this.release(entry, 'idle');
+    }, this.idleGraceMs);
+  }
+
+  private leaveIdle(entry: StreamEntry): void {
+    if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+    entry.idleSince = undefined;
+    this.idleCount--;
+  }
+
+  /** Releases idle streams idle for at least `idleMs`; returns how many. */
+  releaseIdle(idleMs: number, reason: CleanupReason): number {
+    const now = this.now();
+    let released = 0;
+    for (const entry of [...this.entries.values()]) {
+      if (entry.idleSince !== undefined && now - entry.idleSince >= idleMs) {
+        this.release(entry, reason);
+        released++;
+      }
+    }
+    return released;
+  }
+
+  /** Idle streams whose grace has passed but that are still held (cleanup lag). */
+  overdueIdle(): number {
+    if (this.idleCount === 0) return 0;
+    const now = this.now();
+    let overdue = 0;
+    for (const entry of this.entries.values()) {
+      if (entry.idleSince !== undefined && now - entry.idleSince > this.idleGraceMs) overdue++;
+    }
+    return overdue;
+  }
+
+  /** Ends the stream for its subscribers with `error` and releases it. */
+  fail(stream: string, error: StreamError, reason: CleanupReason): void {
+    const entry = this.entries.get(stream);
+    if (entry === undefined) return;
+    const subscriptions = entry.subscriptions;
+    for (const s of subscriptions) {
+      if (!s.active) continue;
+      s.active = false;
+      this.subscriberCount--;
+      try {
+        s.listener.error?.(error);
+      } catch (err) {
+        this.handlerThrew(stream, err);
+      }
+    }
+    entry.subscriptions = [];
+    this.release(entry, reason);
+  }
+
+  private release(entry: StreamEntry, reason: CleanupReason): void {
+    if (this.entries.get(entry.name) !== entry) return;
+    if (entry.idleSince !== undefined) this.leaveIdle(entry);
+    this.subscriberCount -= entry.subscriptions.filter((s) => s.active).length;
+    for (const s of entry.subscriptions) s.active = false;
+    entry.subscriptions = [];
+    this.entries.delete(entry.name);
+    this.stats.cleanedUp(reason);
+    this.updateGauges();
+    this.hooks.onRelease(entry.name, reason);
+  }
+
+  /** Routes one event to the stream's subscribers: the hot path. */
+  dispatch(socket: UpstreamSocket, stream: string, data: unknown, frame: Buffer): void {
+    const entry = this.entries.get(stream);
+    if (entry === undefined) return;
+    this.stats.message();
+    let range: SequenceRange | undefined;
+    if (entry.sequence !== undefined && typeof data === 'object' && data !== null) {
+      range = sequenceRange(entry.kind, data as Record<string, unknown>);
+    }
+    if (entry.source !== socket && !this.takeFrom(entry, socket, range)) return;
+    if (range !== undefined) {
+      const verdict = entry.sequence!.check(range);
+      if (verdict.kind === 'duplicate') return;
+      if (verdict.kind === 'gap') this.reportGap(entry, verdict.expected, verdict.received, verdict.missed);
+    }
+    entry.messages++;
+    entry.lastMessageAt = this.coarseNow;
+    const subscriptions = entry.subscriptions;
+    if (subscriptions.length === 0) return;
+    const message = new FrameMessage(stream, data, frame);
+    for (let i = 0; i < subscriptions.length; i++) {
+      const s = subscriptions[i]!;
+      // A handler may unsubscribe another subscriber of this stream while the loop runs.
+      if (!s.active) continue;
+      try {
+        s.listener.next(data, message);
+      } catch (err) {
+        this.handlerThrew(stream, err);
+      }
+    }
+  }
+
+  /**
+   * Decides whether an event from `socket`, which is not the stream's current source, is delivered.
+   * A newer socket takes over when the old one is gone, or, during a rotation, as soon as its events
+   * line up with what was already delivered (same or next sequence id), so nothing is lost or doubled.
+   */
+  private takeFrom(entry: StreamEntry, socket: UpstreamSocket, range: SequenceRange | undefined): boolean {
+    const source = entry.source;
+    if (source === undefined || source.state !== 'open') {
+      entry.source = socket;
+      return true;
+    }
+    if (socket.serial < source.serial) return false;
+    const last = entry.sequence?.lastId;
+    if (range !== undefined && last !== undefined) {
+      if (range.last <= last) {
+        // The new socket caught up: later events come from it; this one was already delivered.
+        this.switchTo(entry, socket);
+        return false;
+      }
+      // Ahead of the old socket: it still delivers the events in between, so wait for them.
+      if (hasSequenceIds(entry.kind) && range.first > last + 1) return false;
+    }
+    this.switchTo(entry, socket);
+    return true;
+  }
+
+  private switchTo(entry: StreamEntry, socket: UpstreamSocket): void {
+    entry.source = socket;
+    this.hooks.onSwitch(entry.name, socket);
+  }
+
+  private reportGap(entry: StreamEntry, expected: number, received: number, missed: number): void {
+    this.stats.gap(missed);
+    const gap: GapEvent = { stream: entry.name, expected, received, missed };
+    for (const s of entry.subscriptions) {
+      if (s.listener.gap === undefined) continue;
+      try {
+        s.listener.gap(gap);
+      } catch (err) {
+        this.handlerThrew(entry.name, err);
+      }
+    }
+  }
+
+  private handlerThrew(stream: string, err: unknown): void {
+    this.stats.error('handler_threw');
+    const now = this.now();
+    if (now - this.lastHandlerLogAt < HANDLER_LOG_INTERVAL_MS) {
+      this.suppressedHandlerErrors++;
+      return;
+    }
+    this.lastHandlerLogAt = now;
+    const suppressed = this.suppressedHandlerErrors;
+    this.suppressedHandlerErrors = 0;
+    this.logger.warn(
+      { stream, err, suppressed },
+      'WSManager subscriber handler threw; other subscribers unaffected',
+    );
+  }
+
+  list(): StreamInfo[] {
+    const now = this.now();
+    return [...this.entries.values()].map((e) => ({
+      stream: e.name,
+      subscribers: e.subscriptions.length,
+      connection: this.hooks.connectionOf(e.name),
+      lastMessageAt: e.lastMessageAt,
+      idleMs: e.idleSince === undefined ? undefined : now - e.idleSince,
+      messages: e.messages,
+    }));
+  }
+
+  /** Releases every stream (manager destroyed): subscribers get `error`, cleanups counted as 'destroyed'. */
+  destroyAll(makeError: (stream: string) => StreamError): void {
+    for (const name of [...this.entries.keys()]) this.fail(name, makeError(name), 'destroyed');
+  }
+
+  private updateGauges(): void {
+    this.stats.streams(this.entries.size, this.idleCount, this.subscriberCount);
+  }
+}

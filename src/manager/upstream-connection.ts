@@ -1,0 +1,335 @@
+/**
+ * One logical upstream connection: the set of streams it carries and the physical socket serving
+ * them, kept alive across failures (backoff with full jitter, attempt budget, resubscription) and
+ * rotated make-before-break on `serverShutdown` or before the 24 h limit.
+ *
+ * State machine (every transition goes through `setState`, which logs and counts it):
+ *   connecting -> open -> rotating -> open ...
+ *        \          \-> waiting (retry scheduled) -> connecting
+ *         \-> waiting -> ... -> failed (retries exhausted)
+ *   any -> closed (released by the pool or destroy)
+ */
+import type { Logger } from '../log.js';
+import type { AttemptBudget } from './attempt-budget.js';
+import { backoffDelay } from './backoff.js';
+import type { ManagerStats } from './manager-stats.js';
+import type { ResolvedOptions } from './options.js';
+import {
+  type ControlMethod,
+  type ExchangeError,
+  type SocketEnd,
+  type SocketEvents,
+  UpstreamSocket,
+} from './upstream-socket.js';
+
+export type ConnectionState = 'connecting' | 'open' | 'rotating' | 'waiting' | 'failed' | 'closed';
+
+/** A state change, as logged and handed to `ConnectionHooks.onStateChange`. */
+export interface StateChange {
+  readonly connection: string;
+  readonly from: ConnectionState;
+  readonly to: ConnectionState;
+  readonly reason: string;
+}
+
+/** What a connection tells the manager. */
+export interface ConnectionHooks {
+  onFrame(socket: UpstreamSocket, stream: string, data: unknown, frame: Buffer): void;
+  onStateChange(connection: UpstreamConnection, change: StateChange): void;
+  /** @param downForMs how long the connection had been down, for a reconnect (undefined on the first open). */
+  onSocketOpen(connection: UpstreamConnection, downForMs: number | undefined): void;
+  onSocketClosed(connection: UpstreamConnection, end: SocketEnd, wasOpen: boolean): void;
+  onRejected(connection: UpstreamConnection, stream: string, error: ExchangeError): void;
+  onExhausted(connection: UpstreamConnection, cause: string): void;
+  onMalformed(connection: UpstreamConnection, detail: string): void;
+}
+
+/** Shared by every connection of one manager. */
+export interface ConnectionContext {
+  readonly options: ResolvedOptions;
+  readonly budget: AttemptBudget;
+  readonly stats: ManagerStats;
+  readonly logger: Logger;
+  readonly hooks: ConnectionHooks;
+  nextSerial(): number;
+}
+
+export class UpstreamConnection {
+  readonly id: string;
+  /** Streams this connection should carry. */
+  readonly wanted = new Set<string>();
+  state: ConnectionState = 'connecting';
+  /** Epoch ms since when no socket of this connection has been open (undefined while one is). */
+  downSince: number | undefined;
+  private current: UpstreamSocket | undefined;
+  private next: UpstreamSocket | undefined;
+  private attempts = 0;
+  private everOpened = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private rotationTimer: NodeJS.Timeout | undefined;
+  private lifetimeTimer: NodeJS.Timeout | undefined;
+  private awaitingSwitch = new Set<string>();
+  private readonly socketEvents: SocketEvents;
+
+  constructor(
+    id: string,
+    private readonly ctx: ConnectionContext,
+  ) {
+    this.id = id;
+    this.downSince = ctx.options.now();
+    this.socketEvents = {
+      onOpen: (s) => this.handleOpen(s),
+      onFrame: ctx.hooks.onFrame,
+      onReject: (s, method, streams, error) => this.handleReject(s, method, streams, error),
+      onShutdownNotice: (s) => {
+        if (s === this.current) this.rotate('server announced shutdown');
+      },
+      onMalformed: (_s, detail) => ctx.hooks.onMalformed(this, detail),
+      onClose: (s, end) => this.handleClose(s, end),
+    };
+    this.openSocket('initial connect');
+  }
+
+  /** The socket delivering now (the newer one once a rotation completes). */
+  get socket(): UpstreamSocket | undefined {
+    return this.current;
+  }
+
+  /** Sockets of this connection that are open now (two during a rotation). */
+  openSockets(): number {
+    return (this.current?.state === 'open' ? 1 : 0) + (this.next?.state === 'open' ? 1 : 0);
+  }
+
+  add(stream: string): void {
+    this.wanted.add(stream);
+    this.current?.subscribe([stream]);
+    this.next?.subscribe([stream]);
+  }
+
+  remove(stream: string): void {
+    if (!this.wanted.delete(stream)) return;
+    this.current?.unsubscribe([stream]);
+    this.next?.unsubscribe([stream]);
+    if (this.awaitingSwitch.delete(stream)) this.maybeFinishRotation();
+  }
+
+  /** Called when `socket` took over delivering `stream` during a rotation. */
+  streamSwitched(stream: string, socket: UpstreamSocket): void {
+    if (socket !== this.next) return;
+    if (this.awaitingSwitch.delete(stream)) this.maybeFinishRotation();
+  }
+
+  /** Make-before-break: opens a second socket for the same streams; the old one closes once it took over. */
+  rotate(reason: string): void {
+    if (this.state !== 'open' || this.next !== undefined) return;
+    this.setState('rotating', reason);
+    this.awaitingSwitch = new Set(this.wanted);
+    this.openSocket(reason);
+  }
+
+  /** Closes for good (the pool released it, or the manager is being destroyed). */
+  close(reason: string): Promise<void> {
+    this.clearTimers();
+    if (this.state !== 'closed') this.setState('closed', reason);
+    const sockets = [this.current, this.next].filter((s): s is UpstreamSocket => s !== undefined);
+    this.current = undefined;
+    this.next = undefined;
+    return Promise.all(sockets.map((s) => closeSocket(s, reason))).then(() => undefined);
+  }
+
+  private setState(to: ConnectionState, reason: string): void {
+    const from = this.state;
+    if (from === to) return;
+    this.state = to;
+    const change: StateChange = { connection: this.id, from, to, reason };
+    this.ctx.logger.info(change, 'WSManager connection state changed');
+    this.ctx.hooks.onStateChange(this, change);
+  }
+
+  private openSocket(reason: string): void {
+    if (this.state === 'closed' || this.state === 'failed') return;
+    const { options, budget } = this.ctx;
+    const now = options.now();
+    if (!budget.tryTake(now)) {
+      const wait = Math.max(1, budget.waitMs(now));
+      this.ctx.stats.error('attempt_budget');
+      this.ctx.logger.warn(
+        { connection: this.id, waitMs: wait, limit: options.connectionAttempts.limit },
+        'WSManager connection-attempt budget exhausted; waiting',
+      );
+      if (this.state !== 'rotating') this.setState('waiting', `attempt budget exhausted, waiting ${wait} ms`);
+      if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.openSocket(reason);
+      }, wait);
+      return;
+    }
+    const socket = new UpstreamSocket(
+      {
+        url: options.streamUrl,
+        serial: this.ctx.nextSerial(),
+        pacingMessages: options.pacing.messages,
+        pacingWindowMs: options.pacing.windowMs,
+        maxStreamsPerMessage: options.pacing.maxStreamsPerMessage,
+        stallTimeoutMs: options.stallTimeoutMs,
+        connectTimeoutMs: options.connectTimeoutMs,
+        now: options.now,
+      },
+      this.socketEvents,
+    );
+    socket.subscribe(this.wanted);
+    if (this.state === 'rotating') {
+      this.next = socket;
+    } else {
+      this.current = socket;
+      this.setState('connecting', reason);
+    }
+  }
+
+  private handleOpen(socket: UpstreamSocket): void {
+    let downForMs: number | undefined;
+    if (socket === this.current) {
+      if (this.everOpened && this.downSince !== undefined)
+        downForMs = this.ctx.options.now() - this.downSince;
+      this.everOpened = true;
+      this.downSince = undefined;
+      this.setState('open', `socket ${socket.id} open`);
+      this.armLifetime(socket);
+    } else if (socket === this.next) {
+      this.rotationTimer = setTimeout(() => {
+        this.rotationTimer = undefined;
+        this.finishRotation(`rotation timeout after ${this.ctx.options.rotationTimeoutMs} ms`);
+      }, this.ctx.options.rotationTimeoutMs);
+      if (this.awaitingSwitch.size === 0) this.finishRotation('no streams to switch');
+    }
+    this.ctx.hooks.onSocketOpen(this, downForMs);
+  }
+
+  private armLifetime(socket: UpstreamSocket): void {
+    if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
+    this.lifetimeTimer = setTimeout(() => {
+      this.lifetimeTimer = undefined;
+      if (socket === this.current) this.rotate(`connection age reached ${this.ctx.options.rotateAfterMs} ms`);
+    }, this.ctx.options.rotateAfterMs);
+  }
+
+  private maybeFinishRotation(): void {
+    if (this.state === 'rotating' && this.next?.state === 'open' && this.awaitingSwitch.size === 0) {
+      this.finishRotation('every stream delivers on the new socket');
+    }
+  }
+
+  private finishRotation(reason: string): void {
+    const fresh = this.next;
+    if (this.state !== 'rotating' || fresh === undefined || fresh.state !== 'open') return;
+    if (this.rotationTimer !== undefined) clearTimeout(this.rotationTimer);
+    this.rotationTimer = undefined;
+    const old = this.current;
+    this.current = fresh;
+    this.next = undefined;
+    this.awaitingSwitch.clear();
+    this.setState('open', `rotated to ${fresh.id}: ${reason}`);
+    this.armLifetime(fresh);
+    old?.close('rotated');
+  }
+
+  private handleReject(
+    socket: UpstreamSocket,
+    method: ControlMethod,
+    streams: string[],
+    error: ExchangeError,
+  ): void {
+    if (socket !== this.current && socket !== this.next) return;
+    if (method === 'UNSUBSCRIBE') {
+      this.ctx.logger.warn({ connection: this.id, streams, error }, 'WSManager UNSUBSCRIBE rejected');
+      return;
+    }
+    for (const stream of streams) if (this.wanted.has(stream)) this.ctx.hooks.onRejected(this, stream, error);
+  }
+
+  private handleClose(socket: UpstreamSocket, end: SocketEnd): void {
+    const wasOpen = socket.openedAt !== undefined;
+    this.ctx.hooks.onSocketClosed(this, end, wasOpen);
+    if (this.state === 'closed' || this.state === 'failed') return;
+    const now = this.ctx.options.now();
+    if (socket === this.next) {
+      this.next = undefined;
+      if (this.rotationTimer !== undefined) clearTimeout(this.rotationTimer);
+      this.rotationTimer = undefined;
+      this.setState('open', `rotation socket ${socket.id} ended: ${end.cause}`);
+      this.scheduleRetry(end.cause, 'rotate');
+      return;
+    }
+    if (socket !== this.current) return;
+    this.current = undefined;
+    if (wasOpen && now - socket.openedAt! >= this.ctx.options.retry.resetAfterMs) this.attempts = 0;
+    if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
+    this.lifetimeTimer = undefined;
+    const fresh = this.next;
+    if (fresh !== undefined) {
+      // The old socket ended during a rotation: the new one takes over at once.
+      if (this.rotationTimer !== undefined) clearTimeout(this.rotationTimer);
+      this.rotationTimer = undefined;
+      this.current = fresh;
+      this.next = undefined;
+      this.awaitingSwitch.clear();
+      if (fresh.state === 'open') {
+        this.setState(
+          'open',
+          `old socket ${socket.id} ended during rotation (${end.cause}); ${fresh.id} took over`,
+        );
+        this.armLifetime(fresh);
+      } else {
+        this.downSince = now;
+        this.setState('connecting', `old socket ${socket.id} ended during rotation (${end.cause})`);
+      }
+      return;
+    }
+    this.downSince ??= now;
+    this.scheduleRetry(end.cause, 'reconnect');
+  }
+
+  private scheduleRetry(cause: string, kind: 'reconnect' | 'rotate'): void {
+    const { retry, random } = this.ctx.options;
+    if (this.attempts >= retry.maxAttempts) {
+      this.setState('failed', `retries exhausted after ${this.attempts} attempts; last cause: ${cause}`);
+      this.ctx.hooks.onExhausted(this, cause);
+      return;
+    }
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    const delayMs = backoffDelay(this.attempts, retry, random);
+    this.attempts++;
+    this.ctx.stats.retried();
+    this.ctx.logger.warn(
+      { connection: this.id, attempt: this.attempts, delayMs, cause, kind },
+      'WSManager retry scheduled',
+    );
+    if (kind === 'reconnect')
+      this.setState('waiting', `retry ${this.attempts} in ${delayMs} ms after: ${cause}`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (kind === 'rotate') {
+        if (this.state === 'open') this.rotate(`retrying rotation after: ${cause}`);
+      } else {
+        this.openSocket(`retry ${this.attempts} after: ${cause}`);
+      }
+    }, delayMs);
+  }
+
+  private clearTimers(): void {
+    for (const t of [this.retryTimer, this.rotationTimer, this.lifetimeTimer])
+      if (t !== undefined) clearTimeout(t);
+    this.retryTimer = undefined;
+    this.rotationTimer = undefined;
+    this.lifetimeTimer = undefined;
+  }
+}
+
+function closeSocket(socket: UpstreamSocket, reason: string): Promise<void> {
+  if (socket.state === 'closed') return Promise.resolve();
+  return new Promise((resolve) => {
+    socket.onceClosed(resolve);
+    socket.close(reason);
+  });
+}

@@ -1,0 +1,334 @@
+/**
+ * One physical combined-stream WebSocket (`${url}/stream`): opening, paced sending of control
+ * messages and pongs, request/acknowledgement matching, frame parsing and stall detection.
+ * Reconnection and rotation are decided by its owner (UpstreamConnection).
+ */
+import WebSocket, { type RawData } from 'ws';
+import { RollingWindowLimiter } from './rolling-window-limiter.js';
+
+export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
+export type ControlMethod = 'SUBSCRIBE' | 'UNSUBSCRIBE';
+
+/** How a socket ended. `expected` is true only when this side asked for the close. */
+export interface SocketEnd {
+  readonly code: number;
+  readonly cause: string;
+  readonly expected: boolean;
+  /** `ws_manager_errors_total` reason of an unexpected end. */
+  readonly reason: 'connect_failed' | 'connection_error' | 'unexpected_close' | 'stalled' | undefined;
+}
+
+export interface ExchangeError {
+  readonly code: unknown;
+  readonly msg: unknown;
+}
+
+/** What a socket tells its owner. `onFrame` is the hot path: one call per stream event. */
+export interface SocketEvents {
+  onOpen(socket: UpstreamSocket): void;
+  onFrame(socket: UpstreamSocket, stream: string, data: unknown, frame: Buffer): void;
+  onReject(socket: UpstreamSocket, method: ControlMethod, streams: string[], error: ExchangeError): void;
+  onShutdownNotice(socket: UpstreamSocket): void;
+  onMalformed(socket: UpstreamSocket, detail: string): void;
+  onClose(socket: UpstreamSocket, end: SocketEnd): void;
+}
+
+export interface UpstreamSocketOptions {
+  readonly url: string;
+  readonly serial: number;
+  readonly pacingMessages: number;
+  readonly pacingWindowMs: number;
+  readonly maxStreamsPerMessage: number;
+  readonly stallTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly now: () => number;
+}
+
+interface Request {
+  readonly method: ControlMethod;
+  readonly streams: string[];
+}
+
+const SERVER_SHUTDOWN_STREAM = '!serverShutdown';
+/** A pong echoes the latest ping; older unanswered pings need no separate answer (Binance: "pong ... with a copy of the ping payload"). */
+const MAX_QUEUED_PONGS = 2;
+
+export class UpstreamSocket {
+  readonly serial: number;
+  readonly id: string;
+  state: SocketState = 'connecting';
+  openedAt: number | undefined;
+  /** Streams the exchange acknowledged on this socket. */
+  readonly subscribed = new Set<string>();
+  private readonly ws: WebSocket;
+  private readonly limiter: RollingWindowLimiter;
+  private readonly toSubscribe = new Set<string>();
+  private readonly toUnsubscribe = new Set<string>();
+  /** Batches re-sent on their own after the exchange rejected a batch they were part of. */
+  private readonly isolated: string[][] = [];
+  private readonly pongs: Buffer[] = [];
+  private readonly inflight = new Map<number, Request>();
+  private nextRequestId = 1;
+  private flushQueued = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private active = false;
+  private lastActiveAt: number;
+  private closeRequested: string | undefined;
+  private endReason: SocketEnd['reason'];
+  private endCause: string | undefined;
+  private closedCallbacks: Array<() => void> = [];
+
+  constructor(
+    private readonly opts: UpstreamSocketOptions,
+    private readonly events: SocketEvents,
+  ) {
+    this.serial = opts.serial;
+    this.id = `s${opts.serial}`;
+    this.limiter = new RollingWindowLimiter(opts.pacingMessages, opts.pacingWindowMs);
+    this.lastActiveAt = opts.now();
+    this.ws = new WebSocket(opts.url, {
+      // Pongs are sent by this class so they count against the pacing window (they count at Binance too).
+      autoPong: false,
+      perMessageDeflate: false,
+      handshakeTimeout: opts.connectTimeoutMs,
+    });
+    this.ws.on('open', () => this.handleOpen());
+    this.ws.on('message', (raw, isBinary) => this.handleMessage(raw, isBinary));
+    this.ws.on('ping', (payload) => this.handlePing(payload));
+    this.ws.on('pong', () => {
+      this.active = true;
+    });
+    this.ws.on('unexpected-response', (_req, res) => {
+      this.endReason = 'connect_failed';
+      this.endCause = `upgrade refused with HTTP ${res.statusCode}`;
+      res.resume();
+      this.ws.terminate();
+    });
+    this.ws.on('error', (err) => {
+      this.endReason ??= this.state === 'connecting' ? 'connect_failed' : 'connection_error';
+      this.endCause ??= err.message;
+    });
+    this.ws.on('close', (code, reason) => this.handleClose(code, reason.toString()));
+  }
+
+  /** Queues streams for SUBSCRIBE; sent batched and paced once open. */
+  subscribe(streams: Iterable<string>): void {
+    for (const s of streams) {
+      if (!this.toUnsubscribe.delete(s)) this.toSubscribe.add(s);
+    }
+    this.scheduleFlush();
+  }
+
+  /** Queues streams for UNSUBSCRIBE (or cancels a SUBSCRIBE not sent yet). */
+  unsubscribe(streams: Iterable<string>): void {
+    for (const s of streams) {
+      this.subscribed.delete(s);
+      if (!this.toSubscribe.delete(s)) this.toUnsubscribe.add(s);
+    }
+    this.scheduleFlush();
+  }
+
+  /** Calls `callback` once this socket has closed (at once if it already has). */
+  onceClosed(callback: () => void): void {
+    if (this.state === 'closed') callback();
+    else this.closedCallbacks.push(callback);
+  }
+
+  /** Control frames sent within the current pacing window. */
+  sentInWindow(): number {
+    return this.limiter.used(this.opts.now());
+  }
+
+  /** Closes on this side's request: the end is reported as expected. */
+  close(cause: string): void {
+    if (this.state === 'closed' || this.closeRequested !== undefined) return;
+    this.closeRequested = cause;
+    this.stopTimers();
+    if (this.state === 'connecting') {
+      this.state = 'closing';
+      this.ws.terminate();
+      return;
+    }
+    this.state = 'closing';
+    this.ws.close(1000, cause.slice(0, 120));
+    // A server that does not answer the close frame is cut off rather than waited for.
+    const hardStop = setTimeout(() => this.ws.terminate(), 1000);
+    this.ws.once('close', () => clearTimeout(hardStop));
+  }
+
+  private handleOpen(): void {
+    if (this.closeRequested !== undefined) return;
+    this.state = 'open';
+    this.openedAt = this.opts.now();
+    this.lastActiveAt = this.openedAt;
+    const checkEvery = Math.max(1, Math.floor(this.opts.stallTimeoutMs / 4));
+    this.stallTimer = setInterval(() => this.checkStall(), checkEvery);
+    this.events.onOpen(this);
+    this.flush();
+  }
+
+  private checkStall(): void {
+    const now = this.opts.now();
+    if (this.active) {
+      this.active = false;
+      this.lastActiveAt = now;
+      return;
+    }
+    if (now - this.lastActiveAt < this.opts.stallTimeoutMs) return;
+    this.endReason = 'stalled';
+    this.endCause = `no traffic for ${now - this.lastActiveAt} ms`;
+    this.stopTimers();
+    this.ws.terminate();
+  }
+
+  private handlePing(payload: Buffer): void {
+    this.active = true;
+    if (this.pongs.length >= MAX_QUEUED_PONGS) this.pongs.shift();
+    this.pongs.push(payload);
+    this.flush();
+  }
+
+  private handleMessage(raw: RawData, isBinary: boolean): void {
+    this.active = true;
+    const frame = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
+    let msg: unknown;
+    try {
+      msg = JSON.parse(frame.toString());
+    } catch {
+      this.events.onMalformed(this, isBinary ? 'binary frame that is not JSON' : 'frame that is not JSON');
+      return;
+    }
+    if (msg === null || typeof msg !== 'object') {
+      this.events.onMalformed(this, 'frame that is not a JSON object');
+      return;
+    }
+    const obj = msg as Record<string, unknown>;
+    const stream = obj['stream'];
+    if (typeof stream === 'string') {
+      const data = obj['data'];
+      if (stream === SERVER_SHUTDOWN_STREAM) this.events.onShutdownNotice(this);
+      else if (data === undefined) this.events.onMalformed(this, `frame of stream ${stream} without data`);
+      else this.events.onFrame(this, stream, data, frame);
+      return;
+    }
+    if (obj['e'] === 'serverShutdown') {
+      this.events.onShutdownNotice(this);
+      return;
+    }
+    const id = obj['id'];
+    if (typeof id === 'number') {
+      this.handleReply(id, obj);
+      return;
+    }
+    this.events.onMalformed(this, 'JSON object that is neither an event nor a reply');
+  }
+
+  private handleReply(id: number, obj: Record<string, unknown>): void {
+    const request = this.inflight.get(id);
+    if (request === undefined) return;
+    this.inflight.delete(id);
+    if (obj['code'] === undefined && 'result' in obj) {
+      if (request.method === 'SUBSCRIBE') {
+        for (const s of request.streams) if (!this.toUnsubscribe.has(s)) this.subscribed.add(s);
+      }
+      return;
+    }
+    const error: ExchangeError = { code: obj['code'], msg: obj['msg'] };
+    if (request.method === 'SUBSCRIBE' && request.streams.length > 1) {
+      // One bad stream fails the whole message; halve the batch until the culprit stands alone, so the
+      // error reaches exactly the affected subscribers.
+      const half = Math.ceil(request.streams.length / 2);
+      this.isolated.push(request.streams.slice(0, half), request.streams.slice(half));
+      this.scheduleFlush();
+      return;
+    }
+    this.events.onReject(this, request.method, request.streams, error);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued || this.state !== 'open') return;
+    this.flushQueued = true;
+    // A microtask lets a synchronous burst of subscribe() calls share one message.
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
+  }
+
+  private hasWork(): boolean {
+    return (
+      this.pongs.length > 0 ||
+      this.isolated.length > 0 ||
+      this.toUnsubscribe.size > 0 ||
+      this.toSubscribe.size > 0
+    );
+  }
+
+  private flush(): void {
+    if (this.state !== 'open' || this.flushTimer !== undefined) return;
+    while (this.hasWork()) {
+      const now = this.opts.now();
+      const wait = this.limiter.waitMs(now);
+      if (wait > 0) {
+        this.flushTimer = setTimeout(() => {
+          this.flushTimer = undefined;
+          this.flush();
+        }, wait);
+        return;
+      }
+      this.limiter.tryTake(now);
+      const pong = this.pongs.shift();
+      if (pong !== undefined) {
+        this.ws.pong(pong);
+        continue;
+      }
+      const batch = this.isolated.shift();
+      if (batch !== undefined) this.send('SUBSCRIBE', batch);
+      else if (this.toUnsubscribe.size > 0)
+        this.send('UNSUBSCRIBE', take(this.toUnsubscribe, this.opts.maxStreamsPerMessage));
+      else this.send('SUBSCRIBE', take(this.toSubscribe, this.opts.maxStreamsPerMessage));
+    }
+  }
+
+  private send(method: ControlMethod, streams: string[]): void {
+    const id = this.nextRequestId++;
+    this.inflight.set(id, { method, streams });
+    this.ws.send(JSON.stringify({ method, params: streams, id }));
+  }
+
+  private stopTimers(): void {
+    if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.stallTimer = undefined;
+    this.flushTimer = undefined;
+  }
+
+  private handleClose(code: number, reason: string): void {
+    const wasOpen = this.openedAt !== undefined;
+    this.state = 'closed';
+    this.stopTimers();
+    this.inflight.clear();
+    const expected = this.closeRequested !== undefined;
+    let cause: string;
+    if (expected) cause = this.closeRequested!;
+    else if (this.endCause !== undefined) cause = this.endCause;
+    else cause = `server closed with ${code}${reason ? ` ${reason}` : ''}`;
+    let endReason = this.endReason;
+    if (!expected && endReason === undefined) endReason = wasOpen ? 'unexpected_close' : 'connect_failed';
+    this.events.onClose(this, { code, cause, expected, reason: expected ? undefined : endReason });
+    const callbacks = this.closedCallbacks;
+    this.closedCallbacks = [];
+    for (const callback of callbacks) callback();
+  }
+}
+
+function take(set: Set<string>, max: number): string[] {
+  const out: string[] = [];
+  for (const s of set) {
+    if (out.length >= max) break;
+    out.push(s);
+  }
+  for (const s of out) set.delete(s);
+  return out;
+}

@@ -1,0 +1,307 @@
+/**
+ * WSManager: shared, self-healing upstream market streams. All subscribers of a stream share one
+ * upstream subscription; streams are packed onto few combined-stream connections that reconnect,
+ * resubscribe and rotate on their own. See docs/manager.md.
+ */
+import { Registry } from 'prom-client';
+import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
+import { isValidStreamName } from '../exchange/binance/streams.js';
+import { type Logger, silentLogger } from '../log.js';
+import type {
+  HealthVerdict,
+  Implementation,
+  MetricsSnapshot,
+  StreamInfo,
+  StreamListener,
+  StreamSource,
+  Unsubscribe,
+} from '../stream-source.js';
+import { AttemptBudget } from './attempt-budget.js';
+import { ConnectionPool } from './connection-pool.js';
+import { ManagerStats } from './manager-stats.js';
+import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
+import { describe, type ResolvedOptions, resolveOptions, type WSManagerOptions } from './options.js';
+import { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
+import { StreamRegistry } from './stream-registry.js';
+import type { ConnectionHooks, UpstreamConnection } from './upstream-connection.js';
+
+/** Housekeeping (coarse clock for listings, health and cleanup-lag gauges) runs at most this often. */
+const HOUSEKEEPING_MAX_MS = 1000;
+
+export class WSManager implements StreamSource {
+  readonly implementation: Implementation = 'WSManager';
+  private readonly options: ResolvedOptions;
+  private readonly logger: Logger;
+  private readonly stats: ManagerStats;
+  private readonly streams: StreamRegistry;
+  private readonly pool: ConnectionPool;
+  private readonly housekeeping: NodeJS.Timeout;
+  private destroyed = false;
+  private destroying: Promise<void> | undefined;
+  private exhaustedCause: string | undefined;
+  private serial = 0;
+
+  /** @throws InvalidArgumentError (a TypeError) with code `WS_ERR_INVALID_OPTION` naming the bad option. */
+  constructor(options: WSManagerOptions) {
+    this.options = resolveOptions(options);
+    const registry = options.registry ?? new Registry();
+    if (!(registry instanceof Registry)) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_OPTION,
+        `WSManager option "registry" must be a prom-client Registry; received ${describe(registry)}`,
+      );
+    }
+    const logger = options.logger ?? silentLogger();
+    if (
+      typeof logger !== 'object' ||
+      logger === null ||
+      typeof logger.info !== 'function' ||
+      typeof logger.warn !== 'function'
+    ) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_OPTION,
+        `WSManager option "logger" must be a pino Logger; received ${describe(logger)}`,
+      );
+    }
+    this.logger = logger;
+    this.stats = new ManagerStats(registry);
+    this.streams = new StreamRegistry(this.stats, logger, this.options.idleGraceMs, this.options.now, {
+      onCreate: (stream) => this.pool.add(stream),
+      onRelease: (stream) => this.pool.remove(stream),
+      onSwitch: (stream, socket) => this.pool.connectionOf(stream)?.streamSwitched(stream, socket),
+      connectionOf: (stream) => {
+        const connection = this.pool.connectionOf(stream);
+        return connection?.socket?.subscribed.has(stream) ? connection.id : undefined;
+      },
+    });
+    this.pool = new ConnectionPool(
+      {
+        options: this.options,
+        budget: new AttemptBudget(
+          this.options.connectionAttempts.limit,
+          this.options.connectionAttempts.windowMs,
+        ),
+        stats: this.stats,
+        logger,
+        hooks: this.connectionHooks(),
+        nextSerial: () => ++this.serial,
+      },
+      this.options.maxStreamsPerConnection,
+    );
+    const every = Math.max(10, Math.min(HOUSEKEEPING_MAX_MS, Math.floor(this.options.healthGraceMs / 2)));
+    this.housekeeping = setInterval(() => this.refresh(), every);
+    // Housekeeping alone never keeps the process alive; open sockets and pending work do.
+    this.housekeeping.unref();
+  }
+
+  /**
+   * Subscribes to `stream`. The first subscriber subscribes upstream; later ones share it.
+   * @param listener a function called with each payload, or a `StreamListener` with `next`, `gap`, `error`.
+   * @returns an idempotent unsubscribe function.
+   * @throws InvalidArgumentError `WS_ERR_INVALID_STREAM` for a name outside the Binance grammar,
+   *   `WS_ERR_INVALID_ARGUMENT` for a listener without `next`; StreamError `WS_ERR_DESTROYED` after destroy().
+   */
+  subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
+    if (this.destroyed) {
+      throw new StreamError(
+        ErrorCodes.DESTROYED,
+        String(stream),
+        'WSManager.subscribe() called after destroy()',
+      );
+    }
+    if (!isValidStreamName(stream)) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_STREAM,
+        `Invalid stream name ${describe(stream)}: expected a lowercase Binance market stream such as "btcusdt@trade", "ethusdt@depth@100ms" or "!miniTicker@arr"`,
+      );
+    }
+    let normalised: StreamListener;
+    if (typeof listener === 'function') normalised = { next: listener };
+    else if (typeof listener === 'object' && listener !== null && typeof listener.next === 'function')
+      normalised = listener;
+    else {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `WSManager.subscribe(${JSON.stringify(stream)}, listener): listener must be a function or an object with a next() method; received ${describe(listener)}`,
+      );
+    }
+    return this.streams.add(stream, normalised);
+  }
+
+  /**
+   * `stream` as an Observable of payloads: pass rxjs's `Observable` to get one of rxjs, or omit it
+   * and use rxjs `from()` on the result.
+   */
+  observable(stream: string): StreamObservable;
+  observable<O>(stream: string, Observable: ObservableConstructor<O>): O;
+  observable<O>(stream: string, Observable?: ObservableConstructor<O>): StreamObservable | O {
+    return Observable === undefined ? toObservable(this, stream) : toObservable(this, stream, Observable);
+  }
+
+  /** `stream` as an async iterator of payloads with a bounded buffer (see `StreamIteratorOptions`). */
+  iterate(stream: string, options?: StreamIteratorOptions): StreamIterator {
+    return new StreamIterator(this, stream, options);
+  }
+
+  listStreams(): StreamInfo[] {
+    return this.streams.list();
+  }
+
+  /** Releases streams idle (no subscriber) for at least `idleMs` now; returns how many. */
+  forceCleanupIdleStreams(idleMs = 0): number {
+    if (typeof idleMs !== 'number' || !(idleMs >= 0)) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `forceCleanupIdleStreams(idleMs): idleMs must be a number >= 0; received ${describe(idleMs)}`,
+      );
+    }
+    const released = this.streams.releaseIdle(idleMs, 'forced');
+    this.refresh();
+    return released;
+  }
+
+  getMetrics(): MetricsSnapshot {
+    const verdict = this.health();
+    return {
+      implementation: this.implementation,
+      activeConnections: this.stats.activeConnections,
+      activeConnectionsHwm: this.stats.activeConnectionsHwm,
+      retryCount: this.stats.retries,
+      streamCreations: this.stats.creations,
+      streamCleanups: this.stats.cleanups,
+      activeStreams: this.streams.size,
+      idleStreams: this.streams.idle,
+      subscribers: this.streams.subscribers,
+      messagesReceived: this.stats.messages,
+      messageGaps: this.stats.gaps,
+      errors: this.stats.errors,
+      isHealthy: verdict.healthy,
+      healthReason: verdict.reason,
+    };
+  }
+
+  /**
+   * Unhealthy when destroyed, when a connection exhausted its retries (until a connection opens
+   * again), or when a connection that carries streams has been down longer than `healthGraceMs`.
+   * Healthy when idle with no streams.
+   */
+  health(): HealthVerdict {
+    const verdict = this.judgeHealth();
+    this.stats.metrics.healthy.set(verdict.healthy ? 1 : 0);
+    return verdict;
+  }
+
+  /** Closes every connection and timer; subscribers get `error` with `WS_ERR_DESTROYED`. Safe to call twice. */
+  destroy(): Promise<void> {
+    if (this.destroying !== undefined) return this.destroying;
+    this.destroyed = true;
+    clearInterval(this.housekeeping);
+    this.streams.destroyAll(
+      (stream) =>
+        new StreamError(ErrorCodes.DESTROYED, stream, `WSManager destroyed while ${stream} was subscribed`),
+    );
+    this.destroying = this.pool.closeAll('manager destroyed').then(() => {
+      this.stats.setActiveConnections(0);
+      this.health();
+      this.logger.info('WSManager destroyed');
+    });
+    return this.destroying;
+  }
+
+  private judgeHealth(): HealthVerdict {
+    if (this.destroyed) return { healthy: false, reason: 'destroyed' };
+    if (this.exhaustedCause !== undefined) {
+      return {
+        healthy: false,
+        reason: `reconnection retries exhausted (last cause: ${this.exhaustedCause})`,
+      };
+    }
+    const now = this.options.now();
+    for (const connection of this.pool.all()) {
+      if (connection.downSince === undefined || connection.wanted.size === 0) continue;
+      const downMs = now - connection.downSince;
+      if (downMs > this.options.healthGraceMs) {
+        return {
+          healthy: false,
+          reason: `upstream connection ${connection.id} down for ${downMs} ms (grace ${this.options.healthGraceMs} ms)`,
+        };
+      }
+    }
+    return { healthy: true, reason: undefined };
+  }
+
+  private refresh(): void {
+    this.streams.coarseNow = this.options.now();
+    this.stats.metrics.overdueIdleStreams.set(this.streams.overdueIdle());
+    this.health();
+  }
+
+  private countOpenSockets(): void {
+    let open = 0;
+    for (const connection of this.pool.all()) open += connection.openSockets();
+    this.stats.setActiveConnections(open);
+  }
+
+  private connectionHooks(): ConnectionHooks {
+    return {
+      onFrame: (socket, stream, data, frame) => this.streams.dispatch(socket, stream, data, frame),
+      onStateChange: () => this.health(),
+      onSocketOpen: (_connection, downForMs) => {
+        this.exhaustedCause = undefined;
+        if (downForMs !== undefined) this.stats.metrics.reconnectDuration.observe(downForMs / 1000);
+        this.countOpenSockets();
+        this.health();
+      },
+      onSocketClosed: (connection, end) => {
+        this.countOpenSockets();
+        if (end.reason !== undefined && !this.destroyed) {
+          this.stats.error(end.reason);
+          this.logger.warn(
+            { connection: connection.id, code: end.code, cause: end.cause, reason: end.reason },
+            'WSManager upstream socket ended unexpectedly',
+          );
+        }
+      },
+      onRejected: (connection, stream, error) => this.rejected(connection, stream, error),
+      onExhausted: (connection, cause) => this.exhausted(connection, cause),
+      onMalformed: (connection, detail) => {
+        this.stats.error('malformed_frame');
+        this.logger.debug({ connection: connection.id, detail }, 'WSManager skipped a malformed frame');
+      },
+    };
+  }
+
+  private rejected(
+    connection: UpstreamConnection,
+    stream: string,
+    error: { code: unknown; msg: unknown },
+  ): void {
+    this.stats.error('subscribe_rejected');
+    this.logger.warn(
+      { connection: connection.id, stream, error },
+      'WSManager SUBSCRIBE rejected by the exchange',
+    );
+    const message = `The exchange rejected SUBSCRIBE ${stream}: code ${String(error.code)} ${String(error.msg)}`;
+    this.streams.fail(
+      stream,
+      new StreamError(ErrorCodes.SUBSCRIBE_REJECTED, stream, message, { cause: error }),
+      'failed',
+    );
+  }
+
+  private exhausted(connection: UpstreamConnection, cause: string): void {
+    this.exhaustedCause = cause;
+    this.stats.error('retries_exhausted');
+    const streams = [...connection.wanted];
+    this.logger.error(
+      { connection: connection.id, streams: streams.length, cause },
+      'WSManager retries exhausted; ending its streams',
+    );
+    void this.pool.drop(connection, 'retries exhausted');
+    for (const stream of streams) {
+      const message = `Reconnecting the upstream connection of ${stream} failed ${this.options.retry.maxAttempts} times; last cause: ${cause}`;
+      this.streams.fail(stream, new StreamError(ErrorCodes.RETRIES_EXHAUSTED, stream, message), 'failed');
+    }
+    this.health();
+  }
+}
