@@ -1,0 +1,134 @@
+/**
+ * Parsing of live control messages (Binance "Live Subscribing/Unsubscribing to streams") and the text of
+ * their replies. Successful replies are `{"result":..,"id":..}`. Errors use the codes and messages of the
+ * documentation's "Error Messages" table, in the envelope the production servers send on the wire:
+ * `{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":1}`.
+ */
+import { isValidStreamName } from '../exchange/binance/streams.js';
+
+/** A request id as Binance accepts it: a 64-bit integer, a short alphanumeric string, or null. */
+export type ControlId = number | string | null;
+
+export type ControlRequest =
+  | { readonly method: 'SUBSCRIBE' | 'UNSUBSCRIBE'; readonly streams: string[]; readonly id: ControlId }
+  | { readonly method: 'LIST_SUBSCRIPTIONS'; readonly id: ControlId }
+  | { readonly method: 'SET_PROPERTY'; readonly value: boolean; readonly id: ControlId }
+  | { readonly method: 'GET_PROPERTY'; readonly id: ControlId };
+
+export type ParseResult =
+  | { readonly ok: true; readonly request: ControlRequest }
+  | { readonly ok: false; readonly reply: string };
+
+/** Binance's error codes: 0 unknown property, 1 invalid value type, 2 invalid request, 3 invalid JSON. */
+export const ControlErrorCode = {
+  UNKNOWN_PROPERTY: 0,
+  INVALID_VALUE: 1,
+  INVALID_REQUEST: 2,
+  INVALID_JSON: 3,
+} as const;
+
+const METHODS = ['SUBSCRIBE', 'UNSUBSCRIBE', 'LIST_SUBSCRIPTIONS', 'SET_PROPERTY', 'GET_PROPERTY'] as const;
+const METHOD_LIST = METHODS.map((m) => `\`${m}\``).join(', ');
+const ID_STRING_RE = /^[A-Za-z0-9-]{1,36}$/;
+const INT64_LIMIT = 2 ** 63;
+
+export function resultReply(result: unknown, id: ControlId): string {
+  return JSON.stringify({ result, id });
+}
+
+export function errorReply(code: number, msg: string, id: ControlId): string {
+  return JSON.stringify({ error: { code, msg }, id });
+}
+
+function invalid(msg: string, id: ControlId): ParseResult {
+  return { ok: false, reply: errorReply(ControlErrorCode.INVALID_REQUEST, `Invalid request: ${msg}`, id) };
+}
+
+function isValidId(id: unknown): id is ControlId {
+  if (id === null) return true;
+  if (typeof id === 'number') return Number.isInteger(id) && Math.abs(id) < INT64_LIMIT;
+  return typeof id === 'string' && ID_STRING_RE.test(id);
+}
+
+/** "line L column C" of a character offset, 1-based like the server's JSON parser reports it. */
+export function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const lines = before.split('\n');
+  return `line ${lines.length} column ${(lines.at(-1)?.length ?? 0) + 1}`;
+}
+
+function syntaxErrorOffset(text: string, error: unknown): number {
+  const message = error instanceof Error ? error.message : '';
+  const position = /at position (\d+)/.exec(message);
+  if (position) return Number(position[1]);
+  if (message.includes('end of JSON')) return text.length;
+  const token = /Unexpected token '(.)'/.exec(message);
+  if (token?.[1] !== undefined) return Math.max(0, text.indexOf(token[1]));
+  return 0;
+}
+
+/** Parses one incoming text frame. Never throws: bad input becomes the error reply to send. */
+export function parseControlMessage(text: string): ParseResult {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    const where = lineColumn(text, syntaxErrorOffset(text, error));
+    return {
+      ok: false,
+      reply: errorReply(ControlErrorCode.INVALID_JSON, `Invalid JSON: expected value at ${where}`, null),
+    };
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return invalid('expected a JSON object with `method`, `params` and `id`', null);
+  }
+  const message = body as Record<string, unknown>;
+  const rawId = message['id'];
+  const id = isValidId(rawId) ? rawId : null;
+  if (!('method' in message))
+    return invalid(`missing field \`method\` at ${lineColumn(text, text.trimEnd().length - 1)}`, id);
+  const method = message['method'];
+  if (typeof method !== 'string' || !(METHODS as readonly string[]).includes(method)) {
+    const shown = typeof method === 'string' ? method : JSON.stringify(method);
+    const at = /"method"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}\s]*)/.exec(text);
+    const offset = at ? at.index + at[0].length - 1 : 0;
+    return invalid(
+      `unknown variant \`${shown}\`, expected one of ${METHOD_LIST} at ${lineColumn(text, offset)}`,
+      id,
+    );
+  }
+  if (!('id' in message) || !isValidId(rawId)) return invalid('request ID must be an unsigned integer', null);
+  return parseParams(method as (typeof METHODS)[number], message['params'], id);
+}
+
+function parseParams(method: (typeof METHODS)[number], params: unknown, id: ControlId): ParseResult {
+  if (params !== undefined && !Array.isArray(params)) return invalid('`params` must be an array', id);
+  const list: unknown[] = params ?? [];
+  switch (method) {
+    case 'SUBSCRIBE':
+    case 'UNSUBSCRIBE': {
+      if (params === undefined) return invalid('missing field `params`', id);
+      if (!list.every(isValidStreamName)) return invalid('invalid stream', id);
+      return { ok: true, request: { method, streams: list as string[], id } };
+    }
+    case 'LIST_SUBSCRIPTIONS':
+      if (list.length > 0) return invalid('too many parameters', id);
+      return { ok: true, request: { method, id } };
+    case 'SET_PROPERTY':
+    case 'GET_PROPERTY': {
+      if (typeof list[0] !== 'string') return invalid('property name must be a string', id);
+      if (list.length > (method === 'SET_PROPERTY' ? 2 : 1)) return invalid('too many parameters', id);
+      if (list[0] !== 'combined') {
+        return { ok: false, reply: errorReply(ControlErrorCode.UNKNOWN_PROPERTY, 'Unknown property', id) };
+      }
+      if (method === 'GET_PROPERTY') return { ok: true, request: { method, id } };
+      if (typeof list[1] !== 'boolean') {
+        return {
+          ok: false,
+          reply: errorReply(ControlErrorCode.INVALID_VALUE, 'Invalid value type: expected Boolean', id),
+        };
+      }
+      return { ok: true, request: { method, value: list[1], id } };
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The global feeds of the simulated exchange. A feed starts with its first subscriber and, from then on,
+ * its sequence ids advance at the configured rate whether or not anyone listens (an idle feed is caught
+ * up lazily when a subscriber returns, so it costs no timer). Every subscriber of a stream receives the
+ * same events with the same ids.
+ */
+import { type ParsedStream, parseStreamName } from '../exchange/binance/streams.js';
+import { Feed, type Subscriber } from './feed.js';
+import { createGenerator } from './generators/event-generator.js';
+
+export interface FeedHubOptions {
+  readonly rate: number | 'max';
+  readonly seed: number;
+  readonly symbols: readonly string[];
+  readonly clock?: () => number;
+}
+
+/** Events produced per feed before a 'max' pump yields to the event loop. */
+const MAX_RATE_BATCH = 64;
+
+export class FeedHub {
+  private readonly feeds = new Map<string, Feed>();
+  private readonly active = new Set<Feed>();
+  private readonly clock: () => number;
+  private readonly tickMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private closed = false;
+
+  constructor(private readonly options: FeedHubOptions) {
+    this.clock = options.clock ?? Date.now;
+    // Ticks between 10 and 100 ms: often enough for smooth delivery, rarely enough to stay cheap.
+    this.tickMs = options.rate === 'max' ? 1 : Math.max(10, Math.min(100, 1000 / options.rate));
+  }
+
+  /** Adds a subscriber to a stream (the name must already be valid). */
+  subscribe(subscriber: Subscriber, name: string): void {
+    if (this.closed) return;
+    const feed = this.feedFor(name);
+    if (feed.subscribers.has(subscriber)) return;
+    if (feed.subscribers.size === 0) {
+      const now = this.clock();
+      if (this.options.rate !== 'max') feed.skip(feed.owed(now, this.options.rate));
+      else feed.advancedTo = now;
+      this.active.add(feed);
+    }
+    feed.subscribers.add(subscriber);
+    this.schedule();
+  }
+
+  unsubscribe(subscriber: Subscriber, name: string): void {
+    const feed = this.feeds.get(name);
+    if (feed === undefined || !feed.subscribers.delete(subscriber)) return;
+    if (feed.subscribers.size === 0) this.active.delete(feed);
+  }
+
+  /** Streams whose feed has started. */
+  startedStreams(): string[] {
+    return [...this.feeds.keys()];
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stop();
+    this.active.clear();
+    for (const feed of this.feeds.values()) feed.subscribers.clear();
+  }
+
+  private feedFor(name: string): Feed {
+    let feed = this.feeds.get(name);
+    if (feed === undefined) {
+      const parsed: ParsedStream | undefined = parseStreamName(name);
+      if (parsed === undefined) throw new TypeError(`not a Binance stream name: ${name}`);
+      const now = this.clock();
+      feed = new Feed(parsed, createGenerator(parsed, this.options.seed, this.options.symbols, now), now);
+      this.feeds.set(name, feed);
+    }
+    return feed;
+  }
+
+  private schedule(): void {
+    if (this.closed || this.active.size === 0 || this.timer !== undefined || this.immediate !== undefined)
+      return;
+    if (this.options.rate === 'max') this.immediate = setImmediate(this.pump);
+    else this.timer = setInterval(this.tick, this.tickMs);
+  }
+
+  private stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+
+  private readonly tick = (): void => {
+    if (this.active.size === 0) {
+      this.stop();
+      return;
+    }
+    const rate = this.options.rate as number;
+    const now = this.clock();
+    for (const feed of this.active) {
+      const count = feed.owed(now, rate);
+      for (let i = 0; i < count && feed.subscribers.size > 0; i++) feed.emit(now);
+    }
+  };
+
+  /** 'max' rate: produce while the subscribers' sockets drain; poll each millisecond while they are full. */
+  private readonly pump = (): void => {
+    this.immediate = undefined;
+    this.timer = undefined;
+    if (this.closed || this.active.size === 0) return;
+    const now = this.clock();
+    let progressed = false;
+    for (const feed of this.active) {
+      for (let i = 0; i < MAX_RATE_BATCH && feed.canPush(); i++) {
+        feed.emit(now);
+        progressed = true;
+      }
+      feed.advancedTo = now;
+    }
+    if (progressed) this.immediate = setImmediate(this.pump);
+    else this.timer = setTimeout(this.pump, this.tickMs);
+  };
+}

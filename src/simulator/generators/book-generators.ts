@@ -1,0 +1,86 @@
+/**
+ * Order-book streams (Binance "Diff. Depth Stream", "Partial Book Depth Streams", "Individual Symbol Book
+ * Ticker Streams"). Diff events chain without gaps: each event's `U` is the previous event's `u` + 1.
+ */
+import { formatFixed } from './decimal.js';
+import type { EventGenerator } from './event-generator.js';
+import type { Market } from './market.js';
+
+function levels(market: Market, side: 'bid' | 'ask', count: number, allowRemoval: boolean): string {
+  let out = '';
+  for (let i = 0; i < count; i++) {
+    const removed = allowRemoval && market.random.next() < 0.1;
+    const qty = removed ? 0 : market.quantity();
+    out += `${i === 0 ? '' : ','}["${formatFixed(market.level(side, i))}","${formatFixed(qty)}"]`;
+  }
+  return out;
+}
+
+export class DepthDiffGenerator implements EventGenerator {
+  private nextId: number;
+
+  constructor(private readonly market: Market) {
+    this.nextId = market.random.int(1_000_000_000, 2_000_000_000);
+  }
+
+  next(now: number): string {
+    const m = this.market;
+    m.step();
+    const first = this.nextId;
+    const last = first + m.random.int(0, 4);
+    this.nextId = last + 1;
+    const bids = levels(m, 'bid', m.random.int(1, 3), true);
+    const asks = levels(m, 'ask', m.random.int(1, 3), true);
+    return `{"e":"depthUpdate","E":${now},"s":"${m.upper}","U":${first},"u":${last},"b":[${bids}],"a":[${asks}]}`;
+  }
+
+  skip(count: number): void {
+    this.nextId += count * 3;
+  }
+}
+
+export class PartialDepthGenerator implements EventGenerator {
+  private lastUpdateId: number;
+
+  constructor(
+    private readonly market: Market,
+    private readonly depth: number,
+  ) {
+    this.lastUpdateId = market.random.int(1_000_000_000, 2_000_000_000);
+  }
+
+  next(_now: number): string {
+    const m = this.market;
+    m.step();
+    this.lastUpdateId += m.random.int(1, 10);
+    const bids = levels(m, 'bid', this.depth, false);
+    const asks = levels(m, 'ask', this.depth, false);
+    return `{"lastUpdateId":${this.lastUpdateId},"bids":[${bids}],"asks":[${asks}]}`;
+  }
+
+  skip(count: number): void {
+    this.lastUpdateId += count * 5;
+  }
+}
+
+export class BookTickerGenerator implements EventGenerator {
+  private updateId: number;
+
+  constructor(private readonly market: Market) {
+    this.updateId = market.random.int(1_000_000_000, 2_000_000_000);
+  }
+
+  next(_now: number): string {
+    const m = this.market;
+    m.step();
+    this.updateId += m.random.int(1, 3);
+    return (
+      `{"u":${this.updateId},"s":"${m.upper}","b":"${formatFixed(m.level('bid', 0))}",` +
+      `"B":"${formatFixed(m.quantity())}","a":"${formatFixed(m.level('ask', 0))}","A":"${formatFixed(m.quantity())}"}`
+    );
+  }
+
+  skip(count: number): void {
+    this.updateId += count * 2;
+  }
+}

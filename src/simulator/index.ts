@@ -1,0 +1,13 @@
+/** The Binance-compatible market-data simulator with fault injection: the whole public surface. */
+export { Simulator, startSimulator } from './simulator.js';
+export type {
+  ConnectionStats,
+  ConnectionTarget,
+  DropOptions,
+  MalformedOptions,
+  RefuseStatus,
+  ShutdownOptions,
+  SimulatorLimits,
+  SimulatorOptions,
+  SimulatorStats,
+} from './types.js';

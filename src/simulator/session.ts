@@ -1,0 +1,280 @@
+/**
+ * One client connection: its subscriptions and `combined` property, the live control protocol, the
+ * per-connection limits (streams, incoming message rate), server pings with a pong deadline, the
+ * connection lifetime with its `serverShutdown` notice, and the faults that act on one connection.
+ */
+import type { WebSocket } from 'ws';
+import {
+  ControlErrorCode,
+  type ControlRequest,
+  errorReply,
+  parseControlMessage,
+  resultReply,
+} from './control-protocol.js';
+import { DelayQueue } from './delay-queue.js';
+import type { Subscriber } from './feed.js';
+import type { FeedHub } from './feed-hub.js';
+import type { ResolvedLimits } from './options.js';
+import { RollingWindow } from './rolling-window.js';
+import type { ConnectionStats } from './types.js';
+
+/** Counters shared by all sessions of a simulator. */
+export interface SimulatorCounters {
+  messagesSent: number;
+  controlMessagesReceived: number;
+  connectionAttempts: number;
+  breaches: { streams: number; messageRate: number; connectionAttempts: number };
+}
+
+export interface SessionContext {
+  readonly hub: FeedHub;
+  readonly limits: ResolvedLimits;
+  readonly counters: SimulatorCounters;
+  /** The latency currently injected into every outgoing frame. */
+  latencyMs(): number;
+  clock(): number;
+}
+
+/** Close codes the simulator uses (RFC 6455 section 7.4.1). */
+export const CloseCode = { GOING_AWAY: 1001, POLICY_VIOLATION: 1008 } as const;
+
+const TEXT = { binary: false } as const;
+
+/** Frames a broken server might send: truncated JSON, plain text, JSON of the wrong shape, nothing. */
+const MALFORMED_FRAMES = [
+  '{"stream":"btcusdt@trade","data":{"e":"trade","E":17',
+  'this is not JSON',
+  '{"stream":42,"data":null}',
+  '',
+];
+
+export class Session implements Subscriber {
+  readonly openedAt: number;
+  readonly streams = new Set<string>();
+  combined: boolean;
+  stalled = false;
+  closing = false;
+  messagesSent = 0;
+  controlMessagesReceived = 0;
+  /** Called once the connection has closed. */
+  onClosed: (() => void) | undefined;
+  private readonly incoming: RollingWindow;
+  private readonly delay: DelayQueue;
+  private readonly outstandingPings = new Set<string>();
+  private pingSeq = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pongDeadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly ws: WebSocket,
+    combined: boolean,
+    private readonly ctx: SessionContext,
+  ) {
+    this.combined = combined;
+    this.openedAt = ctx.clock();
+    this.incoming = new RollingWindow(ctx.limits.maxMessagesPerSecond, 1000);
+    this.delay = new DelayQueue(ctx.clock);
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('ping', (data: Buffer) => this.onPing(data));
+    ws.on('pong', (data: Buffer) => this.onPong(data));
+    // Socket errors (bad frames, resets) end in 'close'; the listener keeps them from becoming uncaught.
+    ws.on('error', () => {});
+    const { pingIntervalMs, maxLifetimeMs, shutdownNoticeMs } = ctx.limits;
+    this.pingTimer = setInterval(() => this.ping(), pingIntervalMs);
+    this.after(maxLifetimeMs - shutdownNoticeMs, () => this.sendShutdownNotice());
+    this.after(maxLifetimeMs, () => this.close(CloseCode.GOING_AWAY, 'Connection lifetime expired'));
+  }
+
+  get accepting(): boolean {
+    return !this.stalled && !this.closing;
+  }
+
+  pendingBytes(): number {
+    return this.ws.bufferedAmount + this.delay.bytes;
+  }
+
+  deliver(frame: Buffer): void {
+    this.sendText(frame);
+  }
+
+  /** Subscribes to streams known to be valid; false (and nothing changes) when the stream limit forbids it. */
+  subscribe(streams: readonly string[]): boolean {
+    let added = 0;
+    for (const s of new Set(streams)) if (!this.streams.has(s)) added++;
+    if (this.streams.size + added > this.ctx.limits.maxStreamsPerConnection) {
+      this.ctx.counters.breaches.streams++;
+      return false;
+    }
+    for (const s of streams) {
+      if (this.streams.has(s)) continue;
+      this.streams.add(s);
+      this.ctx.hub.subscribe(this, s);
+    }
+    return true;
+  }
+
+  stall(): boolean {
+    if (this.stalled || this.closing) return false;
+    this.stalled = true;
+    return true;
+  }
+
+  sendMalformed(count: number): boolean {
+    if (!this.accepting) return false;
+    for (let i = 0; i < count; i++) this.sendText(MALFORMED_FRAMES[i % MALFORMED_FRAMES.length]!);
+    return true;
+  }
+
+  /** Sends the `serverShutdown` event, then closes with 1001 after `closeAfterMs`. */
+  announceShutdown(closeAfterMs: number): boolean {
+    if (!this.accepting) return false;
+    this.sendShutdownNotice();
+    this.after(closeAfterMs, () => this.close(CloseCode.GOING_AWAY, 'Server shutdown'));
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.dispose();
+    this.ws.close(code, reason);
+  }
+
+  /** Destroys the TCP connection without a close frame. */
+  terminate(): void {
+    this.closing = true;
+    this.dispose();
+    this.ws.terminate();
+  }
+
+  /** Releases subscriptions and timers; called on any close. */
+  dispose(): void {
+    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
+    if (this.pongDeadline !== undefined) clearTimeout(this.pongDeadline);
+    this.pingTimer = undefined;
+    this.pongDeadline = undefined;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.delay.clear();
+    for (const s of this.streams) this.ctx.hub.unsubscribe(this, s);
+  }
+
+  stats(): ConnectionStats {
+    return {
+      id: this.id,
+      streams: [...this.streams],
+      messagesSent: this.messagesSent,
+      controlMessagesReceived: this.controlMessagesReceived,
+      openedAt: this.openedAt,
+      combined: this.combined,
+      stalled: this.stalled,
+    };
+  }
+
+  private after(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.stalled) run();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private sendText(data: Buffer | string): void {
+    const latency = this.ctx.latencyMs();
+    if (latency > 0 || this.delay.size > 0) {
+      this.delay.push(latency, data.length, () => this.writeText(data));
+    } else {
+      this.writeText(data);
+    }
+  }
+
+  private writeText(data: Buffer | string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(data, TEXT);
+    this.messagesSent++;
+    this.ctx.counters.messagesSent++;
+  }
+
+  private sendControl(run: () => void): void {
+    const latency = this.ctx.latencyMs();
+    if (latency > 0 || this.delay.size > 0) this.delay.push(latency, 0, run);
+    else run();
+  }
+
+  private sendShutdownNotice(): void {
+    const event = `{"e":"serverShutdown","E":${this.ctx.clock()}}`;
+    this.sendText(this.combined ? `{"stream":"!serverShutdown","data":${event}}` : event);
+  }
+
+  /** Applies the rolling-window limit to one incoming frame; false when the frame must be ignored. */
+  private admit(): boolean {
+    if (this.closing || this.stalled) return false;
+    if (this.incoming.tryRecord(this.ctx.clock())) return true;
+    this.ctx.counters.breaches.messageRate++;
+    this.close(CloseCode.POLICY_VIOLATION, 'Too many messages');
+    return false;
+  }
+
+  private onMessage(data: Buffer, _isBinary: boolean): void {
+    if (!this.admit()) return;
+    this.controlMessagesReceived++;
+    this.ctx.counters.controlMessagesReceived++;
+    const parsed = parseControlMessage(data.toString('utf8'));
+    this.sendText(parsed.ok ? this.execute(parsed.request) : parsed.reply);
+  }
+
+  private execute(request: ControlRequest): string {
+    switch (request.method) {
+      case 'SUBSCRIBE':
+        if (!this.subscribe(request.streams)) {
+          const max = this.ctx.limits.maxStreamsPerConnection;
+          const msg = `Invalid request: too many streams, a connection can listen to at most ${max}`;
+          return errorReply(ControlErrorCode.INVALID_REQUEST, msg, request.id);
+        }
+        return resultReply(null, request.id);
+      case 'UNSUBSCRIBE':
+        for (const s of request.streams) {
+          if (this.streams.delete(s)) this.ctx.hub.unsubscribe(this, s);
+        }
+        return resultReply(null, request.id);
+      case 'LIST_SUBSCRIPTIONS':
+        return resultReply([...this.streams], request.id);
+      case 'SET_PROPERTY':
+        this.combined = request.value;
+        return resultReply(null, request.id);
+      case 'GET_PROPERTY':
+        return resultReply(this.combined, request.id);
+    }
+  }
+
+  private onPing(data: Buffer): void {
+    if (!this.admit()) return;
+    this.sendControl(() => {
+      if (this.ws.readyState === this.ws.OPEN) this.ws.pong(data);
+    });
+  }
+
+  /** Only a pong echoing an outstanding ping's payload counts; unsolicited pongs do not prevent the close. */
+  private onPong(data: Buffer): void {
+    if (!this.admit()) return;
+    if (!this.outstandingPings.has(data.toString('latin1'))) return;
+    this.outstandingPings.clear();
+    if (this.pongDeadline !== undefined) clearTimeout(this.pongDeadline);
+    this.pongDeadline = undefined;
+  }
+
+  private ping(): void {
+    if (!this.accepting) return;
+    const payload = `${this.id}:${++this.pingSeq}`;
+    this.outstandingPings.add(payload);
+    this.sendControl(() => {
+      if (this.ws.readyState === this.ws.OPEN) this.ws.ping(payload);
+    });
+    this.pongDeadline ??= setTimeout(() => {
+      this.pongDeadline = undefined;
+      if (!this.stalled) this.close(CloseCode.POLICY_VIOLATION, 'Pong timeout');
+    }, this.ctx.limits.pongTimeoutMs);
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * The simulated exchange: one HTTP server whose upgrades are Binance-compatible market-data WebSockets
+ * and whose plain requests are the control API, plus the programmatic fault controls tests use.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { ControlApi } from './control-api.js';
+import {
+  resolveDrop,
+  resolveLatency,
+  resolveMalformed,
+  resolveRefuse,
+  resolveShutdown,
+  resolveTarget,
+} from './fault-options.js';
+import { FeedHub } from './feed-hub.js';
+import { type ResolvedOptions, resolveOptions } from './options.js';
+import { CloseCode, Session, type SimulatorCounters } from './session.js';
+import type {
+  ConnectionTarget,
+  DropOptions,
+  MalformedOptions,
+  RefuseStatus,
+  ShutdownOptions,
+  SimulatorOptions,
+  SimulatorStats,
+} from './types.js';
+import { rejectUpgrade, UpgradeGate, type UpgradeVerdict } from './upgrade-gate.js';
+
+/** Enough for a SUBSCRIBE of 1024 long stream names. */
+const MAX_INCOMING_PAYLOAD = 1024 * 1024;
+/** How long close() waits for clients to answer the close handshake before cutting them off. */
+const CLOSE_GRACE_MS = 250;
+
+/** A running simulator. Create it with {@link startSimulator}. */
+export class Simulator {
+  private readonly options: ResolvedOptions;
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly hub: FeedHub;
+  private readonly gate: UpgradeGate;
+  private readonly api: ControlApi;
+  private readonly sessions = new Map<string, Session>();
+  private readonly counters: SimulatorCounters = {
+    messagesSent: 0,
+    controlMessagesReceived: 0,
+    connectionAttempts: 0,
+    breaches: { streams: 0, messageRate: 0, connectionAttempts: 0 },
+  };
+  private readonly clock: () => number = Date.now;
+  private latency = 0;
+  private nextId = 0;
+  private listening: AddressInfo | undefined;
+  private closing: Promise<void> | undefined;
+
+  /** @internal Use {@link startSimulator}, which validates the options and listens. */
+  constructor(options: SimulatorOptions = {}) {
+    this.options = resolveOptions(options);
+    this.hub = new FeedHub({
+      rate: this.options.rate,
+      seed: this.options.seed,
+      symbols: this.options.symbols,
+    });
+    this.gate = new UpgradeGate(this.options.limits, this.counters, this.clock);
+    this.api = new ControlApi(this);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      autoPong: false,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: MAX_INCOMING_PAYLOAD,
+    });
+    this.server = createServer((req, res) => this.api.handle(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
+  }
+
+  /** @internal */
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.listening = this.server.address() as AddressInfo;
+  }
+
+  /** Base WebSocket URL, e.g. `ws://127.0.0.1:9443`; append `/ws/<stream>`, `/ws`, `/stream?streams=a/b` or `/stream`. */
+  get url(): string {
+    return `ws://${this.hostPort()}`;
+  }
+
+  /** Base URL of the control API (`GET /stats`, `POST /faults/...`). */
+  get httpUrl(): string {
+    return `http://${this.hostPort()}`;
+  }
+
+  get port(): number {
+    return this.listening?.port ?? 0;
+  }
+
+  /** The same JSON as `GET /stats`. */
+  stats(): SimulatorStats {
+    const { breaches } = this.counters;
+    return {
+      openConnections: this.sessions.size,
+      connectionAttempts: this.counters.connectionAttempts,
+      messagesSent: this.counters.messagesSent,
+      controlMessagesReceived: this.counters.controlMessagesReceived,
+      limitBreaches: { ...breaches },
+      connections: [...this.sessions.values()].map((s) => s.stats()),
+    };
+  }
+
+  /** Closes one connection (`id`) or all: cleanly with `code` (default 1001), or by destroying the socket. Returns how many. */
+  dropConnections(options?: DropOptions): number {
+    const drop = resolveDrop(options);
+    let count = 0;
+    for (const session of this.targets(drop.id)) {
+      if (session.closing) continue;
+      if (drop.abrupt) session.terminate();
+      else session.close(drop.code, drop.reason);
+      count++;
+    }
+    return count;
+  }
+
+  /** Stops sending and answering pings on one connection or all, leaving TCP open. Returns how many. */
+  stall(options?: ConnectionTarget): number {
+    return this.count(resolveTarget('stall options', options), (s) => s.stall());
+  }
+
+  /** Refuses every upgrade with `status` (429 or 503) for the next `ms` milliseconds. */
+  refuseConnections(ms: number, status?: RefuseStatus): void {
+    const refuse = resolveRefuse(ms, status);
+    this.gate.refuse(refuse.ms, refuse.status);
+  }
+
+  /** Sends `count` malformed text frames to one connection or all. Returns how many connections. */
+  sendMalformed(options?: MalformedOptions): number {
+    const o = resolveMalformed(options);
+    return this.count(o.id, (s) => s.sendMalformed(o.count));
+  }
+
+  /** Delays every outgoing frame (events, replies, pings, pongs) by `ms`; 0 removes the delay. */
+  setLatency(ms: number): void {
+    this.latency = resolveLatency(ms);
+  }
+
+  /** Sends `serverShutdown` to one connection or all, then closes them with 1001 after `closeAfterMs`. */
+  announceShutdown(options?: ShutdownOptions): number {
+    const o = resolveShutdown(options, this.options.limits.shutdownNoticeMs);
+    return this.count(o.id, (s) => s.announceShutdown(o.closeAfterMs));
+  }
+
+  /** Closes every connection and the server; leaves no timer behind. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.hub.close();
+    const closed = [...this.sessions.values()].map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.onClosed = resolve;
+          s.close(CloseCode.GOING_AWAY, 'Simulator closing');
+        }),
+    );
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise((r) => (grace = setTimeout(r, CLOSE_GRACE_MS)))]);
+    clearTimeout(grace);
+    for (const s of this.sessions.values()) s.terminate();
+    this.wss.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private hostPort(): string {
+    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+    return `${host}:${this.port}`;
+  }
+
+  private targets(id: string | undefined): Session[] {
+    if (id === undefined) return [...this.sessions.values()];
+    const session = this.sessions.get(id);
+    return session ? [session] : [];
+  }
+
+  private count(id: string | undefined, act: (s: Session) => boolean): number {
+    let n = 0;
+    for (const s of this.targets(id)) if (act(s)) n++;
+    return n;
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const verdict = this.gate.check(req);
+    if (!verdict.ok) {
+      rejectUpgrade(socket, verdict);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, verdict));
+  }
+
+  private accept(ws: WebSocket, verdict: Extract<UpgradeVerdict, { ok: true }>): void {
+    if (this.closing) {
+      ws.terminate();
+      return;
+    }
+    const id = `c${++this.nextId}`;
+    const ctx = {
+      hub: this.hub,
+      limits: this.options.limits,
+      counters: this.counters,
+      latencyMs: () => this.latency,
+      clock: this.clock,
+    };
+    const session = new Session(id, ws, verdict.combined, ctx);
+    this.sessions.set(id, session);
+    ws.once('close', () => {
+      session.dispose();
+      this.sessions.delete(id);
+      session.onClosed?.();
+    });
+    session.subscribe(verdict.streams);
+  }
+}
+
+/** Starts a simulator listening on `options.host`:`options.port` (default 127.0.0.1, a free port). */
+export async function startSimulator(options?: SimulatorOptions): Promise<Simulator> {
+  const simulator = new Simulator(options);
+  await simulator.listen();
+  return simulator;
+}

@@ -1,0 +1,99 @@
+/** Public option, fault and statistics types of the simulator. Defaults live in options.ts. */
+
+/**
+ * Per-connection and per-IP limits. Every default mirrors Binance's spot "WebSocket Streams"
+ * documentation, section "WebSocket Limits"; tests shorten the timers through these options.
+ */
+export interface SimulatorLimits {
+  /** Streams one connection may carry. @default 1024 */
+  maxStreamsPerConnection?: number;
+  /**
+   * Incoming frames (text, binary, ping, pong) allowed in any rolling 1 s window; one more closes the
+   * connection with 1008. @default 5
+   */
+  maxMessagesPerSecond?: number;
+  /** Upgrade attempts per remote IP per `attemptWindowMs`; beyond it the upgrade gets HTTP 429. @default 300 */
+  maxConnectionAttempts?: number;
+  /** @default 300_000 (5 minutes) */
+  attemptWindowMs?: number;
+  /** Interval of server pings. @default 20_000 */
+  pingIntervalMs?: number;
+  /** A connection whose pong does not echo an outstanding ping payload within this time is closed. @default 60_000 */
+  pongTimeoutMs?: number;
+  /** Connection lifetime; the connection is closed with 1001 when it ends. @default 86_400_000 (24 h) */
+  maxLifetimeMs?: number;
+  /**
+   * How long before the end of a connection's lifetime its `serverShutdown` event is sent, and the default
+   * delay between `announceShutdown()` and the close. @default 10_000
+   */
+  shutdownNoticeMs?: number;
+}
+
+export interface SimulatorOptions {
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @default 0 */
+  port?: number;
+  /**
+   * The market's symbols (lowercase): the content of `!miniTicker@arr`. Streams of other well-formed
+   * symbols are served too. @default ['btcusdt','ethusdt','bnbusdt','solusdt','xrpusdt']
+   */
+  symbols?: string[];
+  /** Events per second of every stream, or 'max' to push as fast as the subscribers' sockets drain. @default 5 */
+  rate?: number | 'max';
+  /** Seed of the deterministic data. @default 1 */
+  seed?: number;
+  limits?: SimulatorLimits;
+}
+
+/** Targets one connection by id, or every open connection when `id` is omitted. */
+export interface ConnectionTarget {
+  id?: string;
+}
+
+export interface DropOptions extends ConnectionTarget {
+  /** Close code of a clean close. @default 1001 */
+  code?: number;
+  /** @default 'Dropped by fault injection' */
+  reason?: string;
+  /** Destroy the TCP socket without a close frame. @default false */
+  abrupt?: boolean;
+}
+
+export interface MalformedOptions extends ConnectionTarget {
+  /** Malformed frames per connection. @default 1 */
+  count?: number;
+}
+
+export interface ShutdownOptions extends ConnectionTarget {
+  /** Delay between the `serverShutdown` event and the close. @default limits.shutdownNoticeMs */
+  closeAfterMs?: number;
+}
+
+/** HTTP status of refused upgrades. */
+export type RefuseStatus = 429 | 503;
+
+export interface ConnectionStats {
+  id: string;
+  streams: string[];
+  messagesSent: number;
+  controlMessagesReceived: number;
+  /** Epoch milliseconds. */
+  openedAt: number;
+  /** True for `/stream` connections (or after `SET_PROPERTY combined true`). */
+  combined: boolean;
+  stalled: boolean;
+}
+
+/** The JSON of `GET /stats`. */
+export interface SimulatorStats {
+  openConnections: number;
+  /** Upgrade attempts since start, accepted and refused. */
+  connectionAttempts: number;
+  /** Text frames sent: events, control responses, `serverShutdown` notices and malformed frames. */
+  messagesSent: number;
+  /** Text and binary frames received (control messages, valid or not). */
+  controlMessagesReceived: number;
+  limitBreaches: { streams: number; messageRate: number; connectionAttempts: number };
+  connections: ConnectionStats[];
+}

@@ -1,0 +1,89 @@
+/**
+ * Decides whether a WebSocket upgrade is accepted, in the order a client would meet the checks: the
+ * per-IP attempt budget, an injected refusal window, then the path and its streams.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AttemptLimiter } from './attempt-limiter.js';
+import { parseConnectionPath } from './connection-path.js';
+import type { ResolvedLimits } from './options.js';
+import type { SimulatorCounters } from './session.js';
+import type { RefuseStatus } from './types.js';
+
+export type UpgradeVerdict =
+  | { readonly ok: true; readonly combined: boolean; readonly streams: string[] }
+  | { readonly ok: false; readonly status: number; readonly message: string; readonly retryAfterS?: number };
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
+
+export class UpgradeGate {
+  private readonly attempts: AttemptLimiter;
+  private refuseUntil = 0;
+  private refuseStatus: RefuseStatus = 429;
+
+  constructor(
+    private readonly limits: ResolvedLimits,
+    private readonly counters: SimulatorCounters,
+    private readonly clock: () => number,
+  ) {
+    this.attempts = new AttemptLimiter(limits.maxConnectionAttempts, limits.attemptWindowMs, clock);
+  }
+
+  /** Refuses every upgrade for the next `ms` milliseconds (0 ends a refusal early). */
+  refuse(ms: number, status: RefuseStatus): void {
+    this.refuseUntil = this.clock() + ms;
+    this.refuseStatus = status;
+  }
+
+  check(req: IncomingMessage): UpgradeVerdict {
+    this.counters.connectionAttempts++;
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if (!this.attempts.tryAcquire(address)) {
+      this.counters.breaches.connectionAttempts++;
+      return {
+        ok: false,
+        status: 429,
+        message: `Too many connection attempts: at most ${this.limits.maxConnectionAttempts} per ${this.limits.attemptWindowMs} ms per IP`,
+        retryAfterS: Math.ceil(this.limits.attemptWindowMs / 1000),
+      };
+    }
+    const now = this.clock();
+    if (now < this.refuseUntil) {
+      return {
+        ok: false,
+        status: this.refuseStatus,
+        message: 'Connections are refused for now (fault injection)',
+        retryAfterS: Math.ceil((this.refuseUntil - now) / 1000),
+      };
+    }
+    const path = parseConnectionPath(req.url);
+    if (!path.ok) return path;
+    if (path.streams.length > this.limits.maxStreamsPerConnection) {
+      this.counters.breaches.streams++;
+      return {
+        ok: false,
+        status: 400,
+        message: `Too many streams: a connection can listen to at most ${this.limits.maxStreamsPerConnection}`,
+      };
+    }
+    return path;
+  }
+}
+
+/** Answers a refused upgrade with a plain HTTP response and closes the socket. */
+export function rejectUpgrade(socket: Duplex, verdict: Extract<UpgradeVerdict, { ok: false }>): void {
+  const body = JSON.stringify({ error: verdict.message });
+  const head = [
+    `HTTP/1.1 ${verdict.status} ${STATUS_TEXT[verdict.status] ?? 'Error'}`,
+    'Connection: close',
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+  ];
+  if (verdict.retryAfterS !== undefined) head.push(`Retry-After: ${verdict.retryAfterS}`);
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
+}
