@@ -1,0 +1,54 @@
+/** The gateway's configuration, resolved once at start from environment variables and frozen. */
+
+/** pino levels accepted by `LOG_LEVEL`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface GatewayConfig {
+  /** `HOST`: interface the HTTP/WebSocket server binds. */
+  readonly host: string;
+  /** `PORT`: TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** `USE_NEW_WS_MANAGER`: true selects WSManager, false the legacy baseline. */
+  readonly useNewWsManager: boolean;
+  /** `UPSTREAM_URL`: exchange base URL; undefined starts the embedded simulator. */
+  readonly upstreamUrl: string | undefined;
+  /** `SIMULATOR_PORT`: port of the embedded simulator; 0 picks a free one. */
+  readonly simulatorPort: number;
+  /** `SIMULATOR_SYMBOLS`: symbols the embedded simulator serves. */
+  readonly simulatorSymbols: readonly string[];
+  /** `SIMULATOR_RATE`: events per second per stream of the embedded simulator, or 'max'. */
+  readonly simulatorRate: number | 'max';
+  /** `METRICS_TOKEN`: when set, GET /api/ws/metrics requires `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | undefined;
+  /** `ADMIN_TOKEN`: enables the admin API, which then requires `Authorization: Bearer <token>`. */
+  readonly adminToken: string | undefined;
+  /** `TLS_CERT_FILE`: PEM certificate; with `TLS_KEY_FILE` the server speaks HTTPS/WSS. */
+  readonly tlsCertFile: string | undefined;
+  /** `TLS_KEY_FILE`: PEM private key matching `TLS_CERT_FILE`. */
+  readonly tlsKeyFile: string | undefined;
+  /** `LOG_LEVEL`: pino level. */
+  readonly logLevel: LogLevel;
+  /** `LOG_FILE`: also append JSON log lines to this file. */
+  readonly logFile: string | undefined;
+  /** `HEALTH_GRACE_SECONDS`: upstream down longer than this makes the process unhealthy. */
+  readonly healthGraceSeconds: number;
+  /** `SHUTDOWN_TIMEOUT_SECONDS`: deadline for draining on SIGTERM/SIGINT before the process exits. */
+  readonly shutdownTimeoutSeconds: number;
+  /** `RATE_LIMIT_PER_MINUTE`: requests per client address per minute on the metrics (GET) and admin routes. */
+  readonly rateLimitPerMinute: number;
+  /** `ALLOWED_ORIGINS`: WebSocket upgrades carrying an Origin outside this list are refused; undefined allows any. */
+  readonly allowedOrigins: readonly string[] | undefined;
+  /** `MAX_CLIENTS`: downstream WebSocket clients at once; more are refused with HTTP 503. */
+  readonly maxClients: number;
+  /** `CLIENT_MAX_STREAMS`: streams one downstream connection may hold. */
+  readonly clientMaxStreams: number;
+  /** `CLIENT_MAX_MESSAGES_PER_SECOND`: incoming frames (control, ping, pong) per second per client. */
+  readonly clientMaxMessagesPerSecond: number;
+  /** `CLIENT_MAX_PAYLOAD_BYTES`: largest incoming frame from a client; larger closes with 1009. */
+  readonly clientMaxPayloadBytes: number;
+  /** `CLIENT_SEND_QUEUE_BYTES`: bytes waiting to be written to one client before it is closed as slow. */
+  readonly clientSendQueueBytes: number;
+  /** `LEGACY_RECONNECT_DELAY_MS`: fixed reconnect delay of the legacy implementation. */
+  readonly legacyReconnectDelayMs: number;
+}

@@ -1,0 +1,75 @@
+/** Resolves the gateway configuration once: environment strings or typed overrides, checked, then frozen. */
+import { ConfigError } from '../errors.js';
+import type { GatewayConfig } from './gateway-config.js';
+import { VARIABLES, type Variable } from './variables.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The defaults as one frozen object (the only place they live is the VARIABLES table). */
+export function defaultConfig(): GatewayConfig {
+  const config: Partial<Mutable<GatewayConfig>> = {};
+  for (const v of VARIABLES) assign(config, v, v.default);
+  return Object.freeze(config as GatewayConfig);
+}
+
+/**
+ * Reads every variable from `env` (unset or empty = default), validates it and returns a frozen config.
+ * @throws ConfigError whose one-line message names the variable, the value and what is expected.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const config: Partial<Mutable<GatewayConfig>> = {};
+  for (const v of VARIABLES) {
+    const raw = env[v.env];
+    if (raw === undefined || raw === '') {
+      assign(config, v, v.default);
+      continue;
+    }
+    const parsed = v.fromEnv.safeParse(raw);
+    if (!parsed.success) throw new ConfigError(invalid(v.env, raw, v.expected));
+    assign(config, v, parsed.data);
+  }
+  return finish(config as GatewayConfig);
+}
+
+/**
+ * Applies typed overrides over the defaults (what `startGateway({...})` receives), with the same checks.
+ * @throws ConfigError naming the option, the value and what is expected.
+ */
+export function resolveConfig(overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+  const config: Partial<Mutable<GatewayConfig>> = {};
+  for (const v of VARIABLES) {
+    const has = Object.hasOwn(overrides, v.key) && overrides[v.key] !== undefined;
+    const value: unknown = has ? overrides[v.key] : v.default;
+    if (has) {
+      const parsed = v.value.safeParse(value);
+      if (!parsed.success) {
+        throw new ConfigError(
+          `${v.key} (${v.env})=${JSON.stringify(value)} is not valid: expected ${v.expected}`,
+        );
+      }
+    }
+    assign(config, v, value);
+  }
+  return finish(config as GatewayConfig);
+}
+
+function finish(config: GatewayConfig): GatewayConfig {
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+    const [set, unset] = config.tlsCertFile
+      ? ['TLS_CERT_FILE', 'TLS_KEY_FILE']
+      : ['TLS_KEY_FILE', 'TLS_CERT_FILE'];
+    throw new ConfigError(`${set} is set but ${unset} is not: expected both or neither`);
+  }
+  if (config.simulatorSymbols) Object.freeze(config.simulatorSymbols);
+  if (config.allowedOrigins) Object.freeze(config.allowedOrigins);
+  return Object.freeze(config);
+}
+
+function assign(target: Record<string, unknown>, v: Variable, value: unknown): void {
+  target[v.key] = Array.isArray(value) ? [...value] : value;
+}
+
+function invalid(name: string, raw: string, expected: string): string {
+  const shown = raw.length > 200 ? `${raw.slice(0, 200)}…` : raw;
+  return `${name}=${JSON.stringify(shown)} is not valid: expected ${expected}`;
+}

@@ -1,0 +1,269 @@
+/**
+ * Every environment variable the gateway reads: its schema, default and meaning, in one table.
+ * The loader, the `--help` text and docs/configuration.md (kept in sync by a test) all derive from it.
+ */
+import { z } from 'zod';
+import { MAX_INCOMING_MESSAGES_PER_SECOND, MAX_STREAMS_PER_CONNECTION } from '../exchange/binance/streams.js';
+import { type GatewayConfig, LOG_LEVELS } from './gateway-config.js';
+
+/** One environment variable: how to read it from a string and how to check a typed value. */
+export interface Variable<K extends keyof GatewayConfig = keyof GatewayConfig> {
+  readonly env: string;
+  readonly key: K;
+  /** The default as a typed value; undefined means "unset". */
+  readonly default: GatewayConfig[K];
+  /** What a valid value looks like, as shown in error messages and `--help`. */
+  readonly expected: string;
+  readonly description: string;
+  /** Parses the raw environment string. */
+  readonly fromEnv: z.ZodType<GatewayConfig[K], string>;
+  /** Checks a typed value (for `startGateway({...})` overrides). */
+  readonly value: z.ZodType<GatewayConfig[K]>;
+}
+
+function variable<K extends keyof GatewayConfig>(v: Variable<K>): Variable<K> {
+  return v;
+}
+
+const integer = (min: number, max: number) => z.number().int().min(min).max(max);
+const integerFromEnv = (schema: z.ZodType<number, number>) =>
+  z
+    .string()
+    .regex(/^\d+$/)
+    .transform((s) => Number(s))
+    .pipe(schema);
+const positiveNumberFromEnv = (schema: z.ZodType<number, number>) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/)
+    .transform((s) => Number(s))
+    .pipe(schema);
+const nonEmpty = z.string().min(1);
+const optionalString = z.string().min(1).optional();
+const wsUrl = z
+  .string()
+  .regex(/^wss?:\/\/[^\s/]+(\/[^\s]*)?$/)
+  .refine((s) => URL.canParse(s));
+const symbolList = z.array(z.string().regex(/^[a-z0-9]{2,20}$/)).min(1);
+const originList = z.array(z.string().regex(/^https?:\/\/[^\s/,]+$/)).min(1);
+const splitList = (s: string) =>
+  s
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+
+export const VARIABLES = [
+  variable({
+    env: 'HOST',
+    key: 'host',
+    default: '127.0.0.1',
+    expected: 'a host name or IP address',
+    description: 'Interface the HTTP and WebSocket server binds.',
+    fromEnv: nonEmpty.regex(/^[A-Za-z0-9.:-]+$/),
+    value: nonEmpty,
+  }),
+  variable({
+    env: 'PORT',
+    key: 'port',
+    default: 3000,
+    expected: 'an integer from 0 to 65535 (0 = a free port)',
+    description: 'TCP port of the HTTP and WebSocket server.',
+    fromEnv: integerFromEnv(integer(0, 65535)),
+    value: integer(0, 65535),
+  }),
+  variable({
+    env: 'USE_NEW_WS_MANAGER',
+    key: 'useNewWsManager',
+    default: false,
+    expected: '"true" or "false"',
+    description:
+      'true serves streams through WSManager (shared connections); false through the legacy baseline.',
+    fromEnv: z.enum(['true', 'false']).transform((s) => s === 'true'),
+    value: z.boolean(),
+  }),
+  variable({
+    env: 'UPSTREAM_URL',
+    key: 'upstreamUrl',
+    default: undefined,
+    expected: 'a ws:// or wss:// URL such as wss://stream.binance.com:9443',
+    description: 'Exchange base URL. Unset: an embedded simulator is started on 127.0.0.1:SIMULATOR_PORT.',
+    fromEnv: wsUrl.transform((s) => s.replace(/\/+$/, '')),
+    value: wsUrl.optional(),
+  }),
+  variable({
+    env: 'SIMULATOR_PORT',
+    key: 'simulatorPort',
+    default: 0,
+    expected: 'an integer from 0 to 65535 (0 = a free port)',
+    description: 'Port of the embedded simulator (only when UPSTREAM_URL is unset).',
+    fromEnv: integerFromEnv(integer(0, 65535)),
+    value: integer(0, 65535),
+  }),
+  variable({
+    env: 'SIMULATOR_SYMBOLS',
+    key: 'simulatorSymbols',
+    default: ['btcusdt', 'ethusdt', 'bnbusdt', 'solusdt', 'xrpusdt'],
+    expected: 'a comma-separated list of lowercase symbols such as btcusdt,ethusdt',
+    description: 'Symbols the embedded simulator serves.',
+    fromEnv: z.string().transform(splitList).pipe(symbolList),
+    value: symbolList,
+  }),
+  variable({
+    env: 'SIMULATOR_RATE',
+    key: 'simulatorRate',
+    default: 10,
+    expected: 'a number of events per second from 0.1 to 100000, or "max"',
+    description: 'Events per second per stream of the embedded simulator ("max": as fast as sockets drain).',
+    fromEnv: z.union([z.literal('max'), positiveNumberFromEnv(z.number().min(0.1).max(100_000))]),
+    value: z.union([z.literal('max'), z.number().min(0.1).max(100_000)]),
+  }),
+  variable({
+    env: 'METRICS_TOKEN',
+    key: 'metricsToken',
+    default: undefined,
+    expected: 'a non-empty token',
+    description:
+      'When set, GET /api/ws/metrics requires "Authorization: Bearer <token>" (HEAD and probes stay open).',
+    fromEnv: nonEmpty,
+    value: optionalString,
+  }),
+  variable({
+    env: 'ADMIN_TOKEN',
+    key: 'adminToken',
+    default: undefined,
+    expected: 'a non-empty token',
+    description:
+      'Enables the admin API under /api/ws/admin/, which then requires "Authorization: Bearer <token>".',
+    fromEnv: nonEmpty,
+    value: optionalString,
+  }),
+  variable({
+    env: 'TLS_CERT_FILE',
+    key: 'tlsCertFile',
+    default: undefined,
+    expected: 'a path to a PEM certificate (set together with TLS_KEY_FILE)',
+    description: 'PEM certificate; with TLS_KEY_FILE the server speaks HTTPS and WSS.',
+    fromEnv: nonEmpty,
+    value: optionalString,
+  }),
+  variable({
+    env: 'TLS_KEY_FILE',
+    key: 'tlsKeyFile',
+    default: undefined,
+    expected: 'a path to a PEM private key (set together with TLS_CERT_FILE)',
+    description: 'PEM private key matching TLS_CERT_FILE.',
+    fromEnv: nonEmpty,
+    value: optionalString,
+  }),
+  variable({
+    env: 'LOG_LEVEL',
+    key: 'logLevel',
+    default: 'info',
+    expected: `one of ${LOG_LEVELS.join(', ')}`,
+    description: 'pino log level.',
+    fromEnv: z.enum(LOG_LEVELS),
+    value: z.enum(LOG_LEVELS),
+  }),
+  variable({
+    env: 'LOG_FILE',
+    key: 'logFile',
+    default: undefined,
+    expected: 'a file path',
+    description: 'Also append the JSON log lines to this file (stdout always gets them).',
+    fromEnv: nonEmpty,
+    value: optionalString,
+  }),
+  variable({
+    env: 'HEALTH_GRACE_SECONDS',
+    key: 'healthGraceSeconds',
+    default: 30,
+    expected: 'an integer number of seconds from 1 to 3600',
+    description: 'Upstream down for longer than this makes HEAD /api/ws/metrics and /readyz answer 503.',
+    fromEnv: integerFromEnv(integer(1, 3600)),
+    value: integer(1, 3600),
+  }),
+  variable({
+    env: 'SHUTDOWN_TIMEOUT_SECONDS',
+    key: 'shutdownTimeoutSeconds',
+    default: 10,
+    expected: 'an integer number of seconds from 1 to 600',
+    description:
+      'Drain deadline after SIGTERM/SIGINT; the process exits by then. Keep terminationGracePeriodSeconds above it.',
+    fromEnv: integerFromEnv(integer(1, 600)),
+    value: integer(1, 600),
+  }),
+  variable({
+    env: 'RATE_LIMIT_PER_MINUTE',
+    key: 'rateLimitPerMinute',
+    default: 120,
+    expected: 'an integer from 1 to 100000',
+    description:
+      'Requests per minute per client address on GET /api/ws/metrics and the admin routes (429 beyond).',
+    fromEnv: integerFromEnv(integer(1, 100_000)),
+    value: integer(1, 100_000),
+  }),
+  variable({
+    env: 'ALLOWED_ORIGINS',
+    key: 'allowedOrigins',
+    default: undefined,
+    expected: 'a comma-separated list of origins such as https://app.example.com,http://localhost:8080',
+    description: 'WebSocket upgrades whose Origin header is not listed are refused (403). Unset: any origin.',
+    fromEnv: z.string().transform(splitList).pipe(originList),
+    value: originList.optional(),
+  }),
+  variable({
+    env: 'MAX_CLIENTS',
+    key: 'maxClients',
+    default: 10_000,
+    expected: 'an integer from 1 to 1000000',
+    description: 'Downstream WebSocket clients at once; further upgrades are refused with 503.',
+    fromEnv: integerFromEnv(integer(1, 1_000_000)),
+    value: integer(1, 1_000_000),
+  }),
+  variable({
+    env: 'CLIENT_MAX_STREAMS',
+    key: 'clientMaxStreams',
+    default: MAX_STREAMS_PER_CONNECTION,
+    expected: `an integer from 1 to ${MAX_STREAMS_PER_CONNECTION}`,
+    description: 'Streams one downstream connection may hold (Binance: 1024 per connection).',
+    fromEnv: integerFromEnv(integer(1, MAX_STREAMS_PER_CONNECTION)),
+    value: integer(1, MAX_STREAMS_PER_CONNECTION),
+  }),
+  variable({
+    env: 'CLIENT_MAX_MESSAGES_PER_SECOND',
+    key: 'clientMaxMessagesPerSecond',
+    default: MAX_INCOMING_MESSAGES_PER_SECOND,
+    expected: 'an integer from 1 to 1000',
+    description:
+      'Incoming frames (control messages, pings, pongs) per rolling second per client; beyond closes with 1008 (Binance: 5).',
+    fromEnv: integerFromEnv(integer(1, 1000)),
+    value: integer(1, 1000),
+  }),
+  variable({
+    env: 'CLIENT_MAX_PAYLOAD_BYTES',
+    key: 'clientMaxPayloadBytes',
+    default: 65_536,
+    expected: 'an integer number of bytes from 1024 to 16777216',
+    description: 'Largest frame a client may send; larger closes the connection with 1009.',
+    fromEnv: integerFromEnv(integer(1024, 16_777_216)),
+    value: integer(1024, 16_777_216),
+  }),
+  variable({
+    env: 'CLIENT_SEND_QUEUE_BYTES',
+    key: 'clientSendQueueBytes',
+    default: 4_194_304,
+    expected: 'an integer number of bytes from 1024 to 1073741824',
+    description: 'Bytes queued for one client before it is closed with 4000 "slow consumer".',
+    fromEnv: integerFromEnv(integer(1024, 1_073_741_824)),
+    value: integer(1024, 1_073_741_824),
+  }),
+  variable({
+    env: 'LEGACY_RECONNECT_DELAY_MS',
+    key: 'legacyReconnectDelayMs',
+    default: 5000,
+    expected: 'an integer number of milliseconds from 1 to 600000',
+    description: 'Fixed reconnect delay of the legacy implementation (USE_NEW_WS_MANAGER=false).',
+    fromEnv: integerFromEnv(integer(1, 600_000)),
+    value: integer(1, 600_000),
+  }),
+] as const satisfies readonly Variable[];

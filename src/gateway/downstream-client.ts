@@ -1,0 +1,243 @@
+/**
+ * One downstream WebSocket client speaking Binance's market-stream protocol. Each of its streams is a
+ * `StreamSource.subscribe`, so many clients on one stream share one upstream subscription (WSManager).
+ * Frames are forwarded as the upstream bytes; the send queue is bounded by bytes (ws `bufferedAmount`).
+ */
+import type WebSocket from 'ws';
+import { ErrorCodes, type StreamError } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  ControlErrorCode,
+  type ControlRequest,
+  errorReply,
+  parseControlMessage,
+  resultReply,
+} from '../simulator/control-protocol.js';
+import { RollingWindow } from '../simulator/rolling-window.js';
+import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
+import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
+
+/** Close codes the gateway sends (documented in docs/gateway.md). */
+export const CloseCodes = {
+  /** Server shutting down: reconnect to another instance. */
+  GOING_AWAY: 1001,
+  /** More incoming frames per second than allowed (Binance closes with 1008 as well). */
+  POLICY_VIOLATION: 1008,
+  /** An incoming frame larger than CLIENT_MAX_PAYLOAD_BYTES (sent by ws itself). */
+  MESSAGE_TOO_BIG: 1009,
+  /** The upstream ended one of the client's streams for good (rejected, or retries exhausted). */
+  UPSTREAM_FAILED: 1011,
+  /** The client did not read fast enough: its send queue exceeded CLIENT_SEND_QUEUE_BYTES. */
+  SLOW_CONSUMER: 4000,
+} as const;
+
+export interface DownstreamClientContext {
+  readonly source: StreamSource;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly maxStreams: number;
+  readonly maxMessagesPerSecond: number;
+  readonly sendQueueBytes: number;
+  /** How long a closing client may take to finish the close handshake before its socket is destroyed. */
+  readonly closeGraceMs: number;
+  readonly now: () => number;
+  readonly onSubscriptionsChanged: (delta: number) => void;
+  readonly onSlow: () => void;
+  readonly onClosed: (client: DownstreamClient) => void;
+}
+
+export class DownstreamClient {
+  readonly id: string;
+  /** Epoch ms of the last pong (or of the connection), for the heartbeat. */
+  lastPongAt: number;
+  private combined: boolean;
+  private readonly subscriptions = new Map<string, Unsubscribe>();
+  private readonly incoming: RollingWindow;
+  private closing = false;
+  private closed = false;
+  private killTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    id: string,
+    private readonly ws: WebSocket,
+    combined: boolean,
+    private readonly ctx: DownstreamClientContext,
+  ) {
+    this.id = id;
+    this.combined = combined;
+    this.lastPongAt = ctx.now();
+    // Binance "WebSocket Limits": pings, pongs and control messages all count, strict rolling 1 s window.
+    this.incoming = new RollingWindow(ctx.maxMessagesPerSecond, 1000);
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('ping', () => this.admit());
+    ws.on('pong', () => {
+      if (this.admit()) this.lastPongAt = this.ctx.now();
+    });
+    ws.on('error', (error: Error & { code?: string }) => this.onError(error));
+    ws.on('close', () => this.onClose());
+  }
+
+  /** Subscribes the streams named in the connection URL. */
+  subscribeAll(streams: readonly string[]): void {
+    for (const stream of streams) this.add(stream);
+  }
+
+  get streamCount(): number {
+    return this.subscriptions.size;
+  }
+
+  /** Sends a ping for the heartbeat; false when the client already missed its pong deadline. */
+  heartbeat(pongTimeoutMs: number): boolean {
+    if (this.closing) return true;
+    if (this.ctx.now() - this.lastPongAt > pongTimeoutMs) {
+      this.ctx.metrics.clientDisconnects.inc({ reason: 'pong_timeout' });
+      this.ctx.logger.info({ client: this.id }, 'Client missed its pong deadline');
+      this.release();
+      this.ws.terminate();
+      return false;
+    }
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+    return true;
+  }
+
+  /** Closes the client with `code` and stops sending; the socket is destroyed if the handshake stalls. */
+  close(code: number, reason: string, metricReason?: DisconnectReason): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (metricReason) this.ctx.metrics.clientDisconnects.inc({ reason: metricReason });
+    this.release();
+    this.ws.close(code, reason);
+    this.killTimer = setTimeout(() => this.ws.terminate(), this.ctx.closeGraceMs);
+  }
+
+  /** Destroys the socket at once (end of the shutdown deadline). */
+  terminate(): void {
+    this.release();
+    this.ws.terminate();
+  }
+
+  private forward(message: StreamMessage): void {
+    if (this.closing) {
+      this.ctx.metrics.tally.droppedMessages++;
+      return;
+    }
+    const bytes = this.combined ? message.frameBytes() : message.payloadBytes();
+    if (this.ws.bufferedAmount + bytes.length > this.ctx.sendQueueBytes) {
+      this.ctx.metrics.slowClientDisconnects.inc();
+      this.ctx.onSlow();
+      this.ctx.metrics.tally.droppedMessages++;
+      this.ctx.logger.warn(
+        { client: this.id, bufferedBytes: this.ws.bufferedAmount, limit: this.ctx.sendQueueBytes },
+        'Closing slow client',
+      );
+      this.close(CloseCodes.SLOW_CONSUMER, 'slow consumer', 'slow_consumer');
+      return;
+    }
+    this.ws.send(bytes, { binary: false });
+    this.ctx.metrics.tally.messagesSent++;
+    this.ctx.metrics.tally.bytesSent += bytes.length;
+  }
+
+  private add(stream: string): void {
+    if (this.subscriptions.has(stream)) return;
+    const unsubscribe = this.ctx.source.subscribe(stream, {
+      next: (_data, message) => this.forward(message),
+      error: (error) => this.onStreamError(stream, error),
+    });
+    this.subscriptions.set(stream, unsubscribe);
+    this.ctx.onSubscriptionsChanged(1);
+  }
+
+  private remove(stream: string): void {
+    const unsubscribe = this.subscriptions.get(stream);
+    if (!unsubscribe) return;
+    this.subscriptions.delete(stream);
+    unsubscribe();
+    this.ctx.onSubscriptionsChanged(-1);
+  }
+
+  private release(): void {
+    for (const stream of [...this.subscriptions.keys()]) this.remove(stream);
+  }
+
+  private onStreamError(stream: string, error: StreamError): void {
+    this.subscriptions.delete(stream);
+    this.ctx.onSubscriptionsChanged(-1);
+    // On shutdown the gateway closes every client with 1001 itself.
+    if (error.code === ErrorCodes.DESTROYED) return;
+    this.ctx.logger.warn({ client: this.id, stream, code: error.code }, 'Upstream ended a client stream');
+    this.close(
+      CloseCodes.UPSTREAM_FAILED,
+      `upstream stream failed: ${stream}`.slice(0, 120),
+      'upstream_failed',
+    );
+  }
+
+  private admit(): boolean {
+    if (this.closing) return false;
+    if (this.incoming.tryRecord(this.ctx.now())) return true;
+    this.ctx.logger.info({ client: this.id }, 'Client sent too many messages');
+    this.close(CloseCodes.POLICY_VIOLATION, 'Too many messages', 'message_rate');
+    return false;
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (!this.admit()) return;
+    this.ctx.metrics.controlMessages.inc();
+    const parsed = parseControlMessage(isBinary ? '' : data.toString('utf8'));
+    this.reply(parsed.ok ? this.execute(parsed.request) : parsed.reply);
+  }
+
+  private execute(request: ControlRequest): string {
+    switch (request.method) {
+      case 'SUBSCRIBE': {
+        const fresh = [...new Set(request.streams)].filter((s) => !this.subscriptions.has(s));
+        if (this.subscriptions.size + fresh.length > this.ctx.maxStreams) {
+          const msg = `Invalid request: too many streams, a connection can listen to at most ${this.ctx.maxStreams}`;
+          return errorReply(ControlErrorCode.INVALID_REQUEST, msg, request.id);
+        }
+        try {
+          for (const stream of fresh) this.add(stream);
+        } catch (error) {
+          this.ctx.logger.error({ client: this.id, err: String(error) }, 'SUBSCRIBE failed upstream');
+          return errorReply(
+            ControlErrorCode.INVALID_REQUEST,
+            'Invalid request: subscription failed',
+            request.id,
+          );
+        }
+        return resultReply(null, request.id);
+      }
+      case 'UNSUBSCRIBE':
+        for (const stream of request.streams) this.remove(stream);
+        return resultReply(null, request.id);
+      case 'LIST_SUBSCRIPTIONS':
+        return resultReply([...this.subscriptions.keys()], request.id);
+      case 'SET_PROPERTY':
+        this.combined = request.value;
+        return resultReply(null, request.id);
+      case 'GET_PROPERTY':
+        return resultReply(this.combined, request.id);
+    }
+  }
+
+  private reply(text: string): void {
+    if (!this.closing && this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+  }
+
+  private onError(error: Error & { code?: string }): void {
+    if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      this.ctx.metrics.clientDisconnects.inc({ reason: 'payload_too_large' });
+    }
+    this.ctx.logger.debug({ client: this.id, err: error.message }, 'Client socket error');
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing = true;
+    clearTimeout(this.killTimer);
+    this.release();
+    this.ctx.onClosed(this);
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Accepts downstream WebSocket upgrades on Binance's paths (`/ws`, `/ws/<stream>[/<stream>...]`,
+ * `/stream`, `/stream?streams=a/b`), applies the admission checks, and keeps the heartbeat.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { isValidStreamName } from '../exchange/binance/streams.js';
+import type { Logger } from '../log.js';
+import type { StreamSource } from '../stream-source.js';
+import { CloseCodes, DownstreamClient } from './downstream-client.js';
+import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
+
+export interface DownstreamServerOptions {
+  readonly source: StreamSource;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly maxClients: number;
+  readonly maxStreams: number;
+  readonly maxMessagesPerSecond: number;
+  readonly maxPayloadBytes: number;
+  readonly sendQueueBytes: number;
+  readonly allowedOrigins: readonly string[] | undefined;
+  /** Server ping period (Binance pings every 20 s). */
+  readonly pingIntervalMs: number;
+  /** A client that has not answered a ping for this long is dropped (Binance: 1 minute). */
+  readonly pongTimeoutMs: number;
+  readonly closeGraceMs: number;
+  readonly now?: () => number;
+}
+
+interface Admission {
+  readonly combined: boolean;
+  readonly streams: string[];
+}
+
+type Rejection = { readonly status: number; readonly reason: RejectReason; readonly message: string };
+
+export class DownstreamServer {
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<DownstreamClient>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly now: () => number;
+  private nextId = 1;
+  private subscriptionCount = 0;
+  private slowDisconnectsSeen = 0;
+  private draining = false;
+
+  constructor(private readonly options: DownstreamServerOptions) {
+    this.now = options.now ?? Date.now;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: options.maxPayloadBytes,
+    });
+    this.heartbeat = setInterval(() => {
+      for (const client of this.clients) client.heartbeat(options.pongTimeoutMs);
+    }, options.pingIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  get subscriptions(): number {
+    return this.subscriptionCount;
+  }
+
+  get slowDisconnects(): number {
+    return this.slowDisconnectsSeen;
+  }
+
+  /** Handles an HTTP upgrade request: refuses it with an HTTP status, or hands it to a new client. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const admission = this.admit(req);
+    if ('status' in admission) {
+      this.options.metrics.rejectedConnections.inc({ reason: admission.reason });
+      refuse(socket, admission.status, admission.message);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (this.draining) {
+        ws.close(CloseCodes.GOING_AWAY, 'server shutting down');
+        return;
+      }
+      const client = new DownstreamClient(`client-${this.nextId++}`, ws, admission.combined, {
+        source: this.options.source,
+        metrics: this.options.metrics,
+        logger: this.options.logger,
+        maxStreams: this.options.maxStreams,
+        maxMessagesPerSecond: this.options.maxMessagesPerSecond,
+        sendQueueBytes: this.options.sendQueueBytes,
+        closeGraceMs: this.options.closeGraceMs,
+        now: this.now,
+        onSubscriptionsChanged: (delta) => {
+          this.subscriptionCount += delta;
+          this.options.metrics.clientSubscriptions.set(this.subscriptionCount);
+        },
+        onClosed: (c) => {
+          this.clients.delete(c);
+          this.options.metrics.clients.set(this.clients.size);
+        },
+        onSlow: () => {
+          this.slowDisconnectsSeen++;
+        },
+      });
+      this.clients.add(client);
+      this.options.metrics.clients.set(this.clients.size);
+      try {
+        client.subscribeAll(admission.streams);
+      } catch (error) {
+        this.options.logger.error({ err: String(error), client: client.id }, 'Client subscription failed');
+        client.close(CloseCodes.UPSTREAM_FAILED, 'subscription failed', 'upstream_failed');
+      }
+    });
+  }
+
+  /**
+   * Stops admitting clients and closes every client with 1001; resolves when all are gone or, at
+   * `deadline` (epoch ms), destroys the stragglers.
+   */
+  async drain(deadline: number): Promise<void> {
+    this.draining = true;
+    for (const client of this.clients)
+      client.close(CloseCodes.GOING_AWAY, 'server shutting down', 'shutdown');
+    while (this.clients.size > 0 && this.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const client of this.clients) client.terminate();
+  }
+
+  /** Terminates every client and stops the heartbeat. */
+  close(): void {
+    this.draining = true;
+    clearInterval(this.heartbeat);
+    for (const client of this.clients) client.terminate();
+    this.clients.clear();
+    this.wss.close();
+  }
+
+  private admit(req: IncomingMessage): Admission | Rejection {
+    if (this.draining) return { status: 503, reason: 'draining', message: 'server shutting down' };
+    const origin = req.headers.origin;
+    const allowed = this.options.allowedOrigins;
+    if (allowed && origin !== undefined && !allowed.includes(origin)) {
+      return { status: 403, reason: 'origin', message: 'origin not allowed' };
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    } catch {
+      return { status: 400, reason: 'path', message: 'malformed request target' };
+    }
+    let admission: Admission;
+    if (url.pathname === '/ws' || url.pathname === '/ws/') admission = { combined: false, streams: [] };
+    else if (url.pathname.startsWith('/ws/')) {
+      admission = { combined: false, streams: splitStreams(url.pathname.slice(4)) };
+    } else if (url.pathname === '/stream' || url.pathname === '/stream/') {
+      admission = { combined: true, streams: splitStreams(url.searchParams.get('streams') ?? '') };
+    } else {
+      return {
+        status: 404,
+        reason: 'path',
+        message: 'expected /ws, /ws/<stream>, /stream or /stream?streams=',
+      };
+    }
+    const invalid = admission.streams.find((s) => !isValidStreamName(s));
+    if (invalid !== undefined) {
+      return { status: 400, reason: 'invalid_stream', message: `invalid stream ${JSON.stringify(invalid)}` };
+    }
+    if (admission.streams.length > this.options.maxStreams) {
+      return {
+        status: 400,
+        reason: 'too_many_streams',
+        message: `too many streams, a connection can listen to at most ${this.options.maxStreams}`,
+      };
+    }
+    if (this.clients.size >= this.options.maxClients) {
+      return { status: 503, reason: 'max_clients', message: 'too many clients' };
+    }
+    return admission;
+  }
+}
+
+function splitStreams(list: string): string[] {
+  const streams = list
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
+  return [...new Set(streams)];
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  503: 'Service Unavailable',
+};
+
+/** Answers a refused upgrade with a short JSON body, then closes the socket. */
+function refuse(socket: Duplex, status: number, message: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ success: false, error: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      (status === 503 ? 'Retry-After: 5\r\n' : '') +
+      `\r\n${body}`,
+  );
+  socket.on('finish', () => socket.destroy());
+}

@@ -1,0 +1,149 @@
+/**
+ * Routes plain HTTP requests: metrics, probes and the admin API. Upgrades go to the downstream server.
+ * Every failure answers a generic JSON message; details go to the log, never into a response.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log.js';
+import type { HealthVerdict, StreamSource } from '../stream-source.js';
+import { adminCleanupResponse, adminStreamsResponse } from './admin-route.js';
+import { hasBearerToken } from './bearer-auth.js';
+import type { GatewayMetrics, HttpRoute } from './gateway-metrics.js';
+import { type HttpResponse, json, jsonError, writeResponse } from './http-response.js';
+import { type GatewayStats, metricsResponse } from './metrics-route.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+export interface HttpRouterContext {
+  readonly registry: Registry;
+  readonly source: StreamSource;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly rateLimiter: RateLimiter;
+  readonly metricsToken: string | undefined;
+  readonly adminToken: string | undefined;
+  readonly verdict: () => HealthVerdict;
+  readonly stats: () => GatewayStats;
+}
+
+interface Route {
+  readonly name: HttpRoute;
+  readonly methods: readonly string[];
+  /** Subject to the per-client rate limit (probes never are, so a load balancer cannot be locked out). */
+  readonly limited: (method: string) => boolean;
+  /** The token this route requires for `method`, if any. */
+  readonly token: (method: string) => string | undefined;
+  readonly handle: (req: IncomingMessage, url: URL, head: boolean) => HttpResponse | Promise<HttpResponse>;
+}
+
+const DOWNSTREAM_PATH = /^\/(ws|stream)(\/|$)/;
+
+export class HttpRouter {
+  private readonly routes: ReadonlyMap<string, Route>;
+
+  constructor(private readonly ctx: HttpRouterContext) {
+    const routes = new Map<string, Route>();
+    routes.set('/api/ws/metrics', {
+      name: 'metrics',
+      methods: ['GET', 'HEAD'],
+      limited: (m) => m === 'GET',
+      token: (m) => (m === 'GET' ? ctx.metricsToken : undefined),
+      handle: (req, url, head) => metricsResponse(ctx, req, url, head),
+    });
+    routes.set('/healthz', {
+      name: 'healthz',
+      methods: ['GET', 'HEAD'],
+      limited: () => false,
+      token: () => undefined,
+      handle: () => json(200, { status: 'ok' }),
+    });
+    routes.set('/readyz', {
+      name: 'readyz',
+      methods: ['GET', 'HEAD'],
+      limited: () => false,
+      token: () => undefined,
+      handle: () => {
+        const verdict = ctx.verdict();
+        return verdict.healthy
+          ? json(200, { status: 'ready', implementation: ctx.source.implementation })
+          : json(503, { status: 'unavailable', reason: verdict.reason ?? null });
+      },
+    });
+    if (ctx.adminToken !== undefined) {
+      const adminToken = ctx.adminToken;
+      routes.set('/api/ws/admin/streams', {
+        name: 'admin_streams',
+        methods: ['GET'],
+        limited: () => true,
+        token: () => adminToken,
+        handle: () => adminStreamsResponse(ctx.source),
+      });
+      routes.set('/api/ws/admin/cleanup', {
+        name: 'admin_cleanup',
+        methods: ['POST'],
+        limited: () => true,
+        token: () => adminToken,
+        handle: (_req, url) => adminCleanupResponse(ctx.source, url),
+      });
+    }
+    this.routes = routes;
+  }
+
+  /** Answers one request; never throws and never leaks an error's details. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const head = method === 'HEAD';
+    let route: HttpRoute = 'other';
+    let response: HttpResponse;
+    try {
+      const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+      const found = this.routes.get(url.pathname);
+      if (found) route = found.name;
+      response = found ? await this.dispatch(found, req, url, method, head) : notFound(url.pathname);
+    } catch (error) {
+      this.ctx.logger.error(
+        {
+          err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error),
+          route,
+        },
+        'HTTP request failed',
+      );
+      response = jsonError(500, 'internal error');
+    }
+    this.ctx.metrics.httpRequests.inc({ route, status: String(response.status) });
+    if (!res.headersSent && !res.writableEnded) writeResponse(res, response, head);
+  }
+
+  private async dispatch(
+    route: Route,
+    req: IncomingMessage,
+    url: URL,
+    method: string,
+    head: boolean,
+  ): Promise<HttpResponse> {
+    if (!route.methods.includes(method)) {
+      return jsonError(405, `method ${method} not allowed on ${url.pathname}`, {
+        allow: route.methods.join(', '),
+      });
+    }
+    if (route.limited(method)) {
+      const decision = this.ctx.rateLimiter.take(req.socket.remoteAddress ?? 'unknown');
+      if (!decision.allowed) {
+        return jsonError(429, 'too many requests', { 'retry-after': String(decision.retryAfterSeconds) });
+      }
+    }
+    const token = route.token(method);
+    if (token !== undefined && !hasBearerToken(req, token)) {
+      return jsonError(401, 'missing or invalid bearer token', { 'www-authenticate': 'Bearer' });
+    }
+    return route.handle(req, url, head);
+  }
+}
+
+function notFound(pathname: string): HttpResponse {
+  if (DOWNSTREAM_PATH.test(pathname)) {
+    return jsonError(426, 'this path is a WebSocket endpoint: connect with a WebSocket client', {
+      upgrade: 'websocket',
+    });
+  }
+  return jsonError(404, 'not found');
+}

@@ -1,0 +1,228 @@
+/**
+ * App wiring: configuration → upstream (embedded simulator or UPSTREAM_URL) → StreamSource chosen by
+ * USE_NEW_WS_MANAGER → HTTP(S) server with the router and the downstream WebSocket server.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { resolveConfig } from '../config/load-config.js';
+import { ConfigError } from '../errors.js';
+import { LegacyStreamSource } from '../legacy/legacy-stream-source.js';
+import { createLogger, type Logger } from '../log.js';
+import { WSManager } from '../manager/index.js';
+import { type Simulator, startSimulator } from '../simulator/index.js';
+import type { HealthVerdict, StreamSource } from '../stream-source.js';
+import { DownstreamServer } from './downstream-server.js';
+import { GatewayMetrics } from './gateway-metrics.js';
+import { HttpRouter } from './http-router.js';
+import { RateLimiter } from './rate-limiter.js';
+
+/** Wiring choices that are not configuration (tests shorten timers through these). */
+export interface GatewayRuntimeOptions {
+  /** @default a pino logger from LOG_LEVEL / LOG_FILE */
+  logger?: Logger;
+  /** @default a new Registry with prom-client's default process metrics */
+  registry?: Registry;
+  /** Server ping period for downstream clients. @default 20000 (Binance) */
+  pingIntervalMs?: number;
+  /** Downstream client dropped when a ping stays unanswered this long. @default 60000 (Binance) */
+  pongTimeoutMs?: number;
+  /** A closing client's socket is destroyed after this. @default 1000 */
+  closeGraceMs?: number;
+}
+
+export interface RunningGateway {
+  /** `http(s)://host:port` */
+  readonly url: string;
+  /** `ws(s)://host:port`; append `/ws/<stream>` or `/stream?streams=...`. */
+  readonly wsUrl: string;
+  readonly source: StreamSource;
+  /** The embedded simulator when UPSTREAM_URL was unset. */
+  readonly simulator?: Simulator;
+  readonly config: GatewayConfig;
+  readonly registry: Registry;
+  /** The health verdict behind HEAD /api/ws/metrics and /readyz. */
+  health(): HealthVerdict;
+  /**
+   * Graceful stop: readiness turns 503 at once, upgrades are refused, clients are closed with 1001 and
+   * given until `timeoutMs` to go, then the upstream, the simulator and the server are closed.
+   */
+  shutdown(timeoutMs: number): Promise<void>;
+  /** Stops everything promptly (shutdown with a 1 s client grace). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the gateway. `config` overrides the defaults (it does not read the environment; the serve
+ * command does that through loadConfig).
+ * @throws ConfigError when a value is invalid or a TLS file cannot be read.
+ */
+export async function startGateway(
+  config: Partial<GatewayConfig> = {},
+  runtime: GatewayRuntimeOptions = {},
+): Promise<RunningGateway> {
+  const cfg = resolveConfig(config);
+  const tls = readTls(cfg);
+  const server = createServer(tls);
+  const logger = runtime.logger ?? createLogger({ level: cfg.logLevel, file: cfg.logFile });
+  const registry = runtime.registry ?? new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = new GatewayMetrics(registry);
+
+  let simulator: Simulator | undefined;
+  let upstream = cfg.upstreamUrl;
+  if (upstream === undefined) {
+    simulator = await startSimulator({
+      host: '127.0.0.1',
+      port: cfg.simulatorPort,
+      symbols: [...cfg.simulatorSymbols],
+      rate: cfg.simulatorRate,
+    });
+    upstream = simulator.url;
+  }
+  const healthGraceMs = cfg.healthGraceSeconds * 1000;
+  const source: StreamSource = cfg.useNewWsManager
+    ? new WSManager({ url: upstream, registry, logger, healthGraceMs })
+    : new LegacyStreamSource({
+        url: upstream,
+        registry,
+        logger,
+        healthGraceMs,
+        reconnectDelayMs: cfg.legacyReconnectDelayMs,
+      });
+
+  let draining = false;
+  const verdict = (): HealthVerdict =>
+    draining ? { healthy: false, reason: 'draining for shutdown' } : source.health();
+  const downstream = new DownstreamServer({
+    source,
+    metrics,
+    logger,
+    maxClients: cfg.maxClients,
+    maxStreams: cfg.clientMaxStreams,
+    maxMessagesPerSecond: cfg.clientMaxMessagesPerSecond,
+    maxPayloadBytes: cfg.clientMaxPayloadBytes,
+    sendQueueBytes: cfg.clientSendQueueBytes,
+    allowedOrigins: cfg.allowedOrigins,
+    pingIntervalMs: runtime.pingIntervalMs ?? 20_000,
+    pongTimeoutMs: runtime.pongTimeoutMs ?? 60_000,
+    closeGraceMs: runtime.closeGraceMs ?? 1000,
+  });
+  const router = new HttpRouter({
+    registry,
+    source,
+    metrics,
+    logger,
+    rateLimiter: new RateLimiter(cfg.rateLimitPerMinute),
+    metricsToken: cfg.metricsToken,
+    adminToken: cfg.adminToken,
+    verdict,
+    stats: () => ({
+      clients: downstream.clientCount,
+      clientSubscriptions: downstream.subscriptions,
+      messagesSent: metrics.tally.messagesSent,
+      slowClientDisconnects: downstream.slowDisconnects,
+      draining,
+    }),
+  });
+
+  server.on('request', (req, res) => void router.handle(req, res));
+  server.on('upgrade', (req, socket, head) => downstream.handleUpgrade(req, socket, head));
+  server.on('clientError', (_error, socket) => socket.destroy());
+
+  try {
+    await listen(server, cfg.port, cfg.host);
+  } catch (error) {
+    downstream.close();
+    await source.destroy();
+    await simulator?.close();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
+  const wsUrl = `${tls ? 'wss' : 'ws'}://${host}:${address.port}`;
+  logger.info(
+    {
+      url,
+      wsUrl,
+      implementation: source.implementation,
+      upstream,
+      embeddedSimulator: simulator !== undefined,
+    },
+    `Gateway listening on ${url} (implementation ${source.implementation}, upstream ${upstream})`,
+  );
+
+  let stopped: Promise<void> | undefined;
+  const shutdown = (timeoutMs: number): Promise<void> => {
+    stopped ??= (async () => {
+      draining = true;
+      metrics.draining.set(1);
+      logger.info({ timeoutMs, clients: downstream.clientCount }, 'Gateway draining for shutdown');
+      await downstream.drain(Date.now() + timeoutMs);
+      downstream.close();
+      await source.destroy();
+      await simulator?.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      logger.info('Gateway stopped');
+    })();
+    return stopped;
+  };
+
+  return {
+    url,
+    wsUrl,
+    source,
+    ...(simulator ? { simulator } : {}),
+    config: cfg,
+    registry,
+    health: verdict,
+    shutdown,
+    close: () => shutdown(runtime.closeGraceMs ?? 1000),
+  };
+}
+
+function readTls(cfg: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (cfg.tlsCertFile === undefined || cfg.tlsKeyFile === undefined) return undefined;
+  return { cert: readPem('TLS_CERT_FILE', cfg.tlsCertFile), key: readPem('TLS_KEY_FILE', cfg.tlsKeyFile) };
+}
+
+function readPem(variable: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(
+      `${variable}=${JSON.stringify(path)} is not valid: expected a readable PEM file (${code})`,
+    );
+  }
+}
+
+function createServer(tls: { cert: Buffer; key: Buffer } | undefined): Server {
+  if (!tls) return createHttpServer();
+  try {
+    return createHttpsServer(tls);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `TLS_CERT_FILE/TLS_KEY_FILE are not valid: expected a PEM certificate and its private key (${reason})`,
+    );
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

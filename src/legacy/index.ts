@@ -1,0 +1,1 @@
+export { LegacyStreamSource, type LegacyStreamSourceOptions } from './legacy-stream-source.js';

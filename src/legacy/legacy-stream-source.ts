@@ -1,0 +1,206 @@
+/**
+ * The pre-migration baseline behind the `StreamSource` interface (selected by USE_NEW_WS_MANAGER=false):
+ * every subscriber gets its own raw `${url}/ws/<stream>` socket, reconnected after a fixed delay, with no
+ * sharing, no idle grace and no stall detection. It exports the same metrics as WSManager
+ * (ManagerMetrics) so the canary compares like with like.
+ */
+import { Registry } from 'prom-client';
+import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
+import { isValidStreamName } from '../exchange/binance/streams.js';
+import { type Logger, silentLogger } from '../log.js';
+import { ManagerMetrics } from '../metrics/manager-metrics.js';
+import type {
+  HealthVerdict,
+  MetricsSnapshot,
+  StreamInfo,
+  StreamListener,
+  StreamSource,
+  Unsubscribe,
+} from '../stream-source.js';
+import { LegacySubscription, type LegacyTally } from './legacy-subscription.js';
+
+export interface LegacyStreamSourceOptions {
+  /** Upstream base URL such as `wss://stream.binance.com:9443`; sockets open `${url}/ws/<stream>`. */
+  url: string;
+  /** @default a new Registry of its own */
+  registry?: Registry;
+  /** @default silent */
+  logger?: Logger;
+  /** Fixed delay before every reconnect, with no jitter and no attempt limit. @default 5000 */
+  reconnectDelayMs?: number;
+  /** A subscription without an open socket for longer than this makes the source unhealthy. @default 30000 */
+  healthGraceMs?: number;
+  /** Clock, injectable for tests. @default Date.now */
+  now?: () => number;
+}
+
+export class LegacyStreamSource implements StreamSource {
+  readonly implementation = 'Legacy' as const;
+  readonly metrics: ManagerMetrics;
+  private readonly subscriptions = new Set<LegacySubscription>();
+  private readonly url: string;
+  private readonly logger: Logger;
+  private readonly reconnectDelayMs: number;
+  private readonly healthGraceMs: number;
+  private readonly now: () => number;
+  private readonly tally: LegacyTally = { retries: 0, messages: 0, gaps: 0, errors: 0 };
+  private creations = 0;
+  private cleanups = 0;
+  private nextId = 1;
+  private destroyed = false;
+
+  constructor(options: LegacyStreamSourceOptions) {
+    if (typeof options?.url !== 'string' || !/^wss?:\/\//.test(options.url)) {
+      throw invalidOption('url', 'a ws:// or wss:// URL', options?.url);
+    }
+    this.url = options.url.replace(/\/+$/, '');
+    this.reconnectDelayMs = positiveInteger('reconnectDelayMs', options.reconnectDelayMs, 5000);
+    this.healthGraceMs = positiveInteger('healthGraceMs', options.healthGraceMs, 30_000);
+    this.logger = options.logger ?? silentLogger();
+    this.now = options.now ?? Date.now;
+    this.metrics = new ManagerMetrics(options.registry ?? new Registry(), 'Legacy');
+  }
+
+  subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
+    if (!isValidStreamName(stream)) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_STREAM,
+        `stream must be a Binance stream name such as btcusdt@trade, received ${JSON.stringify(stream)}`,
+      );
+    }
+    if (this.destroyed) {
+      throw new StreamError(ErrorCodes.DESTROYED, stream, 'LegacyStreamSource was destroyed');
+    }
+    const normalized: StreamListener = typeof listener === 'function' ? { next: listener } : listener;
+    const subscription = new LegacySubscription(`legacy-${this.nextId++}`, stream, normalized, {
+      url: this.url,
+      reconnectDelayMs: this.reconnectDelayMs,
+      metrics: this.metrics,
+      tally: this.tally,
+      logger: this.logger,
+      now: this.now,
+      onConnectionChange: () => this.recount(),
+    });
+    this.subscriptions.add(subscription);
+    this.metrics.streamCreations.inc();
+    this.creations++;
+    this.recount();
+    return () => {
+      if (!this.subscriptions.delete(subscription)) return;
+      subscription.close();
+      // The legacy code closed the socket as soon as its subscriber left: no idle grace.
+      this.metrics.cleanedUp('idle');
+      this.cleanups++;
+      this.recount();
+    };
+  }
+
+  listStreams(): StreamInfo[] {
+    const byStream = new Map<string, LegacySubscription[]>();
+    for (const s of this.subscriptions) {
+      const list = byStream.get(s.stream);
+      if (list) list.push(s);
+      else byStream.set(s.stream, [s]);
+    }
+    return [...byStream].map(([stream, subs]) => ({
+      stream,
+      subscribers: subs.length,
+      connection: subs.find((s) => s.isOpen)?.id,
+      lastMessageAt: max(subs.map((s) => s.lastMessageAt)),
+      idleMs: undefined,
+      messages: subs.reduce((n, s) => n + s.messages, 0),
+    }));
+  }
+
+  /** The legacy code released streams the moment their subscriber left, so nothing is ever idle. */
+  forceCleanupIdleStreams(_idleMs = 0): number {
+    return 0;
+  }
+
+  health(): HealthVerdict {
+    let verdict: HealthVerdict = { healthy: true, reason: undefined };
+    if (this.destroyed) verdict = { healthy: false, reason: 'destroyed' };
+    else {
+      const now = this.now();
+      for (const s of this.subscriptions) {
+        if (s.downSince !== undefined && now - s.downSince > this.healthGraceMs) {
+          verdict = {
+            healthy: false,
+            reason: `upstream down for more than ${Math.round(this.healthGraceMs / 1000)} s (${s.stream})`,
+          };
+          break;
+        }
+      }
+    }
+    this.metrics.healthy.set(verdict.healthy ? 1 : 0);
+    return verdict;
+  }
+
+  getMetrics(): MetricsSnapshot {
+    const verdict = this.health();
+    return {
+      implementation: this.implementation,
+      activeConnections: this.openCount(),
+      activeConnectionsHwm: this.metrics.activeConnectionsHighWaterMark,
+      retryCount: this.tally.retries,
+      streamCreations: this.creations,
+      streamCleanups: this.cleanups,
+      activeStreams: new Set([...this.subscriptions].map((s) => s.stream)).size,
+      idleStreams: 0,
+      subscribers: this.subscriptions.size,
+      messagesReceived: this.tally.messages,
+      messageGaps: this.tally.gaps,
+      errors: this.tally.errors,
+      isHealthy: verdict.healthy,
+      healthReason: verdict.reason,
+    };
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const subs = [...this.subscriptions];
+    this.subscriptions.clear();
+    for (const s of subs) {
+      s.close();
+      s.fail(new StreamError(ErrorCodes.DESTROYED, s.stream, 'LegacyStreamSource was destroyed'));
+    }
+    this.metrics.cleanedUp('destroyed', subs.length);
+    this.cleanups += subs.length;
+    this.recount();
+    this.metrics.healthy.set(0);
+  }
+
+  private openCount(): number {
+    let open = 0;
+    for (const s of this.subscriptions) if (s.isOpen) open++;
+    return open;
+  }
+
+  private recount(): void {
+    this.metrics.setActiveConnections(this.openCount());
+    this.metrics.subscribers.set(this.subscriptions.size);
+    this.metrics.activeStreams.set(new Set([...this.subscriptions].map((s) => s.stream)).size);
+    this.metrics.idleStreams.set(0);
+    this.metrics.overdueIdleStreams.set(0);
+  }
+}
+
+function max(values: Array<number | undefined>): number | undefined {
+  let m: number | undefined;
+  for (const v of values) if (v !== undefined && (m === undefined || v > m)) m = v;
+  return m;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) throw invalidOption(name, 'a positive integer', value);
+  return value;
+}
+
+function invalidOption(name: string, expected: string, received: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(
+    ErrorCodes.INVALID_OPTION,
+    `option ${name} must be ${expected}, received ${JSON.stringify(received) ?? String(received)}`,
+  );
+}

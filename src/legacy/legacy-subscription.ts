@@ -1,0 +1,214 @@
+/**
+ * One subscriber's private upstream socket in the legacy baseline: `${url}/ws/<stream>`, reconnected after
+ * a fixed delay with no jitter and no limit, exactly as the pre-migration code did. Nothing is shared.
+ */
+import WebSocket from 'ws';
+import type { StreamError } from '../errors.js';
+import {
+  hasSequenceIds,
+  parseStreamName,
+  type StreamKind,
+  sequenceRange,
+} from '../exchange/binance/streams.js';
+import type { Logger } from '../log.js';
+import type { ErrorReason, ManagerMetrics } from '../metrics/manager-metrics.js';
+import type { StreamListener } from '../stream-source.js';
+import { LegacyMessage } from './legacy-message.js';
+
+export interface LegacySubscriptionContext {
+  readonly url: string;
+  readonly reconnectDelayMs: number;
+  readonly metrics: ManagerMetrics;
+  /** Plain tallies next to the prom-client counters, for the synchronous JSON snapshot. */
+  readonly tally: LegacyTally;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Called whenever the socket opens or closes, so the owner can recount open connections. */
+  readonly onConnectionChange: () => void;
+}
+
+export interface LegacyTally {
+  retries: number;
+  messages: number;
+  gaps: number;
+  errors: number;
+}
+
+export type LegacySubscriptionState = 'connecting' | 'open' | 'waiting' | 'closed';
+
+export class LegacySubscription {
+  readonly id: string;
+  readonly stream: string;
+  state: LegacySubscriptionState = 'connecting';
+  /** Epoch ms since when the subscription has had no open socket; undefined while open. */
+  downSince: number | undefined;
+  lastMessageAt: number | undefined;
+  messages = 0;
+  private socket: WebSocket | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private lastSequence: number | undefined;
+  private readonly sequenced: boolean;
+  private readonly kind: StreamKind;
+
+  constructor(
+    id: string,
+    stream: string,
+    private readonly listener: StreamListener,
+    private readonly ctx: LegacySubscriptionContext,
+  ) {
+    this.id = id;
+    this.stream = stream;
+    const parsed = parseStreamName(stream);
+    this.kind = parsed?.kind ?? 'trade';
+    this.sequenced = parsed !== undefined && hasSequenceIds(parsed.kind);
+    this.downSince = ctx.now();
+    this.connect();
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Closes the socket and cancels any pending reconnect; no callback follows. */
+  close(): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) {
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      socket.terminate();
+    }
+    if (wasOpen) this.ctx.onConnectionChange();
+  }
+
+  /** Ends the subscription for good without the subscriber asking (delivered once). */
+  fail(error: StreamError): void {
+    const listener = this.listener;
+    try {
+      listener.error?.(error);
+    } catch {
+      this.error('handler_threw');
+    }
+  }
+
+  private error(reason: ErrorReason): void {
+    this.ctx.metrics.error(reason);
+    this.ctx.tally.errors++;
+  }
+
+  private connect(): void {
+    this.state = 'connecting';
+    const socket = new WebSocket(`${this.ctx.url}/ws/${this.stream}`, { perMessageDeflate: false });
+    this.socket = socket;
+    let opened = false;
+    socket.on('open', () => {
+      opened = true;
+      this.state = 'open';
+      if (this.downSince !== undefined && this.attempt > 0) {
+        this.ctx.metrics.reconnectDuration.observe((this.ctx.now() - this.downSince) / 1000);
+      }
+      this.downSince = undefined;
+      this.attempt = 0;
+      this.ctx.logger.debug({ stream: this.stream, connection: this.id }, 'Legacy connection open');
+      this.ctx.onConnectionChange();
+    });
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) this.deliver(data);
+    });
+    socket.on('error', (error: Error) => {
+      this.error(opened ? 'connection_error' : 'connect_failed');
+      this.ctx.logger.warn(
+        { stream: this.stream, connection: this.id, err: error.message },
+        'Legacy socket error',
+      );
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      if (this.state === 'closed' || this.socket !== socket) return;
+      this.socket = undefined;
+      if (opened) {
+        this.error('unexpected_close');
+        this.downSince = this.ctx.now();
+        this.ctx.onConnectionChange();
+      }
+      this.scheduleReconnect(`close ${code} ${reason.toString()}`.trim());
+    });
+  }
+
+  private scheduleReconnect(cause: string): void {
+    this.state = 'waiting';
+    this.attempt++;
+    this.ctx.metrics.retryCount.inc();
+    this.ctx.tally.retries++;
+    this.ctx.logger.info(
+      {
+        stream: this.stream,
+        connection: this.id,
+        attempt: this.attempt,
+        delayMs: this.ctx.reconnectDelayMs,
+        cause,
+      },
+      'Legacy retry: reconnecting after a fixed delay',
+    );
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.state === 'waiting') this.connect();
+    }, this.ctx.reconnectDelayMs);
+  }
+
+  private deliver(payload: Buffer): void {
+    let data: unknown;
+    try {
+      data = JSON.parse(payload.toString('utf8'));
+    } catch {
+      this.error('malformed_frame');
+      this.ctx.logger.warn({ stream: this.stream, connection: this.id }, 'Legacy malformed frame dropped');
+      return;
+    }
+    if (isRecord(data) && data['e'] === 'serverShutdown') {
+      this.ctx.logger.info(
+        { stream: this.stream, connection: this.id },
+        'Legacy upstream announced shutdown',
+      );
+      return;
+    }
+    this.messages++;
+    this.lastMessageAt = this.ctx.now();
+    this.ctx.metrics.messagesReceived.inc();
+    this.ctx.tally.messages++;
+    if (this.sequenced && isRecord(data)) this.checkSequence(data);
+    try {
+      this.listener.next(data, new LegacyMessage(this.stream, payload, data));
+    } catch (error) {
+      this.error('handler_threw');
+      this.ctx.logger.error({ stream: this.stream, err: String(error) }, 'Legacy subscriber threw');
+    }
+  }
+
+  private checkSequence(data: Record<string, unknown>): void {
+    const range = sequenceRange(this.kind, data);
+    if (!range) return;
+    const expected = this.lastSequence === undefined ? undefined : this.lastSequence + 1;
+    if (expected !== undefined && range.first > expected) {
+      const missed = range.first - expected;
+      this.ctx.metrics.messageGaps.inc();
+      this.ctx.tally.gaps++;
+      this.ctx.metrics.missedMessages.inc(missed);
+      try {
+        this.listener.gap?.({ stream: this.stream, expected, received: range.first, missed });
+      } catch {
+        this.error('handler_threw');
+      }
+    }
+    this.lastSequence = Math.max(range.last, this.lastSequence ?? range.last);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
