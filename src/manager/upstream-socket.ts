@@ -228,13 +228,16 @@ export class UpstreamSocket {
     const request = this.inflight.get(id);
     if (request === undefined) return;
     this.inflight.delete(id);
-    if (obj['code'] === undefined && 'result' in obj) {
+    const nested = obj['error'];
+    if (obj['code'] === undefined && nested === undefined) {
       if (request.method === 'SUBSCRIBE') {
         for (const s of request.streams) if (!this.toUnsubscribe.has(s)) this.subscribed.add(s);
       }
       return;
     }
-    const error: ExchangeError = { code: obj['code'], msg: obj['msg'] };
+    // Binance documents `{"code":..,"msg":..,"id":..}`; its servers also send `{"error":{"code":..,"msg":..},"id":..}`.
+    const body = nested !== null && typeof nested === 'object' ? (nested as Record<string, unknown>) : obj;
+    const error: ExchangeError = { code: body['code'], msg: body['msg'] };
     if (request.method === 'SUBSCRIBE' && request.streams.length > 1) {
       // One bad stream fails the whole message; halve the batch until the culprit stands alone, so the
       // error reaches exactly the affected subscribers.

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Registry } from 'prom-client';
+import { from, Observable, take, toArray } from 'rxjs';
+import { ErrorCodes, InvalidArgumentError, StreamError } from '../../src/errors.js';
+import { type StreamMessage, WSManager } from '../../src/manager/index.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { captureLogger, waitFor } from './helpers.js';
+
+let sim: Simulator;
+before(async () => {
+  sim = await startSimulator({ rate: 50 });
+});
+after(() => sim.close());
+
+function controlMessages(): number {
+  return sim.stats().controlMessagesReceived;
+}
+
+test('subscribers of a stream share one upstream subscription and get payload and raw bytes', async () => {
+  const manager = new WSManager({ url: sim.url });
+  try {
+    const before = controlMessages();
+    const a: unknown[] = [];
+    const b: StreamMessage[] = [];
+    const unA = manager.subscribe('btcusdt@aggTrade', (data) => a.push(data));
+    const unB = manager.subscribe('btcusdt@aggTrade', { next: (_d, m) => b.push(m) });
+    await waitFor('events for both subscribers', () => a.length >= 5 && b.length >= 5);
+    const stats = sim.stats();
+    assert.equal(stats.openConnections, 1);
+    assert.deepEqual(stats.connections[0]!.streams, ['btcusdt@aggTrade']);
+    assert.equal(controlMessages() - before, 1, 'one SUBSCRIBE for both subscribers');
+    const m = b[0]!;
+    assert.equal(m.stream, 'btcusdt@aggTrade');
+    assert.deepEqual(JSON.parse(m.payloadBytes().toString()), m.data);
+    assert.deepEqual(JSON.parse(m.frameBytes().toString()), { stream: 'btcusdt@aggTrade', data: m.data });
+    assert.equal((m.data as { e: string }).e, 'aggTrade');
+    unA();
+    unA();
+    assert.equal(manager.getMetrics().subscribers, 1, 'a second unsubscribe call is harmless');
+    const countA = a.length;
+    await waitFor('more events for B', () => b.length >= 15);
+    assert.equal(a.length, countA, 'no event after unsubscribe');
+    unB();
+  } finally {
+    await manager.destroy();
+  }
+});
+
+test('a throwing handler harms no other subscriber and is counted', async () => {
+  const registry = new Registry();
+  const { logger, lines } = captureLogger();
+  const manager = new WSManager({ url: sim.url, registry, logger });
+  try {
+    let good = 0;
+    manager.subscribe('ethusdt@trade', () => {
+      throw new Error('boom');
+    });
+    manager.subscribe('ethusdt@trade', () => good++);
+    await waitFor('the good subscriber receiving', () => good >= 10);
+    const text = await registry.metrics();
+    const threw = Number(/ws_manager_errors_total\{reason="handler_threw"\} (\d+)/.exec(text)?.[1]);
+    assert.ok(threw >= 10, `handler_threw counted (${threw})`);
+    const logged = lines.filter((l) => l.msg.includes('handler threw'));
+    assert.ok(
+      logged.length >= 1 && logged.length < 3,
+      `handler errors logged rate-limited (${logged.length})`,
+    );
+  } finally {
+    await manager.destroy();
+  }
+});
+
+test('invalid stream names and listeners throw a TypeError with a stable code naming the value', async () => {
+  const manager = new WSManager({ url: sim.url });
+  try {
+    for (const bad of ['BTCUSDT@trade', 'btcusdt@nope', '', 'btcusdt@kline_2m']) {
+      assert.throws(
+        () => manager.subscribe(bad, () => {}),
+        (err: unknown) =>
+          err instanceof TypeError &&
+          err instanceof InvalidArgumentError &&
+          err.code === ErrorCodes.INVALID_STREAM &&
+          err.message.includes(JSON.stringify(bad)),
+      );
+    }
+    assert.throws(
+      () => manager.subscribe(42 as unknown as string, () => {}),
+      (err: unknown) =>
+        err instanceof TypeError && (err as InvalidArgumentError).code === ErrorCodes.INVALID_STREAM,
+    );
+    assert.throws(
+      () => manager.subscribe('btcusdt@trade', {} as never),
+      (err: unknown) => err instanceof InvalidArgumentError && err.code === ErrorCodes.INVALID_ARGUMENT,
+    );
+    assert.throws(() => manager.forceCleanupIdleStreams(-1), { code: ErrorCodes.INVALID_ARGUMENT });
+    assert.throws(() => new WSManager({ url: sim.url, registry: {} as Registry }), {
+      code: ErrorCodes.INVALID_OPTION,
+    });
+    assert.equal(manager.listStreams().length, 0, 'nothing was subscribed');
+  } finally {
+    await manager.destroy();
+  }
+});
+
+test('RxJS: rxjs from() accepts the minimal Observable, and the Observable constructor can be injected', async () => {
+  const manager = new WSManager({ url: sim.url });
+  try {
+    const viaFrom = await new Promise<unknown[]>((resolve, reject) => {
+      from(manager.observable('bnbusdt@trade'))
+        .pipe(take(3), toArray())
+        .subscribe({ next: resolve, error: reject });
+    });
+    assert.equal(viaFrom.length, 3);
+    assert.equal((viaFrom[0] as { e: string }).e, 'trade');
+    const observable = manager.observable('bnbusdt@trade', Observable);
+    assert.ok(observable instanceof Observable);
+    const viaCtor = await new Promise<unknown[]>((resolve, reject) => {
+      observable.pipe(take(2), toArray()).subscribe({ next: resolve, error: reject });
+    });
+    assert.equal(viaCtor.length, 2);
+    await waitFor('take() unsubscribing', () => manager.getMetrics().subscribers === 0);
+    assert.throws(() => manager.observable('nope'), { code: ErrorCodes.INVALID_STREAM });
+    const errors: unknown[] = [];
+    from(manager.observable('solusdt@trade')).subscribe({ error: (e) => errors.push(e) });
+    await manager.destroy();
+    assert.equal(
+      (errors[0] as StreamError).code,
+      ErrorCodes.DESTROYED,
+      'destroy ends the Observable with error',
+    );
+  } finally {
+    await manager.destroy();
+  }
+});
+
+test('async iterator: yields payloads, ends on break, overflow policies', async () => {
+  const manager = new WSManager({ url: sim.url });
+  try {
+    const got: unknown[] = [];
+    for await (const trade of manager.iterate('xrpusdt@trade')) {
+      got.push(trade);
+      if (got.length === 5) break;
+    }
+    assert.equal(got.length, 5);
+    await waitFor('break unsubscribing', () => manager.getMetrics().subscribers === 0);
+
+    const overflowing = manager.iterate('xrpusdt@trade', { bufferSize: 3 });
+    const first = await overflowing.next();
+    assert.equal(first.done, false);
+    await waitFor('the buffer overflowing', () => manager.getMetrics().subscribers === 0);
+    let yielded = 0;
+    await assert.rejects(
+      async () => {
+        for (;;) {
+          const r = await overflowing.next();
+          if (r.done) break;
+          yielded++;
+        }
+      },
+      (err: unknown) => err instanceof StreamError && err.code === ErrorCodes.ITERATOR_OVERFLOW,
+    );
+    assert.equal(yielded, 3, 'buffered events are yielded before the overflow error');
+
+    const dropping = manager.iterate('xrpusdt@trade', { bufferSize: 2, overflow: 'drop-oldest' });
+    await dropping.next();
+    await waitFor('events being dropped', () => dropping.dropped >= 3);
+    assert.equal((await dropping.next()).done, false);
+    await dropping.return();
+    assert.throws(() => manager.iterate('xrpusdt@trade', { bufferSize: 0 }), {
+      code: ErrorCodes.INVALID_OPTION,
+    });
+  } finally {
+    await manager.destroy();
+  }
+});
+
+test('destroy() errors open subscriptions with WS_ERR_DESTROYED; subscribe() after destroy throws', async () => {
+  const registry = new Registry();
+  const manager = new WSManager({ url: sim.url, registry });
+  const errors: StreamError[] = [];
+  manager.subscribe('btcusdt@bookTicker', { next: () => {}, error: (e) => errors.push(e) });
+  await waitFor('the connection opening', () => manager.getMetrics().activeConnections === 1);
+  await manager.destroy();
+  await manager.destroy();
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]!.code, ErrorCodes.DESTROYED);
+  const m = manager.getMetrics();
+  assert.equal(m.activeConnections, 0);
+  assert.equal(m.streamCleanups, m.streamCreations);
+  assert.equal(m.isHealthy, false);
+  assert.match(
+    await registry.metrics(),
+    /ws_manager_stream_cleanups_by_reason_total\{reason="destroyed"\} 1/,
+  );
+  assert.throws(() => manager.subscribe('btcusdt@trade', () => {}), { code: ErrorCodes.DESTROYED });
+});
