@@ -11,6 +11,13 @@ import { isValidStreamName } from '../exchange/binance/streams.js';
 import type { StreamSource } from '../stream-source.js';
 import { describe } from './options.js';
 
+// The same declaration rxjs ships, so the interop key type-checks with or without rxjs installed.
+declare global {
+  interface SymbolConstructor {
+    readonly observable: symbol;
+  }
+}
+
 /** The observer shape shared by rxjs, zen-observable and the TC39 proposal. */
 export interface StreamObserver<T = unknown> {
   next?(value: T): void;
@@ -26,6 +33,8 @@ export interface StreamSubscription {
 /** A cold Observable of one stream: each `subscribe` makes one subscription on the source. */
 export interface StreamObservable<T = unknown> {
   subscribe(observer?: StreamObserver<T> | ((value: T) => void)): StreamSubscription;
+  /** The interop method rxjs `from()` looks for (`Symbol.observable` when defined, else `'@@observable'`). */
+  [Symbol.observable](): StreamObservable<T>;
 }
 
 /** What `new Observable(fn)` accepts in rxjs and friends. */
@@ -35,7 +44,7 @@ export type ObservableConstructor<O> = new (
 
 /** The interop key rxjs looks for: `Symbol.observable` when defined, else the string '@@observable'. */
 function interopKeys(): PropertyKey[] {
-  const symbolObservable = (Symbol as unknown as { observable?: symbol }).observable;
+  const symbolObservable: symbol | undefined = Symbol.observable;
   return symbolObservable === undefined ? ['@@observable'] : [symbolObservable, '@@observable'];
 }
 
@@ -113,8 +122,8 @@ export function toObservable<O>(
       return () => subscription.unsubscribe();
     });
   }
-  const observable: StreamObservable = {
-    subscribe(observer) {
+  const observable = {
+    subscribe(observer?: StreamObserver | ((value: unknown) => void)) {
       const o: StreamObserver = typeof observer === 'function' ? { next: observer } : (observer ?? {});
       return subscribeObserver(source, stream, o);
     },
@@ -122,5 +131,5 @@ export function toObservable<O>(
   for (const key of interopKeys()) {
     Object.defineProperty(observable, key, { value: () => observable, enumerable: false });
   }
-  return observable;
+  return observable as StreamObservable;
 }

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Registry } from 'prom-client';
+import { ErrorCodes, type StreamError } from '../../src/errors.js';
+import { type GapEvent, WSManager } from '../../src/manager/index.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { captureLogger, sleep, waitFor } from './helpers.js';
+
+let sim: Simulator;
+before(async () => {
+  sim = await startSimulator({ rate: 50 });
+});
+after(() => sim.close());
+
+// Retry delays are shortened through options so the suite stays fast.
+const fastRetry = { baseDelayMs: 50, maxDelayMs: 200 };
+
+for (const fault of [
+  { name: 'an abrupt reset', drop: { abrupt: true } },
+  { name: 'a clean 1000 close from the server', drop: { code: 1000 } },
+  { name: 'a 1001 going-away close', drop: { code: 1001 } },
+]) {
+  test(`${fault.name} is reconnected, resubscribed and the missed events reported as a gap`, async () => {
+    const { logger, lines } = captureLogger();
+    const manager = new WSManager({ url: sim.url, logger, retry: fastRetry });
+    try {
+      const trades: number[] = [];
+      const gaps: GapEvent[] = [];
+      const errors: StreamError[] = [];
+      let depth = 0;
+      manager.subscribe('btcusdt@trade', {
+        next: (d) => trades.push((d as { t: number }).t),
+        gap: (g) => gaps.push(g),
+        error: (e) => errors.push(e),
+      });
+      manager.subscribe('ethusdt@depth@100ms', () => depth++);
+      await waitFor('first events', () => trades.length >= 3 && depth >= 1);
+      assert.equal(sim.dropConnections(fault.drop), 1);
+      const count = trades.length;
+      const depthCount = depth;
+      await waitFor('events after the reconnect', () => trades.length >= count + 3 && depth > depthCount);
+      assert.deepEqual(errors, [], 'a server close never ends the subscription');
+      assert.equal(sim.stats().openConnections, 1);
+      assert.deepEqual(sim.stats().connections[0]!.streams.sort(), ['btcusdt@trade', 'ethusdt@depth@100ms']);
+      // The feed kept advancing during the outage: the jump is reported, and ids stay increasing.
+      assert.ok(gaps.length >= 1, 'gap reported');
+      const g = gaps[0]!;
+      assert.equal(g.stream, 'btcusdt@trade');
+      assert.equal(g.missed, g.received - g.expected);
+      for (let i = 1; i < trades.length; i++)
+        assert.ok(trades[i]! > trades[i - 1]!, 'no duplicate, no reordering');
+      const m = manager.getMetrics();
+      assert.equal(m.retryCount, 1);
+      assert.ok(m.messageGaps >= 1);
+      const retries = lines.filter((l) => /WSManager/.test(l.msg) && /retry/.test(l.msg));
+      assert.equal(retries.length, 1, 'one retry line per retry');
+      assert.equal(retries[0]!['attempt'], 1);
+      assert.equal(typeof retries[0]!['delayMs'], 'number');
+      assert.equal(typeof retries[0]!['cause'], 'string');
+      const states = lines.filter((l) => l.msg === 'WSManager connection state changed');
+      assert.deepEqual(
+        states.map((l) => `${l['from']}->${l['to']}`),
+        ['connecting->open', 'open->waiting', 'waiting->connecting', 'connecting->open'],
+      );
+      for (const s of states)
+        assert.ok(typeof s['reason'] === 'string' && (s['reason'] as string).length > 0);
+    } finally {
+      await manager.destroy();
+    }
+  });
+}
+
+test('the attempt counter resets only after a connection stayed up resetAfterMs', async () => {
+  for (const [resetAfterMs, expected] of [
+    [60_000, [1, 2, 3]],
+    [0, [1, 1, 1]],
+  ] as const) {
+    const { logger, lines } = captureLogger();
+    const manager = new WSManager({ url: sim.url, logger, retry: { ...fastRetry, resetAfterMs } });
+    try {
+      let n = 0;
+      manager.subscribe('bnbusdt@trade', () => n++);
+      for (let i = 0; i < 3; i++) {
+        await waitFor('open', () => manager.getMetrics().activeConnections === 1 && n > 0);
+        n = 0;
+        sim.dropConnections({ abrupt: true });
+        await waitFor('closed', () => manager.getMetrics().activeConnections === 0);
+      }
+      await waitFor('open again', () => manager.getMetrics().activeConnections === 1);
+      const attempts = lines.filter((l) => l.msg === 'WSManager retry scheduled').map((l) => l['attempt']);
+      assert.deepEqual(attempts, [...expected], `resetAfterMs ${resetAfterMs}`);
+    } finally {
+      await manager.destroy();
+    }
+  }
+});
+
+test('retries exhausted: subscribers get WS_ERR_RETRIES_EXHAUSTED and health turns unhealthy', async () => {
+  const local = await startSimulator({ rate: 20 });
+  const registry = new Registry();
+  const manager = new WSManager({ url: local.url, registry, retry: { ...fastRetry, maxAttempts: 3 } });
+  try {
+    const errors: StreamError[] = [];
+    manager.subscribe('btcusdt@trade', { next: () => {}, error: (e) => errors.push(e) });
+    manager.subscribe('btcusdt@trade', { next: () => {}, error: (e) => errors.push(e) });
+    await waitFor('open', () => manager.getMetrics().activeConnections === 1);
+    assert.equal(manager.health().healthy, true);
+    local.refuseConnections(60_000, 503);
+    local.dropConnections({ abrupt: true });
+    await waitFor('both subscribers errored', () => errors.length === 2, 10_000);
+    for (const e of errors) {
+      assert.equal(e.code, ErrorCodes.RETRIES_EXHAUSTED);
+      assert.equal(e.stream, 'btcusdt@trade');
+    }
+    const verdict = manager.health();
+    assert.equal(verdict.healthy, false);
+    assert.match(verdict.reason!, /retries exhausted/);
+    const m = manager.getMetrics();
+    assert.equal(m.isHealthy, false);
+    assert.equal(m.retryCount, 3);
+    assert.equal(m.activeStreams, 0);
+    assert.equal(m.streamCleanups, m.streamCreations);
+    const text = await registry.metrics();
+    assert.match(text, /ws_manager_healthy 0/);
+    assert.match(text, /ws_manager_stream_cleanups_by_reason_total\{reason="failed"\} 1/);
+    assert.match(text, /ws_manager_errors_total\{reason="retries_exhausted"\} 1/);
+  } finally {
+    await manager.destroy();
+    await local.close();
+  }
+});
+
+test('upstream down longer than healthGraceMs is unhealthy, healthy again once it is back', async () => {
+  const local = await startSimulator({ rate: 20 });
+  const manager = new WSManager({
+    url: local.url,
+    healthGraceMs: 300,
+    retry: { ...fastRetry, maxAttempts: Number.POSITIVE_INFINITY },
+  });
+  try {
+    assert.deepEqual(
+      manager.health(),
+      { healthy: true, reason: undefined },
+      'idle with no streams is healthy',
+    );
+    let n = 0;
+    manager.subscribe('ethusdt@trade', () => n++);
+    await waitFor('events', () => n > 0);
+    local.refuseConnections(1500, 503);
+    local.dropConnections({ abrupt: true });
+    await sleep(100);
+    assert.equal(manager.health().healthy, true, 'within the grace');
+    await waitFor('unhealthy after the grace', () => !manager.health().healthy, 5000);
+    assert.match(manager.health().reason!, /down for \d+ ms \(grace 300 ms\)/);
+    const count = n;
+    await waitFor('recovery', () => manager.health().healthy && n > count, 10_000);
+    assert.equal(manager.getMetrics().activeStreams, 1, 'the stream survived the outage');
+  } finally {
+    await manager.destroy();
+    await local.close();
+  }
+});
+
+test('the connection-attempt budget is shared by all connections and never exceeded', async () => {
+  const local = await startSimulator({ rate: 5 });
+  const { logger, lines } = captureLogger();
+  const manager = new WSManager({
+    url: local.url,
+    logger,
+    maxStreamsPerConnection: 1,
+    connectionAttempts: { limit: 6, windowMs: 60_000 },
+    retry: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: Number.POSITIVE_INFINITY },
+  });
+  try {
+    for (const s of ['btcusdt@trade', 'ethusdt@trade', 'bnbusdt@trade']) manager.subscribe(s, () => {});
+    await waitFor('three connections', () => local.stats().openConnections === 3);
+    local.refuseConnections(60_000, 429);
+    local.dropConnections({ abrupt: true });
+    await waitFor('the budget exhausted', () => lines.some((l) => /budget exhausted/.test(l.msg)));
+    await sleep(300);
+    assert.equal(local.stats().connectionAttempts, 6, 'three initial + three retries, then waiting');
+    const waits = lines.filter((l) => /budget exhausted/.test(l.msg));
+    assert.ok(
+      waits.every((l) => (l['waitMs'] as number) > 50_000),
+      'waits for the window, not a busy loop',
+    );
+    assert.ok(waits.length <= 3, `one wait per connection (${waits.length})`);
+  } finally {
+    await manager.destroy();
+    await local.close();
+  }
+});
+
+test('malformed frames are counted and skipped without disturbing the streams', async () => {
+  const registry = new Registry();
+  const manager = new WSManager({ url: sim.url, registry });
+  try {
+    let n = 0;
+    manager.subscribe('solusdt@trade', () => n++);
+    await waitFor('events', () => n > 0);
+    assert.equal(sim.sendMalformed({ count: 4 }), 1);
+    const count = n;
+    await waitFor('events continuing', () => n > count + 5);
+    assert.match(await registry.metrics(), /ws_manager_errors_total\{reason="malformed_frame"\} 4/);
+    assert.equal(manager.getMetrics().retryCount, 0);
+    assert.equal(sim.stats().openConnections, 1);
+  } finally {
+    await manager.destroy();
+  }
+});
