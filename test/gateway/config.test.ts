@@ -1,0 +1,127 @@
+/** Environment configuration: defaults, one-line errors, frozen result, help text and docs in sync. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { configUsage, formatDefault, loadConfig, resolveConfig, VARIABLES } from '../../src/config/index.js';
+import { ConfigError, ErrorCodes } from '../../src/errors.js';
+import { serveUsage } from '../../src/gateway/index.js';
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    assert.equal(error.code, ErrorCodes.INVALID_CONFIG);
+    assert.equal(error.message.includes('\n'), false, 'message is one line');
+    return error;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('runs everything locally by default', () => {
+    const config = loadConfig({});
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 3000);
+    assert.equal(config.useNewWsManager, false);
+    assert.equal(config.upstreamUrl, undefined);
+    assert.equal(config.simulatorPort, 0);
+    assert.equal(config.shutdownTimeoutSeconds, 10);
+    assert.equal(config.clientMaxStreams, 1024);
+    assert.equal(config.clientMaxMessagesPerSecond, 5);
+    assert.ok(Object.isFrozen(config));
+    assert.ok(Object.isFrozen(config.simulatorSymbols));
+  });
+
+  it('reads and converts every kind of value', () => {
+    const config = loadConfig({
+      HOST: '0.0.0.0',
+      PORT: '8080',
+      USE_NEW_WS_MANAGER: 'true',
+      UPSTREAM_URL: 'wss://stream.binance.com:9443/',
+      SIMULATOR_SYMBOLS: 'btcusdt, ethusdt',
+      SIMULATOR_RATE: 'max',
+      ALLOWED_ORIGINS: 'https://app.example.com,http://localhost:8080',
+      LOG_LEVEL: 'debug',
+      HEALTH_GRACE_SECONDS: '5',
+    });
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.port, 8080);
+    assert.equal(config.useNewWsManager, true);
+    assert.equal(config.upstreamUrl, 'wss://stream.binance.com:9443');
+    assert.deepEqual(config.simulatorSymbols, ['btcusdt', 'ethusdt']);
+    assert.equal(config.simulatorRate, 'max');
+    assert.deepEqual(config.allowedOrigins, ['https://app.example.com', 'http://localhost:8080']);
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.healthGraceSeconds, 5);
+    assert.equal(loadConfig({ USE_NEW_WS_MANAGER: 'false' }).useNewWsManager, false);
+    assert.equal(loadConfig({ SIMULATOR_RATE: '2.5' }).simulatorRate, 2.5);
+    assert.equal(loadConfig({ USE_NEW_WS_MANAGER: '' }).useNewWsManager, false, 'empty counts as unset');
+  });
+
+  it('names the variable, the value and what is expected in one line', () => {
+    assert.equal(
+      configError(() => loadConfig({ USE_NEW_WS_MANAGER: 'yes' })).message,
+      'USE_NEW_WS_MANAGER="yes" is not valid: expected "true" or "false"',
+    );
+    assert.equal(
+      configError(() => loadConfig({ PORT: '70000' })).message,
+      'PORT="70000" is not valid: expected an integer from 0 to 65535 (0 = a free port)',
+    );
+    for (const [name, value] of [
+      ['USE_NEW_WS_MANAGER', 'TRUE'],
+      ['USE_NEW_WS_MANAGER', '1'],
+      ['PORT', '-1'],
+      ['PORT', '3000abc'],
+      ['UPSTREAM_URL', 'http://example.com'],
+      ['SIMULATOR_RATE', 'fast'],
+      ['SIMULATOR_SYMBOLS', 'BTCUSDT'],
+      ['LOG_LEVEL', 'verbose'],
+      ['SHUTDOWN_TIMEOUT_SECONDS', '0'],
+      ['CLIENT_MAX_STREAMS', '1025'],
+      ['ALLOWED_ORIGINS', 'example.com'],
+      ['HEALTH_GRACE_SECONDS', '1.5'],
+    ] as const) {
+      const message = configError(() => loadConfig({ [name]: value })).message;
+      assert.ok(message.startsWith(`${name}=${JSON.stringify(value)} is not valid: expected `), message);
+    }
+    const multiline = configError(() => loadConfig({ PORT: '1\n2' })).message;
+    assert.ok(multiline.startsWith('PORT="1\\n2"'), multiline);
+  });
+
+  it('requires TLS_CERT_FILE and TLS_KEY_FILE together', () => {
+    assert.equal(
+      configError(() => loadConfig({ TLS_CERT_FILE: '/tmp/cert.pem' })).message,
+      'TLS_CERT_FILE is set but TLS_KEY_FILE is not: expected both or neither',
+    );
+  });
+
+  it('checks typed overrides the same way', () => {
+    assert.equal(resolveConfig({ port: 0 }).port, 0);
+    assert.match(configError(() => resolveConfig({ port: 1.5 })).message, /^port \(PORT\)=1.5 is not valid/);
+    assert.match(
+      configError(() => resolveConfig({ useNewWsManager: 'yes' as unknown as boolean })).message,
+      /USE_NEW_WS_MANAGER/,
+    );
+  });
+});
+
+describe('documentation of the variables', () => {
+  it('lists every variable with its default in --help', () => {
+    for (const v of VARIABLES) {
+      assert.ok(configUsage().includes(v.env), v.env);
+      assert.ok(serveUsage.includes(`  ${v.env}`), v.env);
+      assert.ok(serveUsage.includes(`default: ${formatDefault(v.default)}`), `${v.env} default`);
+    }
+  });
+
+  it('keeps docs/configuration.md in sync with the schema', () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const v of VARIABLES) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${v.env}\` |`));
+      assert.ok(row, `docs/configuration.md has a row for ${v.env}`);
+      const shown = v.default === undefined ? '(unset)' : `\`${formatDefault(v.default)}\``;
+      assert.ok(row.includes(`| ${shown} |`), `${v.env} default ${shown} in docs/configuration.md`);
+    }
+  });
+});

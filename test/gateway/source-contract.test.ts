@@ -1,0 +1,158 @@
+/**
+ * The behaviour both upstream implementations share, run once per value of USE_NEW_WS_MANAGER:
+ * the same downstream protocol, the same byte forwarding, the same metrics contract, the same health
+ * verdict when idle, and gap reporting after an upstream drop.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { RunningGateway } from '../../src/gateway/index.js';
+import type { GapEvent, StreamMessage } from '../../src/stream-source.js';
+import { fetchRaw, openClient, startTestGateway, waitFor } from './helpers.js';
+
+for (const useNewWsManager of [false, true]) {
+  const implementation = useNewWsManager ? 'WSManager' : 'Legacy';
+
+  describe(`StreamSource contract through the gateway: ${implementation}`, () => {
+    let gateway: RunningGateway;
+
+    before(async () => {
+      // Short legacy reconnect delay so the drop test stays fast (the production default is 5 s), and a
+      // control budget above Binance's 5/s so one test can send a burst of control messages.
+      gateway = await startTestGateway({
+        useNewWsManager,
+        legacyReconnectDelayMs: 200,
+        clientMaxMessagesPerSecond: 50,
+        adminToken: 'admin-secret',
+      });
+    });
+    after(async () => {
+      await gateway.close();
+    });
+
+    it('reports which implementation serves', async () => {
+      assert.equal(gateway.source.implementation, implementation);
+      const res = await fetchRaw(`${gateway.url}/api/ws/metrics`);
+      assert.equal(res.status, 200);
+      const body = JSON.parse(res.body) as { success: boolean; metrics: Record<string, unknown> };
+      assert.equal(body.success, true);
+      assert.equal(body.metrics['implementation'], implementation);
+      assert.equal(body.metrics['isHealthy'], true);
+    });
+
+    it('is healthy when idle with no streams', async () => {
+      assert.equal((await fetchRaw(`${gateway.url}/api/ws/metrics`, { method: 'HEAD' })).status, 200);
+      assert.equal((await fetchRaw(`${gateway.url}/readyz`)).status, 200);
+    });
+
+    it('serves raw payloads on /ws/<stream>', async () => {
+      const client = await openClient(`${gateway.wsUrl}/ws/btcusdt@trade`);
+      await waitFor(() => client.messages.length >= 3, 'raw trades');
+      for (const text of client.messages.slice(0, 3)) {
+        const event = JSON.parse(text) as Record<string, unknown>;
+        assert.equal(event['e'], 'trade');
+        assert.equal(event['s'], 'BTCUSDT');
+        assert.equal('stream' in event, false);
+      }
+      await client.close();
+    });
+
+    it('serves wrapped frames on /stream?streams=a/b', async () => {
+      const client = await openClient(`${gateway.wsUrl}/stream?streams=btcusdt@trade/ethusdt@aggTrade`);
+      await waitFor(
+        () =>
+          client.messages.some((m) => m.startsWith('{"stream":"btcusdt@trade"')) &&
+          client.messages.some((m) => m.startsWith('{"stream":"ethusdt@aggTrade"')),
+        'both streams',
+      );
+      const frame = JSON.parse(client.messages[0]!) as { stream: string; data: Record<string, unknown> };
+      assert.ok(['btcusdt@trade', 'ethusdt@aggTrade'].includes(frame.stream));
+      assert.equal(typeof frame.data['E'], 'number');
+      await client.close();
+    });
+
+    it('answers live control messages like Binance', async () => {
+      const client = await openClient(`${gateway.wsUrl}/ws`);
+      assert.deepEqual(await client.control('SUBSCRIBE', ['bnbusdt@trade'], 1), { result: null, id: 1 });
+      assert.deepEqual(await client.control('LIST_SUBSCRIPTIONS', undefined, 2), {
+        result: ['bnbusdt@trade'],
+        id: 2,
+      });
+      assert.deepEqual(await client.control('GET_PROPERTY', ['combined'], 3), { result: false, id: 3 });
+      await waitFor(() => client.messages.some((m) => m.startsWith('{"e":"trade"')), 'raw event');
+      assert.deepEqual(await client.control('SET_PROPERTY', ['combined', true], 4), { result: null, id: 4 });
+      const before = client.messages.length;
+      await waitFor(
+        () => client.messages.slice(before).some((m) => m.startsWith('{"stream":"bnbusdt@trade","data":{')),
+        'combined event after SET_PROPERTY',
+      );
+      const invalid = await client.control('SUBSCRIBE', ['BTCUSDT@trade'], 5);
+      assert.deepEqual(invalid['error'], { code: 2, msg: 'Invalid request: invalid stream' });
+      assert.deepEqual(await client.control('UNSUBSCRIBE', ['bnbusdt@trade'], 6), { result: null, id: 6 });
+      assert.deepEqual(await client.control('LIST_SUBSCRIPTIONS', undefined, 7), { result: [], id: 7 });
+      await client.close();
+    });
+
+    it('builds the combined frame from the payload bytes', async () => {
+      const seen: StreamMessage[] = [];
+      const unsubscribe = gateway.source.subscribe('solusdt@trade', (_data, message) => seen.push(message));
+      await waitFor(() => seen.length >= 2, 'events in process');
+      unsubscribe();
+      for (const message of seen) {
+        const expected = `{"stream":"solusdt@trade","data":${message.payloadBytes().toString()}}`;
+        assert.equal(message.frameBytes().toString(), expected);
+        assert.deepEqual(JSON.parse(message.payloadBytes().toString()), message.data);
+      }
+    });
+
+    it('lists streams with their subscribers in the admin API', async () => {
+      const a = await openClient(`${gateway.wsUrl}/ws/xrpusdt@bookTicker`);
+      const b = await openClient(`${gateway.wsUrl}/ws/xrpusdt@bookTicker`);
+      await waitFor(() => a.messages.length > 0 && b.messages.length > 0, 'bookTicker events');
+      const res = await fetchRaw(`${gateway.url}/api/ws/admin/streams`, {
+        headers: { authorization: 'Bearer admin-secret' },
+      });
+      assert.equal(res.status, 200);
+      const body = JSON.parse(res.body) as { streams: Array<{ stream: string; subscribers: number }> };
+      const entry = body.streams.find((s) => s.stream === 'xrpusdt@bookTicker');
+      assert.equal(entry?.subscribers, 2);
+      await a.close();
+      await b.close();
+      await waitFor(
+        () =>
+          !gateway.source.listStreams().some((s) => s.stream === 'xrpusdt@bookTicker' && s.subscribers > 0),
+        'subscribers released',
+      );
+      const cleanup = await fetchRaw(`${gateway.url}/api/ws/admin/cleanup?idleMs=0`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer admin-secret' },
+      });
+      assert.equal(cleanup.status, 200);
+      assert.equal(typeof (JSON.parse(cleanup.body) as { released: number }).released, 'number');
+      assert.equal(
+        gateway.source.listStreams().some((s) => s.stream === 'xrpusdt@bookTicker'),
+        false,
+        'no stream held after forced cleanup',
+      );
+    });
+
+    it('reconnects after an upstream drop and reports the gap', async () => {
+      const gaps: GapEvent[] = [];
+      let received = 0;
+      const unsubscribe = gateway.source.subscribe('ethusdt@trade', {
+        next: () => {
+          received++;
+        },
+        gap: (gap) => gaps.push(gap),
+      });
+      await waitFor(() => received >= 2, 'events before the drop');
+      const retriesBefore = gateway.source.getMetrics().retryCount;
+      assert.ok(gateway.simulator!.dropConnections({ abrupt: true }) >= 1);
+      await waitFor(() => gaps.length >= 1, 'gap after reconnect', 20_000);
+      unsubscribe();
+      assert.ok(gaps[0]!.missed >= 1);
+      assert.equal(gaps[0]!.missed, gaps[0]!.received - gaps[0]!.expected);
+      assert.ok(gateway.source.getMetrics().retryCount > retriesBefore);
+      assert.ok(gateway.source.getMetrics().messageGaps >= 1);
+    });
+  });
+}
