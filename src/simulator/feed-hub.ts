@@ -16,7 +16,7 @@ export interface FeedHubOptions {
 }
 
 /** Events produced per feed before a 'max' pump yields to the event loop. */
-const MAX_RATE_BATCH = 64;
+const MAX_RATE_BATCH = 256;
 
 export class FeedHub {
   private readonly feeds = new Map<string, Feed>();
@@ -101,7 +101,10 @@ export class FeedHub {
     const now = this.clock();
     for (const feed of this.active) {
       const count = feed.owed(now, rate);
+      if (count === 0) continue;
+      feed.cork();
       for (let i = 0; i < count && feed.subscribers.size > 0; i++) feed.emit(now);
+      feed.uncork();
     }
   };
 
@@ -113,10 +116,12 @@ export class FeedHub {
     const now = this.clock();
     let progressed = false;
     for (const feed of this.active) {
+      feed.cork();
       for (let i = 0; i < MAX_RATE_BATCH && feed.canPush(); i++) {
         feed.emit(now);
         progressed = true;
       }
+      feed.uncork();
       feed.advancedTo = now;
     }
     if (progressed) this.immediate = setImmediate(this.pump);

@@ -16,6 +16,9 @@ export interface Subscriber {
   deliver(frame: Buffer): void;
   /** Bytes not yet handed to the kernel (socket buffer plus frames held back by injected latency). */
   pendingBytes(): number;
+  /** Holds writes back until `uncork()`, so a burst of frames leaves in one system call. */
+  cork(): void;
+  uncork(): void;
 }
 
 /**
@@ -75,6 +78,14 @@ export class Feed {
       delivered++;
     }
     return delivered;
+  }
+
+  cork(): void {
+    for (const s of this.subscribers) s.cork();
+  }
+
+  uncork(): void {
+    for (const s of this.subscribers) s.uncork();
   }
 
   /** True when at least one subscriber accepts events and all accepting ones are below the high-water mark. */

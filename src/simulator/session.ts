@@ -3,6 +3,7 @@
  * per-connection limits (streams, incoming message rate), server pings with a pong deadline, the
  * connection lifetime with its `serverShutdown` notice, and the faults that act on one connection.
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
   ControlErrorCode,
@@ -93,6 +94,22 @@ export class Session implements Subscriber {
 
   pendingBytes(): number {
     return this.ws.bufferedAmount + this.delay.bytes;
+  }
+
+  cork(): void {
+    this.socket()?.cork();
+  }
+
+  uncork(): void {
+    this.socket()?.uncork();
+  }
+
+  /**
+   * The TCP socket under the WebSocket. \`ws\` keeps it in a private field; corking it around a burst of
+   * frames turns one write system call per frame into one per burst, which more than doubles throughput at 'max' (bench/simulator.bench.ts).
+   */
+  private socket(): Socket | undefined {
+    return (this.ws as unknown as { _socket?: Socket })._socket;
   }
 
   deliver(frame: Buffer): void {
