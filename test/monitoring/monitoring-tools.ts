@@ -93,3 +93,80 @@ export function loadRules(): Rule[] {
 export function loadAlerts(): Array<Rule & { readonly alert: string }> {
   return loadRules().filter((rule): rule is Rule & { alert: string } => typeof rule.alert === 'string');
 }
+
+/** A PromQL query of the dashboard, with where it sits, ready to evaluate. */
+export interface DashboardQuery {
+  /** e.g. `panel 3 "Retry rate" target A` or `variable instance`. */
+  readonly where: string;
+  /** The expression as written in the dashboard. */
+  readonly raw: string;
+  /** The expression with Grafana's variables replaced as Grafana would for "All" selections. */
+  readonly expr: string;
+}
+
+interface DashboardTarget {
+  readonly refId?: string;
+  readonly expr?: string;
+  readonly datasource?: { readonly type?: string; readonly uid?: string };
+}
+export interface DashboardPanel {
+  readonly id: number;
+  readonly type: string;
+  readonly title: string;
+  readonly datasource?: { readonly type?: string; readonly uid?: string };
+  readonly targets?: readonly DashboardTarget[];
+  readonly fieldConfig?: { readonly defaults?: { readonly unit?: string } };
+  readonly gridPos?: { readonly x: number; readonly y: number; readonly w: number; readonly h: number };
+}
+export interface DashboardVariable {
+  readonly name: string;
+  readonly type: string;
+  readonly query?: string | { readonly query?: string };
+  readonly current?: { readonly value?: unknown };
+  readonly datasource?: { readonly type?: string; readonly uid?: string };
+  readonly allValue?: string;
+}
+export interface Dashboard {
+  readonly uid?: string;
+  readonly title?: string;
+  readonly __inputs?: ReadonlyArray<{
+    readonly name: string;
+    readonly type: string;
+    readonly pluginId: string;
+  }>;
+  readonly __requires?: ReadonlyArray<{ readonly type: string; readonly id: string }>;
+  readonly templating?: { readonly list?: readonly DashboardVariable[] };
+  readonly panels?: readonly DashboardPanel[];
+}
+
+export function loadDashboard(): Dashboard {
+  return JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as Dashboard;
+}
+
+/**
+ * Every PromQL expression of the dashboard: panel targets, and the series selectors inside the
+ * `label_values(selector, label)` variable queries. `$__rate_interval` becomes `rateInterval` and the
+ * dashboard's own variables become their "All" value (`.+`), as Grafana sends them.
+ */
+export function dashboardQueries(dashboard: Dashboard, rateInterval: string): DashboardQuery[] {
+  const substitute = (raw: string): string =>
+    raw.replaceAll('$__rate_interval', rateInterval).replaceAll(/\$(environment|track|instance)\b/g, '.+');
+  const queries: DashboardQuery[] = [];
+  for (const panel of dashboard.panels ?? []) {
+    for (const target of panel.targets ?? []) {
+      const raw = target.expr ?? '';
+      queries.push({
+        where: `panel ${panel.id} "${panel.title}" target ${target.refId}`,
+        raw,
+        expr: substitute(raw),
+      });
+    }
+  }
+  for (const variable of dashboard.templating?.list ?? []) {
+    if (variable.type !== 'query') continue;
+    const raw = typeof variable.query === 'string' ? variable.query : (variable.query?.query ?? '');
+    const selector = /^label_values\((.+),\s*\w+\)$/.exec(raw)?.[1] ?? raw;
+    queries.push({ where: `variable ${variable.name}`, raw, expr: substitute(selector) });
+  }
+  return queries;
+}

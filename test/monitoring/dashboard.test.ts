@@ -1,0 +1,141 @@
+/**
+ * The Grafana dashboard is importable as shared (data source as an input), every query goes through the
+ * data-source variable, parses as PromQL, and names only metrics the processes or the rules produce.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import {
+  dashboardQueries,
+  haveBinaries,
+  loadDashboard,
+  loadRules,
+  REPO_DIR,
+  run,
+} from './monitoring-tools.js';
+
+const DATASOURCE_UID = '${datasource}';
+
+test('dashboard has a uid, the data source as an input, and requires what it uses', () => {
+  const dashboard = loadDashboard();
+  assert.match(dashboard.uid ?? '', /^[a-z0-9-]{1,40}$/);
+  assert.ok((dashboard.title ?? '').length > 0);
+  assert.deepEqual(
+    dashboard.__inputs?.map(({ name, type, pluginId }) => ({ name, type, pluginId })),
+    [{ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' }],
+  );
+  const required = new Set(dashboard.__requires?.map((entry) => `${entry.type}:${entry.id}`));
+  assert.ok(required.has('grafana:grafana'));
+  assert.ok(required.has('datasource:prometheus'));
+  for (const panel of dashboard.panels ?? []) {
+    if (panel.type !== 'row')
+      assert.ok(required.has(`panel:${panel.type}`), `__requires lacks panel ${panel.type}`);
+  }
+  const variables = dashboard.templating?.list ?? [];
+  const datasource = variables.find((variable) => variable.name === 'datasource');
+  assert.equal(datasource?.type, 'datasource');
+  assert.equal(datasource?.query, 'prometheus');
+  // Import replaces ${DS_PROMETHEUS} with the data source picked in the import dialog.
+  assert.equal(datasource?.current?.value, '${DS_PROMETHEUS}');
+  for (const variable of variables.filter((v) => v.type === 'query')) {
+    assert.equal(variable.datasource?.uid, DATASOURCE_UID, `variable ${variable.name}`);
+  }
+});
+
+test('every panel query has a refId, uses the data-source variable and $__rate_interval', () => {
+  const dashboard = loadDashboard();
+  const panels = (dashboard.panels ?? []).filter((panel) => panel.type !== 'row');
+  assert.ok(panels.length >= 10, `expected the operators' panel set, found ${panels.length}`);
+  const ids = new Set<number>();
+  for (const panel of panels) {
+    const where = `panel ${panel.id} "${panel.title}"`;
+    assert.ok(!ids.has(panel.id), `${where}: duplicate id`);
+    ids.add(panel.id);
+    assert.ok(panel.gridPos !== undefined, `${where}: gridPos`);
+    assert.equal(panel.datasource?.uid, DATASOURCE_UID, `${where}: datasource`);
+    assert.ok((panel.fieldConfig?.defaults?.unit ?? '').length > 0, `${where}: unit`);
+    const targets = panel.targets ?? [];
+    assert.ok(targets.length > 0, `${where}: no targets`);
+    const refIds = new Set<string>();
+    for (const target of targets) {
+      assert.match(target.refId ?? '', /^[A-Z]$/, `${where}: refId`);
+      assert.ok(!refIds.has(target.refId ?? ''), `${where}: duplicate refId ${target.refId}`);
+      refIds.add(target.refId ?? '');
+      assert.equal(target.datasource?.type, 'prometheus', `${where} ${target.refId}: datasource type`);
+      assert.equal(target.datasource?.uid, DATASOURCE_UID, `${where} ${target.refId}: datasource`);
+      const expr = target.expr ?? '';
+      assert.ok(expr.length > 0, `${where} ${target.refId}: empty expr`);
+      // Raw counters are only read through rate windows Grafana sizes to the scrape interval.
+      for (const window of expr.matchAll(/\[([^\]]+)\]/g)) {
+        assert.equal(window[1], '$__rate_interval', `${where} ${target.refId}: window [${window[1]}]`);
+      }
+    }
+  }
+  const titles = panels.map((panel) => panel.title.toLowerCase());
+  for (const wanted of [
+    'active connections',
+    'retry rate',
+    'stream lifecycle',
+    'high water mark',
+    'health status',
+    'errors by reason',
+    'canary / stable ratio',
+  ]) {
+    assert.ok(titles.includes(wanted), `no "${wanted}" panel`);
+  }
+});
+
+/** Metric names the code registers, read from the prom-client definitions. */
+function registeredMetricNames(): Set<string> {
+  const names = new Set<string>(['up']);
+  for (const file of ['src/metrics/manager-metrics.ts', 'src/gateway/gateway-metrics.ts']) {
+    const source = readFileSync(join(REPO_DIR, file), 'utf8');
+    for (const match of source.matchAll(/name: '([a-z_]+)'/g)) {
+      const name = match[1] ?? '';
+      names.add(name);
+      for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
+    }
+  }
+  for (const rule of loadRules()) if (rule.record !== undefined) names.add(rule.record);
+  return names;
+}
+
+test('dashboard queries name only metrics the processes or the rules produce, of job cryptrade-ws-metrics', () => {
+  const known = registeredMetricNames();
+  assert.ok(known.has('ws_manager_retry_count_total'));
+  for (const query of dashboardQueries(loadDashboard(), '1m')) {
+    const stripped = query.expr.replaceAll(/"[^"]*"/g, '""');
+    for (const match of stripped.matchAll(/\b([a-z_]+(?::[a-z0-9_]+:[a-z0-9_]+)?)\s*\{/g)) {
+      assert.ok(known.has(match[1] ?? ''), `${query.where}: unknown metric ${match[1]}`);
+    }
+    if (/\bws_|\bup\{/.test(stripped) && !/^environment/.test(query.expr)) {
+      assert.match(query.expr, /job="cryptrade-ws-metrics"/, `${query.where}: not scoped to the job`);
+    }
+  }
+});
+
+test('every dashboard expression parses (promtool check rules over them as recording rules)', async (t) => {
+  if (!haveBinaries(t, ['promtool'])) return;
+  const queries = dashboardQueries(loadDashboard(), '1m');
+  const dir = mkdtempSync(join(tmpdir(), 'ws-dashboard-'));
+  try {
+    const file = join(dir, 'dashboard-queries.yml');
+    const rules = queries.map((query, i) => ({ record: `dashboard_query_${i}`, expr: query.expr }));
+    writeFileSync(file, stringify({ groups: [{ name: 'dashboard', rules }] }));
+    const result = await run('promtool', ['check', 'rules', file]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, new RegExp(`SUCCESS: ${queries.length} rules found`));
+    // The same check rejects a broken expression, so a parse error cannot slip through.
+    writeFileSync(
+      file,
+      stringify({ groups: [{ name: 'dashboard', rules: [{ record: 'x', expr: 'rate(up[' }] }] }),
+    );
+    const broken = await run('promtool', ['check', 'rules', file]);
+    assert.notEqual(broken.code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,269 @@
+/**
+ * End to end: the real Prometheus, loaded with the project's scrape job and rules, scrapes the real
+ * gateway (WSManager upstream, embedded simulator) and everything the kit relies on is checked through
+ * Prometheus' HTTP API, down to a simulated upstream failure showing up as retries.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import WebSocket from 'ws';
+import { parse, stringify } from 'yaml';
+import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import {
+  dashboardQueries,
+  haveBinaries,
+  loadDashboard,
+  PROMETHEUS_CONFIG,
+  RULES_FILE,
+} from './monitoring-tools.js';
+
+const JOB = 'cryptrade-ws-metrics';
+const METRICS_TOKEN = 'e2e-metrics-token';
+const STREAMS = ['btcusdt@trade', 'ethusdt@trade', 'bnbusdt@aggTrade'];
+
+/** Contract metric ↔ field of the JSON metrics endpoint. */
+const CONTRACT: ReadonlyArray<readonly [string, string]> = [
+  ['ws_manager_active_connections', 'activeConnections'],
+  ['ws_manager_active_connections_hwm', 'activeConnectionsHwm'],
+  ['ws_manager_retry_count_total', 'retryCount'],
+  ['ws_manager_stream_creations_total', 'streamCreations'],
+  ['ws_manager_stream_cleanups_total', 'streamCleanups'],
+];
+
+interface PromResponse<T> {
+  readonly status: 'success' | 'error';
+  readonly data: T;
+  readonly error?: string;
+}
+interface VectorSample {
+  readonly metric: Record<string, string>;
+  readonly value: [number, string];
+}
+interface RuleGroup {
+  readonly name: string;
+  readonly rules: ReadonlyArray<{
+    readonly name: string;
+    readonly health: string;
+    readonly lastError?: string;
+  }>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * A copy of the project's Prometheus config pointed at the test's gateway. Kept from the project file:
+ * job name, metrics_path, params, the bearer-token authorization and the rule file. Changed: the
+ * target (the gateway's port, with environment/track labels), the token file (the test's token), the
+ * scrape and evaluation intervals shortened from 30s to 1s so the test sees data within seconds, and
+ * no Alertmanager (none runs here).
+ */
+function testConfig(gatewayUrl: string, tokenFile: string): string {
+  const config = parse(readFileSync(PROMETHEUS_CONFIG, 'utf8')) as {
+    global: Record<string, unknown>;
+    rule_files: string[];
+    alerting?: unknown;
+    scrape_configs: Array<Record<string, unknown>>;
+  };
+  const job = config.scrape_configs.find((scrape) => scrape['job_name'] === JOB);
+  assert.ok(job !== undefined, `prometheus-config.yml has no job ${JOB}`);
+  assert.equal(job['metrics_path'], '/api/ws/metrics');
+  assert.deepEqual(job['params'], { format: ['prometheus'] });
+  assert.deepEqual(config.rule_files, ['ws-manager-rules.yml']);
+  config.global = {
+    ...config.global,
+    scrape_interval: '1s',
+    scrape_timeout: '1s',
+    evaluation_interval: '1s',
+  };
+  config.rule_files = [RULES_FILE];
+  delete config.alerting;
+  job['scrape_interval'] = '1s';
+  job['authorization'] = { type: 'Bearer', credentials_file: tokenFile };
+  delete job['file_sd_configs'];
+  job['static_configs'] = [
+    { targets: [new URL(gatewayUrl).host], labels: { environment: 'e2e', track: 'stable' } },
+  ];
+  return stringify(config);
+}
+
+test('a real Prometheus scrapes the real gateway with the project config, rules and dashboard', {
+  timeout: 60_000,
+}, async (t) => {
+  if (!haveBinaries(t, ['prometheus'])) return;
+  const dir = mkdtempSync(join(tmpdir(), 'ws-e2e-prometheus-'));
+  let prometheus: ChildProcess | undefined;
+  let gateway: RunningGateway | undefined;
+  let client: WebSocket | undefined;
+  let prometheusLog = '';
+  t.after(async () => {
+    client?.terminate();
+    if (prometheus !== undefined && prometheus.exitCode === null) {
+      const exited = new Promise((resolve) => prometheus?.once('exit', resolve));
+      prometheus.kill('SIGTERM');
+      const timer = setTimeout(() => prometheus?.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await gateway?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  gateway = await startGateway({
+    host: '127.0.0.1',
+    port: 0,
+    useNewWsManager: true,
+    logLevel: 'silent',
+    metricsToken: METRICS_TOKEN,
+    // Prometheus scrapes every second here and the test reads the JSON endpoint too.
+    rateLimitPerMinute: 10_000,
+  });
+  assert.equal(gateway.source.implementation, 'WSManager');
+  const simulator = gateway.simulator;
+  assert.ok(simulator !== undefined, 'the gateway runs its embedded simulator');
+
+  client = new WebSocket(`${gateway.wsUrl}/stream?streams=${STREAMS.join('/')}`);
+  const seen = new Set<string>();
+  await new Promise<void>((resolve, reject) => {
+    client?.on('error', reject);
+    client?.on('message', (data) => {
+      seen.add((JSON.parse(data.toString()) as { stream: string }).stream);
+      if (seen.size === STREAMS.length) resolve();
+    });
+  });
+
+  const gatewayJson = async (): Promise<Record<string, unknown>> => {
+    const response = await fetch(`${gateway?.url}/api/ws/metrics?format=json`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    assert.equal(response.status, 200);
+    return ((await response.json()) as { metrics: Record<string, unknown> }).metrics;
+  };
+
+  const tokenFile = join(dir, 'metrics-token');
+  writeFileSync(tokenFile, `${METRICS_TOKEN}\n`);
+  const configFile = join(dir, 'prometheus.yml');
+  writeFileSync(configFile, testConfig(gateway.url, tokenFile));
+  const port = await freePort();
+  const prom = `http://127.0.0.1:${port}`;
+  prometheus = spawn(
+    'prometheus',
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  prometheus.stderr?.on('data', (chunk: Buffer) => {
+    prometheusLog += chunk.toString();
+  });
+  const context = (): string => `\nprometheus log:\n${prometheusLog.slice(-2000)}`;
+
+  const api = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${prom}${path}`);
+    const body = (await response.json()) as PromResponse<T>;
+    if (body.status !== 'success') throw new Error(`${path}: ${body.error}`);
+    return body.data;
+  };
+  const instant = async (query: string): Promise<VectorSample[]> =>
+    (await api<{ result: VectorSample[] }>(`/api/v1/query?query=${encodeURIComponent(query)}`)).result;
+
+  await waitFor('Prometheus ready', async () =>
+    (await fetch(`${prom}/-/ready`)).ok ? true : undefined,
+  ).catch((error: Error) => assert.fail(error.message + context()));
+
+  // The scrape works with the project's path, params and bearer token.
+  const up = await waitFor('up == 1', async () => {
+    const result = await instant(`up{job="${JOB}"}`);
+    return result[0]?.value[1] === '1' ? result[0] : undefined;
+  }).catch((error: Error) => assert.fail(error.message + context()));
+  assert.equal(up.metric['environment'], 'e2e');
+  assert.equal(up.metric['track'], 'stable');
+  const samples = await instant(`scrape_samples_scraped{job="${JOB}"}`);
+  assert.ok(Number(samples[0]?.value[1]) > 0, 'the scrape returned samples');
+
+  // Each contract metric as Prometheus stored it equals what the gateway reports in JSON.
+  await waitFor('contract metrics equal to the JSON endpoint', async () => {
+    const json = await gatewayJson();
+    for (const [metric, field] of CONTRACT) {
+      const result = await instant(`${metric}{job="${JOB}"}`);
+      if (result.length !== 1 || Number(result[0]?.value[1]) !== json[field]) return undefined;
+    }
+    return true;
+  }).catch(async (error: Error) => {
+    const json = await gatewayJson();
+    const stored = await Promise.all(CONTRACT.map(([metric]) => instant(`${metric}{job="${JOB}"}`)));
+    assert.fail(`${error.message}: json ${JSON.stringify(json)} prometheus ${JSON.stringify(stored)}`);
+  });
+  const json = await gatewayJson();
+  assert.ok(Number(json['activeConnections']) >= 1, 'WSManager holds an upstream connection');
+  assert.ok(Number(json['streamCreations']) >= STREAMS.length, 'every stream was created upstream');
+  const info = await instant(`ws_manager_info{job="${JOB}"}`);
+  assert.equal(info[0]?.metric['implementation'], 'WSManager');
+
+  // Both rule groups loaded and every rule evaluated without error.
+  const groups = await waitFor('every rule evaluated', async () => {
+    const data = await api<{ groups: RuleGroup[] }>('/api/v1/rules');
+    const rules = data.groups.flatMap((group) => group.rules);
+    return rules.length > 0 && rules.every((rule) => rule.health === 'ok') ? data.groups : undefined;
+  }).catch(async (error: Error) => {
+    const data = await api<{ groups: RuleGroup[] }>('/api/v1/rules');
+    assert.fail(`${error.message}: ${JSON.stringify(data.groups)}`);
+  });
+  assert.deepEqual(groups.map((group) => group.name).sort(), ['ws-manager-alerts', 'ws-manager-recording']);
+
+  // Every dashboard query evaluates; all but the canary ratio (no canary track here) return series once
+  // enough scrapes fill the rate windows. 4s stands for $__rate_interval: Grafana makes it at least 4
+  // scrape intervals.
+  for (const query of dashboardQueries(loadDashboard(), '4s')) {
+    const expectSeries = !query.expr.includes('canary_vs_stable');
+    await waitFor(`${query.where} to return series`, async () => {
+      const result = await instant(query.expr);
+      return result.length > 0 || !expectSeries ? true : undefined;
+    }).catch((error: Error) => assert.fail(`${error.message}: ${query.expr}`));
+  }
+
+  // A fault upstream: the simulator drops every connection without a close frame; WSManager counts a
+  // retry and reconnects, and Prometheus sees the counter rise.
+  const before = Number((await instant(`ws_manager_retry_count_total{job="${JOB}"}`))[0]?.value[1]);
+  assert.ok(simulator.dropConnections({ abrupt: true }) >= 1, 'the simulator had a connection to drop');
+  const after = await waitFor('ws_manager_retry_count_total to rise in Prometheus', async () => {
+    const value = Number((await instant(`ws_manager_retry_count_total{job="${JOB}"}`))[0]?.value[1]);
+    return value > before ? value : undefined;
+  });
+  assert.ok(after > before);
+  await waitFor('the recorded retry rate to turn positive', async () => {
+    const result = await instant(`instance:ws_manager_retries:rate2m{job="${JOB}"} > 0`);
+    return result.length === 1 ? true : undefined;
+  });
+});
