@@ -97,6 +97,12 @@ describe('simulator HTTP control API', () => {
     }
   });
 
+  it('answers an oversized body with 413', async () => {
+    const res = await post('/faults/latency', JSON.stringify({ ms: 1, pad: 'x'.repeat(70_000) }));
+    assert.equal(res.status, 413);
+    assert.match(((await res.json()) as { error: string }).error, /larger than 65536 bytes/);
+  });
+
   it('answers unknown paths with 404 and wrong methods with 405', async () => {
     const missing = await fetch(`${sim.httpUrl}/faults/explode`, { method: 'POST' });
     assert.equal(missing.status, 404);
