@@ -84,12 +84,13 @@ describe('simulator limits', () => {
   });
 
   it('lets attempts through again once the window has passed', async () => {
-    // A 300 ms window instead of 5 minutes.
-    const sim = await startSimulator({ limits: { maxConnectionAttempts: 1, attemptWindowMs: 300 } });
+    // A 1 s window instead of 5 minutes.
+    const sim = await startSimulator({ limits: { maxConnectionAttempts: 1, attemptWindowMs: 1000 } });
     try {
+      const started = Date.now();
       assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
       assert.equal(await upgradeStatus(`${sim.url}/ws`), 429);
-      await new Promise((r) => setTimeout(r, 350));
+      await new Promise((r) => setTimeout(r, Math.max(0, started + 1100 - Date.now())));
       assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
     } finally {
       await sim.close();
