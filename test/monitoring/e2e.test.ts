@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,10 +14,13 @@ import { parse, stringify } from 'yaml';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import {
   dashboardQueries,
+  freePort,
   haveBinaries,
   loadDashboard,
   PROMETHEUS_CONFIG,
   RULES_FILE,
+  stopProcess,
+  waitFor,
 } from './monitoring-tools.js';
 
 const JOB = 'cryptrade-ws-metrics';
@@ -50,33 +52,6 @@ interface RuleGroup {
     readonly health: string;
     readonly lastError?: string;
   }>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 /**
@@ -126,13 +101,7 @@ test('a real Prometheus scrapes the real gateway with the project config, rules 
   let prometheusLog = '';
   t.after(async () => {
     client?.terminate();
-    if (prometheus !== undefined && prometheus.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus?.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      const timer = setTimeout(() => prometheus?.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    if (prometheus !== undefined) await stopProcess(prometheus);
     await gateway?.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -2,8 +2,9 @@
  * Shared helpers of the monitoring tests: where the kit lives, how to find and run the Prometheus and
  * Alertmanager binaries, and what to do when they are missing (skip loudly locally, fail under CI).
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -34,20 +35,35 @@ export function findBinary(name: string): string | undefined {
 }
 
 /**
- * True when every binary is on PATH. Otherwise: under `CI=true` the test fails (the CI script installs
- * them, so a missing one is a broken pipeline); elsewhere the test is skipped with a message naming
- * what is missing and how to install it.
+ * What to do when a tool is missing: under `CI=true` the test fails (the CI script installs them, so a
+ * missing one is a broken pipeline); elsewhere the test is skipped with a message naming what is missing
+ * and how to install it.
  */
-export function haveBinaries(t: TestContext, names: readonly string[]): boolean {
-  const missing = names.filter((name) => findBinary(name) === undefined);
-  if (missing.length === 0) return true;
+function missingBinary(t: TestContext, missing: string): void {
   const reason =
-    `missing binary ${missing.join(', ')} on PATH: install Debian's prometheus and ` +
+    `missing binary ${missing} on PATH: install Debian's prometheus and ` +
     'prometheus-alertmanager packages (.ci/run does) to run this test';
   if (process.env.CI === 'true') throw new Error(`${reason} (mandatory under CI=true)`);
   process.stderr.write(`\n!!! SKIPPED: ${reason}\n\n`);
   t.skip(reason);
+}
+
+/** True when every binary is on PATH; otherwise see missingBinary. */
+export function haveBinaries(t: TestContext, names: readonly string[]): boolean {
+  const missing = names.filter((name) => findBinary(name) === undefined);
+  if (missing.length === 0) return true;
+  missingBinary(t, missing.join(', '));
   return false;
+}
+
+/** The first of several names for the same tool found on PATH; otherwise see missingBinary. */
+export function binaryOf(t: TestContext, alternatives: readonly string[]): string | undefined {
+  for (const name of alternatives) {
+    const found = findBinary(name);
+    if (found !== undefined) return found;
+  }
+  missingBinary(t, alternatives.join(' or '));
+  return undefined;
 }
 
 export interface RunResult {
@@ -169,4 +185,46 @@ export function dashboardQueries(dashboard: Dashboard, rateInterval: string): Da
     queries.push({ where: `variable ${variable.name}`, raw, expr: substitute(selector) });
   }
   return queries;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Stops a child process: SIGTERM, then SIGKILL if it has not exited within 5 s. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
 }
