@@ -78,7 +78,7 @@ describe('canary strategy', () => {
       field(canary, 'trafficRouting.nginx.stableIngress'),
       findObject(objects, 'Ingress').metadata.name,
     );
-    assert.equal(canary['maxUnavailable'], 0, 'stable keeps every pod during the canary');
+    assert.equal(canary['dynamicStableScale'], false, 'stable keeps every pod during the canary');
   });
 
   test('USE_NEW_WS_MANAGER is set once, to "true", in the Rollout template that becomes the canary', () => {
