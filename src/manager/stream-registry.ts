@@ -23,6 +23,8 @@ import type { UpstreamSocket } from './upstream-socket.js';
 /** One subscribe() call. `listener` is called with `this` = the listener object the caller gave. */
 interface Subscription {
   readonly listener: StreamListener;
+  /** `listener.next` bound to the listener once, so delivery is a single call. */
+  readonly next: StreamListener['next'];
   active: boolean;
 }
 
@@ -116,7 +118,7 @@ export class StreamRegistry {
     } else if (entry.idleSince !== undefined) {
       this.leaveIdle(entry);
     }
-    const subscription: Subscription = { listener, active: true };
+    const subscription: Subscription = { listener, next: listener.next.bind(listener), active: true };
     entry.subscriptions = [...entry.subscriptions, subscription];
     this.subscriberCount++;
     this.updateGauges();
@@ -230,10 +232,11 @@ export class StreamRegistry {
     const message = new FrameMessage(stream, data, frame);
     for (let i = 0; i < subscriptions.length; i++) {
       const s = subscriptions[i]!;
-      // A handler may unsubscribe another subscriber of this stream while the loop runs.
-      if (!s.active) continue;
+      // A handler may unsubscribe another subscriber of this stream while the loop runs (the array is
+      // replaced then, so the per-subscriber check is only paid after a change).
+      if (entry.subscriptions !== subscriptions && !s.active) continue;
       try {
-        s.listener.next(data, message);
+        s.next(data, message);
       } catch (err) {
         this.handlerThrew(stream, err);
       }
