@@ -73,6 +73,9 @@ function testConfig(gatewayUrl: string, tokenFile: string): string {
   assert.equal(job['metrics_path'], '/api/ws/metrics');
   assert.deepEqual(job['params'], { format: ['prometheus'] });
   assert.deepEqual(config.rule_files, ['ws-manager-rules.yml']);
+  const authorization = job['authorization'] as { type?: string; credentials_file?: string } | undefined;
+  assert.equal(authorization?.type, 'Bearer');
+  assert.ok(authorization?.credentials_file, 'the project config reads the bearer token from a file');
   config.global = {
     ...config.global,
     scrape_interval: '1s',
