@@ -7,11 +7,15 @@ import { type GatewayRuntimeOptions, type RunningGateway, startGateway } from '.
 import { silentLogger } from '../../src/log.js';
 
 /** Polls `check` until it returns a truthy value or the deadline passes (generous: the machine is shared). */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value;
+    if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
