@@ -1,0 +1,127 @@
+/** `ws-manager serve` as a real child process: configuration errors, --help, and the SIGTERM drain. */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { fetchRaw, waitFor } from './helpers.js';
+
+const entry = fileURLToPath(new URL('../../src/gateway/command-main.ts', import.meta.url));
+
+interface Child {
+  readonly process: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+}
+
+function serve(env: Record<string, string>, args: string[] = []): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
+  return { process: child, stdout: () => out, stderr: () => err, exited };
+}
+
+describe('serve command', () => {
+  it('stops on a bad variable with one line naming it', async () => {
+    const child = serve({ USE_NEW_WS_MANAGER: 'yes' });
+    const { code } = await child.exited;
+    assert.equal(code, 2);
+    assert.equal(
+      child.stderr(),
+      'ws-manager: USE_NEW_WS_MANAGER="yes" is not valid: expected "true" or "false"\n',
+    );
+    assert.equal(child.stdout(), '');
+  });
+
+  it('prints every variable with --help', async () => {
+    const child = serve({}, ['--help']);
+    assert.equal((await child.exited).code, 0);
+    for (const name of ['USE_NEW_WS_MANAGER', 'SHUTDOWN_TIMEOUT_SECONDS', 'CLIENT_SEND_QUEUE_BYTES']) {
+      assert.ok(child.stdout().includes(name), name);
+    }
+  });
+
+  it('drains on SIGTERM: readiness 503, upgrades refused, clients closed with 1001, exit 0 in time', async () => {
+    const child = serve({ SHUTDOWN_TIMEOUT_SECONDS: '5', USE_NEW_WS_MANAGER: 'true', LOG_LEVEL: 'info' });
+    try {
+      const line = await waitFor(
+        () =>
+          child
+            .stdout()
+            .split('\n')
+            .find((l) => l.includes('Gateway listening')),
+        'the listening line',
+        20_000,
+      );
+      const started = JSON.parse(line) as {
+        url: string;
+        wsUrl: string;
+        implementation: string;
+        upstream: string;
+      };
+      assert.equal(started.implementation, 'WSManager');
+      assert.match(started.upstream, /^ws:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal((await fetchRaw(`${started.url}/readyz`)).status, 200);
+
+      const polite = new WebSocket(`${started.wsUrl}/ws/btcusdt@trade`);
+      const politeClosed = new Promise<number>((resolve) => polite.on('close', (code) => resolve(code)));
+      await new Promise((resolve) => polite.once('message', resolve));
+      // A client that never reads keeps the drain open for its close grace, so readiness can be observed.
+      const stubborn = connect(Number(new URL(started.url).port), '127.0.0.1');
+      stubborn.on('error', () => {});
+      stubborn.write(
+        'GET /ws/ethusdt@trade HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      await waitFor(
+        async () =>
+          JSON.parse((await fetchRaw(`${started.url}/api/ws/metrics`)).body).metrics.gateway.clients === 2,
+        'two clients',
+      );
+      stubborn.pause();
+
+      const signalledAt = Date.now();
+      child.process.kill('SIGTERM');
+      // The signal is delivered asynchronously: poll until the child has seen it.
+      const ready = await waitFor(async () => {
+        const res = await fetchRaw(`${started.url}/readyz`);
+        return res.status === 503 ? res : undefined;
+      }, 'readiness 503');
+      assert.equal(JSON.parse(ready.body).reason, 'draining for shutdown');
+      assert.equal((await fetchRaw(`${started.url}/api/ws/metrics`, { method: 'HEAD' })).status, 503);
+      const refused = await new Promise<number>((resolve) => {
+        const late = new WebSocket(`${started.wsUrl}/ws/btcusdt@trade`);
+        late.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        late.on('open', () => resolve(101));
+        late.on('error', () => resolve(0));
+      });
+      assert.ok(refused === 503 || refused === 0, `late upgrade refused (got ${refused})`);
+      assert.equal(await politeClosed, 1001);
+
+      const exit = await child.exited;
+      stubborn.destroy();
+      assert.equal(exit.code, 0, child.stdout() + child.stderr());
+      assert.ok(
+        exit.at - signalledAt < 5000,
+        `exited ${exit.at - signalledAt} ms after SIGTERM (deadline 5 s)`,
+      );
+      assert.match(child.stdout(), /"msg":"Gateway stopped"/);
+    } finally {
+      child.process.kill('SIGKILL');
+    }
+  });
+});
