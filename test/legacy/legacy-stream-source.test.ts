@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import type { StreamError } from '../../src/errors.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { LegacyStreamSource } from '../../src/legacy/index.js';
 import { LegacyMessage } from '../../src/legacy/legacy-message.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import type { StreamError } from '../../src/stream-source.js';
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
