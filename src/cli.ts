@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * `ws-manager serve | simulate | --help`: the one executable of the project.
+ * Without a command it serves, so `node dist/src/cli.js` alone starts the gateway.
+ */
+import { ConfigError } from './errors.js';
+import { serveCommand, serveUsage } from './gateway/command.js';
+import { simulateCommand, simulateUsage } from './simulator/command.js';
+
+const usage = `Usage: ws-manager <command> [options]
+
+Commands:
+  serve      run the gateway (default); configured by environment variables, listed below
+  simulate   run the Binance-compatible market simulator alone (ws-manager simulate --help)
+
+${serveUsage}`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'serve':
+      return serveCommand(rest);
+    case 'simulate':
+      try {
+        return await simulateCommand(rest);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        process.stderr.write(`${error.message}\n\n${simulateUsage}`);
+        process.exitCode = 2;
+        return;
+      }
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(usage);
+      return;
+    default:
+      process.stderr.write(`ws-manager: unknown command ${JSON.stringify(command)}\n\n${usage}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  // Anything reaching here is a defect, not a user error: say so in one line, keep the detail for logs.
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`ws-manager: unexpected failure: ${detail}\n`);
+  process.exitCode = 1;
+});
