@@ -5,15 +5,15 @@
  */
 import type WebSocket from 'ws';
 import { ErrorCodes, type StreamError } from '../errors.js';
-import type { Logger } from '../log.js';
 import {
   ControlErrorCode,
   type ControlRequest,
   errorReply,
   parseControlMessage,
   resultReply,
-} from '../simulator/control-protocol.js';
-import { RollingWindow } from '../simulator/rolling-window.js';
+} from '../exchange/binance/control-protocol.js';
+import type { Logger } from '../log.js';
+import { RollingWindow } from '../rolling-window.js';
 import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
 import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
 

@@ -5,18 +5,18 @@
  * the upgrade is refused and the IP may be banned. Every attempt (first connect, reconnect,
  * rotation) takes a slot; when none is left, the caller waits `waitMs()` instead of trying.
  */
-import { RollingWindowLimiter } from './rolling-window-limiter.js';
+import { RollingWindow } from '../rolling-window.js';
 
 export class AttemptBudget {
-  private readonly window: RollingWindowLimiter;
+  private readonly window: RollingWindow;
 
   constructor(limit: number, windowMs: number) {
-    this.window = new RollingWindowLimiter(limit, windowMs);
+    this.window = new RollingWindow(limit, windowMs);
   }
 
   /** Takes one attempt when the budget allows it now. */
   tryTake(now: number): boolean {
-    return this.window.tryTake(now);
+    return this.window.tryRecord(now);
   }
 
   /** Milliseconds until the next attempt is allowed (0: now). */

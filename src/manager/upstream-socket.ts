@@ -4,7 +4,7 @@
  * Reconnection and rotation are decided by its owner (UpstreamConnection).
  */
 import WebSocket, { type RawData } from 'ws';
-import { RollingWindowLimiter } from './rolling-window-limiter.js';
+import { RollingWindow } from '../rolling-window.js';
 
 export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
 export type ControlMethod = 'SUBSCRIBE' | 'UNSUBSCRIBE';
@@ -61,7 +61,7 @@ export class UpstreamSocket {
   /** Streams the exchange acknowledged on this socket. */
   readonly subscribed = new Set<string>();
   private readonly ws: WebSocket;
-  private readonly limiter: RollingWindowLimiter;
+  private readonly limiter: RollingWindow;
   private readonly toSubscribe = new Set<string>();
   private readonly toUnsubscribe = new Set<string>();
   /** Batches re-sent on their own after the exchange rejected a batch they were part of. */
@@ -85,7 +85,7 @@ export class UpstreamSocket {
   ) {
     this.serial = opts.serial;
     this.id = `s${opts.serial}`;
-    this.limiter = new RollingWindowLimiter(opts.pacingMessages, opts.pacingWindowMs);
+    this.limiter = new RollingWindow(opts.pacingMessages, opts.pacingWindowMs);
     this.lastActiveAt = opts.now();
     this.ws = new WebSocket(opts.url, {
       // Pongs are sent by this class so they count against the pacing window (they count at Binance too).
@@ -282,7 +282,7 @@ export class UpstreamSocket {
         }, wait);
         return;
       }
-      this.limiter.tryTake(now);
+      this.limiter.tryRecord(now);
       const pong = this.pongs.shift();
       if (pong !== undefined) {
         this.ws.pong(pong);

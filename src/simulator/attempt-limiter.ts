@@ -3,7 +3,7 @@
  * per IP). Attempts beyond the limit are refused and not recorded, so a client regains access once its
  * oldest recorded attempt leaves the window.
  */
-import { RollingWindow } from './rolling-window.js';
+import { RollingWindow } from '../rolling-window.js';
 
 /** Sweep idle addresses once the table grows beyond this many. */
 const SWEEP_THRESHOLD = 1_024;
@@ -31,7 +31,7 @@ export class AttemptLimiter {
 
   private sweep(now: number): void {
     for (const [address, window] of this.windows) {
-      if (now - window.newest() >= this.windowMs) this.windows.delete(address);
+      if (window.used(now) === 0) this.windows.delete(address);
     }
   }
 }

@@ -11,12 +11,12 @@ import {
   errorReply,
   parseControlMessage,
   resultReply,
-} from './control-protocol.js';
+} from '../exchange/binance/control-protocol.js';
+import { RollingWindow } from '../rolling-window.js';
 import { DelayQueue } from './delay-queue.js';
 import type { Subscriber } from './feed.js';
 import type { FeedHub } from './feed-hub.js';
 import type { ResolvedLimits } from './options.js';
-import { RollingWindow } from './rolling-window.js';
 import type { ConnectionStats } from './types.js';
 
 /** Counters shared by all sessions of a simulator. */

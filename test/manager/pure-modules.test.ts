@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { AttemptBudget } from '../../src/manager/attempt-budget.js';
 import { backoffDelay } from '../../src/manager/backoff.js';
 import { GapDetector } from '../../src/manager/gap-detector.js';
-import { RollingWindowLimiter } from '../../src/manager/rolling-window-limiter.js';
+import { RollingWindow } from '../../src/rolling-window.js';
 
 test('backoff: full jitter below min(cap, base * 2^attempt)', () => {
   const policy = { baseDelayMs: 100, maxDelayMs: 1000 };
@@ -40,19 +40,19 @@ test('backoff: full jitter below min(cap, base * 2^attempt)', () => {
 });
 
 test('rolling window limiter: never more than limit within any window', () => {
-  const limiter = new RollingWindowLimiter(4, 1000);
+  const limiter = new RollingWindow(4, 1000);
   const taken: number[] = [];
-  for (let t = 0; t < 5000; t += 7) if (limiter.tryTake(t)) taken.push(t);
+  for (let t = 0; t < 5000; t += 7) if (limiter.tryRecord(t)) taken.push(t);
   for (let i = 4; i < taken.length; i++)
     assert.ok(taken[i]! - taken[i - 4]! >= 1000, `window breached at ${taken[i]}`);
   assert.ok(taken.length >= 18 && taken.length <= 20, `paced at ~4/s, got ${taken.length}`);
-  const fresh = new RollingWindowLimiter(2, 1000);
+  const fresh = new RollingWindow(2, 1000);
   assert.equal(fresh.waitMs(0), 0);
-  fresh.tryTake(0);
-  fresh.tryTake(10);
+  fresh.tryRecord(0);
+  fresh.tryRecord(10);
   assert.equal(fresh.waitMs(500), 500);
-  assert.equal(fresh.tryTake(999), false);
-  assert.equal(fresh.tryTake(1000), true);
+  assert.equal(fresh.tryRecord(999), false);
+  assert.equal(fresh.tryRecord(1000), true);
   assert.equal(fresh.used(1000), 2);
 });
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseStreamName } from '../../src/exchange/binance/streams.js';
+import { RollingWindow } from '../../src/rolling-window.js';
 import { formatFixed, percentChange } from '../../src/simulator/generators/decimal.js';
 import { createGenerator } from '../../src/simulator/generators/event-generator.js';
 import { candleBounds } from '../../src/simulator/generators/kline-generator.js';
-import { RollingWindow } from '../../src/simulator/rolling-window.js';
 
 describe('simulator building blocks', () => {
   it('formats integer units as fixed-point decimal strings without floats', () => {

@@ -4,7 +4,7 @@
  * documentation's "Error Messages" table, in the envelope the production servers send on the wire:
  * `{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":1}`.
  */
-import { isValidStreamName } from '../exchange/binance/streams.js';
+import { isValidStreamName } from './streams.js';
 
 /** A request id as Binance accepts it: a 64-bit integer, a short alphanumeric string, or null. */
 export type ControlId = number | string | null;
