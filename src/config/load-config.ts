@@ -13,19 +13,21 @@ export function defaultConfig(): GatewayConfig {
 }
 
 /**
- * Reads every variable from `env` (unset or empty = default), validates it and returns a frozen config.
+ * Reads every variable from `env` (unset = default), validates it and returns a frozen config. A variable
+ * set to the empty string is an error like any other invalid value: an empty METRICS_TOKEN read as unset
+ * would silently turn authentication off, so "set" always means "checked".
  * @throws ConfigError whose one-line message names the variable, the value and what is expected.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const config: Partial<Mutable<GatewayConfig>> = {};
   for (const v of VARIABLES) {
     const raw = env[v.env];
-    if (raw === undefined || raw === '') {
+    if (raw === undefined) {
       assign(config, v, v.default);
       continue;
     }
-    const parsed = v.fromEnv.safeParse(raw);
-    if (!parsed.success) throw new ConfigError(invalid(v.env, raw, v.expected));
+    const parsed = raw === '' ? undefined : v.fromEnv.safeParse(raw);
+    if (!parsed?.success) throw new ConfigError(invalid(v.env, raw, v.expected));
     assign(config, v, parsed.data);
   }
   return finish(config as GatewayConfig);

@@ -4,7 +4,10 @@ import { VARIABLES } from './variables.js';
 /** Renders every variable with its default and meaning, one block per variable. */
 export function configUsage(): string {
   const width = Math.max(...VARIABLES.map((v) => v.env.length)) + 2;
-  const lines: string[] = ['Environment variables (validated at start; a bad value stops the process):', ''];
+  const lines: string[] = [
+    'Environment variables (validated at start; a bad or empty value stops the process, unset means default):',
+    '',
+  ];
   for (const v of VARIABLES) {
     lines.push(`  ${v.env.padEnd(width)}${v.description}`);
     lines.push(`  ${''.padEnd(width)}default: ${formatDefault(v.default)}; expected: ${v.expected}`);

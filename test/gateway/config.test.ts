@@ -56,7 +56,6 @@ describe('loadConfig', () => {
     assert.equal(config.healthGraceSeconds, 5);
     assert.equal(loadConfig({ USE_NEW_WS_MANAGER: 'false' }).useNewWsManager, false);
     assert.equal(loadConfig({ SIMULATOR_RATE: '2.5' }).simulatorRate, 2.5);
-    assert.equal(loadConfig({ USE_NEW_WS_MANAGER: '' }).useNewWsManager, false, 'empty counts as unset');
   });
 
   it('names the variable, the value and what is expected in one line', () => {
@@ -87,6 +86,31 @@ describe('loadConfig', () => {
     }
     const multiline = configError(() => loadConfig({ PORT: '1\n2' })).message;
     assert.ok(multiline.startsWith('PORT="1\\n2"'), multiline);
+  });
+
+  it('refuses a variable set to the empty string instead of reading it as unset', () => {
+    // An empty METRICS_TOKEN once meant "no token": metrics served without authentication.
+    assert.equal(
+      configError(() => loadConfig({ METRICS_TOKEN: '' })).message,
+      'METRICS_TOKEN="" is not valid: expected a non-empty token',
+    );
+    assert.equal(
+      configError(() => loadConfig({ ADMIN_TOKEN: '' })).message,
+      'ADMIN_TOKEN="" is not valid: expected a non-empty token',
+    );
+    assert.equal(
+      configError(() => loadConfig({ USE_NEW_WS_MANAGER: '' })).message,
+      'USE_NEW_WS_MANAGER="" is not valid: expected "true" or "false"',
+    );
+    for (const v of VARIABLES) {
+      const message = configError(() => loadConfig({ [v.env]: '' })).message;
+      assert.equal(message, `${v.env}="" is not valid: expected ${v.expected}`);
+    }
+    assert.equal(loadConfig({}).metricsToken, undefined, 'unset still means the default');
+    assert.equal(
+      configError(() => resolveConfig({ metricsToken: '' })).message,
+      'metricsToken (METRICS_TOKEN)="" is not valid: expected a non-empty token',
+    );
   });
 
   it('requires TLS_CERT_FILE and TLS_KEY_FILE together', () => {
