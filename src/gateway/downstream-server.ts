@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { StreamSource } from '../stream-source.js';
 import { CloseCodes, DownstreamClient } from './downstream-client.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
+import { parseRequestTarget } from './request-target.js';
 
 export interface DownstreamServerOptions {
   readonly source: StreamSource;
@@ -148,12 +149,8 @@ export class DownstreamServer {
     if (allowed && origin !== undefined && !allowed.includes(origin)) {
       return { status: 403, reason: 'origin', message: 'origin not allowed' };
     }
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://gateway.invalid');
-    } catch {
-      return { status: 400, reason: 'path', message: 'malformed request target' };
-    }
+    const url = parseRequestTarget(req.url);
+    if (url === undefined) return { status: 400, reason: 'path', message: 'malformed request target' };
     let admission: Admission;
     if (url.pathname === '/ws' || url.pathname === '/ws/') admission = { combined: false, streams: [] };
     else if (url.pathname.startsWith('/ws/')) {

@@ -12,6 +12,7 @@ import type { GatewayMetrics, HttpRoute } from './gateway-metrics.js';
 import { type HttpResponse, json, jsonError, writeResponse } from './http-response.js';
 import { type GatewayStats, metricsResponse } from './metrics-route.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { parseRequestTarget } from './request-target.js';
 
 export interface HttpRouterContext {
   readonly registry: Registry;
@@ -94,11 +95,14 @@ export class HttpRouter {
     const head = method === 'HEAD';
     let route: HttpRoute = 'other';
     let response: HttpResponse;
+    const url = parseRequestTarget(req.url);
     try {
-      const url = new URL(req.url ?? '/', 'http://gateway.invalid');
-      const found = this.routes.get(url.pathname);
-      if (found) route = found.name;
-      response = found ? await this.dispatch(found, req, url, method, head) : notFound(url.pathname);
+      if (url === undefined) response = jsonError(400, 'malformed request target');
+      else {
+        const found = this.routes.get(url.pathname);
+        if (found) route = found.name;
+        response = found ? await this.dispatch(found, req, url, method, head) : notFound(url.pathname);
+      }
     } catch (error) {
       this.ctx.logger.error(
         {
