@@ -17,6 +17,7 @@ import { type Simulator, startSimulator } from '../simulator/index.js';
 import type { HealthVerdict, StreamSource } from '../stream-source.js';
 import { DownstreamServer } from './downstream-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
+import { answerClientError, serveWithoutUpgrade, wantsWebSocket } from './http-edge.js';
 import { HttpRouter } from './http-router.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -130,8 +131,14 @@ export async function startGateway(
   });
 
   server.on('request', (req, res) => void router.handle(req, res));
-  server.on('upgrade', (req, socket, head) => downstream.handleUpgrade(req, socket, head));
-  server.on('clientError', (_error, socket) => socket.destroy());
+  server.on('upgrade', (req, socket, head) => {
+    if (wantsWebSocket(req)) downstream.handleUpgrade(req, socket, head);
+    else serveWithoutUpgrade(req, socket, (r, res) => void router.handle(r, res));
+  });
+  server.on('clientError', (error: Error & { code?: string }, socket) => {
+    const status = answerClientError(error, socket);
+    if (status !== undefined) metrics.httpRequests.inc({ route: 'other', status: String(status) });
+  });
 
   try {
     await listen(server, cfg.port, cfg.host);
