@@ -6,7 +6,10 @@
  */
 import { isValidStreamName } from './streams.js';
 
-/** A request id as Binance accepts it: a 64-bit integer, a short alphanumeric string, or null. */
+/**
+ * A request id as Binance accepts it: an unsigned 64-bit integer (the error text for anything else says
+ * "request ID must be an unsigned integer"), a short alphanumeric string, or null.
+ */
 export type ControlId = number | string | null;
 
 export type ControlRequest =
@@ -30,7 +33,7 @@ export const ControlErrorCode = {
 const METHODS = ['SUBSCRIBE', 'UNSUBSCRIBE', 'LIST_SUBSCRIPTIONS', 'SET_PROPERTY', 'GET_PROPERTY'] as const;
 const METHOD_LIST = METHODS.map((m) => `\`${m}\``).join(', ');
 const ID_STRING_RE = /^[A-Za-z0-9-]{1,36}$/;
-const INT64_LIMIT = 2 ** 63;
+const UINT64_LIMIT = 2 ** 64;
 
 export function resultReply(result: unknown, id: ControlId): string {
   return JSON.stringify({ result, id });
@@ -46,7 +49,7 @@ function invalid(msg: string, id: ControlId): ParseResult {
 
 function isValidId(id: unknown): id is ControlId {
   if (id === null) return true;
-  if (typeof id === 'number') return Number.isInteger(id) && Math.abs(id) < INT64_LIMIT;
+  if (typeof id === 'number') return Number.isInteger(id) && id >= 0 && id < UINT64_LIMIT;
   return typeof id === 'string' && ID_STRING_RE.test(id);
 }
 
