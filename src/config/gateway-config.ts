@@ -49,6 +49,12 @@ export interface GatewayConfig {
   readonly clientMaxPayloadBytes: number;
   /** `CLIENT_SEND_QUEUE_BYTES`: bytes waiting to be written to one client before it is closed as slow. */
   readonly clientSendQueueBytes: number;
+  /** `SEND_QUEUE_TOTAL_BYTES`: bytes waiting for all clients together; each client gets an equal share. */
+  readonly sendQueueTotalBytes: number;
+  /** `CLIENT_CONNECT_ATTEMPTS_PER_IP`: WebSocket upgrade attempts per remote address per 5 minutes. */
+  readonly clientConnectAttemptsPerIp: number;
+  /** `MAX_UPSTREAM_STREAMS`: upstream subscriptions all clients together may cause (see StreamBudget). */
+  readonly maxUpstreamStreams: number;
   /** `LEGACY_RECONNECT_DELAY_MS`: fixed reconnect delay of the legacy implementation. */
   readonly legacyReconnectDelayMs: number;
 }

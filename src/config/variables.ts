@@ -3,7 +3,11 @@
  * The loader, the `--help` text and docs/configuration.md (kept in sync by a test) all derive from it.
  */
 import { z } from 'zod';
-import { MAX_INCOMING_MESSAGES_PER_SECOND, MAX_STREAMS_PER_CONNECTION } from '../exchange/binance/streams.js';
+import {
+  MAX_CONNECTION_ATTEMPTS,
+  MAX_INCOMING_MESSAGES_PER_SECOND,
+  MAX_STREAMS_PER_CONNECTION,
+} from '../exchange/binance/streams.js';
 import { type GatewayConfig, LOG_LEVELS } from './gateway-config.js';
 
 /** One environment variable: how to read it from a string and how to check a typed value. */
@@ -251,11 +255,43 @@ export const VARIABLES = [
   variable({
     env: 'CLIENT_SEND_QUEUE_BYTES',
     key: 'clientSendQueueBytes',
-    default: 4_194_304,
+    // 1 MiB holds seconds of the busiest Binance streams (depth20@100ms is ~10 KiB/s) for a reader that stalls.
+    default: 1_048_576,
     expected: 'an integer number of bytes from 1024 to 1073741824',
-    description: 'Bytes queued for one client before it is closed with 4000 "slow consumer".',
+    description:
+      'Bytes queued for one client before it is closed with 4000 "slow consumer" (lowered to its share of SEND_QUEUE_TOTAL_BYTES when that is smaller).',
     fromEnv: integerFromEnv(integer(1024, 1_073_741_824)),
     value: integer(1024, 1_073_741_824),
+  }),
+  variable({
+    env: 'SEND_QUEUE_TOTAL_BYTES',
+    key: 'sendQueueTotalBytes',
+    default: 268_435_456,
+    expected: 'an integer number of bytes from 1048576 to 68719476736',
+    description:
+      'Bytes queued for all clients together: each client may queue at most this divided by the clients connected, so slow clients cannot exhaust memory.',
+    fromEnv: integerFromEnv(integer(1_048_576, 68_719_476_736)),
+    value: integer(1_048_576, 68_719_476_736),
+  }),
+  variable({
+    env: 'CLIENT_CONNECT_ATTEMPTS_PER_IP',
+    key: 'clientConnectAttemptsPerIp',
+    default: MAX_CONNECTION_ATTEMPTS,
+    expected: 'an integer from 1 to 1000000',
+    description: `WebSocket upgrade attempts per client address per 5 minutes; beyond answers 429 (Binance: ${MAX_CONNECTION_ATTEMPTS}).`,
+    fromEnv: integerFromEnv(integer(1, 1_000_000)),
+    value: integer(1, 1_000_000),
+  }),
+  variable({
+    env: 'MAX_UPSTREAM_STREAMS',
+    key: 'maxUpstreamStreams',
+    // The exchange's attempt budget: even the legacy baseline (one socket per subscription) can open them all.
+    default: MAX_CONNECTION_ATTEMPTS,
+    expected: 'an integer from 1 to 1000000',
+    description:
+      'Upstream subscriptions all clients together may cause: distinct streams under WSManager, client subscriptions (one socket each) under the legacy baseline; beyond, SUBSCRIBE answers an error and upgrades 400.',
+    fromEnv: integerFromEnv(integer(1, 1_000_000)),
+    value: integer(1, 1_000_000),
   }),
   variable({
     env: 'LEGACY_RECONNECT_DELAY_MS',

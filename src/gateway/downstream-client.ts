@@ -16,6 +16,19 @@ import type { Logger } from '../log.js';
 import { RollingWindow } from '../rolling-window.js';
 import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
 import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
+import type { StreamBudget } from './stream-budget.js';
+
+/** Frames are forwarded as the upstream's text bytes; one options object for every send. */
+const TEXT_FRAME = { binary: false } as const;
+
+/** Thrown by `subscribeAll` when the server-wide stream cap (MAX_UPSTREAM_STREAMS) is reached. */
+export class StreamBudgetExceeded extends Error {
+  readonly code = 'WS_ERR_STREAM_BUDGET';
+  constructor(readonly limit: number) {
+    super(`the server carries at most ${limit} upstream streams`);
+    this.name = 'StreamBudgetExceeded';
+  }
+}
 
 /** Close codes the gateway sends (documented in docs/gateway.md). */
 export const CloseCodes = {
@@ -27,6 +40,8 @@ export const CloseCodes = {
   MESSAGE_TOO_BIG: 1009,
   /** The upstream ended one of the client's streams for good (rejected, or retries exhausted). */
   UPSTREAM_FAILED: 1011,
+  /** The server-wide stream cap (MAX_UPSTREAM_STREAMS) filled up while the handshake completed. */
+  TRY_AGAIN_LATER: 1013,
   /** The client did not read fast enough: its send queue exceeded CLIENT_SEND_QUEUE_BYTES. */
   SLOW_CONSUMER: 4000,
 } as const;
@@ -37,11 +52,18 @@ export interface DownstreamClientContext {
   readonly logger: Logger;
   readonly maxStreams: number;
   readonly maxMessagesPerSecond: number;
-  readonly sendQueueBytes: number;
+  /**
+   * Bytes that may wait for this client before it is cut as slow: shared by every client and lowered by
+   * the server as clients arrive, so that all queues together stay within SEND_QUEUE_TOTAL_BYTES.
+   */
+  readonly sendQueue: { bytes: number };
+  /** Upstream subscriptions across all clients, capped by MAX_UPSTREAM_STREAMS. */
+  readonly budget: StreamBudget;
   /** How long a closing client may take to finish the close handshake before its socket is destroyed. */
   readonly closeGraceMs: number;
   readonly now: () => number;
-  readonly onSubscriptionsChanged: (delta: number) => void;
+  /** Called after the client's streams changed (the budget already counts the change). */
+  readonly onSubscriptionsChanged: () => void;
   readonly onSlow: () => void;
   readonly onClosed: (client: DownstreamClient) => void;
 }
@@ -122,38 +144,47 @@ export class DownstreamClient {
       return;
     }
     const bytes = this.combined ? message.frameBytes() : message.payloadBytes();
-    if (this.ws.bufferedAmount + bytes.length > this.ctx.sendQueueBytes) {
+    if (this.ws.bufferedAmount + bytes.length > this.ctx.sendQueue.bytes) {
       this.ctx.metrics.slowClientDisconnects.inc();
       this.ctx.onSlow();
       this.ctx.metrics.tally.droppedMessages++;
       this.ctx.logger.warn(
-        { client: this.id, bufferedBytes: this.ws.bufferedAmount, limit: this.ctx.sendQueueBytes },
+        { client: this.id, bufferedBytes: this.ws.bufferedAmount, limit: this.ctx.sendQueue.bytes },
         'Closing slow client',
       );
       this.close(CloseCodes.SLOW_CONSUMER, 'slow consumer', 'slow_consumer');
       return;
     }
-    this.ws.send(bytes, { binary: false });
+    this.ws.send(bytes, TEXT_FRAME);
     this.ctx.metrics.tally.messagesSent++;
     this.ctx.metrics.tally.bytesSent += bytes.length;
   }
 
+  /** @throws StreamBudgetExceeded, or whatever `source.subscribe` throws (nothing is held then). */
   private add(stream: string): void {
     if (this.subscriptions.has(stream)) return;
-    const unsubscribe = this.ctx.source.subscribe(stream, {
-      next: (_data, message) => this.forward(message),
-      error: (error) => this.onStreamError(stream, error),
-    });
+    if (!this.ctx.budget.acquire(stream)) throw new StreamBudgetExceeded(this.ctx.budget.limit);
+    let unsubscribe: Unsubscribe;
+    try {
+      unsubscribe = this.ctx.source.subscribe(stream, {
+        next: (_data, message) => this.forward(message),
+        error: (error) => this.onStreamError(stream, error),
+      });
+    } catch (error) {
+      this.ctx.budget.release(stream);
+      throw error;
+    }
     this.subscriptions.set(stream, unsubscribe);
-    this.ctx.onSubscriptionsChanged(1);
+    this.ctx.onSubscriptionsChanged();
   }
 
   private remove(stream: string): void {
     const unsubscribe = this.subscriptions.get(stream);
     if (!unsubscribe) return;
     this.subscriptions.delete(stream);
+    this.ctx.budget.release(stream);
     unsubscribe();
-    this.ctx.onSubscriptionsChanged(-1);
+    this.ctx.onSubscriptionsChanged();
   }
 
   private release(): void {
@@ -161,8 +192,10 @@ export class DownstreamClient {
   }
 
   private onStreamError(stream: string, error: StreamError): void {
-    this.subscriptions.delete(stream);
-    this.ctx.onSubscriptionsChanged(-1);
+    // A stream the client already released (or an error delivered twice) must not be counted again.
+    if (!this.subscriptions.delete(stream)) return;
+    this.ctx.budget.release(stream);
+    this.ctx.onSubscriptionsChanged();
     // On shutdown the gateway closes every client with 1001 itself.
     if (error.code === ErrorCodes.DESTROYED) return;
     this.ctx.logger.warn({ client: this.id, stream, code: error.code }, 'Upstream ended a client stream');
@@ -196,9 +229,19 @@ export class DownstreamClient {
           const msg = `Invalid request: too many streams, a connection can listen to at most ${this.ctx.maxStreams}`;
           return errorReply(ControlErrorCode.INVALID_REQUEST, msg, request.id);
         }
+        if (!this.ctx.budget.admits(fresh)) {
+          const msg = `Invalid request: too many streams, the server carries at most ${this.ctx.budget.limit} upstream streams`;
+          return errorReply(ControlErrorCode.INVALID_REQUEST, msg, request.id);
+        }
+        // All or nothing: a request answered with an error must leave no stream behind.
+        const added: string[] = [];
         try {
-          for (const stream of fresh) this.add(stream);
+          for (const stream of fresh) {
+            this.add(stream);
+            added.push(stream);
+          }
         } catch (error) {
+          for (const stream of added) this.remove(stream);
           this.ctx.logger.error({ client: this.id, err: String(error) }, 'SUBSCRIBE failed upstream');
           return errorReply(
             ControlErrorCode.INVALID_REQUEST,

@@ -5,12 +5,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { isValidStreamName } from '../exchange/binance/streams.js';
+import { CONNECTION_ATTEMPT_WINDOW_MS, isValidStreamName } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
+import { AttemptLimiter } from '../simulator/attempt-limiter.js';
 import type { StreamSource } from '../stream-source.js';
 import { CloseCodes, DownstreamClient } from './downstream-client.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
 import { parseRequestTarget } from './request-target.js';
+import { StreamBudget } from './stream-budget.js';
 
 export interface DownstreamServerOptions {
   readonly source: StreamSource;
@@ -20,7 +22,14 @@ export interface DownstreamServerOptions {
   readonly maxStreams: number;
   readonly maxMessagesPerSecond: number;
   readonly maxPayloadBytes: number;
+  /** Bytes that may wait for one client (CLIENT_SEND_QUEUE_BYTES). */
   readonly sendQueueBytes: number;
+  /** Bytes that may wait for all clients together (SEND_QUEUE_TOTAL_BYTES); each gets an equal share. */
+  readonly sendQueueTotalBytes: number;
+  /** Upgrade attempts per remote address per 5 minutes (CLIENT_CONNECT_ATTEMPTS_PER_IP). */
+  readonly connectAttemptsPerIp: number;
+  /** Upstream subscriptions all clients together may cause (MAX_UPSTREAM_STREAMS; see StreamBudget). */
+  readonly maxUpstreamStreams: number;
   readonly allowedOrigins: readonly string[] | undefined;
   /** Server ping period (Binance pings every 20 s). */
   readonly pingIntervalMs: number;
@@ -37,18 +46,26 @@ interface Admission {
 
 type Rejection = { readonly status: number; readonly reason: RejectReason; readonly message: string };
 
+/** Seconds a refused client should wait, by status (the attempt window is too long to wait out whole). */
+const RETRY_AFTER: Record<number, string> = { 429: '60', 503: '5' };
+
 export class DownstreamServer {
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<DownstreamClient>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly now: () => number;
+  private readonly attempts: AttemptLimiter;
+  private readonly budget: StreamBudget;
+  private readonly sendQueue: { bytes: number };
   private nextId = 1;
-  private subscriptionCount = 0;
   private slowDisconnectsSeen = 0;
   private draining = false;
 
   constructor(private readonly options: DownstreamServerOptions) {
     this.now = options.now ?? Date.now;
+    this.attempts = new AttemptLimiter(options.connectAttemptsPerIp, CONNECTION_ATTEMPT_WINDOW_MS, this.now);
+    this.budget = new StreamBudget(options.maxUpstreamStreams, options.source.implementation === 'WSManager');
+    this.sendQueue = { bytes: options.sendQueueBytes };
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -66,7 +83,17 @@ export class DownstreamServer {
   }
 
   get subscriptions(): number {
-    return this.subscriptionCount;
+    return this.budget.subscriptions;
+  }
+
+  /** Distinct streams the clients hold (each one upstream subscription). */
+  get distinctStreams(): number {
+    return this.budget.streams;
+  }
+
+  /** What one client may have queued now: its own cap, or its share of the total when that is lower. */
+  get sendQueueLimit(): number {
+    return this.sendQueue.bytes;
   }
 
   get slowDisconnects(): number {
@@ -87,29 +114,35 @@ export class DownstreamServer {
         ws.close(CloseCodes.GOING_AWAY, 'server shutting down');
         return;
       }
+      // Other clients may have taken the last streams while this handshake completed.
+      if (!this.budget.admits(admission.streams)) {
+        this.options.metrics.rejectedConnections.inc({ reason: 'upstream_streams' });
+        ws.close(CloseCodes.TRY_AGAIN_LATER, 'too many streams on this server');
+        return;
+      }
       const client = new DownstreamClient(`client-${this.nextId++}`, ws, admission.combined, {
         source: this.options.source,
         metrics: this.options.metrics,
         logger: this.options.logger,
         maxStreams: this.options.maxStreams,
         maxMessagesPerSecond: this.options.maxMessagesPerSecond,
-        sendQueueBytes: this.options.sendQueueBytes,
+        sendQueue: this.sendQueue,
+        budget: this.budget,
         closeGraceMs: this.options.closeGraceMs,
         now: this.now,
-        onSubscriptionsChanged: (delta) => {
-          this.subscriptionCount += delta;
-          this.options.metrics.clientSubscriptions.set(this.subscriptionCount);
+        onSubscriptionsChanged: () => {
+          this.options.metrics.clientSubscriptions.set(this.budget.subscriptions);
         },
         onClosed: (c) => {
           this.clients.delete(c);
-          this.options.metrics.clients.set(this.clients.size);
+          this.clientsChanged();
         },
         onSlow: () => {
           this.slowDisconnectsSeen++;
         },
       });
       this.clients.add(client);
-      this.options.metrics.clients.set(this.clients.size);
+      this.clientsChanged();
       try {
         client.subscribeAll(admission.streams);
       } catch (error) {
@@ -142,8 +175,18 @@ export class DownstreamServer {
     this.wss.close();
   }
 
+  private clientsChanged(): void {
+    this.options.metrics.clients.set(this.clients.size);
+    const share = Math.floor(this.options.sendQueueTotalBytes / Math.max(1, this.clients.size));
+    this.sendQueue.bytes = Math.min(this.options.sendQueueBytes, share);
+  }
+
   private admit(req: IncomingMessage): Admission | Rejection {
     if (this.draining) return { status: 503, reason: 'draining', message: 'server shutting down' };
+    // Every attempt counts, admitted or not, as the exchange counts them (Binance "WebSocket Limits").
+    if (!this.attempts.tryAcquire(req.socket.remoteAddress ?? 'unknown')) {
+      return { status: 429, reason: 'attempt_rate', message: 'too many connection attempts' };
+    }
     const origin = req.headers.origin;
     const allowed = this.options.allowedOrigins;
     if (allowed && origin !== undefined && !allowed.includes(origin)) {
@@ -175,6 +218,13 @@ export class DownstreamServer {
         message: `too many streams, a connection can listen to at most ${this.options.maxStreams}`,
       };
     }
+    if (!this.budget.admits(admission.streams)) {
+      return {
+        status: 400,
+        reason: 'upstream_streams',
+        message: `too many streams, the server carries at most ${this.budget.limit} upstream streams`,
+      };
+    }
     if (this.clients.size >= this.options.maxClients) {
       return { status: 503, reason: 'max_clients', message: 'too many clients' };
     }
@@ -200,6 +250,7 @@ const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
   404: 'Not Found',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
 
@@ -215,7 +266,7 @@ function refuse(socket: Duplex, status: number, message: string): void {
       'Connection: close\r\n' +
       'Content-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      (status === 503 ? 'Retry-After: 5\r\n' : '') +
+      (RETRY_AFTER[status] ? `Retry-After: ${RETRY_AFTER[status]}\r\n` : '') +
       `\r\n${body}`,
   );
   socket.on('finish', () => socket.destroy());

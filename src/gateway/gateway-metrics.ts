@@ -12,6 +12,8 @@ export const REJECT_REASONS = [
   'path',
   'invalid_stream',
   'too_many_streams',
+  'upstream_streams',
+  'attempt_rate',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
