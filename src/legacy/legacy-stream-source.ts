@@ -38,6 +38,9 @@ export class LegacyStreamSource implements StreamSource {
   readonly implementation = 'Legacy' as const;
   readonly metrics: ManagerMetrics;
   private readonly subscriptions = new Set<LegacySubscription>();
+  /** Subscriptions per stream and open sockets, kept as counts so a change costs O(1), not O(subscriptions). */
+  private readonly perStream = new Map<string, number>();
+  private openSockets = 0;
   private readonly url: string;
   private readonly logger: Logger;
   private readonly reconnectDelayMs: number;
@@ -79,14 +82,21 @@ export class LegacyStreamSource implements StreamSource {
       tally: this.tally,
       logger: this.logger,
       now: this.now,
-      onConnectionChange: () => this.recount(),
+      onConnectionChange: (open) => {
+        this.openSockets += open ? 1 : -1;
+        this.recount();
+      },
     });
     this.subscriptions.add(subscription);
+    this.perStream.set(stream, (this.perStream.get(stream) ?? 0) + 1);
     this.metrics.streamCreations.inc();
     this.creations++;
     this.recount();
     return () => {
       if (!this.subscriptions.delete(subscription)) return;
+      const left = (this.perStream.get(stream) ?? 1) - 1;
+      if (left === 0) this.perStream.delete(stream);
+      else this.perStream.set(stream, left);
       subscription.close();
       // The legacy code closed the socket as soon as its subscriber left: no idle grace.
       this.metrics.cleanedUp('idle');
@@ -145,7 +155,7 @@ export class LegacyStreamSource implements StreamSource {
       retryCount: this.tally.retries,
       streamCreations: this.creations,
       streamCleanups: this.cleanups,
-      activeStreams: new Set([...this.subscriptions].map((s) => s.stream)).size,
+      activeStreams: this.perStream.size,
       idleStreams: 0,
       subscribers: this.subscriptions.size,
       messagesReceived: this.tally.messages,
@@ -161,6 +171,7 @@ export class LegacyStreamSource implements StreamSource {
     this.destroyed = true;
     const subs = [...this.subscriptions];
     this.subscriptions.clear();
+    this.perStream.clear();
     for (const s of subs) {
       s.close();
       s.fail(new StreamError(ErrorCodes.DESTROYED, s.stream, 'LegacyStreamSource was destroyed'));
@@ -172,15 +183,13 @@ export class LegacyStreamSource implements StreamSource {
   }
 
   private openCount(): number {
-    let open = 0;
-    for (const s of this.subscriptions) if (s.isOpen) open++;
-    return open;
+    return this.openSockets;
   }
 
   private recount(): void {
     this.metrics.setActiveConnections(this.openCount());
     this.metrics.subscribers.set(this.subscriptions.size);
-    this.metrics.activeStreams.set(new Set([...this.subscriptions].map((s) => s.stream)).size);
+    this.metrics.activeStreams.set(this.perStream.size);
     this.metrics.idleStreams.set(0);
     this.metrics.overdueIdleStreams.set(0);
   }

@@ -23,8 +23,8 @@ export interface LegacySubscriptionContext {
   readonly tally: LegacyTally;
   readonly logger: Logger;
   readonly now: () => number;
-  /** Called whenever the socket opens or closes, so the owner can recount open connections. */
-  readonly onConnectionChange: () => void;
+  /** Called when the socket opens (true) or an open socket closes (false), so the owner keeps a count. */
+  readonly onConnectionChange: (open: boolean) => void;
 }
 
 export interface LegacyTally {
@@ -84,7 +84,7 @@ export class LegacySubscription {
       socket.on('error', () => {});
       socket.terminate();
     }
-    if (wasOpen) this.ctx.onConnectionChange();
+    if (wasOpen) this.ctx.onConnectionChange(false);
   }
 
   /** Ends the subscription for good without the subscriber asking (delivered once). */
@@ -116,7 +116,7 @@ export class LegacySubscription {
       this.downSince = undefined;
       this.attempt = 0;
       this.ctx.logger.debug({ stream: this.stream, connection: this.id }, 'Legacy connection open');
-      this.ctx.onConnectionChange();
+      this.ctx.onConnectionChange(true);
     });
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) this.deliver(data);
@@ -134,7 +134,7 @@ export class LegacySubscription {
       if (opened) {
         this.error('unexpected_close');
         this.downSince = this.ctx.now();
-        this.ctx.onConnectionChange();
+        this.ctx.onConnectionChange(false);
       }
       this.scheduleReconnect(`close ${code} ${reason.toString()}`.trim());
     });
