@@ -115,9 +115,12 @@ describe('serve command', () => {
       const exit = await child.exited;
       stubborn.destroy();
       assert.equal(exit.code, 0, child.stdout() + child.stderr());
+      // The child promises to exit within its 5 s deadline; what this process observes also includes
+      // signal delivery and process teardown on a loaded machine, hence the margin. Without the drain
+      // deadline the stubborn client would hold the child until its hard stop exits it with code 1.
       assert.ok(
-        exit.at - signalledAt < 5000,
-        `exited ${exit.at - signalledAt} ms after SIGTERM (deadline 5 s)`,
+        exit.at - signalledAt < 5000 + 2000,
+        `exited ${exit.at - signalledAt} ms after SIGTERM (deadline 5 s + 2 s margin)`,
       );
       assert.match(child.stdout(), /"msg":"Gateway stopped"/);
     } finally {

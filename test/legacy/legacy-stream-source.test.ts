@@ -2,11 +2,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import WebSocket from 'ws';
 import type { StreamError } from '../../src/errors.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { LegacyStreamSource } from '../../src/legacy/index.js';
-import { LegacyMessage } from '../../src/legacy/legacy-message.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import type { StreamMessage } from '../../src/stream-source.js';
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -110,14 +111,34 @@ describe('LegacyStreamSource', () => {
     assert.equal(errors[0]?.code, ErrorCodes.DESTROYED);
   });
 
-  it('builds the combined frame by concatenating bytes', () => {
-    const payload = Buffer.from('{"e":"trade","p":"1.10000000"}');
-    const message = new LegacyMessage('btcusdt@trade', payload, JSON.parse(payload.toString()));
-    assert.equal(message.payloadBytes(), payload);
-    assert.equal(
-      message.frameBytes().toString(),
-      '{"stream":"btcusdt@trade","data":{"e":"trade","p":"1.10000000"}}',
-    );
-    assert.equal(message.frameBytes(), message.frameBytes(), 'built once');
+  it('builds the combined frame the exchange would send for the same event', async () => {
+    // The reference is independent of the code under test: the simulator's own combined frame for the
+    // same trade, received on a separate /stream connection and matched by trade id.
+    const reference = new Map<number, Buffer>();
+    const combined = new WebSocket(`${simulator.url}/stream?streams=btcusdt@trade`, {
+      perMessageDeflate: false,
+    });
+    combined.on('message', (data: Buffer) => {
+      const frame = JSON.parse(data.toString()) as { data: { t: number } };
+      reference.set(frame.data.t, data);
+    });
+    await new Promise((resolve) => combined.once('open', resolve));
+    const source = new LegacyStreamSource({ url: simulator.url });
+    const seen: StreamMessage[] = [];
+    const off = source.subscribe('btcusdt@trade', (_data, message) => seen.push(message));
+    try {
+      const matched = () => seen.filter((m) => reference.has((m.data as { t: number }).t));
+      await waitFor(() => matched().length >= 3, 'the same trades on both connections');
+      for (const message of matched()) {
+        const expected = reference.get((message.data as { t: number }).t)!;
+        assert.equal(message.frameBytes().toString(), expected.toString());
+        assert.ok(message.frameBytes().equals(expected), 'byte for byte');
+        assert.equal(message.frameBytes(), message.frameBytes(), 'built once');
+      }
+    } finally {
+      off();
+      combined.terminate();
+      await source.destroy();
+    }
   });
 });
