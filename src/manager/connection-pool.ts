@@ -8,6 +8,8 @@ import { type ConnectionContext, UpstreamConnection } from './upstream-connectio
 export class ConnectionPool {
   private readonly connections: UpstreamConnection[] = [];
   private readonly byStream = new Map<string, UpstreamConnection>();
+  /** Closes started by `drop` and not finished yet, so `closeAll` can wait for them too. */
+  private readonly closing = new Set<Promise<void>>();
   private nextId = 1;
 
   constructor(
@@ -57,11 +59,15 @@ export class ConnectionPool {
     for (const stream of connection.wanted) {
       if (this.byStream.get(stream) === connection) this.byStream.delete(stream);
     }
-    return connection.close(reason);
+    const closed = connection.close(reason);
+    this.closing.add(closed);
+    void closed.finally(() => this.closing.delete(closed));
+    return closed;
   }
 
-  /** Closes every connection. */
+  /** Closes every connection; resolves once every socket, including those of connections dropped earlier, has closed. */
   async closeAll(reason: string): Promise<void> {
-    await Promise.all([...this.connections].map((c) => this.drop(c, reason)));
+    for (const connection of [...this.connections]) void this.drop(connection, reason);
+    await Promise.all([...this.closing]);
   }
 }

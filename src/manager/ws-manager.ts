@@ -196,11 +196,14 @@ export class WSManager implements StreamSource {
     if (this.destroying !== undefined) return this.destroying;
     this.destroyed = true;
     clearInterval(this.housekeeping);
+    // Close the connections before releasing the streams: releasing empties connections, and the pool
+    // would drop those on its own, outside the close this promise waits for.
+    const closed = this.pool.closeAll('manager destroyed');
     this.streams.destroyAll(
       (stream) =>
         new StreamError(ErrorCodes.DESTROYED, stream, `WSManager destroyed while ${stream} was subscribed`),
     );
-    this.destroying = this.pool.closeAll('manager destroyed').then(() => {
+    this.destroying = closed.then(() => {
       this.stats.setActiveConnections(0);
       this.health();
       this.logger.info('WSManager destroyed');

@@ -158,3 +158,33 @@ test('after destroy() the process exits on its own: no timer or socket left behi
   assert.equal(out.trim(), 'destroyed');
   assert.equal(code, 0, 'exited by itself after destroy()');
 });
+
+test('await destroy() returns only after every upstream socket has closed, including one closing already', async () => {
+  const local = await startSimulator({ rate: 20 });
+  // One stream per connection: releasing one stream closes its connection just before destroy().
+  const manager = new WSManager({ url: local.url, maxStreamsPerConnection: 1 });
+  try {
+    manager.subscribe('btcusdt@trade', { next: () => {}, error: () => {} });
+    const un = manager.subscribe('ethusdt@trade', () => {});
+    await waitFor(
+      'both subscribed upstream',
+      () =>
+        local.stats().connections.every((c) => c.streams.length === 1) && local.stats().openConnections === 2,
+    );
+    un();
+    assert.equal(manager.forceCleanupIdleStreams(), 1);
+    let settled = false;
+    const closed = manager.destroy().then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'not before the sockets closed');
+    await closed;
+    assert.equal(manager.getMetrics().activeConnections, 0);
+    // The exchange's side learns of the close on its own socket, a moment after ours.
+    await waitFor('the exchange seeing every socket closed', () => local.stats().openConnections === 0, 2000);
+  } finally {
+    await manager.destroy();
+    await local.close();
+  }
+});
