@@ -245,12 +245,14 @@ export class StreamRegistry {
 
   /**
    * Decides whether an event from `socket`, which is not the stream's current source, is delivered.
-   * A newer socket takes over when the old one is gone, or, during a rotation, as soon as its events
-   * line up with what was already delivered (same or next sequence id), so nothing is lost or doubled.
+   * A socket takes over at once when the source is gone (closed, or a socket of another connection:
+   * the stream moved, and sockets only pass on streams they still carry). During a rotation (two
+   * sockets of one connection) the newer one takes over as soon as its events line up with what was
+   * already delivered (same or next sequence id), so nothing is lost or doubled.
    */
   private takeFrom(entry: StreamEntry, socket: UpstreamSocket, range: SequenceRange | undefined): boolean {
     const source = entry.source;
-    if (source === undefined || source.state !== 'open') {
+    if (source === undefined || source.state !== 'open' || source.connection !== socket.connection) {
       entry.source = socket;
       return true;
     }

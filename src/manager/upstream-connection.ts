@@ -168,6 +168,7 @@ export class UpstreamConnection {
     const socket = new UpstreamSocket(
       {
         url: options.streamUrl,
+        connection: this.id,
         serial: this.ctx.nextSerial(),
         pacingMessages: options.pacing.messages,
         pacingWindowMs: options.pacing.windowMs,

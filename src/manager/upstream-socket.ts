@@ -35,6 +35,8 @@ export interface SocketEvents {
 
 export interface UpstreamSocketOptions {
   readonly url: string;
+  /** Id of the logical connection this socket serves (its rotations share it). */
+  readonly connection: string;
   readonly serial: number;
   readonly pacingMessages: number;
   readonly pacingWindowMs: number;
@@ -56,10 +58,17 @@ const MAX_QUEUED_PONGS = 2;
 export class UpstreamSocket {
   readonly serial: number;
   readonly id: string;
+  readonly connection: string;
   state: SocketState = 'connecting';
   openedAt: number | undefined;
   /** Streams the exchange acknowledged on this socket. */
   readonly subscribed = new Set<string>();
+  /**
+   * Streams this socket should carry: what `subscribe` asked for, less what `unsubscribe` took back or
+   * the exchange rejected. Frames of other streams (still in flight after an UNSUBSCRIBE) are dropped,
+   * and re-sent batches are filtered against it.
+   */
+  private readonly wanted = new Set<string>();
   private readonly ws: WebSocket;
   private readonly limiter: RollingWindow;
   private readonly toSubscribe = new Set<string>();
@@ -85,6 +94,7 @@ export class UpstreamSocket {
   ) {
     this.serial = opts.serial;
     this.id = `s${opts.serial}`;
+    this.connection = opts.connection;
     this.limiter = new RollingWindow(opts.pacingMessages, opts.pacingWindowMs);
     this.lastActiveAt = opts.now();
     this.ws = new WebSocket(opts.url, {
@@ -114,9 +124,11 @@ export class UpstreamSocket {
     this.ws.on('close', (code, reason) => this.handleClose(code, reason.toString()));
   }
 
-  /** Queues streams for SUBSCRIBE; sent batched and paced once open. */
+  /** Queues streams for SUBSCRIBE (or cancels an UNSUBSCRIBE not sent yet); sent batched and paced once open. */
   subscribe(streams: Iterable<string>): void {
     for (const s of streams) {
+      if (this.wanted.has(s)) continue;
+      this.wanted.add(s);
       if (!this.toUnsubscribe.delete(s)) this.toSubscribe.add(s);
     }
     this.scheduleFlush();
@@ -125,6 +137,7 @@ export class UpstreamSocket {
   /** Queues streams for UNSUBSCRIBE (or cancels a SUBSCRIBE not sent yet). */
   unsubscribe(streams: Iterable<string>): void {
     for (const s of streams) {
+      if (!this.wanted.delete(s)) continue;
       this.subscribed.delete(s);
       if (!this.toSubscribe.delete(s)) this.toUnsubscribe.add(s);
     }
@@ -211,7 +224,9 @@ export class UpstreamSocket {
       const data = obj['data'];
       if (stream === SERVER_SHUTDOWN_STREAM) this.events.onShutdownNotice(this);
       else if (data === undefined) this.events.onMalformed(this, `frame of stream ${stream} without data`);
-      else this.events.onFrame(this, stream, data, frame);
+      // After an UNSUBSCRIBE (sent, or still waiting for the pacing window) the exchange keeps sending
+      // the stream for a while; those frames belong to no subscriber of this socket any more.
+      else if (this.wanted.has(stream)) this.events.onFrame(this, stream, data, frame);
       return;
     }
     if (obj['e'] === 'serverShutdown') {

@@ -4,7 +4,7 @@ import { ErrorCodes, type StreamError } from '../../src/errors.js';
 import { KLINE_INTERVALS } from '../../src/exchange/binance/streams.js';
 import { WSManager } from '../../src/manager/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { waitFor } from './helpers.js';
+import { sleep, waitFor } from './helpers.js';
 
 /** `count` distinct valid stream names over synthetic symbols (the simulator serves any well-formed symbol). */
 function streamNames(count: number): string[] {
@@ -131,6 +131,57 @@ test('a rejected SUBSCRIBE errors exactly the affected subscribers', async () =>
     assert.equal(m.activeStreams, 3);
     assert.equal(m.streamCleanups, 2, 'rejected streams are released');
     assert.equal(sim.stats().limitBreaches.messageRate, 0);
+  } finally {
+    await manager.destroy();
+    await sim.close();
+  }
+});
+
+test('a stream released on one connection and subscribed again on another delivers from the new one', async () => {
+  // One control frame per second per connection (shortened through options) keeps the old connection's
+  // UNSUBSCRIBE queued while the stream is already subscribed again on the other connection, so both
+  // deliver it for a while.
+  const sim = await startSimulator({ rate: 50 });
+  const manager = new WSManager({
+    url: sim.url,
+    maxStreamsPerConnection: 3,
+    idleGraceMs: 600_000,
+    pacing: { messages: 1, windowMs: 1000 },
+  });
+  try {
+    const noop = () => {};
+    const unFirst = manager.subscribe('btcusdt@trade', noop);
+    manager.subscribe('btcusdt@aggTrade', noop);
+    manager.subscribe('btcusdt@bookTicker', noop);
+    const unTrade = manager.subscribe('ethusdt@trade', noop);
+    const unAgg = manager.subscribe('ethusdt@aggTrade', noop);
+    manager.subscribe('ethusdt@bookTicker', noop);
+    const upstream = () => sim.stats().connections.map((c) => c.streams);
+    await waitFor('3 streams on each of 2 connections', () => {
+      const c = upstream();
+      return c.length === 2 && c.every((s) => s.length === 3);
+    });
+    unFirst();
+    manager.forceCleanupIdleStreams();
+    await waitFor('room on the first connection', () => upstream().some((s) => s.length === 2));
+    // Let both pacing windows empty.
+    await sleep(1100);
+    unTrade();
+    manager.forceCleanupIdleStreams();
+    await new Promise((resolve) => setImmediate(resolve));
+    // The second connection just spent its window on the UNSUBSCRIBE above: this one waits about 1 s.
+    unAgg();
+    manager.forceCleanupIdleStreams();
+    let n = 0;
+    manager.subscribe('ethusdt@aggTrade', () => n++);
+    await waitFor('the old connection unsubscribed', () => {
+      const c = sim.stats().connections;
+      return c.filter((x) => x.streams.includes('ethusdt@aggTrade')).length === 1 && n > 0;
+    });
+    const count = n;
+    await waitFor('events from the new connection', () => n >= count + 20, 5000);
+    const [row] = manager.listStreams().filter((s) => s.stream === 'ethusdt@aggTrade');
+    assert.equal(row?.connection, 'c1', 'carried by the connection that had room');
   } finally {
     await manager.destroy();
     await sim.close();
