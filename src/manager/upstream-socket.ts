@@ -287,6 +287,7 @@ export class UpstreamSocket {
 
   private flush(): void {
     if (this.state !== 'open' || this.flushTimer !== undefined) return;
+    this.pruneIsolated();
     while (this.hasWork()) {
       const now = this.opts.now();
       const wait = this.limiter.waitMs(now);
@@ -309,6 +310,19 @@ export class UpstreamSocket {
         this.send('UNSUBSCRIBE', take(this.toUnsubscribe, this.opts.maxStreamsPerMessage));
       else this.send('SUBSCRIBE', take(this.toSubscribe, this.opts.maxStreamsPerMessage));
     }
+  }
+
+  /**
+   * Drops from the batches awaiting a re-send (after a rejected SUBSCRIBE was split) the streams no
+   * longer wanted, and the batches left empty, so a stream released meanwhile is not subscribed again.
+   */
+  private pruneIsolated(): void {
+    let kept = 0;
+    for (const batch of this.isolated) {
+      const live = batch.filter((s) => this.wanted.has(s));
+      if (live.length > 0) this.isolated[kept++] = live;
+    }
+    this.isolated.length = kept;
   }
 
   private send(method: ControlMethod, streams: string[]): void {

@@ -137,6 +137,46 @@ test('a rejected SUBSCRIBE errors exactly the affected subscribers', async () =>
   }
 });
 
+test('a stream unsubscribed while its rejected batch was in flight is not subscribed again by the split', async () => {
+  // The exchange allows 2 streams per connection, the manager packs 3: SUBSCRIBE [btc, eth] is rejected
+  // and split. btc was released before the rejection arrived (the simulator answers 200 ms late), so
+  // only eth may be re-sent; eth then fits.
+  const sim = await startSimulator({ rate: 5, limits: { maxStreamsPerConnection: 2 } });
+  const manager = new WSManager({ url: sim.url, maxStreamsPerConnection: 3, idleGraceMs: 600_000 });
+  try {
+    const errors: StreamError[] = [];
+    const listener = { next: () => {}, error: (e: StreamError) => errors.push(e) };
+    manager.subscribe('xrpusdt@trade', listener);
+    await waitFor('xrp subscribed upstream', () => sim.stats().connections[0]?.streams.length === 1);
+    // Let the pacing window empty, so the next three messages go out at once.
+    await sleep(1100);
+    sim.setLatency(200);
+    const unBtc = manager.subscribe('btcusdt@trade', listener);
+    manager.subscribe('ethusdt@trade', listener);
+    await new Promise((resolve) => setImmediate(resolve));
+    unBtc();
+    assert.equal(manager.forceCleanupIdleStreams(), 1);
+    await waitFor(
+      'eth subscribed upstream or rejected',
+      () => errors.length > 0 || (sim.stats().connections[0]?.streams.includes('ethusdt@trade') ?? false),
+    );
+    // Any re-sent SUBSCRIBE would arrive within the latency; give it three times that.
+    await sleep(600);
+    assert.deepEqual(errors, [], 'eth fits once btc is gone: nobody is errored');
+    assert.deepEqual(sim.stats().connections[0]!.streams.sort(), ['ethusdt@trade', 'xrpusdt@trade']);
+    assert.deepEqual(
+      manager
+        .listStreams()
+        .map((s) => s.stream)
+        .sort(),
+      ['ethusdt@trade', 'xrpusdt@trade'],
+    );
+  } finally {
+    await manager.destroy();
+    await sim.close();
+  }
+});
+
 test('a stream released on one connection and subscribed again on another delivers from the new one', async () => {
   // One control frame per second per connection (shortened through options) keeps the old connection's
   // UNSUBSCRIBE queued while the stream is already subscribed again on the other connection, so both
