@@ -61,7 +61,7 @@ export class UpstreamSocket {
   readonly connection: string;
   state: SocketState = 'connecting';
   openedAt: number | undefined;
-  /** Streams the exchange acknowledged on this socket. */
+  /** Streams the exchange acknowledged on this socket and that are still wanted. */
   readonly subscribed = new Set<string>();
   /**
    * Streams this socket should carry: what `subscribe` asked for, less what `unsubscribe` took back or
@@ -247,8 +247,11 @@ export class UpstreamSocket {
     this.inflight.delete(id);
     const nested = obj['error'];
     if (obj['code'] === undefined && nested === undefined) {
+      // Acknowledgements come in request order, so the last one seen for a stream says where it stands.
       if (request.method === 'SUBSCRIBE') {
-        for (const s of request.streams) if (!this.toUnsubscribe.has(s)) this.subscribed.add(s);
+        for (const s of request.streams) if (this.wanted.has(s)) this.subscribed.add(s);
+      } else {
+        for (const s of request.streams) this.subscribed.delete(s);
       }
       return;
     }
