@@ -179,23 +179,23 @@ export class StreamRegistry {
     return overdue;
   }
 
-  /** Ends the stream for its subscribers with `error` and releases it. */
+  /**
+   * Releases the stream, then ends it for its subscribers with `error`. Releasing first means an
+   * `error` callback that subscribes again (rxjs `retry()` does) creates a fresh stream instead of
+   * joining the one being torn down.
+   */
   fail(stream: string, error: StreamError, reason: CleanupReason): void {
     const entry = this.entries.get(stream);
     if (entry === undefined) return;
-    const subscriptions = entry.subscriptions;
-    for (const s of subscriptions) {
-      if (!s.active) continue;
-      s.active = false;
-      this.subscriberCount--;
+    const ended = entry.subscriptions.filter((s) => s.active);
+    this.release(entry, reason);
+    for (const s of ended) {
       try {
         s.listener.error?.(error);
       } catch (err) {
         this.handlerThrew(stream, err);
       }
     }
-    entry.subscriptions = [];
-    this.release(entry, reason);
   }
 
   private release(entry: StreamEntry, reason: CleanupReason): void {

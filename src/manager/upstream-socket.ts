@@ -266,6 +266,9 @@ export class UpstreamSocket {
       this.scheduleFlush();
       return;
     }
+    // A rejected SUBSCRIBE left nothing upstream: a later subscribe() must send it again, and a later
+    // unsubscribe() has nothing to take back.
+    if (request.method === 'SUBSCRIBE') for (const s of request.streams) this.wanted.delete(s);
     this.events.onReject(this, request.method, request.streams, error);
   }
 

@@ -12,6 +12,22 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 10
   }
 }
 
+/** Resolves like `promise`, or rejects after `timeoutMs` naming `what`, so a broken path fails instead of hanging. */
+export async function withDeadline<T>(what: string, promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

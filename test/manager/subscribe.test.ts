@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Registry } from 'prom-client';
-import { from, Observable, take, toArray } from 'rxjs';
+import { from, Observable, retry, take, toArray } from 'rxjs';
 import { ErrorCodes, InvalidArgumentError, StreamError } from '../../src/errors.js';
 import { type StreamMessage, WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { captureLogger, waitFor } from './helpers.js';
+import { captureLogger, waitFor, withDeadline } from './helpers.js';
 
 let sim: Simulator;
 before(async () => {
@@ -194,4 +194,74 @@ test('destroy() errors open subscriptions with WS_ERR_DESTROYED; subscribe() aft
     /ws_manager_stream_cleanups_by_reason_total\{reason="destroyed"\} 1/,
   );
   assert.throws(() => manager.subscribe('btcusdt@trade', () => {}), { code: ErrorCodes.DESTROYED });
+});
+
+test('subscribing again from error() (what rxjs retry() does) gets a live subscription, counted once', async () => {
+  // The exchange takes 1 stream per connection while the manager packs 2: the second stream is rejected,
+  // and so is its re-subscription made from inside error().
+  const local = await startSimulator({ rate: 20, limits: { maxStreamsPerConnection: 1 } });
+  const manager = new WSManager({ url: local.url, maxStreamsPerConnection: 2 });
+  try {
+    manager.subscribe('btcusdt@trade', () => {});
+    const errors: StreamError[] = [];
+    const onError = (e: StreamError) => {
+      errors.push(e);
+      if (errors.length === 1) manager.subscribe('ethusdt@trade', { next: () => {}, error: onError });
+    };
+    manager.subscribe('ethusdt@trade', { next: () => {}, error: onError });
+    await waitFor('the re-subscription rejected in its turn', () => errors.length === 2, 10_000);
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      [ErrorCodes.SUBSCRIBE_REJECTED, ErrorCodes.SUBSCRIBE_REJECTED],
+    );
+    const m = manager.getMetrics();
+    assert.equal(m.subscribers, 1, 'only the btc subscriber is left');
+    assert.equal(m.activeStreams, 1);
+    assert.equal(m.streamCreations, 3);
+    assert.equal(m.streamCleanups, 2);
+    assert.deepEqual(
+      manager.listStreams().map((s) => s.stream),
+      ['btcusdt@trade'],
+    );
+  } finally {
+    await manager.destroy();
+    await local.close();
+  }
+  assert.equal(manager.getMetrics().subscribers, 0, 'destroy() leaves no subscriber counted');
+});
+
+test('rxjs retry() re-subscribes after WS_ERR_SUBSCRIBE_REJECTED and receives events', async () => {
+  // The first SUBSCRIBE of eth is rejected (one stream per connection, the manager packs 2); when btc
+  // leaves, the retried subscription fits and delivers.
+  const local = await startSimulator({ rate: 20, limits: { maxStreamsPerConnection: 1 } });
+  const manager = new WSManager({ url: local.url, maxStreamsPerConnection: 2, idleGraceMs: 0 });
+  try {
+    const unBtc = manager.subscribe('btcusdt@trade', () => {});
+    await waitFor('btc upstream', () => local.stats().connections[0]?.streams.length === 1);
+    let attempts = 0;
+    const got = new Promise<unknown[]>((resolve, reject) => {
+      from(manager.observable('ethusdt@trade'))
+        .pipe(
+          retry({
+            count: 3,
+            delay: () => {
+              attempts++;
+              unBtc();
+              manager.forceCleanupIdleStreams();
+              return from([0]);
+            },
+          }),
+          take(3),
+          toArray(),
+        )
+        .subscribe({ next: resolve, error: reject });
+    });
+    const events = await withDeadline('three events after the retry', got);
+    assert.equal(events.length, 3);
+    assert.equal(attempts, 1);
+    await waitFor('take() unsubscribing', () => manager.getMetrics().subscribers === 0);
+  } finally {
+    await manager.destroy();
+    await local.close();
+  }
 });
