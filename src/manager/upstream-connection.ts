@@ -63,7 +63,12 @@ export class UpstreamConnection {
   downSince: number | undefined;
   private current: UpstreamSocket | undefined;
   private next: UpstreamSocket | undefined;
+  /** Consecutive failed attempts to restore service (the current socket); these can exhaust the connection. */
   private attempts = 0;
+  /** Consecutive failed rotations: they only set the backoff, since the current socket keeps serving. */
+  private rotationAttempts = 0;
+  /** Epoch ms since when this connection has been served without a break (rotations included). */
+  private upSince: number | undefined;
   private everOpened = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private rotationTimer: NodeJS.Timeout | undefined;
@@ -195,6 +200,7 @@ export class UpstreamConnection {
         downForMs = this.ctx.options.now() - this.downSince;
       this.everOpened = true;
       this.downSince = undefined;
+      this.upSince ??= this.ctx.options.now();
       this.setState('open', `socket ${socket.id} open`);
       this.armLifetime(socket);
     } else if (socket === this.next) {
@@ -229,6 +235,7 @@ export class UpstreamConnection {
     const old = this.current;
     this.current = fresh;
     this.next = undefined;
+    this.rotationAttempts = 0;
     this.awaitingSwitch.clear();
     this.setState('open', `rotated to ${fresh.id}: ${reason}`);
     this.armLifetime(fresh);
@@ -264,7 +271,7 @@ export class UpstreamConnection {
     }
     if (socket !== this.current) return;
     this.current = undefined;
-    if (wasOpen && now - socket.openedAt! >= this.ctx.options.retry.resetAfterMs) this.attempts = 0;
+    this.resetAttemptsIfStable(now);
     if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
     this.lifetimeTimer = undefined;
     const fresh = this.next;
@@ -280,40 +287,50 @@ export class UpstreamConnection {
           'open',
           `old socket ${socket.id} ended during rotation (${end.cause}); ${fresh.id} took over`,
         );
+        this.rotationAttempts = 0;
         this.armLifetime(fresh);
       } else {
+        this.upSince = undefined;
         this.downSince = now;
         this.setState('connecting', `old socket ${socket.id} ended during rotation (${end.cause})`);
       }
       return;
     }
+    this.upSince = undefined;
     this.downSince ??= now;
     this.scheduleRetry(end.cause, 'reconnect');
   }
 
+  /** A connection served for `retry.resetAfterMs` without a break has recovered: earlier failures no longer count. */
+  private resetAttemptsIfStable(now: number): void {
+    if (this.upSince !== undefined && now - this.upSince >= this.ctx.options.retry.resetAfterMs)
+      this.attempts = 0;
+  }
+
+  /**
+   * A reconnect counts toward `retry.maxAttempts` and exhausts the connection when they are spent. A
+   * rotation retry never does: the current socket still serves, so the rotation is tried again later
+   * (its own backoff), and only the current socket's end can lead to `failed`.
+   */
   private scheduleRetry(cause: string, kind: 'reconnect' | 'rotate'): void {
     const { retry, random } = this.ctx.options;
-    if (this.attempts >= retry.maxAttempts) {
+    if (kind === 'reconnect' && this.attempts >= retry.maxAttempts) {
       this.setState('failed', `retries exhausted after ${this.attempts} attempts; last cause: ${cause}`);
       this.ctx.hooks.onExhausted(this, cause);
       return;
     }
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    const delayMs = backoffDelay(this.attempts, retry, random);
-    this.attempts++;
+    const attempt = kind === 'reconnect' ? ++this.attempts : ++this.rotationAttempts;
+    const delayMs = backoffDelay(attempt - 1, retry, random);
     this.ctx.stats.retried();
-    this.ctx.logger.warn(
-      { connection: this.id, attempt: this.attempts, delayMs, cause, kind },
-      'WSManager retry scheduled',
-    );
-    if (kind === 'reconnect')
-      this.setState('waiting', `retry ${this.attempts} in ${delayMs} ms after: ${cause}`);
+    this.ctx.logger.warn({ connection: this.id, attempt, delayMs, cause, kind }, 'WSManager retry scheduled');
+    if (kind === 'reconnect') this.setState('waiting', `retry ${attempt} in ${delayMs} ms after: ${cause}`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (kind === 'rotate') {
-        if (this.state === 'open') this.rotate(`retrying rotation after: ${cause}`);
+        if (this.state === 'open') this.rotate(`retrying rotation ${attempt} after: ${cause}`);
       } else {
-        this.openSocket(`retry ${this.attempts} after: ${cause}`);
+        this.openSocket(`retry ${attempt} after: ${cause}`);
       }
     }, delayMs);
   }

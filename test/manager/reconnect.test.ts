@@ -211,3 +211,41 @@ test('malformed frames are counted and skipped without disturbing the streams', 
     await manager.destroy();
   }
 });
+
+test('a failing rotation never ends a healthy connection, even after earlier failures', async () => {
+  const local = await startSimulator({ rate: 20 });
+  const manager = new WSManager({
+    url: local.url,
+    // Shortened through options: 2 attempts, counter reset after 500 ms up.
+    retry: { baseDelayMs: 50, maxDelayMs: 400, maxAttempts: 2, resetAfterMs: 500 },
+  });
+  try {
+    let events = 0;
+    const errors: StreamError[] = [];
+    manager.subscribe('btcusdt@trade', { next: () => events++, error: (e) => errors.push(e) });
+    await waitFor('events', () => events > 0);
+    local.dropConnections({ abrupt: true });
+    await waitFor(
+      'reconnected',
+      () => manager.getMetrics().retryCount === 1 && local.stats().openConnections === 1,
+    );
+    const upAt = Date.now();
+    await waitFor('up longer than resetAfterMs', () => Date.now() - upAt > 1000);
+    const oldId = local.stats().connections[0]!.id;
+    // The rotation socket is refused a few times; the current one keeps serving meanwhile.
+    local.refuseConnections(1500, 503);
+    assert.equal(local.announceShutdown({ closeAfterMs: 10_000 }), 1);
+    await waitFor('rotated once the refusals ended', () => {
+      const c = local.stats().connections;
+      return c.length === 1 && c[0]!.id !== oldId;
+    });
+    const count = events;
+    await waitFor('events on the new socket', () => events > count + 5);
+    assert.deepEqual(errors, [], 'no subscriber was errored');
+    assert.equal(manager.health().healthy, true);
+    assert.ok(manager.getMetrics().retryCount >= 2, 'the refused rotations were retried');
+  } finally {
+    await manager.destroy();
+    await local.close();
+  }
+});
