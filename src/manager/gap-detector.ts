@@ -1,6 +1,8 @@
 /**
  * Sequence-id bookkeeping of one stream: detects gaps (events skipped, e.g. during an outage) and
- * duplicates (the same event received twice, e.g. on both connections during a rotation).
+ * duplicates (the same event received twice, e.g. on both connections during a rotation). Ids that
+ * go back on a fresh socket after a reconnect are not duplicates but a restarted upstream: the owner
+ * calls `restart()` then.
  *
  * Binance sequence ids (shared DESIGN.md, "Exchange facts"): trade `t` and aggTrade `a` grow by one
  * per event; a depth diff covers `U`..`u` and the next one starts at `u + 1`. bookTicker's `u`
@@ -37,6 +39,11 @@ export class GapDetector {
       return { kind: 'gap', expected: last + 1, received: range.first, missed: range.first - last - 1 };
     }
     return IN_ORDER;
+  }
+
+  /** Forgets the last id: the next event starts tracking afresh (the upstream sequence restarted). */
+  restart(): void {
+    this.last = undefined;
   }
 
   /** Judges the next event and records it unless it is a duplicate. */

@@ -2,17 +2,20 @@
  * Records what happens in a manager twice: in the prom-client metrics (`ManagerMetrics`, read by
  * scrapes) and in plain numbers (read synchronously by `getMetrics()`; prom-client reads are async).
  */
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { type CleanupReason, type ErrorReason, ManagerMetrics } from '../metrics/manager-metrics.js';
 
 export class ManagerStats {
   readonly metrics: ManagerMetrics;
+  /** `ws_manager_sequence_resets_total`: WSManager's own operator metric, beside the shared ones. */
+  readonly sequenceResetsCounter: Counter;
   retries = 0;
   creations = 0;
   cleanups = 0;
   messages = 0;
   gaps = 0;
   missed = 0;
+  sequenceResets = 0;
   errors = 0;
   readonly errorsByReason = new Map<ErrorReason, number>();
   readonly cleanupsByReason = new Map<CleanupReason, number>();
@@ -20,6 +23,11 @@ export class ManagerStats {
 
   constructor(registry: Registry) {
     this.metrics = new ManagerMetrics(registry, 'WSManager');
+    this.sequenceResetsCounter = new Counter({
+      name: 'ws_manager_sequence_resets_total',
+      help: 'Streams whose sequence ids went back after a reconnect (upstream restarted); tracking restarted',
+      registers: [registry],
+    });
   }
 
   get activeConnections(): number {
@@ -61,6 +69,11 @@ export class ManagerStats {
     this.missed += missed;
     this.metrics.messageGaps.inc();
     this.metrics.missedMessages.inc(missed);
+  }
+
+  sequenceReset(): void {
+    this.sequenceResets++;
+    this.sequenceResetsCounter.inc();
   }
 
   error(reason: ErrorReason): void {

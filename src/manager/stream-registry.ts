@@ -254,6 +254,11 @@ export class StreamRegistry {
     const source = entry.source;
     if (source === undefined || source.state !== 'open' || source.connection !== socket.connection) {
       entry.source = socket;
+      // No overlap with the previous socket: an id at or before the last one delivered is not a
+      // duplicate but a restarted upstream sequence.
+      const last = entry.sequence?.lastId;
+      if (range !== undefined && last !== undefined && range.last <= last)
+        this.sequenceReset(entry, last, range);
       return true;
     }
     if (socket.serial < source.serial) return false;
@@ -276,9 +281,33 @@ export class StreamRegistry {
     this.hooks.onSwitch(entry.name, socket);
   }
 
+  /**
+   * The upstream sequence went back (the exchange restarted its feed): tracking starts again from
+   * `range`, and gap listeners of gap-tracked streams get a `GapEvent` with `received < expected`
+   * and a negative `missed` (how much was lost in between is unknown).
+   */
+  private sequenceReset(entry: StreamEntry, last: number, range: SequenceRange): void {
+    entry.sequence!.restart();
+    this.stats.sequenceReset();
+    this.logger.info(
+      { stream: entry.name, lastId: last, receivedId: range.first },
+      'WSManager sequence ids went back after a reconnect; tracking restarted',
+    );
+    if (!hasSequenceIds(entry.kind)) return;
+    this.notifyGap(entry, {
+      stream: entry.name,
+      expected: last + 1,
+      received: range.first,
+      missed: range.first - last - 1,
+    });
+  }
+
   private reportGap(entry: StreamEntry, expected: number, received: number, missed: number): void {
     this.stats.gap(missed);
-    const gap: GapEvent = { stream: entry.name, expected, received, missed };
+    this.notifyGap(entry, { stream: entry.name, expected, received, missed });
+  }
+
+  private notifyGap(entry: StreamEntry, gap: GapEvent): void {
     for (const s of entry.subscriptions) {
       if (s.listener.gap === undefined) continue;
       try {

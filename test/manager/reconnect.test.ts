@@ -249,3 +249,41 @@ test('a failing rotation never ends a healthy connection, even after earlier fai
     await local.close();
   }
 });
+
+test('an upstream restart (sequence ids going back) restarts tracking and is reported as a reset', async () => {
+  let local = await startSimulator({ rate: 50 });
+  const registry = new Registry();
+  const { logger, lines } = captureLogger();
+  const manager = new WSManager({ url: local.url, registry, logger, retry: fastRetry });
+  try {
+    const trades: number[] = [];
+    const gaps: GapEvent[] = [];
+    manager.subscribe('btcusdt@trade', {
+      next: (d) => trades.push((d as { t: number }).t),
+      gap: (g) => gaps.push(g),
+    });
+    // Far enough ahead that a restarted feed starts below it.
+    await waitFor('events', () => trades.length >= 20);
+    const port = local.port;
+    await local.close();
+    const lastBefore = trades.at(-1)!;
+    local = await startSimulator({ rate: 50, port });
+    await waitFor('events from the restarted upstream', () => trades.at(-1)! < lastBefore);
+    const count = trades.length;
+    await waitFor('more events after the reset', () => trades.length >= count + 10);
+    assert.equal(gaps.length, 1, 'one report');
+    const reset = gaps[0]!;
+    assert.equal(reset.expected, lastBefore + 1);
+    assert.ok(reset.received <= lastBefore, 'the new first id is behind');
+    assert.equal(reset.missed, reset.received - reset.expected, 'negative: a reset, not a gap');
+    const after = trades.slice(trades.lastIndexOf(reset.received));
+    for (let i = 1; i < after.length; i++) assert.equal(after[i], after[i - 1]! + 1, 'contiguous again');
+    const text = await registry.metrics();
+    assert.match(text, /^ws_manager_sequence_resets_total 1$/m);
+    assert.match(text, /^ws_manager_message_gaps_total 0$/m, 'a reset is not counted as a gap');
+    assert.ok(lines.some((l) => /sequence/.test(l.msg) && l['stream'] === 'btcusdt@trade'));
+  } finally {
+    await manager.destroy();
+    await local.close();
+  }
+});
