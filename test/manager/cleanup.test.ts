@@ -19,19 +19,22 @@ function upstreamStreams(): string[] {
 
 test('idle grace: released after the grace, reused within it, empty connection closes', async () => {
   const registry = new Registry();
-  // The idle grace is shortened through options.
-  const manager = new WSManager({ url: sim.url, registry, idleGraceMs: 300 });
+  // The idle grace is shortened through options, yet stays far above the 100 ms re-subscribe below so a
+  // loaded machine cannot let it pass first.
+  const idleGraceMs = 2000;
+  const manager = new WSManager({ url: sim.url, registry, idleGraceMs });
   try {
     const un1 = manager.subscribe('btcusdt@trade', () => {});
     await waitFor('subscribed upstream', () => upstreamStreams().includes('btcusdt@trade'));
     un1();
+    const idleAt = Date.now();
     assert.equal(manager.getMetrics().idleStreams, 1);
     assert.ok(manager.listStreams()[0]!.idleMs! >= 0);
     await sleep(100);
     const un2 = manager.subscribe('btcusdt@trade', () => {});
     assert.equal(manager.getMetrics().streamCreations, 1, 'reused within the grace');
     assert.equal(manager.getMetrics().idleStreams, 0);
-    await sleep(400);
+    await waitFor('the first grace long over', () => Date.now() - idleAt > idleGraceMs + 300);
     assert.deepEqual(upstreamStreams(), ['btcusdt@trade'], 'a stream with subscribers is never cleaned');
     assert.equal(manager.forceCleanupIdleStreams(), 0, 'forced cleanup skips streams with subscribers');
     un2();

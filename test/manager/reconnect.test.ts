@@ -36,12 +36,14 @@ for (const fault of [
       });
       manager.subscribe('ethusdt@depth@100ms', () => depth++);
       await waitFor('first events', () => trades.length >= 3 && depth >= 1);
+      // The simulator is shared: wait for an earlier test's sockets to be gone rather than assert at once.
+      await waitFor('only this manager connected', () => sim.stats().openConnections === 1);
       assert.equal(sim.dropConnections(fault.drop), 1);
       const count = trades.length;
       const depthCount = depth;
       await waitFor('events after the reconnect', () => trades.length >= count + 3 && depth > depthCount);
       assert.deepEqual(errors, [], 'a server close never ends the subscription');
-      assert.equal(sim.stats().openConnections, 1);
+      await waitFor('the dropped socket gone', () => sim.stats().openConnections === 1);
       assert.deepEqual(sim.stats().connections[0]!.streams.sort(), ['btcusdt@trade', 'ethusdt@depth@100ms']);
       // The feed kept advancing during the outage: the jump is reported, and ids stay increasing.
       assert.ok(gaps.length >= 1, 'gap reported');
@@ -135,9 +137,12 @@ test('retries exhausted: subscribers get WS_ERR_RETRIES_EXHAUSTED and health tur
 
 test('upstream down longer than healthGraceMs is unhealthy, healthy again once it is back', async () => {
   const local = await startSimulator({ rate: 20 });
+  // The health verdict reads the injected clock: the test moves it past the grace instead of sleeping.
+  let skewMs = 0;
   const manager = new WSManager({
     url: local.url,
-    healthGraceMs: 300,
+    healthGraceMs: 2000,
+    now: () => Date.now() + skewMs,
     retry: { ...fastRetry, maxAttempts: Number.POSITIVE_INFINITY },
   });
   try {
@@ -151,10 +156,11 @@ test('upstream down longer than healthGraceMs is unhealthy, healthy again once i
     await waitFor('events', () => n > 0);
     local.refuseConnections(1500, 503);
     local.dropConnections({ abrupt: true });
-    await sleep(100);
+    await waitFor('the connection down', () => manager.getMetrics().activeConnections === 0);
     assert.equal(manager.health().healthy, true, 'within the grace');
-    await waitFor('unhealthy after the grace', () => !manager.health().healthy, 5000);
-    assert.match(manager.health().reason!, /down for \d+ ms \(grace 300 ms\)/);
+    skewMs = 2500;
+    assert.equal(manager.health().healthy, false, 'down longer than the grace');
+    assert.match(manager.health().reason!, /down for \d+ ms \(grace 2000 ms\)/);
     const count = n;
     await waitFor('recovery', () => manager.health().healthy && n > count, 10_000);
     assert.equal(manager.getMetrics().activeStreams, 1, 'the stream survived the outage');
@@ -201,12 +207,13 @@ test('malformed frames are counted and skipped without disturbing the streams', 
     let n = 0;
     manager.subscribe('solusdt@trade', () => n++);
     await waitFor('events', () => n > 0);
+    await waitFor('only this manager connected', () => sim.stats().openConnections === 1);
     assert.equal(sim.sendMalformed({ count: 4 }), 1);
     const count = n;
     await waitFor('events continuing', () => n > count + 5);
     assert.match(await registry.metrics(), /ws_manager_errors_total\{reason="malformed_frame"\} 4/);
     assert.equal(manager.getMetrics().retryCount, 0);
-    assert.equal(sim.stats().openConnections, 1);
+    assert.equal(manager.getMetrics().activeConnections, 1, 'the same connection kept going');
   } finally {
     await manager.destroy();
   }
