@@ -233,3 +233,27 @@ test('a stream released on one connection and subscribed again on another delive
     await sim.close();
   }
 });
+
+test('a SUBSCRIBE acknowledged after its UNSUBSCRIBE went out does not mark the stream subscribed', async () => {
+  // The simulator answers 200 ms late, so the UNSUBSCRIBE leaves before the SUBSCRIBE's acknowledgement.
+  const sim = await startSimulator({ rate: 5 });
+  const manager = new WSManager({ url: sim.url, idleGraceMs: 600_000 });
+  try {
+    manager.subscribe('xrpusdt@trade', () => {});
+    await waitFor('xrp subscribed upstream', () => sim.stats().connections[0]?.streams.length === 1);
+    sim.setLatency(200);
+    const un = manager.subscribe('btcusdt@trade', () => {});
+    await new Promise((resolve) => setImmediate(resolve));
+    un();
+    assert.equal(manager.forceCleanupIdleStreams(), 1);
+    // Both acknowledgements arrive within the latency; give them three times that.
+    await sleep(600);
+    manager.subscribe('btcusdt@trade', () => {});
+    const listed = () => manager.listStreams().find((s) => s.stream === 'btcusdt@trade')?.connection;
+    assert.equal(listed(), undefined, 'not subscribed upstream until the new SUBSCRIBE is acknowledged');
+    await waitFor('the new SUBSCRIBE acknowledged', () => listed() === 'c1');
+  } finally {
+    await manager.destroy();
+    await sim.close();
+  }
+});
