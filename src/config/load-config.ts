@@ -1,6 +1,7 @@
 /** Resolves the gateway configuration once: environment strings or typed overrides, checked, then frozen. */
 import { ConfigError } from '../errors.js';
 import type { GatewayConfig } from './gateway-config.js';
+import { ImplementationDefault } from './implementation-default.js';
 import { VARIABLES, type Variable } from './variables.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -9,7 +10,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export function defaultConfig(): GatewayConfig {
   const config: Partial<Mutable<GatewayConfig>> = {};
   for (const v of VARIABLES) assign(config, v, v.default);
-  return Object.freeze(config as GatewayConfig);
+  return Object.freeze(pickDefaults(config));
 }
 
 /**
@@ -30,7 +31,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     if (!parsed?.success) throw new ConfigError(invalid(v.env, raw, v.expected));
     assign(config, v, parsed.data);
   }
-  return finish(config as GatewayConfig);
+  return finish(pickDefaults(config));
 }
 
 /**
@@ -52,7 +53,17 @@ export function resolveConfig(overrides: Partial<GatewayConfig> = {}): GatewayCo
     }
     assign(config, v, value);
   }
-  return finish(config as GatewayConfig);
+  return finish(pickDefaults(config));
+}
+
+/** Replaces each per-implementation default left in `config` by the value for the selected implementation. */
+function pickDefaults(config: Partial<Mutable<GatewayConfig>>): GatewayConfig {
+  const target: Record<string, unknown> = config;
+  for (const v of VARIABLES) {
+    const value = target[v.key];
+    if (value instanceof ImplementationDefault) target[v.key] = value.pick(config.useNewWsManager === true);
+  }
+  return config as GatewayConfig;
 }
 
 function finish(config: GatewayConfig): GatewayConfig {

@@ -9,13 +9,14 @@ import {
   MAX_STREAMS_PER_CONNECTION,
 } from '../exchange/binance/streams.js';
 import { type GatewayConfig, LOG_LEVELS } from './gateway-config.js';
+import { ImplementationDefault } from './implementation-default.js';
 
 /** One environment variable: how to read it from a string and how to check a typed value. */
 export interface Variable<K extends keyof GatewayConfig = keyof GatewayConfig> {
   readonly env: string;
   readonly key: K;
-  /** The default as a typed value; undefined means "unset". */
-  readonly default: GatewayConfig[K];
+  /** The default as a typed value (undefined means "unset"), or one per implementation. */
+  readonly default: GatewayConfig[K] | ImplementationDefault<GatewayConfig[K]>;
   /** What a valid value looks like, as shown in error messages and `--help`. */
   readonly expected: string;
   readonly description: string;
@@ -285,11 +286,12 @@ export const VARIABLES = [
   variable({
     env: 'MAX_UPSTREAM_STREAMS',
     key: 'maxUpstreamStreams',
-    // The exchange's attempt budget: even the legacy baseline (one socket per subscription) can open them all.
-    default: MAX_CONNECTION_ATTEMPTS,
+    // Legacy: one socket per subscription, so Binance's attempt budget ("WebSocket Limits": 300 connection
+    // attempts per 5 minutes per IP) bounds it. WSManager packs distinct streams 1024 to a connection
+    // (same section), so ten full connections cost ten attempts.
+    default: new ImplementationDefault(MAX_CONNECTION_ATTEMPTS, 10 * MAX_STREAMS_PER_CONNECTION),
     expected: 'an integer from 1 to 1000000',
-    description:
-      'Upstream subscriptions all clients together may cause: distinct streams under WSManager, client subscriptions (one socket each) under the legacy baseline; beyond, SUBSCRIBE answers an error and upgrades 400.',
+    description: `Upstream subscriptions all clients together may cause: client subscriptions (one socket each) under the legacy baseline, whose default is Binance's ${MAX_CONNECTION_ATTEMPTS} connection attempts per 5 minutes; distinct streams under WSManager, which packs ${MAX_STREAMS_PER_CONNECTION} to a connection, whose default is ten full connections. Beyond, SUBSCRIBE answers an error and upgrades 400.`,
     fromEnv: integerFromEnv(integer(1, 1_000_000)),
     value: integer(1, 1_000_000),
   }),

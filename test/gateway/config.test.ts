@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { configUsage, formatDefault, loadConfig, resolveConfig, VARIABLES } from '../../src/config/index.js';
+import {
+  configUsage,
+  defaultConfig,
+  formatDefault,
+  loadConfig,
+  resolveConfig,
+  VARIABLES,
+} from '../../src/config/index.js';
 import { ConfigError, ErrorCodes } from '../../src/errors.js';
 import { serveUsage } from '../../src/gateway/index.js';
 
@@ -111,6 +118,28 @@ describe('loadConfig', () => {
       configError(() => resolveConfig({ metricsToken: '' })).message,
       'metricsToken (METRICS_TOKEN)="" is not valid: expected a non-empty token',
     );
+  });
+
+  it('defaults MAX_UPSTREAM_STREAMS by implementation; a value that is set wins', () => {
+    // Legacy: one upstream socket per client subscription, bounded by Binance's 300 attempts per 5 minutes.
+    assert.equal(loadConfig({}).maxUpstreamStreams, 300);
+    assert.equal(loadConfig({ USE_NEW_WS_MANAGER: 'false' }).maxUpstreamStreams, 300);
+    // WSManager: distinct streams sharing connections of 1024, ten connections' worth.
+    assert.equal(loadConfig({ USE_NEW_WS_MANAGER: 'true' }).maxUpstreamStreams, 10_240);
+    assert.equal(
+      loadConfig({ USE_NEW_WS_MANAGER: 'true', MAX_UPSTREAM_STREAMS: '500' }).maxUpstreamStreams,
+      500,
+    );
+    assert.equal(
+      loadConfig({ USE_NEW_WS_MANAGER: 'false', MAX_UPSTREAM_STREAMS: '20000' }).maxUpstreamStreams,
+      20_000,
+    );
+    assert.equal(resolveConfig({}).maxUpstreamStreams, 300);
+    assert.equal(resolveConfig({ useNewWsManager: true }).maxUpstreamStreams, 10_240);
+    assert.equal(resolveConfig({ useNewWsManager: true, maxUpstreamStreams: 7 }).maxUpstreamStreams, 7);
+    assert.equal(defaultConfig().maxUpstreamStreams, 300);
+    const help = configUsage();
+    assert.ok(help.includes('default: 300 (legacy), 10240 (USE_NEW_WS_MANAGER=true);'), help);
   });
 
   it('requires TLS_CERT_FILE and TLS_KEY_FILE together', () => {
