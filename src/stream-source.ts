@@ -16,14 +16,19 @@ export interface StreamMessage {
   payloadBytes(): Buffer;
 }
 
-/** Reported when a stream's sequence ids skip: `missed` events between `expected` and `received`. */
+/**
+ * Reported when a stream's sequence ids skip: `missed` events between `expected` and `received`.
+ * After a reconnect to an upstream whose ids went back (the exchange restarted its sequence), `received`
+ * is below `expected` and `missed` is negative: tracking restarts there and how many events were lost
+ * is unknown.
+ */
 export interface GapEvent {
   readonly stream: string;
   /** The first sequence id that was expected next. */
   readonly expected: number;
   /** The first sequence id actually received. */
   readonly received: number;
-  /** How many events were missed (`received - expected`). */
+  /** How many events were missed (`received - expected`); negative for a sequence reset. */
   readonly missed: number;
 }
 
