@@ -3,7 +3,8 @@
  * so that their CPU and memory are not counted against the server they measure.
  *
  * Protocol over the IPC channel: the parent sends `{ url, clients }`; this process connects, answers
- * `{ type: 'ready' }`; the parent sends `{ type: 'measure', windowMs }`; this process counts the frames
+ * `{ type: 'ready' }`; optionally the parent sends `{ type: 'subscribe' }` and this process sends a
+ * live SUBSCRIBE for `subscribe` on every socket and answers `{ type: 'subscribed' }`; the parent sends `{ type: 'measure', windowMs }`; this process counts the frames
  * that arrive in the window, answers `{ type: 'result', ... }` and exits.
  */
 import { performance } from 'node:perf_hooks';
@@ -12,6 +13,8 @@ import WebSocket from 'ws';
 export interface ClientsJob {
   readonly url: string;
   readonly clients: number;
+  /** Sent as a live SUBSCRIBE on every socket when the parent says `subscribe` (after all are connected). */
+  readonly subscribe?: string;
 }
 
 export interface ClientsResult {
@@ -25,8 +28,12 @@ export interface ClientsResult {
 
 const E_RE = /"E":(\d+)/;
 
-function send(message: unknown): void {
-  process.send?.(message);
+/** Resolves once the message has been handed to the IPC channel, so disconnecting after it loses nothing. */
+function send(message: unknown): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.send) process.send(message, () => resolve());
+    else resolve();
+  });
 }
 
 async function connect(
@@ -51,6 +58,7 @@ async function connect(
       ws.on('error', () => {});
       return new Promise<WebSocket>((resolve, reject) => {
         ws.once('open', () => resolve(ws));
+        ws.once('error', (error) => reject(error));
         ws.once('unexpected-response', (_req, res) =>
           reject(new Error(`upgrade refused: ${res.statusCode}`)),
         );
@@ -61,11 +69,32 @@ async function connect(
   return sockets;
 }
 
-process.once('message', async (job: ClientsJob) => {
+// A listener stays registered throughout: without one Node unrefs the IPC channel and the process could
+// exit silently (code 0) while connecting.
+let onMessage: (message: unknown) => void = () => {};
+process.on('message', (message) => onMessage(message));
+
+onMessage = async (message) => {
+  const job = message as ClientsJob;
   const state = { recording: false, received: 0, latencies: [] as number[], closed: 0 };
-  const sockets = await connect(job, state);
-  send({ type: 'ready' });
-  process.once('message', async (command: { windowMs: number }) => {
+  let sockets: WebSocket[];
+  try {
+    sockets = await connect(job, state);
+  } catch (error) {
+    process.stderr.write(
+      `gateway-clients: connecting ${job.clients} clients to ${job.url} failed: ${String(error)}\n`,
+    );
+    process.exit(1);
+  }
+  await send({ type: 'ready' });
+  onMessage = async (next) => {
+    const command = next as { type: string; windowMs: number };
+    if (command.type === 'subscribe') {
+      const frame = JSON.stringify({ method: 'SUBSCRIBE', params: [job.subscribe], id: 1 });
+      for (const ws of sockets) ws.send(frame);
+      await send({ type: 'subscribed' });
+      return;
+    }
     state.recording = true;
     const start = performance.now();
     await new Promise((r) => setTimeout(r, command.windowMs));
@@ -78,8 +107,8 @@ process.once('message', async (job: ClientsJob) => {
       latencies: state.latencies,
       closedEarly: state.closed,
     };
-    send(result);
     for (const ws of sockets) ws.terminate();
+    await send(result);
     process.disconnect?.();
-  });
-});
+  };
+};

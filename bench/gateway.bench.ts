@@ -3,10 +3,12 @@
  * gateway (WSManager upstream), against a floor measured in the same run: a bare `ws` server that reads
  * the same upstream stream and broadcasts the same bytes with `ws.send`. Two tables:
  * - unsaturated: fixed event rates neither side struggles with, for added latency (p50/p99);
- * - saturated: the simulator at rate 'max', so delivered messages/s is each side's capacity.
- * The servers and the simulator run in this process; the clients run in a forked process
- * (bench/gateway-clients.ts), so the memory per client is the server's alone and the clients' CPU is
- * not taken from the server. Also: metrics render time with 10,000 streams.
+ * - saturated: both sides offered the same rate, above the floor's capacity, so delivered messages/s is
+ *   each side's capacity.
+ * Only the server under test runs in this process: the simulator runs in a child process
+ * (bench/gateway-sim.ts) and the clients in a forked one (bench/gateway-clients.ts), so neither's CPU
+ * is taken from the server and the memory per client is the server's alone. Also: metrics render time
+ * with 10,000 streams.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -15,8 +17,8 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { type RunningGateway, startGateway } from '../src/gateway/index.js';
 import { silentLogger } from '../src/log.js';
 import type { WSManager } from '../src/manager/index.js';
-import { type Simulator, startSimulator } from '../src/simulator/index.js';
 import type { ClientsResult } from './gateway-clients.js';
+import { type SimulatorProcess, startSimulatorProcess } from './gateway-sim.js';
 
 const CLIENT_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'gateway-clients.ts');
 
@@ -33,11 +35,11 @@ const SATURATED_CLIENTS = [1, 100, 1000] as const;
 const WARMUP_MS = 1000;
 const WINDOW_MS = 3000;
 const STREAM = 'btcusdt@trade';
-/** The saturated floor stops reading upstream while any client has more than this queued. */
-const FLOOR_HIGH_WATER_BYTES = 1024 * 1024;
 
 interface Endpoint {
   readonly url: string;
+  /** A stream the clients SUBSCRIBE to live once all are connected (the URL then names none). */
+  readonly subscribe?: string;
   /** Starts the upstream flow once the clients are connected (connecting 1,000 clients into a 'max' flow starves the handshakes). */
   start?(): Promise<void>;
 }
@@ -61,10 +63,11 @@ function percentile(sorted: number[], p: number): number {
 
 function nextMessage<T>(child: ChildProcess): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`client process exited with ${code}`));
-    child.once('exit', onExit);
+    // 'close', not 'exit': a large result may still be in the IPC pipe when 'exit' fires.
+    const onClose = (code: number | null) => reject(new Error(`client process exited with ${code}`));
+    child.once('close', onClose);
     child.once('message', (m) => {
-      child.off('exit', onExit);
+      child.off('close', onClose);
       resolve(m as T);
     });
   });
@@ -80,8 +83,13 @@ async function measure(endpoint: Endpoint, n: number): Promise<Result> {
   });
   try {
     const ready = nextMessage<{ type: string }>(child);
-    child.send({ url: endpoint.url, clients: n });
+    child.send({ url: endpoint.url, clients: n, subscribe: endpoint.subscribe });
     await ready;
+    if (endpoint.subscribe !== undefined) {
+      const subscribed = nextMessage<{ type: string }>(child);
+      child.send({ type: 'subscribe' });
+      await subscribed;
+    }
     await endpoint.start?.();
     await new Promise((r) => setTimeout(r, WARMUP_MS));
     gc();
@@ -108,26 +116,11 @@ interface Floor extends Endpoint {
   close(): Promise<void>;
 }
 
-/**
- * The floor: a bare ws server broadcasting the upstream frames' bytes. With `paced`, it stops reading
- * upstream while any client has more than FLOOR_HIGH_WATER_BYTES queued and resumes once all are below
- * half of it, so it broadcasts as fast as its own clients drain and its memory stays bounded.
- */
-async function startFloor(simulator: Simulator, paced: boolean): Promise<Floor> {
+/** The floor: a bare ws server that reads the upstream stream freely and broadcasts the frames' bytes. */
+async function startFloor(simulator: SimulatorProcess): Promise<Floor> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise((r) => server.once('listening', r));
   let upstream: WebSocket | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const resumeWhenDrained = () => {
-    timer = undefined;
-    for (const client of server.clients) {
-      if (client.bufferedAmount > FLOOR_HIGH_WATER_BYTES / 2) {
-        timer = setTimeout(resumeWhenDrained, 1);
-        return;
-      }
-    }
-    upstream?.resume();
-  };
   const { port } = server.address() as { port: number };
   return {
     url: `ws://127.0.0.1:${port}/`,
@@ -135,20 +128,11 @@ async function startFloor(simulator: Simulator, paced: boolean): Promise<Floor> 
       const socket = new WebSocket(`${simulator.url}/ws/${STREAM}`, { perMessageDeflate: false });
       upstream = socket;
       socket.on('message', (data: Buffer) => {
-        let backlog = 0;
-        for (const client of server.clients) {
-          client.send(data, { binary: false });
-          if (client.bufferedAmount > backlog) backlog = client.bufferedAmount;
-        }
-        if (paced && backlog > FLOOR_HIGH_WATER_BYTES && timer === undefined) {
-          socket.pause();
-          timer = setTimeout(resumeWhenDrained, 1);
-        }
+        for (const client of server.clients) client.send(data, { binary: false });
       });
       await new Promise((r) => socket.once('open', r));
     },
     async close() {
-      clearTimeout(timer);
       upstream?.terminate();
       for (const c of server.clients) c.terminate();
       await new Promise((r) => server.close(r));
@@ -156,7 +140,7 @@ async function startFloor(simulator: Simulator, paced: boolean): Promise<Floor> 
   };
 }
 
-function startBenchGateway(simulator: Simulator): Promise<RunningGateway> {
+function startBenchGateway(simulator: SimulatorProcess): Promise<RunningGateway> {
   return startGateway(
     {
       port: 0,
@@ -195,9 +179,9 @@ async function fanOut(): Promise<string[]> {
     RULE,
   ];
   for (const [n, rate] of CASES) {
-    const simulator = await startSimulator({ rate });
+    const simulator = await startSimulatorProcess({ rate });
     const gateway = await startBenchGateway(simulator);
-    const floor = await startFloor(simulator, false);
+    const floor = await startFloor(simulator);
     const f = await measure(floor, n);
     await floor.close();
     const g = await measure({ url: `${gateway.wsUrl}/ws/${STREAM}` }, n);
@@ -215,48 +199,46 @@ async function fanOut(): Promise<string[]> {
 
 async function saturated(): Promise<string[]> {
   const lines = [
-    `fan-out, saturated: floor fed at rate 'max', gateway at 1.2 × the floor's delivered rate, ${WINDOW_MS / 1000} s window after ${WARMUP_MS / 1000} s warm-up`,
+    `fan-out, saturated: floor and gateway each fed by the same simulator process at rate 'max', ${WINDOW_MS / 1000} s window after ${WARMUP_MS / 1000} s warm-up`,
     '',
     HEADER,
     RULE,
   ];
   for (const n of SATURATED_CLIENTS) {
-    // Each side alone with a fresh simulator, so neither's upstream reading takes CPU from the other.
-    let simulator = await startSimulator({ rate: 'max' });
-    const floor = await startFloor(simulator, true);
+    // The same feed for both: one simulator process at 'max', which produces only while its reader's
+    // socket drains, read freely by each side in turn (an exchange cannot be paused, so neither side
+    // pauses it). One side at a time, so neither takes CPU from the other.
+    const simulator = await startSimulatorProcess({ rate: 'max' });
+    const floor = await startFloor(simulator);
     const f = await measure(floor, n);
     await floor.close();
-    await simulator.close();
-    // The gateway cannot push back on an exchange, so at 'max' its queues would grow without bound. It
-    // is offered 1.2 × what the floor delivered instead: more than the floor's capacity, a bounded backlog.
-    const offered = Math.min(100_000, Math.ceil((1.2 * f.msgsPerSecond) / n));
-    simulator = await startSimulator({ rate: offered });
     const gateway = await startBenchGateway(simulator);
-    const g = await measure({ url: `${gateway.wsUrl}/ws/${STREAM}` }, n);
+    // Connected first and subscribed live afterwards: handshakes into a running 'max' flow starve.
+    const g = await measure({ url: `${gateway.wsUrl}/ws`, subscribe: STREAM }, n);
     await gateway.close();
     await simulator.close();
     process.stderr.write(
       `gateway bench: saturated ${n} floor ${f.msgsPerSecond.toFixed(0)} gateway ${g.msgsPerSecond.toFixed(0)}\n`,
     );
     lines.push(row(n, 'max', 'floor', f, '1.00'));
-    lines.push(row(n, offered, 'gateway', g, (g.msgsPerSecond / f.msgsPerSecond).toFixed(2)));
+    lines.push(row(n, 'max', 'gateway', g, (g.msgsPerSecond / f.msgsPerSecond).toFixed(2)));
   }
   lines.push(
     '',
     "Delivered msgs/s: frames counted by the clients (all N together) in the window: each side's capacity.",
-    'The floor pauses its upstream while a client has more than 1 MiB queued, so it sends as fast as its',
-    "clients drain. The gateway reads upstream freely, as it must with an exchange; fed at 'max' its queues",
-    "would grow without bound, so it gets 1.2 × the floor's delivered rate (capped at the simulator's",
-    '100,000 events/s): more than the floor can deliver. Send-queue limits are raised so no client is cut.',
-    'Memory: heap+external growth of the server process (servers and simulator; the clients run in a',
-    'forked process) per connected client, after warm-up.',
+    "Both sides read the same simulator process at rate 'max' without pausing it: the simulator produces",
+    "only while the server's upstream socket drains, so each side is fed as fast as it reads, and a side",
+    'that sends faster than its clients read builds a backlog, which shows in p50/p99 and memory.',
+    'Gateway clients connect to /ws and then SUBSCRIBE live, as the floor starts its upstream only once',
+    'all are connected. Send-queue limits are raised so no client is cut. Memory: heap+external growth of the server process',
+    '(the simulator and the clients run in processes of their own) per connected client, after warm-up.',
   );
   return lines;
 }
 
 async function metricsRender(): Promise<string[]> {
   const STREAMS = 10_000;
-  const simulator = await startSimulator({ rate: 0.2 });
+  const simulator = await startSimulatorProcess({ rate: 0.2 });
   const gateway = await startGateway(
     { port: 0, upstreamUrl: simulator.url, useNewWsManager: true },
     { logger: silentLogger() },
