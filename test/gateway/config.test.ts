@@ -168,13 +168,15 @@ describe('documentation of the variables', () => {
     }
   });
 
-  it('keeps docs/configuration.md in sync with the schema', () => {
-    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
-    for (const v of VARIABLES) {
-      const row = doc.split('\n').find((line) => line.startsWith(`| \`${v.env}\` |`));
-      assert.ok(row, `docs/configuration.md has a row for ${v.env}`);
-      const shown = v.default === undefined ? '(unset)' : `\`${formatDefault(v.default)}\``;
-      assert.ok(row.includes(`| ${shown} |`), `${v.env} default ${shown} in docs/configuration.md`);
-    }
-  });
+  for (const file of ['docs/configuration.md', 'README.md']) {
+    it(`keeps the table in ${file} in sync with the schema`, () => {
+      const doc = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+      for (const v of VARIABLES) {
+        const row = doc.split('\n').find((line) => line.startsWith(`| \`${v.env}\` |`));
+        assert.ok(row, `${file} has a row for ${v.env}`);
+        const shown = v.default === undefined ? '(unset)' : `\`${formatDefault(v.default)}\``;
+        assert.ok(row.includes(`| ${shown} |`), `${v.env} default ${shown} in ${file}`);
+      }
+    });
+  }
 });
