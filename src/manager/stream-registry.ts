@@ -96,7 +96,15 @@ export class StreamRegistry {
   }
 
   /** Adds a subscriber (the stream name is already validated); returns the function that removes it. */
-  add(stream: string, listener: StreamListener): () => void {
+  /**
+   * Adds a subscriber. `next` defaults to `listener.next` bound to the listener; a caller that
+   * subscribed with a plain function passes it as is, saving a bound-function hop per delivery.
+   */
+  add(
+    stream: string,
+    listener: StreamListener,
+    next: StreamListener['next'] = listener.next.bind(listener),
+  ): () => void {
     let entry = this.entries.get(stream);
     let created = false;
     if (entry === undefined) {
@@ -118,7 +126,7 @@ export class StreamRegistry {
     } else if (entry.idleSince !== undefined) {
       this.leaveIdle(entry);
     }
-    const subscription: Subscription = { listener, next: listener.next.bind(listener), active: true };
+    const subscription: Subscription = { listener, next, active: true };
     entry.subscriptions = [...entry.subscriptions, subscription];
     this.subscriberCount++;
     this.updateGauges();

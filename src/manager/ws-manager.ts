@@ -115,9 +115,9 @@ export class WSManager implements StreamSource {
         `Invalid stream name ${describe(stream)}: expected a lowercase Binance market stream such as "btcusdt@trade", "ethusdt@depth@100ms" or "!miniTicker@arr"`,
       );
     }
+    if (typeof listener === 'function') return this.streams.add(stream, { next: listener }, listener);
     let normalised: StreamListener;
-    if (typeof listener === 'function') normalised = { next: listener };
-    else if (typeof listener === 'object' && listener !== null && typeof listener.next === 'function')
+    if (typeof listener === 'object' && listener !== null && typeof listener.next === 'function')
       normalised = listener;
     else {
       throw new InvalidArgumentError(
