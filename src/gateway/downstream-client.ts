@@ -15,6 +15,7 @@ import {
 import type { Logger } from '../log.js';
 import { RollingWindow } from '../rolling-window.js';
 import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
+import { TurnCork } from '../ws-socket.js';
 import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
 import type { StreamBudget } from './stream-budget.js';
 
@@ -76,6 +77,8 @@ export class DownstreamClient {
   private readonly subscriptions = new Map<string, Unsubscribe>();
   private readonly incoming: RollingWindow;
   private closing = false;
+  /** Upstream frames arrive in bursts (one TCP read, many frames): their sends leave in one write. */
+  private readonly cork: TurnCork;
   private closed = false;
   private killTimer: NodeJS.Timeout | undefined;
 
@@ -87,6 +90,7 @@ export class DownstreamClient {
   ) {
     this.id = id;
     this.combined = combined;
+    this.cork = new TurnCork(ws);
     this.lastPongAt = ctx.now();
     // Binance "WebSocket Limits": pings, pongs and control messages all count, strict rolling 1 s window.
     this.incoming = new RollingWindow(ctx.maxMessagesPerSecond, 1000);
@@ -155,6 +159,7 @@ export class DownstreamClient {
       this.close(CloseCodes.SLOW_CONSUMER, 'slow consumer', 'slow_consumer');
       return;
     }
+    this.cork.hold();
     this.ws.send(bytes, TEXT_FRAME);
     this.ctx.metrics.tally.messagesSent++;
     this.ctx.metrics.tally.bytesSent += bytes.length;
