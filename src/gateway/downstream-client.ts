@@ -6,11 +6,9 @@
 import type WebSocket from 'ws';
 import { ErrorCodes, type StreamError } from '../errors.js';
 import {
-  ControlErrorCode,
-  type ControlRequest,
-  errorReply,
+  answerControl,
+  type ControlTarget,
   parseControlMessage,
-  resultReply,
 } from '../exchange/binance/control-protocol.js';
 import type { Logger } from '../log.js';
 import { RollingWindow } from '../rolling-window.js';
@@ -223,50 +221,44 @@ export class DownstreamClient {
     if (!this.admit()) return;
     this.ctx.metrics.controlMessages.inc();
     const parsed = parseControlMessage(isBinary ? '' : data.toString('utf8'));
-    this.reply(parsed.ok ? this.execute(parsed.request) : parsed.reply);
+    this.reply(parsed.ok ? answerControl(parsed.request, this.control) : parsed.reply);
   }
 
-  private execute(request: ControlRequest): string {
-    switch (request.method) {
-      case 'SUBSCRIBE': {
-        const fresh = [...new Set(request.streams)].filter((s) => !this.subscriptions.has(s));
-        if (this.subscriptions.size + fresh.length > this.ctx.maxStreams) {
-          const msg = `Invalid request: too many streams, a connection can listen to at most ${this.ctx.maxStreams}`;
-          return errorReply(ControlErrorCode.INVALID_REQUEST, msg, request.id);
-        }
-        if (!this.ctx.budget.admits(fresh)) {
-          const msg = `Invalid request: too many streams, the server carries at most ${this.ctx.budget.limit} upstream streams`;
-          return errorReply(ControlErrorCode.INVALID_REQUEST, msg, request.id);
-        }
-        // All or nothing: a request answered with an error must leave no stream behind.
-        const added: string[] = [];
-        try {
-          for (const stream of fresh) {
-            this.add(stream);
-            added.push(stream);
-          }
-        } catch (error) {
-          for (const stream of added) this.remove(stream);
-          this.ctx.logger.error({ client: this.id, err: String(error) }, 'SUBSCRIBE failed upstream');
-          return errorReply(
-            ControlErrorCode.INVALID_REQUEST,
-            'Invalid request: subscription failed',
-            request.id,
-          );
-        }
-        return resultReply(null, request.id);
-      }
-      case 'UNSUBSCRIBE':
-        for (const stream of request.streams) this.remove(stream);
-        return resultReply(null, request.id);
-      case 'LIST_SUBSCRIPTIONS':
-        return resultReply([...this.subscriptions.keys()], request.id);
-      case 'SET_PROPERTY':
-        this.combined = request.value;
-        return resultReply(null, request.id);
-      case 'GET_PROPERTY':
-        return resultReply(this.combined, request.id);
+  /** The connection as the control protocol sees it (SUBSCRIBE is all or nothing). */
+  private readonly control: ControlTarget = {
+    getCombined: () => this.combined,
+    setCombined: (value) => {
+      this.combined = value;
+    },
+    subscribe: (streams) => this.subscribeRequested(streams),
+    unsubscribe: (streams) => {
+      for (const stream of streams) this.remove(stream);
+    },
+    list: () => [...this.subscriptions.keys()],
+  };
+
+  /** Adds every stream of a SUBSCRIBE or none; returns the refusal message. */
+  private subscribeRequested(streams: readonly string[]): string | undefined {
+    const fresh = [...new Set(streams)].filter((s) => !this.subscriptions.has(s));
+    if (this.subscriptions.size + fresh.length > this.ctx.maxStreams) {
+      return `Invalid request: too many streams, a connection can listen to at most ${this.ctx.maxStreams}`;
     }
+    if (!this.ctx.budget.admits(fresh)) {
+      return `Invalid request: too many streams, the server carries at most ${this.ctx.budget.limit} upstream streams`;
+    }
+    // All or nothing: a request answered with an error must leave no stream behind.
+    const added: string[] = [];
+    try {
+      for (const stream of fresh) {
+        this.add(stream);
+        added.push(stream);
+      }
+    } catch (error) {
+      for (const stream of added) this.remove(stream);
+      this.ctx.logger.error({ client: this.id, err: String(error) }, 'SUBSCRIBE failed upstream');
+      return 'Invalid request: subscription failed';
+    }
+    return undefined;
   }
 
   private reply(text: string): void {

@@ -5,11 +5,9 @@
  */
 import type { WebSocket } from 'ws';
 import {
-  ControlErrorCode,
-  type ControlRequest,
-  errorReply,
+  answerControl,
+  type ControlTarget,
   parseControlMessage,
-  resultReply,
 } from '../exchange/binance/control-protocol.js';
 import { RollingWindow } from '../rolling-window.js';
 import { tcpSocketOf } from '../ws-socket.js';
@@ -231,32 +229,27 @@ export class Session implements Subscriber {
     this.controlMessagesReceived++;
     this.ctx.counters.controlMessagesReceived++;
     const parsed = parseControlMessage(data.toString('utf8'));
-    this.sendText(parsed.ok ? this.execute(parsed.request) : parsed.reply);
+    this.sendText(parsed.ok ? answerControl(parsed.request, this.control) : parsed.reply);
   }
 
-  private execute(request: ControlRequest): string {
-    switch (request.method) {
-      case 'SUBSCRIBE':
-        if (!this.subscribe(request.streams)) {
-          const max = this.ctx.limits.maxStreamsPerConnection;
-          const msg = `Invalid request: too many streams, a connection can listen to at most ${max}`;
-          return errorReply(ControlErrorCode.INVALID_REQUEST, msg, request.id);
-        }
-        return resultReply(null, request.id);
-      case 'UNSUBSCRIBE':
-        for (const s of request.streams) {
-          if (this.streams.delete(s)) this.ctx.hub.unsubscribe(this, s);
-        }
-        return resultReply(null, request.id);
-      case 'LIST_SUBSCRIPTIONS':
-        return resultReply([...this.streams], request.id);
-      case 'SET_PROPERTY':
-        this.combined = request.value;
-        return resultReply(null, request.id);
-      case 'GET_PROPERTY':
-        return resultReply(this.combined, request.id);
-    }
-  }
+  /** The connection as the control protocol sees it. */
+  private readonly control: ControlTarget = {
+    getCombined: () => this.combined,
+    setCombined: (value) => {
+      this.combined = value;
+    },
+    subscribe: (streams) => {
+      if (this.subscribe(streams)) return undefined;
+      const max = this.ctx.limits.maxStreamsPerConnection;
+      return `Invalid request: too many streams, a connection can listen to at most ${max}`;
+    },
+    unsubscribe: (streams) => {
+      for (const s of streams) {
+        if (this.streams.delete(s)) this.ctx.hub.unsubscribe(this, s);
+      }
+    },
+    list: () => [...this.streams],
+  };
 
   private onPing(data: Buffer): void {
     if (!this.admit()) return;

@@ -135,3 +135,36 @@ function parseParams(method: (typeof METHODS)[number], params: unknown, id: Cont
     }
   }
 }
+
+/** The server side of one connection, as the live control messages see it. */
+export interface ControlTarget {
+  /** The connection's `combined` property (GET_PROPERTY / SET_PROPERTY). */
+  getCombined(): boolean;
+  setCombined(value: boolean): void;
+  /** Adds streams; returns the error message to answer (code 2) when it refused, else undefined. */
+  subscribe(streams: readonly string[]): string | undefined;
+  unsubscribe(streams: readonly string[]): void;
+  /** The connection's streams, in subscription order (LIST_SUBSCRIPTIONS). */
+  list(): string[];
+}
+
+/** Carries out a parsed control request on a connection and returns Binance's reply. */
+export function answerControl(request: ControlRequest, target: ControlTarget): string {
+  switch (request.method) {
+    case 'SUBSCRIBE': {
+      const refused = target.subscribe(request.streams);
+      if (refused !== undefined) return errorReply(ControlErrorCode.INVALID_REQUEST, refused, request.id);
+      return resultReply(null, request.id);
+    }
+    case 'UNSUBSCRIBE':
+      target.unsubscribe(request.streams);
+      return resultReply(null, request.id);
+    case 'LIST_SUBSCRIPTIONS':
+      return resultReply(target.list(), request.id);
+    case 'SET_PROPERTY':
+      target.setCombined(request.value);
+      return resultReply(null, request.id);
+    case 'GET_PROPERTY':
+      return resultReply(target.getCombined(), request.id);
+  }
+}
