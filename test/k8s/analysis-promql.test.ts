@@ -4,6 +4,7 @@
  * `promtool test rules` file; each metric's successCondition is then applied to the values promtool
  * confirmed. promtool stands in for the Prometheus the AnalysisRun would query in the cluster.
  */
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { haveBinaries } from '../support/system-tools.js';
 import { analysisMetrics, recordNameFor, resolvedArgs, resolvePlaceholders } from './analysis-template.js';
 import { loadManifest, REPO_ROOT, readRepoFile } from './manifest.js';
 import { conditionBound, evaluateSuccessCondition } from './success-condition.js';
@@ -63,11 +65,6 @@ const EXPECTED_VERDICTS: Record<string, Record<string, boolean>> = {
     'health-vs-stable': false,
   },
 };
-
-function promtoolAvailable(): boolean {
-  const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-  return probe.error === undefined && probe.status === 0;
-}
 
 function promtool(...argv: string[]): { status: number | null; output: string } {
   const run = spawnSync('promtool', argv, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
@@ -131,15 +128,7 @@ describe('canary analysis queries', () => {
   });
 
   test('promtool: the queries are valid PromQL and the synthetic cases yield the expected values', (t) => {
-    if (!promtoolAvailable()) {
-      assert.notEqual(
-        process.env['CI'],
-        'true',
-        'promtool is required under CI=true (.ci/run installs prometheus)',
-      );
-      t.skip('promtool not installed (Debian: apt-get install prometheus); mandatory under CI=true');
-      return;
-    }
+    if (!haveBinaries(t, ['promtool'])) return;
     const check = promtool('check', 'rules', RULES_FILE);
     assert.equal(check.status, 0, check.output);
     assert.match(check.output, new RegExp(`SUCCESS: ${metrics.length} rules found`));
@@ -149,15 +138,7 @@ describe('canary analysis queries', () => {
   });
 
   test('promtool rejects a broken query and a wrong expected value (the check can fail)', (t) => {
-    if (!promtoolAvailable()) {
-      assert.notEqual(
-        process.env['CI'],
-        'true',
-        'promtool is required under CI=true (.ci/run installs prometheus)',
-      );
-      t.skip('promtool not installed (Debian: apt-get install prometheus); mandatory under CI=true');
-      return;
-    }
+    if (!haveBinaries(t, ['promtool'])) return;
     const broken = spawnSync('promtool', ['check', 'rules'], {
       input:
         'groups:\n  - name: g\n    rules:\n      - record: a:b:c\n        expr: avg by (environment (up)\n',

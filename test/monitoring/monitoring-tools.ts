@@ -3,10 +3,9 @@
  * Alertmanager binaries, and what to do when they are missing (skip loudly locally, fail under CI).
  */
 import { type ChildProcess, execFile } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
@@ -19,52 +18,7 @@ export const DASHBOARD_FILE = join(MONITORING_DIR, 'grafana-dashboard.json');
 export const RUNBOOK_FILE = join(MONITORING_DIR, 'runbook.md');
 export const RULE_TESTS_DIR = join(MONITORING_DIR, 'tests');
 
-/** Absolute path of an executable found on PATH, or undefined. */
-export function findBinary(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not in this directory.
-    }
-  }
-  return undefined;
-}
-
-/**
- * What to do when a tool is missing: under `CI=true` the test fails (the CI script installs them, so a
- * missing one is a broken pipeline); elsewhere the test is skipped with a message naming what is missing
- * and how to install it.
- */
-function missingBinary(t: TestContext, missing: string): void {
-  const reason =
-    `missing binary ${missing} on PATH: install Debian's prometheus and ` +
-    'prometheus-alertmanager packages (.ci/run does) to run this test';
-  if (process.env.CI === 'true') throw new Error(`${reason} (mandatory under CI=true)`);
-  process.stderr.write(`\n!!! SKIPPED: ${reason}\n\n`);
-  t.skip(reason);
-}
-
-/** True when every binary is on PATH; otherwise see missingBinary. */
-export function haveBinaries(t: TestContext, names: readonly string[]): boolean {
-  const missing = names.filter((name) => findBinary(name) === undefined);
-  if (missing.length === 0) return true;
-  missingBinary(t, missing.join(', '));
-  return false;
-}
-
-/** The first of several names for the same tool found on PATH; otherwise see missingBinary. */
-export function binaryOf(t: TestContext, alternatives: readonly string[]): string | undefined {
-  for (const name of alternatives) {
-    const found = findBinary(name);
-    if (found !== undefined) return found;
-  }
-  missingBinary(t, alternatives.join(' or '));
-  return undefined;
-}
+export { binaryOf, findBinary, haveBinaries } from '../support/system-tools.js';
 
 export interface RunResult {
   readonly code: number;
