@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../errors.js';
 import { record } from './fault-options.js';
 import type { Simulator } from './simulator.js';
+import type { RefuseStatus } from './types.js';
 
 /** Control bodies are tiny; anything larger is refused before it is buffered. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -38,9 +39,11 @@ export class ControlApi {
         announced: s.announceShutdown(b as Parameters<Simulator['announceShutdown']>[0]),
       }),
       '/faults/refuse': (b) => {
-        const o = record('refuse body', b, ['ms', 'status']);
-        s.refuseConnections(o['ms'] as number, o['status'] as 429 | 503 | undefined);
-        return { refusingForMs: o['ms'], status: o['status'] ?? 429 };
+        const o = record('refuse body', b, ['ms', 'status', 'retryAfterS']);
+        const retryAfterS = o['retryAfterS'] as number | undefined;
+        s.refuseConnections(o['ms'] as number, o['status'] as RefuseStatus | undefined, retryAfterS);
+        const answer = { refusingForMs: o['ms'], status: o['status'] ?? 429 };
+        return retryAfterS === undefined ? answer : { ...answer, retryAfterS };
       },
       '/faults/latency': (b) => {
         const o = record('latency body', b, ['ms']);

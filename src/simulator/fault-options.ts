@@ -83,11 +83,22 @@ export function resolveShutdown(
   };
 }
 
-export function resolveRefuse(ms: unknown, status: unknown): { ms: number; status: RefuseStatus } {
+/** Longest `Retry-After` the simulator sends: Binance's longest documented IP ban, 3 days. */
+const MAX_RETRY_AFTER_S = 3 * 24 * 3600;
+
+export function resolveRefuse(
+  ms: unknown,
+  status: unknown,
+  retryAfterS?: unknown,
+): { ms: number; status: RefuseStatus; retryAfterS: number | undefined } {
   const duration = integerOption('refuse ms', ms, 0, MAX_TIMER_MS);
   const code = status ?? 429;
-  if (code !== 429 && code !== 503) invalidOption('refuse status', '429 or 503', code);
-  return { ms: duration, status: code };
+  if (code !== 429 && code !== 418 && code !== 503) invalidOption('refuse status', '429, 418 or 503', code);
+  const seconds =
+    retryAfterS === undefined
+      ? undefined
+      : integerOption('refuse retryAfterS', retryAfterS, 0, MAX_RETRY_AFTER_S);
+  return { ms: duration, status: code, retryAfterS: seconds };
 }
 
 export function resolveLatency(ms: unknown): number {

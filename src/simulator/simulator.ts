@@ -135,10 +135,13 @@ export class Simulator {
     return this.count(resolveTarget('stall options', options), (s) => s.stall());
   }
 
-  /** Refuses every upgrade with `status` (429 or 503) for the next `ms` milliseconds. */
-  refuseConnections(ms: number, status?: RefuseStatus): void {
-    const refuse = resolveRefuse(ms, status);
-    this.gate.refuse(refuse.ms, refuse.status);
+  /**
+   * Refuses every upgrade with `status` (429, 418 or 503) for the next `ms` milliseconds. Each refusal
+   * carries `Retry-After: retryAfterS` (default: the seconds left of the refusal, rounded up).
+   */
+  refuseConnections(ms: number, status?: RefuseStatus, retryAfterS?: number): void {
+    const refuse = resolveRefuse(ms, status, retryAfterS);
+    this.gate.refuse(refuse.ms, refuse.status, refuse.retryAfterS);
   }
 
   /** Sends `count` malformed text frames to one connection or all. Returns how many connections. */

@@ -70,8 +70,8 @@ export interface ShutdownOptions extends ConnectionTarget {
   closeAfterMs?: number;
 }
 
-/** HTTP status of refused upgrades. */
-export type RefuseStatus = 429 | 503;
+/** HTTP status of refused upgrades: 429 rate limited, 418 IP banned (Binance's answer to a client that kept connecting after a 429), 503 unavailable. */
+export type RefuseStatus = 429 | 418 | 503;
 
 export interface ConnectionStats {
   id: string;

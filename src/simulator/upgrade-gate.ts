@@ -17,6 +17,7 @@ export type UpgradeVerdict =
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   404: 'Not Found',
+  418: "I'm a teapot",
   429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
@@ -25,6 +26,7 @@ export class UpgradeGate {
   private readonly attempts: AttemptLimiter;
   private refuseUntil = 0;
   private refuseStatus: RefuseStatus = 429;
+  private refuseRetryAfterS: number | undefined;
 
   constructor(
     private readonly limits: ResolvedLimits,
@@ -34,10 +36,14 @@ export class UpgradeGate {
     this.attempts = new AttemptLimiter(limits.maxConnectionAttempts, limits.attemptWindowMs, clock);
   }
 
-  /** Refuses every upgrade for the next `ms` milliseconds (0 ends a refusal early). */
-  refuse(ms: number, status: RefuseStatus): void {
+  /**
+   * Refuses every upgrade for the next `ms` milliseconds (0 ends a refusal early), announcing
+   * `Retry-After: retryAfterS`, or the seconds left of the refusal when undefined.
+   */
+  refuse(ms: number, status: RefuseStatus, retryAfterS?: number): void {
     this.refuseUntil = this.clock() + ms;
     this.refuseStatus = status;
+    this.refuseRetryAfterS = retryAfterS;
   }
 
   check(req: IncomingMessage): UpgradeVerdict {
@@ -58,7 +64,7 @@ export class UpgradeGate {
         ok: false,
         status: this.refuseStatus,
         message: 'Connections are refused for now (fault injection)',
-        retryAfterS: Math.ceil((this.refuseUntil - now) / 1000),
+        retryAfterS: this.refuseRetryAfterS ?? Math.ceil((this.refuseUntil - now) / 1000),
       };
     }
     const path = parseConnectionPath(req.url);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { connect, upgradeStatus, waitFor } from './helpers.js';
+import { connect, upgradeRefusal, upgradeStatus, waitFor } from './helpers.js';
 
 describe('simulator HTTP control API', () => {
   let sim: Simulator;
@@ -72,6 +72,17 @@ describe('simulator HTTP control API', () => {
     assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
   });
 
+  it('POST /faults/refuse offers the 418 ban with a chosen Retry-After', async () => {
+    assert.deepEqual(await (await post('/faults/refuse', { ms: 5000, status: 418, retryAfterS: 9 })).json(), {
+      refusingForMs: 5000,
+      status: 418,
+      retryAfterS: 9,
+    });
+    assert.deepEqual(await upgradeRefusal(`${sim.url}/ws`), { status: 418, retryAfter: '9' });
+    await post('/faults/refuse', { ms: 0 });
+    assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
+  });
+
   it('answers bad bodies with 400 and a message', async () => {
     const cases: Array<[string, unknown, RegExp]> = [
       ['/faults/drop', '{not json', /^Request body is not valid JSON/],
@@ -83,7 +94,8 @@ describe('simulator HTTP control API', () => {
       ],
       ['/faults/drop', [1], /^drop options must be an object/],
       ['/faults/refuse', {}, /^refuse ms must be an integer/],
-      ['/faults/refuse', { ms: 10, status: 418 }, /^refuse status must be 429 or 503, received 418$/],
+      ['/faults/refuse', { ms: 10, status: 500 }, /^refuse status must be 429, 418 or 503, received 500$/],
+      ['/faults/refuse', { ms: 10, retryAfterS: -1 }, /^refuse retryAfterS must be an integer from 0 to 259200/],
       ['/faults/latency', { ms: -5 }, /^latency ms must be an integer from 0 to 600000, received -5$/],
       ['/faults/malformed', { count: 'many' }, /^malformed options.count/],
       ['/faults/shutdown', { closeAfterMs: -1 }, /^shutdown options.closeAfterMs/],

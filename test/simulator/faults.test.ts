@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { connect, upgradeStatus, waitFor } from './helpers.js';
+import { connect, upgradeRefusal, upgradeStatus, waitFor } from './helpers.js';
 
 const idle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,6 +67,22 @@ describe('simulator faults', () => {
     assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
   });
 
+  it('sends Retry-After with refusals: the time left by default, or the seconds asked for', async () => {
+    sim.refuseConnections(2500, 503);
+    assert.deepEqual(await upgradeRefusal(`${sim.url}/ws`), { status: 503, retryAfter: '3' });
+    sim.refuseConnections(60_000, 429, 7);
+    assert.deepEqual(await upgradeRefusal(`${sim.url}/ws`), { status: 429, retryAfter: '7' });
+    sim.refuseConnections(0);
+    assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
+  });
+
+  it('bans with 418 and Retry-After, like Binance after repeated 429s', async () => {
+    sim.refuseConnections(300, 418, 120);
+    assert.deepEqual(await upgradeRefusal(`${sim.url}/stream`), { status: 418, retryAfter: '120' });
+    await idle(350);
+    assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
+  });
+
   it('sends malformed frames', async () => {
     const c = await connect(`${sim.url}/ws`);
     assert.equal(sim.sendMalformed({ count: 4 }), 1);
@@ -120,7 +136,7 @@ describe('simulator faults', () => {
     });
     assert.throws(() => sim.refuseConnections(-1), { message: /^refuse ms must be an integer/ });
     assert.throws(() => sim.refuseConnections(10, 500 as 503), {
-      message: /^refuse status must be 429 or 503/,
+      message: /^refuse status must be 429, 418 or 503/,
     });
     assert.throws(() => sim.setLatency(1.5), TypeError);
     assert.throws(() => sim.sendMalformed({ count: 0 }), { message: /^malformed options.count/ });

@@ -111,6 +111,25 @@ export async function waitFor(condition: () => boolean, timeoutMs = 5000, what =
 }
 
 /** Opens an upgrade and resolves with the HTTP status of a refusal (or 101 when accepted). */
+/** Status and `Retry-After` of a refused upgrade (101 and undefined when accepted). */
+export function upgradeRefusal(url: string): Promise<{ status: number; retryAfter: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('unexpected-response', (req, res) => {
+      const header = res.headers['retry-after'];
+      resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(header) ? header[0] : header });
+      req.destroy();
+    });
+    ws.on('open', () => {
+      resolve({ status: 101, retryAfter: undefined });
+      ws.terminate();
+    });
+    ws.on('error', (error) => {
+      if (!/Unexpected server response/.test(error.message)) reject(error);
+    });
+  });
+}
+
 export function upgradeStatus(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
