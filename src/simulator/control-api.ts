@@ -40,7 +40,7 @@ export class ControlApi {
       }),
       '/faults/refuse': (b) => {
         const o = record('refuse body', b, ['ms', 'status', 'retryAfterS']);
-        const retryAfterS = o['retryAfterS'] as number | undefined;
+        const retryAfterS = o['retryAfterS'] as number | null | undefined;
         s.refuseConnections(o['ms'] as number, o['status'] as RefuseStatus | undefined, retryAfterS);
         const answer = { refusingForMs: o['ms'], status: o['status'] ?? 429 };
         return retryAfterS === undefined ? answer : { ...answer, retryAfterS };

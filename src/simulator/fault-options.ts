@@ -90,13 +90,13 @@ export function resolveRefuse(
   ms: unknown,
   status: unknown,
   retryAfterS?: unknown,
-): { ms: number; status: RefuseStatus; retryAfterS: number | undefined } {
+): { ms: number; status: RefuseStatus; retryAfterS: number | null | undefined } {
   const duration = integerOption('refuse ms', ms, 0, MAX_TIMER_MS);
   const code = status ?? 429;
   if (code !== 429 && code !== 418 && code !== 503) invalidOption('refuse status', '429, 418 or 503', code);
   const seconds =
-    retryAfterS === undefined
-      ? undefined
+    retryAfterS === undefined || retryAfterS === null
+      ? retryAfterS
       : integerOption('refuse retryAfterS', retryAfterS, 0, MAX_RETRY_AFTER_S);
   return { ms: duration, status: code, retryAfterS: seconds };
 }

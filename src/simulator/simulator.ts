@@ -137,9 +137,10 @@ export class Simulator {
 
   /**
    * Refuses every upgrade with `status` (429, 418 or 503) for the next `ms` milliseconds. Each refusal
-   * carries `Retry-After: retryAfterS` (default: the seconds left of the refusal, rounded up).
+   * carries `Retry-After: retryAfterS` (default: the seconds left of the refusal, rounded up; null: no
+   * `Retry-After` at all, as some servers answer).
    */
-  refuseConnections(ms: number, status?: RefuseStatus, retryAfterS?: number): void {
+  refuseConnections(ms: number, status?: RefuseStatus, retryAfterS?: number | null): void {
     const refuse = resolveRefuse(ms, status, retryAfterS);
     this.gate.refuse(refuse.ms, refuse.status, refuse.retryAfterS);
   }

@@ -26,7 +26,7 @@ export class UpgradeGate {
   private readonly attempts: AttemptLimiter;
   private refuseUntil = 0;
   private refuseStatus: RefuseStatus = 429;
-  private refuseRetryAfterS: number | undefined;
+  private refuseRetryAfterS: number | null | undefined;
 
   constructor(
     private readonly limits: ResolvedLimits,
@@ -38,9 +38,9 @@ export class UpgradeGate {
 
   /**
    * Refuses every upgrade for the next `ms` milliseconds (0 ends a refusal early), announcing
-   * `Retry-After: retryAfterS`, or the seconds left of the refusal when undefined.
+   * `Retry-After: retryAfterS`, or the seconds left of the refusal when undefined, or none when null.
    */
-  refuse(ms: number, status: RefuseStatus, retryAfterS?: number): void {
+  refuse(ms: number, status: RefuseStatus, retryAfterS?: number | null): void {
     this.refuseUntil = this.clock() + ms;
     this.refuseStatus = status;
     this.refuseRetryAfterS = retryAfterS;
@@ -64,7 +64,9 @@ export class UpgradeGate {
         ok: false,
         status: this.refuseStatus,
         message: 'Connections are refused for now (fault injection)',
-        retryAfterS: this.refuseRetryAfterS ?? Math.ceil((this.refuseUntil - now) / 1000),
+        ...(this.refuseRetryAfterS === null
+          ? {}
+          : { retryAfterS: this.refuseRetryAfterS ?? Math.ceil((this.refuseUntil - now) / 1000) }),
       };
     }
     const path = parseConnectionPath(req.url);

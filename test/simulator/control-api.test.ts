@@ -95,7 +95,11 @@ describe('simulator HTTP control API', () => {
       ['/faults/drop', [1], /^drop options must be an object/],
       ['/faults/refuse', {}, /^refuse ms must be an integer/],
       ['/faults/refuse', { ms: 10, status: 500 }, /^refuse status must be 429, 418 or 503, received 500$/],
-      ['/faults/refuse', { ms: 10, retryAfterS: -1 }, /^refuse retryAfterS must be an integer from 0 to 259200/],
+      [
+        '/faults/refuse',
+        { ms: 10, retryAfterS: -1 },
+        /^refuse retryAfterS must be an integer from 0 to 259200/,
+      ],
       ['/faults/latency', { ms: -5 }, /^latency ms must be an integer from 0 to 600000, received -5$/],
       ['/faults/malformed', { count: 'many' }, /^malformed options.count/],
       ['/faults/shutdown', { closeAfterMs: -1 }, /^shutdown options.closeAfterMs/],

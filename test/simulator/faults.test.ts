@@ -72,6 +72,8 @@ describe('simulator faults', () => {
     assert.deepEqual(await upgradeRefusal(`${sim.url}/ws`), { status: 503, retryAfter: '3' });
     sim.refuseConnections(60_000, 429, 7);
     assert.deepEqual(await upgradeRefusal(`${sim.url}/ws`), { status: 429, retryAfter: '7' });
+    sim.refuseConnections(60_000, 503, null);
+    assert.deepEqual(await upgradeRefusal(`${sim.url}/ws`), { status: 503, retryAfter: undefined });
     sim.refuseConnections(0);
     assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
   });
