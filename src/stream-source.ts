@@ -77,6 +77,12 @@ export interface MetricsSnapshot {
   readonly errors: number;
   readonly isHealthy: boolean;
   readonly healthReason: string | undefined;
+  /** Upstream upgrade attempts made since start (`ws_manager_upstream_connect_attempts_total`). */
+  readonly upstreamConnectAttempts: number;
+  /** Attempts in the rolling window over the limit (`ws_manager_upstream_connect_budget_ratio`). */
+  readonly upstreamConnectBudgetRatio: number;
+  /** Seconds until attempts may resume after a Retry-After (`ws_manager_upstream_retry_after_seconds`). */
+  readonly upstreamRetryAfterSeconds: number;
 }
 
 export type Implementation = 'WSManager' | 'Legacy';

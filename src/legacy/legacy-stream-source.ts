@@ -1,12 +1,17 @@
 /**
  * The pre-migration baseline behind the `StreamSource` interface (selected by USE_NEW_WS_MANAGER=false):
  * every subscriber gets its own raw `${url}/ws/<stream>` socket, reconnected after a fixed delay, with no
- * sharing, no idle grace and no stall detection. It exports the same metrics as WSManager
+ * sharing, no idle grace and no stall detection. It is held to the exchange's connection-attempt budget
+ * and Retry-After like WSManager (the shared UpstreamAdmission), and exports the same metrics
  * (ManagerMetrics) so the canary compares like with like.
  */
 import { Registry } from 'prom-client';
 import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
-import { isValidStreamName } from '../exchange/binance/streams.js';
+import {
+  CONNECTION_ATTEMPT_WINDOW_MS,
+  isValidStreamName,
+  MAX_CONNECTION_ATTEMPTS,
+} from '../exchange/binance/streams.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
 import type {
@@ -17,6 +22,7 @@ import type {
   StreamSource,
   Unsubscribe,
 } from '../stream-source.js';
+import { UpstreamAdmission } from '../upstream-admission.js';
 import { LegacySubscription, type LegacyTally } from './legacy-subscription.js';
 
 export interface LegacyStreamSourceOptions {
@@ -30,6 +36,11 @@ export interface LegacyStreamSourceOptions {
   reconnectDelayMs?: number;
   /** A subscription without an open socket for longer than this makes the source unhealthy. @default 30000 */
   healthGraceMs?: number;
+  /**
+   * Upgrade attempts allowed in any rolling window, shared by every subscription; beyond it attempts
+   * wait. @default Binance's 300 per 300000 ms
+   */
+  connectionAttempts?: { limit?: number; windowMs?: number };
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
 }
@@ -46,6 +57,7 @@ export class LegacyStreamSource implements StreamSource {
   private readonly reconnectDelayMs: number;
   private readonly healthGraceMs: number;
   private readonly now: () => number;
+  private readonly admission: UpstreamAdmission;
   private readonly tally: LegacyTally = { retries: 0, messages: 0, gaps: 0, errors: 0 };
   private creations = 0;
   private cleanups = 0;
@@ -62,6 +74,23 @@ export class LegacyStreamSource implements StreamSource {
     this.logger = options.logger ?? silentLogger();
     this.now = options.now ?? Date.now;
     this.metrics = new ManagerMetrics(options.registry ?? new Registry(), 'Legacy');
+    this.admission = new UpstreamAdmission({
+      limit: positiveInteger(
+        'connectionAttempts.limit',
+        options.connectionAttempts?.limit,
+        MAX_CONNECTION_ATTEMPTS,
+      ),
+      windowMs: positiveInteger(
+        'connectionAttempts.windowMs',
+        options.connectionAttempts?.windowMs,
+        CONNECTION_ATTEMPT_WINDOW_MS,
+      ),
+      name: this.implementation,
+      logger: this.logger,
+      now: this.now,
+      meter: this.metrics,
+    });
+    this.metrics.watchAdmission(this.admission);
   }
 
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
@@ -78,6 +107,7 @@ export class LegacyStreamSource implements StreamSource {
     const subscription = new LegacySubscription(`legacy-${this.nextId++}`, stream, normalized, {
       url: this.url,
       reconnectDelayMs: this.reconnectDelayMs,
+      admission: this.admission,
       metrics: this.metrics,
       tally: this.tally,
       logger: this.logger,
@@ -132,7 +162,9 @@ export class LegacyStreamSource implements StreamSource {
     if (this.destroyed) verdict = { healthy: false, reason: 'destroyed' };
     else {
       const now = this.now();
-      for (const s of this.subscriptions) {
+      const paused = this.subscriptions.size > 0 ? this.admission.pauseReason(now) : undefined;
+      if (paused !== undefined) verdict = { healthy: false, reason: paused };
+      for (const s of paused === undefined ? this.subscriptions : []) {
         if (s.downSince !== undefined && now - s.downSince > this.healthGraceMs) {
           verdict = {
             healthy: false,
@@ -163,6 +195,9 @@ export class LegacyStreamSource implements StreamSource {
       errors: this.tally.errors,
       isHealthy: verdict.healthy,
       healthReason: verdict.reason,
+      upstreamConnectAttempts: this.admission.attempts,
+      upstreamConnectBudgetRatio: this.admission.budgetRatio(),
+      upstreamRetryAfterSeconds: this.admission.pausedMs() / 1000,
     };
   }
 

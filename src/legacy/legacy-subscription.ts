@@ -1,6 +1,8 @@
 /**
  * One subscriber's private upstream socket in the legacy baseline: `${url}/ws/<stream>`, reconnected after
- * a fixed delay with no jitter and no limit, exactly as the pre-migration code did. Nothing is shared.
+ * a fixed delay with no jitter, as the pre-migration code did. Nothing is shared, except what keeps the
+ * exchange from refusing or banning the IP: every attempt goes through the source's UpstreamAdmission
+ * (attempt budget, Retry-After pause) and waits when it says so.
  */
 import WebSocket from 'ws';
 import type { StreamError } from '../errors.js';
@@ -13,11 +15,14 @@ import {
 import type { Logger } from '../log.js';
 import type { ErrorReason, ManagerMetrics } from '../metrics/manager-metrics.js';
 import type { StreamListener } from '../stream-source.js';
+import type { UpstreamAdmission } from '../upstream-admission.js';
 import { LegacyMessage } from './legacy-message.js';
 
 export interface LegacySubscriptionContext {
   readonly url: string;
   readonly reconnectDelayMs: number;
+  /** Shared by every subscription of the source: the attempt budget and the Retry-After pause. */
+  readonly admission: UpstreamAdmission;
   readonly metrics: ManagerMetrics;
   /** Plain tallies next to the prom-client counters, for the synchronous JSON snapshot. */
   readonly tally: LegacyTally;
@@ -103,10 +108,30 @@ export class LegacySubscription {
   }
 
   private connect(): void {
+    const wait = this.ctx.admission.admit();
+    if (wait > 0) {
+      this.state = 'waiting';
+      this.ctx.logger.debug(
+        { stream: this.stream, connection: this.id, waitMs: wait },
+        'Legacy connection attempt deferred by the upstream admission (attempt budget or Retry-After)',
+      );
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (this.state === 'waiting') this.connect();
+      }, wait);
+      return;
+    }
     this.state = 'connecting';
     const socket = new WebSocket(`${this.ctx.url}/ws/${this.stream}`, { perMessageDeflate: false });
     this.socket = socket;
     let opened = false;
+    let refusal: { status: number; retryAfter: string | undefined } | undefined;
+    socket.on('unexpected-response', (_req, res) => {
+      const header = res.headers['retry-after'];
+      refusal = { status: res.statusCode ?? 0, retryAfter: Array.isArray(header) ? header[0] : header };
+      res.resume();
+      socket.terminate();
+    });
     socket.on('open', () => {
       opened = true;
       this.state = 'open';
@@ -129,6 +154,7 @@ export class LegacySubscription {
       );
     });
     socket.on('close', (code: number, reason: Buffer) => {
+      if (refusal !== undefined) this.ctx.admission.refused(refusal.status, refusal.retryAfter);
       if (this.state === 'closed' || this.socket !== socket) return;
       this.socket = undefined;
       if (opened) {

@@ -1,6 +1,7 @@
 /**
  * One logical upstream connection: the set of streams it carries and the physical socket serving
- * them, kept alive across failures (backoff with full jitter, attempt budget, resubscription) and
+ * them, kept alive across failures (backoff with full jitter, the shared upstream admission: attempt
+ * budget and Retry-After pause, resubscription) and
  * rotated make-before-break on `serverShutdown` or before the 24 h limit.
  *
  * State machine (every transition goes through `setState`, which logs and counts it):
@@ -10,7 +11,7 @@
  *   any -> closed (released by the pool or destroy)
  */
 import type { Logger } from '../log.js';
-import type { AttemptBudget } from './attempt-budget.js';
+import type { UpstreamAdmission } from '../upstream-admission.js';
 import { backoffDelay } from './backoff.js';
 import type { ManagerStats } from './manager-stats.js';
 import type { ResolvedOptions } from './options.js';
@@ -47,7 +48,8 @@ export interface ConnectionHooks {
 /** Shared by every connection of one manager. */
 export interface ConnectionContext {
   readonly options: ResolvedOptions;
-  readonly budget: AttemptBudget;
+  /** Attempt budget and Retry-After pause, shared by every connection of the manager. */
+  readonly admission: UpstreamAdmission;
   readonly stats: ManagerStats;
   readonly logger: Logger;
   readonly hooks: ConnectionHooks;
@@ -153,16 +155,19 @@ export class UpstreamConnection {
 
   private openSocket(reason: string): void {
     if (this.state === 'closed' || this.state === 'failed') return;
-    const { options, budget } = this.ctx;
-    const now = options.now();
-    if (!budget.tryTake(now)) {
-      const wait = Math.max(1, budget.waitMs(now));
-      this.ctx.stats.error('attempt_budget');
-      this.ctx.logger.warn(
-        { connection: this.id, waitMs: wait, limit: options.connectionAttempts.limit },
-        'WSManager connection-attempt budget exhausted; waiting',
-      );
-      if (this.state !== 'rotating') this.setState('waiting', `attempt budget exhausted, waiting ${wait} ms`);
+    const { options, admission } = this.ctx;
+    const wait = admission.admit();
+    if (wait > 0) {
+      const paused = admission.pauseReason();
+      if (paused === undefined) {
+        this.ctx.stats.error('attempt_budget');
+        this.ctx.logger.warn(
+          { connection: this.id, waitMs: wait, limit: options.connectionAttempts.limit },
+          'WSManager connection-attempt budget exhausted; waiting',
+        );
+      }
+      if (this.state !== 'rotating')
+        this.setState('waiting', paused ?? `attempt budget exhausted, waiting ${wait} ms`);
       if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
@@ -258,6 +263,7 @@ export class UpstreamConnection {
 
   private handleClose(socket: UpstreamSocket, end: SocketEnd): void {
     const wasOpen = socket.openedAt !== undefined;
+    if (end.refusal !== undefined) this.ctx.admission.refused(end.refusal.status, end.refusal.retryAfter);
     this.ctx.hooks.onSocketClosed(this, end, wasOpen);
     if (this.state === 'closed' || this.state === 'failed') return;
     const now = this.ctx.options.now();
@@ -297,7 +303,8 @@ export class UpstreamConnection {
       return;
     }
     this.upSince = undefined;
-    this.downSince ??= now;
+    // A stalled socket stopped serving when it fell silent, not when the silence was noticed.
+    this.downSince ??= Math.min(now, end.silentSince ?? now);
     this.scheduleRetry(end.cause, 'reconnect');
   }
 

@@ -5,6 +5,7 @@
  */
 import WebSocket, { type RawData } from 'ws';
 import { RollingWindow } from '../rolling-window.js';
+import { SilenceDetector } from './silence-detector.js';
 
 export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
 export type ControlMethod = 'SUBSCRIBE' | 'UNSUBSCRIBE';
@@ -16,6 +17,10 @@ export interface SocketEnd {
   readonly expected: boolean;
   /** `ws_manager_errors_total` reason of an unexpected end. */
   readonly reason: 'connect_failed' | 'connection_error' | 'unexpected_close' | 'stalled' | undefined;
+  /** The upgrade was answered with this HTTP status instead of 101 (with its `Retry-After`, if any). */
+  readonly refusal?: { readonly status: number; readonly retryAfter: string | undefined };
+  /** For a stall: epoch ms of the last traffic seen, since when the socket served nothing. */
+  readonly silentSince?: number;
 }
 
 export interface ExchangeError {
@@ -52,6 +57,17 @@ interface Request {
 }
 
 const SERVER_SHUTDOWN_STREAM = '!serverShutdown';
+/** How often liveness is checked: fine enough to notice a busy stream's silence within a second. */
+const LIVENESS_TICK_MS = 250;
+/**
+ * A connection silent for this many of its usual gaps between frames (at least 1 s) is pinged at
+ * once; without a pong within the deadline it is replaced. Binance answers a ping with a pong at
+ * once ("WebSocket Streams": pong with a copy of the ping payload), so 2 s is generous; the fixed
+ * `stallTimeoutMs` stays the last resort for connections too quiet to have a usual gap.
+ */
+const PROBE_SILENCE_FACTOR = 10;
+const PROBE_FLOOR_MS = 1000;
+const PROBE_PONG_DEADLINE_MS = 2000;
 /** A pong echoes the latest ping; older unanswered pings need no separate answer (Binance: "pong ... with a copy of the ping payload"). */
 const MAX_QUEUED_PONGS = 2;
 
@@ -81,6 +97,10 @@ export class UpstreamSocket {
   private flushQueued = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
+  private silence: SilenceDetector | undefined;
+  /** Epoch ms of the liveness ping awaiting its pong. */
+  private probeSentAt: number | undefined;
+  private refusal: SocketEnd['refusal'];
   private active = false;
   private lastActiveAt: number;
   private closeRequested: string | undefined;
@@ -110,10 +130,17 @@ export class UpstreamSocket {
     this.ws.on('ping', (payload) => this.handlePing(payload));
     this.ws.on('pong', () => {
       this.active = true;
+      if (this.probeSentAt !== undefined) {
+        this.probeSentAt = undefined;
+        this.silence?.probeAnswered();
+      }
     });
     this.ws.on('unexpected-response', (_req, res) => {
+      const header = res.headers['retry-after'];
+      const retryAfter = Array.isArray(header) ? header[0] : header;
       this.endReason = 'connect_failed';
-      this.endCause = `upgrade refused with HTTP ${res.statusCode}`;
+      this.endCause = `upgrade refused with HTTP ${res.statusCode}${retryAfter === undefined ? '' : ` (Retry-After: ${retryAfter})`}`;
+      this.refusal = { status: res.statusCode ?? 0, retryAfter };
       res.resume();
       this.ws.terminate();
     });
@@ -177,22 +204,52 @@ export class UpstreamSocket {
     this.state = 'open';
     this.openedAt = this.opts.now();
     this.lastActiveAt = this.openedAt;
-    const checkEvery = Math.max(1, Math.floor(this.opts.stallTimeoutMs / 4));
-    this.stallTimer = setInterval(() => this.checkStall(), checkEvery);
+    const tickMs = Math.max(1, Math.min(LIVENESS_TICK_MS, Math.floor(this.opts.stallTimeoutMs / 4)));
+    this.silence = new SilenceDetector({
+      tickMs,
+      factor: PROBE_SILENCE_FACTOR,
+      floorMs: PROBE_FLOOR_MS,
+      alpha: 0.2,
+      minSamples: 4,
+    });
+    this.stallTimer = setInterval(() => this.checkLiveness(), tickMs);
     this.events.onOpen(this);
     this.flush();
   }
 
-  private checkStall(): void {
+  /** Fast path: a probe when the silence is long for this connection's traffic; last resort: the fixed timeout. */
+  private checkLiveness(): void {
     const now = this.opts.now();
+    const silence = this.silence!;
+    const probeDue = silence.tick();
     if (this.active) {
       this.active = false;
       this.lastActiveAt = now;
+    } else if (now - this.lastActiveAt >= this.opts.stallTimeoutMs) {
+      this.stalled(
+        `no traffic for ${now - this.lastActiveAt} ms (stall timeout ${this.opts.stallTimeoutMs} ms)`,
+      );
       return;
     }
-    if (now - this.lastActiveAt < this.opts.stallTimeoutMs) return;
+    if (this.probeSentAt !== undefined) {
+      if (now - this.probeSentAt >= PROBE_PONG_DEADLINE_MS) {
+        this.stalled(
+          `no pong within ${PROBE_PONG_DEADLINE_MS} ms to a probe ping after ${silence.silenceMs} ms without events (usual gap ${Math.round(silence.expectedGapMs() ?? 0)} ms)`,
+        );
+      }
+      return;
+    }
+    // The probe ping counts against the exchange's 5 frames/s like any frame; when the window is full
+    // it goes on a later tick.
+    if (probeDue && this.limiter.tryRecord(now)) {
+      this.probeSentAt = now;
+      this.ws.ping();
+    }
+  }
+
+  private stalled(cause: string): void {
     this.endReason = 'stalled';
-    this.endCause = `no traffic for ${now - this.lastActiveAt} ms`;
+    this.endCause = cause;
     this.stopTimers();
     this.ws.terminate();
   }
@@ -206,6 +263,8 @@ export class UpstreamSocket {
 
   private handleMessage(raw: RawData, isBinary: boolean): void {
     this.active = true;
+    this.probeSentAt = undefined;
+    this.silence?.frame();
     const frame = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
     let msg: unknown;
     try {
@@ -356,7 +415,15 @@ export class UpstreamSocket {
     else cause = `server closed with ${code}${reason ? ` ${reason}` : ''}`;
     let endReason = this.endReason;
     if (!expected && endReason === undefined) endReason = wasOpen ? 'unexpected_close' : 'connect_failed';
-    this.events.onClose(this, { code, cause, expected, reason: expected ? undefined : endReason });
+    const end: SocketEnd = {
+      code,
+      cause,
+      expected,
+      reason: expected ? undefined : endReason,
+      ...(this.refusal === undefined ? {} : { refusal: this.refusal }),
+      ...(endReason === 'stalled' && !expected ? { silentSince: this.lastActiveAt } : {}),
+    };
+    this.events.onClose(this, end);
     const callbacks = this.closedCallbacks;
     this.closedCallbacks = [];
     for (const callback of callbacks) callback();

@@ -16,7 +16,7 @@ import type {
   StreamSource,
   Unsubscribe,
 } from '../stream-source.js';
-import { AttemptBudget } from './attempt-budget.js';
+import { UpstreamAdmission } from '../upstream-admission.js';
 import { ConnectionPool } from './connection-pool.js';
 import { ManagerStats } from './manager-stats.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
@@ -35,6 +35,7 @@ export class WSManager implements StreamSource {
   private readonly stats: ManagerStats;
   private readonly streams: StreamRegistry;
   private readonly pool: ConnectionPool;
+  private readonly admission: UpstreamAdmission;
   private readonly housekeeping: NodeJS.Timeout;
   private destroyed = false;
   private destroying: Promise<void> | undefined;
@@ -74,13 +75,19 @@ export class WSManager implements StreamSource {
         return connection?.socket?.subscribed.has(stream) ? connection.id : undefined;
       },
     });
+    this.admission = new UpstreamAdmission({
+      limit: this.options.connectionAttempts.limit,
+      windowMs: this.options.connectionAttempts.windowMs,
+      name: this.implementation,
+      logger,
+      now: this.options.now,
+      meter: this.stats.metrics,
+    });
+    this.stats.metrics.watchAdmission(this.admission);
     this.pool = new ConnectionPool(
       {
         options: this.options,
-        budget: new AttemptBudget(
-          this.options.connectionAttempts.limit,
-          this.options.connectionAttempts.windowMs,
-        ),
+        admission: this.admission,
         stats: this.stats,
         logger,
         hooks: this.connectionHooks(),
@@ -177,12 +184,17 @@ export class WSManager implements StreamSource {
       errors: this.stats.errors,
       isHealthy: verdict.healthy,
       healthReason: verdict.reason,
+      upstreamConnectAttempts: this.admission.attempts,
+      upstreamConnectBudgetRatio: this.admission.budgetRatio(),
+      upstreamRetryAfterSeconds: this.admission.pausedMs() / 1000,
     };
   }
 
   /**
    * Unhealthy when destroyed, when a connection exhausted its retries (until a connection opens
-   * again), or when a connection that carries streams has been down longer than `healthGraceMs`.
+   * again), while the upstream's Retry-After stops every attempt and streams are wanted, or when a
+   * connection that carries streams has been down longer than `healthGraceMs` (waiting for backoff,
+   * the attempt budget or Retry-After; a stalled connection counts as down since it fell silent).
    * Healthy when idle with no streams.
    */
   health(): HealthVerdict {
@@ -220,6 +232,9 @@ export class WSManager implements StreamSource {
       };
     }
     const now = this.options.now();
+    const paused = this.admission.pauseReason(now);
+    if (paused !== undefined && this.pool.all().some((c) => c.wanted.size > 0))
+      return { healthy: false, reason: paused };
     for (const connection of this.pool.all()) {
       if (connection.downSince === undefined || connection.wanted.size === 0) continue;
       const downMs = now - connection.downSince;

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Implementation } from '../stream-source.js';
+import type { AdmissionMeter, UpstreamAdmission } from '../upstream-admission.js';
 
 /** Bounded values of the `reason` label of `ws_manager_errors_total`. */
 export const ERROR_REASONS = [
@@ -24,7 +25,7 @@ export type ErrorReason = (typeof ERROR_REASONS)[number];
 export const CLEANUP_REASONS = ['idle', 'forced', 'failed', 'destroyed'] as const;
 export type CleanupReason = (typeof CLEANUP_REASONS)[number];
 
-export class ManagerMetrics {
+export class ManagerMetrics implements AdmissionMeter {
   readonly activeConnections: Gauge;
   readonly activeConnectionsHwm: Gauge;
   readonly retryCount: Counter;
@@ -42,7 +43,11 @@ export class ManagerMetrics {
   readonly reconnectDuration: Histogram;
   readonly healthy: Gauge;
   readonly info: Gauge<'implementation'>;
+  readonly upstreamConnectAttempts: Counter;
+  readonly upstreamConnectBudgetRatio: Gauge;
+  readonly upstreamRetryAfterSeconds: Gauge;
   private hwm = 0;
+  private admission: UpstreamAdmission | undefined;
 
   constructor(registry: Registry, implementation: Implementation) {
     const registers = [registry];
@@ -135,6 +140,30 @@ export class ManagerMetrics {
       labelNames: ['implementation'],
       registers,
     });
+    this.upstreamConnectAttempts = new Counter({
+      name: 'ws_manager_upstream_connect_attempts_total',
+      help: 'Upstream WebSocket upgrade attempts made (first connects, reconnects, rotations)',
+      registers,
+    });
+    const admission = () => this.admission;
+    this.upstreamConnectBudgetRatio = new Gauge({
+      name: 'ws_manager_upstream_connect_budget_ratio',
+      help: 'Upstream connection attempts in the rolling window over the limit (Binance: 300 per 5 min per IP); 1 = spent',
+      registers,
+      collect() {
+        const a = admission();
+        if (a !== undefined) this.set(a.budgetRatio());
+      },
+    });
+    this.upstreamRetryAfterSeconds = new Gauge({
+      name: 'ws_manager_upstream_retry_after_seconds',
+      help: 'Seconds until upstream connection attempts may resume after a 429/418/503 Retry-After; 0 when allowed',
+      registers,
+      collect() {
+        const a = admission();
+        if (a !== undefined) this.set(a.pausedMs() / 1000);
+      },
+    });
     this.info.set({ implementation }, 1);
     this.healthy.set(1);
     // Zero every labelled series so rate() sees them from the first scrape.
@@ -164,5 +193,15 @@ export class ManagerMetrics {
 
   error(reason: ErrorReason): void {
     this.errors.inc({ reason });
+  }
+
+  /** One upstream upgrade attempt made. */
+  attempted(): void {
+    this.upstreamConnectAttempts.inc();
+  }
+
+  /** The admission whose budget and pause the gauges report at each scrape. */
+  watchAdmission(admission: UpstreamAdmission): void {
+    this.admission = admission;
   }
 }

@@ -198,7 +198,7 @@ describe('health verdict', () => {
     const client = await openClient(`${gateway.wsUrl}/ws/btcusdt@trade`);
     try {
       await waitFor(() => client.messages.length > 0, 'first event');
-      gateway.simulator!.refuseConnections(60_000, 503);
+      gateway.simulator!.refuseConnections(60_000, 503, null);
       gateway.simulator!.dropConnections({ abrupt: true });
       await waitFor(
         async () => (await fetchRaw(`${gateway.url}/api/ws/metrics`, { method: 'HEAD' })).status === 503,

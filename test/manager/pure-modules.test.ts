@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AttemptBudget } from '../../src/manager/attempt-budget.js';
 import { backoffDelay } from '../../src/manager/backoff.js';
 import { GapDetector } from '../../src/manager/gap-detector.js';
+import { SilenceDetector } from '../../src/manager/silence-detector.js';
 import { RollingWindow } from '../../src/rolling-window.js';
+import {
+  DEFAULT_RETRY_AFTER_MS,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
+  refusalPauseMs,
+  UpstreamAdmission,
+} from '../../src/upstream-admission.js';
+import { captureLogger } from './helpers.js';
 
 test('backoff: full jitter below min(cap, base * 2^attempt)', () => {
   const policy = { baseDelayMs: 100, maxDelayMs: 1000 };
@@ -56,15 +64,112 @@ test('rolling window limiter: never more than limit within any window', () => {
   assert.equal(fresh.used(1000), 2);
 });
 
-test('attempt budget: limit per window, then wait until the oldest expires', () => {
-  const budget = new AttemptBudget(3, 60_000);
-  assert.ok(budget.tryTake(0));
-  assert.ok(budget.tryTake(1));
-  assert.ok(budget.tryTake(2));
-  assert.equal(budget.tryTake(3), false);
-  assert.equal(budget.waitMs(3), 59_997);
-  assert.ok(budget.tryTake(60_000));
-  assert.equal(budget.used(60_000), 3);
+function admissionAt(clock: { now: number }, limit = 3) {
+  const { logger, lines } = captureLogger();
+  let counted = 0;
+  const admission = new UpstreamAdmission({
+    limit,
+    windowMs: 60_000,
+    name: 'WSManager',
+    logger,
+    now: () => clock.now,
+    meter: { attempted: () => counted++ },
+  });
+  return { admission, lines, counted: () => counted };
+}
+
+test('upstream admission: attempt budget per rolling window, then wait until the oldest expires', () => {
+  const clock = { now: 0 };
+  const { admission, counted } = admissionAt(clock);
+  for (const t of [0, 1, 2]) {
+    clock.now = t;
+    assert.equal(admission.admit(), 0);
+  }
+  clock.now = 3;
+  assert.equal(admission.admit(), 59_997);
+  assert.equal(admission.budgetRatio(), 1);
+  clock.now = 60_000;
+  assert.equal(admission.admit(), 0);
+  assert.equal(admission.attempts, 4);
+  assert.equal(counted(), 4, 'only admitted attempts are counted');
+});
+
+test('Retry-After: delta-seconds and HTTP-date, unreadable values ignored', () => {
+  const now = Date.parse('2026-11-30T12:00:00Z');
+  assert.equal(parseRetryAfter('10', now), 10_000);
+  assert.equal(parseRetryAfter(' 0 ', now), 0);
+  assert.equal(parseRetryAfter('Mon, 30 Nov 2026 12:02:00 GMT', now), 120_000);
+  assert.equal(parseRetryAfter(undefined, now), undefined);
+  assert.equal(parseRetryAfter('soon', now), undefined);
+  assert.equal(parseRetryAfter('-5', now), undefined);
+  assert.equal(parseRetryAfter('1.5', now), undefined);
+});
+
+test('Retry-After: which refusals pause, the default without the header, clamping', () => {
+  const now = 1_000_000;
+  assert.equal(refusalPauseMs(429, '2', now), 2000);
+  assert.equal(refusalPauseMs(418, undefined, now), DEFAULT_RETRY_AFTER_MS);
+  assert.equal(refusalPauseMs(429, 'garbage', now), DEFAULT_RETRY_AFTER_MS);
+  assert.equal(refusalPauseMs(503, '5', now), 5000);
+  assert.equal(refusalPauseMs(503, undefined, now), undefined, 'a 503 without Retry-After: ordinary backoff');
+  assert.equal(refusalPauseMs(400, '5', now), undefined);
+  assert.equal(refusalPauseMs(429, '0', now), 1000, 'at least 1 s');
+  assert.equal(refusalPauseMs(418, String(365 * 24 * 3600), now), MAX_RETRY_AFTER_MS, 'at most 3 days');
+});
+
+test('upstream admission: a 429 pauses every attempt until Retry-After, logged once at start and once at end', () => {
+  const clock = { now: 0 };
+  const { admission, lines } = admissionAt(clock, 100);
+  admission.refused(429, '2');
+  admission.refused(429, '1'); // a shorter wait never shortens the pause
+  assert.equal(admission.admit(), 2000);
+  assert.match(admission.pauseReason() ?? '', /refused with HTTP 429: no connection attempt for 2 s/);
+  clock.now = 1500;
+  admission.refused(418, '3'); // a ban during the pause lengthens it
+  assert.equal(admission.pausedMs(), 3000);
+  assert.match(admission.pauseReason() ?? '', /banned \(HTTP 418\)/);
+  clock.now = 4500;
+  assert.equal(admission.pausedMs(), 0);
+  assert.equal(admission.pauseReason(), undefined);
+  assert.equal(admission.admit(), 0);
+  const pauseLines = lines.filter((l) => /Retry-After/.test(l.msg));
+  assert.equal(pauseLines.length, 2, JSON.stringify(pauseLines));
+  assert.equal(pauseLines[0]!['status'], 429);
+  assert.equal(admission.attempts, 1);
+});
+
+test('silence detector: probes a busy connection after ~10 usual gaps (at least 1 s), backs off when answered', () => {
+  const d = new SilenceDetector({ tickMs: 100, factor: 10, floorMs: 1000, alpha: 0.2, minSamples: 4 });
+  // Too few samples: no opinion, only the fixed timeout applies.
+  d.frame();
+  assert.equal(d.tick(), false);
+  assert.equal(d.thresholdMs(), Number.POSITIVE_INFINITY);
+  // 20 frames per 100 ms tick: a 5 ms usual gap, so the 1 s floor applies.
+  for (let i = 0; i < 10; i++) {
+    for (let f = 0; f < 20; f++) d.frame();
+    assert.equal(d.tick(), false);
+  }
+  assert.ok(Math.abs(d.expectedGapMs()! - 5) < 1, String(d.expectedGapMs()));
+  let ticks = 0;
+  while (!d.tick()) ticks++;
+  assert.equal(ticks, 9, 'probe due on the 10th silent tick (1 s)');
+  d.probeAnswered();
+  ticks = 0;
+  while (!d.tick()) ticks++;
+  assert.equal(ticks, 19, 'after an answered probe, twice as long');
+  d.frame();
+  d.tick();
+  assert.equal(d.thresholdMs(), 1000, 'traffic resets the backoff');
+});
+
+test('silence detector: a sparse stream (one frame per 2 s) gets a threshold of ~20 s', () => {
+  const d = new SilenceDetector({ tickMs: 250, factor: 10, floorMs: 1000, alpha: 0.2, minSamples: 4 });
+  for (let i = 0; i < 6; i++) {
+    for (let t = 0; t < 7; t++) assert.equal(d.tick(), false);
+    d.frame();
+    d.tick();
+  }
+  assert.equal(Math.round(d.thresholdMs()), 20_000);
 });
 
 test('gap detector: in order, gap, duplicate; depth ranges', () => {

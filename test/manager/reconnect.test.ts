@@ -110,7 +110,8 @@ test('retries exhausted: subscribers get WS_ERR_RETRIES_EXHAUSTED and health tur
     manager.subscribe('btcusdt@trade', { next: () => {}, error: (e) => errors.push(e) });
     await waitFor('open', () => manager.getMetrics().activeConnections === 1);
     assert.equal(manager.health().healthy, true);
-    local.refuseConnections(60_000, 503);
+    // A 503 without Retry-After: the ordinary backoff applies (with one, the attempts would pause).
+    local.refuseConnections(60_000, 503, null);
     local.dropConnections({ abrupt: true });
     await waitFor('both subscribers errored', () => errors.length === 2, 10_000);
     for (const e of errors) {
@@ -154,7 +155,7 @@ test('upstream down longer than healthGraceMs is unhealthy, healthy again once i
     let n = 0;
     manager.subscribe('ethusdt@trade', () => n++);
     await waitFor('events', () => n > 0);
-    local.refuseConnections(1500, 503);
+    local.refuseConnections(1500, 503, null);
     local.dropConnections({ abrupt: true });
     await waitFor('the connection down', () => manager.getMetrics().activeConnections === 0);
     assert.equal(manager.health().healthy, true, 'within the grace');
@@ -183,7 +184,7 @@ test('the connection-attempt budget is shared by all connections and never excee
   try {
     for (const s of ['btcusdt@trade', 'ethusdt@trade', 'bnbusdt@trade']) manager.subscribe(s, () => {});
     await waitFor('three connections', () => local.stats().openConnections === 3);
-    local.refuseConnections(60_000, 429);
+    local.refuseConnections(60_000, 503, null);
     local.dropConnections({ abrupt: true });
     await waitFor('the budget exhausted', () => lines.some((l) => /budget exhausted/.test(l.msg)));
     await sleep(300);
