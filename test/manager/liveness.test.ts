@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
+import { WebSocketServer } from 'ws';
 import { type GapEvent, WSManager } from '../../src/manager/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { captureLogger, sleep, waitFor } from './helpers.js';
@@ -47,6 +50,100 @@ test('a stalled connection is detected, terminated and replaced', async () => {
     assert.match(await registry.metrics(), /ws_manager_errors_total\{reason="stalled"\} 1/);
     assert.equal(manager.getMetrics().retryCount, 1);
     assert.equal(sim.stats().connections.filter((c) => !c.stalled).length, 1);
+  } finally {
+    await manager.destroy();
+    await sim.close();
+  }
+});
+
+test('a busy connection that falls silent is probed with a ping and replaced within seconds, not the stall timeout', async () => {
+  const sim = await startSimulator({ rate: 50 });
+  const registry = new Registry();
+  const { logger, lines } = captureLogger();
+  // The default 50 s stall timeout: only the probe path can recover within the 10 s below.
+  const manager = new WSManager({ url: sim.url, registry, logger, retry: { baseDelayMs: 200 } });
+  try {
+    let n = 0;
+    manager.subscribe('btcusdt@trade', () => n++);
+    // Two seconds of traffic teach the connection its usual gap between events.
+    await sleep(2000);
+    assert.ok(n > 20, `busy stream (${n} events)`);
+    assert.equal(sim.stall(), 1);
+    const stalledAt = Date.now();
+    await sleep(100);
+    const count = n;
+    await waitFor('delivering again', () => n > count + 3, 10_000);
+    const recoveredMs = Date.now() - stalledAt;
+    assert.ok(recoveredMs < 10_000, `recovered after ${recoveredMs} ms`);
+    const ended = lines.find((l) => l.msg === 'WSManager upstream socket ended unexpectedly');
+    assert.equal(ended?.['reason'], 'stalled');
+    assert.match(
+      String(ended?.['cause']),
+      /^no pong within 2000 ms to a probe ping after \d+ ms without events/,
+    );
+    assert.match(await registry.metrics(), /ws_manager_errors_total\{reason="stalled"\} 1/);
+  } finally {
+    await manager.destroy();
+    await sim.close();
+  }
+});
+
+test('a busy connection that goes quiet but answers the probe ping is kept', async () => {
+  // The simulator has no "quiet but alive" fault (its streams all tick at one rate), so a minimal
+  // upstream stands in: it acknowledges SUBSCRIBE, sends events for 1.5 s, then only answers pings.
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(server, 'listening');
+  let connections = 0;
+  let pings = 0;
+  server.on('connection', (ws) => {
+    connections++;
+    ws.on('ping', () => pings++);
+    ws.on('message', (raw) => {
+      const { id, params } = JSON.parse(raw.toString()) as { id: number; params: string[] };
+      ws.send(JSON.stringify({ result: null, id }));
+      let t = 0;
+      const timer = setInterval(() => {
+        if (++t > 75 || ws.readyState !== ws.OPEN) return clearInterval(timer);
+        ws.send(JSON.stringify({ stream: params[0], data: { e: 'trade', t } }));
+      }, 20);
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const manager = new WSManager({ url: `ws://127.0.0.1:${port}` });
+  try {
+    let n = 0;
+    manager.subscribe('ethusdt@trade', () => n++);
+    await waitFor('the busy phase over', () => n >= 75, 5000);
+    await sleep(4000);
+    assert.ok(pings >= 1, 'the silence was probed');
+    assert.equal(connections, 1, 'the same connection: its pongs answered the probes');
+    assert.equal(manager.getMetrics().retryCount, 0);
+    assert.ok(pings <= 3, `answered probes back off (${pings} pings in 4 s)`);
+  } finally {
+    await manager.destroy();
+    for (const ws of server.clients) ws.terminate();
+    server.close();
+  }
+});
+
+test('a stalled connection counts as down since it fell silent: unhealthy at once when that exceeds the grace', async () => {
+  const sim = await startSimulator({ rate: 50 });
+  const manager = new WSManager({
+    url: sim.url,
+    healthGraceMs: 2000,
+    retry: { baseDelayMs: 20, maxAttempts: Number.POSITIVE_INFINITY },
+  });
+  try {
+    let n = 0;
+    manager.subscribe('bnbusdt@trade', () => n++);
+    await sleep(1500);
+    // Stalled, then unable to reconnect (503 without Retry-After: plain backoff).
+    sim.refuseConnections(60_000, 503, null);
+    assert.equal(sim.stall(), 1);
+    await waitFor('the stall detected', () => manager.getMetrics().activeConnections === 0, 10_000);
+    const verdict = manager.health();
+    assert.equal(verdict.healthy, false, 'silent for about 3 s, more than the 2 s grace');
+    assert.match(verdict.reason!, /down for \d+ ms \(grace 2000 ms\)/);
   } finally {
     await manager.destroy();
     await sim.close();
