@@ -19,6 +19,12 @@ export const DEFAULT_RETRY_AFTER_MS = 120_000;
 export const MIN_RETRY_AFTER_MS = 1000;
 /** Longest pause: 3 days, Binance's longest ban; a longer value is more likely a broken header. */
 export const MAX_RETRY_AFTER_MS = 3 * 24 * 3600 * 1000;
+/**
+ * The exchange counts an attempt when it arrives, up to a network delay after it was made here; an
+ * attempt made the moment the oldest one leaves our window could still be inside the exchange's. The
+ * budget's window is kept this much longer (0.3 % of Binance's 5 minutes).
+ */
+export const ATTEMPT_WINDOW_MARGIN_MS = 1000;
 
 /**
  * The wait a `Retry-After` value names, in ms from `now`: delta-seconds (`120`) or an HTTP-date
@@ -73,7 +79,7 @@ export class UpstreamAdmission {
   private pauseCause: string | undefined;
 
   constructor(private readonly opts: UpstreamAdmissionOptions) {
-    this.window = new RollingWindow(opts.limit, opts.windowMs);
+    this.window = new RollingWindow(opts.limit, opts.windowMs + ATTEMPT_WINDOW_MARGIN_MS);
   }
 
   get limit(): number {
