@@ -1,0 +1,111 @@
+/**
+ * Issue 9 item 5 at a small scale: clients subscribing and unsubscribing in a loop under the legacy
+ * baseline (one socket per subscriber) stay within the exchange's connection-attempt budget, and the
+ * source turns unhealthy when a stream it serves cannot be connected.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { LegacyStreamSource } from '../../src/legacy/index.js';
+import { startSimulator } from '../../src/simulator/index.js';
+import { recordUpgradeAttempts } from '../support/upgrade-attempts.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function sample(text: string, name: string): number {
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  assert.ok(match, `${name} exported`);
+  return Number(match[1]);
+}
+
+test('subscribe/unsubscribe churn stays within the attempt budget; a stream that cannot connect makes it unhealthy', async () => {
+  // The exchange's 300 attempts per 5 minutes, scaled down to 8 per 5 s on both sides.
+  const sim = await startSimulator({ rate: 20, limits: { maxConnectionAttempts: 8, attemptWindowMs: 5000 } });
+  const registry = new Registry();
+  const source = new LegacyStreamSource({
+    url: sim.url,
+    registry,
+    reconnectDelayMs: 50,
+    healthGraceMs: 500,
+    connectionAttempts: { limit: 8, windowMs: 5000 },
+  });
+  try {
+    let existing = 0;
+    source.subscribe('btcusdt@trade', () => existing++);
+    await waitFor(() => existing > 0, 'the existing subscriber served');
+    // Five clients, each cycling through streams as fast as a client may.
+    const stopAt = Date.now() + 2500;
+    const clients = ['eth', 'bnb', 'sol', 'xrp', 'ada'].map(async (symbol) => {
+      for (let i = 0; Date.now() < stopAt; i++) {
+        const off = source.subscribe(`${symbol}usdt@${i % 2 ? 'trade' : 'aggTrade'}`, () => {});
+        await sleep(100);
+        off();
+      }
+    });
+    await Promise.all(clients);
+    const stats = sim.stats();
+    assert.equal(stats.limitBreaches.connectionAttempts, 0, 'no attempt refused with 429');
+    assert.ok(stats.connectionAttempts <= 8, `${stats.connectionAttempts} attempts, budget 8`);
+    const text = await registry.metrics();
+    assert.equal(sample(text, 'ws_manager_upstream_connect_attempts_total'), stats.connectionAttempts);
+    assert.equal(sample(text, 'ws_manager_upstream_connect_budget_ratio'), 1);
+    const before = existing;
+    await waitFor(() => existing > before + 3, 'the existing subscriber still served');
+
+    // The budget is spent: a new stream waits (it does not fail) and health says so after the grace.
+    let fresh = 0;
+    const errors: unknown[] = [];
+    source.subscribe('dogeusdt@trade', { next: () => fresh++, error: (e) => errors.push(e) });
+    await waitFor(() => !source.health().healthy, 'unhealthy while the stream cannot connect', 2000);
+    assert.match(source.health().reason!, /upstream down for more than \d+ s \(dogeusdt@trade\)/);
+    assert.equal(fresh, 0);
+    await waitFor(() => fresh > 0, 'connected once the window let it', 10_000);
+    assert.deepEqual(errors, []);
+    assert.equal(source.health().healthy, true);
+    assert.equal(sim.stats().limitBreaches.connectionAttempts, 0);
+  } finally {
+    await source.destroy();
+    await sim.close();
+  }
+});
+
+test('legacy honours Retry-After: no attempt before it passes, unhealthy meanwhile, then serves again', async () => {
+  const sim = await startSimulator({ rate: 20 });
+  const registry = new Registry();
+  const source = new LegacyStreamSource({ url: sim.url, registry, reconnectDelayMs: 50 });
+  const recorder = recordUpgradeAttempts(sim);
+  try {
+    let n = 0;
+    source.subscribe('btcusdt@trade', () => n++);
+    source.subscribe('btcusdt@trade', () => {});
+    await waitFor(() => n > 0 && source.getMetrics().activeConnections === 2, 'both sockets open');
+    const before = recorder.attempts.length;
+    sim.refuseConnections(300, 429, 2);
+    sim.dropConnections({ abrupt: true });
+    await waitFor(() => /HTTP 429/.test(source.health().reason ?? ''), 'the pause in the health verdict');
+    await waitFor(() => recorder.attempts.length > before, 'the refused attempt recorded');
+    assert.ok(sample(await registry.metrics(), 'ws_manager_upstream_retry_after_seconds') > 0);
+    const refused = recorder.attempts.slice(before, before + 2);
+    const count = n;
+    await waitFor(() => n > count + 3, 'served again', 10_000);
+    const firstRefusal = Math.min(...refused.map((a) => a.seenBy));
+    // Both sockets may have been refused (they reconnect together); nothing else before the 2 s.
+    const early = recorder.attempts
+      .slice(before)
+      .filter((a) => a.after < firstRefusal + 2000 - 5 && a.seenBy > firstRefusal + 100);
+    assert.deepEqual(early, [], 'no attempt during the Retry-After pause');
+    assert.equal(source.health().healthy, true);
+  } finally {
+    recorder.stop();
+    await source.destroy();
+    await sim.close();
+  }
+});
