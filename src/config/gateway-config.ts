@@ -57,4 +57,6 @@ export interface GatewayConfig {
   readonly maxUpstreamStreams: number;
   /** `LEGACY_RECONNECT_DELAY_MS`: fixed reconnect delay of the legacy implementation. */
   readonly legacyReconnectDelayMs: number;
+  /** `UPSTREAM_STALL_TIMEOUT_SECONDS`: WSManager's last-resort stall timeout (`stallTimeoutMs`). */
+  readonly upstreamStallTimeoutSeconds: number;
 }

@@ -304,4 +304,15 @@ export const VARIABLES = [
     fromEnv: integerFromEnv(integer(1, 600_000)),
     value: integer(1, 600_000),
   }),
+  variable({
+    env: 'UPSTREAM_STALL_TIMEOUT_SECONDS',
+    key: 'upstreamStallTimeoutSeconds',
+    // Binance pings every 20 s ("WebSocket Streams"): 50 s is two missed pings and a margin.
+    default: 50,
+    expected: 'an integer number of seconds from 1 to 3600',
+    description:
+      'WSManager replaces an upstream connection that received nothing (no event, no ping) for this long: the last resort for quiet connections; a busy one that falls silent is probed with a ping and replaced within seconds. The legacy baseline has no stall detection.',
+    fromEnv: integerFromEnv(integer(1, 3600)),
+    value: integer(1, 3600),
+  }),
 ] as const satisfies readonly Variable[];

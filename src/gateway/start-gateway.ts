@@ -86,7 +86,13 @@ export async function startGateway(
   }
   const healthGraceMs = cfg.healthGraceSeconds * 1000;
   const source: StreamSource = cfg.useNewWsManager
-    ? new WSManager({ url: upstream, registry, logger, healthGraceMs })
+    ? new WSManager({
+        url: upstream,
+        registry,
+        logger,
+        healthGraceMs,
+        stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
+      })
     : new LegacyStreamSource({
         url: upstream,
         registry,

@@ -142,6 +142,14 @@ describe('loadConfig', () => {
     assert.ok(help.includes('default: 300 (legacy), 10240 (USE_NEW_WS_MANAGER=true);'), help);
   });
 
+  it('reads UPSTREAM_STALL_TIMEOUT_SECONDS (default 50) and refuses values out of range', () => {
+    assert.equal(loadConfig({}).upstreamStallTimeoutSeconds, 50);
+    assert.equal(loadConfig({ UPSTREAM_STALL_TIMEOUT_SECONDS: '7' }).upstreamStallTimeoutSeconds, 7);
+    const error = configError(() => loadConfig({ UPSTREAM_STALL_TIMEOUT_SECONDS: '0' }));
+    assert.match(error.message, /UPSTREAM_STALL_TIMEOUT_SECONDS/);
+    assert.match(error.message, /an integer number of seconds from 1 to 3600/);
+  });
+
   it('requires TLS_CERT_FILE and TLS_KEY_FILE together', () => {
     assert.equal(
       configError(() => loadConfig({ TLS_CERT_FILE: '/tmp/cert.pem' })).message,
