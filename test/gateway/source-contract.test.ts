@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningGateway } from '../../src/gateway/index.js';
 import type { GapEvent, StreamMessage } from '../../src/stream-source.js';
+import { recordUpgradeAttempts } from '../support/upgrade-attempts.js';
 import { fetchRaw, openClient, startTestGateway, waitFor } from './helpers.js';
 
 for (const useNewWsManager of [false, true]) {
@@ -160,6 +161,44 @@ for (const useNewWsManager of [false, true]) {
       assert.equal(gaps[0]!.missed, gaps[0]!.received - gaps[0]!.expected);
       assert.ok(gateway.source.getMetrics().retryCount > retriesBefore);
       assert.ok(gateway.source.getMetrics().messageGaps >= 1);
+    });
+
+    it('honours Retry-After: no upstream attempt before it passes, unhealthy meanwhile, then serves again', async () => {
+      const sim = gateway.simulator!;
+      const client = await openClient(`${gateway.wsUrl}/ws/xrpusdt@trade`);
+      const recorder = recordUpgradeAttempts(sim);
+      try {
+        await waitFor(() => client.messages.length > 0, 'events');
+        const before = recorder.attempts.length;
+        // Refusals for 1.5 s (the first reconnect comes within it for both: a 200 ms fixed delay, a
+        // jittered backoff below 1 s), each naming Retry-After: 2.
+        sim.refuseConnections(1500, 429, 2);
+        sim.dropConnections({ abrupt: true });
+        const ready = await waitFor(async () => {
+          const res = await fetchRaw(`${gateway.url}/readyz`);
+          return res.status === 503 ? res : undefined;
+        }, 'readyz 503');
+        assert.match(
+          JSON.parse(ready.body).reason,
+          /HTTP 429: no connection attempt for [12] s \(Retry-After\)/,
+        );
+        const text = (await fetchRaw(`${gateway.url}/api/ws/metrics?format=prometheus`)).body;
+        const waiting = Number(/^ws_manager_upstream_retry_after_seconds (\S+)$/m.exec(text)?.[1]);
+        assert.ok(waiting > 0 && waiting <= 2, `retry-after gauge ${waiting}`);
+        await waitFor(() => recorder.attempts.length > before, 'the refused attempt recorded');
+        const refused = recorder.attempts[before]!;
+        const count = client.messages.length;
+        await waitFor(() => client.messages.length > count + 3, 'served again', 10_000);
+        // Attempts already in flight when the first refusal came back may be refused too; none after.
+        const early = recorder.attempts
+          .slice(before)
+          .filter((a) => a.seenBy > refused.seenBy + 100 && a.after < refused.seenBy + 2000 - 5);
+        assert.deepEqual(early, [], 'no attempt during the Retry-After pause');
+        assert.equal((await fetchRaw(`${gateway.url}/readyz`)).status, 200);
+      } finally {
+        recorder.stop();
+        await client.close();
+      }
     });
   });
 }
