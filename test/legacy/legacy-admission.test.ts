@@ -109,3 +109,14 @@ test('legacy honours Retry-After: no attempt before it passes, unhealthy meanwhi
     await sim.close();
   }
 });
+
+test('legacy connectionAttempts options are checked with a message naming them', () => {
+  assert.throws(() => new LegacyStreamSource({ url: 'ws://127.0.0.1:1', connectionAttempts: { limit: 0 } }), {
+    code: 'WS_ERR_INVALID_OPTION',
+    message: 'option connectionAttempts.limit must be a positive integer, received 0',
+  });
+  assert.throws(
+    () => new LegacyStreamSource({ url: 'ws://127.0.0.1:1', connectionAttempts: { windowMs: 1.5 } }),
+    { message: 'option connectionAttempts.windowMs must be a positive integer, received 1.5' },
+  );
+});
