@@ -57,8 +57,8 @@ test('a 429 with Retry-After stops every connection attempt of the manager until
     assert.ok(later.length >= 2, 'the reconnect and the new connection');
     for (const attempt of later) {
       assert.ok(
-        attempt.after >= refused.seenBy + 2000 - 5,
-        `attempt ${attempt.after - refused.seenBy} ms after the refusal; Retry-After was 2 s`,
+        attempt.seenBy >= refused.after + 2000,
+        `attempt at most ${attempt.seenBy - refused.after} ms after the refusal; Retry-After was 2 s`,
       );
     }
     assert.equal(manager.health().healthy, true);
@@ -92,7 +92,7 @@ test('a 418 ban stops attempts for its Retry-After; a 503 without one only backs
     let count = n;
     await waitFor('delivering after the ban', () => n > count + 3, 10_000);
     for (const attempt of recorder.attempts.slice(before + 1))
-      assert.ok(attempt.after >= banned.seenBy + 1000 - 5, 'no attempt during the ban');
+      assert.ok(attempt.seenBy >= banned.after + 1000, 'no attempt during the ban');
 
     before = recorder.attempts.length;
     sim.refuseConnections(400, 503, null);

@@ -2,7 +2,8 @@
  * Upgrade attempts as the simulator sees them, with the time span each happened in: the simulator's
  * attempt counter is polled every few milliseconds, so an attempt first counted at poll `seenBy` was
  * made after the previous poll `after`. Bounds, not guesses: a busy event loop widens them, never
- * shifts them.
+ * shifts them. So "B came at least N ms after A" is shown by `B.seenBy >= A.after + N`: A's refusal
+ * reached the client after `A.after`, and B was counted by `B.seenBy`.
  */
 import type { Simulator } from '../../src/simulator/index.js';
 
