@@ -29,7 +29,10 @@ export interface RetryOptions {
   resetAfterMs?: number;
 }
 
-/** The connection-attempt budget shared by every connection of one manager. */
+/**
+ * The connection-attempt budget shared by every connection of one manager. A refused upgrade's
+ * `Retry-After` (429, 418, or 503 with the header) also stops every attempt until it has passed.
+ */
 export interface ConnectionAttemptOptions {
   /** Attempts allowed per window (Binance: 300 per 5 minutes per IP). @default 300 */
   limit?: number;
@@ -67,7 +70,9 @@ export interface WSManagerOptions {
   connectionAttempts?: ConnectionAttemptOptions;
   /**
    * A connection that received nothing (no event, no ping) for this long is terminated and
-   * replaced. Binance pings every 20 s. @default 50000
+   * replaced. Binance pings every 20 s. The last resort for quiet connections: one whose events
+   * usually come often is probed with a ping once silent for ten usual gaps (at least 1 s) and
+   * replaced when no pong comes within 2 s. @default 50000
    */
   stallTimeoutMs?: number;
   /** WebSocket opening handshake timeout. @default 10000 */
@@ -82,7 +87,10 @@ export interface WSManagerOptions {
    * after this long. @default 5000
    */
   rotationTimeoutMs?: number;
-  /** A wanted connection down longer than this makes `health()` unhealthy. @default 30000 */
+  /**
+   * A wanted connection down longer than this (waiting for backoff or the attempt budget; a stalled
+   * one since its last traffic) makes `health()` unhealthy. @default 30000
+   */
   healthGraceMs?: number;
   /** Returns a number in [0, 1) for jitter. @default Math.random */
   random?: () => number;
