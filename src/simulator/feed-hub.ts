@@ -7,13 +7,21 @@
 import { type ParsedStream, parseStreamName } from '../exchange/binance/streams.js';
 import { Feed, type Subscriber } from './feed.js';
 import { createGenerator } from './generators/event-generator.js';
+import { KlineHistory, SequencedHistory } from './rest/feed-history.js';
 
 export interface FeedHubOptions {
   readonly rate: number | 'max';
   readonly seed: number;
   readonly symbols: readonly string[];
   readonly clock?: () => number;
+  /** Events of each trade and aggTrade feed kept for the REST API (0: none). */
+  readonly historySize?: number;
 }
+
+/** Depth diffs still applied to the book while nobody listens, so `/api/v3/depth` sees a moving book. */
+const DEPTH_IDLE_EVENTS = 1000;
+/** Candles of each kline feed kept for the REST API: one full `/klines` answer. */
+const KLINE_HISTORY = 1000;
 
 /** Events produced per feed before a 'max' pump yields to the event loop. */
 const MAX_RATE_BATCH = 256;
@@ -40,7 +48,7 @@ export class FeedHub {
     if (feed.subscribers.has(subscriber)) return;
     if (feed.subscribers.size === 0) {
       const now = this.clock();
-      if (this.options.rate !== 'max') feed.skip(feed.owed(now, this.options.rate));
+      if (this.options.rate !== 'max') this.skipOwed(feed, now);
       else feed.advancedTo = now;
       this.active.add(feed);
     }
@@ -52,6 +60,27 @@ export class FeedHub {
     const feed = this.feeds.get(name);
     if (feed === undefined || !feed.subscribers.delete(subscriber)) return;
     if (feed.subscribers.size === 0) this.active.delete(feed);
+  }
+
+  /**
+   * The feed of `name`, started if need be and advanced to now: events owed are sent to its subscribers,
+   * or produced into its history when it has none. The REST API calls this before reading a feed, so it
+   * never answers with an event the stream has not carried yet, nor misses one it has.
+   */
+  catchUp(name: string): Feed | undefined {
+    if (this.closed) return undefined;
+    const feed = this.feedFor(name);
+    if (this.options.rate === 'max') return feed;
+    const now = this.clock();
+    if (feed.subscribers.size === 0) {
+      this.skipOwed(feed, now);
+      return feed;
+    }
+    const count = feed.owed(now, this.options.rate);
+    feed.cork();
+    for (let i = 0; i < count; i++) feed.emit(now);
+    feed.uncork();
+    return feed;
   }
 
   /** Streams whose feed has started. */
@@ -72,10 +101,27 @@ export class FeedHub {
       const parsed: ParsedStream | undefined = parseStreamName(name);
       if (parsed === undefined) throw new TypeError(`not a Binance stream name: ${name}`);
       const now = this.clock();
-      feed = new Feed(parsed, createGenerator(parsed, this.options.seed, this.options.symbols, now), now);
+      const generator = createGenerator(parsed, this.options.seed, this.options.symbols, now);
+      const history = this.historyFor(parsed);
+      const idle = history?.capacity ?? (parsed.kind === 'depth' ? DEPTH_IDLE_EVENTS : 0);
+      feed = new Feed(parsed, generator, now, history, idle);
       this.feeds.set(name, feed);
     }
     return feed;
+  }
+
+  private historyFor(stream: ParsedStream): SequencedHistory | KlineHistory | undefined {
+    const size = this.options.historySize ?? 0;
+    if (size === 0) return undefined;
+    if (stream.kind === 'aggTrade') return new SequencedHistory(size, 'a');
+    if (stream.kind === 'trade') return new SequencedHistory(size, 't');
+    if (stream.kind === 'kline') return new KlineHistory(KLINE_HISTORY);
+    return undefined;
+  }
+
+  private skipOwed(feed: Feed, now: number): void {
+    const from = feed.advancedTo;
+    feed.skip(feed.owed(now, this.options.rate as number), from, now);
   }
 
   private schedule(): void {

@@ -5,6 +5,7 @@
  */
 import type { ParsedStream } from '../exchange/binance/streams.js';
 import type { EventGenerator } from './generators/event-generator.js';
+import type { FeedHistory } from './rest/feed-history.js';
 
 /** The side of a connection a feed talks to. */
 export interface Subscriber {
@@ -39,8 +40,12 @@ export class Feed {
 
   constructor(
     readonly stream: ParsedStream,
-    private readonly generator: EventGenerator,
+    readonly generator: EventGenerator,
     now: number,
+    /** Kept for the REST API. */
+    readonly history?: FeedHistory,
+    /** How many of the events owed while nobody listens are still produced (see `skip`). */
+    private readonly idleEvents = 0,
   ) {
     this.advancedTo = now;
     this.prefix = `{"stream":${JSON.stringify(stream.name)},"data":`;
@@ -55,14 +60,24 @@ export class Feed {
     return count;
   }
 
-  /** Advances the sequence ids without producing events (nobody listens). */
-  skip(count: number): void {
-    if (count > 0) this.generator.skip(count);
+  /**
+   * Advances the sequence ids without sending events (nobody listens). The last `idleEvents` of them are
+   * produced anyway, timed evenly over [from, to], so the REST API can serve them (history, order book).
+   */
+  skip(count: number, from: number, to: number): void {
+    if (count <= 0) return;
+    const kept = Math.min(count, this.idleEvents);
+    if (count > kept) this.generator.skip(count - kept);
+    for (let i = 1; i <= kept; i++) {
+      const payload = this.generator.next(Math.round(from + ((to - from) * i) / kept));
+      this.history?.record(payload);
+    }
   }
 
   /** Produces one event and sends it to every accepting subscriber. Returns how many received it. */
   emit(now: number): number {
     const payload = this.generator.next(now);
+    this.history?.record(payload);
     let raw: Buffer | undefined;
     let wrapped: Buffer | undefined;
     let delivered = 0;

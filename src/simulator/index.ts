@@ -9,5 +9,6 @@ export type {
   ShutdownOptions,
   SimulatorLimits,
   SimulatorOptions,
+  SimulatorRestLimits,
   SimulatorStats,
 } from './types.js';

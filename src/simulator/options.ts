@@ -1,5 +1,6 @@
 /** Simulator defaults in one place, and the validation that turns options into a frozen configuration. */
 import { ErrorCodes, InvalidArgumentError } from '../errors.js';
+import { FIRST_BAN_MS, REQUEST_WEIGHT_PER_MINUTE } from '../exchange/binance/rest-limits.js';
 import {
   CONNECTION_ATTEMPT_WINDOW_MS,
   MAX_CONNECTION_ATTEMPTS,
@@ -9,7 +10,7 @@ import {
   PONG_DEADLINE_MS,
   SERVER_PING_INTERVAL_MS,
 } from '../exchange/binance/streams.js';
-import type { SimulatorLimits, SimulatorOptions } from './types.js';
+import type { SimulatorLimits, SimulatorOptions, SimulatorRestLimits } from './types.js';
 
 export const DEFAULT_SYMBOLS: readonly string[] = ['btcusdt', 'ethusdt', 'bnbusdt', 'solusdt', 'xrpusdt'];
 export const DEFAULT_RATE = 5;
@@ -32,6 +33,11 @@ export interface ResolvedLimits {
   readonly shutdownNoticeMs: number;
 }
 
+export type ResolvedRestLimits = Readonly<Required<SimulatorRestLimits>>;
+
+/** Events kept per trade/aggTrade feed: minutes of history at usual rates, a few MB per stream. */
+export const DEFAULT_HISTORY_SIZE = 10_000;
+
 export interface ResolvedOptions {
   readonly host: string;
   readonly port: number;
@@ -39,6 +45,7 @@ export interface ResolvedOptions {
   readonly rate: number | 'max';
   readonly seed: number;
   readonly limits: ResolvedLimits;
+  readonly rest: ResolvedRestLimits;
 }
 
 const SYMBOL_RE = /^[a-z0-9]{2,20}$/;
@@ -101,6 +108,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     rate,
     seed,
     limits: resolveLimits(options.limits ?? {}),
+    rest: resolveRestLimits(options.rest ?? {}),
   });
 }
 
@@ -125,4 +133,17 @@ function resolveLimits(limits: SimulatorLimits): ResolvedLimits {
     ),
   };
   return Object.freeze(resolved);
+}
+
+function resolveRestLimits(rest: SimulatorRestLimits): ResolvedRestLimits {
+  if (typeof rest !== 'object' || rest === null) invalidOption('rest', 'an object', rest);
+  const n = (key: keyof SimulatorRestLimits, min: number, max: number, fallback: number): number =>
+    integerOption(`rest.${key}`, rest[key], min, max, fallback);
+  return Object.freeze({
+    weightLimit: n('weightLimit', 1, 1_000_000_000, REQUEST_WEIGHT_PER_MINUTE),
+    windowMs: n('windowMs', 1, MAX_TIMER_MS, 60_000),
+    requestsBeforeBan: n('requestsBeforeBan', 0, 1_000_000, 5),
+    banMs: n('banMs', 1, MAX_TIMER_MS, FIRST_BAN_MS),
+    historySize: n('historySize', 0, 1_000_000, DEFAULT_HISTORY_SIZE),
+  });
 }

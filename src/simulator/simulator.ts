@@ -17,6 +17,7 @@ import {
 } from './fault-options.js';
 import { FeedHub } from './feed-hub.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
+import { REST_PREFIX, RestApi } from './rest/rest-api.js';
 import { CloseCode, Session, type SimulatorCounters } from './session.js';
 import type {
   ConnectionTarget,
@@ -42,6 +43,7 @@ export class Simulator {
   private readonly hub: FeedHub;
   private readonly gate: UpgradeGate;
   private readonly api: ControlApi;
+  private readonly rest: RestApi;
   private readonly sessions = new Map<string, Session>();
   private readonly counters: SimulatorCounters = {
     messagesSent: 0,
@@ -62,9 +64,19 @@ export class Simulator {
       rate: this.options.rate,
       seed: this.options.seed,
       symbols: this.options.symbols,
+      historySize: this.options.rest.historySize,
     });
     this.gate = new UpgradeGate(this.options.limits, this.counters, this.clock);
     this.api = new ControlApi(this);
+    this.rest = new RestApi({
+      hub: this.hub,
+      symbols: this.options.symbols,
+      clock: this.clock,
+      weightLimit: this.options.rest.weightLimit,
+      budget: { ...this.options.rest, limit: this.options.rest.weightLimit },
+      refusal: () => this.gate.refusal(),
+      latencyMs: () => this.latency,
+    });
     this.wss = new WebSocketServer({
       noServer: true,
       autoPong: false,
@@ -72,7 +84,10 @@ export class Simulator {
       perMessageDeflate: false,
       maxPayload: MAX_INCOMING_PAYLOAD,
     });
-    this.server = createServer((req, res) => this.api.handle(req, res));
+    this.server = createServer((req, res) => {
+      if (req.url?.startsWith(REST_PREFIX)) this.rest.handle(req, res);
+      else this.api.handle(req, res);
+    });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
     );
@@ -170,6 +185,7 @@ export class Simulator {
 
   private async shutdown(): Promise<void> {
     this.hub.close();
+    this.rest.close();
     const closed = [...this.sessions.values()].map(
       (s) =>
         new Promise<void>((resolve) => {

@@ -29,6 +29,22 @@ export interface SimulatorLimits {
   shutdownNoticeMs?: number;
 }
 
+/**
+ * The REST API's limits (Binance spot "LIMITS"); tests shorten the window and the ban through these.
+ */
+export interface SimulatorRestLimits {
+  /** Request weight one IP may use per window. @default 6000 */
+  weightLimit?: number;
+  /** Length of the weight window, aligned to the clock. @default 60_000 */
+  windowMs?: number;
+  /** Requests an IP may still send in a window after its first 429 before it gets 418. @default 5 */
+  requestsBeforeBan?: number;
+  /** First ban of an IP; each further ban doubles, up to 3 days. @default 120_000 */
+  banMs?: number;
+  /** Events of each trade and aggTrade feed kept for `/trades` and `/aggTrades`. @default 10_000 */
+  historySize?: number;
+}
+
 export interface SimulatorOptions {
   /** @default '127.0.0.1' */
   host?: string;
@@ -44,6 +60,7 @@ export interface SimulatorOptions {
   /** Seed of the deterministic data. @default 1 */
   seed?: number;
   limits?: SimulatorLimits;
+  rest?: SimulatorRestLimits;
 }
 
 /** Targets one connection by id, or every open connection when `id` is omitted. */

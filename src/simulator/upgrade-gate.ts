@@ -46,6 +46,17 @@ export class UpgradeGate {
     this.refuseRetryAfterS = retryAfterS;
   }
 
+  /** The injected refusal in force now, which the REST API honours too. */
+  refusal(): { status: RefuseStatus; retryAfterS: number | undefined; until: number } | undefined {
+    const now = this.clock();
+    if (now >= this.refuseUntil) return undefined;
+    const retryAfterS =
+      this.refuseRetryAfterS === null
+        ? undefined
+        : (this.refuseRetryAfterS ?? Math.ceil((this.refuseUntil - now) / 1000));
+    return { status: this.refuseStatus, retryAfterS, until: this.refuseUntil };
+  }
+
   check(req: IncomingMessage): UpgradeVerdict {
     this.counters.connectionAttempts++;
     const address = req.socket.remoteAddress ?? 'unknown';

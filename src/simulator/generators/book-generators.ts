@@ -5,6 +5,7 @@
 import { formatFixed } from './decimal.js';
 import type { EventGenerator } from './event-generator.js';
 import type { Market } from './market.js';
+import { PriceBook } from './price-book.js';
 
 function levels(market: Market, side: 'bid' | 'ask', count: number, allowRemoval: boolean): string {
   let out = '';
@@ -16,26 +17,57 @@ function levels(market: Market, side: 'bid' | 'ask', count: number, allowRemoval
   return out;
 }
 
+/** Levels per side of a depth feed's book when it starts, so the first snapshot is not empty. */
+const INITIAL_LEVELS = 50;
+
 export class DepthDiffGenerator implements EventGenerator {
+  /** The book these diffs describe, as of update id `lastUpdateId`. */
+  readonly book = new PriceBook();
   private nextId: number;
 
   constructor(private readonly market: Market) {
     this.nextId = market.random.int(1_000_000_000, 2_000_000_000);
+    for (let i = 0; i < INITIAL_LEVELS; i++) {
+      this.book.set('bid', market.level('bid', i), market.quantity());
+      this.book.set('ask', market.level('ask', i), market.quantity());
+    }
+  }
+
+  get lastUpdateId(): number {
+    return this.nextId - 1;
   }
 
   next(now: number): string {
     const m = this.market;
+    const previous = m.price;
     m.step();
     const first = this.nextId;
     const last = first + m.random.int(0, 4);
     this.nextId = last + 1;
-    const bids = levels(m, 'bid', m.random.int(1, 3), true);
-    const asks = levels(m, 'ask', m.random.int(1, 3), true);
+    const bids = this.side('bid', previous, m.random.int(1, 3));
+    const asks = this.side('ask', previous, m.random.int(1, 3));
     return `{"e":"depthUpdate","E":${now},"s":"${m.upper}","U":${first},"u":${last},"b":[${bids}],"a":[${asks}]}`;
   }
 
   skip(count: number): void {
     this.nextId += count * 3;
+  }
+
+  /** New levels near the price plus removals of crossed or too-deep ones, applied to the book. */
+  private side(side: 'bid' | 'ask', previous: number, count: number): string {
+    const m = this.market;
+    const changes = new Map<number, number>();
+    for (const price of this.book.stale(side, previous, m.price, m.tick)) changes.set(price, 0);
+    for (let i = 0; i < count; i++) {
+      const removed = m.random.next() < 0.1;
+      changes.set(m.level(side, i), removed ? 0 : m.quantity());
+    }
+    let out = '';
+    for (const [price, qty] of changes) {
+      this.book.set(side, price, qty);
+      out += `${out === '' ? '' : ','}["${formatFixed(price)}","${formatFixed(qty)}"]`;
+    }
+    return out;
   }
 }
 

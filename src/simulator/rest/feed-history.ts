@@ -1,0 +1,128 @@
+/**
+ * What a feed remembers of the events it produced, so the REST API can answer `/aggTrades`, `/trades` and
+ * `/klines` with the very events the streams carried (same ids, prices and times).
+ */
+
+/** A feed's memory of its events. `record` sees every payload the feed produces, sent or not. */
+export interface FeedHistory {
+  record(payload: string): void;
+}
+
+/** The integer value of `"key":123` in a flat JSON payload, found without parsing the whole payload. */
+export function numberField(payload: string, key: string, from = 0): number {
+  const at = payload.indexOf(`"${key}":`, from);
+  if (at < 0) return Number.NaN;
+  const start = at + key.length + 3;
+  let end = start;
+  while (end < payload.length && payload.charCodeAt(end) >= 48 && payload.charCodeAt(end) <= 57) end++;
+  return Number(payload.slice(start, end));
+}
+
+/**
+ * The last `capacity` events of a stream whose ids go up by one per event (`a` of aggTrade, `t` of
+ * trade), in a ring. Ids in the ring are contiguous, so an id finds its slot by subtraction.
+ */
+export class SequencedHistory implements FeedHistory {
+  private readonly payloads: string[] = [];
+  private readonly times: number[] = [];
+  private start = 0;
+  private firstId = 0;
+
+  constructor(
+    readonly capacity: number,
+    private readonly idKey: string,
+  ) {}
+
+  get size(): number {
+    return this.payloads.length;
+  }
+
+  /** Id of the oldest event kept (NaN when empty). */
+  get oldestId(): number {
+    return this.size === 0 ? Number.NaN : this.firstId;
+  }
+
+  record(payload: string): void {
+    const id = numberField(payload, this.idKey);
+    const time = numberField(payload, 'T');
+    if (this.size > 0 && id !== this.firstId + this.size) {
+      // A jump in ids (the feed skipped events nobody could have seen): the ring restarts at this id.
+      this.payloads.length = 0;
+      this.times.length = 0;
+      this.start = 0;
+    }
+    if (this.size === 0) this.firstId = id;
+    if (this.payloads.length < this.capacity) {
+      this.payloads.push(payload);
+      this.times.push(time);
+      return;
+    }
+    this.payloads[this.start] = payload;
+    this.times[this.start] = time;
+    this.start = (this.start + 1) % this.capacity;
+    this.firstId++;
+  }
+
+  /** Up to `limit` payloads with id ≥ `fromId`, oldest first. */
+  fromId(fromId: number, limit: number): string[] {
+    const offset = Math.max(0, fromId - this.firstId);
+    return this.slice(offset, offset + limit);
+  }
+
+  /** Up to `limit` payloads with `startTime` ≤ T ≤ `endTime`, oldest first. */
+  between(startTime: number, endTime: number, limit: number): string[] {
+    let lo = 0;
+    let hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.timeAt(mid) < startTime) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < this.size && end - lo < limit && this.timeAt(end) <= endTime) end++;
+    return this.slice(lo, end);
+  }
+
+  /** The `limit` most recent payloads, oldest first. */
+  latest(limit: number): string[] {
+    return this.slice(Math.max(0, this.size - limit), this.size);
+  }
+
+  private timeAt(index: number): number {
+    return this.times[(this.start + index) % this.payloads.length] as number;
+  }
+
+  private slice(from: number, to: number): string[] {
+    const out: string[] = [];
+    for (let i = from; i < Math.min(to, this.size); i++) {
+      out.push(this.payloads[(this.start + i) % this.payloads.length] as string);
+    }
+    return out;
+  }
+}
+
+/** The last update of each of the last `capacity` candles of a kline stream, keyed by open time. */
+export class KlineHistory implements FeedHistory {
+  private readonly candles = new Map<number, string>();
+
+  constructor(readonly capacity: number) {}
+
+  record(payload: string): void {
+    // The payload's first `"t":` is the candle's open time (`E` and `s` come before `k`, whose first key is t).
+    const openTime = numberField(payload, 't');
+    if (!this.candles.has(openTime) && this.candles.size >= this.capacity) {
+      const oldest = this.candles.keys().next().value;
+      if (oldest !== undefined) this.candles.delete(oldest);
+    }
+    this.candles.set(openTime, payload);
+  }
+
+  /** Up to `limit` candles with open time in [startTime, endTime], oldest first; the latest ones when no start. */
+  between(startTime: number | undefined, endTime: number, limit: number): string[] {
+    const inRange: string[] = [];
+    for (const [openTime, payload] of this.candles) {
+      if ((startTime === undefined || openTime >= startTime) && openTime <= endTime) inRange.push(payload);
+    }
+    return startTime === undefined ? inRange.slice(-limit) : inRange.slice(0, limit);
+  }
+}

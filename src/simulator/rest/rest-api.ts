@@ -1,0 +1,146 @@
+/**
+ * Binance's public spot market-data REST API on the simulator's port (`GET /api/v3/...`): each request is
+ * charged its Binance weight against its IP's budget per minute (`X-MBX-USED-WEIGHT-1M` on every answer,
+ * 429 then 418 beyond it), and the injected faults apply as to upgrades (a refusal answers with its
+ * status and `Retry-After`, latency delays every answer).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  depthWeight,
+  REST_WEIGHTS,
+  type RestErrorBody,
+  RestErrors,
+  USED_WEIGHT_HEADER,
+} from '../../exchange/binance/rest-limits.js';
+import type { RefuseStatus } from '../types.js';
+import {
+  aggTrades,
+  depth,
+  depthLimit,
+  exchangeInfo,
+  klines,
+  type MarketDataContext,
+  RestError,
+  trades,
+} from './market-data.js';
+import { WeightBudget, type WeightBudgetOptions } from './weight-budget.js';
+
+/** The prefix of every path this API serves. */
+export const REST_PREFIX = '/api/v3/';
+
+interface Endpoint {
+  weight(query: URLSearchParams): number;
+  answer(query: URLSearchParams, ctx: MarketDataContext): string;
+}
+
+const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
+  ping: { weight: () => REST_WEIGHTS.ping, answer: () => '{}' },
+  time: { weight: () => REST_WEIGHTS.time, answer: (_q, ctx) => `{"serverTime":${ctx.clock()}}` },
+  exchangeInfo: { weight: () => REST_WEIGHTS.exchangeInfo, answer: exchangeInfo },
+  depth: { weight: (q) => depthWeight(depthLimit(q)), answer: depth },
+  trades: { weight: () => REST_WEIGHTS.trades, answer: trades },
+  aggTrades: { weight: () => REST_WEIGHTS.aggTrades, answer: aggTrades },
+  klines: { weight: () => REST_WEIGHTS.klines, answer: klines },
+};
+
+export interface RestApiContext extends MarketDataContext {
+  readonly budget: WeightBudgetOptions;
+  /** The upgrade gate's injected refusal, if one is in force. */
+  readonly refusal: () =>
+    | { status: RefuseStatus; retryAfterS: number | undefined; until: number }
+    | undefined;
+  readonly latencyMs: () => number;
+}
+
+export class RestApi {
+  private readonly budget: WeightBudget;
+  private readonly delayed = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly ctx: RestApiContext) {
+    this.budget = new WeightBudget(ctx.budget, ctx.clock);
+  }
+
+  /** Serves one request whose path starts with {@link REST_PREFIX}. Never throws. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+    const name = url.pathname.slice(REST_PREFIX.length);
+    const endpoint = Object.hasOwn(ENDPOINTS, name) ? ENDPOINTS[name] : undefined;
+    const method = req.method ?? 'GET';
+    if (endpoint === undefined || (method !== 'GET' && method !== 'HEAD')) {
+      this.send(res, 404, JSON.stringify(RestErrors.unknownPath(method, url.pathname)), {});
+      return;
+    }
+    const refusal = this.ctx.refusal();
+    if (refusal !== undefined) {
+      const headers: Record<string, string> = {};
+      if (refusal.retryAfterS !== undefined) headers['retry-after'] = String(refusal.retryAfterS);
+      const body = refusedBody(refusal.status, refusal.until, this.ctx.weightLimit);
+      this.send(res, refusal.status, JSON.stringify(body), headers);
+      return;
+    }
+    const verdict = this.budget.charge(
+      req.socket.remoteAddress ?? 'unknown',
+      endpoint.weight(url.searchParams),
+    );
+    const used = { [USED_WEIGHT_HEADER]: String(verdict.used), 'x-mbx-used-weight': String(verdict.used) };
+    if (verdict.status === 429) {
+      const body = RestErrors.tooMuchWeight(this.ctx.weightLimit);
+      this.send(res, 429, JSON.stringify(body), { ...used, 'retry-after': String(verdict.retryAfterS) });
+      return;
+    }
+    if (verdict.status === 418) {
+      const body = RestErrors.banned(verdict.until);
+      this.send(res, 418, JSON.stringify(body), { ...used, 'retry-after': String(verdict.retryAfterS) });
+      return;
+    }
+    try {
+      this.send(res, 200, endpoint.answer(url.searchParams, this.ctx), used);
+    } catch (error) {
+      if (error instanceof RestError) this.send(res, error.status, JSON.stringify(error.body), used);
+      else
+        this.send(
+          res,
+          500,
+          JSON.stringify({ code: -1000, msg: 'An unknown error occurred while processing the request.' }),
+          used,
+        );
+    }
+  }
+
+  /** Drops answers still held back by injected latency (the simulator is closing). */
+  close(): void {
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
+  }
+
+  private send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+    const write = (): void => {
+      if (res.destroyed) return;
+      res.writeHead(status, {
+        'content-type': 'application/json;charset=UTF-8',
+        'content-length': Buffer.byteLength(body),
+        ...headers,
+      });
+      res.end(res.req.method === 'HEAD' ? undefined : body);
+    };
+    const latency = this.ctx.latencyMs();
+    if (latency === 0) {
+      write();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer);
+      write();
+    }, latency);
+    this.delayed.add(timer);
+  }
+}
+
+function refusedBody(status: RefuseStatus, until: number, limit: number): RestErrorBody {
+  if (status === 418) return RestErrors.banned(until);
+  if (status === 429) return RestErrors.tooMuchWeight(limit);
+  return {
+    code: -1008,
+    msg: 'Server is currently overloaded with other requests. Please try again in a few minutes.',
+  };
+}
