@@ -4,14 +4,13 @@
  *
  * Floor: a raw `ws` client on `/stream` that JSON.parses each frame and calls the handlers itself,
  * measured in the same run. Cases: 1 stream × 1 subscriber, 1 × 100, 1,000 × 1 (throughput, CPU per
- * million deliveries, ratio to the floor); heap per subscribed stream; recovery after every connection
- * drops; cold start of 1,000 fresh streams against a raw combined-stream client.
+ * million deliveries, ratio to the floor); heap per subscribed stream; cold start of 1,000 fresh
+ * streams against a raw combined-stream client. Recovery after a drop: bench/recovery.bench.ts.
  * Bounded in time; exits by itself.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import type { GapEvent } from '../src/manager/index.js';
 import { WSManager } from '../src/manager/index.js';
 
 const PHASE_MS = 1500;
@@ -191,50 +190,6 @@ async function heapCase(): Promise<void> {
   await stopSim(sim);
 }
 
-async function recoveryCase(): Promise<void> {
-  const sim = await startSim({ rate: 50, seed: 7 });
-  const streams = streamNames(100, 'rec');
-  const baseDelayMs = 1000;
-  const manager = new WSManager({ url: sim.url, retry: { baseDelayMs } });
-  const lastId = new Map<string, number>();
-  const afterDrop = new Set<string>();
-  let dropped = false;
-  let reported = 0;
-  let actuallyMissed = 0;
-  for (const s of streams) {
-    manager.subscribe(s, {
-      next: (d) => {
-        const t = (d as { t: number }).t;
-        const prev = lastId.get(s);
-        if (prev !== undefined && t > prev + 1) actuallyMissed += t - prev - 1;
-        lastId.set(s, t);
-        if (dropped) afterDrop.add(s);
-      },
-      gap: (g: GapEvent) => {
-        reported += g.missed;
-      },
-    });
-  }
-  await waitFor(() => lastId.size === streams.length, 10_000);
-  await sleep(500);
-  const t0 = performance.now();
-  await fetch(`${sim.httpUrl}/faults/drop`, { method: 'POST', body: JSON.stringify({ abrupt: true }) });
-  // Events already in flight before the drop do not count as recovered: wait until the socket is gone.
-  await waitFor(() => manager.getMetrics().activeConnections === 0, 5000);
-  dropped = true;
-  const ok = await waitFor(() => afterDrop.size === streams.length, 35_000);
-  const ms = performance.now() - t0;
-  const retries = manager.getMetrics().retryCount;
-  await sleep(300);
-  console.log(
-    `recovery (100 streams, abrupt drop of every connection, base retry delay ${baseDelayMs} ms): ` +
-      `${ok ? `all delivering again after ${Math.round(ms)} ms` : 'NOT recovered within 35 s'} ` +
-      `(target <= ${baseDelayMs + 200} ms, ${retries} retry); events missed ${actuallyMissed}, reported in gaps ${reported}`,
-  );
-  await manager.destroy();
-  await stopSim(sim);
-}
-
 async function coldStartCase(): Promise<void> {
   const sim = await startSim({ rate: 5, seed: 7 });
   const rawStreams = streamNames(1000, 'coldraw');
@@ -272,5 +227,4 @@ await throughputCase('1 stream x 1 subscriber', 1, 1);
 await throughputCase('1 stream x 100 subscribers', 1, 100);
 await throughputCase('1,000 streams x 1 subscriber', 1000, 1);
 await heapCase();
-await recoveryCase();
 await coldStartCase();

@@ -27,6 +27,13 @@ export interface RetryOptions {
   maxAttempts?: number;
   /** A connection that stayed open this long resets the attempt counter. @default 30000 */
   resetAfterMs?: number;
+  /**
+   * A socket that served this long before it ended unexpectedly was healthy: its first reconnect goes
+   * out at once (within `firstRetryJitterMs`), the backoff applies from the second attempt on. @default 1000
+   */
+  healthyAfterMs?: number;
+  /** Upper bound of the random delay of that immediate first reconnect. @default 50 */
+  firstRetryJitterMs?: number;
 }
 
 /**
@@ -128,6 +135,9 @@ export const DEFAULTS = Object.freeze({
     maxDelayMs: MAX_RETRY_DELAY_MS,
     maxAttempts: 10,
     resetAfterMs: 30_000,
+    healthyAfterMs: 1000,
+    // Enough to spread the reconnects of many clients dropped together over a few round trips.
+    firstRetryJitterMs: 50,
   }),
   connectionAttempts: Object.freeze({
     limit: MAX_CONNECTION_ATTEMPTS,
@@ -248,6 +258,20 @@ export function resolveOptions(options: WSManagerOptions): ResolvedOptions {
     0,
     MAX_TIMER_MS,
   );
+  const healthyAfterMs = integer(
+    'retry.healthyAfterMs',
+    retryIn['healthyAfterMs'],
+    DEFAULTS.retry.healthyAfterMs,
+    0,
+    MAX_TIMER_MS,
+  );
+  const firstRetryJitterMs = integer(
+    'retry.firstRetryJitterMs',
+    retryIn['firstRetryJitterMs'],
+    DEFAULTS.retry.firstRetryJitterMs,
+    0,
+    MAX_RETRY_DELAY_MS,
+  );
   const attemptsIn = object('connectionAttempts', options.connectionAttempts);
   const limit = integer(
     'connectionAttempts.limit',
@@ -275,7 +299,14 @@ export function resolveOptions(options: WSManagerOptions): ResolvedOptions {
     ),
     pacing: Object.freeze({ messages, windowMs, maxStreamsPerMessage }),
     idleGraceMs: integer('idleGraceMs', options.idleGraceMs, DEFAULTS.idleGraceMs, 0, MAX_TIMER_MS),
-    retry: Object.freeze({ baseDelayMs, maxDelayMs, maxAttempts, resetAfterMs }),
+    retry: Object.freeze({
+      baseDelayMs,
+      maxDelayMs,
+      maxAttempts,
+      resetAfterMs,
+      healthyAfterMs,
+      firstRetryJitterMs,
+    }),
     connectionAttempts: Object.freeze({ limit, windowMs: attemptWindowMs }),
     stallTimeoutMs: integer(
       'stallTimeoutMs',

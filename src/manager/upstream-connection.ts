@@ -304,8 +304,11 @@ export class UpstreamConnection {
     }
     this.upSince = undefined;
     // A stalled socket stopped serving when it fell silent, not when the silence was noticed.
-    this.downSince ??= Math.min(now, end.silentSince ?? now);
-    this.scheduleRetry(end.cause, 'reconnect');
+    const servedUntil = Math.min(now, end.silentSince ?? now);
+    this.downSince ??= servedUntil;
+    const healthy =
+      socket.openedAt !== undefined && servedUntil - socket.openedAt >= this.ctx.options.retry.healthyAfterMs;
+    this.scheduleRetry(end.cause, 'reconnect', healthy);
   }
 
   /** A connection served for `retry.resetAfterMs` without a break has recovered: earlier failures no longer count. */
@@ -315,11 +318,12 @@ export class UpstreamConnection {
   }
 
   /**
-   * A reconnect counts toward `retry.maxAttempts` and exhausts the connection when they are spent. A
+   * A reconnect counts toward `retry.maxAttempts` and exhausts the connection when they are spent; the
+   * first reconnect after the end of a healthy socket goes out at once, later ones back off. A
    * rotation retry never does: the current socket still serves, so the rotation is tried again later
    * (its own backoff), and only the current socket's end can lead to `failed`.
    */
-  private scheduleRetry(cause: string, kind: 'reconnect' | 'rotate'): void {
+  private scheduleRetry(cause: string, kind: 'reconnect' | 'rotate', healthy = false): void {
     const { retry, random } = this.ctx.options;
     if (kind === 'reconnect' && this.attempts >= retry.maxAttempts) {
       this.setState('failed', `retries exhausted after ${this.attempts} attempts; last cause: ${cause}`);
@@ -328,7 +332,11 @@ export class UpstreamConnection {
     }
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     const attempt = kind === 'reconnect' ? ++this.attempts : ++this.rotationAttempts;
-    const delayMs = backoffDelay(attempt - 1, retry, random);
+    // A healthy socket's end is a one-off: reconnect at once, with only a little jitter so clients dropped
+    // together do not all arrive in the same millisecond; a failing connection backs off.
+    const delayMs = healthy
+      ? Math.floor(random() * retry.firstRetryJitterMs)
+      : backoffDelay(attempt - 1, retry, random);
     this.ctx.stats.retried();
     this.ctx.logger.warn({ connection: this.id, attempt, delayMs, cause, kind }, 'WSManager retry scheduled');
     if (kind === 'reconnect') this.setState('waiting', `retry ${attempt} in ${delayMs} ms after: ${cause}`);

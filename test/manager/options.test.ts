@@ -40,6 +40,8 @@ test('bad options throw a TypeError naming option, expectation and value', () =>
   rejects({ url: 'ws://h', retry: { maxDelayMs: 60_000 } }, /"retry.maxDelayMs".*60000/);
   rejects({ url: 'ws://h', retry: { baseDelayMs: 0 } }, /"retry.baseDelayMs"/);
   rejects({ url: 'ws://h', retry: { maxAttempts: -1 } }, /"retry.maxAttempts"/);
+  rejects({ url: 'ws://h', retry: { healthyAfterMs: -1 } }, /"retry.healthyAfterMs".*-1/);
+  rejects({ url: 'ws://h', retry: { firstRetryJitterMs: 60_000 } }, /"retry.firstRetryJitterMs".*60000/);
   rejects({ url: 'ws://h', retry: 'fast' }, /"retry" must be an object; received "fast"/);
   rejects({ url: 'ws://h', pacing: { messages: 6 } }, /"pacing".*5 messages per 1000 ms/);
   rejects({ url: 'ws://h', pacing: { messages: 5, windowMs: 900 } }, /"pacing"/);

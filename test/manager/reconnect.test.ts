@@ -295,3 +295,63 @@ test('an upstream restart (sequence ids going back) restarts tracking and is rep
     await local.close();
   }
 });
+
+test('a healthy connection reconnects at once after an abrupt drop; a second drop soon after backs off', async () => {
+  const local = await startSimulator({ rate: 50 });
+  const { logger, lines } = captureLogger();
+  // A long backoff (random fixed at 0.99: 4950 ms) that the first reconnect of a healthy socket skips.
+  const retry = { baseDelayMs: 5000, maxDelayMs: 5000, healthyAfterMs: 300, firstRetryJitterMs: 50 };
+  const manager = new WSManager({ url: local.url, logger, retry, random: () => 0.99 });
+  try {
+    let n = 0;
+    manager.subscribe('btcusdt@aggTrade', () => n++);
+    await waitFor('open and delivering', () => n > 0);
+    await sleep(400); // served longer than healthyAfterMs
+    const before = n;
+    const dropped = Date.now();
+    local.dropConnections({ abrupt: true });
+    await waitFor('the retry', () => manager.getMetrics().retryCount === 1);
+    await waitFor('delivering again', () => manager.getMetrics().activeConnections === 1 && n > before + 2);
+    assert.ok(
+      Date.now() - dropped < 2000,
+      `recovered after ${Date.now() - dropped} ms, not after the backoff`,
+    );
+    const scheduled = () => lines.filter((l) => l.msg === 'WSManager retry scheduled');
+    assert.equal(scheduled()[0]!['delayMs'], 49, 'the first reconnect waits only the jitter');
+    // Dropped again right after the reconnect (not healthy yet): the backoff applies.
+    local.dropConnections({ abrupt: true });
+    await waitFor('the second retry', () => scheduled().length === 2);
+    assert.equal(scheduled()[1]!['attempt'], 2);
+    assert.equal(scheduled()[1]!['delayMs'], 4950);
+  } finally {
+    await manager.destroy();
+    await local.close();
+  }
+});
+
+test("the immediate reconnect of a healthy connection still honours the exchange's Retry-After", async () => {
+  const local = await startSimulator({ rate: 50 });
+  const retry = { baseDelayMs: 50, maxDelayMs: 200, healthyAfterMs: 300 };
+  const manager = new WSManager({ url: local.url, retry, random: () => 0.5 });
+  try {
+    let n = 0;
+    manager.subscribe('btcusdt@aggTrade', () => n++);
+    await waitFor('open and delivering', () => n > 0);
+    await sleep(400);
+    local.refuseConnections(60_000, 429, 2);
+    const attempts = local.stats().connectionAttempts;
+    const refusedAt = Date.now();
+    local.dropConnections({ abrupt: true });
+    await waitFor('the immediate attempt, refused', () => local.stats().connectionAttempts === attempts + 1);
+    local.refuseConnections(0);
+    await waitFor('the next attempt', () => local.stats().connectionAttempts === attempts + 2, 10_000);
+    assert.ok(
+      Date.now() - refusedAt >= 1900,
+      `next attempt after ${Date.now() - refusedAt} ms, Retry-After 2 s`,
+    );
+    await waitFor('delivering again', () => manager.getMetrics().activeConnections === 1);
+  } finally {
+    await manager.destroy();
+    await local.close();
+  }
+});
