@@ -43,6 +43,12 @@ export interface StreamListener {
    * rejected the stream, or reconnection retries were exhausted. No `next` follows.
    */
   error?(error: StreamError): void;
+  /**
+   * WSManager: what a gap means for this subscriber. `'backfill'` refills it from the exchange's REST
+   * history when it can (the missing events arrive in order before the live ones, no `gap` call) and
+   * reports it otherwise; `'report'` only reports it. Defaults to the manager's `recovery` option.
+   */
+  readonly recovery?: 'backfill' | 'report';
 }
 
 /** Ends a subscription. Calling it more than once is harmless. */

@@ -3,7 +3,12 @@
  * scrapes) and in plain numbers (read synchronously by `getMetrics()`; prom-client reads are async).
  */
 import { Counter, type Registry } from 'prom-client';
-import { type CleanupReason, type ErrorReason, ManagerMetrics } from '../metrics/manager-metrics.js';
+import {
+  type CleanupReason,
+  type ErrorReason,
+  ManagerMetrics,
+  type RefillFailureReason,
+} from '../metrics/manager-metrics.js';
 
 export class ManagerStats {
   readonly metrics: ManagerMetrics;
@@ -16,6 +21,9 @@ export class ManagerStats {
   gaps = 0;
   missed = 0;
   sequenceResets = 0;
+  refills = 0;
+  refilledEvents = 0;
+  refillFailures = 0;
   errors = 0;
   readonly errorsByReason = new Map<ErrorReason, number>();
   readonly cleanupsByReason = new Map<CleanupReason, number>();
@@ -69,6 +77,18 @@ export class ManagerStats {
     this.missed += missed;
     this.metrics.messageGaps.inc();
     this.metrics.missedMessages.inc(missed);
+  }
+
+  refilled(events: number): void {
+    this.refills++;
+    this.refilledEvents += events;
+    this.metrics.refills.inc();
+    this.metrics.refilledEvents.inc(events);
+  }
+
+  refillFailed(reason: RefillFailureReason): void {
+    this.refillFailures++;
+    this.metrics.refillFailures.inc({ reason });
   }
 
   sequenceReset(): void {

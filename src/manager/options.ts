@@ -4,6 +4,8 @@
  */
 import type { Registry } from 'prom-client';
 import { ErrorCodes, InvalidArgumentError } from '../errors.js';
+import { restBaseFor } from '../exchange/binance/rest-base.js';
+import { REQUEST_WEIGHT_PER_MINUTE } from '../exchange/binance/rest-limits.js';
 import {
   CONNECTION_ATTEMPT_WINDOW_MS,
   MAX_CONNECTION_ATTEMPTS,
@@ -99,6 +101,24 @@ export interface WSManagerOptions {
    * one since its last traffic) makes `health()` unhealthy. @default 30000
    */
   healthGraceMs?: number;
+  /**
+   * What a sequence gap means for subscribers that do not say (`StreamListener.recovery`):
+   * `'backfill'` refills aggTrade and trade gaps from the exchange's REST history when it can (the
+   * missing events arrive in order before the live ones, no `gap` call), reporting the rest;
+   * `'report'` only reports them. @default 'report'
+   */
+  recovery?: 'backfill' | 'report';
+  /**
+   * REST base URL of the exchange history used by backfills. @default derived from `url`:
+   * `https://api.binance.com` for `stream.binance.com`, the same host and port over http for `ws://`
+   * (the simulator); none otherwise (gaps are then reported).
+   */
+  restUrl?: string;
+  /**
+   * Request weight the manager's REST calls may use per minute, all together; kept below the
+   * exchange's 6000 per IP so other clients of the IP keep room. @default 1200
+   */
+  restWeightPerMinute?: number;
   /** Returns a number in [0, 1) for jitter. @default Math.random */
   random?: () => number;
   /** Wall clock in epoch milliseconds. @default Date.now */
@@ -118,6 +138,9 @@ export interface ResolvedOptions {
   readonly rotateAfterMs: number;
   readonly rotationTimeoutMs: number;
   readonly healthGraceMs: number;
+  readonly recovery: 'backfill' | 'report';
+  readonly restUrl: string | undefined;
+  readonly restWeightPerMinute: number;
   readonly random: () => number;
   readonly now: () => number;
 }
@@ -148,6 +171,7 @@ export const DEFAULTS = Object.freeze({
   rotateAfterMs: MAX_CONNECTION_LIFETIME_MS - 30 * 60_000,
   rotationTimeoutMs: 5_000,
   healthGraceMs: 30_000,
+  restWeightPerMinute: 1200,
 });
 
 function fail(name: string, expected: string, value: unknown): never {
@@ -338,8 +362,30 @@ export function resolveOptions(options: WSManagerOptions): ResolvedOptions {
       MAX_TIMER_MS,
     ),
     healthGraceMs: integer('healthGraceMs', options.healthGraceMs, DEFAULTS.healthGraceMs, 0, MAX_TIMER_MS),
+    recovery: recoveryOption(options.recovery),
+    restUrl: restUrlOption(options.restUrl, base),
+    restWeightPerMinute: integer(
+      'restWeightPerMinute',
+      options.restWeightPerMinute,
+      DEFAULTS.restWeightPerMinute,
+      1,
+      REQUEST_WEIGHT_PER_MINUTE,
+    ),
     random: fn('random', options.random, Math.random),
     now: fn('now', options.now, Date.now),
   };
   return Object.freeze(resolved);
+}
+
+function recoveryOption(value: unknown): 'backfill' | 'report' {
+  if (value === undefined) return 'report';
+  if (value !== 'backfill' && value !== 'report') fail('recovery', '"backfill" or "report"', value);
+  return value;
+}
+
+function restUrlOption(value: unknown, wsUrl: string): string | undefined {
+  if (value === undefined) return restBaseFor(wsUrl);
+  if (typeof value !== 'string' || !/^https?:\/\/[^/\s]+/.test(value))
+    fail('restUrl', 'an http:// or https:// URL such as "https://api.binance.com"', value);
+  return value.replace(/\/+$/, '');
 }

@@ -15,6 +15,7 @@ import {
 import type { Logger } from '../log.js';
 import type { CleanupReason } from '../metrics/manager-metrics.js';
 import type { GapEvent, StreamInfo, StreamListener } from '../stream-source.js';
+import type { RefillResult } from './backfill.js';
 import { GapDetector } from './gap-detector.js';
 import type { ManagerStats } from './manager-stats.js';
 import { FrameMessage } from './stream-message.js';
@@ -26,7 +27,14 @@ interface Subscription {
   /** `listener.next` bound to the listener once, so delivery is a single call. */
   readonly next: StreamListener['next'];
   active: boolean;
+  /** Gaps are refilled for this subscriber (when the stream can be refilled), not reported. */
+  readonly backfill: boolean;
 }
+
+/** What a stream holds back for its backfill subscribers while a refill runs, in arrival order. */
+type Held =
+  | { readonly data: unknown; readonly frame: Buffer }
+  | { readonly gap: { readonly expected: number; readonly received: number } };
 
 interface StreamEntry {
   readonly name: string;
@@ -40,6 +48,8 @@ interface StreamEntry {
   lastMessageAt: number | undefined;
   idleSince: number | undefined;
   idleTimer: NodeJS.Timeout | undefined;
+  /** While a refill runs: the live events (and further gaps) its backfill subscribers wait for. */
+  held: Held[] | undefined;
 }
 
 export interface RegistryHooks {
@@ -51,7 +61,15 @@ export interface RegistryHooks {
   onSwitch(stream: string, socket: UpstreamSocket): void;
   /** Where the stream is subscribed upstream now, for listings. */
   connectionOf(stream: string): string | undefined;
+  /**
+   * Fetches a gap's events (ids `from` to `to - 1`) from the exchange history; undefined when the
+   * stream cannot be refilled (no REST base, or a kind without public history).
+   */
+  refill?(stream: string, kind: StreamKind, from: number, to: number): Promise<RefillResult> | undefined;
 }
+
+/** Live events held for backfill subscribers during one refill at most; beyond, the refill is abandoned. */
+const MAX_HELD = 100_000;
 
 /** At most one "handler threw" log line per this interval; the rest are counted in the next line. */
 const HANDLER_LOG_INTERVAL_MS = 10_000;
@@ -71,6 +89,7 @@ export class StreamRegistry {
     private readonly idleGraceMs: number,
     private readonly now: () => number,
     private readonly hooks: RegistryHooks,
+    private readonly defaultBackfill = false,
   ) {
     this.coarseNow = now();
   }
@@ -120,13 +139,16 @@ export class StreamRegistry {
         lastMessageAt: undefined,
         idleSince: undefined,
         idleTimer: undefined,
+        held: undefined,
       };
       this.entries.set(stream, entry);
       created = true;
     } else if (entry.idleSince !== undefined) {
       this.leaveIdle(entry);
     }
-    const subscription: Subscription = { listener, next, active: true };
+    const backfill =
+      listener.recovery === undefined ? this.defaultBackfill : listener.recovery === 'backfill';
+    const subscription: Subscription = { listener, next, active: true, backfill };
     entry.subscriptions = [...entry.subscriptions, subscription];
     this.subscriberCount++;
     this.updateGauges();
@@ -231,23 +253,131 @@ export class StreamRegistry {
     if (range !== undefined) {
       const verdict = entry.sequence!.check(range);
       if (verdict.kind === 'duplicate') return;
-      if (verdict.kind === 'gap') this.reportGap(entry, verdict.expected, verdict.received, verdict.missed);
+      if (verdict.kind === 'gap') this.gapFound(entry, verdict.expected, verdict.received, verdict.missed);
     }
     entry.messages++;
     entry.lastMessageAt = this.coarseNow;
+    if (entry.subscriptions.length === 0) return;
+    if (entry.held === undefined) {
+      this.deliver(entry, data, new FrameMessage(stream, data, frame), undefined);
+      return;
+    }
+    this.deliver(entry, data, new FrameMessage(stream, data, frame), false);
+    this.hold(entry, { data, frame });
+  }
+
+  /** Calls `next` of the stream's subscribers: all, or only those whose `backfill` equals `backfill`. */
+  private deliver(
+    entry: StreamEntry,
+    data: unknown,
+    message: FrameMessage,
+    backfill: boolean | undefined,
+  ): void {
     const subscriptions = entry.subscriptions;
-    if (subscriptions.length === 0) return;
-    const message = new FrameMessage(stream, data, frame);
     for (let i = 0; i < subscriptions.length; i++) {
       const s = subscriptions[i]!;
       // A handler may unsubscribe another subscriber of this stream while the loop runs (the array is
       // replaced then, so the per-subscriber check is only paid after a change).
       if (entry.subscriptions !== subscriptions && !s.active) continue;
+      if (backfill !== undefined && s.backfill !== backfill) continue;
       try {
         s.next(data, message);
       } catch (err) {
-        this.handlerThrew(stream, err);
+        this.handlerThrew(entry.name, err);
       }
+    }
+  }
+
+  private hold(entry: StreamEntry, item: Held): void {
+    const held = entry.held!;
+    held.push(item);
+    if (held.length > MAX_HELD) {
+      // The refill takes too long to hold the live stream back any further: those waiting get the gap.
+      this.logger.warn({ stream: entry.name, held: held.length }, 'WSManager refill too slow; gap reported');
+      entry.held = undefined;
+      this.stats.refillFailed('too_large');
+      this.releaseHeld(entry, held);
+    }
+  }
+
+  /**
+   * A gap: reported to subscribers that asked for reports, refilled from the exchange history for
+   * those that asked for a backfill (their live events are held back meanwhile, so they get the
+   * missing events first, then the live ones, in order, once each).
+   */
+  private gapFound(entry: StreamEntry, expected: number, received: number, missed: number): void {
+    this.stats.gap(missed);
+    const gap: GapEvent = { stream: entry.name, expected, received, missed };
+    if (!entry.subscriptions.some((s) => s.backfill)) {
+      this.notifyGap(entry, gap, undefined);
+      return;
+    }
+    this.notifyGap(entry, gap, false);
+    if (entry.held !== undefined) {
+      this.hold(entry, { gap: { expected, received } });
+      return;
+    }
+    this.startRefill(entry, expected, received, []);
+  }
+
+  private startRefill(entry: StreamEntry, expected: number, received: number, held: Held[]): void {
+    const pending = this.hooks.refill?.(entry.name, entry.kind, expected, received);
+    if (pending === undefined) {
+      this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected }, true);
+      this.releaseHeld(entry, held);
+      return;
+    }
+    entry.held = held;
+    pending.then(
+      (result) => this.refilled(entry, held, expected, received, result),
+      () => this.refilled(entry, held, expected, received, { ok: false, reason: 'unreachable' }),
+    );
+  }
+
+  private refilled(
+    entry: StreamEntry,
+    held: Held[],
+    expected: number,
+    received: number,
+    result: RefillResult,
+  ): void {
+    // Released meanwhile, or this refill was abandoned (too much held back) and a later one may run.
+    if (this.entries.get(entry.name) !== entry || entry.held !== held) return;
+    entry.held = undefined;
+    if (result.ok) {
+      if (result.firstId > expected) {
+        const missed = result.firstId - expected;
+        this.notifyGap(entry, { stream: entry.name, expected, received: result.firstId, missed }, true);
+      }
+      this.stats.refilled(result.events.length);
+      this.logger.info(
+        { stream: entry.name, expected, received, refilled: result.events.length },
+        'WSManager gap refilled from the exchange history',
+      );
+      for (const data of result.events) {
+        const frame = Buffer.from(`{"stream":${JSON.stringify(entry.name)},"data":${JSON.stringify(data)}}`);
+        this.deliver(entry, data, new FrameMessage(entry.name, data, frame), true);
+      }
+    } else {
+      this.stats.refillFailed(result.reason);
+      this.logger.warn(
+        { stream: entry.name, expected, received, reason: result.reason },
+        'WSManager gap could not be refilled; reported',
+      );
+      this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected }, true);
+    }
+    this.releaseHeld(entry, held);
+  }
+
+  /** Delivers held events to the backfill subscribers, up to the next held gap, which starts its refill. */
+  private releaseHeld(entry: StreamEntry, held: Held[]): void {
+    for (let i = 0; i < held.length; i++) {
+      const item = held[i]!;
+      if ('gap' in item) {
+        this.startRefill(entry, item.gap.expected, item.gap.received, held.slice(i + 1));
+        return;
+      }
+      this.deliver(entry, item.data, new FrameMessage(entry.name, item.data, item.frame), true);
     }
   }
 
@@ -310,14 +440,10 @@ export class StreamRegistry {
     });
   }
 
-  private reportGap(entry: StreamEntry, expected: number, received: number, missed: number): void {
-    this.stats.gap(missed);
-    this.notifyGap(entry, { stream: entry.name, expected, received, missed });
-  }
-
-  private notifyGap(entry: StreamEntry, gap: GapEvent): void {
+  /** Calls `gap` of the stream's subscribers: all, or only those whose `backfill` equals `backfill`. */
+  private notifyGap(entry: StreamEntry, gap: GapEvent, backfill?: boolean): void {
     for (const s of entry.subscriptions) {
-      if (s.listener.gap === undefined) continue;
+      if (s.listener.gap === undefined || (backfill !== undefined && s.backfill !== backfill)) continue;
       try {
         s.listener.gap(gap);
       } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { Registry } from 'prom-client';
 import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
-import { isValidStreamName } from '../exchange/binance/streams.js';
+import { isValidStreamName, parseStreamName } from '../exchange/binance/streams.js';
 import { type Logger, silentLogger } from '../log.js';
 import type {
   HealthVerdict,
@@ -17,10 +17,12 @@ import type {
   Unsubscribe,
 } from '../stream-source.js';
 import { UpstreamAdmission } from '../upstream-admission.js';
+import { canRefill, fetchMissing } from './backfill.js';
 import { ConnectionPool } from './connection-pool.js';
 import { ManagerStats } from './manager-stats.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
 import { describe, type ResolvedOptions, resolveOptions, type WSManagerOptions } from './options.js';
+import { RestClient } from './rest-client.js';
 import { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
 import { StreamRegistry } from './stream-registry.js';
 import type { ConnectionHooks, UpstreamConnection } from './upstream-connection.js';
@@ -66,15 +68,37 @@ export class WSManager implements StreamSource {
     }
     this.logger = logger;
     this.stats = new ManagerStats(registry);
-    this.streams = new StreamRegistry(this.stats, logger, this.options.idleGraceMs, this.options.now, {
-      onCreate: (stream) => this.pool.add(stream),
-      onRelease: (stream) => this.pool.remove(stream),
-      onSwitch: (stream, socket) => this.pool.connectionOf(stream)?.streamSwitched(stream, socket),
-      connectionOf: (stream) => {
-        const connection = this.pool.connectionOf(stream);
-        return connection?.socket?.subscribed.has(stream) ? connection.id : undefined;
+    const rest =
+      this.options.restUrl === undefined
+        ? undefined
+        : new RestClient({
+            baseUrl: this.options.restUrl,
+            weightPerMinute: this.options.restWeightPerMinute,
+            now: this.options.now,
+            logger,
+            metrics: this.stats.metrics,
+          });
+    this.streams = new StreamRegistry(
+      this.stats,
+      logger,
+      this.options.idleGraceMs,
+      this.options.now,
+      {
+        onCreate: (stream) => this.pool.add(stream),
+        onRelease: (stream) => this.pool.remove(stream),
+        onSwitch: (stream, socket) => this.pool.connectionOf(stream)?.streamSwitched(stream, socket),
+        connectionOf: (stream) => {
+          const connection = this.pool.connectionOf(stream);
+          return connection?.socket?.subscribed.has(stream) ? connection.id : undefined;
+        },
+        refill: (stream, kind, from, to) => {
+          const symbol = parseStreamName(stream)?.symbol;
+          if (rest === undefined || !canRefill(kind) || symbol === undefined) return undefined;
+          return fetchMissing(rest, kind, symbol, from, to);
+        },
       },
-    });
+      this.options.recovery === 'backfill',
+    );
     this.admission = new UpstreamAdmission({
       limit: this.options.connectionAttempts.limit,
       windowMs: this.options.connectionAttempts.windowMs,

@@ -21,6 +21,17 @@ export const ERROR_REASONS = [
 ] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 
+/** Bounded values of the `reason` label of `ws_manager_refill_failures_total`. */
+export const REFILL_FAILURE_REASONS = [
+  'budget',
+  'retry_after',
+  'refused',
+  'unreachable',
+  'history_gone',
+  'too_large',
+] as const;
+export type RefillFailureReason = (typeof REFILL_FAILURE_REASONS)[number];
+
 /** Bounded values of the `reason` label of `ws_manager_stream_cleanups_by_reason_total`. */
 export const CLEANUP_REASONS = ['idle', 'forced', 'failed', 'destroyed'] as const;
 export type CleanupReason = (typeof CLEANUP_REASONS)[number];
@@ -46,6 +57,11 @@ export class ManagerMetrics implements AdmissionMeter {
   readonly upstreamConnectAttempts: Counter;
   readonly upstreamConnectBudgetRatio: Gauge;
   readonly upstreamRetryAfterSeconds: Gauge;
+  readonly restRequests: Counter;
+  readonly restWeight: Counter;
+  readonly refills: Counter;
+  readonly refilledEvents: Counter;
+  readonly refillFailures: Counter<'reason'>;
   private hwm = 0;
   private admission: UpstreamAdmission | undefined;
 
@@ -164,8 +180,35 @@ export class ManagerMetrics implements AdmissionMeter {
         if (a !== undefined) this.set(a.pausedMs() / 1000);
       },
     });
+    this.restRequests = new Counter({
+      name: 'ws_manager_rest_requests_total',
+      help: 'REST requests sent to the exchange to refill gaps',
+      registers,
+    });
+    this.restWeight = new Counter({
+      name: 'ws_manager_rest_weight_used_total',
+      help: 'Exchange request weight those REST requests cost',
+      registers,
+    });
+    this.refills = new Counter({
+      name: 'ws_manager_refills_total',
+      help: 'Gaps refilled from the exchange history (in whole or in part)',
+      registers,
+    });
+    this.refilledEvents = new Counter({
+      name: 'ws_manager_refilled_events_total',
+      help: 'Events delivered from the exchange history instead of being reported missed',
+      registers,
+    });
+    this.refillFailures = new Counter({
+      name: 'ws_manager_refill_failures_total',
+      help: 'Gaps that could not be refilled and were reported, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    });
     this.info.set({ implementation }, 1);
     this.healthy.set(1);
+    for (const reason of REFILL_FAILURE_REASONS) this.refillFailures.inc({ reason }, 0);
     // Zero every labelled series so rate() sees them from the first scrape.
     for (const reason of ERROR_REASONS) this.errors.inc({ reason }, 0);
     for (const reason of CLEANUP_REASONS) this.streamCleanupsByReason.inc({ reason }, 0);

@@ -83,6 +83,12 @@ export class FeedHub {
     return feed;
   }
 
+  /** True when a feed of `symbol` (lowercase) has started. */
+  hasSymbol(symbol: string): boolean {
+    for (const feed of this.feeds.values()) if (feed.stream.symbol === symbol) return true;
+    return false;
+  }
+
   /** Streams whose feed has started. */
   startedStreams(): string[] {
     return [...this.feeds.keys()];

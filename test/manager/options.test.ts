@@ -41,6 +41,12 @@ test('bad options throw a TypeError naming option, expectation and value', () =>
   rejects({ url: 'ws://h', retry: { baseDelayMs: 0 } }, /"retry.baseDelayMs"/);
   rejects({ url: 'ws://h', retry: { maxAttempts: -1 } }, /"retry.maxAttempts"/);
   rejects({ url: 'ws://h', retry: { healthyAfterMs: -1 } }, /"retry.healthyAfterMs".*-1/);
+  rejects(
+    { url: 'ws://h', recovery: 'refill' },
+    /"recovery" must be "backfill" or "report"; received "refill"/,
+  );
+  rejects({ url: 'ws://h', restUrl: 'ftp://x' }, /"restUrl" must be an http:\/\/ or https:\/\/ URL/);
+  rejects({ url: 'ws://h', restWeightPerMinute: 7000 }, /"restWeightPerMinute".*7000/);
   rejects({ url: 'ws://h', retry: { firstRetryJitterMs: 60_000 } }, /"retry.firstRetryJitterMs".*60000/);
   rejects({ url: 'ws://h', retry: 'fast' }, /"retry" must be an object; received "fast"/);
   rejects({ url: 'ws://h', pacing: { messages: 6 } }, /"pacing".*5 messages per 1000 ms/);
@@ -61,4 +67,15 @@ test('valid tunables are kept as given, Infinity attempts allowed', () => {
   assert.equal(o.pacing.messages, 5);
   assert.equal(o.retry.maxAttempts, Number.POSITIVE_INFINITY);
   assert.equal(o.idleGraceMs, 0);
+});
+
+test('the REST base of the history is derived from the stream URL, or given', () => {
+  const rest = (url: string, restUrl?: string) =>
+    resolveOptions({ url, ...(restUrl === undefined ? {} : { restUrl }) }).restUrl;
+  assert.equal(rest('wss://stream.binance.com:9443'), 'https://api.binance.com');
+  assert.equal(rest('wss://data-stream.binance.vision'), 'https://data-api.binance.vision');
+  assert.equal(rest('ws://127.0.0.1:9443'), 'http://127.0.0.1:9443');
+  assert.equal(rest('wss://example.com/x'), undefined);
+  assert.equal(rest('wss://example.com', 'https://api.example.com/'), 'https://api.example.com');
+  assert.equal(resolveOptions({ url: 'ws://h' }).recovery, 'report');
 });

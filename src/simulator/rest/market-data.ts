@@ -31,7 +31,7 @@ export class RestError extends Error {
 
 export interface MarketDataContext {
   readonly hub: FeedHub;
-  /** Configured symbols, lowercase: the only ones the REST API knows (others get -1121). */
+  /** Configured symbols, lowercase; with those of started feeds, the ones the REST API knows (others get -1121). */
   readonly symbols: readonly string[];
   readonly clock: () => number;
   readonly weightLimit: number;
@@ -52,7 +52,7 @@ export function symbolParam(query: URLSearchParams, ctx: MarketDataContext): str
   if (value === null || value === '') bad(RestErrors.mandatory('symbol'));
   if (!SYMBOL_RE.test(value)) bad(RestErrors.illegalParameter('symbol', '^[A-Z0-9-_.]{1,20}$'));
   const lower = value.toLowerCase();
-  if (!ctx.symbols.includes(lower)) bad(RestErrors.invalidSymbol());
+  if (!ctx.symbols.includes(lower) && !ctx.hub.hasSymbol(lower)) bad(RestErrors.invalidSymbol());
   return lower;
 }
 

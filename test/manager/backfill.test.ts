@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { type GapEvent, WSManager } from '../../src/manager/index.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { sleep, waitFor } from './helpers.js';
+
+// A fixed ~300 ms reconnect delay (random 0.99, first retry not immediate): at 100 events/s every outage
+// leaves a hole of about 30 events to refill.
+const slowRetry = { baseDelayMs: 300, maxDelayMs: 300, healthyAfterMs: 600_000 };
+
+interface Recorder {
+  ids: number[];
+  gaps: GapEvent[];
+}
+
+function record(
+  manager: WSManager,
+  stream: string,
+  key: 'a' | 't',
+  recovery?: 'backfill' | 'report',
+): Recorder {
+  const r: Recorder = { ids: [], gaps: [] };
+  manager.subscribe(stream, {
+    next: (d) => r.ids.push((d as Record<string, number>)[key]!),
+    gap: (g) => r.gaps.push(g),
+    ...(recovery === undefined ? {} : { recovery }),
+  });
+  return r;
+}
+
+function assertContiguous(ids: number[], what: string): void {
+  for (let i = 1; i < ids.length; i++)
+    assert.equal(ids[i], ids[i - 1]! + 1, `${what}: ${ids[i - 1]} then ${ids[i]}`);
+}
+
+async function metric(registry: Registry, name: string): Promise<number> {
+  const m = await registry.getSingleMetric(name)?.get();
+  return (m?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+}
+
+async function withSim<T>(
+  options: Parameters<typeof startSimulator>[0],
+  run: (sim: Simulator) => Promise<T>,
+): Promise<T> {
+  const sim = await startSimulator(options);
+  try {
+    return await run(sim);
+  } finally {
+    await sim.close();
+  }
+}
+
+test('backfill: after abrupt drops the aggTrade ids a subscriber sees are contiguous, with no gap call', async () => {
+  await withSim({ rate: 100 }, async (sim) => {
+    const registry = new Registry();
+    const manager = new WSManager({
+      url: sim.url,
+      registry,
+      recovery: 'backfill',
+      retry: slowRetry,
+      random: () => 0.99,
+    });
+    try {
+      const filled = record(manager, 'btcusdt@aggTrade', 'a');
+      const reported = record(manager, 'btcusdt@aggTrade', 'a', 'report');
+      await waitFor('first events', () => filled.ids.length >= 5);
+      for (let round = 1; round <= 2; round++) {
+        const seen = filled.ids.length;
+        sim.dropConnections({ abrupt: true });
+        await waitFor('the retry', () => manager.getMetrics().retryCount === round);
+        await waitFor('live events after the refill', () => filled.ids.length >= seen + 60);
+      }
+      assertContiguous(filled.ids, 'backfill subscriber');
+      assert.deepEqual(filled.gaps, []);
+      assert.equal(reported.gaps.length, 2, 'a report subscriber of the same stream still gets the gaps');
+      const missed = reported.gaps.reduce((n, g) => n + g.missed, 0);
+      assert.ok(missed >= 30, `missed ${missed}`);
+      assert.equal(await metric(registry, 'ws_manager_refills_total'), 2);
+      assert.equal(await metric(registry, 'ws_manager_refilled_events_total'), missed);
+      assert.ok((await metric(registry, 'ws_manager_rest_requests_total')) >= 2);
+      assert.equal(
+        await metric(registry, 'ws_manager_rest_weight_used_total'),
+        4 * (await metric(registry, 'ws_manager_rest_requests_total')),
+      );
+    } finally {
+      await manager.destroy();
+    }
+  });
+});
+
+test('backfill: a stalled upstream is replaced and the events of the stall refilled', async () => {
+  await withSim({ rate: 100 }, async (sim) => {
+    const manager = new WSManager({
+      url: sim.url,
+      recovery: 'backfill',
+      stallTimeoutMs: 800,
+      retry: slowRetry,
+      random: () => 0.99,
+    });
+    try {
+      const r = record(manager, 'ethusdt@aggTrade', 'a');
+      await waitFor('first events', () => r.ids.length >= 5);
+      assert.equal(sim.stall(), 1);
+      const seen = r.ids.length;
+      await waitFor('the retry', () => manager.getMetrics().retryCount === 1, 10_000);
+      await waitFor('events after the stall', () => r.ids.length >= seen + 100, 10_000);
+      assertContiguous(r.ids, 'after a stall');
+      assert.deepEqual(r.gaps, []);
+    } finally {
+      await manager.destroy();
+    }
+  });
+});
+
+test('backfill: trade streams are refilled from the recent trades', async () => {
+  await withSim({ rate: 100 }, async (sim) => {
+    const manager = new WSManager({ url: sim.url, retry: slowRetry, random: () => 0.99 });
+    try {
+      const r = record(manager, 'bnbusdt@trade', 't', 'backfill');
+      await waitFor('first events', () => r.ids.length >= 5);
+      const seen = r.ids.length;
+      sim.dropConnections({ abrupt: true });
+      await waitFor('the retry', () => manager.getMetrics().retryCount === 1);
+      await waitFor('events after the refill', () => r.ids.length >= seen + 60);
+      assertContiguous(r.ids, 'trade ids');
+      assert.deepEqual(r.gaps, []);
+    } finally {
+      await manager.destroy();
+    }
+  });
+});
+
+test('backfill: when the history no longer reaches the hole, the lost part is reported and the rest refilled', async () => {
+  await withSim({ rate: 100, rest: { historySize: 10 } }, async (sim) => {
+    const manager = new WSManager({
+      url: sim.url,
+      recovery: 'backfill',
+      retry: slowRetry,
+      random: () => 0.99,
+    });
+    try {
+      const r = record(manager, 'solusdt@aggTrade', 'a');
+      await waitFor('first events', () => r.ids.length >= 5);
+      const last = () => r.ids.at(-1)!;
+      sim.dropConnections({ abrupt: true });
+      const before = last();
+      await waitFor('the retry', () => manager.getMetrics().retryCount === 1);
+      await waitFor('the gap reported', () => r.gaps.length === 1);
+      await waitFor('events after it', () => r.ids.length > 0 && last() > r.gaps[0]!.received + 20);
+      const gap = r.gaps[0]!;
+      assert.equal(gap.expected, before + 1);
+      assert.ok(gap.missed > 0);
+      const at = r.ids.indexOf(gap.received);
+      assert.equal(r.ids[at - 1], before, 'the gap sits exactly where the history ends');
+      assertContiguous(r.ids.slice(at), 'after the reported part');
+      assertContiguous(r.ids.slice(0, at), 'before the drop');
+    } finally {
+      await manager.destroy();
+    }
+  });
+});
+
+test('backfill: a refill the REST budget cannot pay for is reported as a gap, never sent', async () => {
+  await withSim({ rate: 100 }, async (sim) => {
+    const registry = new Registry();
+    // aggTrades costs 4: a budget of 3 per minute pays for nothing.
+    const manager = new WSManager({
+      url: sim.url,
+      registry,
+      recovery: 'backfill',
+      restWeightPerMinute: 3,
+      retry: slowRetry,
+      random: () => 0.99,
+    });
+    try {
+      const r = record(manager, 'xrpusdt@aggTrade', 'a');
+      await waitFor('first events', () => r.ids.length >= 5);
+      sim.dropConnections({ abrupt: true });
+      await waitFor('the gap reported', () => r.gaps.length === 1);
+      await sleep(50);
+      assert.equal(await metric(registry, 'ws_manager_rest_requests_total'), 0);
+      const failures = await registry.getSingleMetric('ws_manager_refill_failures_total')?.get();
+      assert.equal(failures?.values.find((v) => v.labels['reason'] === 'budget')?.value, 1);
+    } finally {
+      await manager.destroy();
+    }
+  });
+});
+
+test('backfill: REST answering 429 pauses REST calls for its Retry-After and the gap is reported', async () => {
+  await withSim({ rate: 100, rest: { weightLimit: 4, requestsBeforeBan: 0 } }, async (sim) => {
+    const registry = new Registry();
+    const manager = new WSManager({
+      url: sim.url,
+      registry,
+      recovery: 'backfill',
+      retry: slowRetry,
+      random: () => 0.99,
+    });
+    try {
+      const r = record(manager, 'btcusdt@aggTrade', 'a');
+      await waitFor('first events', () => r.ids.length >= 5);
+      // Spend the simulator's budget for this IP (weight 4 of 4), so the refill gets a 429.
+      assert.equal((await fetch(`${sim.httpUrl}/api/v3/aggTrades?symbol=BTCUSDT&limit=1`)).status, 200);
+      for (let round = 1; round <= 2; round++) {
+        sim.dropConnections({ abrupt: true });
+        await waitFor('the gap reported', () => r.gaps.length === round);
+      }
+      // The first refill met the 429; the second one was not sent (Retry-After), so no 418 could follow.
+      assert.equal(await metric(registry, 'ws_manager_rest_requests_total'), 1);
+      const failures =
+        (await registry.getSingleMetric('ws_manager_refill_failures_total')?.get())?.values ?? [];
+      assert.equal(failures.find((v) => v.labels['reason'] === 'refused')?.value, 1);
+      assert.equal(failures.find((v) => v.labels['reason'] === 'retry_after')?.value, 1);
+    } finally {
+      await manager.destroy();
+    }
+  });
+});
