@@ -22,6 +22,7 @@ import { ConnectionPool } from './connection-pool.js';
 import { ManagerStats } from './manager-stats.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
 import { describe, type ResolvedOptions, resolveOptions, type WSManagerOptions } from './options.js';
+import { type OrderBookListener, SyncedOrderBook } from './order-book-sync.js';
 import { RestClient } from './rest-client.js';
 import { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
 import { StreamRegistry } from './stream-registry.js';
@@ -39,6 +40,9 @@ export class WSManager implements StreamSource {
   private readonly pool: ConnectionPool;
   private readonly admission: UpstreamAdmission;
   private readonly housekeeping: NodeJS.Timeout;
+  private readonly rest: RestClient | undefined;
+  /** Local order books by `symbol:depth`, each shared by all its subscribers. */
+  private readonly books = new Map<string, SyncedOrderBook>();
   private destroyed = false;
   private destroying: Promise<void> | undefined;
   private exhaustedCause: string | undefined;
@@ -78,6 +82,7 @@ export class WSManager implements StreamSource {
             logger,
             metrics: this.stats.metrics,
           });
+    this.rest = rest;
     this.streams = new StreamRegistry(
       this.stats,
       logger,
@@ -157,6 +162,77 @@ export class WSManager implements StreamSource {
       );
     }
     return this.streams.add(stream, normalised);
+  }
+
+  /**
+   * Subscribes to a local order book of `symbol` kept from the `@depth@100ms` stream and REST
+   * snapshots (Binance's documented procedure; resynchronised by itself after any gap). Subscribers of
+   * the same symbol and depth share one book. `listener` is a function called with the book after each
+   * update, or an `OrderBookListener` (`next`, `resynced`, `error`).
+   * @param options.depth levels per side (the snapshot's `limit`), 1 to 5000. @default 1000
+   * @throws InvalidArgumentError for a bad symbol, depth or listener, or without a REST base URL.
+   */
+  orderBook(
+    symbol: string,
+    listener: OrderBookListener | OrderBookListener['next'],
+    options: { depth?: number } = {},
+  ): Unsubscribe {
+    if (this.destroyed) {
+      throw new StreamError(
+        ErrorCodes.DESTROYED,
+        String(symbol),
+        'WSManager.orderBook() called after destroy()',
+      );
+    }
+    if (typeof symbol !== 'string' || !/^[a-z0-9]{2,20}$/.test(symbol)) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `WSManager.orderBook(symbol): symbol must be a lowercase Binance symbol such as "btcusdt"; received ${describe(symbol)}`,
+      );
+    }
+    const depth = options?.depth ?? 1000;
+    if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 1 || depth > 5000) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `WSManager.orderBook(${JSON.stringify(symbol)}): depth must be an integer from 1 to 5000 (the snapshot limit); received ${describe(depth)}`,
+      );
+    }
+    const l: OrderBookListener = typeof listener === 'function' ? { next: listener } : listener;
+    if (typeof l !== 'object' || l === null || typeof l.next !== 'function') {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `WSManager.orderBook(${JSON.stringify(symbol)}, listener): listener must be a function or an object with a next() method; received ${describe(listener)}`,
+      );
+    }
+    const rest = this.rest;
+    if (rest === undefined) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_OPTION,
+        `WSManager.orderBook() needs the exchange's REST API for snapshots: no REST base is known for ${this.options.url}; set the "restUrl" option`,
+      );
+    }
+    const key = `${symbol}:${depth}`;
+    let book = this.books.get(key);
+    if (book === undefined || book.isClosed) {
+      book = new SyncedOrderBook(symbol, depth, {
+        subscribe: (stream, listener) => this.subscribe(stream, listener),
+        rest,
+        logger: this.logger,
+      });
+      this.books.set(key, book);
+    }
+    const shared = book;
+    shared.add(l);
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      shared.remove(l);
+      if (shared.size === 0 && this.books.get(key) === shared) {
+        this.books.delete(key);
+        shared.close();
+      }
+    };
   }
 
   /**
