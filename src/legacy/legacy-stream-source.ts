@@ -10,6 +10,7 @@ import { isValidStreamName } from '../exchange/binance/streams.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
 import type {
+  ConnectionInfo,
   HealthVerdict,
   MetricsSnapshot,
   StreamInfo,
@@ -122,6 +123,18 @@ export class LegacyStreamSource implements StreamSource {
     }));
   }
 
+  /** One row per subscription: the legacy code opened a socket for each. */
+  connections(): ConnectionInfo[] {
+    return [...this.subscriptions].map((s) => ({
+      id: s.id,
+      state: s.state,
+      streams: 1,
+      openedAt: s.isOpen ? s.openedAt : undefined,
+      lastMessageAt: s.lastMessageAt,
+      retries: s.retries,
+    }));
+  }
+
   /** The legacy code released streams the moment their subscriber left, so nothing is ever idle. */
   forceCleanupIdleStreams(_idleMs = 0): number {
     return 0;
@@ -163,6 +176,7 @@ export class LegacyStreamSource implements StreamSource {
       errors: this.tally.errors,
       isHealthy: verdict.healthy,
       healthReason: verdict.reason,
+      overdueIdleStreams: 0,
     };
   }
 
