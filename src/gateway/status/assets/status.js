@@ -52,7 +52,7 @@ const STATES = {
   open: ['✔', 'ok'],
   connecting: ['…', 'warn'],
   rotating: ['↻', 'warn'],
-  waiting: ['⏳', 'warn'],
+  waiting: ['◷', 'warn'],
   stalled: ['⚠', 'bad'],
   failed: ['✖', 'bad'],
   closed: ['–', 'muted'],
@@ -172,7 +172,11 @@ function buildCharts() {
       width: Math.max(200, el.clientWidth),
       height: 160,
       scales: { x: { time: true } },
-      axes: [axis, { ...axis, values: (_u, ticks) => ticks.map(formatCount) }],
+      // Counts only: fractional ticks (0.5 retries) would round to a repeated label, so they stay blank.
+      axes: [
+        axis,
+        { ...axis, values: (_u, ticks) => ticks.map((v) => (Number.isInteger(v) ? formatCount(v) : '')) },
+      ],
       series: [
         {},
         ...series.map(([, label], i) => ({
@@ -182,7 +186,7 @@ function buildCharts() {
           value: (_u, v) => formatCount(v),
         })),
       ],
-      legend: { show: series.length > 1 },
+      legend: { show: series.length > 1, live: false },
     };
     const data = () => [state.history.t, ...series.map(([key]) => state.history[key])];
     state.charts.push({ plot: new uPlot(opts, data(), el), el, data });
@@ -232,7 +236,7 @@ function askForToken(rejected) {
   const error = $('#token-error');
   error.hidden = !rejected;
   error.textContent = rejected ? 'That token was not accepted.' : '';
-  setLive('🔒 token required', 'warn');
+  setLive('✖ token required', 'warn');
 }
 
 class Unauthorized extends Error {}
@@ -312,9 +316,9 @@ async function start() {
 $('#pause').addEventListener('click', () => {
   state.paused = !state.paused;
   const button = $('#pause');
-  button.textContent = state.paused ? '▶ Resume' : '⏸ Pause';
+  button.textContent = state.paused ? '▶ Resume' : '❚❚ Pause';
   button.setAttribute('aria-pressed', String(state.paused));
-  if (state.paused) setLive('⏸ paused', 'warn');
+  if (state.paused) setLive('❚❚ paused', 'warn');
   else {
     setLive('● live', 'ok');
     if (state.latest) render(state.latest);
