@@ -93,7 +93,7 @@ export class HttpRouter {
     for (const r of ctx.status === undefined ? [] : statusRoutes(ctx.status)) {
       routes.set(r.path, {
         name: r.name,
-        methods: ['GET'],
+        methods: r.data ? ['GET'] : ['GET', 'HEAD'],
         limited: () => r.data,
         token: () => (r.data ? ctx.metricsToken : undefined),
         handle: r.handle,

@@ -226,6 +226,9 @@ describe('status endpoints', () => {
         assert.equal(res.status, 200, path);
         assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
       }
+      const head = await fetchRaw(`${gateway.url}/`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.body, '');
       const page = (await fetchRaw(`${gateway.url}/`)).body;
       assert.doesNotMatch(page, /https?:\/\/(?!127\.0\.0\.1)/, 'nothing loaded from elsewhere');
     } finally {

@@ -227,6 +227,18 @@ describe('status page with METRICS_TOKEN', () => {
         await page.evaluate(() => sessionStorage.getItem('ws-manager-status-token')),
         'page-token-1',
       );
+
+      // Phone width in dark mode: nothing wider than the screen, light text on a dark background.
+      await page.setViewportSize({ width: 390, height: 800 });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      const look = await page.evaluate(() => ({
+        overflow: document.documentElement.scrollWidth - window.innerWidth,
+        background: getComputedStyle(document.body).backgroundColor,
+        text: getComputedStyle(document.body).color,
+      }));
+      assert.ok(look.overflow <= 0, `page is ${look.overflow} px wider than a phone`);
+      assert.equal(look.background, 'rgb(13, 17, 23)');
+      assert.equal(look.text, 'rgb(230, 237, 243)');
       // The only console errors are Chromium's own reports of the refused requests.
       assert.deepEqual(
         errors.filter((e) => !/status of 401/.test(e)),
