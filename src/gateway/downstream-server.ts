@@ -59,6 +59,7 @@ export class DownstreamServer {
   private readonly sendQueue: { bytes: number };
   private nextId = 1;
   private slowDisconnectsSeen = 0;
+  private clientsHighWaterMark = 0;
   private draining = false;
 
   constructor(private readonly options: DownstreamServerOptions) {
@@ -94,6 +95,11 @@ export class DownstreamServer {
   /** What one client may have queued now: its own cap, or its share of the total when that is lower. */
   get sendQueueLimit(): number {
     return this.sendQueue.bytes;
+  }
+
+  /** Highest `clientCount` since start. */
+  get clientsHwm(): number {
+    return this.clientsHighWaterMark;
   }
 
   get slowDisconnects(): number {
@@ -177,6 +183,7 @@ export class DownstreamServer {
 
   private clientsChanged(): void {
     this.options.metrics.clients.set(this.clients.size);
+    this.clientsHighWaterMark = Math.max(this.clientsHighWaterMark, this.clients.size);
     const share = Math.floor(this.options.sendQueueTotalBytes / Math.max(1, this.clients.size));
     this.sendQueue.bytes = Math.min(this.options.sendQueueBytes, share);
   }

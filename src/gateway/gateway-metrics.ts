@@ -36,6 +36,9 @@ export const HTTP_ROUTES = [
   'admin_streams',
   'admin_cleanup',
   'other',
+  'status_page',
+  'status',
+  'status_events',
 ] as const;
 export type HttpRoute = (typeof HTTP_ROUTES)[number];
 

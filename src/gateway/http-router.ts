@@ -1,5 +1,5 @@
 /**
- * Routes plain HTTP requests: metrics, probes and the admin API. Upgrades go to the downstream server.
+ * Routes plain HTTP requests: metrics, probes, the admin API and the status page. Upgrades go to the downstream server.
  * Every failure answers a generic JSON message; details go to the log, never into a response.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,6 +13,8 @@ import { type HttpResponse, json, jsonError, writeResponse } from './http-respon
 import { type GatewayStats, metricsResponse } from './metrics-route.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { parseRequestTarget } from './request-target.js';
+import { statusRoutes } from './status/status-routes.js';
+import type { StatusService } from './status/status-service.js';
 
 export interface HttpRouterContext {
   readonly registry: Registry;
@@ -24,6 +26,8 @@ export interface HttpRouterContext {
   readonly adminToken: string | undefined;
   readonly verdict: () => HealthVerdict;
   readonly stats: () => GatewayStats;
+  /** Serves the status page and its data when set. */
+  readonly status?: StatusService;
 }
 
 interface Route {
@@ -84,6 +88,15 @@ export class HttpRouter {
         limited: () => true,
         token: () => adminToken,
         handle: (_req, url) => adminCleanupResponse(ctx.source, url),
+      });
+    }
+    for (const r of ctx.status === undefined ? [] : statusRoutes(ctx.status)) {
+      routes.set(r.path, {
+        name: r.name,
+        methods: r.data ? ['GET'] : ['GET', 'HEAD'],
+        limited: () => r.data,
+        token: () => (r.data ? ctx.metricsToken : undefined),
+        handle: r.handle,
       });
     }
     this.routes = routes;

@@ -20,6 +20,7 @@ import { GatewayMetrics } from './gateway-metrics.js';
 import { answerClientError, serveWithoutUpgrade, wantsWebSocket } from './http-edge.js';
 import { HttpRouter } from './http-router.js';
 import { RateLimiter } from './rate-limiter.js';
+import { StatusService } from './status/status-service.js';
 
 /** Wiring choices that are not configuration (tests shorten timers through these). */
 export interface GatewayRuntimeOptions {
@@ -131,6 +132,15 @@ export async function startGateway(
     pongTimeoutMs: runtime.pongTimeoutMs ?? 60_000,
     closeGraceMs: runtime.closeGraceMs ?? 1000,
   });
+  const stats = () => ({
+    clients: downstream.clientCount,
+    clientsHwm: downstream.clientsHwm,
+    clientSubscriptions: downstream.subscriptions,
+    messagesSent: metrics.tally.messagesSent,
+    slowClientDisconnects: downstream.slowDisconnects,
+    draining,
+  });
+  const status = new StatusService({ source, verdict, stats });
   const router = new HttpRouter({
     registry,
     source,
@@ -140,13 +150,8 @@ export async function startGateway(
     metricsToken: cfg.metricsToken,
     adminToken: cfg.adminToken,
     verdict,
-    stats: () => ({
-      clients: downstream.clientCount,
-      clientSubscriptions: downstream.subscriptions,
-      messagesSent: metrics.tally.messagesSent,
-      slowClientDisconnects: downstream.slowDisconnects,
-      draining,
-    }),
+    stats,
+    status,
   });
 
   server.on('request', (req, res) => void router.handle(req, res));
@@ -162,6 +167,7 @@ export async function startGateway(
   try {
     await listen(server, cfg.port, cfg.host);
   } catch (error) {
+    status.close();
     downstream.close();
     await source.destroy();
     await simulator?.close();
@@ -188,6 +194,7 @@ export async function startGateway(
       draining = true;
       metrics.draining.set(1);
       logger.info({ timeoutMs, clients: downstream.clientCount }, 'Gateway draining for shutdown');
+      status.close();
       await downstream.drain(Date.now() + timeoutMs);
       downstream.close();
       await source.destroy();

@@ -8,6 +8,7 @@ import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
 import { isValidStreamName } from '../exchange/binance/streams.js';
 import { type Logger, silentLogger } from '../log.js';
 import type {
+  ConnectionInfo,
   HealthVerdict,
   Implementation,
   MetricsSnapshot,
@@ -18,6 +19,7 @@ import type {
 } from '../stream-source.js';
 import { UpstreamAdmission } from '../upstream-admission.js';
 import { ConnectionPool } from './connection-pool.js';
+import { connectionRows } from './connection-rows.js';
 import { ManagerStats } from './manager-stats.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
 import { describe, type ResolvedOptions, resolveOptions, type WSManagerOptions } from './options.js';
@@ -154,6 +156,11 @@ export class WSManager implements StreamSource {
     return this.streams.list();
   }
 
+  /** The upstream connections now, one row each (read-only). */
+  connections(): ConnectionInfo[] {
+    return connectionRows(this.pool.all(), this.streams.list());
+  }
+
   /** Releases streams idle (no subscriber) for at least `idleMs` now; returns how many. */
   forceCleanupIdleStreams(idleMs = 0): number {
     if (typeof idleMs !== 'number' || !(idleMs >= 0)) {
@@ -187,6 +194,7 @@ export class WSManager implements StreamSource {
       upstreamConnectAttempts: this.admission.attempts,
       upstreamConnectBudgetRatio: this.admission.budgetRatio(),
       upstreamRetryAfterSeconds: this.admission.pausedMs() / 1000,
+      overdueIdleStreams: this.streams.overdueIdle(),
     };
   }
 

@@ -222,6 +222,7 @@ describe('HTTP routes in process', () => {
     implementation: 'Legacy',
     subscribe: () => () => {},
     listStreams: () => [],
+    connections: () => [],
     forceCleanupIdleStreams: () => 0,
     getMetrics: () => {
       throw new Error('secret internal detail');
@@ -241,6 +242,7 @@ describe('HTTP routes in process', () => {
     verdict: () => ({ healthy: false, reason: 'draining for shutdown' }),
     stats: () => ({
       clients: 0,
+      clientsHwm: 0,
       clientSubscriptions: 0,
       messagesSent: 0,
       slowClientDisconnects: 0,
