@@ -103,6 +103,7 @@ export class DownstreamClient {
 
   /** Subscribes the streams named in the connection URL. */
   subscribeAll(streams: readonly string[]): void {
+    this.ctx.budget.prepare(streams);
     for (const stream of streams) this.add(stream);
   }
 
@@ -246,6 +247,7 @@ export class DownstreamClient {
     if (!this.ctx.budget.admits(fresh)) {
       return `Invalid request: too many streams, the server carries at most ${this.ctx.budget.limit} upstream streams`;
     }
+    this.ctx.budget.prepare(fresh);
     // All or nothing: a request answered with an error must leave no stream behind.
     const added: string[] = [];
     try {

@@ -64,7 +64,7 @@ export class DownstreamServer {
   constructor(private readonly options: DownstreamServerOptions) {
     this.now = options.now ?? Date.now;
     this.attempts = new AttemptLimiter(options.connectAttemptsPerIp, CONNECTION_ATTEMPT_WINDOW_MS, this.now);
-    this.budget = new StreamBudget(options.maxUpstreamStreams, options.source.implementation === 'WSManager');
+    this.budget = new StreamBudget(options.maxUpstreamStreams, options.source);
     this.sendQueue = { bytes: options.sendQueueBytes };
     this.wss = new WebSocketServer({
       noServer: true,
