@@ -121,6 +121,7 @@ export async function startGateway(
     metrics,
     logger,
     rateLimiter: new RateLimiter(cfg.rateLimitPerMinute),
+    unauthenticatedLimiter: new RateLimiter(unauthenticatedBudget(cfg.rateLimitPerMinute)),
     metricsToken: cfg.metricsToken,
     adminToken: cfg.adminToken,
     verdict,
@@ -196,6 +197,14 @@ export async function startGateway(
     shutdown,
     close: () => shutdown(runtime.closeGraceMs ?? 1000),
   };
+}
+
+/**
+ * Requests per minute per address that fail the token check: a quarter of the main budget, enough for a
+ * misconfigured scraper to be seen failing, small enough that guessing tokens stays slow.
+ */
+function unauthenticatedBudget(perMinute: number): number {
+  return Math.ceil(perMinute / 4);
 }
 
 function readTls(cfg: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {
