@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { normalizeOrigin } from '../config/origin.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS, isValidStreamName } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
 import { AttemptLimiter } from '../simulator/attempt-limiter.js';
@@ -57,6 +58,8 @@ export class DownstreamServer {
   private readonly attempts: AttemptLimiter;
   private readonly budget: StreamBudget;
   private readonly sendQueue: { bytes: number };
+  /** ALLOWED_ORIGINS normalised as browsers send an `Origin`; undefined admits any. */
+  private readonly allowedOrigins: ReadonlySet<string> | undefined;
   private nextId = 1;
   private slowDisconnectsSeen = 0;
   private draining = false;
@@ -66,6 +69,8 @@ export class DownstreamServer {
     this.attempts = new AttemptLimiter(options.connectAttemptsPerIp, CONNECTION_ATTEMPT_WINDOW_MS, this.now);
     this.budget = new StreamBudget(options.maxUpstreamStreams, options.source);
     this.sendQueue = { bytes: options.sendQueueBytes };
+    this.allowedOrigins =
+      options.allowedOrigins && new Set(options.allowedOrigins.map((o) => normalizeOrigin(o) ?? o));
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -188,8 +193,8 @@ export class DownstreamServer {
       return { status: 429, reason: 'attempt_rate', message: 'too many connection attempts' };
     }
     const origin = req.headers.origin;
-    const allowed = this.options.allowedOrigins;
-    if (allowed && origin !== undefined && !allowed.includes(origin)) {
+    const allowed = this.allowedOrigins;
+    if (allowed && origin !== undefined && !allowed.has(normalizeOrigin(origin) ?? '')) {
       return { status: 403, reason: 'origin', message: 'origin not allowed' };
     }
     const url = parseRequestTarget(req.url);
