@@ -125,6 +125,8 @@ export class DownstreamServer {
         ws.close(CloseCodes.TRY_AGAIN_LATER, 'too many streams on this server');
         return;
       }
+      const peer = describePeer(req);
+      const connectedAt = this.now();
       const client = new DownstreamClient(`client-${this.nextId++}`, ws, admission.combined, {
         source: this.options.source,
         metrics: this.options.metrics,
@@ -138,9 +140,14 @@ export class DownstreamServer {
         onSubscriptionsChanged: () => {
           this.options.metrics.clientSubscriptions.set(this.budget.subscriptions);
         },
-        onClosed: (c) => {
+        onClosed: (c, code, reason) => {
           this.clients.delete(c);
           this.clientsChanged();
+          const durationMs = this.now() - connectedAt;
+          this.options.logger.debug(
+            { client: c.id, ...peer, code, reason, durationMs },
+            'Client disconnected',
+          );
         },
         onSlow: () => {
           this.slowDisconnectsSeen++;
@@ -148,6 +155,7 @@ export class DownstreamServer {
       });
       this.clients.add(client);
       this.clientsChanged();
+      this.options.logger.debug({ client: client.id, ...peer }, 'Client connected');
       try {
         client.subscribeAll(admission.streams);
       } catch (error) {
@@ -235,6 +243,19 @@ export class DownstreamServer {
     }
     return admission;
   }
+}
+
+/** Longest request target logged: a `/stream?streams=` list may name 1024 streams. */
+const MAX_LOGGED_PATH = 200;
+
+/** Who a client is, for its connect and disconnect log lines. */
+function describePeer(req: IncomingMessage): { address: string; port: number | undefined; path: string } {
+  const path = req.url ?? '';
+  return {
+    address: req.socket.remoteAddress ?? 'unknown',
+    port: req.socket.remotePort,
+    path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path,
+  };
 }
 
 function splitStreams(list: string): string[] {
