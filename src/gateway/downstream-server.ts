@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { normalizeOrigin } from '../config/origin.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS, isValidStreamName } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
 import { AttemptLimiter } from '../simulator/attempt-limiter.js';
@@ -57,6 +58,8 @@ export class DownstreamServer {
   private readonly attempts: AttemptLimiter;
   private readonly budget: StreamBudget;
   private readonly sendQueue: { bytes: number };
+  /** ALLOWED_ORIGINS normalised as browsers send an `Origin`; undefined admits any. */
+  private readonly allowedOrigins: ReadonlySet<string> | undefined;
   private nextId = 1;
   private slowDisconnectsSeen = 0;
   private clientsHighWaterMark = 0;
@@ -65,8 +68,10 @@ export class DownstreamServer {
   constructor(private readonly options: DownstreamServerOptions) {
     this.now = options.now ?? Date.now;
     this.attempts = new AttemptLimiter(options.connectAttemptsPerIp, CONNECTION_ATTEMPT_WINDOW_MS, this.now);
-    this.budget = new StreamBudget(options.maxUpstreamStreams, options.source.implementation === 'WSManager');
+    this.budget = new StreamBudget(options.maxUpstreamStreams, options.source);
     this.sendQueue = { bytes: options.sendQueueBytes };
+    this.allowedOrigins =
+      options.allowedOrigins && new Set(options.allowedOrigins.map((o) => normalizeOrigin(o) ?? o));
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -126,6 +131,8 @@ export class DownstreamServer {
         ws.close(CloseCodes.TRY_AGAIN_LATER, 'too many streams on this server');
         return;
       }
+      const peer = describePeer(req);
+      const connectedAt = this.now();
       const client = new DownstreamClient(`client-${this.nextId++}`, ws, admission.combined, {
         source: this.options.source,
         metrics: this.options.metrics,
@@ -139,9 +146,14 @@ export class DownstreamServer {
         onSubscriptionsChanged: () => {
           this.options.metrics.clientSubscriptions.set(this.budget.subscriptions);
         },
-        onClosed: (c) => {
+        onClosed: (c, code, reason) => {
           this.clients.delete(c);
           this.clientsChanged();
+          const durationMs = this.now() - connectedAt;
+          this.options.logger.debug(
+            { client: c.id, ...peer, code, reason, durationMs },
+            'Client disconnected',
+          );
         },
         onSlow: () => {
           this.slowDisconnectsSeen++;
@@ -149,6 +161,7 @@ export class DownstreamServer {
       });
       this.clients.add(client);
       this.clientsChanged();
+      this.options.logger.debug({ client: client.id, ...peer }, 'Client connected');
       try {
         client.subscribeAll(admission.streams);
       } catch (error) {
@@ -195,8 +208,8 @@ export class DownstreamServer {
       return { status: 429, reason: 'attempt_rate', message: 'too many connection attempts' };
     }
     const origin = req.headers.origin;
-    const allowed = this.options.allowedOrigins;
-    if (allowed && origin !== undefined && !allowed.includes(origin)) {
+    const allowed = this.allowedOrigins;
+    if (allowed && origin !== undefined && !allowed.has(normalizeOrigin(origin) ?? '')) {
       return { status: 403, reason: 'origin', message: 'origin not allowed' };
     }
     const url = parseRequestTarget(req.url);
@@ -237,6 +250,19 @@ export class DownstreamServer {
     }
     return admission;
   }
+}
+
+/** Longest request target logged: a `/stream?streams=` list may name 1024 streams. */
+const MAX_LOGGED_PATH = 200;
+
+/** Who a client is, for its connect and disconnect log lines. */
+function describePeer(req: IncomingMessage): { address: string; port: number | undefined; path: string } {
+  const path = req.url ?? '';
+  return {
+    address: req.socket.remoteAddress ?? 'unknown',
+    port: req.socket.remotePort,
+    path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path,
+  };
 }
 
 function splitStreams(list: string): string[] {

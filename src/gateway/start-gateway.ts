@@ -15,6 +15,7 @@ import { createLogger, type Logger } from '../log.js';
 import { WSManager } from '../manager/index.js';
 import { type Simulator, startSimulator } from '../simulator/index.js';
 import type { HealthVerdict, StreamSource } from '../stream-source.js';
+import { ActivitySummary } from './activity-summary.js';
 import { DownstreamServer } from './downstream-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { answerClientError, serveWithoutUpgrade, wantsWebSocket } from './http-edge.js';
@@ -34,6 +35,8 @@ export interface GatewayRuntimeOptions {
   pongTimeoutMs?: number;
   /** A closing client's socket is destroyed after this. @default 1000 */
   closeGraceMs?: number;
+  /** Period of the `info` activity line (clients, streams, msgs/s). @default 60000 */
+  summaryIntervalMs?: number;
 }
 
 export interface RunningGateway {
@@ -147,6 +150,7 @@ export async function startGateway(
     metrics,
     logger,
     rateLimiter: new RateLimiter(cfg.rateLimitPerMinute),
+    unauthenticatedLimiter: new RateLimiter(unauthenticatedBudget(cfg.rateLimitPerMinute)),
     metricsToken: cfg.metricsToken,
     adminToken: cfg.adminToken,
     verdict,
@@ -188,10 +192,22 @@ export async function startGateway(
     `Gateway listening on ${url} (implementation ${source.implementation}, upstream ${upstream})`,
   );
 
+  const summary = new ActivitySummary(
+    source,
+    () => ({
+      clients: downstream.clientCount,
+      subscriptions: downstream.subscriptions,
+      messagesSent: metrics.tally.messagesSent,
+    }),
+    logger,
+    runtime.summaryIntervalMs ?? 60_000,
+  );
+
   let stopped: Promise<void> | undefined;
   const shutdown = (timeoutMs: number): Promise<void> => {
     stopped ??= (async () => {
       draining = true;
+      summary.stop();
       metrics.draining.set(1);
       logger.info({ timeoutMs, clients: downstream.clientCount }, 'Gateway draining for shutdown');
       status.close();
@@ -219,6 +235,14 @@ export async function startGateway(
     shutdown,
     close: () => shutdown(runtime.closeGraceMs ?? 1000),
   };
+}
+
+/**
+ * Requests per minute per address that fail the token check: a quarter of the main budget, enough for a
+ * misconfigured scraper to be seen failing, small enough that guessing tokens stays slow.
+ */
+function unauthenticatedBudget(perMinute: number): number {
+  return Math.ceil(perMinute / 4);
 }
 
 function readTls(cfg: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {
