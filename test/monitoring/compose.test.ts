@@ -1,57 +1,40 @@
 /**
  * monitoring/compose.yml, the kit running on one machine, checked without a container engine: it is a
- * valid Compose file (the Compose Specification's JSON Schema, monitoring/schemas/), and its paths,
- * addresses and ports match the kit's own files, so `docker compose up` starts a Prometheus that loads
- * the tested config and scrapes the gateway, an Alertmanager it can reach, and a Grafana with the data
- * source and dashboard provisioned.
+ * Compose file of the shape our strict schema describes (compose-schema.ts: the keys the kit uses, typed
+ * as the Compose Specification defines them, unknown keys rejected), and its paths, addresses and ports
+ * match the kit's own files, so `docker compose up` starts a Prometheus that loads the tested config and
+ * scrapes the gateway, an Alertmanager it can reach, and a Grafana with the data source and dashboard
+ * provisioned.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { VARIABLES } from '../../src/config/variables.js';
+import {
+  type ComposeFile,
+  type ComposeService,
+  composeErrors,
+  composeSchema,
+  MOUNT_TYPES,
+  pathOf,
+} from './compose-schema.js';
 import { MONITORING_DIR, PROMETHEUS_CONFIG, REPO_DIR } from './monitoring-tools.js';
 
 const COMPOSE_FILE = join(MONITORING_DIR, 'compose.yml');
-const SCHEMA_FILE = join(MONITORING_DIR, 'schemas', 'compose-spec.json');
 
-interface Mount {
-  readonly type: string;
-  readonly source: string;
-  readonly target: string;
-}
-interface Service {
-  readonly image?: string;
-  readonly build?: { readonly context: string; readonly dockerfile?: string };
-  readonly network_mode?: string;
-  readonly environment?: Record<string, string>;
-  readonly volumes?: readonly Mount[];
-  readonly command?: readonly string[];
-  readonly depends_on?: readonly string[];
-}
-interface Compose {
-  readonly services: Record<string, Service>;
-}
+type Service = ComposeService;
 
-const loadCompose = (): Compose => parse(readFileSync(COMPOSE_FILE, 'utf8')) as Compose;
+const readCompose = (): unknown => parse(readFileSync(COMPOSE_FILE, 'utf8'));
+const loadCompose = (): ComposeFile => {
+  const document = readCompose();
+  assert.deepEqual(composeErrors(document), [], 'compose.yml does not match the schema');
+  return composeSchema.parse(document);
+};
 const readYaml = <T>(path: string): T => parse(readFileSync(path, 'utf8')) as T;
 
-function validator(): (document: unknown) => string[] {
-  // The schema declares draft-07 by its https address, under which ajv does not know the meta-schema;
-  // draft-07 is ajv's default dialect, so the declaration is dropped rather than the schema changed.
-  const { $schema: _dialect, ...schema } = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Record<
-    string,
-    unknown
-  >;
-  const ajv = new Ajv({ allErrors: true });
-  const validate = ajv.compile(schema);
-  return (document) =>
-    validate(document) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
-}
-
-function service(compose: Compose, name: string): Service {
+function service(compose: ComposeFile, name: string): Service {
   const found = compose.services[name];
   assert.ok(found !== undefined, `compose.yml has no service ${name}`);
   return found;
@@ -74,21 +57,89 @@ function hostPathOf(svc: Service, containerPath: string): string | undefined {
   return undefined;
 }
 
-test('compose.yml is valid against the Compose Specification schema, which rejects a broken file', () => {
-  const validate = validator();
-  assert.deepEqual(validate(loadCompose()), []);
-  const broken = structuredClone(loadCompose()) as { services: Record<string, Record<string, unknown>> };
-  (broken.services['gateway'] as Record<string, unknown>)['ports'] = 3000;
-  (broken.services['grafana'] as Record<string, unknown>)['volumez'] = [];
-  const errors = validate(broken);
+/** One broken copy of compose.yml: what is changed, and the path its error must name. */
+interface Mutation {
+  readonly what: string;
+  /** Path of the key to set or delete, from the document's root. */
+  readonly at: readonly (string | number)[];
+  /** The new value; absent means the key is deleted. */
+  readonly value?: unknown;
+  /** The path the error names, when it is not `at` itself (a rule on the enclosing object). */
+  readonly reported?: readonly (string | number)[];
+}
+
+const MUTATIONS: readonly Mutation[] = [
+  { what: 'unknown top-level key', at: ['sevices'], value: {} },
+  { what: 'unknown service key', at: ['services', 'grafana', 'volumez'], value: [] },
+  { what: 'unknown build key', at: ['services', 'gateway', 'build', 'dockerfil'], value: 'Dockerfile' },
+  { what: 'unknown mount key', at: ['services', 'prometheus', 'volumes', 0, 'readonly'], value: true },
+  { what: 'ports not a list', at: ['services', 'gateway', 'ports'], value: 3000 },
+  { what: 'port out of range', at: ['services', 'gateway', 'ports'], value: [70000] },
+  {
+    what: 'read_only not a boolean',
+    at: ['services', 'alertmanager', 'volumes', 0, 'read_only'],
+    value: 'yes',
+  },
+  { what: 'environment value a list', at: ['services', 'gateway', 'environment', 'PORT'], value: ['3000'] },
+  { what: 'command a number', at: ['services', 'prometheus', 'command'], value: 9090 },
+  { what: 'depends_on a string', at: ['services', 'grafana', 'depends_on'], value: 'prometheus' },
+  { what: 'bad mount type', at: ['services', 'grafana', 'volumes', 1, 'type'], value: 'bnd' },
+  {
+    what: 'relative mount target',
+    at: ['services', 'alertmanager', 'volumes', 0, 'target'],
+    value: 'etc/am',
+  },
+  { what: 'mount without target', at: ['services', 'prometheus', 'volumes', 0, 'target'] },
+  { what: 'unknown restart policy', at: ['services', 'gateway', 'restart'], value: 'sometimes' },
+  { what: 'project name with capitals', at: ['name'], value: 'WS-Manager' },
+  {
+    what: 'service without image or build',
+    at: ['services', 'grafana', 'image'],
+    reported: ['services', 'grafana'],
+  },
+];
+
+/** A copy of `document` with `mutation` applied; throws if the path does not lead to a container. */
+function mutated(document: unknown, mutation: Mutation): unknown {
+  const copy = structuredClone(document);
+  const parentPath = mutation.at.slice(0, -1);
+  const key = mutation.at[mutation.at.length - 1];
+  let parent: unknown = copy;
+  for (const segment of parentPath) parent = (parent as Record<string | number, unknown>)[segment];
   assert.ok(
-    errors.some((e) => e.includes('/services/gateway/ports')),
-    errors.join('; '),
+    typeof parent === 'object' && parent !== null && key !== undefined,
+    `${mutation.what}: no parent`,
   );
-  assert.ok(
-    errors.some((e) => e.includes('additional properties')),
-    errors.join('; '),
-  );
+  const container = parent as Record<string | number, unknown>;
+  if ('value' in mutation) container[key] = mutation.value;
+  else {
+    assert.ok(key in container, `${mutation.what}: ${pathOf(mutation.at)} is not in compose.yml`);
+    delete container[key];
+  }
+  return copy;
+}
+
+test('compose.yml matches our strict Compose schema', () => {
+  assert.deepEqual(composeErrors(readCompose()), []);
+});
+
+test('the schema rejects broken copies of compose.yml, naming the path of each fault', () => {
+  const document = readCompose();
+  for (const mutation of MUTATIONS) {
+    const errors = composeErrors(mutated(document, mutation));
+    const path = pathOf(mutation.reported ?? mutation.at);
+    assert.ok(errors.length > 0, `${mutation.what}: accepted`);
+    assert.ok(
+      errors.every(
+        (error) =>
+          error.startsWith(`${path}:`) || error.startsWith(`${path}[`) || error.startsWith(`${path}.`),
+      ),
+      `${mutation.what}: expected errors at ${path}, got ${errors.join('; ')}`,
+    );
+  }
+  // A mount type is one the engine knows, and the message says which.
+  const [badType] = composeErrors(mutated(document, MUTATIONS.find((m) => m.what === 'bad mount type')!));
+  for (const type of MOUNT_TYPES) assert.ok(badType?.includes(`"${type}"`), badType);
 });
 
 test('every bind mount exists, and every service runs on the host network (the kit addresses loopback)', () => {
