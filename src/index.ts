@@ -11,3 +11,4 @@ export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from '.
 export { LegacyStreamSource } from './legacy/index.js';
 export * from './manager/index.js';
 export { Simulator, type SimulatorOptions, type SimulatorStats, startSimulator } from './simulator/index.js';
+export { createLogger, type Logger, type LoggerOptions } from './log.js';
