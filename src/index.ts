@@ -9,6 +9,6 @@ export type { GatewayConfig } from './config/gateway-config.js';
 export type * from './exchange/binance/payloads.js';
 export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from './gateway/start-gateway.js';
 export { LegacyStreamSource } from './legacy/index.js';
+export { createLogger, type Logger, type LoggerOptions } from './log.js';
 export * from './manager/index.js';
 export { Simulator, type SimulatorOptions, type SimulatorStats, startSimulator } from './simulator/index.js';
-export { createLogger, type Logger, type LoggerOptions } from './log.js';
