@@ -32,10 +32,10 @@ export interface GapEvent {
   readonly missed: number;
 }
 
-/** What a subscriber gets. Only `next` is required. */
-export interface StreamListener {
+/** What a subscriber gets. Only `next` is required. `T` is the payload type (see `StreamPayload`). */
+export interface StreamListener<T = unknown> {
   /** Called for every event of the stream. An exception thrown here harms no other subscriber. */
-  next(data: unknown, message: StreamMessage): void;
+  next(data: T, message: StreamMessage): void;
   /** Called when the stream skipped events (sequence-id gap), e.g. after a reconnect. */
   gap?(gap: GapEvent): void;
   /**

@@ -187,8 +187,9 @@ export const VARIABLES = [
     env: 'LOG_FILE',
     key: 'logFile',
     default: undefined,
-    expected: 'a file path',
-    description: 'Also append the JSON log lines to this file (stdout always gets them).',
+    expected: 'a file path that can be opened for appending',
+    description:
+      'Also append the JSON log lines to this file (stdout always gets them). Opened at start (exit 2 if it cannot be); a failing write never blocks: the lines are dropped and counted in ws_gateway_log_write_errors_total.',
     fromEnv: nonEmpty,
     value: optionalString,
   }),

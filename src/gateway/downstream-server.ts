@@ -6,13 +6,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { normalizeOrigin } from '../config/origin.js';
-import { CONNECTION_ATTEMPT_WINDOW_MS, isValidStreamName } from '../exchange/binance/streams.js';
+import { parseConnectionPath } from '../exchange/binance/connection-path.js';
+import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
 import { AttemptLimiter } from '../simulator/attempt-limiter.js';
 import type { StreamSource } from '../stream-source.js';
 import { CloseCodes, DownstreamClient } from './downstream-client.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
-import { parseRequestTarget } from './request-target.js';
 import { StreamBudget } from './stream-budget.js';
 
 export interface DownstreamServerOptions {
@@ -212,25 +212,8 @@ export class DownstreamServer {
     if (allowed && origin !== undefined && !allowed.has(normalizeOrigin(origin) ?? '')) {
       return { status: 403, reason: 'origin', message: 'origin not allowed' };
     }
-    const url = parseRequestTarget(req.url);
-    if (url === undefined) return { status: 400, reason: 'path', message: 'malformed request target' };
-    let admission: Admission;
-    if (url.pathname === '/ws' || url.pathname === '/ws/') admission = { combined: false, streams: [] };
-    else if (url.pathname.startsWith('/ws/')) {
-      admission = { combined: false, streams: splitStreams(url.pathname.slice(4)) };
-    } else if (url.pathname === '/stream' || url.pathname === '/stream/') {
-      admission = { combined: true, streams: splitStreams(url.searchParams.get('streams') ?? '') };
-    } else {
-      return {
-        status: 404,
-        reason: 'path',
-        message: 'expected /ws, /ws/<stream>, /stream or /stream?streams=',
-      };
-    }
-    const invalid = admission.streams.find((s) => !isValidStreamName(s));
-    if (invalid !== undefined) {
-      return { status: 400, reason: 'invalid_stream', message: `invalid stream ${JSON.stringify(invalid)}` };
-    }
+    const admission = parseConnectionPath(req.url);
+    if (!admission.ok) return admission;
     if (admission.streams.length > this.options.maxStreams) {
       return {
         status: 400,
@@ -263,20 +246,6 @@ function describePeer(req: IncomingMessage): { address: string; port: number | u
     port: req.socket.remotePort,
     path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path,
   };
-}
-
-function splitStreams(list: string): string[] {
-  const streams = list
-    .split('/')
-    .filter((s) => s.length > 0)
-    .map((s) => {
-      try {
-        return decodeURIComponent(s);
-      } catch {
-        return s;
-      }
-    });
-  return [...new Set(streams)];
 }
 
 const STATUS_TEXT: Record<number, string> = {

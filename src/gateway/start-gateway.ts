@@ -71,7 +71,7 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const cfg = resolveConfig(config);
   const tls = readTls(cfg);
-  const server = createServer(tls);
+  const server = createServer(cfg, tls);
   const logger = runtime.logger ?? createLogger({ level: cfg.logLevel, file: cfg.logFile });
   const registry = runtime.registry ?? new Registry();
   collectDefaultMetrics({ register: registry });
@@ -95,6 +95,8 @@ export async function startGateway(
       port: cfg.simulatorPort,
       symbols: [...cfg.simulatorSymbols],
       rate: cfg.simulatorRate,
+    }).catch((error: unknown) => {
+      throw listenError(error, { SIMULATOR_PORT: cfg.simulatorPort }) ?? error;
     });
     upstream = simulator.url;
   }
@@ -175,7 +177,7 @@ export async function startGateway(
     downstream.close();
     await source.destroy();
     await simulator?.close();
-    throw error;
+    throw listenError(error, { PORT: cfg.port, HOST: cfg.host }) ?? error;
   }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -261,15 +263,44 @@ function readPem(variable: string, path: string): Buffer {
   }
 }
 
-function createServer(tls: { cert: Buffer; key: Buffer } | undefined): Server {
+function createServer(cfg: GatewayConfig, tls: { cert: Buffer; key: Buffer } | undefined): Server {
   if (!tls) return createHttpServer();
   try {
     return createHttpsServer(tls);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
+    const files = `TLS_CERT_FILE=${JSON.stringify(cfg.tlsCertFile)} and TLS_KEY_FILE=${JSON.stringify(cfg.tlsKeyFile)}`;
     throw new ConfigError(
-      `TLS_CERT_FILE/TLS_KEY_FILE are not valid: expected a PEM certificate and its private key (${reason})`,
+      `${files} are not valid: expected a PEM certificate and its private key (${reason})`,
     );
+  }
+}
+
+/**
+ * The one-line ConfigError for a listen failure the operator can fix, naming the variable behind it;
+ * undefined for anything else (a defect, reported as such).
+ */
+function listenError(error: unknown, vars: { PORT?: number; HOST?: string; SIMULATOR_PORT?: number }) {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const [portVar, port] =
+    vars.SIMULATOR_PORT !== undefined ? ['SIMULATOR_PORT', vars.SIMULATOR_PORT] : ['PORT', vars.PORT];
+  switch (code) {
+    case 'EADDRINUSE':
+      return new ConfigError(`${portVar}=${port} is not valid: the port is already in use (EADDRINUSE)`);
+    case 'EACCES':
+      return new ConfigError(
+        `${portVar}=${port} is not valid: this process may not listen on it (EACCES; ports below 1024 need privileges)`,
+      );
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NONAME':
+      return new ConfigError(
+        `HOST=${JSON.stringify(vars.HOST)} is not valid: expected an address of this machine or a name resolving to one (${code})`,
+      );
+    default:
+      return undefined;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { Registry } from 'prom-client';
 import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
+import type { StreamPayload } from '../exchange/binance/payloads.js';
 import { isValidStreamName } from '../exchange/binance/streams.js';
 import { type Logger, silentLogger } from '../log.js';
 import type {
@@ -110,6 +111,10 @@ export class WSManager implements StreamSource {
    * @throws InvalidArgumentError `WS_ERR_INVALID_STREAM` for a name outside the Binance grammar,
    *   `WS_ERR_INVALID_ARGUMENT` for a listener without `next`; StreamError `WS_ERR_DESTROYED` after destroy().
    */
+  subscribe<S extends string>(
+    stream: S,
+    listener: StreamListener<StreamPayload<S>> | StreamListener<StreamPayload<S>>['next'],
+  ): Unsubscribe;
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
     if (this.destroyed) {
       throw new StreamError(
