@@ -71,7 +71,7 @@ describe('the packed library', () => {
       assert.ok(files.includes(f), f);
     }
     const stray = files.filter(
-      (f) => !/^(dist\/src\/|docs\/[^/]+\.md$|README\.md$|LICENSE$|package\.json$)/.test(f),
+      (f) => !/^(dist\/src\/|docs\/[^/]+\.(md|png)$|README\.md$|LICENSE$|package\.json$)/.test(f),
     );
     assert.deepEqual(stray, []);
   });
