@@ -21,6 +21,7 @@ import type {
   WSManager,
 } from '../../src/index.js';
 import { createGenerator } from '../../src/simulator/generators/event-generator.js';
+import { PAYLOAD_FIELDS as FIELDS, KLINE_FIELDS } from '../support/payload-fields.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const expectType = <T extends true>(_ok: T): void => {};
@@ -53,90 +54,6 @@ export function typedSubscribers(manager: WSManager): void {
   // @ts-expect-error an unknown name gives `unknown`, which must be narrowed first
   manager.subscribe(dynamic, (t) => t.p);
 }
-
-/** All the keys of `T`: a list that misses one, or names one `T` lacks, does not compile. */
-const keysOf =
-  <T>() =>
-  <const L extends readonly (keyof T)[]>(
-    keys: L &
-      (Exclude<keyof T, L[number]> extends never ? unknown : { missing: Exclude<keyof T, L[number]> }),
-  ): string[] =>
-    [...keys] as string[];
-
-/** One field list per interface above, checked against what the simulator sends. */
-const FIELDS: Record<string, string[]> = {
-  'btcusdt@trade': keysOf<TradeEvent>()(['e', 'E', 's', 't', 'p', 'q', 'T', 'm', 'M']),
-  'btcusdt@aggTrade': keysOf<AggTradeEvent>()(['e', 'E', 's', 'a', 'p', 'q', 'f', 'l', 'T', 'm', 'M']),
-  'btcusdt@bookTicker': keysOf<BookTickerEvent>()(['u', 's', 'b', 'B', 'a', 'A']),
-  'btcusdt@miniTicker': keysOf<MiniTickerEvent>()(['e', 'E', 's', 'c', 'o', 'h', 'l', 'v', 'q']),
-  'btcusdt@ticker': keysOf<TickerEvent>()([
-    'e',
-    'E',
-    's',
-    'p',
-    'P',
-    'w',
-    'x',
-    'c',
-    'Q',
-    'b',
-    'B',
-    'a',
-    'A',
-    'o',
-    'h',
-    'l',
-    'v',
-    'q',
-    'O',
-    'C',
-    'F',
-    'L',
-    'n',
-  ]),
-  'btcusdt@ticker_1h': keysOf<RollingTickerEvent>()([
-    'e',
-    'E',
-    's',
-    'p',
-    'P',
-    'o',
-    'h',
-    'l',
-    'c',
-    'w',
-    'v',
-    'q',
-    'O',
-    'C',
-    'F',
-    'L',
-    'n',
-  ]),
-  'btcusdt@avgPrice': keysOf<AvgPriceEvent>()(['e', 'E', 's', 'i', 'w', 'T']),
-  'btcusdt@kline_1m': keysOf<KlineEvent>()(['e', 'E', 's', 'k']),
-  'btcusdt@depth': keysOf<DepthUpdateEvent>()(['e', 'E', 's', 'U', 'u', 'b', 'a']),
-  'btcusdt@depth10': keysOf<PartialDepthEvent>()(['lastUpdateId', 'bids', 'asks']),
-};
-const KLINE_FIELDS = keysOf<KlineEvent['k']>()([
-  't',
-  'T',
-  's',
-  'i',
-  'f',
-  'L',
-  'o',
-  'c',
-  'h',
-  'l',
-  'v',
-  'n',
-  'x',
-  'q',
-  'V',
-  'Q',
-  'B',
-]);
 
 describe('payload types', () => {
   it('match the fields of every simulator payload', () => {
