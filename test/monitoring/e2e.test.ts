@@ -295,8 +295,12 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
     if (result.length !== 2) missing.push(`${metric}: ${result.length} series, want one per track`);
   }
   assert.deepEqual(missing, [], 'connection-limit metrics in Prometheus');
-  const attempts = await instant(`ws_manager_upstream_connect_attempts_total{${canary}}`);
-  assert.ok(Number(attempts[0]?.value[1]) >= 2, 'the first connection and the reconnect were attempts');
+  // The retry is counted when it is scheduled, the attempt only after its backoff: wait for a scrape
+  // that has both the first connection and the reconnect.
+  await waitFor('the first connection and the reconnect counted as attempts', async () => {
+    const attempts = await instant(`ws_manager_upstream_connect_attempts_total{${canary}}`);
+    return Number(attempts[0]?.value[1]) >= 2 ? true : undefined;
+  });
   const budget = await instant(`ws_manager_upstream_connect_budget_ratio{${canary}}`);
   assert.ok(Number(budget[0]?.value[1]) > 0 && Number(budget[0]?.value[1]) < 0.8, 'budget in use, not near');
   const retryAfter = await instant(`ws_manager_upstream_retry_after_seconds{job="${JOB}"}`);
