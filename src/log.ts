@@ -7,7 +7,7 @@
  * counts them (logWriteErrors, published as `ws_gateway_log_write_errors_total`), is reported once on
  * stderr, and the next lines are tried again, so logging resumes when the disk has room.
  */
-import { closeSync, constants, openSync, write } from 'node:fs';
+import { closeSync, constants, openSync, write, writeSync } from 'node:fs';
 import { type Logger, pino } from 'pino';
 import { ConfigError } from './errors.js';
 
@@ -70,7 +70,12 @@ class FileSink {
       );
     }
     // The descriptor lives as long as the process: the logger has no close, and exit releases it.
+    // Lines still queued then (the shutdown's last ones) get one synchronous try: a failing file
+    // answers at once with an error, so this cannot hang the exit.
     process.once('exit', () => {
+      try {
+        if (this.queue.length > 0) writeSync(this.fd, Buffer.concat(this.queue));
+      } catch {}
       try {
         closeSync(this.fd);
       } catch {}
