@@ -3,6 +3,7 @@
  * `ws-manager serve | simulate | --help`: the one executable of the project.
  * Without a command it serves, so `node dist/src/cli.js` alone starts the gateway.
  */
+import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { serveCommand, serveUsage } from './gateway/command.js';
 import { simulateCommand, simulateUsage } from './simulator/command.js';
@@ -10,6 +11,7 @@ import { simulateCommand, simulateUsage } from './simulator/command.js';
 const usage = `Usage: ws-manager <command> [options]
 
 Commands:
+  --version  print the version
   serve      run the gateway (default); configured by environment variables, listed below
   simulate   run the Binance-compatible market simulator alone (ws-manager simulate --help)
 
@@ -30,6 +32,10 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = 2;
         return;
       }
+    case '--version':
+    case '-v':
+      process.stdout.write(`${packageVersion()}\n`);
+      return;
     case '--help':
     case '-h':
     case 'help':
@@ -39,6 +45,20 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write(`ws-manager: unknown command ${JSON.stringify(command)}\n\n${usage}`);
       process.exitCode = 2;
   }
+}
+
+/** The version in package.json: one level up from src/cli.ts, two from the built dist/src/cli.js. */
+function packageVersion(): string {
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'ws-manager' && typeof pkg.version === 'string') return pkg.version;
+    } catch {}
+  }
+  return 'unknown';
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

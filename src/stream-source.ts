@@ -32,10 +32,10 @@ export interface GapEvent {
   readonly missed: number;
 }
 
-/** What a subscriber gets. Only `next` is required. */
-export interface StreamListener {
+/** What a subscriber gets. Only `next` is required. `T` is the payload type (see `StreamPayload`). */
+export interface StreamListener<T = unknown> {
   /** Called for every event of the stream. An exception thrown here harms no other subscriber. */
-  next(data: unknown, message: StreamMessage): void;
+  next(data: T, message: StreamMessage): void;
   /** Called when the stream skipped events (sequence-id gap), e.g. after a reconnect. */
   gap?(gap: GapEvent): void;
   /**
@@ -89,6 +89,23 @@ export interface MetricsSnapshot {
   readonly upstreamConnectBudgetRatio: number;
   /** Seconds until attempts may resume after a Retry-After (`ws_manager_upstream_retry_after_seconds`). */
   readonly upstreamRetryAfterSeconds: number;
+  /** Idle streams whose idle grace has passed but that are still held upstream (cleanup lag). */
+  readonly overdueIdleStreams: number;
+}
+
+/** One upstream connection as the status page lists it (Legacy: one per subscription socket). */
+export interface ConnectionInfo {
+  readonly id: string;
+  /** e.g. connecting, open, rotating, waiting, failed; implementations may add states. */
+  readonly state: string;
+  /** Streams this connection carries (or should carry, while it reconnects). */
+  readonly streams: number;
+  /** Epoch ms when the socket serving now opened, or undefined while none is open. */
+  readonly openedAt: number | undefined;
+  /** Epoch ms of the last event on any of its streams, or undefined before the first. */
+  readonly lastMessageAt: number | undefined;
+  /** Consecutive failed attempts to restore it (0 once it is back and stable). */
+  readonly retries: number;
 }
 
 export type Implementation = 'WSManager' | 'Legacy';
@@ -109,6 +126,8 @@ export interface StreamSource {
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe;
   /** Streams known now, with subscribers and idle ones awaiting cleanup. */
   listStreams(): StreamInfo[];
+  /** Upstream connections now, read-only, for the status page. */
+  connections(): ConnectionInfo[];
   /** Releases streams idle for at least `idleMs` (default 0: every idle stream) now; returns how many. */
   forceCleanupIdleStreams(idleMs?: number): number;
   getMetrics(): MetricsSnapshot;

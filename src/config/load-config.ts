@@ -28,7 +28,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       continue;
     }
     const parsed = raw === '' ? undefined : v.fromEnv.safeParse(raw);
-    if (!parsed?.success) throw new ConfigError(invalid(v.env, raw, v.expected));
+    if (!parsed?.success) throw new ConfigError(invalid(v.env, raw, v.expected, v.secret));
     assign(config, v, parsed.data);
   }
   return finish(pickDefaults(config));
@@ -42,14 +42,15 @@ export function resolveConfig(overrides: Partial<GatewayConfig> = {}): GatewayCo
   const config: Partial<Mutable<GatewayConfig>> = {};
   for (const v of VARIABLES) {
     const has = Object.hasOwn(overrides, v.key) && overrides[v.key] !== undefined;
-    const value: unknown = has ? overrides[v.key] : v.default;
+    let value: unknown = has ? overrides[v.key] : v.default;
     if (has) {
       const parsed = v.value.safeParse(value);
       if (!parsed.success) {
-        throw new ConfigError(
-          `${v.key} (${v.env})=${JSON.stringify(value)} is not valid: expected ${v.expected}`,
-        );
+        const shown = v.secret && value !== '' ? hidden(String(value)) : JSON.stringify(value);
+        throw new ConfigError(`${v.key} (${v.env})=${shown} is not valid: expected ${v.expected}`);
       }
+      // The checked value, normalised where the schema does (origins as browsers send them).
+      value = parsed.data;
     }
     assign(config, v, value);
   }
@@ -82,7 +83,14 @@ function assign(target: Record<string, unknown>, v: Variable, value: unknown): v
   target[v.key] = Array.isArray(value) ? [...value] : value;
 }
 
-function invalid(name: string, raw: string, expected: string): string {
+function invalid(name: string, raw: string, expected: string, secret = false): string {
   const shown = raw.length > 200 ? `${raw.slice(0, 200)}…` : raw;
-  return `${name}=${JSON.stringify(shown)} is not valid: expected ${expected}`;
+  const value = secret && raw !== '' ? hidden(raw) : JSON.stringify(shown);
+  return `${name}=${value} is not valid: expected ${expected}`;
+}
+
+/** A credential stays out of logs: only its length and whether it holds whitespace are shown. */
+function hidden(raw: string): string {
+  const whitespace = /\s/.test(raw) ? ', with whitespace' : '';
+  return `(hidden, ${raw.length} characters${whitespace})`;
 }

@@ -10,6 +10,7 @@ import {
 } from '../exchange/binance/streams.js';
 import { type GatewayConfig, LOG_LEVELS } from './gateway-config.js';
 import { ImplementationDefault } from './implementation-default.js';
+import { normalizeOrigin } from './origin.js';
 
 /** One environment variable: how to read it from a string and how to check a typed value. */
 export interface Variable<K extends keyof GatewayConfig = keyof GatewayConfig> {
@@ -24,6 +25,8 @@ export interface Variable<K extends keyof GatewayConfig = keyof GatewayConfig> {
   readonly fromEnv: z.ZodType<GatewayConfig[K], string>;
   /** Checks a typed value (for `startGateway({...})` overrides). */
   readonly value: z.ZodType<GatewayConfig[K]>;
+  /** A credential: error messages say how long the value is instead of showing it. */
+  readonly secret?: boolean;
 }
 
 function variable<K extends keyof GatewayConfig>(v: Variable<K>): Variable<K> {
@@ -50,7 +53,16 @@ const wsUrl = z
   .regex(/^wss?:\/\/[^\s/]+(\/[^\s]*)?$/)
   .refine((s) => URL.canParse(s));
 const symbolList = z.array(z.string().regex(/^[a-z0-9]{2,20}$/)).min(1);
-const originList = z.array(z.string().regex(/^https?:\/\/[^\s/,]+$/)).min(1);
+const origin = z.string().transform((s, ctx) => {
+  const normalized = normalizeOrigin(s);
+  if (normalized === undefined) ctx.addIssue('not an origin');
+  return normalized ?? z.NEVER;
+});
+const originList = z.array(origin).min(1);
+// Visible ASCII only: a space cannot survive the `Authorization: Bearer` header, and Node reads header
+// bytes as Latin-1, so a token with either could never match.
+const token = z.string().regex(/^[\x21-\x7e]+$/);
+const TOKEN_EXPECTED = 'a non-empty token of visible ASCII characters, without whitespace';
 const splitList = (s: string) =>
   s
     .split(',')
@@ -126,21 +138,23 @@ export const VARIABLES = [
     env: 'METRICS_TOKEN',
     key: 'metricsToken',
     default: undefined,
-    expected: 'a non-empty token',
+    expected: TOKEN_EXPECTED,
+    secret: true,
     description:
       'When set, GET /api/ws/metrics requires "Authorization: Bearer <token>" (HEAD and probes stay open).',
-    fromEnv: nonEmpty,
-    value: optionalString,
+    fromEnv: token,
+    value: token.optional(),
   }),
   variable({
     env: 'ADMIN_TOKEN',
     key: 'adminToken',
     default: undefined,
-    expected: 'a non-empty token',
+    expected: TOKEN_EXPECTED,
+    secret: true,
     description:
       'Enables the admin API under /api/ws/admin/, which then requires "Authorization: Bearer <token>".',
-    fromEnv: nonEmpty,
-    value: optionalString,
+    fromEnv: token,
+    value: token.optional(),
   }),
   variable({
     env: 'TLS_CERT_FILE',
@@ -173,8 +187,9 @@ export const VARIABLES = [
     env: 'LOG_FILE',
     key: 'logFile',
     default: undefined,
-    expected: 'a file path',
-    description: 'Also append the JSON log lines to this file (stdout always gets them).',
+    expected: 'a file path that can be opened for appending',
+    description:
+      'Also append the JSON log lines to this file (stdout always gets them). Opened at start (exit 2 if it cannot be); a failing write never blocks: the lines are dropped and counted in ws_gateway_log_write_errors_total.',
     fromEnv: nonEmpty,
     value: optionalString,
   }),
@@ -211,8 +226,10 @@ export const VARIABLES = [
     env: 'ALLOWED_ORIGINS',
     key: 'allowedOrigins',
     default: undefined,
-    expected: 'a comma-separated list of origins such as https://app.example.com,http://localhost:8080',
-    description: 'WebSocket upgrades whose Origin header is not listed are refused (403). Unset: any origin.',
+    expected:
+      'a comma-separated list of http(s) origins (scheme://host[:port], no path, query or userinfo) such as https://app.example.com,http://localhost:8080',
+    description:
+      'WebSocket upgrades whose Origin header is not listed are refused (403); compared as browsers send origins (scheme and host lowercased, default port dropped). Unset: any origin.',
     fromEnv: z.string().transform(splitList).pipe(originList),
     value: originList.optional(),
   }),

@@ -2,7 +2,7 @@
 import { loadConfig } from '../config/load-config.js';
 import { configUsage } from '../config/usage.js';
 import { ConfigError } from '../errors.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import { startGateway } from './start-gateway.js';
 
 /** The `--help` text of `ws-manager serve`, generated from the configuration table. */
@@ -37,17 +37,12 @@ export async function serveCommand(argv: string[]): Promise<void> {
     return;
   }
   let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`ws-manager: ${error.message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const logger = createLogger({ level: config.logLevel, file: config.logFile });
+  let logger: Logger;
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
+    config = loadConfig(process.env);
+    logger = createLogger({ level: config.logLevel, file: config.logFile });
+    // Start-up failures the operator can fix (port in use, HOST not local, TLS files) are ConfigErrors.
     gateway = await startGateway(config, { logger });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -64,7 +64,8 @@ export interface DownstreamClientContext {
   /** Called after the client's streams changed (the budget already counts the change). */
   readonly onSubscriptionsChanged: () => void;
   readonly onSlow: () => void;
-  readonly onClosed: (client: DownstreamClient) => void;
+  /** `code` and `reason` are the close frame's as `ws` reports them (1006 when the socket just ended). */
+  readonly onClosed: (client: DownstreamClient, code: number, reason: string) => void;
 }
 
 export class DownstreamClient {
@@ -98,11 +99,12 @@ export class DownstreamClient {
       if (this.admit()) this.lastPongAt = this.ctx.now();
     });
     ws.on('error', (error: Error & { code?: string }) => this.onError(error));
-    ws.on('close', () => this.onClose());
+    ws.on('close', (code: number, reason: Buffer) => this.onClose(code, reason.toString('utf8')));
   }
 
   /** Subscribes the streams named in the connection URL. */
   subscribeAll(streams: readonly string[]): void {
+    this.ctx.budget.prepare(streams);
     for (const stream of streams) this.add(stream);
   }
 
@@ -246,6 +248,7 @@ export class DownstreamClient {
     if (!this.ctx.budget.admits(fresh)) {
       return `Invalid request: too many streams, the server carries at most ${this.ctx.budget.limit} upstream streams`;
     }
+    this.ctx.budget.prepare(fresh);
     // All or nothing: a request answered with an error must leave no stream behind.
     const added: string[] = [];
     try {
@@ -272,12 +275,12 @@ export class DownstreamClient {
     this.ctx.logger.debug({ client: this.id, err: error.message }, 'Client socket error');
   }
 
-  private onClose(): void {
+  private onClose(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.closing = true;
     clearTimeout(this.killTimer);
     this.release();
-    this.ctx.onClosed(this);
+    this.ctx.onClosed(this, code, reason);
   }
 }

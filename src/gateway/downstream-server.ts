@@ -5,13 +5,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { CONNECTION_ATTEMPT_WINDOW_MS, isValidStreamName } from '../exchange/binance/streams.js';
+import { normalizeOrigin } from '../config/origin.js';
+import { parseConnectionPath } from '../exchange/binance/connection-path.js';
+import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
 import { AttemptLimiter } from '../simulator/attempt-limiter.js';
 import type { StreamSource } from '../stream-source.js';
 import { CloseCodes, DownstreamClient } from './downstream-client.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
-import { parseRequestTarget } from './request-target.js';
 import { StreamBudget } from './stream-budget.js';
 
 export interface DownstreamServerOptions {
@@ -57,15 +58,20 @@ export class DownstreamServer {
   private readonly attempts: AttemptLimiter;
   private readonly budget: StreamBudget;
   private readonly sendQueue: { bytes: number };
+  /** ALLOWED_ORIGINS normalised as browsers send an `Origin`; undefined admits any. */
+  private readonly allowedOrigins: ReadonlySet<string> | undefined;
   private nextId = 1;
   private slowDisconnectsSeen = 0;
+  private clientsHighWaterMark = 0;
   private draining = false;
 
   constructor(private readonly options: DownstreamServerOptions) {
     this.now = options.now ?? Date.now;
     this.attempts = new AttemptLimiter(options.connectAttemptsPerIp, CONNECTION_ATTEMPT_WINDOW_MS, this.now);
-    this.budget = new StreamBudget(options.maxUpstreamStreams, options.source.implementation === 'WSManager');
+    this.budget = new StreamBudget(options.maxUpstreamStreams, options.source);
     this.sendQueue = { bytes: options.sendQueueBytes };
+    this.allowedOrigins =
+      options.allowedOrigins && new Set(options.allowedOrigins.map((o) => normalizeOrigin(o) ?? o));
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -96,6 +102,11 @@ export class DownstreamServer {
     return this.sendQueue.bytes;
   }
 
+  /** Highest `clientCount` since start. */
+  get clientsHwm(): number {
+    return this.clientsHighWaterMark;
+  }
+
   get slowDisconnects(): number {
     return this.slowDisconnectsSeen;
   }
@@ -120,6 +131,8 @@ export class DownstreamServer {
         ws.close(CloseCodes.TRY_AGAIN_LATER, 'too many streams on this server');
         return;
       }
+      const peer = describePeer(req);
+      const connectedAt = this.now();
       const client = new DownstreamClient(`client-${this.nextId++}`, ws, admission.combined, {
         source: this.options.source,
         metrics: this.options.metrics,
@@ -133,9 +146,14 @@ export class DownstreamServer {
         onSubscriptionsChanged: () => {
           this.options.metrics.clientSubscriptions.set(this.budget.subscriptions);
         },
-        onClosed: (c) => {
+        onClosed: (c, code, reason) => {
           this.clients.delete(c);
           this.clientsChanged();
+          const durationMs = this.now() - connectedAt;
+          this.options.logger.debug(
+            { client: c.id, ...peer, code, reason, durationMs },
+            'Client disconnected',
+          );
         },
         onSlow: () => {
           this.slowDisconnectsSeen++;
@@ -143,6 +161,7 @@ export class DownstreamServer {
       });
       this.clients.add(client);
       this.clientsChanged();
+      this.options.logger.debug({ client: client.id, ...peer }, 'Client connected');
       try {
         client.subscribeAll(admission.streams);
       } catch (error) {
@@ -177,6 +196,7 @@ export class DownstreamServer {
 
   private clientsChanged(): void {
     this.options.metrics.clients.set(this.clients.size);
+    this.clientsHighWaterMark = Math.max(this.clientsHighWaterMark, this.clients.size);
     const share = Math.floor(this.options.sendQueueTotalBytes / Math.max(1, this.clients.size));
     this.sendQueue.bytes = Math.min(this.options.sendQueueBytes, share);
   }
@@ -188,29 +208,12 @@ export class DownstreamServer {
       return { status: 429, reason: 'attempt_rate', message: 'too many connection attempts' };
     }
     const origin = req.headers.origin;
-    const allowed = this.options.allowedOrigins;
-    if (allowed && origin !== undefined && !allowed.includes(origin)) {
+    const allowed = this.allowedOrigins;
+    if (allowed && origin !== undefined && !allowed.has(normalizeOrigin(origin) ?? '')) {
       return { status: 403, reason: 'origin', message: 'origin not allowed' };
     }
-    const url = parseRequestTarget(req.url);
-    if (url === undefined) return { status: 400, reason: 'path', message: 'malformed request target' };
-    let admission: Admission;
-    if (url.pathname === '/ws' || url.pathname === '/ws/') admission = { combined: false, streams: [] };
-    else if (url.pathname.startsWith('/ws/')) {
-      admission = { combined: false, streams: splitStreams(url.pathname.slice(4)) };
-    } else if (url.pathname === '/stream' || url.pathname === '/stream/') {
-      admission = { combined: true, streams: splitStreams(url.searchParams.get('streams') ?? '') };
-    } else {
-      return {
-        status: 404,
-        reason: 'path',
-        message: 'expected /ws, /ws/<stream>, /stream or /stream?streams=',
-      };
-    }
-    const invalid = admission.streams.find((s) => !isValidStreamName(s));
-    if (invalid !== undefined) {
-      return { status: 400, reason: 'invalid_stream', message: `invalid stream ${JSON.stringify(invalid)}` };
-    }
+    const admission = parseConnectionPath(req.url);
+    if (!admission.ok) return admission;
     if (admission.streams.length > this.options.maxStreams) {
       return {
         status: 400,
@@ -232,18 +235,17 @@ export class DownstreamServer {
   }
 }
 
-function splitStreams(list: string): string[] {
-  const streams = list
-    .split('/')
-    .filter((s) => s.length > 0)
-    .map((s) => {
-      try {
-        return decodeURIComponent(s);
-      } catch {
-        return s;
-      }
-    });
-  return [...new Set(streams)];
+/** Longest request target logged: a `/stream?streams=` list may name 1024 streams. */
+const MAX_LOGGED_PATH = 200;
+
+/** Who a client is, for its connect and disconnect log lines. */
+function describePeer(req: IncomingMessage): { address: string; port: number | undefined; path: string } {
+  const path = req.url ?? '';
+  return {
+    address: req.socket.remoteAddress ?? 'unknown',
+    port: req.socket.remotePort,
+    path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path,
+  };
 }
 
 const STATUS_TEXT: Record<number, string> = {

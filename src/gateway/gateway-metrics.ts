@@ -3,6 +3,7 @@
  * Label values come from fixed sets, so cardinality stays bounded whatever clients send.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { logWriteErrors } from '../log.js';
 
 /** Why an upgrade was refused (`ws_gateway_rejected_connections_total{reason}`). */
 export const REJECT_REASONS = [
@@ -36,6 +37,9 @@ export const HTTP_ROUTES = [
   'admin_streams',
   'admin_cleanup',
   'other',
+  'status_page',
+  'status',
+  'status_events',
 ] as const;
 export type HttpRoute = (typeof HTTP_ROUTES)[number];
 
@@ -138,6 +142,17 @@ export class GatewayMetrics {
       name: 'ws_gateway_draining',
       help: '1 while the gateway drains for shutdown (readiness answers 503)',
       registers,
+    });
+    let logErrorsPublished = 0;
+    new Counter({
+      name: 'ws_gateway_log_write_errors_total',
+      help: 'Log lines that could not be written to LOG_FILE (dropped; the first failure is reported on stderr)',
+      registers,
+      collect() {
+        const total = logWriteErrors();
+        if (total > logErrorsPublished) this.inc(total - logErrorsPublished);
+        logErrorsPublished = total;
+      },
     });
     for (const reason of REJECT_REASONS) this.rejectedConnections.inc({ reason }, 0);
     for (const reason of DISCONNECT_REASONS) this.clientDisconnects.inc({ reason }, 0);

@@ -5,6 +5,8 @@ export interface HttpResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** A long-lived response (an event stream): called with the response once the headers are written. */
+  readonly stream?: (res: ServerResponse) => void;
 }
 
 /** A JSON response; `Cache-Control: no-store` because every answer here describes the present. */
@@ -27,6 +29,11 @@ export function jsonError(
 
 /** Writes the response; for HEAD the headers (Content-Length included) are GET's, the body is omitted. */
 export function writeResponse(res: ServerResponse, response: HttpResponse, head: boolean): void {
+  if (response.stream !== undefined && !head) {
+    res.writeHead(response.status, response.headers);
+    response.stream(res);
+    return;
+  }
   const body = Buffer.from(response.body, 'utf8');
   res.writeHead(response.status, { ...response.headers, 'content-length': String(body.length) });
   res.end(head ? undefined : body);

@@ -1,5 +1,5 @@
 /**
- * Routes plain HTTP requests: metrics, probes and the admin API. Upgrades go to the downstream server.
+ * Routes plain HTTP requests: metrics, probes, the admin API and the status page. Upgrades go to the downstream server.
  * Every failure answers a generic JSON message; details go to the log, never into a response.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,17 +13,27 @@ import { type HttpResponse, json, jsonError, writeResponse } from './http-respon
 import { type GatewayStats, metricsResponse } from './metrics-route.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { parseRequestTarget } from './request-target.js';
+import { statusRoutes } from './status/status-routes.js';
+import type { StatusService } from './status/status-service.js';
 
 export interface HttpRouterContext {
   readonly registry: Registry;
   readonly source: StreamSource;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** Requests per address that passed the token check (or need none) on limited routes. */
   readonly rateLimiter: RateLimiter;
+  /**
+   * Requests per address that failed the token check: a budget of their own, so anonymous traffic from
+   * an address (a NAT, a load balancer) cannot spend what its authenticated scraper needs.
+   */
+  readonly unauthenticatedLimiter: RateLimiter;
   readonly metricsToken: string | undefined;
   readonly adminToken: string | undefined;
   readonly verdict: () => HealthVerdict;
   readonly stats: () => GatewayStats;
+  /** Serves the status page and its data when set. */
+  readonly status?: StatusService;
 }
 
 interface Route {
@@ -31,7 +41,7 @@ interface Route {
   readonly methods: readonly string[];
   /** Subject to the per-client rate limit (probes never are, so a load balancer cannot be locked out). */
   readonly limited: (method: string) => boolean;
-  /** The token this route requires for `method`, if any. */
+  /** The token this route requires for `method`, if any; checked before the method is. */
   readonly token: (method: string) => string | undefined;
   readonly handle: (req: IncomingMessage, url: URL, head: boolean) => HttpResponse | Promise<HttpResponse>;
 }
@@ -47,7 +57,8 @@ export class HttpRouter {
       name: 'metrics',
       methods: ['GET', 'HEAD'],
       limited: (m) => m === 'GET',
-      token: (m) => (m === 'GET' ? ctx.metricsToken : undefined),
+      // HEAD stays open for load balancers; every other method, allowed or not, needs the token.
+      token: (m) => (m === 'HEAD' ? undefined : ctx.metricsToken),
       handle: (req, url, head) => metricsResponse(ctx, req, url, head),
     });
     routes.set('/healthz', {
@@ -84,6 +95,15 @@ export class HttpRouter {
         limited: () => true,
         token: () => adminToken,
         handle: (_req, url) => adminCleanupResponse(ctx.source, url),
+      });
+    }
+    for (const r of ctx.status === undefined ? [] : statusRoutes(ctx.status)) {
+      routes.set(r.path, {
+        name: r.name,
+        methods: r.data ? ['GET'] : ['GET', 'HEAD'],
+        limited: () => r.data,
+        token: () => (r.data ? ctx.metricsToken : undefined),
+        handle: r.handle,
       });
     }
     this.routes = routes;
@@ -124,23 +144,29 @@ export class HttpRouter {
     method: string,
     head: boolean,
   ): Promise<HttpResponse> {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    // The token first: a 405 with `Allow` would tell an anonymous caller that an admin route exists.
+    const token = route.token(method);
+    if (token !== undefined && !hasBearerToken(req, token)) {
+      const decision = this.ctx.unauthenticatedLimiter.take(address);
+      if (!decision.allowed) return tooManyRequests(decision.retryAfterSeconds);
+      return jsonError(401, 'missing or invalid bearer token', { 'www-authenticate': 'Bearer' });
+    }
     if (!route.methods.includes(method)) {
       return jsonError(405, `method ${method} not allowed on ${url.pathname}`, {
         allow: route.methods.join(', '),
       });
     }
     if (route.limited(method)) {
-      const decision = this.ctx.rateLimiter.take(req.socket.remoteAddress ?? 'unknown');
-      if (!decision.allowed) {
-        return jsonError(429, 'too many requests', { 'retry-after': String(decision.retryAfterSeconds) });
-      }
-    }
-    const token = route.token(method);
-    if (token !== undefined && !hasBearerToken(req, token)) {
-      return jsonError(401, 'missing or invalid bearer token', { 'www-authenticate': 'Bearer' });
+      const decision = this.ctx.rateLimiter.take(address);
+      if (!decision.allowed) return tooManyRequests(decision.retryAfterSeconds);
     }
     return route.handle(req, url, head);
   }
+}
+
+function tooManyRequests(retryAfterSeconds: number): HttpResponse {
+  return jsonError(429, 'too many requests', { 'retry-after': String(retryAfterSeconds) });
 }
 
 function notFound(pathname: string): HttpResponse {

@@ -5,13 +5,16 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Registry } from 'prom-client';
-import type { HealthVerdict, StreamSource } from '../stream-source.js';
+import type { HealthVerdict, MetricsSnapshot, StreamSource } from '../stream-source.js';
 import { type HttpResponse, json, jsonError } from './http-response.js';
 import { renderOpenMetrics } from './open-metrics.js';
+import type { StatusFields } from './status/status-fields.js';
 
 /** What the gateway adds to the JSON `metrics` object. */
 export interface GatewayStats {
   readonly clients: number;
+  /** Highest `clients` since start. */
+  readonly clientsHwm: number;
   readonly clientSubscriptions: number;
   readonly messagesSent: number;
   readonly slowClientDisconnects: number;
@@ -24,6 +27,19 @@ export interface MetricsRouteContext {
   /** The gateway's verdict (the source's, or unhealthy while draining). */
   readonly verdict: () => HealthVerdict;
   readonly stats: () => GatewayStats;
+  /** Adds the status page's figures (version, uptime, rates, connection rows, top streams). */
+  readonly status?: { fields(): StatusFields };
+}
+
+/** The JSON representation: `jq '.metrics.activeConnections'` works. */
+export interface MetricsDocument {
+  readonly success: true;
+  readonly timestamp: string;
+  readonly metrics: Omit<MetricsSnapshot, 'healthReason'> &
+    Partial<StatusFields> & {
+      readonly healthReason: string | null;
+      readonly gateway: GatewayStats;
+    };
 }
 
 const FORMATS = ['prometheus', 'json'] as const;
@@ -49,7 +65,7 @@ export async function metricsResponse(
   const verdict = ctx.verdict();
   const status = head && !verdict.healthy ? 503 : 200;
   const representation = choose(format, req.headers.accept);
-  if (representation === 'json') return json(status, jsonBody(ctx, verdict));
+  if (representation === 'json') return json(status, metricsDocument(ctx, verdict));
   const body =
     representation === 'openmetrics' ? await renderOpenMetrics(ctx.registry) : await ctx.registry.metrics();
   const contentType = representation === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
@@ -65,7 +81,11 @@ function choose(format: string | null, accept: string | undefined): Representati
   return 'json';
 }
 
-function jsonBody(ctx: MetricsRouteContext, verdict: HealthVerdict): unknown {
+/** The JSON metrics document; the status page's event stream sends exactly this. */
+export function metricsDocument(
+  ctx: Pick<MetricsRouteContext, 'source' | 'verdict' | 'stats' | 'status'>,
+  verdict: HealthVerdict = ctx.verdict(),
+): MetricsDocument {
   const snapshot = ctx.source.getMetrics();
   const stats = ctx.stats();
   return {
@@ -76,6 +96,7 @@ function jsonBody(ctx: MetricsRouteContext, verdict: HealthVerdict): unknown {
       isHealthy: verdict.healthy,
       healthReason: verdict.reason ?? null,
       gateway: stats,
+      ...ctx.status?.fields(),
     },
   };
 }

@@ -15,11 +15,13 @@ import { createLogger, type Logger } from '../log.js';
 import { WSManager } from '../manager/index.js';
 import { type Simulator, startSimulator } from '../simulator/index.js';
 import type { HealthVerdict, StreamSource } from '../stream-source.js';
+import { ActivitySummary } from './activity-summary.js';
 import { DownstreamServer } from './downstream-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { answerClientError, serveWithoutUpgrade, wantsWebSocket } from './http-edge.js';
 import { HttpRouter } from './http-router.js';
 import { RateLimiter } from './rate-limiter.js';
+import { StatusService } from './status/status-service.js';
 
 /** Wiring choices that are not configuration (tests shorten timers through these). */
 export interface GatewayRuntimeOptions {
@@ -33,6 +35,8 @@ export interface GatewayRuntimeOptions {
   pongTimeoutMs?: number;
   /** A closing client's socket is destroyed after this. @default 1000 */
   closeGraceMs?: number;
+  /** Period of the `info` activity line (clients, streams, msgs/s). @default 60000 */
+  summaryIntervalMs?: number;
 }
 
 export interface RunningGateway {
@@ -67,10 +71,20 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const cfg = resolveConfig(config);
   const tls = readTls(cfg);
-  const server = createServer(tls);
+  const server = createServer(cfg, tls);
   const logger = runtime.logger ?? createLogger({ level: cfg.logLevel, file: cfg.logFile });
   const registry = runtime.registry ?? new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client names three gauges *_total, which `promtool check metrics` rejects (a _total suffix
+  // promises a counter). The same counts stay available, by type, as nodejs_active_handles and
+  // nodejs_active_resources.
+  for (const name of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ]) {
+    registry.removeSingleMetric(name);
+  }
   const metrics = new GatewayMetrics(registry);
 
   let simulator: Simulator | undefined;
@@ -81,6 +95,8 @@ export async function startGateway(
       port: cfg.simulatorPort,
       symbols: [...cfg.simulatorSymbols],
       rate: cfg.simulatorRate,
+    }).catch((error: unknown) => {
+      throw listenError(error, { SIMULATOR_PORT: cfg.simulatorPort }) ?? error;
     });
     upstream = simulator.url;
   }
@@ -121,22 +137,27 @@ export async function startGateway(
     pongTimeoutMs: runtime.pongTimeoutMs ?? 60_000,
     closeGraceMs: runtime.closeGraceMs ?? 1000,
   });
+  const stats = () => ({
+    clients: downstream.clientCount,
+    clientsHwm: downstream.clientsHwm,
+    clientSubscriptions: downstream.subscriptions,
+    messagesSent: metrics.tally.messagesSent,
+    slowClientDisconnects: downstream.slowDisconnects,
+    draining,
+  });
+  const status = new StatusService({ source, verdict, stats });
   const router = new HttpRouter({
     registry,
     source,
     metrics,
     logger,
     rateLimiter: new RateLimiter(cfg.rateLimitPerMinute),
+    unauthenticatedLimiter: new RateLimiter(unauthenticatedBudget(cfg.rateLimitPerMinute)),
     metricsToken: cfg.metricsToken,
     adminToken: cfg.adminToken,
     verdict,
-    stats: () => ({
-      clients: downstream.clientCount,
-      clientSubscriptions: downstream.subscriptions,
-      messagesSent: metrics.tally.messagesSent,
-      slowClientDisconnects: downstream.slowDisconnects,
-      draining,
-    }),
+    stats,
+    status,
   });
 
   server.on('request', (req, res) => void router.handle(req, res));
@@ -152,10 +173,11 @@ export async function startGateway(
   try {
     await listen(server, cfg.port, cfg.host);
   } catch (error) {
+    status.close();
     downstream.close();
     await source.destroy();
     await simulator?.close();
-    throw error;
+    throw listenError(error, { PORT: cfg.port, HOST: cfg.host }) ?? error;
   }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -172,12 +194,25 @@ export async function startGateway(
     `Gateway listening on ${url} (implementation ${source.implementation}, upstream ${upstream})`,
   );
 
+  const summary = new ActivitySummary(
+    source,
+    () => ({
+      clients: downstream.clientCount,
+      subscriptions: downstream.subscriptions,
+      messagesSent: metrics.tally.messagesSent,
+    }),
+    logger,
+    runtime.summaryIntervalMs ?? 60_000,
+  );
+
   let stopped: Promise<void> | undefined;
   const shutdown = (timeoutMs: number): Promise<void> => {
     stopped ??= (async () => {
       draining = true;
+      summary.stop();
       metrics.draining.set(1);
       logger.info({ timeoutMs, clients: downstream.clientCount }, 'Gateway draining for shutdown');
+      status.close();
       await downstream.drain(Date.now() + timeoutMs);
       downstream.close();
       await source.destroy();
@@ -204,6 +239,14 @@ export async function startGateway(
   };
 }
 
+/**
+ * Requests per minute per address that fail the token check: a quarter of the main budget, enough for a
+ * misconfigured scraper to be seen failing, small enough that guessing tokens stays slow.
+ */
+function unauthenticatedBudget(perMinute: number): number {
+  return Math.ceil(perMinute / 4);
+}
+
 function readTls(cfg: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {
   if (cfg.tlsCertFile === undefined || cfg.tlsKeyFile === undefined) return undefined;
   return { cert: readPem('TLS_CERT_FILE', cfg.tlsCertFile), key: readPem('TLS_KEY_FILE', cfg.tlsKeyFile) };
@@ -220,15 +263,44 @@ function readPem(variable: string, path: string): Buffer {
   }
 }
 
-function createServer(tls: { cert: Buffer; key: Buffer } | undefined): Server {
+function createServer(cfg: GatewayConfig, tls: { cert: Buffer; key: Buffer } | undefined): Server {
   if (!tls) return createHttpServer();
   try {
     return createHttpsServer(tls);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
+    const files = `TLS_CERT_FILE=${JSON.stringify(cfg.tlsCertFile)} and TLS_KEY_FILE=${JSON.stringify(cfg.tlsKeyFile)}`;
     throw new ConfigError(
-      `TLS_CERT_FILE/TLS_KEY_FILE are not valid: expected a PEM certificate and its private key (${reason})`,
+      `${files} are not valid: expected a PEM certificate and its private key (${reason})`,
     );
+  }
+}
+
+/**
+ * The one-line ConfigError for a listen failure the operator can fix, naming the variable behind it;
+ * undefined for anything else (a defect, reported as such).
+ */
+function listenError(error: unknown, vars: { PORT?: number; HOST?: string; SIMULATOR_PORT?: number }) {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const [portVar, port] =
+    vars.SIMULATOR_PORT !== undefined ? ['SIMULATOR_PORT', vars.SIMULATOR_PORT] : ['PORT', vars.PORT];
+  switch (code) {
+    case 'EADDRINUSE':
+      return new ConfigError(`${portVar}=${port} is not valid: the port is already in use (EADDRINUSE)`);
+    case 'EACCES':
+      return new ConfigError(
+        `${portVar}=${port} is not valid: this process may not listen on it (EACCES; ports below 1024 need privileges)`,
+      );
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NONAME':
+      return new ConfigError(
+        `HOST=${JSON.stringify(vars.HOST)} is not valid: expected an address of this machine or a name resolving to one (${code})`,
+      );
+    default:
+      return undefined;
   }
 }
 

@@ -15,6 +15,7 @@ import {
 import { type Logger, silentLogger } from '../log.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
 import type {
+  ConnectionInfo,
   HealthVerdict,
   MetricsSnapshot,
   StreamInfo,
@@ -152,6 +153,18 @@ export class LegacyStreamSource implements StreamSource {
     }));
   }
 
+  /** One row per subscription: the legacy code opened a socket for each. */
+  connections(): ConnectionInfo[] {
+    return [...this.subscriptions].map((s) => ({
+      id: s.id,
+      state: s.state,
+      streams: 1,
+      openedAt: s.isOpen ? s.openedAt : undefined,
+      lastMessageAt: s.lastMessageAt,
+      retries: s.retries,
+    }));
+  }
+
   /** The legacy code released streams the moment their subscriber left, so nothing is ever idle. */
   forceCleanupIdleStreams(_idleMs = 0): number {
     return 0;
@@ -198,6 +211,7 @@ export class LegacyStreamSource implements StreamSource {
       upstreamConnectAttempts: this.admission.attempts,
       upstreamConnectBudgetRatio: this.admission.budgetRatio(),
       upstreamRetryAfterSeconds: this.admission.pausedMs() / 1000,
+      overdueIdleStreams: 0,
     };
   }
 

@@ -48,6 +48,8 @@ export class LegacySubscription {
   /** Epoch ms since when the subscription has had no open socket; undefined while open. */
   downSince: number | undefined;
   lastMessageAt: number | undefined;
+  /** Epoch ms when the current socket opened; undefined while none is open. */
+  openedAt: number | undefined;
   messages = 0;
   private socket: WebSocket | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -69,6 +71,11 @@ export class LegacySubscription {
     this.sequenced = parsed !== undefined && hasSequenceIds(parsed.kind);
     this.downSince = ctx.now();
     this.connect();
+  }
+
+  /** Consecutive failed reconnects; 0 once the socket is open again. */
+  get retries(): number {
+    return this.attempt;
   }
 
   get isOpen(): boolean {
@@ -139,6 +146,7 @@ export class LegacySubscription {
         this.ctx.metrics.reconnectDuration.observe((this.ctx.now() - this.downSince) / 1000);
       }
       this.downSince = undefined;
+      this.openedAt = this.ctx.now();
       this.attempt = 0;
       this.ctx.logger.debug({ stream: this.stream, connection: this.id }, 'Legacy connection open');
       this.ctx.onConnectionChange(true);

@@ -27,7 +27,7 @@ export {
   type RetryOptions,
   type WSManagerOptions,
 } from './options.js';
-export type { BookLevel, OrderBookView } from './order-book.js';
+export type { BookLevel as OrderBookLevel, OrderBookView } from './order-book.js';
 export type { OrderBookListener, ResyncNotice } from './order-book-sync.js';
 export { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
 export { WSManager } from './ws-manager.js';

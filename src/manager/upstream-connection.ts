@@ -102,6 +102,11 @@ export class UpstreamConnection {
     return this.current;
   }
 
+  /** Consecutive failed attempts counted toward `retry.maxAttempts` (read-only, for the status page). */
+  get retries(): number {
+    return this.attempts;
+  }
+
   /** Sockets of this connection that are open now (two during a rotation). */
   openSockets(): number {
     return (this.current?.state === 'open' ? 1 : 0) + (this.next?.state === 'open' ? 1 : 0);

@@ -5,9 +5,11 @@
  */
 import { Registry } from 'prom-client';
 import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
+import type { StreamPayload } from '../exchange/binance/payloads.js';
 import { isValidStreamName, parseStreamName } from '../exchange/binance/streams.js';
 import { type Logger, silentLogger } from '../log.js';
 import type {
+  ConnectionInfo,
   HealthVerdict,
   Implementation,
   MetricsSnapshot,
@@ -19,6 +21,7 @@ import type {
 import { UpstreamAdmission } from '../upstream-admission.js';
 import { canRefill, fetchMissing } from './backfill.js';
 import { ConnectionPool } from './connection-pool.js';
+import { connectionRows } from './connection-rows.js';
 import { ManagerStats } from './manager-stats.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
 import { describe, type ResolvedOptions, resolveOptions, type WSManagerOptions } from './options.js';
@@ -137,6 +140,10 @@ export class WSManager implements StreamSource {
    * @throws InvalidArgumentError `WS_ERR_INVALID_STREAM` for a name outside the Binance grammar,
    *   `WS_ERR_INVALID_ARGUMENT` for a listener without `next`; StreamError `WS_ERR_DESTROYED` after destroy().
    */
+  subscribe<S extends string>(
+    stream: S,
+    listener: StreamListener<StreamPayload<S>> | StreamListener<StreamPayload<S>>['next'],
+  ): Unsubscribe;
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
     if (this.destroyed) {
       throw new StreamError(
@@ -254,6 +261,11 @@ export class WSManager implements StreamSource {
     return this.streams.list();
   }
 
+  /** The upstream connections now, one row each (read-only). */
+  connections(): ConnectionInfo[] {
+    return connectionRows(this.pool.all(), this.streams.list());
+  }
+
   /** Releases streams idle (no subscriber) for at least `idleMs` now; returns how many. */
   forceCleanupIdleStreams(idleMs = 0): number {
     if (typeof idleMs !== 'number' || !(idleMs >= 0)) {
@@ -287,6 +299,7 @@ export class WSManager implements StreamSource {
       upstreamConnectAttempts: this.admission.attempts,
       upstreamConnectBudgetRatio: this.admission.budgetRatio(),
       upstreamRetryAfterSeconds: this.admission.pausedMs() / 1000,
+      overdueIdleStreams: this.streams.overdueIdle(),
     };
   }
 

@@ -4,8 +4,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { parseConnectionPath } from '../exchange/binance/connection-path.js';
 import { AttemptLimiter } from './attempt-limiter.js';
-import { parseConnectionPath } from './connection-path.js';
 import type { ResolvedLimits } from './options.js';
 import type { SimulatorCounters } from './session.js';
 import type { RefuseStatus } from './types.js';

@@ -99,11 +99,11 @@ describe('loadConfig', () => {
     // An empty METRICS_TOKEN once meant "no token": metrics served without authentication.
     assert.equal(
       configError(() => loadConfig({ METRICS_TOKEN: '' })).message,
-      'METRICS_TOKEN="" is not valid: expected a non-empty token',
+      'METRICS_TOKEN="" is not valid: expected a non-empty token of visible ASCII characters, without whitespace',
     );
     assert.equal(
       configError(() => loadConfig({ ADMIN_TOKEN: '' })).message,
-      'ADMIN_TOKEN="" is not valid: expected a non-empty token',
+      'ADMIN_TOKEN="" is not valid: expected a non-empty token of visible ASCII characters, without whitespace',
     );
     assert.equal(
       configError(() => loadConfig({ USE_NEW_WS_MANAGER: '' })).message,
@@ -116,7 +116,7 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({}).metricsToken, undefined, 'unset still means the default');
     assert.equal(
       configError(() => resolveConfig({ metricsToken: '' })).message,
-      'metricsToken (METRICS_TOKEN)="" is not valid: expected a non-empty token',
+      'metricsToken (METRICS_TOKEN)="" is not valid: expected a non-empty token of visible ASCII characters, without whitespace',
     );
   });
 

@@ -126,7 +126,10 @@ describe('HTTP routes', () => {
 
   it('answers 404, 405 and 426 where they belong', async () => {
     assert.equal((await fetchRaw(`${gateway.url}/nope`)).status, 404);
-    const post = await fetchRaw(`${gateway.url}/api/ws/metrics`, { method: 'POST' });
+    const post = await fetchRaw(`${gateway.url}/api/ws/metrics`, {
+      method: 'POST',
+      headers: auth('metrics-secret'),
+    });
     assert.equal(post.status, 405);
     assert.equal(post.headers['allow'], 'GET, HEAD');
     assert.equal((await fetchRaw(`${gateway.url}/ws/btcusdt@trade`)).status, 426);
@@ -222,6 +225,7 @@ describe('HTTP routes in process', () => {
     implementation: 'Legacy',
     subscribe: () => () => {},
     listStreams: () => [],
+    connections: () => [],
     forceCleanupIdleStreams: () => 0,
     getMetrics: () => {
       throw new Error('secret internal detail');
@@ -236,11 +240,13 @@ describe('HTTP routes in process', () => {
     metrics: new GatewayMetrics(registry),
     logger: silentLogger(),
     rateLimiter: new RateLimiter(100),
+    unauthenticatedLimiter: new RateLimiter(25),
     metricsToken: undefined,
     adminToken: undefined,
     verdict: () => ({ healthy: false, reason: 'draining for shutdown' }),
     stats: () => ({
       clients: 0,
+      clientsHwm: 0,
       clientSubscriptions: 0,
       messagesSent: 0,
       slowClientDisconnects: 0,

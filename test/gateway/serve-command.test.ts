@@ -1,39 +1,10 @@
 /** `ws-manager serve` as a real child process: configuration errors, --help, and the SIGTERM drain. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { listening, serve } from './child-process.js';
 import { fetchRaw, waitFor } from './helpers.js';
-
-const entry = fileURLToPath(new URL('../../src/gateway/command-main.ts', import.meta.url));
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-function serve(env: Record<string, string>, args: string[] = []): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr!.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-  return { process: child, stdout: () => out, stderr: () => err, exited };
-}
 
 describe('serve command', () => {
   it('stops on a bad variable with one line naming it', async () => {
@@ -58,21 +29,7 @@ describe('serve command', () => {
   it('drains on SIGTERM: readiness 503, upgrades refused, clients closed with 1001, exit 0 in time', async () => {
     const child = serve({ SHUTDOWN_TIMEOUT_SECONDS: '5', USE_NEW_WS_MANAGER: 'true', LOG_LEVEL: 'info' });
     try {
-      const line = await waitFor(
-        () =>
-          child
-            .stdout()
-            .split('\n')
-            .find((l) => l.includes('Gateway listening')),
-        'the listening line',
-        20_000,
-      );
-      const started = JSON.parse(line) as {
-        url: string;
-        wsUrl: string;
-        implementation: string;
-        upstream: string;
-      };
+      const started = await listening(child);
       assert.equal(started.implementation, 'WSManager');
       assert.match(started.upstream, /^ws:\/\/127\.0\.0\.1:\d+$/);
       assert.equal((await fetchRaw(`${started.url}/readyz`)).status, 200);

@@ -164,6 +164,9 @@ for (const useNewWsManager of [false, true]) {
     });
 
     it('honours Retry-After: no upstream attempt before it passes, unhealthy meanwhile, then serves again', async () => {
+      // A gateway of its own: the drop test above leaves WSManager's consecutive-failure count raised,
+      // which would stretch its first backoff (full jitter up to 2 s) past the 1.5 s refusal window.
+      const gateway = await startTestGateway({ useNewWsManager, legacyReconnectDelayMs: 200 });
       const sim = gateway.simulator!;
       const client = await openClient(`${gateway.wsUrl}/ws/xrpusdt@trade`);
       const recorder = recordUpgradeAttempts(sim);
@@ -198,6 +201,7 @@ for (const useNewWsManager of [false, true]) {
       } finally {
         recorder.stop();
         await client.close();
+        await gateway.close();
       }
     });
   });

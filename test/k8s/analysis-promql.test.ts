@@ -38,30 +38,30 @@ interface PromtoolTests {
 /** Pass (true) or fail (false) per analysis metric, for each test group of k8s/tests/analysis-rules.test.yml. */
 const EXPECTED_VERDICTS: Record<string, Record<string, boolean>> = {
   'canary retries 2x more per pod than stable': {
-    'retry-rate-per-pod-vs-stable': false,
-    'error-rate-per-pod-vs-stable': true,
+    'retry-rate-per-connection-vs-stable': false,
+    'error-rate-per-connection-vs-stable': true,
     'health-vs-stable': true,
   },
   'canary retries and errs as much per pod as stable': {
-    'retry-rate-per-pod-vs-stable': true,
-    'error-rate-per-pod-vs-stable': true,
+    'retry-rate-per-connection-vs-stable': true,
+    'error-rate-per-connection-vs-stable': true,
     'health-vs-stable': true,
   },
   'canary errs 2x more per pod than stable': {
-    'retry-rate-per-pod-vs-stable': true,
-    'error-rate-per-pod-vs-stable': false,
+    'retry-rate-per-connection-vs-stable': true,
+    'error-rate-per-connection-vs-stable': false,
     'health-vs-stable': true,
   },
   'both tracks clean': {
-    'retry-rate-per-pod-vs-stable': true,
-    'error-rate-per-pod-vs-stable': true,
+    'retry-rate-per-connection-vs-stable': true,
+    'error-rate-per-connection-vs-stable': true,
     'health-vs-stable': true,
   },
   'canary unhealthy while stable is healthy': { 'health-vs-stable': false },
   'every pod unhealthy (exchange outage)': { 'health-vs-stable': true },
   'no canary pod scraped': {
-    'retry-rate-per-pod-vs-stable': false,
-    'error-rate-per-pod-vs-stable': false,
+    'retry-rate-per-connection-vs-stable': false,
+    'error-rate-per-connection-vs-stable': false,
     'health-vs-stable': false,
   },
 };
@@ -118,7 +118,7 @@ describe('canary analysis queries', () => {
   });
 
   test('2x the stable per-pod retry rate is past the bound and equal rates are within it', () => {
-    const retry = metrics.find((m) => m.name === 'retry-rate-per-pod-vs-stable');
+    const retry = metrics.find((m) => m.name === 'retry-rate-per-connection-vs-stable');
     assert.ok(retry?.successCondition);
     assert.deepEqual(conditionBound(retry.successCondition), { op: '<=', bound: 1.5 });
     assert.equal(evaluateSuccessCondition(retry.successCondition, [2]), false);
@@ -166,7 +166,7 @@ describe('canary analysis queries', () => {
     // Failed on the value, not on a missing file: promtool prints what it expected and what it got.
     assert.match(
       `${wrong.stdout}${wrong.stderr}`,
-      /exp: .*retry_rate_per_pod_vs_stable.* 1E\+00\s+got: .* 2E\+00/,
+      /exp: .*retry_rate_per_connection_vs_stable.* 1E\+00\s+got: .* 2E\+00/,
     );
   });
 });

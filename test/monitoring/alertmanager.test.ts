@@ -71,6 +71,22 @@ const CASES: ReadonlyArray<{ alert: PostedAlert; receiver: string; state: 'activ
     state: 'suppressed',
   },
   {
+    alert: { labels: { alertname: 'WSManagerUpstreamSilent', severity: 'warning', ...b } },
+    receiver: 'chat',
+    state: 'suppressed',
+  },
+  // The cause of the outage stays visible.
+  {
+    alert: { labels: { alertname: 'WSManagerUpstreamRateLimited', severity: 'critical', ...b } },
+    receiver: 'pager',
+    state: 'active',
+  },
+  {
+    alert: { labels: { alertname: 'WSManagerConnectBudgetHigh', severity: 'warning', ...b } },
+    receiver: 'chat',
+    state: 'active',
+  },
+  {
     alert: { labels: { alertname: 'WSManagerCleanupLag', severity: 'warning', ...b } },
     receiver: 'chat',
     state: 'active',
@@ -81,6 +97,18 @@ const CASES: ReadonlyArray<{ alert: PostedAlert; receiver: string; state: 'activ
       labels: { alertname: 'WSManagerCanaryRetryRateHigh', severity: 'critical', environment: 'production' },
     },
     receiver: 'pager',
+    state: 'active',
+  },
+  {
+    alert: {
+      labels: {
+        alertname: 'WSManagerTrackNotScraped',
+        severity: 'warning',
+        environment: 'production',
+        track: 'canary',
+      },
+    },
+    receiver: 'chat',
     state: 'active',
   },
 ];

@@ -3,7 +3,7 @@
  * data-source variable, parses as PromQL, and names only metrics the processes or the rules produce.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,7 +13,7 @@ import {
   haveBinaries,
   loadDashboard,
   loadRules,
-  REPO_DIR,
+  readmeMetricNames,
   run,
 } from './monitoring-tools.js';
 
@@ -83,28 +83,33 @@ test('every panel query has a refId, uses the data-source variable and $__rate_i
     'health status',
     'errors by reason',
     'canary / stable ratio',
+    'active connections per pod',
+    'http responses by status',
+    'process cpu',
+    'process memory',
+    'event-loop lag',
+    'refused connections',
+    'connection budget',
+    'health canary minus stable',
+    'pods scraped by track',
   ]) {
     assert.ok(titles.includes(wanted), `no "${wanted}" panel`);
   }
 });
 
-/** Metric names the code registers, read from the prom-client definitions. */
-function registeredMetricNames(): Set<string> {
-  const names = new Set<string>(['up']);
-  for (const file of ['src/metrics/manager-metrics.ts', 'src/gateway/gateway-metrics.ts']) {
-    const source = readFileSync(join(REPO_DIR, file), 'utf8');
-    for (const match of source.matchAll(/name: '([a-z_]+)'/g)) {
-      const name = match[1] ?? '';
-      names.add(name);
-      for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
-    }
+/** Metric names monitoring/README.md lists (kept equal to what the gateway exports by readme-metrics.test.ts), and the recorded series. */
+function knownMetricNames(): Set<string> {
+  const names = new Set<string>(['up', 'ALERTS']);
+  for (const name of readmeMetricNames()) {
+    names.add(name);
+    for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
   }
   for (const rule of loadRules()) if (rule.record !== undefined) names.add(rule.record);
   return names;
 }
 
 test('dashboard queries name only metrics the processes or the rules produce, of job cryptrade-ws-metrics', () => {
-  const known = registeredMetricNames();
+  const known = knownMetricNames();
   assert.ok(known.has('ws_manager_retry_count_total'));
   for (const query of dashboardQueries(loadDashboard(), '1m')) {
     const stripped = query.expr.replaceAll(/"[^"]*"/g, '""');
@@ -138,4 +143,41 @@ test('every dashboard expression parses (promtool check rules over them as recor
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/**
+ * A stat shows the state now. Reduced over the range with last-not-null, a process that stopped being
+ * scraped keeps showing its last value (a dead pod reads "OK"); an instant query has no value for it,
+ * and "no value" must read as a failure.
+ */
+test('stat panels query instant values and show no data as a failure', () => {
+  const stats = (loadDashboard().panels ?? []).filter((panel) => panel.type === 'stat');
+  assert.ok(stats.length >= 4);
+  for (const panel of stats) {
+    const where = `stat ${panel.id} "${panel.title}"`;
+    for (const target of panel.targets ?? []) {
+      assert.equal(target.instant, true, `${where} ${target.refId}: instant`);
+      assert.equal(target.range, false, `${where} ${target.refId}: range`);
+    }
+    const calcs = panel.options?.reduceOptions?.calcs ?? [];
+    assert.deepEqual(calcs, ['last'], `${where}: reduce`);
+    const defaults = panel.fieldConfig?.defaults;
+    assert.equal(defaults?.noValue, 'NO DATA', `${where}: noValue`);
+    const nullMapping = (defaults?.mappings ?? []).find(
+      (mapping) => mapping.type === 'special' && mapping.options?.match === 'null',
+    );
+    assert.equal(nullMapping?.options?.result?.color, 'red', `${where}: no data is not shown red`);
+  }
+});
+
+test('the active-connections stat shows each pod against the per-pod alert bound', () => {
+  const panel = (loadDashboard().panels ?? []).find((p) => p.title === 'Active connections per pod');
+  assert.ok(panel !== undefined);
+  const expr = panel.targets?.[0]?.expr ?? '';
+  assert.match(expr, /^ws_manager_active_connections\{/, 'one series per pod, no aggregation');
+  const alert = loadRules().find((rule) => rule.alert === 'WSManagerConnectionLeak');
+  const bound = Number(/> (\d+)/.exec(alert?.expr ?? '')?.[1]);
+  const steps = panel.fieldConfig?.defaults?.thresholds?.steps ?? [];
+  assert.equal(steps.at(-1)?.color, 'red');
+  assert.equal(steps.at(-1)?.value, bound + 1, 'red from the first value the alert counts as over');
 });

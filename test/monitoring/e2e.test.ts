@@ -1,7 +1,9 @@
 /**
- * End to end: the real Prometheus, loaded with the project's scrape job and rules, scrapes the real
- * gateway (WSManager upstream, embedded simulator) and everything the kit relies on is checked through
- * Prometheus' HTTP API, down to a simulated upstream failure showing up as retries.
+ * End to end: the real Prometheus, loaded with the project's scrape job and rules, scrapes two real
+ * gateways as one environment's two tracks (WSManager as the canary, Legacy as stable, each with its
+ * embedded simulator) and everything the kit relies on is checked through Prometheus' HTTP API: the
+ * contract metrics, every rule, every dashboard query (canary comparison included), down to a simulated
+ * upstream failure showing up as retries and connection attempts.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -26,6 +28,13 @@ import {
 const JOB = 'cryptrade-ws-metrics';
 const METRICS_TOKEN = 'e2e-metrics-token';
 const STREAMS = ['btcusdt@trade', 'ethusdt@trade', 'bnbusdt@aggTrade'];
+
+/** Exported by both implementations for the exchange's connection limits (monitoring/README.md). */
+const CONNECT_LIMIT_METRICS = [
+  'ws_manager_upstream_connect_attempts_total',
+  'ws_manager_upstream_connect_budget_ratio',
+  'ws_manager_upstream_retry_after_seconds',
+];
 
 /** Contract metric ↔ field of the JSON metrics endpoint. */
 const CONTRACT: ReadonlyArray<readonly [string, string]> = [
@@ -61,7 +70,7 @@ interface RuleGroup {
  * scrape and evaluation intervals shortened from 30s to 1s so the test sees data within seconds, and
  * no Alertmanager (none runs here).
  */
-function testConfig(gatewayUrl: string, tokenFile: string): string {
+function testConfig(canaryUrl: string, stableUrl: string, tokenFile: string): string {
   const config = parse(readFileSync(PROMETHEUS_CONFIG, 'utf8')) as {
     global: Record<string, unknown>;
     rule_files: string[];
@@ -88,24 +97,29 @@ function testConfig(gatewayUrl: string, tokenFile: string): string {
   job['authorization'] = { type: 'Bearer', credentials_file: tokenFile };
   delete job['file_sd_configs'];
   job['static_configs'] = [
-    { targets: [new URL(gatewayUrl).host], labels: { environment: 'e2e', track: 'stable' } },
+    { targets: [new URL(canaryUrl).host], labels: { environment: 'e2e', track: 'canary' } },
+    { targets: [new URL(stableUrl).host], labels: { environment: 'e2e', track: 'stable' } },
   ];
   return stringify(config);
 }
 
-test('a real Prometheus scrapes the real gateway with the project config, rules and dashboard', {
-  timeout: 60_000,
+test('a real Prometheus scrapes the real gateways with the project config, rules and dashboard', {
+  timeout: 90_000,
 }, async (t) => {
   if (!haveBinaries(t, ['prometheus'])) return;
   const dir = mkdtempSync(join(tmpdir(), 'ws-e2e-prometheus-'));
   let prometheus: ChildProcess | undefined;
   let gateway: RunningGateway | undefined;
+  let stable: RunningGateway | undefined;
   let client: WebSocket | undefined;
+  let stableClient: WebSocket | undefined;
   let prometheusLog = '';
   t.after(async () => {
     client?.terminate();
+    stableClient?.terminate();
     if (prometheus !== undefined) await stopProcess(prometheus);
     await gateway?.close();
+    await stable?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -121,16 +135,30 @@ test('a real Prometheus scrapes the real gateway with the project config, rules 
   assert.equal(gateway.source.implementation, 'WSManager');
   const simulator = gateway.simulator;
   assert.ok(simulator !== undefined, 'the gateway runs its embedded simulator');
-
-  client = new WebSocket(`${gateway.wsUrl}/stream?streams=${STREAMS.join('/')}`);
-  const seen = new Set<string>();
-  await new Promise<void>((resolve, reject) => {
-    client?.on('error', reject);
-    client?.on('message', (data) => {
-      seen.add((JSON.parse(data.toString()) as { stream: string }).stream);
-      if (seen.size === STREAMS.length) resolve();
-    });
+  stable = await startGateway({
+    host: '127.0.0.1',
+    port: 0,
+    useNewWsManager: false,
+    logLevel: 'silent',
+    metricsToken: METRICS_TOKEN,
+    rateLimitPerMinute: 10_000,
   });
+  assert.equal(stable.source.implementation, 'Legacy');
+
+  const subscribe = async (target: RunningGateway): Promise<WebSocket> => {
+    const socket = new WebSocket(`${target.wsUrl}/stream?streams=${STREAMS.join('/')}`);
+    const seen = new Set<string>();
+    await new Promise<void>((resolve, reject) => {
+      socket.on('error', reject);
+      socket.on('message', (data) => {
+        seen.add((JSON.parse(data.toString()) as { stream: string }).stream);
+        if (seen.size === STREAMS.length) resolve();
+      });
+    });
+    return socket;
+  };
+  client = await subscribe(gateway);
+  stableClient = await subscribe(stable);
 
   const gatewayJson = async (): Promise<Record<string, unknown>> => {
     const response = await fetch(`${gateway?.url}/api/ws/metrics?format=json`, {
@@ -143,7 +171,7 @@ test('a real Prometheus scrapes the real gateway with the project config, rules 
   const tokenFile = join(dir, 'metrics-token');
   writeFileSync(tokenFile, `${METRICS_TOKEN}\n`);
   const configFile = join(dir, 'prometheus.yml');
-  writeFileSync(configFile, testConfig(gateway.url, tokenFile));
+  writeFileSync(configFile, testConfig(gateway.url, stable.url, tokenFile));
   const port = await freePort();
   const prom = `http://127.0.0.1:${port}`;
   prometheus = spawn(
@@ -175,33 +203,40 @@ test('a real Prometheus scrapes the real gateway with the project config, rules 
   ).catch((error: Error) => assert.fail(error.message + context()));
 
   // The scrape works with the project's path, params and bearer token.
-  const up = await waitFor('up == 1', async () => {
-    const result = await instant(`up{job="${JOB}"}`);
-    return result[0]?.value[1] === '1' ? result[0] : undefined;
+  const up = await waitFor('up == 1 for both tracks', async () => {
+    const result = await instant(`up{job="${JOB}"} == 1`);
+    return result.length === 2 ? result : undefined;
   }).catch((error: Error) => assert.fail(error.message + context()));
-  assert.equal(up.metric['environment'], 'e2e');
-  assert.equal(up.metric['track'], 'stable');
+  const trackOf = (host: string): string | undefined =>
+    up.find((sample) => sample.metric['instance'] === host)?.metric['track'];
+  assert.equal(trackOf(new URL(gateway.url).host), 'canary');
+  assert.equal(trackOf(new URL(stable.url).host), 'stable');
+  assert.ok(up.every((sample) => sample.metric['environment'] === 'e2e'));
   const samples = await instant(`scrape_samples_scraped{job="${JOB}"}`);
-  assert.ok(Number(samples[0]?.value[1]) > 0, 'the scrape returned samples');
+  assert.ok(samples.length === 2 && samples.every((sample) => Number(sample.value[1]) > 0), 'samples');
+  const canary = `job="${JOB}", track="canary"`;
 
   // Each contract metric as Prometheus stored it equals what the gateway reports in JSON.
   await waitFor('contract metrics equal to the JSON endpoint', async () => {
     const json = await gatewayJson();
     for (const [metric, field] of CONTRACT) {
-      const result = await instant(`${metric}{job="${JOB}"}`);
+      const result = await instant(`${metric}{${canary}}`);
       if (result.length !== 1 || Number(result[0]?.value[1]) !== json[field]) return undefined;
     }
     return true;
   }).catch(async (error: Error) => {
     const json = await gatewayJson();
-    const stored = await Promise.all(CONTRACT.map(([metric]) => instant(`${metric}{job="${JOB}"}`)));
+    const stored = await Promise.all(CONTRACT.map(([metric]) => instant(`${metric}{${canary}}`)));
     assert.fail(`${error.message}: json ${JSON.stringify(json)} prometheus ${JSON.stringify(stored)}`);
   });
   const json = await gatewayJson();
   assert.ok(Number(json['activeConnections']) >= 1, 'WSManager holds an upstream connection');
   assert.ok(Number(json['streamCreations']) >= STREAMS.length, 'every stream was created upstream');
   const info = await instant(`ws_manager_info{job="${JOB}"}`);
-  assert.equal(info[0]?.metric['implementation'], 'WSManager');
+  assert.deepEqual(
+    info.map((sample) => `${sample.metric['track']}:${sample.metric['implementation']}`).sort(),
+    ['canary:WSManager', 'stable:Legacy'],
+  );
 
   // Both rule groups loaded and every rule evaluated without error.
   const groups = await waitFor('every rule evaluated', async () => {
@@ -214,28 +249,69 @@ test('a real Prometheus scrapes the real gateway with the project config, rules 
   });
   assert.deepEqual(groups.map((group) => group.name).sort(), ['ws-manager-alerts', 'ws-manager-recording']);
 
-  // Every dashboard query evaluates; all but the canary ratio (no canary track here) return series once
-  // enough scrapes fill the rate windows. 4s stands for $__rate_interval: Grafana makes it at least 4
-  // scrape intervals.
-  for (const query of dashboardQueries(loadDashboard(), '4s')) {
-    const expectSeries = !query.expr.includes('canary_vs_stable');
+  // Every dashboard query returns series once enough scrapes fill the rate windows, the canary
+  // comparison and health-vs-stable included (both tracks are scraped). 4s stands for $__rate_interval:
+  // Grafana makes it at least 4 scrape intervals. Queries of the connection-limit metrics are checked
+  // at the end, with those metrics.
+  const dashboard = dashboardQueries(loadDashboard(), '4s');
+  const limitQuery = (expr: string): boolean => CONNECT_LIMIT_METRICS.some((name) => expr.includes(name));
+  for (const query of dashboard.filter((q) => !limitQuery(q.expr))) {
     await waitFor(`${query.where} to return series`, async () => {
       const result = await instant(query.expr);
-      return result.length > 0 || !expectSeries ? true : undefined;
+      return result.length > 0 ? true : undefined;
     }).catch((error: Error) => assert.fail(`${error.message}: ${query.expr}`));
   }
+  const ratio = await instant('environment:ws_manager_retries_canary_vs_stable:ratio5m');
+  assert.equal(ratio[0]?.metric['environment'], 'e2e');
+  const health = dashboard.find((q) => q.where.includes('Health canary minus stable'));
+  assert.equal((await instant(health?.expr ?? ''))[0]?.value[1], '0', 'both tracks healthy');
 
   // A fault upstream: the simulator drops every connection without a close frame; WSManager counts a
   // retry and reconnects, and Prometheus sees the counter rise.
-  const before = Number((await instant(`ws_manager_retry_count_total{job="${JOB}"}`))[0]?.value[1]);
+  const before = Number((await instant(`ws_manager_retry_count_total{${canary}}`))[0]?.value[1]);
   assert.ok(simulator.dropConnections({ abrupt: true }) >= 1, 'the simulator had a connection to drop');
   const after = await waitFor('ws_manager_retry_count_total to rise in Prometheus', async () => {
-    const value = Number((await instant(`ws_manager_retry_count_total{job="${JOB}"}`))[0]?.value[1]);
+    const value = Number((await instant(`ws_manager_retry_count_total{${canary}}`))[0]?.value[1]);
     return value > before ? value : undefined;
   });
   assert.ok(after > before);
   await waitFor('the recorded retry rate to turn positive', async () => {
-    const result = await instant(`instance:ws_manager_retries:rate2m{job="${JOB}"} > 0`);
+    const result = await instant(`instance:ws_manager_retries:rate2m{${canary}} > 0`);
     return result.length === 1 ? true : undefined;
   });
+  await waitFor('the canary retry rate per connection to turn positive', async () => {
+    const result = await instant(
+      'environment_track:ws_manager_retries_per_connection:rate5m{environment="e2e", track="canary"} > 0',
+    );
+    return result.length === 1 ? true : undefined;
+  });
+
+  // The exchange's connection limits, from both implementations: every metric scraped from both
+  // tracks, the canary's reconnect counted as an attempt, the budget in use and no Retry-After, and
+  // the dashboard's panels on them returning series.
+  const missing: string[] = [];
+  for (const metric of CONNECT_LIMIT_METRICS) {
+    const result = await instant(`${metric}{job="${JOB}"}`);
+    if (result.length !== 2) missing.push(`${metric}: ${result.length} series, want one per track`);
+  }
+  assert.deepEqual(missing, [], 'connection-limit metrics in Prometheus');
+  // The retry is counted when it is scheduled, the attempt only after its backoff: wait for a scrape
+  // that has both the first connection and the reconnect.
+  await waitFor('the first connection and the reconnect counted as attempts', async () => {
+    const attempts = await instant(`ws_manager_upstream_connect_attempts_total{${canary}}`);
+    return Number(attempts[0]?.value[1]) >= 2 ? true : undefined;
+  });
+  const budget = await instant(`ws_manager_upstream_connect_budget_ratio{${canary}}`);
+  assert.ok(Number(budget[0]?.value[1]) > 0 && Number(budget[0]?.value[1]) < 0.8, 'budget in use, not near');
+  const retryAfter = await instant(`ws_manager_upstream_retry_after_seconds{job="${JOB}"}`);
+  assert.ok(
+    retryAfter.every((sample) => sample.value[1] === '0'),
+    'no Retry-After in force',
+  );
+  for (const query of dashboard.filter((q) => limitQuery(q.expr))) {
+    await waitFor(`${query.where} to return series`, async () => {
+      const result = await instant(query.expr);
+      return result.length > 0 ? true : undefined;
+    }).catch((error: Error) => assert.fail(`${error.message}: ${query.expr}`));
+  }
 });

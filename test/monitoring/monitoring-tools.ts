@@ -77,6 +77,8 @@ export interface DashboardQuery {
 interface DashboardTarget {
   readonly refId?: string;
   readonly expr?: string;
+  readonly instant?: boolean;
+  readonly range?: boolean;
   readonly datasource?: { readonly type?: string; readonly uid?: string };
 }
 export interface DashboardPanel {
@@ -85,7 +87,20 @@ export interface DashboardPanel {
   readonly title: string;
   readonly datasource?: { readonly type?: string; readonly uid?: string };
   readonly targets?: readonly DashboardTarget[];
-  readonly fieldConfig?: { readonly defaults?: { readonly unit?: string } };
+  readonly fieldConfig?: {
+    readonly defaults?: {
+      readonly unit?: string;
+      readonly noValue?: string;
+      readonly mappings?: ReadonlyArray<{
+        readonly type: string;
+        readonly options?: { readonly match?: string; readonly result?: { readonly color?: string } };
+      }>;
+      readonly thresholds?: {
+        readonly steps?: ReadonlyArray<{ readonly color: string; readonly value: number | null }>;
+      };
+    };
+  };
+  readonly options?: { readonly reduceOptions?: { readonly calcs?: readonly string[] } };
   readonly gridPos?: { readonly x: number; readonly y: number; readonly w: number; readonly h: number };
 }
 export interface DashboardVariable {
@@ -107,6 +122,26 @@ export interface Dashboard {
   readonly __requires?: ReadonlyArray<{ readonly type: string; readonly id: string }>;
   readonly templating?: { readonly list?: readonly DashboardVariable[] };
   readonly panels?: readonly DashboardPanel[];
+}
+
+export const README_FILE = join(MONITORING_DIR, 'README.md');
+
+/**
+ * The metric names of the "Metrics" table in monitoring/README.md: every backticked name in the first
+ * column, label lists (`{reason}`) dropped.
+ */
+export function readmeMetricNames(): Set<string> {
+  const readme = readFileSync(README_FILE, 'utf8');
+  const section = readme.split(/^## /m).find((part) => part.startsWith('Metrics')) ?? '';
+  const names = new Set<string>();
+  for (const line of section.split('\n')) {
+    if (!line.startsWith('| `')) continue;
+    const firstCell = line.split('|')[1] ?? '';
+    for (const match of firstCell.matchAll(/`([a-z_:]+)(?:\{[^}]*\})?`/g)) {
+      if (!match[1]?.includes(':')) names.add(match[1] ?? '');
+    }
+  }
+  return names;
 }
 
 export function loadDashboard(): Dashboard {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
+import { KLINE_FIELDS, PAYLOAD_FIELDS } from '../support/payload-fields.js';
 import { connect, waitFor } from './helpers.js';
 
 type Msg = Record<string, unknown>;
@@ -80,60 +81,10 @@ describe('simulator data', () => {
   it('uses Binance field names and decimal strings for every stream kind', async () => {
     const sim = await startSimulator({ rate: 50 });
     const expected: Record<string, string[]> = {
-      'btcusdt@trade': ['e', 'E', 's', 't', 'p', 'q', 'T', 'm', 'M'],
-      'btcusdt@aggTrade': ['e', 'E', 's', 'a', 'p', 'q', 'f', 'l', 'T', 'm', 'M'],
-      'btcusdt@kline_1m': ['e', 'E', 's', 'k'],
-      'btcusdt@depth': ['e', 'E', 's', 'U', 'u', 'b', 'a'],
-      'btcusdt@depth@100ms': ['e', 'E', 's', 'U', 'u', 'b', 'a'],
-      'btcusdt@depth10': ['lastUpdateId', 'bids', 'asks'],
-      'btcusdt@depth5@100ms': ['lastUpdateId', 'bids', 'asks'],
-      'btcusdt@bookTicker': ['u', 's', 'b', 'B', 'a', 'A'],
-      'btcusdt@miniTicker': ['e', 'E', 's', 'c', 'o', 'h', 'l', 'v', 'q'],
-      'btcusdt@ticker': [
-        'e',
-        'E',
-        's',
-        'p',
-        'P',
-        'w',
-        'x',
-        'c',
-        'Q',
-        'b',
-        'B',
-        'a',
-        'A',
-        'o',
-        'h',
-        'l',
-        'v',
-        'q',
-        'O',
-        'C',
-        'F',
-        'L',
-        'n',
-      ],
-      'btcusdt@ticker_4h': [
-        'e',
-        'E',
-        's',
-        'p',
-        'P',
-        'o',
-        'h',
-        'l',
-        'c',
-        'w',
-        'v',
-        'q',
-        'O',
-        'C',
-        'F',
-        'L',
-        'n',
-      ],
-      'btcusdt@avgPrice': ['e', 'E', 's', 'i', 'w', 'T'],
+      ...PAYLOAD_FIELDS,
+      'btcusdt@depth@100ms': PAYLOAD_FIELDS['btcusdt@depth']!,
+      'btcusdt@depth5@100ms': PAYLOAD_FIELDS['btcusdt@depth10']!,
+      'btcusdt@ticker_4h': PAYLOAD_FIELDS['btcusdt@ticker_1h']!,
     };
     try {
       const names = [...Object.keys(expected), '!miniTicker@arr'];
@@ -145,25 +96,7 @@ describe('simulator data', () => {
       const data = async (stream: string) =>
         (await c.next<{ data: Msg }>((m) => m['stream'] === stream)).data;
       const kline = (await data('btcusdt@kline_1m'))['k'] as Msg;
-      assert.deepEqual(Object.keys(kline), [
-        't',
-        'T',
-        's',
-        'i',
-        'f',
-        'L',
-        'o',
-        'c',
-        'h',
-        'l',
-        'v',
-        'n',
-        'x',
-        'q',
-        'V',
-        'Q',
-        'B',
-      ]);
+      assert.deepEqual(Object.keys(kline), KLINE_FIELDS);
       assert.equal(kline['i'], '1m');
       assert.equal((kline['T'] as number) - (kline['t'] as number), 59_999);
       for (const k of ['o', 'c', 'h', 'l', 'v', 'q', 'V', 'Q']) assert.match(kline[k] as string, DECIMAL, k);

@@ -46,6 +46,22 @@ describe('simulator building blocks', () => {
     assert.deepEqual([next.k.x, next.k.t], [false, open.k.t + 1000]);
   });
 
+  it('never closes a kline that ended before the last one: after a gap the current candle opens', () => {
+    type K = { E: number; k: { x: boolean; t: number; T: number } };
+    const t0 = Date.UTC(2024, 0, 1, 0, 0, 0, 100);
+    const quiet = createGenerator(parseStreamName('btcusdt@kline_1s')!, 1, ['btcusdt'], 0);
+    quiet.next(t0);
+    const later = JSON.parse(quiet.next(t0 + 5000)) as K;
+    assert.deepEqual([later.k.x, later.k.t], [false, t0 - 100 + 5000], 'no close of a candle 4 s old');
+
+    const idle = createGenerator(parseStreamName('btcusdt@kline_1m')!, 1, ['btcusdt'], 0);
+    idle.next(t0);
+    idle.skip(100);
+    const back = JSON.parse(idle.next(t0 + 30_000)) as K;
+    assert.equal(back.k.x, false);
+    assert.equal(back.k.t, t0 - 100);
+  });
+
   it('advances sequence ids when events are skipped', () => {
     const gen = createGenerator(parseStreamName('btcusdt@trade')!, 1, ['btcusdt'], 0);
     const first = (JSON.parse(gen.next(1)) as { t: number }).t;

@@ -1,6 +1,7 @@
 /**
- * System tools some tests need (promtool, prometheus, amtool, alertmanager): where to find them, and
- * what to do when one is missing (skip loudly locally, fail under CI=true, where .ci/run installs them).
+ * System tools some tests need (promtool, prometheus, amtool, alertmanager, chromium): where to find
+ * them, and what to do when one is missing (skip loudly locally, fail under CI=true, where .ci/run
+ * installs them).
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -26,29 +27,37 @@ export function findBinary(name: string): string | undefined {
  * missing one is a broken pipeline); elsewhere the test is skipped with a message naming what is missing
  * and how to install it.
  */
-function missingBinary(t: TestContext, missing: string): void {
-  const reason =
-    `missing binary ${missing} on PATH: install Debian's prometheus and ` +
-    'prometheus-alertmanager packages (.ci/run does) to run this test';
+const PROMETHEUS_PACKAGES = "Debian's prometheus and prometheus-alertmanager packages";
+
+function missingBinary(t: TestContext, missing: string, packages: string): void {
+  const reason = `missing binary ${missing} on PATH: install ${packages} (.ci/run does) to run this test`;
   if (process.env.CI === 'true') throw new Error(`${reason} (mandatory under CI=true)`);
   process.stderr.write(`\n!!! SKIPPED: ${reason}\n\n`);
   t.skip(reason);
 }
 
 /** True when every binary is on PATH; otherwise see missingBinary. */
-export function haveBinaries(t: TestContext, names: readonly string[]): boolean {
+export function haveBinaries(
+  t: TestContext,
+  names: readonly string[],
+  packages: string = PROMETHEUS_PACKAGES,
+): boolean {
   const missing = names.filter((name) => findBinary(name) === undefined);
   if (missing.length === 0) return true;
-  missingBinary(t, missing.join(', '));
+  missingBinary(t, missing.join(', '), packages);
   return false;
 }
 
 /** The first of several names for the same tool found on PATH; otherwise see missingBinary. */
-export function binaryOf(t: TestContext, alternatives: readonly string[]): string | undefined {
+export function binaryOf(
+  t: TestContext,
+  alternatives: readonly string[],
+  packages: string = PROMETHEUS_PACKAGES,
+): string | undefined {
   for (const name of alternatives) {
     const found = findBinary(name);
     if (found !== undefined) return found;
   }
-  missingBinary(t, alternatives.join(' or '));
+  missingBinary(t, alternatives.join(' or '), packages);
   return undefined;
 }

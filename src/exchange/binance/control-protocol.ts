@@ -8,9 +8,10 @@ import { isValidStreamName } from './streams.js';
 
 /**
  * A request id as Binance accepts it: an unsigned 64-bit integer (the error text for anything else says
- * "request ID must be an unsigned integer"), a short alphanumeric string, or null.
+ * "request ID must be an unsigned integer"), a short alphanumeric string, or null. Integer ids are kept
+ * as bigint: above 2^53 a JS number would change the digits that must be echoed back.
  */
-export type ControlId = number | string | null;
+export type ControlId = bigint | string | null;
 
 export type ControlRequest =
   | { readonly method: 'SUBSCRIBE' | 'UNSUBSCRIBE'; readonly streams: string[]; readonly id: ControlId }
@@ -33,24 +34,81 @@ export const ControlErrorCode = {
 const METHODS = ['SUBSCRIBE', 'UNSUBSCRIBE', 'LIST_SUBSCRIPTIONS', 'SET_PROPERTY', 'GET_PROPERTY'] as const;
 const METHOD_LIST = METHODS.map((m) => `\`${m}\``).join(', ');
 const ID_STRING_RE = /^[A-Za-z0-9-]{1,36}$/;
-const UINT64_LIMIT = 2 ** 64;
+const UINT64_MAX = 2n ** 64n - 1n;
+const UNSIGNED_RE = /^(?:0|[1-9][0-9]*)$/;
+
+/** `{...body,"id":<id>}` with an integer id written with exactly its digits. */
+function withId(body: Record<string, unknown>, id: ControlId): string {
+  const json = JSON.stringify(body);
+  const idText = typeof id === 'bigint' ? id.toString() : JSON.stringify(id);
+  return `${json.slice(0, -1)},"id":${idText}}`;
+}
 
 export function resultReply(result: unknown, id: ControlId): string {
-  return JSON.stringify({ result, id });
+  return withId({ result }, id);
 }
 
 export function errorReply(code: number, msg: string, id: ControlId): string {
-  return JSON.stringify({ error: { code, msg }, id });
+  return withId({ error: { code, msg } }, id);
 }
 
 function invalid(msg: string, id: ControlId): ParseResult {
   return { ok: false, reply: errorReply(ControlErrorCode.INVALID_REQUEST, `Invalid request: ${msg}`, id) };
 }
 
-function isValidId(id: unknown): id is ControlId {
-  if (id === null) return true;
-  if (typeof id === 'number') return Number.isInteger(id) && id >= 0 && id < UINT64_LIMIT;
-  return typeof id === 'string' && ID_STRING_RE.test(id);
+/**
+ * The request id of a parsed message, or undefined when it is not one Binance accepts. A numeric id is
+ * read from its token in the raw text: JSON.parse has already rounded it to a double. Only plain
+ * unsigned digits up to 2^64-1 are ids (`1.0`, `1e3`, `-1` are refused, as an unsigned parser does).
+ */
+function readId(raw: unknown, text: string): ControlId | undefined {
+  if (raw === null) return null;
+  if (typeof raw === 'string') return ID_STRING_RE.test(raw) ? raw : undefined;
+  if (typeof raw !== 'number') return undefined;
+  const token = topLevelValueText(text, 'id');
+  if (token === undefined || !UNSIGNED_RE.test(token)) return undefined;
+  const id = BigInt(token);
+  return id <= UINT64_MAX ? id : undefined;
+}
+
+/**
+ * The raw text of the value of `key` in a JSON object text that JSON.parse accepted (so the scan may
+ * assume valid JSON). The last occurrence wins, as it does for JSON.parse.
+ */
+export function topLevelValueText(text: string, key: string): string | undefined {
+  let depth = 0;
+  let found: string | undefined;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') {
+      const end = stringEnd(text, i);
+      if (depth === 1) {
+        let j = end;
+        while (j < text.length && /\s/.test(text[j] ?? '')) j++;
+        if (text[j] === ':' && JSON.parse(text.slice(i, end)) === key) {
+          j++;
+          while (j < text.length && /\s/.test(text[j] ?? '')) j++;
+          let k = j;
+          while (k < text.length && /[-+.0-9eE]/.test(text[k] ?? '')) k++;
+          if (k > j) found = text.slice(j, k);
+        }
+      }
+      i = end;
+      continue;
+    }
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    i++;
+  }
+  return found;
+}
+
+/** Index just past the string literal starting at `start` (a `"`). */
+function stringEnd(text: string, start: number): number {
+  let i = start + 1;
+  while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+  return i + 1;
 }
 
 /** "line L column C" of a character offset, 1-based like the server's JSON parser reports it. */
@@ -86,8 +144,8 @@ export function parseControlMessage(text: string): ParseResult {
     return invalid('expected a JSON object with `method`, `params` and `id`', null);
   }
   const message = body as Record<string, unknown>;
-  const rawId = message['id'];
-  const id = isValidId(rawId) ? rawId : null;
+  const parsedId = readId(message['id'], text);
+  const id = parsedId ?? null;
   if (!('method' in message))
     return invalid(`missing field \`method\` at ${lineColumn(text, text.trimEnd().length - 1)}`, id);
   const method = message['method'];
@@ -100,7 +158,9 @@ export function parseControlMessage(text: string): ParseResult {
       id,
     );
   }
-  if (!('id' in message) || !isValidId(rawId)) return invalid('request ID must be an unsigned integer', null);
+  if (!('id' in message) || parsedId === undefined) {
+    return invalid('request ID must be an unsigned integer', null);
+  }
   return parseParams(method as (typeof METHODS)[number], message['params'], id);
 }
 

@@ -56,17 +56,24 @@ export class KlineGenerator implements EventGenerator {
   next(now: number): string {
     const [start, end] = candleBounds(this.interval, now);
     if (this.start !== -1 && start > this.start) {
-      const closing = this.render(now, true);
+      // Only the candle that has just ended is closed; one that ended before (the feed had nobody
+      // listening, or produced nothing for a whole interval) is forgotten, so no stale close is sent.
+      const closing = start === this.end + 1 ? this.render(now, true) : undefined;
       this.begin(start, end);
-      return closing;
+      if (closing !== undefined) return closing;
     }
     if (this.start === -1) this.begin(start, end);
     this.trade();
     return this.render(now, false);
   }
 
+  /**
+   * Nobody listened for a while: the candle in progress was not seen, so it is forgotten and the next
+   * event opens the candle of the current time.
+   */
   skip(count: number): void {
     this.nextTradeId += count * 3;
+    this.start = -1;
   }
 
   private begin(start: number, end: number): void {

@@ -1,0 +1,118 @@
+/**
+ * Feeds the status page: samples the gateway once a second into a 15-minute ring (900 samples, a few
+ * tens of kilobytes whatever the load), works out message rates from the counters, and pushes the JSON
+ * metrics document to every open event stream. Sampling runs whether or not a page is open: one
+ * snapshot a second costs far less than the traffic it describes, and the charts then have history as
+ * soon as someone looks.
+ */
+import type { HealthVerdict, StreamSource } from '../../stream-source.js';
+import { type GatewayStats, type MetricsDocument, metricsDocument } from '../metrics-route.js';
+import { EventStreamHub, snapshotEvent } from './event-stream.js';
+import { packageVersion } from './package-version.js';
+import { RingBuffer } from './ring-buffer.js';
+import { type Rates, type StatusFields, statusFields } from './status-fields.js';
+
+/** 15 minutes at one sample a second. */
+export const HISTORY_SAMPLES = 900;
+
+export interface StatusServiceOptions {
+  readonly source: StreamSource;
+  readonly verdict: () => HealthVerdict;
+  readonly stats: () => GatewayStats;
+  /** @default 1000 */
+  readonly sampleIntervalMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** One chart point; each key but `t` is named after the document field it samples. */
+interface Sample {
+  readonly t: number;
+  readonly clients: number;
+  readonly activeConnections: number;
+  readonly messagesInPerSecond: number;
+  readonly messagesOutPerSecond: number;
+  readonly retryCount: number;
+  readonly messageGaps: number;
+}
+
+/** The ring as columns (uPlot's data layout); `t` is epoch seconds. */
+export type History = { readonly [K in keyof Sample]: number[] };
+
+export class StatusService {
+  readonly hub = new EventStreamHub();
+  readonly startedAt: number;
+  private readonly version = packageVersion();
+  private readonly ring = new RingBuffer<Sample>(HISTORY_SAMPLES);
+  private readonly now: () => number;
+  private readonly timer: NodeJS.Timeout;
+  private rates: Rates = { messagesInPerSecond: 0, messagesOutPerSecond: 0 };
+  private last: { at: number; received: number; sent: number } | undefined;
+
+  constructor(private readonly options: StatusServiceOptions) {
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
+    this.timer = setInterval(() => this.tick(), options.sampleIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** The status figures of the JSON metrics document at `now`. */
+  fields(now: number = this.now()): StatusFields {
+    return statusFields(
+      this.options.source,
+      { version: this.version, startedAt: this.startedAt, rates: this.rates },
+      now,
+    );
+  }
+
+  /** The JSON metrics document (what `GET /api/ws/metrics?format=json` answers). */
+  document(): MetricsDocument {
+    return metricsDocument({ ...this.options, status: this });
+  }
+
+  history(): History {
+    const samples = this.ring.toArray();
+    const column = (key: keyof Sample) => samples.map((s) => s[key]);
+    return {
+      t: column('t'),
+      clients: column('clients'),
+      activeConnections: column('activeConnections'),
+      messagesInPerSecond: column('messagesInPerSecond'),
+      messagesOutPerSecond: column('messagesOutPerSecond'),
+      retryCount: column('retryCount'),
+      messageGaps: column('messageGaps'),
+    };
+  }
+
+  /** Takes one sample and pushes the document to the open event streams. */
+  tick(): void {
+    const at = this.now();
+    const received = this.options.source.getMetrics().messagesReceived;
+    const sent = this.options.stats().messagesSent;
+    if (this.last !== undefined && at > this.last.at) {
+      const seconds = (at - this.last.at) / 1000;
+      this.rates = {
+        messagesInPerSecond: Math.max(0, Math.round((received - this.last.received) / seconds)),
+        messagesOutPerSecond: Math.max(0, Math.round((sent - this.last.sent) / seconds)),
+      };
+    }
+    this.last = { at, received, sent };
+    const doc = this.document();
+    const m = doc.metrics;
+    this.ring.push({
+      t: Math.floor(at / 1000),
+      clients: m.gateway.clients,
+      activeConnections: m.activeConnections,
+      messagesInPerSecond: this.rates.messagesInPerSecond,
+      messagesOutPerSecond: this.rates.messagesOutPerSecond,
+      retryCount: m.retryCount,
+      messageGaps: m.messageGaps,
+    });
+    if (this.hub.size > 0) this.hub.broadcast(snapshotEvent(doc));
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.hub.closeAll();
+  }
+}

@@ -1,0 +1,41 @@
+/** The one parser of Binance upgrade paths, shared by the gateway and the simulator. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseConnectionPath } from '../../src/exchange/binance/connection-path.js';
+
+describe('parseConnectionPath', () => {
+  it('accepts stream paths and label segments', () => {
+    const cases: [string, boolean, string[]][] = [
+      ['/ws', false, []],
+      ['/ws/', false, []],
+      ['/ws/0', false, []],
+      ['/ws/12/', false, []],
+      ['/ws/btcusdt@trade', false, ['btcusdt@trade']],
+      ['/ws/btcusdt%40trade/btcusdt@trade', false, ['btcusdt@trade']],
+      ['/ws/0/ethusdt@kline_1m/!miniTicker@arr', false, ['ethusdt@kline_1m', '!miniTicker@arr']],
+      ['/stream', true, []],
+      ['/stream?streams=btcusdt@trade/ethusdt@depth5@100ms', true, ['btcusdt@trade', 'ethusdt@depth5@100ms']],
+    ];
+    for (const [path, combined, streams] of cases) {
+      assert.deepEqual(parseConnectionPath(path), { ok: true, combined, streams }, path);
+    }
+  });
+
+  it('refuses mistyped streams (400) and other paths (404)', () => {
+    const cases: [string, number, string][] = [
+      ['/ws/BTCUSDT@trade', 400, 'invalid_stream'],
+      ['/ws/0/btcusdt@trades', 400, 'invalid_stream'],
+      ['/stream?streams=0', 400, 'invalid_stream'],
+      ['/ws/%E0%A4%A', 400, 'path'],
+      ['http://[/ws', 400, 'path'],
+      ['//ws/btcusdt@trade', 404, 'path'],
+      ['/ws0', 404, 'path'],
+      ['/', 404, 'path'],
+    ];
+    for (const [path, status, reason] of cases) {
+      const parsed = parseConnectionPath(path);
+      assert.equal(parsed.ok, false, path);
+      if (!parsed.ok) assert.deepEqual([parsed.status, parsed.reason], [status, reason], path);
+    }
+  });
+});
