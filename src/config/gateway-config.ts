@@ -59,4 +59,10 @@ export interface GatewayConfig {
   readonly legacyReconnectDelayMs: number;
   /** `UPSTREAM_STALL_TIMEOUT_SECONDS`: WSManager's last-resort stall timeout (`stallTimeoutMs`). */
   readonly upstreamStallTimeoutSeconds: number;
+  /** `UPSTREAM_GAP_RECOVERY`: WSManager's `recovery` for the streams forwarded downstream. */
+  readonly upstreamGapRecovery: GapRecovery;
 }
+
+/** Values of `UPSTREAM_GAP_RECOVERY`. */
+export const GAP_RECOVERIES = ['backfill', 'report'] as const;
+export type GapRecovery = (typeof GAP_RECOVERIES)[number];

@@ -8,7 +8,7 @@ import {
   MAX_INCOMING_MESSAGES_PER_SECOND,
   MAX_STREAMS_PER_CONNECTION,
 } from '../exchange/binance/streams.js';
-import { type GatewayConfig, LOG_LEVELS } from './gateway-config.js';
+import { GAP_RECOVERIES, type GatewayConfig, LOG_LEVELS } from './gateway-config.js';
 import { ImplementationDefault } from './implementation-default.js';
 import { normalizeOrigin } from './origin.js';
 
@@ -331,5 +331,15 @@ export const VARIABLES = [
       'WSManager replaces an upstream connection that received nothing (no event, no ping) for this long: the last resort for quiet connections; a busy one that falls silent is probed with a ping and replaced within seconds. The legacy baseline has no stall detection.',
     fromEnv: integerFromEnv(integer(1, 3600)),
     value: integer(1, 3600),
+  }),
+  variable({
+    env: 'UPSTREAM_GAP_RECOVERY',
+    key: 'upstreamGapRecovery',
+    default: 'backfill',
+    expected: `one of ${GAP_RECOVERIES.join(', ')}`,
+    description:
+      "WSManager only: backfill refills a gap in a forwarded aggTrade or trade stream (after an upstream drop or stall) from the exchange's REST history, derived from UPSTREAM_URL (api.binance.com for stream.binance.com, the simulator itself), so clients see contiguous ids; where no history is known or it cannot reach the hole, the events are missing as with report.",
+    fromEnv: z.enum(GAP_RECOVERIES),
+    value: z.enum(GAP_RECOVERIES),
   }),
 ] as const satisfies readonly Variable[];

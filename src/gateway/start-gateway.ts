@@ -108,6 +108,7 @@ export async function startGateway(
         logger,
         healthGraceMs,
         stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
+        recovery: cfg.upstreamGapRecovery,
       })
     : new LegacyStreamSource({
         url: upstream,
