@@ -182,7 +182,7 @@ export class ManagerMetrics implements AdmissionMeter {
     });
     this.restRequests = new Counter({
       name: 'ws_manager_rest_requests_total',
-      help: 'REST requests sent to the exchange to refill gaps',
+      help: 'REST requests sent to the exchange (gap refills, order-book snapshots)',
       registers,
     });
     this.restWeight = new Counter({
