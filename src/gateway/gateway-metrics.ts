@@ -40,6 +40,7 @@ export const HTTP_ROUTES = [
   'status_page',
   'status',
   'status_events',
+  'depth',
 ] as const;
 export type HttpRoute = (typeof HTTP_ROUTES)[number];
 

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { HealthVerdict, StreamSource } from '../stream-source.js';
 import { adminCleanupResponse, adminStreamsResponse } from './admin-route.js';
 import { hasBearerToken } from './bearer-auth.js';
+import type { DepthService } from './depth-route.js';
 import type { GatewayMetrics, HttpRoute } from './gateway-metrics.js';
 import { type HttpResponse, json, jsonError, writeResponse } from './http-response.js';
 import { type GatewayStats, metricsResponse } from './metrics-route.js';
@@ -34,6 +35,8 @@ export interface HttpRouterContext {
   readonly stats: () => GatewayStats;
   /** Serves the status page and its data when set. */
   readonly status?: StatusService;
+  /** Serves `GET /api/v3/depth` from kept order books when set (WSManager only). */
+  readonly depth?: DepthService | undefined;
 }
 
 interface Route {
@@ -95,6 +98,16 @@ export class HttpRouter {
         limited: () => true,
         token: () => adminToken,
         handle: (_req, url) => adminCleanupResponse(ctx.source, url),
+      });
+    }
+    const depth = ctx.depth;
+    if (depth !== undefined) {
+      routes.set('/api/v3/depth', {
+        name: 'depth',
+        methods: ['GET'],
+        limited: () => true,
+        token: () => undefined,
+        handle: (_req, url) => depth.answer(url),
       });
     }
     for (const r of ctx.status === undefined ? [] : statusRoutes(ctx.status)) {

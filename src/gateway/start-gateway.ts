@@ -16,6 +16,7 @@ import { WSManager } from '../manager/index.js';
 import { type Simulator, startSimulator } from '../simulator/index.js';
 import type { HealthVerdict, StreamSource } from '../stream-source.js';
 import { ActivitySummary } from './activity-summary.js';
+import { DepthService } from './depth-route.js';
 import { DownstreamServer } from './downstream-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { answerClientError, serveWithoutUpgrade, wantsWebSocket } from './http-edge.js';
@@ -147,6 +148,7 @@ export async function startGateway(
     draining,
   });
   const status = new StatusService({ source, verdict, stats });
+  const depth = source instanceof WSManager ? new DepthService(source) : undefined;
   const router = new HttpRouter({
     registry,
     source,
@@ -159,6 +161,7 @@ export async function startGateway(
     verdict,
     stats,
     status,
+    depth,
   });
 
   server.on('request', (req, res) => void router.handle(req, res));
@@ -175,6 +178,7 @@ export async function startGateway(
     await listen(server, cfg.port, cfg.host);
   } catch (error) {
     status.close();
+    depth?.close();
     downstream.close();
     await source.destroy();
     await simulator?.close();
@@ -214,6 +218,7 @@ export async function startGateway(
       metrics.draining.set(1);
       logger.info({ timeoutMs, clients: downstream.clientCount }, 'Gateway draining for shutdown');
       status.close();
+      depth?.close();
       await downstream.drain(Date.now() + timeoutMs);
       downstream.close();
       await source.destroy();

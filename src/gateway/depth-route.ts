@@ -1,0 +1,128 @@
+/**
+ * `GET /api/v3/depth` served from order books the gateway keeps (WSManager's `orderBook`), so a Binance
+ * client's snapshot step works through the gateway and a thousand clients cost the exchange one book's
+ * snapshots, not a thousand. Answers as Binance does (`{"lastUpdateId","bids","asks"}`, error bodies
+ * `{"code","msg"}`). A book is kept while asked for, and released after `idleMs` without a request.
+ */
+import {
+  DEPTH_DEFAULT_LIMIT,
+  DEPTH_MAX_LIMIT,
+  type RestErrorBody,
+  RestErrors,
+} from '../exchange/binance/rest-limits.js';
+import type { OrderBookView, WSManager } from '../manager/index.js';
+import type { Unsubscribe } from '../stream-source.js';
+import { type HttpResponse, json } from './http-response.js';
+
+/** Depth of the books kept: one that answers every limit up to 1000 at the snapshot weight of 1000. */
+const BOOK_DEPTH = 1000;
+/** A first request waits this long for its book to be in step with the exchange. */
+const FIRST_SNAPSHOT_TIMEOUT_MS = 5000;
+const DEFAULT_IDLE_MS = 60_000;
+
+interface Kept {
+  view: OrderBookView | undefined;
+  readonly waiters: Array<() => void>;
+  readonly stop: Unsubscribe;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class DepthService {
+  private readonly books = new Map<string, Kept>();
+
+  constructor(
+    private readonly manager: WSManager,
+    private readonly idleMs = DEFAULT_IDLE_MS,
+  ) {}
+
+  async answer(url: URL): Promise<HttpResponse> {
+    const symbol = url.searchParams.get('symbol');
+    if (symbol === null || symbol === '') return error(RestErrors.mandatory('symbol'));
+    if (!/^[A-Z0-9-_.]{1,20}$/.test(symbol)) {
+      return error(RestErrors.illegalParameter('symbol', '^[A-Z0-9-_.]{1,20}$'));
+    }
+    const rawLimit = url.searchParams.get('limit');
+    const limit = rawLimit === null ? DEPTH_DEFAULT_LIMIT : Number(rawLimit);
+    if (!/^[0-9]{1,20}$/.test(rawLimit ?? '1') || limit < 1) {
+      return error(RestErrors.illegalParameter('limit', `1 to ${DEPTH_MAX_LIMIT}`));
+    }
+    const depth = limit <= BOOK_DEPTH ? BOOK_DEPTH : DEPTH_MAX_LIMIT;
+    let kept: Kept;
+    try {
+      kept = this.keep(symbol.toLowerCase(), depth);
+    } catch {
+      // No REST base is known for the upstream: there is no snapshot to build a book from.
+      return json(503, {
+        code: -1001,
+        msg: 'Internal error; unable to process your request. Please try again.',
+      });
+    }
+    const view = kept.view ?? (await this.firstView(kept));
+    if (view === undefined) {
+      return json(503, {
+        code: -1001,
+        msg: 'Internal error; unable to process your request. Please try again.',
+      });
+    }
+    return json(200, { lastUpdateId: view.lastUpdateId, bids: view.bids(limit), asks: view.asks(limit) });
+  }
+
+  close(): void {
+    for (const kept of this.books.values()) this.release(kept);
+    this.books.clear();
+  }
+
+  private keep(symbol: string, depth: number): Kept {
+    const key = `${symbol}:${depth}`;
+    let kept = this.books.get(key);
+    if (kept === undefined) {
+      const fresh: Kept = {
+        view: undefined,
+        waiters: [],
+        timer: undefined,
+        stop: this.manager.orderBook(
+          symbol,
+          {
+            next: (view) => {
+              fresh.view = view;
+              for (const wake of fresh.waiters.splice(0)) wake();
+            },
+            error: () => {
+              if (this.books.get(key) === fresh) this.books.delete(key);
+            },
+          },
+          { depth },
+        ),
+      };
+      kept = fresh;
+      this.books.set(key, kept);
+    }
+    const current = kept;
+    if (current.timer !== undefined) clearTimeout(current.timer);
+    current.timer = setTimeout(() => {
+      if (this.books.get(key) === current) this.books.delete(key);
+      this.release(current);
+    }, this.idleMs);
+    current.timer.unref();
+    return current;
+  }
+
+  private firstView(kept: Kept): Promise<OrderBookView | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(kept.view), FIRST_SNAPSHOT_TIMEOUT_MS);
+      kept.waiters.push(() => {
+        clearTimeout(timer);
+        resolve(kept.view);
+      });
+    });
+  }
+
+  private release(kept: Kept): void {
+    if (kept.timer !== undefined) clearTimeout(kept.timer);
+    kept.stop();
+  }
+}
+
+function error(body: RestErrorBody): HttpResponse {
+  return json(400, body);
+}
