@@ -151,9 +151,14 @@ for (const useNewWsManager of [false, true]) {
           received++;
         },
         gap: (gap) => gaps.push(gap),
+        // Reported, not refilled: the gateway's WSManager backfills by default (UPSTREAM_GAP_RECOVERY).
+        recovery: 'report',
       });
       await waitFor(() => received >= 2, 'events before the drop');
       const retriesBefore = gateway.source.getMetrics().retryCount;
+      // Upgrades refused for 300 ms: WSManager reconnects a healthy connection at once, and the outage
+      // must outlast a few events for a gap to be sure.
+      gateway.simulator!.refuseConnections(300, 503, null);
       assert.ok(gateway.simulator!.dropConnections({ abrupt: true }) >= 1);
       await waitFor(() => gaps.length >= 1, 'gap after reconnect', 20_000);
       unsubscribe();
