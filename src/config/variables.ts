@@ -338,7 +338,7 @@ export const VARIABLES = [
     default: 'backfill',
     expected: `one of ${GAP_RECOVERIES.join(', ')}`,
     description:
-      "WSManager only: backfill refills a gap in a forwarded aggTrade or trade stream (after an upstream drop or stall) from the exchange's REST history, derived from UPSTREAM_URL (api.binance.com for stream.binance.com, the simulator itself), so clients see contiguous ids; where no history is known or it cannot reach the hole, the events are missing as with report.",
+      "WSManager only: backfill refills a gap in a forwarded aggTrade, trade or kline stream (after an upstream drop or stall) from the exchange's REST history, derived from UPSTREAM_URL (api.binance.com for stream.binance.com, the simulator itself), so clients see contiguous ids and every candle's close; where no history is known or it cannot reach the hole, the events are missing as with report.",
     fromEnv: z.enum(GAP_RECOVERIES),
     value: z.enum(GAP_RECOVERIES),
   }),

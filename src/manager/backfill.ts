@@ -2,8 +2,9 @@
  * Fetches the events a stream missed from the exchange's REST history, as the stream would have carried
  * them: aggTrade from `/api/v3/aggTrades?fromId=` (paged, 1000 per request), trade from `/api/v3/trades`
  * (Binance publishes only the recent trades without an API key, so a range older than that page cannot
- * be refilled). Payloads are rebuilt in the stream's field order; `E`, which the history does not keep,
- * is the trade time.
+ * be refilled), kline from `/api/v3/klines` (the candles whose closing update was missed). Payloads are
+ * rebuilt in the stream's field order; `E`, which the history does not keep, is the trade time (for a
+ * kline, its close time).
  */
 import { LIST_MAX_LIMIT, REST_WEIGHTS } from '../exchange/binance/rest-limits.js';
 import type { StreamKind } from '../exchange/binance/streams.js';
@@ -25,20 +26,71 @@ export type RefillResult =
 
 /** Stream kinds whose gaps can be refilled. */
 export function canRefill(kind: StreamKind): boolean {
-  return kind === 'aggTrade' || kind === 'trade';
+  return kind === 'aggTrade' || kind === 'trade' || kind === 'kline';
 }
 
-/** Fetches ids `from` to `to - 1` of `symbol`'s `kind` stream. */
+/**
+ * Fetches ids `from` to `to - 1` of `symbol`'s `kind` stream; for klines, the candles with open times
+ * in [from, to) of `interval`.
+ */
 export async function fetchMissing(
   rest: RestClient,
   kind: StreamKind,
   symbol: string,
   from: number,
   to: number,
+  interval?: string,
 ): Promise<RefillResult> {
-  if (to - from > MAX_REFILL_EVENTS) return { ok: false, reason: 'too_large' };
   const upper = symbol.toUpperCase();
+  if (kind === 'kline') return klines(rest, upper, interval ?? '1m', from, to);
+  if (to - from > MAX_REFILL_EVENTS) return { ok: false, reason: 'too_large' };
   return kind === 'aggTrade' ? aggTrades(rest, upper, from, to) : trades(rest, upper, from, to);
+}
+
+/**
+ * Klines of the candles that opened in [from, to) (open times, ms), as closing updates (`"x":true`) in
+ * the stream's field order. The history has no trade ids: `f` and `L` are -1.
+ */
+async function klines(
+  rest: RestClient,
+  symbol: string,
+  interval: string,
+  from: number,
+  to: number,
+): Promise<RefillResult> {
+  const query = { symbol, interval, startTime: from, endTime: to - 1, limit: LIST_MAX_LIMIT };
+  const answer = await rest.get('/api/v3/klines', query, REST_WEIGHTS.klines);
+  if (!answer.ok) return { ok: false, reason: answer.reason };
+  const rows = Array.isArray(answer.body) ? (answer.body as unknown[][]) : [];
+  const events = rows
+    .filter((r) => Array.isArray(r) && typeof r[0] === 'number' && r[0] >= from && r[0] < to)
+    .map((r) => ({
+      e: 'kline',
+      E: r[6],
+      s: symbol,
+      k: {
+        t: r[0],
+        T: r[6],
+        s: symbol,
+        i: interval,
+        f: -1,
+        L: -1,
+        o: r[1],
+        c: r[4],
+        h: r[2],
+        l: r[3],
+        v: r[5],
+        n: r[8],
+        x: true,
+        q: r[7],
+        V: r[9],
+        Q: r[10],
+        B: '0',
+      },
+    }));
+  const first = events[0];
+  if (first === undefined) return { ok: false, reason: 'history_gone' };
+  return { ok: true, firstId: first.k.t as number, events };
 }
 
 interface AggTradeRow {

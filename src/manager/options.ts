@@ -103,7 +103,7 @@ export interface WSManagerOptions {
   healthGraceMs?: number;
   /**
    * What a sequence gap means for subscribers that do not say (`StreamListener.recovery`):
-   * `'backfill'` refills aggTrade and trade gaps from the exchange's REST history when it can (the
+   * `'backfill'` refills aggTrade, trade and kline gaps from the exchange's REST history when it can (the
    * missing events arrive in order before the live ones, no `gap` call), reporting the rest;
    * `'report'` only reports them. @default 'report'
    */

@@ -50,6 +50,23 @@ interface StreamEntry {
   idleTimer: NodeJS.Timeout | undefined;
   /** While a refill runs: the live events (and further gaps) its backfill subscribers wait for. */
   held: Held[] | undefined;
+  /** Kline streams: the candle of the last event, and whether that event closed it. */
+  candle: { t: number; closed: boolean } | undefined;
+  /** Kline streams: the interval's length (undefined for months, whose length varies). */
+  readonly intervalMs: number | undefined;
+}
+
+const INTERVAL_UNIT_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+function intervalMs(interval: string | undefined): number | undefined {
+  const match = /^(\d+)([smhdw])$/.exec(interval ?? '');
+  return match === null ? undefined : Number(match[1]) * (INTERVAL_UNIT_MS[match[2]!] as number);
 }
 
 export interface RegistryHooks {
@@ -127,7 +144,8 @@ export class StreamRegistry {
     let entry = this.entries.get(stream);
     let created = false;
     if (entry === undefined) {
-      const kind = parseStreamName(stream)!.kind;
+      const parsed = parseStreamName(stream)!;
+      const kind = parsed.kind;
       const ordered = hasSequenceIds(kind) || kind === 'bookTicker';
       entry = {
         name: stream,
@@ -140,6 +158,8 @@ export class StreamRegistry {
         idleSince: undefined,
         idleTimer: undefined,
         held: undefined,
+        candle: undefined,
+        intervalMs: kind === 'kline' ? intervalMs(parsed.param) : undefined,
       };
       this.entries.set(stream, entry);
       created = true;
@@ -255,6 +275,7 @@ export class StreamRegistry {
       if (verdict.kind === 'duplicate') return;
       if (verdict.kind === 'gap') this.gapFound(entry, verdict.expected, verdict.received, verdict.missed);
     }
+    if (entry.kind === 'kline') this.checkCandle(entry, data);
     entry.messages++;
     entry.lastMessageAt = this.coarseNow;
     if (entry.subscriptions.length === 0) return;
@@ -320,10 +341,31 @@ export class StreamRegistry {
     this.startRefill(entry, expected, received, []);
   }
 
+  /**
+   * Kline streams carry no ids: a candle whose closing update (`"x":true`) never came, or a candle
+   * skipped altogether, is what an outage leaves. Backfill subscribers get those candles' closing
+   * updates from the history; the others see the stream as before (klines have no `gap` report).
+   */
+  private checkCandle(entry: StreamEntry, data: unknown): void {
+    const k = (data as { k?: { t?: unknown; x?: unknown } } | null)?.k;
+    if (typeof k?.t !== 'number' || typeof k.x !== 'boolean') return;
+    const previous = entry.candle;
+    entry.candle = { t: k.t, closed: k.x };
+    if (previous === undefined || k.t <= previous.t) return;
+    const step = entry.intervalMs;
+    const skipped = step !== undefined && k.t > previous.t + step;
+    if (previous.closed && !skipped) return;
+    if (!entry.subscriptions.some((s) => s.backfill)) return;
+    const from = previous.closed ? previous.t + (step as number) : previous.t;
+    if (entry.held !== undefined) this.hold(entry, { gap: { expected: from, received: k.t } });
+    else this.startRefill(entry, from, k.t, []);
+  }
+
   private startRefill(entry: StreamEntry, expected: number, received: number, held: Held[]): void {
     const pending = this.hooks.refill?.(entry.name, entry.kind, expected, received);
     if (pending === undefined) {
-      this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected }, true);
+      if (entry.kind !== 'kline')
+        this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected }, true);
       this.releaseHeld(entry, held);
       return;
     }
@@ -344,8 +386,10 @@ export class StreamRegistry {
     // Released meanwhile, or this refill was abandoned (too much held back) and a later one may run.
     if (this.entries.get(entry.name) !== entry || entry.held !== held) return;
     entry.held = undefined;
+    // Klines have no ids: what could not be refilled is not reported (there never was a kline gap report).
+    const reports = entry.kind !== 'kline';
     if (result.ok) {
-      if (result.firstId > expected) {
+      if (reports && result.firstId > expected) {
         const missed = result.firstId - expected;
         this.notifyGap(entry, { stream: entry.name, expected, received: result.firstId, missed }, true);
       }
@@ -364,7 +408,8 @@ export class StreamRegistry {
         { stream: entry.name, expected, received, reason: result.reason },
         'WSManager gap could not be refilled; reported',
       );
-      this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected }, true);
+      if (reports)
+        this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected }, true);
     }
     this.releaseHeld(entry, held);
   }

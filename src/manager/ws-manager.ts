@@ -100,9 +100,9 @@ export class WSManager implements StreamSource {
           return connection?.socket?.subscribed.has(stream) ? connection.id : undefined;
         },
         refill: (stream, kind, from, to) => {
-          const symbol = parseStreamName(stream)?.symbol;
-          if (rest === undefined || !canRefill(kind) || symbol === undefined) return undefined;
-          return fetchMissing(rest, kind, symbol, from, to);
+          const parsed = parseStreamName(stream);
+          if (rest === undefined || !canRefill(kind) || parsed?.symbol === undefined) return undefined;
+          return fetchMissing(rest, kind, parsed.symbol, from, to, parsed.param);
         },
       },
       this.options.recovery === 'backfill',

@@ -218,3 +218,51 @@ test('backfill: REST answering 429 pauses REST calls for its Retry-After and the
     }
   });
 });
+
+test('backfill: kline candles closed during an outage arrive as their closing updates, in order', async () => {
+  await withSim({ rate: 20 }, async (sim) => {
+    const manager = new WSManager({
+      url: sim.url,
+      retry: { baseDelayMs: 100, maxDelayMs: 200, maxAttempts: Number.POSITIVE_INFINITY },
+    });
+    try {
+      type Kline = { k: { t: number; x: boolean; c: string; o: string; v: string } };
+      const filled: Kline[] = [];
+      const plain: Kline[] = [];
+      manager.subscribe('btcusdt@kline_1s', { next: (d) => filled.push(d as Kline), recovery: 'backfill' });
+      manager.subscribe('btcusdt@kline_1s', (d) => plain.push(d as Kline));
+      await waitFor('a closed candle', () => filled.some((e) => e.k.x), 5000);
+      // Upgrades refused for 2.5 s while the connection is dropped: at least two candles close unseen.
+      sim.refuseConnections(2500, 503, null);
+      sim.dropConnections({ abrupt: true });
+      const closedBefore = filled.filter((e) => e.k.x).length;
+      await waitFor(
+        'closes after the outage',
+        () => filled.filter((e) => e.k.x).length >= closedBefore + 5,
+        15_000,
+      );
+      const closes = (events: Kline[]) => events.filter((e) => e.k.x).map((e) => e.k.t);
+      const filledCloses = closes(filled);
+      for (let i = 1; i < filledCloses.length; i++)
+        assert.equal(filledCloses[i], filledCloses[i - 1]! + 1000, `closes: ${filledCloses.join(',')}`);
+      const plainCloses = closes(plain);
+      assert.ok(
+        plainCloses.some((t, i) => i > 0 && t !== plainCloses[i - 1]! + 1000),
+        'without backfill a close is missing',
+      );
+      // The refilled closes are the exchange's own bars.
+      const rows = (await (
+        await fetch(`${sim.httpUrl}/api/v3/klines?symbol=BTCUSDT&interval=1s`)
+      ).json()) as unknown[][];
+      const byOpen = new Map(rows.map((r) => [r[0] as number, r]));
+      for (const e of filled.filter((x) => x.k.x && !plainCloses.includes(x.k.t))) {
+        const row = byOpen.get(e.k.t)!;
+        assert.deepEqual([e.k.o, e.k.c, e.k.v], [row[1], row[4], row[5]]);
+      }
+      // Every candle's updates come in time order: no refilled close after a later candle's update.
+      for (let i = 1; i < filled.length; i++) assert.ok(filled[i]!.k.t >= filled[i - 1]!.k.t);
+    } finally {
+      await manager.destroy();
+    }
+  });
+});
