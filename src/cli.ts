@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+import { ingestCommand } from './cluster/ingest-command.js';
 /**
- * `ws-manager serve | simulate | --help`: the one executable of the project.
+ * `ws-manager serve | simulate | ingest | --help`: the one executable of the project.
  * Without a command it serves, so `node dist/src/cli.js` alone starts the gateway.
  */
 import { ConfigError } from './errors.js';
@@ -12,6 +13,7 @@ const usage = `Usage: ws-manager <command> [options]
 Commands:
   serve      run the gateway (default); configured by environment variables, listed below
   simulate   run the Binance-compatible market simulator alone (ws-manager simulate --help)
+  ingest     run an ingest node of the clustered mode, publishing to NATS_URL (ws-manager ingest --help)
 
 ${serveUsage}`;
 
@@ -30,6 +32,8 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = 2;
         return;
       }
+    case 'ingest':
+      return ingestCommand(rest);
     case '--help':
     case '-h':
     case 'help':

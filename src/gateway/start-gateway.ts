@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { startNatsSource } from '../cluster/gateway-source.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
@@ -86,7 +87,7 @@ export async function startGateway(
 
   let simulator: Simulator | undefined;
   let upstream = cfg.upstreamUrl;
-  if (upstream === undefined) {
+  if (upstream === undefined && cfg.natsUrl === undefined) {
     simulator = await startSimulator({
       host: '127.0.0.1',
       port: cfg.simulatorPort,
@@ -96,21 +97,23 @@ export async function startGateway(
     upstream = simulator.url;
   }
   const healthGraceMs = cfg.healthGraceSeconds * 1000;
-  const source: StreamSource = cfg.useNewWsManager
-    ? new WSManager({
-        url: upstream,
-        registry,
-        logger,
-        healthGraceMs,
-        stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
-      })
-    : new LegacyStreamSource({
-        url: upstream,
-        registry,
-        logger,
-        healthGraceMs,
-        reconnectDelayMs: cfg.legacyReconnectDelayMs,
-      });
+  const source: StreamSource = cfg.natsUrl
+    ? await startNatsSource({ ...cfg, natsUrl: cfg.natsUrl }, registry, logger)
+    : cfg.useNewWsManager
+      ? new WSManager({
+          url: upstream ?? '',
+          registry,
+          logger,
+          healthGraceMs,
+          stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
+        })
+      : new LegacyStreamSource({
+          url: upstream ?? '',
+          registry,
+          logger,
+          healthGraceMs,
+          reconnectDelayMs: cfg.legacyReconnectDelayMs,
+        });
 
   let draining = false;
   const verdict = (): HealthVerdict =>
@@ -182,10 +185,10 @@ export async function startGateway(
       url,
       wsUrl,
       implementation: source.implementation,
-      upstream,
+      upstream: cfg.natsUrl ?? upstream,
       embeddedSimulator: simulator !== undefined,
     },
-    `Gateway listening on ${url} (implementation ${source.implementation}, upstream ${upstream})`,
+    `Gateway listening on ${url} (implementation ${source.implementation}, upstream ${cfg.natsUrl ?? upstream})`,
   );
 
   let stopped: Promise<void> | undefined;

@@ -1,0 +1,94 @@
+/**
+ * Clustered mode end to end: a real nats-server, the simulator as the exchange, two ingest nodes and
+ * two gateways in this process, and real ws clients.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
+import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { silentLogger } from '../../src/log.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { fetchRaw, openClient, type TestClient, waitFor } from '../gateway/helpers.js';
+import { type NatsServer, startNatsServer } from './nats-server.js';
+import { contiguousTradeIds } from './trades.js';
+
+const SYMBOLS = Array.from({ length: 50 }, (_, i) => `sym${String(i).padStart(2, '0')}usdt`);
+const STREAMS = SYMBOLS.flatMap((s) => [`${s}@trade`, `${s}@aggTrade`]);
+
+describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams', () => {
+  let nats: NatsServer | undefined;
+  let simulator: Simulator;
+  const ingests: RunningIngest[] = [];
+  const gateways: RunningGateway[] = [];
+  const clients: { client: TestClient; stream: string }[] = [];
+
+  before(async (t) => {
+    nats = await startNatsServer(t as never);
+  });
+
+  after(async () => {
+    await Promise.all(clients.map(({ client }) => client.close()));
+    await Promise.all(gateways.map((g) => g.close()));
+    await Promise.all(ingests.map((i) => i.close()));
+    await simulator?.close();
+    await nats?.stop();
+  });
+
+  it('shares one upstream connection per ingest node and delivers contiguous ids to every client', async (t) => {
+    if (nats === undefined) return t.skip('nats-server missing');
+    simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: SYMBOLS, rate: 10 });
+    const common = {
+      natsUrl: nats.url,
+      upstreamUrl: simulator.url,
+      port: 0,
+      shardCount: 16,
+      leaseTtlSeconds: 3,
+    };
+    for (const nodeId of ['ingest-a', 'ingest-b']) {
+      ingests.push(await startIngest({ ...common, nodeId }, { logger: silentLogger() }));
+    }
+    for (const nodeId of ['gateway-a', 'gateway-b']) {
+      gateways.push(
+        await startGateway({ ...common, nodeId, useNewWsManager: true }, { logger: silentLogger() }),
+      );
+    }
+    // Both nodes hold shards once leases settle (the first tick only announces a node).
+    await waitFor(
+      () =>
+        ingests.every((i) => i.leases.ownedShards().length > 0) &&
+        ingests.reduce((n, i) => n + i.leases.ownedShards().length, 0) === 16,
+      'every shard leased, spread over both nodes',
+    );
+    for (const gateway of gateways) {
+      for (const stream of STREAMS)
+        clients.push({ client: await openClient(`${gateway.wsUrl}/ws/${stream}`), stream });
+    }
+    await waitFor(
+      () => clients.every(({ client }) => client.messages.length >= 20),
+      'every client receiving (20 events each)',
+      30_000,
+    );
+    for (const { client, stream } of clients) {
+      const verdict = contiguousTradeIds(client.messages, stream);
+      assert.equal(verdict.gaps, 0, `${stream}: ids contiguous (${JSON.stringify(verdict)})`);
+    }
+    for (const ingest of ingests) {
+      assert.equal((await fetchRaw(`${ingest.url}/healthz`)).status, 200);
+      assert.equal((await fetchRaw(`${ingest.url}/readyz`)).status, 200);
+      assert.equal((await fetchRaw(`${ingest.url}/api/ws/metrics`, { method: 'HEAD' })).status, 200);
+      const text = (await fetchRaw(`${ingest.url}/api/ws/metrics?format=prometheus`)).body;
+      const published = Number(/^ws_manager_cluster_published_total (\d+)/m.exec(text)?.[1]);
+      assert.ok(published > 0, `${ingest.nodeId} published events (${published})`);
+      const json = JSON.parse((await fetchRaw(`${ingest.url}/api/ws/metrics`)).body) as {
+        metrics: { activeConnections: number };
+      };
+      assert.equal(json.metrics.activeConnections, 1, `${ingest.nodeId}: one upstream connection`);
+    }
+    const stats = simulator.stats();
+    assert.ok(
+      stats.openConnections <= 2,
+      `at most one upstream connection per ingest node (${stats.openConnections})`,
+    );
+    assert.ok(stats.connectionAttempts <= 2, `no more attempts than nodes (${stats.connectionAttempts})`);
+  });
+});
