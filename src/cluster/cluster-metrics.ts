@@ -14,6 +14,7 @@ export class ClusterMetrics {
   readonly replayFailures: Counter;
   readonly duplicatesDropped: Counter;
   readonly missedMessages: Counter;
+  readonly upstreamMissed: Counter;
   readonly shardsOwned: Gauge;
   readonly shardCount: Gauge;
   readonly leaseTakeovers: Counter;
@@ -72,6 +73,11 @@ export class ClusterMetrics {
     this.missedMessages = new Counter({
       name: 'ws_manager_cluster_missed_messages_total',
       help: 'Per-stream sequence numbers a gateway could recover neither live nor from history',
+      registers,
+    });
+    this.upstreamMissed = new Counter({
+      name: 'ws_manager_cluster_upstream_missed_events_total',
+      help: "Events a gateway saw skipped in the exchange's own ids (lost upstream, e.g. while a shard changed owner)",
       registers,
     });
     this.shardsOwned = new Gauge({

@@ -331,6 +331,7 @@ export class NatsStreamSource implements StreamSource {
     }
     if (verdict?.kind === 'gap') {
       this.counts.gaps++;
+      if (verdict.missed > 0) this.o.metrics.upstreamMissed.inc(verdict.missed);
       this.o.logger.warn(
         {
           stream: entry.stream,

@@ -16,6 +16,9 @@ export interface NatsServer {
   readonly port: number;
   /** SIGKILLs the server and starts it again on the same port and store. */
   restart(): Promise<void>;
+  /** SIGKILLs the server (start() brings it back on the same port and store). */
+  kill(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +57,8 @@ export async function startNatsServer(t: TestContext): Promise<NatsServer | unde
       await kill();
       await launch();
     },
+    kill,
+    start: launch,
     async stop() {
       await kill();
       rmSync(store, { recursive: true, force: true });
