@@ -1,10 +1,13 @@
-/** Ingest nodes as child processes (so a test can SIGKILL one), started through the real command. */
+/** Ingest nodes and gateways as child processes (so a test can signal one), started through the real commands. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../gateway/helpers.js';
 import { freePort } from './nats-server.js';
 
-const INGEST_MAIN = fileURLToPath(new URL('../../src/cluster/ingest-main.ts', import.meta.url));
+const MAIN = {
+  ingest: fileURLToPath(new URL('../../src/cluster/ingest-main.ts', import.meta.url)),
+  serve: fileURLToPath(new URL('../../src/gateway/command-main.ts', import.meta.url)),
+};
 
 export interface IngestProcess {
   readonly nodeId: string;
@@ -16,9 +19,18 @@ export interface IngestProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnIngest(nodeId: string, env: Record<string, string>): Promise<IngestProcess> {
+export function spawnIngest(nodeId: string, env: Record<string, string>): Promise<IngestProcess> {
+  return spawnRole('ingest', nodeId, env);
+}
+
+/** `ws-manager ingest` or `ws-manager serve` with `env`, on a free port; resolves once it serves metrics. */
+export async function spawnRole(
+  role: keyof typeof MAIN,
+  nodeId: string,
+  env: Record<string, string>,
+): Promise<IngestProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', INGEST_MAIN], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN[role]], {
     env: {
       ...process.env,
       ...env,
@@ -61,10 +73,10 @@ export async function spawnIngest(nodeId: string, env: Record<string, string>): 
   };
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`ingest ${nodeId} exited: ${output}`);
+      if (child.exitCode !== null) throw new Error(`${role} ${nodeId} exited: ${output}`);
       return (await ingest.metric('ws_manager_cluster_shard_count')) !== undefined;
     },
-    `ingest ${nodeId} serving metrics`,
+    `${role} ${nodeId} serving metrics`,
     30_000,
   );
   return ingest;
