@@ -54,13 +54,13 @@ describe('clustered mode: SIGTERM of a gateway replica', () => {
     const moving = await Promise.all(STREAMS.map((s) => openClient(`${stoppedWs}/ws/${s}`)));
     clients.push(...steady, ...moving);
     const pauses = steady.map(() => ({ last: Date.now(), longest: 0 }));
-    steady.forEach((c, i) =>
+    steady.forEach((c, i) => {
       c.ws.on('message', () => {
         const p = pauses[i]!;
         p.longest = Math.max(p.longest, Date.now() - p.last);
         p.last = Date.now();
-      }),
-    );
+      });
+    });
     await waitFor(() => clients.every((c) => c.messages.length >= 10), 'every client receiving', 20_000);
     for (const p of pauses) p.longest = 0;
 
