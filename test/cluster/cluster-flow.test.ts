@@ -3,6 +3,7 @@
  * two gateways in this process, and real ws clients.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
@@ -84,6 +85,18 @@ describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams
       };
       assert.equal(json.metrics.activeConnections, 1, `${ingest.nodeId}: one upstream connection`);
     }
+    // Every cluster metric the alert rules read is exported by a gateway or an ingest node.
+    const scraped = (
+      await Promise.all(
+        [...gateways.map((g) => g.url), ...ingests.map((i) => i.url)].map(
+          async (url) => (await fetchRaw(`${url}/api/ws/metrics?format=prometheus`)).body,
+        ),
+      )
+    ).join('\n');
+    const rules = readFileSync(new URL('../../monitoring/ws-manager-rules.yml', import.meta.url), 'utf8');
+    const used = new Set(rules.match(/(?<![\w:])ws_manager_cluster_[a-z_]+(?![\w:])/g));
+    assert.ok(used.size >= 3);
+    for (const metric of used) assert.match(scraped, new RegExp(`^${metric}[ {]`, 'm'), `${metric} exported`);
     const stats = simulator.stats();
     assert.ok(
       stats.openConnections <= 2,
