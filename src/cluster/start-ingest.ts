@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
+import { hasBearerToken } from '../gateway/bearer-auth.js';
 import { createLogger, type Logger } from '../log.js';
 import { WSManager } from '../manager/index.js';
 import { type Simulator, startSimulator } from '../simulator/index.js';
@@ -99,7 +100,9 @@ export async function startIngest(
   leases.start();
 
   const ready = () => broker.connected() && manager.health().healthy;
-  const server = createServer((req, res) => void serveHttp(req, res, registry, manager, ready));
+  const server = createServer(
+    (req, res) => void serveHttp(req, res, { registry, manager, ready, metricsToken: cfg.metricsToken }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.host, () => resolve());
@@ -138,16 +141,18 @@ export async function startIngest(
   };
 }
 
-async function serveHttp(
-  req: IncomingMessage,
-  res: ServerResponse,
-  registry: Registry,
-  manager: WSManager,
-  ready: () => boolean,
-): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
-  const query = new URL(req.url ?? '/', 'http://x').searchParams;
-  const ok = ready();
+interface HttpDeps {
+  readonly registry: Registry;
+  readonly manager: WSManager;
+  readonly ready: () => boolean;
+  /** As on the gateway: set, GET /api/ws/metrics needs `Authorization: Bearer <token>`; probes stay open. */
+  readonly metricsToken: string | undefined;
+}
+
+async function serveHttp(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://ingest');
+  const path = url.pathname;
+  const ok = deps.ready();
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -156,18 +161,21 @@ async function serveHttp(
   if (path === '/healthz') {
     res.writeHead(200, { 'content-type': 'text/plain' }).end(head ? undefined : 'ok\n');
   } else if (path === '/readyz' || (path === '/api/ws/metrics' && head)) {
-    res
-      .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
-      .end(head ? undefined : ok ? 'ready\n' : 'not ready\n');
-  } else if (path === '/api/ws/metrics' && query.get('format') === 'prometheus') {
-    res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+    const body = head ? undefined : ok ? 'ready\n' : 'not ready\n';
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
+  } else if (
+    path === '/api/ws/metrics' &&
+    deps.metricsToken !== undefined &&
+    !hasBearerToken(req, deps.metricsToken)
+  ) {
+    res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' }).end('unauthorized\n');
+  } else if (path === '/api/ws/metrics' && url.searchParams.get('format') === 'prometheus') {
+    res.writeHead(200, { 'content-type': deps.registry.contentType }).end(await deps.registry.metrics());
   } else if (path === '/api/ws/metrics') {
-    const body = {
-      success: true,
-      timestamp: Date.now(),
-      metrics: { ...manager.getMetrics(), isHealthy: ok, role: 'ingest' },
-    };
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const metrics = { ...deps.manager.getMetrics(), isHealthy: ok, role: 'ingest' };
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ success: true, timestamp: Date.now(), metrics }));
   } else {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }

@@ -13,6 +13,8 @@ import { fetchRaw, openClient, type TestClient, waitFor } from '../gateway/helpe
 import { type NatsServer, startNatsServer } from './nats-server.js';
 import { contiguousTradeIds } from './trades.js';
 
+const TOKEN = 'cluster-flow-token';
+const AUTH = { headers: { authorization: `Bearer ${TOKEN}` } };
 const SYMBOLS = Array.from({ length: 50 }, (_, i) => `sym${String(i).padStart(2, '0')}usdt`);
 const STREAMS = SYMBOLS.flatMap((s) => [`${s}@trade`, `${s}@aggTrade`]);
 
@@ -46,7 +48,8 @@ describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams
       leaseTtlSeconds: 3,
     };
     for (const nodeId of ['ingest-a', 'ingest-b']) {
-      ingests.push(await startIngest({ ...common, nodeId }, { logger: silentLogger() }));
+      // Every process honours METRICS_TOKEN like the gateway does.
+      ingests.push(await startIngest({ ...common, nodeId, metricsToken: TOKEN }, { logger: silentLogger() }));
     }
     for (const nodeId of ['gateway-a', 'gateway-b']) {
       gateways.push(
@@ -77,10 +80,11 @@ describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams
       assert.equal((await fetchRaw(`${ingest.url}/healthz`)).status, 200);
       assert.equal((await fetchRaw(`${ingest.url}/readyz`)).status, 200);
       assert.equal((await fetchRaw(`${ingest.url}/api/ws/metrics`, { method: 'HEAD' })).status, 200);
-      const text = (await fetchRaw(`${ingest.url}/api/ws/metrics?format=prometheus`)).body;
+      assert.equal((await fetchRaw(`${ingest.url}/api/ws/metrics`)).status, 401, 'token enforced');
+      const text = (await fetchRaw(`${ingest.url}/api/ws/metrics?format=prometheus`, AUTH)).body;
       const published = Number(/^ws_manager_cluster_published_total (\d+)/m.exec(text)?.[1]);
       assert.ok(published > 0, `${ingest.nodeId} published events (${published})`);
-      const json = JSON.parse((await fetchRaw(`${ingest.url}/api/ws/metrics`)).body) as {
+      const json = JSON.parse((await fetchRaw(`${ingest.url}/api/ws/metrics`, AUTH)).body) as {
         metrics: { activeConnections: number };
       };
       assert.equal(json.metrics.activeConnections, 1, `${ingest.nodeId}: one upstream connection`);
@@ -89,7 +93,7 @@ describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams
     const scraped = (
       await Promise.all(
         [...gateways.map((g) => g.url), ...ingests.map((i) => i.url)].map(
-          async (url) => (await fetchRaw(`${url}/api/ws/metrics?format=prometheus`)).body,
+          async (url) => (await fetchRaw(`${url}/api/ws/metrics?format=prometheus`, AUTH)).body,
         ),
       )
     ).join('\n');
