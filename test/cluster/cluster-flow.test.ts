@@ -101,6 +101,15 @@ describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams
     const used = new Set(rules.match(/(?<![\w:])ws_manager_cluster_[a-z_]+(?![\w:])/g));
     assert.ok(used.size >= 3);
     for (const metric of used) assert.match(scraped, new RegExp(`^${metric}[ {]`, 'm'), `${metric} exported`);
+    // docs/scale-out.md lists exactly the broker and cluster series the two roles export.
+    const exported = new Set(
+      [...scraped.matchAll(/^# TYPE (ws_manager_(?:cluster|broker)_\w+) /gm)].map((m) => m[1]),
+    );
+    const doc = readFileSync(new URL('../../docs/scale-out.md', import.meta.url), 'utf8');
+    const listed = new Set(
+      [...doc.matchAll(/^\| `(ws_manager_(?:cluster|broker)_\w+)` \|/gm)].map((m) => m[1]),
+    );
+    assert.deepEqual([...listed].sort(), [...exported].sort());
     const stats = simulator.stats();
     assert.ok(
       stats.openConnections <= 2,
