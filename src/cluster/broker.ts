@@ -63,7 +63,7 @@ export async function connectBroker(
     }
   })();
   const jsm = await jetstreamManager(nc);
-  const demand = await bucket(nc, DEMAND_BUCKET, DEMAND_TTL_MS);
+  const demand = await demandBucket(nc);
   return {
     nc,
     jsm,
@@ -103,6 +103,11 @@ export async function leaseBuckets(
     leases: await bucket(nc, LEASE_BUCKET, leaseTtlMs),
     nodes: await bucket(nc, NODE_BUCKET, leaseTtlMs),
   };
+}
+
+/** The demand bucket (created when missing). */
+export function demandBucket(nc: NatsConnection): Promise<KV> {
+  return bucket(nc, DEMAND_BUCKET, DEMAND_TTL_MS);
 }
 
 async function bucket(nc: NatsConnection, name: string, ttlMs: number): Promise<KV> {

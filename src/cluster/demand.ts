@@ -14,14 +14,24 @@ export class DemandDeclarer {
   private readonly wanted = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
+  private failed = false;
+
+  /** @param repair recreates the bucket after NATS lost it (memory storage does on a server restart). */
   constructor(
-    private readonly kv: KV,
+    private kv: KV,
     private readonly gatewayId: string,
     private readonly logger: Logger,
+    private readonly repair?: () => Promise<KV>,
   ) {
-    this.timer = setInterval(() => {
-      for (const stream of this.wanted) this.put(stream);
-    }, DEMAND_TTL_MS / 3);
+    this.timer = setInterval(() => void this.refresh(), DEMAND_TTL_MS / 3);
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.failed && this.repair) {
+      this.kv = await this.repair().catch(() => this.kv);
+      this.failed = false;
+    }
+    for (const stream of this.wanted) this.put(stream);
   }
 
   get size(): number {
@@ -50,6 +60,7 @@ export class DemandDeclarer {
   private put(stream: string): void {
     this.kv.put(this.key(stream), '1').catch((error: unknown) => {
       // The next refresh retries; the entry outlives a few failed refreshes.
+      this.failed = true;
       this.logger.debug({ stream, err: String(error) }, 'Demand refresh failed');
     });
   }
@@ -66,10 +77,14 @@ export class DemandView {
   private readonly timer: NodeJS.Timeout;
   private stopWatch: (() => void) | undefined;
 
+  private stopped = false;
+
+  /** @param repair recreates the bucket after NATS lost it; the watch restarts on it. */
   constructor(
-    private readonly kv: KV,
+    private kv: KV,
     private readonly onChange: (stream: string, wanted: boolean) => void,
     private readonly logger: Logger,
+    private readonly repair?: () => Promise<KV>,
   ) {
     this.timer = setInterval(() => this.sweep(), 1000);
   }
@@ -90,7 +105,13 @@ export class DemandView {
           this.unset(stream, gateway);
         }
       }
-    })().catch((error: unknown) => this.logger.warn({ err: String(error) }, 'Demand watch ended'));
+    })()
+      .catch((error: unknown) => this.logger.warn({ err: String(error) }, 'Demand watch ended'))
+      // The watch ends when its bucket disappears (a restarted NATS server loses memory-stored
+      // buckets): recreate the bucket and watch again; entries already seen keep expiring on their own.
+      .finally(() => {
+        if (!this.stopped) void this.rewatch();
+      });
   }
 
   wants(stream: string): boolean {
@@ -102,8 +123,24 @@ export class DemandView {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.stopWatch?.();
+  }
+
+  private async rewatch(): Promise<void> {
+    while (!this.stopped) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (this.stopped) return;
+      try {
+        if (this.repair) this.kv = await this.repair();
+        await this.start();
+        this.logger.info('Demand watch restarted');
+        return;
+      } catch (error) {
+        this.logger.warn({ err: String(error) }, 'Demand watch cannot restart yet');
+      }
+    }
   }
 
   private set(stream: string, gateway: string, expiresAt: number): void {

@@ -23,5 +23,6 @@ export async function startNatsSource(
     metrics,
     logger,
     healthGraceMs: config.healthGraceSeconds * 1000,
+    leaseTtlMs: settings.leaseTtlSeconds * 1000,
   });
 }

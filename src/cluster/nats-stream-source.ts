@@ -26,7 +26,7 @@ import type {
   StreamSource,
   Unsubscribe,
 } from '../stream-source.js';
-import type { Broker } from './broker.js';
+import { type Broker, demandBucket } from './broker.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import { DemandDeclarer } from './demand.js';
 import { PayloadMessage } from './nats-message.js';
@@ -63,6 +63,8 @@ export interface NatsStreamSourceOptions {
   readonly logger: Logger;
   /** The broker unreachable for longer than this makes the gateway unhealthy. */
   readonly healthGraceMs: number;
+  /** LEASE_TTL_SECONDS in ms: how long a stale owner can still publish after losing its lease. */
+  readonly leaseTtlMs: number;
 }
 
 export class NatsStreamSource implements StreamSource {
@@ -78,7 +80,7 @@ export class NatsStreamSource implements StreamSource {
   private counts = { consumed: 0, gaps: 0, seqGaps: 0, errors: 0, creations: 0, cleanups: 0 };
 
   constructor(private readonly o: NatsStreamSourceOptions) {
-    this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger);
+    this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger, () => demandBucket(o.broker.nc));
     this.js = jetstream(o.broker.nc);
     this.healthTimer = setInterval(() => {
       if (o.broker.connected()) this.downSince = undefined;
@@ -233,7 +235,7 @@ export class NatsStreamSource implements StreamSource {
       this.counts.errors++;
       return false;
     }
-    const verdict = judge(entry, seq, epoch);
+    const verdict = judge(entry, seq, epoch, Date.now() - entry.lastAt > this.o.leaseTtlMs);
     switch (verdict.kind) {
       case 'duplicate':
         this.o.metrics.duplicatesDropped.inc();
@@ -247,8 +249,9 @@ export class NatsStreamSource implements StreamSource {
         this.reportMissed(entry, verdict.from, verdict.to);
         break;
       case 'reset':
-        this.o.logger.warn({ stream: entry.stream, epoch }, 'Stream sequence restarted under a new owner');
-        entry.ids?.restart();
+        // The exchange's own ids still show what was lost in between.
+        this.o.logger.warn({ stream: entry.stream, epoch, seq }, 'Stream sequence or epochs restarted');
+        entry.epoch = epoch;
         break;
       case 'deliver':
         break;

@@ -22,6 +22,11 @@ export interface LeaseEvents {
 export interface ShardLeasesOptions {
   readonly leases: KV;
   readonly nodes: KV;
+  /**
+   * Called after a failed tick: recreates what NATS may have lost (memory-stored buckets vanish when
+   * the server holding them restarts) and returns fresh bucket handles.
+   */
+  readonly repair?: () => Promise<{ leases: KV; nodes: KV }>;
   readonly nodeId: string;
   readonly shardCount: number;
   readonly ttlMs: number;
@@ -49,8 +54,10 @@ export class ShardLeases {
   private ticking: Promise<void> | undefined;
   private stopped = false;
   private ticks = 0;
+  private kv: { leases: KV; nodes: KV };
 
   constructor(private readonly o: ShardLeasesOptions) {
+    this.kv = { leases: o.leases, nodes: o.nodes };
     o.metrics.shardCount.set(o.shardCount);
   }
 
@@ -77,7 +84,10 @@ export class ShardLeases {
     const loop = () => {
       if (this.stopped) return;
       this.ticking = this.tick()
-        .catch((error: unknown) => this.o.logger.warn({ err: String(error) }, 'Shard lease tick failed'))
+        .catch(async (error: unknown) => {
+          this.o.logger.warn({ err: String(error) }, 'Shard lease tick failed');
+          if (this.o.repair) this.kv = await this.o.repair().catch(() => this.kv);
+        })
         .finally(() => {
           this.ticking = undefined;
           if (!this.stopped) this.timer = setTimeout(loop, this.tickMs);
@@ -96,14 +106,15 @@ export class ShardLeases {
     await this.ticking;
     const releases = [...this.held].map(async ([shard, held]) => {
       this.drop(shard, undefined);
-      await this.o.leases.delete(leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
+      await this.kv.leases.delete(leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
     });
     await Promise.all(releases);
-    await this.o.nodes.delete(this.o.nodeId).catch(() => {});
+    await this.kv.nodes.delete(this.o.nodeId).catch(() => {});
   }
 
   private async tick(): Promise<void> {
-    const { nodes, nodeId, shardCount } = this.o;
+    const { nodeId, shardCount } = this.o;
+    const { nodes } = this.kv;
     await nodes.put(nodeId, String(Date.now()));
     const live = new Set<string>([nodeId]);
     for await (const key of await nodes.keys()) live.add(key);
@@ -127,7 +138,8 @@ export class ShardLeases {
   private async keep(shard: number, preferred: string | undefined): Promise<void> {
     const held = this.held.get(shard);
     if (held === undefined) return;
-    const { leases, nodeId } = this.o;
+    const { nodeId } = this.o;
+    const { leases } = this.kv;
     if (preferred !== undefined && preferred !== nodeId) {
       this.drop(shard, undefined);
       this.o.logger.info({ shard, to: preferred }, 'Handing shard over to its preferred node');
@@ -144,7 +156,7 @@ export class ShardLeases {
   }
 
   private async maybeTake(shard: number, preferred: boolean, now: number): Promise<void> {
-    const entry = await this.o.leases.get(leaseKey(shard));
+    const entry = await this.kv.leases.get(leaseKey(shard));
     if (entry !== null && entry.operation === 'PUT') {
       this.freeSince.delete(shard);
       return;
@@ -155,7 +167,7 @@ export class ShardLeases {
     if (!preferred && now - since < this.tickMs) return;
     const sentAt = Date.now();
     try {
-      const revision = await this.o.leases.create(leaseKey(shard), this.o.nodeId);
+      const revision = await this.kv.leases.create(leaseKey(shard), this.o.nodeId);
       if (this.stopped) return;
       this.held.set(shard, { revision, epoch: revision, sentAt });
       this.freeSince.delete(shard);

@@ -12,7 +12,7 @@ import { hasBearerToken } from '../gateway/bearer-auth.js';
 import { createLogger, type Logger } from '../log.js';
 import { WSManager } from '../manager/index.js';
 import { type Simulator, startSimulator } from '../simulator/index.js';
-import { connectOrExplain, ensureHistory, leaseBuckets } from './broker.js';
+import { connectOrExplain, demandBucket, ensureHistory, leaseBuckets } from './broker.js';
 import { ClusterMetrics } from './cluster-metrics.js';
 import { clusterSettingsOf } from './cluster-settings.js';
 import { DemandView } from './demand.js';
@@ -90,10 +90,19 @@ export async function startIngest(
     shardCount: settings.shardCount,
     ttlMs: settings.leaseTtlSeconds * 1000,
     events: publisher,
+    repair: async () => {
+      await ensureHistory(broker.jsm, settings).catch(() => {});
+      return leaseBuckets(broker.nc, settings.leaseTtlSeconds * 1000);
+    },
     logger,
     metrics,
   });
-  const demand = new DemandView(broker.demand, (stream) => publisher.demandChanged(stream), logger);
+  const demand = new DemandView(
+    broker.demand,
+    (stream) => publisher.demandChanged(stream),
+    logger,
+    () => demandBucket(broker.nc),
+  );
   publisher.attach(leases, demand);
   const demandGauge = setInterval(() => metrics.demandStreams.set(publisher.streams), 1000);
   await demand.start();

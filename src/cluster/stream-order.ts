@@ -6,7 +6,7 @@ export type OrderVerdict =
   | { readonly kind: 'deliver' }
   | { readonly kind: 'duplicate' }
   | { readonly kind: 'gap'; readonly from: number; readonly to: number }
-  /** The sequence restarted under a newer owner (the history had nothing to continue from). */
+  /** Sequence or epochs restarted (the history or the lease bucket was lost): track afresh from here. */
   | { readonly kind: 'reset' };
 
 export interface OrderState {
@@ -14,9 +14,14 @@ export interface OrderState {
   readonly epoch: number;
 }
 
-export function judge(state: OrderState, seq: number, epoch: number): OrderVerdict {
+/**
+ * @param ownerSilent true when the current owner has sent nothing for a whole lease TTL: a lower epoch
+ *   then cannot come from a stale owner (those stop within the TTL), so epochs restarted (the lease
+ *   bucket was recreated after NATS lost it).
+ */
+export function judge(state: OrderState, seq: number, epoch: number, ownerSilent = false): OrderVerdict {
   // A lower epoch comes from an owner that lost its lease and has not noticed yet.
-  if (epoch < state.epoch) return { kind: 'duplicate' };
+  if (epoch < state.epoch) return ownerSilent ? { kind: 'reset' } : { kind: 'duplicate' };
   if (state.lastSeq === undefined) return { kind: 'deliver' };
   if (seq === state.lastSeq + 1) return { kind: 'deliver' };
   if (seq <= state.lastSeq)

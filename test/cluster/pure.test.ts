@@ -35,6 +35,9 @@ describe('per-stream ordering at the gateway', () => {
     assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 8, 2), { kind: 'duplicate' });
     assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 11, 3), { kind: 'gap', from: 8, to: 10 });
     assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 1, 9), { kind: 'reset' });
+    // A lower epoch is a stale owner, unless the current one has been silent for a lease TTL.
+    assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 1, 1, false), { kind: 'duplicate' });
+    assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 1, 1, true), { kind: 'reset' });
   });
 });
 
