@@ -2,9 +2,10 @@
  * An ingest node killed with SIGKILL (a child process): its shards' leases expire and the other node
  * takes them, so every client receives again within the lease TTL + 2 s; the events lost upstream in
  * between are reported (the exchange ids skip), and the upstream sees no burst of connection attempts.
+ * Stopped with SIGTERM, it releases its leases and the hand-over takes about one lease tick.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
@@ -18,7 +19,7 @@ const SHARDS = 8;
 const SYMBOLS = Array.from({ length: 12 }, (_, i) => `fail${String(i).padStart(2, '0')}usdt`);
 const STREAMS = SYMBOLS.map((s) => `${s}@trade`);
 
-describe('clustered mode: SIGKILL of an ingest node', () => {
+describe('clustered mode: an ingest node stops', () => {
   let nats: NatsServer | undefined;
   let simulator: Simulator | undefined;
   let gateway: RunningGateway | undefined;
@@ -30,15 +31,28 @@ describe('clustered mode: SIGKILL of an ingest node', () => {
     since: (t: number) => number;
   }[] = [];
 
-  after(async () => {
-    await Promise.all(clients.map(({ client }) => client.close()));
+  async function cleanUp(): Promise<void> {
+    await Promise.all(clients.splice(0).map(({ client }) => client.close()));
     await gateway?.close();
-    await Promise.all(ingests.map((i) => i.kill('SIGKILL')));
+    await Promise.all(ingests.splice(0).map((i) => i.kill('SIGKILL')));
     await simulator?.close();
     await nats?.stop();
-  });
+    gateway = undefined;
+    simulator = undefined;
+    nats = undefined;
+  }
 
-  it('serves every stream again within the lease TTL + 2 s, reports the missed range, no attempt burst', async (t) => {
+  after(cleanUp);
+
+  it('SIGKILL: serves every stream again within the lease TTL + 2 s, reports the missed range, no attempt burst', (t) =>
+    stopOneNode(t, 'SIGKILL', LEASE_TTL_SECONDS * 1000 + 2000));
+
+  // A stopped node deletes its leases: the other takes them at its next tick (a third of the TTL).
+  it('SIGTERM: hands the shards over within one lease tick + 2 s', (t) =>
+    stopOneNode(t, 'SIGTERM', (LEASE_TTL_SECONDS * 1000) / 3 + 2000));
+
+  async function stopOneNode(t: TestContext, signal: NodeJS.Signals, budgetMs: number): Promise<void> {
+    await cleanUp();
     nats = await startNatsServer(t);
     if (nats === undefined) return;
     simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: SYMBOLS, rate: 20 });
@@ -86,8 +100,11 @@ describe('clustered mode: SIGKILL of an ingest node', () => {
     const gapsBefore = gateway.source.getMetrics().messageGaps;
 
     const killedAt = Date.now();
-    await ingests[0]!.kill('SIGKILL');
-    const budgetMs = LEASE_TTL_SECONDS * 1000 + 2000;
+    const exited = new Promise<number | null>((resolve) =>
+      ingests[0]!.child.once('exit', (code) => resolve(code)),
+    );
+    await ingests[0]!.kill(signal);
+    if (signal === 'SIGTERM') assert.equal(await exited, 0, 'a stopped node exits 0');
     // Events published before the kill arrive within milliseconds: one after a second is a new owner's.
     await waitFor(
       () => clients.every(({ since }) => since(killedAt + 1000) > 0),
@@ -100,7 +117,7 @@ describe('clustered mode: SIGKILL of an ingest node', () => {
     const interrupted = clients.filter(
       ({ client, stream }) => contiguousTradeIds(client.messages, stream).gaps > 0,
     );
-    assert.ok(interrupted.length > 0, 'some streams were on the killed node');
+    if (signal === 'SIGKILL') assert.ok(interrupted.length > 0, 'some streams were on the killed node');
     const reported = gateway.source.getMetrics().messageGaps - gapsBefore;
     assert.equal(reported, interrupted.length, 'every interrupted stream reported its missed range once');
     const attemptsAfter = simulator.stats().connectionAttempts;
@@ -111,5 +128,5 @@ describe('clustered mode: SIGKILL of an ingest node', () => {
     t.diagnostic(
       `recovered in ${recoveredMs} ms; ${interrupted.length} of ${clients.length} streams interrupted`,
     );
-  });
+  }
 });
