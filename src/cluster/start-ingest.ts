@@ -31,7 +31,11 @@ export interface RunningIngest {
 
 export async function startIngest(
   config: Partial<GatewayConfig> = {},
-  runtime: { logger?: Logger } = {},
+  runtime: {
+    logger?: Logger;
+    /** WSManager's idle grace before an unwanted stream is released upstream (tests shorten it). @default 30000 */
+    idleGraceMs?: number;
+  } = {},
 ): Promise<RunningIngest> {
   const cfg = resolveConfig({ useNewWsManager: true, ...config });
   if (cfg.natsUrl === undefined) {
@@ -74,6 +78,7 @@ export async function startIngest(
     logger,
     healthGraceMs: cfg.healthGraceSeconds * 1000,
     stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
+    ...(runtime.idleGraceMs === undefined ? {} : { idleGraceMs: runtime.idleGraceMs }),
   });
   const publisher = new IngestPublisher({
     nc: broker.nc,
