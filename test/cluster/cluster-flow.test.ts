@@ -116,5 +116,18 @@ describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams
       `at most one upstream connection per ingest node (${stats.openConnections})`,
     );
     assert.ok(stats.connectionAttempts <= 2, `no more attempts than nodes (${stats.connectionAttempts})`);
+    // The upstream bytes pass through unchanged: a client reading the simulator directly gets the very
+    // same text for the same trade (checked last: it is one more upstream connection).
+    const direct = await openClient(`${simulator.url}/ws/${STREAMS[0]}`);
+    await waitFor(() => direct.messages.length >= 3, 'a direct simulator client receiving');
+    await direct.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const viaCluster = new Set(
+      clients.filter((c) => c.stream === STREAMS[0]).flatMap((c) => c.client.messages),
+    );
+    assert.ok(
+      direct.messages.some((m) => viaCluster.has(m)),
+      `byte-identical frames: ${direct.messages[0]} vs ${[...viaCluster].at(-1)}`,
+    );
   });
 });
