@@ -86,8 +86,9 @@ export async function startGateway(
   const metrics = new GatewayMetrics(registry);
 
   let simulator: Simulator | undefined;
-  let upstream = cfg.upstreamUrl;
-  if (upstream === undefined && cfg.natsUrl === undefined) {
+  // Clustered mode: the streams come from NATS; ingest nodes hold the exchange's sockets.
+  let upstream = cfg.natsUrl ?? cfg.upstreamUrl;
+  if (upstream === undefined) {
     simulator = await startSimulator({
       host: '127.0.0.1',
       port: cfg.simulatorPort,
@@ -101,14 +102,14 @@ export async function startGateway(
     ? await startNatsSource({ ...cfg, natsUrl: cfg.natsUrl }, registry, logger)
     : cfg.useNewWsManager
       ? new WSManager({
-          url: upstream ?? '',
+          url: upstream,
           registry,
           logger,
           healthGraceMs,
           stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
         })
       : new LegacyStreamSource({
-          url: upstream ?? '',
+          url: upstream,
           registry,
           logger,
           healthGraceMs,
@@ -185,10 +186,10 @@ export async function startGateway(
       url,
       wsUrl,
       implementation: source.implementation,
-      upstream: cfg.natsUrl ?? upstream,
+      upstream,
       embeddedSimulator: simulator !== undefined,
     },
-    `Gateway listening on ${url} (implementation ${source.implementation}, upstream ${cfg.natsUrl ?? upstream})`,
+    `Gateway listening on ${url} (implementation ${source.implementation}, upstream ${upstream})`,
   );
 
   let stopped: Promise<void> | undefined;
