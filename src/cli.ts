@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * `ws-manager serve | simulate | --help`: the one executable of the project.
+ * `ws-manager serve | simulate | ingest | --help`: the one executable of the project.
  * Without a command it serves, so `node dist/src/cli.js` alone starts the gateway.
  */
 import { readFileSync } from 'node:fs';
+import { ingestCommand } from './cluster/ingest-command.js';
 import { ConfigError } from './errors.js';
 import { serveCommand, serveUsage } from './gateway/command.js';
 import { simulateCommand, simulateUsage } from './simulator/command.js';
@@ -14,6 +15,7 @@ Commands:
   --version  print the version
   serve      run the gateway (default); configured by environment variables, listed below
   simulate   run the Binance-compatible market simulator alone (ws-manager simulate --help)
+  ingest     run an ingest node of the clustered mode, publishing to NATS_URL (ws-manager ingest --help)
 
 ${serveUsage}`;
 
@@ -36,6 +38,8 @@ async function main(argv: string[]): Promise<void> {
     case '-v':
       process.stdout.write(`${packageVersion()}\n`);
       return;
+    case 'ingest':
+      return ingestCommand(rest);
     case '--help':
     case '-h':
     case 'help':

@@ -61,6 +61,22 @@ export interface GatewayConfig {
   readonly upstreamStallTimeoutSeconds: number;
   /** `UPSTREAM_GAP_RECOVERY`: WSManager's `recovery` for the streams forwarded downstream. */
   readonly upstreamGapRecovery: GapRecovery;
+  /** `NATS_URL`: set, the gateway takes its streams from NATS (clustered mode) and `ingest` publishes there. */
+  readonly natsUrl: string | undefined;
+  /** `NATS_CREDS_FILE`: NATS credentials file (JWT and nkey seed). */
+  readonly natsCredsFile: string | undefined;
+  /** `NATS_TLS_CA_FILE`: PEM CA of the NATS servers' certificates; set, TLS is required. */
+  readonly natsTlsCaFile: string | undefined;
+  /** `NODE_ID`: this process's id in the cluster; undefined: `<hostname>-<pid>`. */
+  readonly nodeId: string | undefined;
+  /** `SHARD_COUNT`: shards streams hash into; the same on every process of a cluster. */
+  readonly shardCount: number;
+  /** `HISTORY_MAX_MESSAGES`: events the JetStream history keeps, all streams together. */
+  readonly historyMaxMessages: number;
+  /** `HISTORY_MAX_AGE_SECONDS`: how long the JetStream history keeps an event. */
+  readonly historyMaxAgeSeconds: number;
+  /** `LEASE_TTL_SECONDS`: a shard whose owner stops renewing its lease is taken over after this. */
+  readonly leaseTtlSeconds: number;
 }
 
 /** Values of `UPSTREAM_GAP_RECOVERY`. */

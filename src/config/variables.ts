@@ -63,6 +63,11 @@ const originList = z.array(origin).min(1);
 // bytes as Latin-1, so a token with either could never match.
 const token = z.string().regex(/^[\x21-\x7e]+$/);
 const TOKEN_EXPECTED = 'a non-empty token of visible ASCII characters, without whitespace';
+const natsUrls = z
+  .string()
+  .regex(/^(nats|tls):\/\/[^\s,/]+(,\s*(nats|tls):\/\/[^\s,/]+)*$/)
+  .refine((s) => s.split(',').every((u) => URL.canParse(u.trim())));
+const nodeId = z.string().regex(/^[-_a-zA-Z0-9]{1,64}$/);
 const splitList = (s: string) =>
   s
     .split(',')
@@ -341,5 +346,82 @@ export const VARIABLES = [
       "WSManager only: backfill refills a gap in a forwarded aggTrade, trade or kline stream (after an upstream drop or stall) from the exchange's REST history, derived from UPSTREAM_URL (api.binance.com for stream.binance.com, the simulator itself), so clients see contiguous ids and every candle's close; where no history is known or it cannot reach the hole, the events are missing as with report.",
     fromEnv: z.enum(GAP_RECOVERIES),
     value: z.enum(GAP_RECOVERIES),
+  }),
+  variable({
+    env: 'NATS_URL',
+    key: 'natsUrl',
+    default: undefined,
+    expected: 'a nats:// or tls:// URL such as nats://127.0.0.1:4222, or a comma-separated list of them',
+    description:
+      'Clustered mode (docs/scale-out.md): the gateway takes its streams from NATS instead of opening upstream sockets, and `ws-manager ingest` publishes to it. Unset: one process, as before.',
+    fromEnv: natsUrls,
+    value: natsUrls.optional(),
+  }),
+  variable({
+    env: 'NATS_CREDS_FILE',
+    key: 'natsCredsFile',
+    default: undefined,
+    expected: 'a path to a NATS credentials file',
+    description: 'Credentials (JWT and nkey seed) for the NATS connection.',
+    fromEnv: nonEmpty,
+    value: optionalString,
+  }),
+  variable({
+    env: 'NATS_TLS_CA_FILE',
+    key: 'natsTlsCaFile',
+    default: undefined,
+    expected: 'a path to a PEM CA certificate',
+    description: "Requires TLS to NATS and verifies the servers' certificates against this CA.",
+    fromEnv: nonEmpty,
+    value: optionalString,
+  }),
+  variable({
+    env: 'NODE_ID',
+    key: 'nodeId',
+    default: undefined,
+    expected: '1 to 64 letters, digits, "-" or "_"',
+    description:
+      'Id of this process in the cluster (leases, demand, message headers); unique per process. Unset: <hostname>-<pid>.',
+    fromEnv: nodeId,
+    value: nodeId.optional(),
+  }),
+  variable({
+    env: 'SHARD_COUNT',
+    key: 'shardCount',
+    default: 32,
+    expected: 'an integer from 1 to 4096',
+    description:
+      'Shards the streams hash into, each leased by one ingest node; every process of a cluster must use the same value.',
+    fromEnv: integerFromEnv(integer(1, 4096)),
+    value: integer(1, 4096),
+  }),
+  variable({
+    env: 'HISTORY_MAX_MESSAGES',
+    key: 'historyMaxMessages',
+    default: 1_000_000,
+    expected: 'an integer from 1000 to 1000000000',
+    description: 'Events the JetStream history (memory storage) keeps for replay, all streams together.',
+    fromEnv: integerFromEnv(integer(1000, 1_000_000_000)),
+    value: integer(1000, 1_000_000_000),
+  }),
+  variable({
+    env: 'HISTORY_MAX_AGE_SECONDS',
+    key: 'historyMaxAgeSeconds',
+    default: 120,
+    expected: 'an integer number of seconds from 1 to 86400',
+    description:
+      'How long the JetStream history keeps an event; a gateway can replay gaps no older than this.',
+    fromEnv: integerFromEnv(integer(1, 86_400)),
+    value: integer(1, 86_400),
+  }),
+  variable({
+    env: 'LEASE_TTL_SECONDS',
+    key: 'leaseTtlSeconds',
+    default: 6,
+    expected: 'an integer number of seconds from 2 to 300',
+    description:
+      "A shard's lease lives this long without renewal (renewed every third of it): the longest a dead ingest node's shards stay unserved.",
+    fromEnv: integerFromEnv(integer(2, 300)),
+    value: integer(2, 300),
   }),
 ] as const satisfies readonly Variable[];

@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { startNatsSource } from '../cluster/gateway-source.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
@@ -89,7 +90,8 @@ export async function startGateway(
   const metrics = new GatewayMetrics(registry);
 
   let simulator: Simulator | undefined;
-  let upstream = cfg.upstreamUrl;
+  // Clustered mode: the streams come from NATS; ingest nodes hold the exchange's sockets.
+  let upstream = cfg.natsUrl ?? cfg.upstreamUrl;
   if (upstream === undefined) {
     simulator = await startSimulator({
       host: '127.0.0.1',
@@ -102,22 +104,24 @@ export async function startGateway(
     upstream = simulator.url;
   }
   const healthGraceMs = cfg.healthGraceSeconds * 1000;
-  const source: StreamSource = cfg.useNewWsManager
-    ? new WSManager({
-        url: upstream,
-        registry,
-        logger,
-        healthGraceMs,
-        stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
-        recovery: cfg.upstreamGapRecovery,
-      })
-    : new LegacyStreamSource({
-        url: upstream,
-        registry,
-        logger,
-        healthGraceMs,
-        reconnectDelayMs: cfg.legacyReconnectDelayMs,
-      });
+  const source: StreamSource = cfg.natsUrl
+    ? await startNatsSource({ ...cfg, natsUrl: cfg.natsUrl }, registry, logger)
+    : cfg.useNewWsManager
+      ? new WSManager({
+          url: upstream,
+          registry,
+          logger,
+          healthGraceMs,
+          stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
+          recovery: cfg.upstreamGapRecovery,
+        })
+      : new LegacyStreamSource({
+          url: upstream,
+          registry,
+          logger,
+          healthGraceMs,
+          reconnectDelayMs: cfg.legacyReconnectDelayMs,
+        });
 
   let draining = false;
   const verdict = (): HealthVerdict =>

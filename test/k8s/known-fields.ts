@@ -23,6 +23,12 @@ const CORE_TYPES: Readonly<Record<string, { module: string; type: string }>> = {
     module: 'kubernetes-models/policy/v1/PodDisruptionBudget',
     type: 'IPodDisruptionBudget',
   },
+  'apps/v1/StatefulSet': { module: 'kubernetes-models/apps/v1/StatefulSet', type: 'IStatefulSet' },
+  'apps/v1/Deployment': { module: 'kubernetes-models/apps/v1/Deployment', type: 'IDeployment' },
+  'autoscaling/v2/HorizontalPodAutoscaler': {
+    module: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+    type: 'IHorizontalPodAutoscaler',
+  },
 };
 
 /** A value to check and the kubernetes-models type it must match (`Object` = a core kind's own type). */

@@ -3,7 +3,7 @@
  * data-source variable, parses as PromQL, and names only metrics the processes or the rules produce.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -105,6 +105,12 @@ function knownMetricNames(): Set<string> {
     for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
   }
   for (const rule of loadRules()) if (rule.record !== undefined) names.add(rule.record);
+  // The clustered mode's series, listed in docs/scale-out.md (kept equal to what its processes export
+  // by test/cluster/cluster-flow.test.ts).
+  const scaleOut = readFileSync(new URL('../../docs/scale-out.md', import.meta.url), 'utf8');
+  for (const [, name] of scaleOut.matchAll(/^\| `(ws_manager_\w+)` \|/gm)) {
+    for (const suffix of ['', '_bucket', '_sum', '_count']) names.add(`${name}${suffix}`);
+  }
   return names;
 }
 

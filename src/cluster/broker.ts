@@ -1,0 +1,153 @@
+/**
+ * The NATS connection of either role and the JetStream objects both rely on (history stream, KV
+ * buckets), created idempotently by whichever process comes first.
+ */
+import { readFileSync } from 'node:fs';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ClusterMetrics } from './cluster-metrics.js';
+import type { ClusterSettings } from './cluster-settings.js';
+import { DEMAND_BUCKET, HISTORY_STREAM, LEASE_BUCKET, NODE_BUCKET, SUBJECT_WILDCARD } from './subjects.js';
+
+/** How long a gateway's demand entry lives without a refresh; refreshed every third of it. */
+export const DEMAND_TTL_MS = 15_000;
+
+export interface Broker {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly demand: KV;
+  /** True while the TCP connection to a NATS server is up. */
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+export async function connectBroker(
+  settings: ClusterSettings,
+  role: 'ingest' | 'gateway',
+  logger: Logger,
+  metrics: ClusterMetrics,
+): Promise<Broker> {
+  const nc = await connect({
+    servers: settings.natsUrl.split(',').map((s) => s.trim()),
+    name: `ws-manager-${role}-${settings.nodeId}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 250,
+    // A dead TCP peer is noticed within two missed pings.
+    pingInterval: 5000,
+    maxPingOut: 2,
+    ...(settings.natsCredsFile
+      ? { authenticator: credsAuthenticator(readSecret('NATS_CREDS_FILE', settings.natsCredsFile)) }
+      : {}),
+    ...(settings.natsTlsCaFile
+      ? { tls: { ca: readSecret('NATS_TLS_CA_FILE', settings.natsTlsCaFile).toString('utf8') } }
+      : {}),
+  });
+  let up = true;
+  metrics.brokerConnected.set(1);
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') {
+        up = false;
+        metrics.brokerConnected.set(0);
+        logger.warn({ server: status.server }, 'NATS connection lost: reconnecting');
+      } else if (status.type === 'reconnect') {
+        up = true;
+        metrics.brokerConnected.set(1);
+        metrics.brokerReconnects.inc();
+        logger.info({ server: status.server }, 'NATS connection restored');
+      }
+    }
+  })();
+  const jsm = await jetstreamManager(nc);
+  const demand = await demandBucket(nc);
+  return {
+    nc,
+    jsm,
+    demand,
+    connected: () => up && !nc.isClosed(),
+    async close() {
+      metrics.brokerConnected.set(0);
+      if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
+    },
+  };
+}
+
+/** Creates the history stream or brings its bounds to the configured ones. */
+export async function ensureHistory(jsm: JetStreamManager, settings: ClusterSettings): Promise<void> {
+  const config = {
+    name: HISTORY_STREAM,
+    subjects: [SUBJECT_WILDCARD],
+    storage: 'memory' as const,
+    discard: 'old' as const,
+    max_msgs: settings.historyMaxMessages,
+    max_age: settings.historyMaxAgeSeconds * 1_000_000_000,
+    num_replicas: 1,
+  };
+  try {
+    await jsm.streams.add(config as Parameters<JetStreamManager['streams']['add']>[0]);
+  } catch {
+    await jsm.streams.update(HISTORY_STREAM, config as Parameters<JetStreamManager['streams']['update']>[1]);
+  }
+}
+
+/** The lease and node buckets: their bucket-level TTL is the lease (NATS 2.9 has no per-key TTL). */
+export async function leaseBuckets(
+  nc: NatsConnection,
+  leaseTtlMs: number,
+): Promise<{ leases: KV; nodes: KV }> {
+  return {
+    leases: await bucket(nc, LEASE_BUCKET, leaseTtlMs),
+    nodes: await bucket(nc, NODE_BUCKET, leaseTtlMs),
+  };
+}
+
+/** The demand bucket (created when missing). */
+export function demandBucket(nc: NatsConnection): Promise<KV> {
+  return bucket(nc, DEMAND_BUCKET, DEMAND_TTL_MS);
+}
+
+async function bucket(nc: NatsConnection, name: string, ttlMs: number): Promise<KV> {
+  const kvm = new Kvm(nc);
+  try {
+    return await kvm.create(name, { ttl: ttlMs, history: 1, storage: 'memory' as never });
+  } catch {
+    // Another process created it first (possibly with another TTL): use it as it is.
+    return await kvm.open(name);
+  }
+}
+
+function readSecret(variable: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(
+      `${variable}=${JSON.stringify(path)} is not valid: expected a readable file (${code})`,
+    );
+  }
+}
+
+/**
+ * connectBroker, with a failure to reach NATS at start turned into one line naming NATS_URL (a
+ * ConfigError: the commands print it and exit 2 instead of a stack trace).
+ */
+export async function connectOrExplain(
+  settings: ClusterSettings,
+  role: 'ingest' | 'gateway',
+  logger: Logger,
+  metrics: ClusterMetrics,
+): Promise<Broker> {
+  try {
+    return await connectBroker(settings, role, logger, metrics);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `NATS_URL=${JSON.stringify(settings.natsUrl)} is not usable: expected a reachable NATS 2.9+ server with JetStream enabled (${reason})`,
+    );
+  }
+}

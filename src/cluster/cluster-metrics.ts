@@ -1,0 +1,115 @@
+/**
+ * Metrics of the clustered mode, on both roles (a role leaves the other role's series at zero).
+ * No per-stream or per-shard labels: cardinality stays fixed.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export class ClusterMetrics {
+  readonly brokerConnected: Gauge;
+  readonly brokerReconnects: Counter;
+  readonly published: Counter;
+  readonly consumed: Counter;
+  readonly replays: Counter;
+  readonly replayed: Counter;
+  readonly replayFailures: Counter;
+  readonly duplicatesDropped: Counter;
+  readonly missedMessages: Counter;
+  readonly upstreamMissed: Counter;
+  readonly shardsOwned: Gauge;
+  readonly shardCount: Gauge;
+  readonly leaseTakeovers: Counter;
+  readonly leasesLost: Counter;
+  readonly demandStreams: Gauge;
+  readonly endToEndLag: Histogram;
+
+  constructor(registry: Registry, role: 'ingest' | 'gateway') {
+    const registers = [registry];
+    new Gauge({
+      name: 'ws_manager_cluster_info',
+      help: 'Always 1; the role label tells ingest nodes from gateways',
+      labelNames: ['role'],
+      registers,
+    }).set({ role }, 1);
+    this.brokerConnected = new Gauge({
+      name: 'ws_manager_broker_connected',
+      help: '1 while the NATS connection is up, 0 while it is down or reconnecting',
+      registers,
+    });
+    this.brokerReconnects = new Counter({
+      name: 'ws_manager_broker_reconnects_total',
+      help: 'NATS connections restored after a loss',
+      registers,
+    });
+    this.published = new Counter({
+      name: 'ws_manager_cluster_published_total',
+      help: 'Events an ingest node published to NATS',
+      registers,
+    });
+    this.consumed = new Counter({
+      name: 'ws_manager_cluster_consumed_total',
+      help: 'Events a gateway received live from NATS (before de-duplication)',
+      registers,
+    });
+    this.replays = new Counter({
+      name: 'ws_manager_cluster_replays_total',
+      help: 'Sequence gaps a gateway filled (or tried to) from the JetStream history',
+      registers,
+    });
+    this.replayed = new Counter({
+      name: 'ws_manager_cluster_replayed_messages_total',
+      help: 'Events a gateway delivered from the JetStream history',
+      registers,
+    });
+    this.replayFailures = new Counter({
+      name: 'ws_manager_cluster_replay_failures_total',
+      help: 'Replays that could not recover the whole range (history gone, or the broker failed)',
+      registers,
+    });
+    this.duplicatesDropped = new Counter({
+      name: 'ws_manager_cluster_duplicates_dropped_total',
+      help: 'Events dropped by a gateway as already delivered, or from a superseded owner',
+      registers,
+    });
+    this.missedMessages = new Counter({
+      name: 'ws_manager_cluster_missed_messages_total',
+      help: 'Per-stream sequence numbers a gateway could recover neither live nor from history',
+      registers,
+    });
+    this.upstreamMissed = new Counter({
+      name: 'ws_manager_cluster_upstream_missed_events_total',
+      help: "Events a gateway saw skipped in the exchange's own ids (lost upstream, e.g. while a shard changed owner)",
+      registers,
+    });
+    this.shardsOwned = new Gauge({
+      name: 'ws_manager_cluster_shards_owned',
+      help: 'Shards whose lease this ingest node holds',
+      registers,
+    });
+    this.shardCount = new Gauge({
+      name: 'ws_manager_cluster_shard_count',
+      help: 'SHARD_COUNT of this process (every node of a cluster uses the same)',
+      registers,
+    });
+    this.leaseTakeovers = new Counter({
+      name: 'ws_manager_cluster_lease_takeovers_total',
+      help: 'Shard leases this ingest node acquired',
+      registers,
+    });
+    this.leasesLost = new Counter({
+      name: 'ws_manager_cluster_leases_lost_total',
+      help: 'Shard leases this ingest node lost without releasing them (renewal failed or came too late)',
+      registers,
+    });
+    this.demandStreams = new Gauge({
+      name: 'ws_manager_cluster_demand_streams',
+      help: 'Streams wanted: declared by this gateway, or wanted by any gateway in shards this ingest node owns',
+      registers,
+    });
+    this.endToEndLag = new Histogram({
+      name: 'ws_manager_cluster_end_to_end_lag_seconds',
+      help: "From the exchange's event time (E) to the hand-over to downstream clients",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+  }
+}

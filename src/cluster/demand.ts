@@ -1,0 +1,172 @@
+/**
+ * Demand: which streams some client somewhere wants. A gateway keeps one KV entry per wanted stream
+ * (`<stream token>.<gateway id>`), refreshed every third of DEMAND_TTL_MS and deleted when its last
+ * client leaves; an entry a crashed gateway stops refreshing counts for DEMAND_TTL_MS after its last
+ * write. Ingest nodes watch the bucket and subscribe upstream to what is wanted in the shards they own.
+ */
+import type { KV } from '@nats-io/kv';
+import type { Logger } from '../log.js';
+import { DEMAND_TTL_MS } from './broker.js';
+import { kvTokenOf, streamOfKvToken } from './subjects.js';
+
+/** The gateway side: declares this gateway's wanted streams. */
+export class DemandDeclarer {
+  private readonly wanted = new Set<string>();
+  private readonly timer: NodeJS.Timeout;
+
+  private failed = false;
+
+  /** @param repair recreates the bucket after NATS lost it (memory storage does on a server restart). */
+  constructor(
+    private kv: KV,
+    private readonly gatewayId: string,
+    private readonly logger: Logger,
+    private readonly repair?: () => Promise<KV>,
+  ) {
+    this.timer = setInterval(() => void this.refresh(), DEMAND_TTL_MS / 3);
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.failed && this.repair) {
+      this.kv = await this.repair().catch(() => this.kv);
+      this.failed = false;
+    }
+    for (const stream of this.wanted) this.put(stream);
+  }
+
+  get size(): number {
+    return this.wanted.size;
+  }
+
+  add(stream: string): void {
+    if (this.wanted.has(stream)) return;
+    this.wanted.add(stream);
+    this.put(stream);
+  }
+
+  remove(stream: string): void {
+    if (!this.wanted.delete(stream)) return;
+    this.kv.delete(this.key(stream)).catch(() => {});
+  }
+
+  /** Stops refreshing and withdraws every entry. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    const streams = [...this.wanted];
+    this.wanted.clear();
+    await Promise.all(streams.map((s) => this.kv.delete(this.key(s)).catch(() => {})));
+  }
+
+  private put(stream: string): void {
+    this.kv.put(this.key(stream), '1').catch((error: unknown) => {
+      // The next refresh retries; the entry outlives a few failed refreshes.
+      this.failed = true;
+      this.logger.debug({ stream, err: String(error) }, 'Demand refresh failed');
+    });
+  }
+
+  private key(stream: string): string {
+    return `${kvTokenOf(stream)}.${this.gatewayId}`;
+  }
+}
+
+/** The ingest side: every stream wanted by at least one gateway whose entry has not expired. */
+export class DemandView {
+  /** stream → gateway id → when its entry expires (epoch ms). */
+  private readonly entries = new Map<string, Map<string, number>>();
+  private readonly timer: NodeJS.Timeout;
+  private stopWatch: (() => void) | undefined;
+
+  private stopped = false;
+
+  /** @param repair recreates the bucket after NATS lost it; the watch restarts on it. */
+  constructor(
+    private kv: KV,
+    private readonly onChange: (stream: string, wanted: boolean) => void,
+    private readonly logger: Logger,
+    private readonly repair?: () => Promise<KV>,
+  ) {
+    this.timer = setInterval(() => this.sweep(), 1000);
+  }
+
+  async start(): Promise<void> {
+    const watch = await this.kv.watch({ key: '>' });
+    this.stopWatch = () => watch.stop();
+    void (async () => {
+      for await (const entry of watch) {
+        const dot = entry.key.lastIndexOf('.');
+        if (dot <= 0) continue;
+        const stream = streamOfKvToken(entry.key.slice(0, dot));
+        const gateway = entry.key.slice(dot + 1);
+        if (entry.operation === 'PUT') {
+          const written = Math.min(entry.created.getTime(), Date.now());
+          this.set(stream, gateway, written + DEMAND_TTL_MS);
+        } else {
+          this.unset(stream, gateway);
+        }
+      }
+    })()
+      .catch((error: unknown) => this.logger.warn({ err: String(error) }, 'Demand watch ended'))
+      // The watch ends when its bucket disappears (a restarted NATS server loses memory-stored
+      // buckets): recreate the bucket and watch again; entries already seen keep expiring on their own.
+      .finally(() => {
+        if (!this.stopped) void this.rewatch();
+      });
+  }
+
+  wants(stream: string): boolean {
+    return this.entries.has(stream);
+  }
+
+  streams(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.stopWatch?.();
+  }
+
+  private async rewatch(): Promise<void> {
+    while (!this.stopped) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (this.stopped) return;
+      try {
+        if (this.repair) this.kv = await this.repair();
+        await this.start();
+        this.logger.info('Demand watch restarted');
+        return;
+      } catch (error) {
+        this.logger.warn({ err: String(error) }, 'Demand watch cannot restart yet');
+      }
+    }
+  }
+
+  private set(stream: string, gateway: string, expiresAt: number): void {
+    let gateways = this.entries.get(stream);
+    const fresh = gateways === undefined;
+    if (gateways === undefined) {
+      gateways = new Map();
+      this.entries.set(stream, gateways);
+    }
+    gateways.set(gateway, expiresAt);
+    if (fresh) this.onChange(stream, true);
+  }
+
+  private unset(stream: string, gateway: string): void {
+    const gateways = this.entries.get(stream);
+    if (gateways === undefined || !gateways.delete(gateway)) return;
+    if (gateways.size === 0) {
+      this.entries.delete(stream);
+      this.onChange(stream, false);
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [stream, gateways] of this.entries) {
+      for (const [gateway, expiresAt] of gateways) if (expiresAt <= now) this.unset(stream, gateway);
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The ingest node's core: for every stream that is wanted (demand) and in a shard this node leases,
+ * subscribe through the StreamSource (WSManager) and publish each event's payload bytes, untouched,
+ * to `md.binance.<stream>` with the per-stream sequence and the lease epoch in headers. The sequence
+ * continues from the last one in the history, so it stays contiguous across owners. Losing a shard
+ * ends its subscriptions at once, and a publish first checks the lease, so nothing goes out after.
+ */
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
+import type { Logger } from '../log.js';
+import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
+import type { ClusterMetrics } from './cluster-metrics.js';
+import type { DemandView } from './demand.js';
+import type { LeaseEvents, ShardLeases } from './shard-leases.js';
+import { shardOf } from './shards.js';
+import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
+
+interface Publishing {
+  readonly epoch: number;
+  seq: number;
+  unsubscribe: Unsubscribe | undefined;
+}
+
+export interface IngestPublisherOptions {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly source: StreamSource;
+  readonly nodeId: string;
+  readonly shardCount: number;
+  readonly metrics: ClusterMetrics;
+  readonly logger: Logger;
+}
+
+export class IngestPublisher implements LeaseEvents {
+  private readonly active = new Map<string, Publishing>();
+  private leases: ShardLeases | undefined;
+  private demand: DemandView | undefined;
+
+  constructor(private readonly o: IngestPublisherOptions) {}
+
+  /** Wires the two inputs (they are built after the publisher, as they call back into it). */
+  attach(leases: ShardLeases, demand: DemandView): void {
+    this.leases = leases;
+    this.demand = demand;
+  }
+
+  get streams(): number {
+    return this.active.size;
+  }
+
+  gained(shard: number): void {
+    for (const stream of this.demand?.streams() ?? []) {
+      if (shardOf(stream, this.o.shardCount) === shard) this.reconcile(stream);
+    }
+  }
+
+  lost(shard: number): void {
+    for (const stream of [...this.active.keys()]) {
+      if (shardOf(stream, this.o.shardCount) === shard) this.stop(stream);
+    }
+  }
+
+  demandChanged(stream: string): void {
+    this.reconcile(stream);
+  }
+
+  /** Stops every publication (shutdown). */
+  stopAll(): void {
+    for (const stream of [...this.active.keys()]) this.stop(stream);
+  }
+
+  private reconcile(stream: string): void {
+    const epoch = this.leases?.epochOf(shardOf(stream, this.o.shardCount));
+    const wanted = epoch !== undefined && this.demand?.wants(stream) === true;
+    const current = this.active.get(stream);
+    if (current !== undefined && (!wanted || current.epoch !== epoch)) this.stop(stream);
+    if (wanted && !this.active.has(stream)) void this.start(stream, epoch);
+  }
+
+  private async start(stream: string, epoch: number): Promise<void> {
+    const state: Publishing = { epoch, seq: 0, unsubscribe: undefined };
+    this.active.set(stream, state);
+    const last = await this.lastSeq(stream);
+    if (this.active.get(stream) !== state) return;
+    state.seq = last;
+    try {
+      state.unsubscribe = this.o.source.subscribe(stream, {
+        next: (_data, message) => this.publish(stream, state, message),
+        error: (error) => {
+          this.o.logger.warn({ stream, code: error.code }, 'Upstream ended the stream');
+          if (this.active.get(stream) === state) this.active.delete(stream);
+        },
+      });
+      this.o.logger.info({ stream, epoch, seq: last }, 'Publishing stream');
+    } catch (error) {
+      this.active.delete(stream);
+      this.o.logger.warn({ stream, err: String(error) }, 'Cannot subscribe upstream');
+    }
+  }
+
+  private stop(stream: string): void {
+    const state = this.active.get(stream);
+    if (state === undefined) return;
+    this.active.delete(stream);
+    state.unsubscribe?.();
+  }
+
+  private publish(stream: string, state: Publishing, message: StreamMessage): void {
+    if (this.active.get(stream) !== state) return;
+    if (this.leases?.epochOf(shardOf(stream, this.o.shardCount)) !== state.epoch) {
+      this.stop(stream);
+      return;
+    }
+    state.seq++;
+    const h = natsHeaders();
+    h.set(HEADERS.seq, String(state.seq));
+    h.set(HEADERS.epoch, String(state.epoch));
+    h.set(HEADERS.node, this.o.nodeId);
+    this.o.nc.publish(subjectOf(stream), message.payloadBytes(), { headers: h });
+    this.o.metrics.published.inc();
+  }
+
+  /** The last per-stream sequence in the history, or 0 when it holds nothing for the stream. */
+  private async lastSeq(stream: string): Promise<number> {
+    try {
+      const m = await this.o.jsm.streams.getMessage(HISTORY_STREAM, { last_by_subj: subjectOf(stream) });
+      const seq = Number(m?.header.get(HEADERS.seq));
+      return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
+    } catch {
+      return 0;
+    }
+  }
+}

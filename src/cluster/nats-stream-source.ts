@@ -1,0 +1,372 @@
+/**
+ * The gateway's StreamSource in clustered mode: streams come from NATS instead of upstream sockets.
+ * Per stream: one core NATS subscription, a demand entry while clients want it, and ordering by the
+ * owner's per-stream sequence. A jump in the sequence (this gateway's NATS link dropped, the owner
+ * changed) is filled from the JetStream history before later live events, which wait meanwhile;
+ * duplicates and events of a superseded owner are dropped. What the history no longer holds is
+ * counted and logged, and the exchange-id gap check reports it to subscribers as in single-process mode.
+ */
+import { DeliverPolicy, type JetStreamClient, type JsMsg, jetstream } from '@nats-io/jetstream';
+import type { Msg, Subscription } from '@nats-io/transport-node';
+import { ErrorCodes, InvalidArgumentError } from '../errors.js';
+import {
+  hasSequenceIds,
+  parseStreamName,
+  type StreamKind,
+  sequenceRange,
+} from '../exchange/binance/streams.js';
+import type { Logger } from '../log.js';
+import { GapDetector } from '../manager/gap-detector.js';
+import type {
+  ConnectionInfo,
+  HealthVerdict,
+  MetricsSnapshot,
+  StreamInfo,
+  StreamListener,
+  StreamSource,
+  Unsubscribe,
+} from '../stream-source.js';
+import { type Broker, demandBucket } from './broker.js';
+import type { ClusterMetrics } from './cluster-metrics.js';
+import { DemandDeclarer } from './demand.js';
+import { PayloadMessage } from './nats-message.js';
+import { judge } from './stream-order.js';
+import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
+
+/** How far before the last delivered event a replay starts reading, for clock and transit slack. */
+const REPLAY_LOOKBACK_MS = 5000;
+/** A replay that has not reached its end by then gives up; the rest is reported missed. */
+const REPLAY_TIMEOUT_MS = 3000;
+
+type Incoming = Pick<Msg, 'data' | 'headers'>;
+
+interface Entry {
+  readonly stream: string;
+  readonly kind: StreamKind;
+  readonly listeners: Set<StreamListener>;
+  readonly sub: Subscription;
+  readonly ids: GapDetector | undefined;
+  lastSeq: number | undefined;
+  epoch: number;
+  /** Local time the last delivered event arrived: where a replay starts looking. */
+  lastAt: number;
+  /** Live events held while a replay runs. */
+  held: Incoming[] | undefined;
+  messages: number;
+  lastMessageAt: number | undefined;
+}
+
+export interface NatsStreamSourceOptions {
+  readonly broker: Broker;
+  readonly gatewayId: string;
+  readonly metrics: ClusterMetrics;
+  readonly logger: Logger;
+  /** The broker unreachable for longer than this makes the gateway unhealthy. */
+  readonly healthGraceMs: number;
+  /** LEASE_TTL_SECONDS in ms: how long a stale owner can still publish after losing its lease. */
+  readonly leaseTtlMs: number;
+}
+
+export class NatsStreamSource implements StreamSource {
+  // The ingest tier runs WSManager; the gateway serves its streams with the same semantics.
+  readonly implementation = 'WSManager' as const;
+  private readonly entries = new Map<string, Entry>();
+  private readonly demand: DemandDeclarer;
+  private readonly js: JetStreamClient;
+  private readonly openedAt = Date.now();
+  private downSince: number | undefined;
+  private readonly healthTimer: NodeJS.Timeout;
+  private destroyed = false;
+  private counts = { consumed: 0, gaps: 0, seqGaps: 0, errors: 0, creations: 0, cleanups: 0 };
+
+  constructor(private readonly o: NatsStreamSourceOptions) {
+    this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger, () => demandBucket(o.broker.nc));
+    this.js = jetstream(o.broker.nc);
+    this.healthTimer = setInterval(() => {
+      if (o.broker.connected()) this.downSince = undefined;
+      else this.downSince ??= Date.now();
+    }, 250);
+  }
+
+  subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
+    const parsed = typeof stream === 'string' ? parseStreamName(stream) : undefined;
+    if (parsed === undefined) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_STREAM,
+        `Invalid stream name ${JSON.stringify(stream)}: expected a lowercase Binance market stream such as "btcusdt@trade"`,
+      );
+    }
+    const normalised: StreamListener = typeof listener === 'function' ? { next: listener } : listener;
+    let entry = this.entries.get(stream);
+    if (entry === undefined) entry = this.open(stream, parsed.kind);
+    entry.listeners.add(normalised);
+    const target = entry;
+    return () => {
+      if (!target.listeners.delete(normalised) || target.listeners.size > 0) return;
+      if (this.entries.get(stream) === target) this.release(target);
+    };
+  }
+
+  listStreams(): StreamInfo[] {
+    return [...this.entries.values()].map((e) => ({
+      stream: e.stream,
+      subscribers: e.listeners.size,
+      connection: 'nats',
+      lastMessageAt: e.lastMessageAt,
+      idleMs: undefined,
+      messages: e.messages,
+    }));
+  }
+
+  connections(): ConnectionInfo[] {
+    const up = this.o.broker.connected();
+    let last: number | undefined;
+    for (const e of this.entries.values()) if ((e.lastMessageAt ?? 0) > (last ?? 0)) last = e.lastMessageAt;
+    return [
+      {
+        id: 'nats',
+        state: up ? 'open' : 'reconnecting',
+        streams: this.entries.size,
+        openedAt: up ? this.openedAt : undefined,
+        lastMessageAt: last,
+        retries: 0,
+      },
+    ];
+  }
+
+  /** Streams are released as soon as their last subscriber leaves (the ingest tier keeps the idle grace). */
+  forceCleanupIdleStreams(): number {
+    return 0;
+  }
+
+  getMetrics(): MetricsSnapshot {
+    const verdict = this.health();
+    let subscribers = 0;
+    for (const e of this.entries.values()) subscribers += e.listeners.size;
+    return {
+      implementation: this.implementation,
+      activeConnections: this.o.broker.connected() ? 1 : 0,
+      activeConnectionsHwm: 1,
+      retryCount: 0,
+      streamCreations: this.counts.creations,
+      streamCleanups: this.counts.cleanups,
+      activeStreams: this.entries.size,
+      idleStreams: 0,
+      subscribers,
+      messagesReceived: this.counts.consumed,
+      messageGaps: this.counts.gaps,
+      errors: this.counts.errors,
+      isHealthy: verdict.healthy,
+      healthReason: verdict.reason,
+      upstreamConnectAttempts: 0,
+      upstreamConnectBudgetRatio: 0,
+      upstreamRetryAfterSeconds: 0,
+      overdueIdleStreams: 0,
+    };
+  }
+
+  health(): HealthVerdict {
+    if (this.destroyed) return { healthy: false, reason: 'stopped' };
+    if (this.downSince !== undefined && Date.now() - this.downSince > this.o.healthGraceMs) {
+      return { healthy: false, reason: 'NATS unreachable for longer than the health grace' };
+    }
+    return { healthy: true, reason: undefined };
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    clearInterval(this.healthTimer);
+    for (const entry of [...this.entries.values()]) entry.sub.unsubscribe();
+    this.entries.clear();
+    this.o.metrics.demandStreams.set(0);
+    await this.demand.close();
+    await this.o.broker.close();
+  }
+
+  private open(stream: string, kind: StreamKind): Entry {
+    const entry: Entry = {
+      stream,
+      kind,
+      listeners: new Set(),
+      sub: this.o.broker.nc.subscribe(subjectOf(stream), {
+        callback: (error, msg) => {
+          if (error === null) this.onLive(entry, msg);
+        },
+      }),
+      ids: hasSequenceIds(kind) ? new GapDetector(true) : undefined,
+      lastSeq: undefined,
+      epoch: 0,
+      lastAt: Date.now(),
+      held: undefined,
+      messages: 0,
+      lastMessageAt: undefined,
+    };
+    this.entries.set(stream, entry);
+    this.counts.creations++;
+    this.demand.add(stream);
+    this.o.metrics.demandStreams.set(this.demand.size);
+    return entry;
+  }
+
+  private release(entry: Entry): void {
+    this.entries.delete(entry.stream);
+    entry.sub.unsubscribe();
+    this.counts.cleanups++;
+    this.demand.remove(entry.stream);
+    this.o.metrics.demandStreams.set(this.demand.size);
+  }
+
+  private onLive(entry: Entry, msg: Incoming): void {
+    this.counts.consumed++;
+    this.o.metrics.consumed.inc();
+    if (entry.held !== undefined) {
+      entry.held.push(msg);
+      return;
+    }
+    this.accept(entry, msg, true);
+  }
+
+  /** Applies the ordering rule to one event; `mayReplay` false reports a gap instead of filling it. */
+  private accept(entry: Entry, msg: Incoming, mayReplay: boolean): boolean {
+    const seq = Number(msg.headers?.get(HEADERS.seq));
+    const epoch = Number(msg.headers?.get(HEADERS.epoch));
+    if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(epoch)) {
+      this.counts.errors++;
+      return false;
+    }
+    const verdict = judge(entry, seq, epoch, Date.now() - entry.lastAt > this.o.leaseTtlMs);
+    switch (verdict.kind) {
+      case 'duplicate':
+        this.o.metrics.duplicatesDropped.inc();
+        return false;
+      case 'gap':
+        if (mayReplay) {
+          entry.held = [msg];
+          void this.replay(entry, verdict.from, verdict.to);
+          return false;
+        }
+        this.reportMissed(entry, verdict.from, verdict.to);
+        break;
+      case 'reset':
+        // The exchange's own ids still show what was lost in between.
+        this.o.logger.warn({ stream: entry.stream, epoch, seq }, 'Stream sequence or epochs restarted');
+        entry.epoch = epoch;
+        break;
+      case 'deliver':
+        break;
+    }
+    entry.lastSeq = seq;
+    entry.epoch = Math.max(entry.epoch, epoch);
+    entry.lastAt = Date.now();
+    this.deliver(entry, Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
+    return true;
+  }
+
+  private async replay(entry: Entry, from: number, to: number): Promise<void> {
+    this.o.metrics.replays.inc();
+    const seqGapsBefore = this.counts.seqGaps;
+    const startAt = new Date(entry.lastAt - REPLAY_LOOKBACK_MS).toISOString();
+    try {
+      const consumer = await this.js.consumers.get(HISTORY_STREAM, {
+        // One filter subject: NATS 2.9 has no multi-filter consumers.
+        filter_subjects: subjectOf(entry.stream),
+        deliver_policy: DeliverPolicy.StartTime,
+        opt_start_time: startAt,
+      });
+      const messages = await consumer.consume({ max_messages: 1000 });
+      const timer = setTimeout(() => void messages.close(), REPLAY_TIMEOUT_MS);
+      try {
+        for await (const m of messages) {
+          if (this.entries.get(entry.stream) !== entry) break;
+          const seq = Number(m.headers?.get(HEADERS.seq));
+          if (seq >= from && seq <= to && this.accept(entry, asIncoming(m), false)) {
+            this.o.metrics.replayed.inc();
+          }
+          if (seq >= to || m.info.pending === 0) break;
+        }
+      } finally {
+        clearTimeout(timer);
+        await messages.close();
+      }
+    } catch (error) {
+      this.o.logger.warn(
+        { stream: entry.stream, from, to, err: String(error) },
+        'Replay from history failed',
+      );
+    }
+    const held = entry.held ?? [];
+    entry.held = undefined;
+    if (this.entries.get(entry.stream) !== entry) return;
+    // Whatever the history did not hold shows up as a gap while the held live events are applied.
+    for (const msg of held) this.accept(entry, msg, false);
+    if (this.counts.seqGaps > seqGapsBefore) this.o.metrics.replayFailures.inc();
+  }
+
+  private reportMissed(entry: Entry, from: number, to: number): void {
+    const missed = to - from + 1;
+    this.counts.gaps++;
+    this.counts.seqGaps++;
+    this.o.metrics.missedMessages.inc(missed);
+    this.o.logger.warn(
+      { stream: entry.stream, from, to, missed },
+      'Events missing from the history: reported as a gap',
+    );
+  }
+
+  private deliver(entry: Entry, payload: Buffer): void {
+    let data: unknown;
+    try {
+      data = JSON.parse(payload.toString('utf8'));
+    } catch {
+      this.counts.errors++;
+      return;
+    }
+    const now = Date.now();
+    entry.messages++;
+    entry.lastMessageAt = now;
+    const record = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : undefined;
+    if (typeof record?.['E'] === 'number')
+      this.o.metrics.endToEndLag.observe(Math.max(0, now - record['E']) / 1000);
+    const range = record && entry.ids ? sequenceRange(entry.kind, record) : undefined;
+    const verdict = range ? entry.ids?.check(range) : undefined;
+    if (verdict?.kind === 'duplicate') {
+      this.o.metrics.duplicatesDropped.inc();
+      return;
+    }
+    if (verdict?.kind === 'gap') {
+      this.counts.gaps++;
+      if (verdict.missed > 0) this.o.metrics.upstreamMissed.inc(verdict.missed);
+      this.o.logger.warn(
+        {
+          stream: entry.stream,
+          expected: verdict.expected,
+          received: verdict.received,
+          missed: verdict.missed,
+        },
+        'Exchange ids skipped (events lost upstream, e.g. while a shard changed owner)',
+      );
+    }
+    const message = new PayloadMessage(entry.stream, data, payload);
+    for (const listener of [...entry.listeners]) {
+      try {
+        if (verdict?.kind === 'gap') {
+          listener.gap?.({
+            stream: entry.stream,
+            expected: verdict.expected,
+            received: verdict.received,
+            missed: verdict.missed,
+          });
+        }
+        listener.next(data, message);
+      } catch (error) {
+        this.counts.errors++;
+        this.o.logger.warn({ stream: entry.stream, err: String(error) }, 'Subscriber threw');
+      }
+    }
+  }
+}
+
+function asIncoming(m: JsMsg): Incoming {
+  return { data: m.data, headers: m.headers };
+}

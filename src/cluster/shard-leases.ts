@@ -1,0 +1,195 @@
+/**
+ * Shard ownership through leases in a NATS KV bucket, without a leader. Every tick (a third of the
+ * lease TTL) a node: refreshes its entry in the node bucket; renews each lease it holds by revision
+ * (a failed compare-and-set means someone else holds it now); hands a shard to the node rendezvous
+ * hashing prefers once that node has been seen live twice; and creates the leases of free shards it
+ * prefers (or any free shard nobody took within a tick). Both buckets have a bucket-level TTL equal
+ * to the lease TTL (NATS 2.9 has no per-key TTL), so a node that stops renewing loses everything
+ * after one TTL. The epoch of a lease is its KV revision at creation: it only grows.
+ */
+import type { KV } from '@nats-io/kv';
+import type { Logger } from '../log.js';
+import type { ClusterMetrics } from './cluster-metrics.js';
+import { preferredOwner } from './shards.js';
+
+export interface LeaseEvents {
+  /** This node now owns `shard`; events it publishes carry `epoch`. */
+  gained(shard: number, epoch: number): void;
+  /** This node no longer owns `shard`: stop publishing it at once. */
+  lost(shard: number): void;
+}
+
+export interface ShardLeasesOptions {
+  readonly leases: KV;
+  readonly nodes: KV;
+  /**
+   * Called after a failed tick: recreates what NATS may have lost (memory-stored buckets vanish when
+   * the server holding them restarts) and returns fresh bucket handles.
+   */
+  readonly repair?: () => Promise<{ leases: KV; nodes: KV }>;
+  readonly nodeId: string;
+  readonly shardCount: number;
+  readonly ttlMs: number;
+  readonly events: LeaseEvents;
+  readonly logger: Logger;
+  readonly metrics: ClusterMetrics;
+}
+
+interface Held {
+  revision: number;
+  readonly epoch: number;
+  /** When the request that created or last renewed the lease was sent: the server's clock starts later. */
+  sentAt: number;
+}
+
+/** Margin below the TTL at which a lease is treated as lost locally, before the server expires it. */
+const EXPIRY_MARGIN_MS = 250;
+
+export class ShardLeases {
+  private readonly held = new Map<number, Held>();
+  private readonly freeSince = new Map<number, number>();
+  private liveOnce = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopped = false;
+  private ticks = 0;
+  private kv: { leases: KV; nodes: KV };
+
+  constructor(private readonly o: ShardLeasesOptions) {
+    this.kv = { leases: o.leases, nodes: o.nodes };
+    o.metrics.shardCount.set(o.shardCount);
+  }
+
+  get tickMs(): number {
+    return Math.max(100, Math.floor(this.o.ttlMs / 3));
+  }
+
+  /** The epoch while this node holds a lease on `shard` that cannot have expired yet, else undefined. */
+  epochOf(shard: number): number | undefined {
+    const held = this.held.get(shard);
+    if (held === undefined) return undefined;
+    if (Date.now() - held.sentAt >= this.o.ttlMs - EXPIRY_MARGIN_MS) {
+      this.drop(shard, 'lease expired before it could be renewed');
+      return undefined;
+    }
+    return held.epoch;
+  }
+
+  ownedShards(): number[] {
+    return [...this.held.keys()].filter((s) => this.epochOf(s) !== undefined);
+  }
+
+  start(): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.ticking = this.tick()
+        .catch(async (error: unknown) => {
+          this.o.logger.warn({ err: String(error) }, 'Shard lease tick failed');
+          if (this.o.repair) this.kv = await this.o.repair().catch(() => this.kv);
+        })
+        .finally(() => {
+          this.ticking = undefined;
+          if (!this.stopped) this.timer = setTimeout(loop, this.tickMs);
+        });
+    };
+    loop();
+    // Local expiry runs even while the broker is unreachable and ticks hang.
+    this.expiryTimer = setInterval(() => this.ownedShards(), EXPIRY_MARGIN_MS);
+  }
+
+  /** Stops renewing and deletes this node's leases and node entry, so others take over at their next tick. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.expiryTimer);
+    await this.ticking;
+    const releases = [...this.held].map(async ([shard, held]) => {
+      this.drop(shard, undefined);
+      await this.kv.leases.delete(leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
+    });
+    await Promise.all(releases);
+    await this.kv.nodes.delete(this.o.nodeId).catch(() => {});
+  }
+
+  private async tick(): Promise<void> {
+    const { nodeId, shardCount } = this.o;
+    const { nodes } = this.kv;
+    await nodes.put(nodeId, String(Date.now()));
+    const live = new Set<string>([nodeId]);
+    for await (const key of await nodes.keys()) live.add(key);
+    const stable = new Set([...live].filter((n) => n === nodeId || this.liveOnce.has(n)));
+    this.liveOnce = live;
+
+    // The first tick only announces this node: nodes starting together then see each other before
+    // claiming, instead of one taking every shard and handing half over a tick later.
+    if (this.ticks++ === 0) return;
+    const now = Date.now();
+    const work: Promise<void>[] = [];
+    for (let shard = 0; shard < shardCount; shard++) {
+      const preferred = preferredOwner(shard, stable);
+      if (this.held.has(shard)) work.push(this.keep(shard, preferred));
+      else work.push(this.maybeTake(shard, preferred === nodeId, now));
+    }
+    await Promise.all(work);
+    this.o.metrics.shardsOwned.set(this.held.size);
+  }
+
+  private async keep(shard: number, preferred: string | undefined): Promise<void> {
+    const held = this.held.get(shard);
+    if (held === undefined) return;
+    const { nodeId } = this.o;
+    const { leases } = this.kv;
+    if (preferred !== undefined && preferred !== nodeId) {
+      this.drop(shard, undefined);
+      this.o.logger.info({ shard, to: preferred }, 'Handing shard over to its preferred node');
+      await leases.delete(leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
+      return;
+    }
+    const sentAt = Date.now();
+    try {
+      held.revision = await leases.update(leaseKey(shard), nodeId, held.revision);
+      held.sentAt = sentAt;
+    } catch (error) {
+      this.drop(shard, `renewal refused: ${String(error)}`);
+    }
+  }
+
+  private async maybeTake(shard: number, preferred: boolean, now: number): Promise<void> {
+    const entry = await this.kv.leases.get(leaseKey(shard));
+    if (entry !== null && entry.operation === 'PUT') {
+      this.freeSince.delete(shard);
+      return;
+    }
+    const since = this.freeSince.get(shard) ?? now;
+    this.freeSince.set(shard, since);
+    // The preferred node gets one tick to take a free shard; after that anyone may.
+    if (!preferred && now - since < this.tickMs) return;
+    const sentAt = Date.now();
+    try {
+      const revision = await this.kv.leases.create(leaseKey(shard), this.o.nodeId);
+      if (this.stopped) return;
+      this.held.set(shard, { revision, epoch: revision, sentAt });
+      this.freeSince.delete(shard);
+      this.o.metrics.leaseTakeovers.inc();
+      this.o.logger.info({ shard, epoch: revision }, 'Shard lease acquired');
+      this.o.events.gained(shard, revision);
+    } catch {
+      // Someone else created it first.
+    }
+  }
+
+  private drop(shard: number, lostReason: string | undefined): void {
+    if (!this.held.delete(shard)) return;
+    this.o.metrics.shardsOwned.set(this.held.size);
+    if (lostReason !== undefined) {
+      this.o.metrics.leasesLost.inc();
+      this.o.logger.warn({ shard, reason: lostReason }, 'Shard lease lost: stopped publishing it');
+    }
+    this.o.events.lost(shard);
+  }
+}
+
+export function leaseKey(shard: number): string {
+  return `shard.${shard}`;
+}

@@ -1,0 +1,83 @@
+/**
+ * Shard leases on a real nats-server: a node that loses a lease (someone else holds it, or it cannot
+ * renew because the broker is gone) stops owning the shard at once, before another node can take it.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { type Broker, connectBroker, leaseBuckets } from '../../src/cluster/broker.js';
+import { ClusterMetrics } from '../../src/cluster/cluster-metrics.js';
+import { leaseKey, ShardLeases } from '../../src/cluster/shard-leases.js';
+import { silentLogger } from '../../src/log.js';
+import { waitFor } from '../gateway/helpers.js';
+import { type NatsServer, startNatsServer } from './nats-server.js';
+
+const TTL_MS = 2000;
+
+describe('shard leases', () => {
+  let nats: NatsServer | undefined;
+  const brokers: Broker[] = [];
+  const stops: (() => Promise<void>)[] = [];
+
+  after(async () => {
+    for (const stop of stops) await stop().catch(() => {});
+    for (const broker of brokers) await broker.close().catch(() => {});
+    await nats?.stop();
+  });
+
+  async function node(nodeId: string, lost: number[]) {
+    const settings = {
+      natsUrl: nats!.url,
+      nodeId,
+      shardCount: 2,
+      historyMaxMessages: 1000,
+      historyMaxAgeSeconds: 60,
+      leaseTtlSeconds: TTL_MS / 1000,
+    };
+    const metrics = new ClusterMetrics(new Registry(), 'ingest');
+    const broker = await connectBroker(settings, 'ingest', silentLogger(), metrics);
+    brokers.push(broker);
+    const buckets = await leaseBuckets(broker.nc, TTL_MS);
+    const leases = new ShardLeases({
+      ...buckets,
+      nodeId,
+      shardCount: 2,
+      ttlMs: TTL_MS,
+      events: { gained: () => {}, lost: (s) => lost.push(s) },
+      logger: silentLogger(),
+      metrics,
+    });
+    leases.start();
+    stops.push(() => leases.stop());
+    return { leases, buckets, metrics };
+  }
+
+  it('drops a shard at the first renewal after another holder replaced the lease', async (t) => {
+    nats = await startNatsServer(t);
+    if (nats === undefined) return;
+    const lost: number[] = [];
+    const { leases, buckets } = await node('solo', lost);
+    await waitFor(() => leases.ownedShards().length === 2, 'both shards owned', 10_000);
+    // Another writer overwrites the lease (as a node that took it after an expiry would).
+    await buckets.leases.put(leaseKey(0), 'intruder');
+    await waitFor(() => lost.includes(0), 'shard 0 reported lost', TTL_MS);
+    assert.equal(leases.epochOf(0), undefined);
+    assert.deepEqual(leases.ownedShards(), [1]);
+  });
+
+  it('stops owning every shard within the TTL when the broker is unreachable', async (t) => {
+    if (nats === undefined) return t.skip('nats-server missing');
+    // Only the node under test runs: the first one releases its leases.
+    for (const stop of stops.splice(0)) await stop();
+    const lost: number[] = [];
+    const { leases } = await node('cut-off', lost);
+    await waitFor(() => leases.ownedShards().length === 2, 'both shards owned', 10_000);
+    const killedAt = Date.now();
+    await nats.kill();
+    // No renewal can succeed now; a lease it could not renew must not be counted on past the TTL.
+    await waitFor(() => leases.ownedShards().length === 0, 'no shard owned', TTL_MS + 500);
+    assert.ok(Date.now() - killedAt <= TTL_MS + 500);
+    assert.deepEqual(lost.sort(), [0, 1], 'both shards reported lost');
+    await nats.start();
+  });
+});

@@ -1,0 +1,83 @@
+/** Ingest nodes and gateways as child processes (so a test can signal one), started through the real commands. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '../gateway/helpers.js';
+import { freePort } from './nats-server.js';
+
+const MAIN = {
+  ingest: fileURLToPath(new URL('../../src/cluster/ingest-main.ts', import.meta.url)),
+  serve: fileURLToPath(new URL('../../src/gateway/command-main.ts', import.meta.url)),
+};
+
+export interface IngestProcess {
+  readonly nodeId: string;
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  /** The value of one unlabelled metric from its /api/ws/metrics, or undefined when unreachable. */
+  metric(name: string): Promise<number | undefined>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+export function spawnIngest(nodeId: string, env: Record<string, string>): Promise<IngestProcess> {
+  return spawnRole('ingest', nodeId, env);
+}
+
+/** `ws-manager ingest` or `ws-manager serve` with `env`, on a free port; resolves once it serves metrics. */
+export async function spawnRole(
+  role: keyof typeof MAIN,
+  nodeId: string,
+  env: Record<string, string>,
+): Promise<IngestProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN[role]], {
+    env: {
+      ...process.env,
+      ...env,
+      NODE_ID: nodeId,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const ingest: IngestProcess = {
+    nodeId,
+    url,
+    child,
+    output: () => output,
+    async metric(name) {
+      try {
+        const res = await fetch(`${url}/api/ws/metrics?format=prometheus`);
+        const text = await res.text();
+        const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+        return m ? Number(m[1]) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      await exited;
+    },
+  };
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${role} ${nodeId} exited: ${output}`);
+      return (await ingest.metric('ws_manager_cluster_shard_count')) !== undefined;
+    },
+    `${role} ${nodeId} serving metrics`,
+    30_000,
+  );
+  return ingest;
+}

@@ -1,0 +1,52 @@
+/** The pure rules of the clustered mode: shard hashing, rendezvous ownership, ordering, KV key tokens. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { preferredOwner, shardOf } from '../../src/cluster/shards.js';
+import { judge } from '../../src/cluster/stream-order.js';
+import { kvTokenOf, streamOfKvToken } from '../../src/cluster/subjects.js';
+
+describe('shards and rendezvous ownership', () => {
+  it('spreads streams over every shard', () => {
+    const counts = new Array<number>(16).fill(0);
+    for (let i = 0; i < 1600; i++) counts[shardOf(`s${i}usdt@trade`, 16)]!++;
+    assert.ok(Math.min(...counts) > 50, `each shard gets a share: ${counts.join(',')}`);
+  });
+
+  it('moves only the shards a node leaving held, and agrees regardless of order', () => {
+    const nodes = ['a', 'b', 'c'];
+    const before = Array.from({ length: 64 }, (_, s) => preferredOwner(s, nodes));
+    assert.deepEqual(
+      before,
+      Array.from({ length: 64 }, (_, s) => preferredOwner(s, [...nodes].reverse())),
+    );
+    for (const owner of nodes)
+      assert.ok(before.filter((n) => n === owner).length > 10, `${owner} owns a share`);
+    const after = Array.from({ length: 64 }, (_, s) => preferredOwner(s, ['a', 'c']));
+    for (let s = 0; s < 64; s++) if (before[s] !== 'b') assert.equal(after[s], before[s], `shard ${s} stays`);
+  });
+});
+
+describe('per-stream ordering at the gateway', () => {
+  it('delivers the next sequence, drops duplicates and superseded owners, finds gaps and resets', () => {
+    assert.deepEqual(judge({ lastSeq: undefined, epoch: 0 }, 7, 3), { kind: 'deliver' });
+    assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 8, 3), { kind: 'deliver' });
+    assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 8, 9), { kind: 'deliver' });
+    assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 7, 3), { kind: 'duplicate' });
+    assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 8, 2), { kind: 'duplicate' });
+    assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 11, 3), { kind: 'gap', from: 8, to: 10 });
+    assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 1, 9), { kind: 'reset' });
+    // A lower epoch is a stale owner, unless the current one has been silent for a lease TTL.
+    assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 1, 1, false), { kind: 'duplicate' });
+    assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 1, 1, true), { kind: 'reset' });
+  });
+});
+
+describe('KV key tokens of stream names', () => {
+  it('round-trips every Binance stream shape through the KV key alphabet', () => {
+    for (const stream of ['btcusdt@trade', '!miniTicker@arr', 'ethusdt@depth20@100ms', 'bnbusdt@kline_1m']) {
+      const token = kvTokenOf(stream);
+      assert.match(token, /^[-_=a-zA-Z0-9]+$/);
+      assert.equal(streamOfKvToken(token), stream);
+    }
+  });
+});
