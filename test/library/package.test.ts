@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -47,7 +47,9 @@ before(async () => {
   mkdirSync(installed, { recursive: true });
   await run('tar', ['-xzf', join(project, packed[0]!.filename), '-C', installed, '--strip-components=1']);
   for (const dep of Object.keys(pkg.dependencies)) {
-    symlinkSync(realpathSync(join(root, 'node_modules', dep)), join(project, 'node_modules', dep));
+    const target = join(project, 'node_modules', dep);
+    mkdirSync(dirname(target), { recursive: true }); // a scoped name (@scope/pkg) needs its scope folder
+    symlinkSync(realpathSync(join(root, 'node_modules', dep)), target);
   }
   mkdirSync(join(project, 'node_modules', '@types'));
   symlinkSync(
