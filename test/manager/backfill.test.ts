@@ -189,7 +189,12 @@ test('backfill: a refill the REST budget cannot pay for is reported as a gap, ne
 });
 
 test('backfill: REST answering 429 pauses REST calls for its Retry-After and the gap is reported', async () => {
-  await withSim({ rate: 100, rest: { weightLimit: 4, requestsBeforeBan: 0 } }, async (sim) => {
+  // The simulator's weight budget, like Binance's, resets when its wall-clock window turns: a new window
+  // mid-test would let the refill through. A 10-minute window, entered with at least 15 s to spare.
+  const windowMs = 600_000;
+  const into = Date.now() % windowMs;
+  if (into > windowMs - 15_000) await new Promise((r) => setTimeout(r, windowMs - into + 100));
+  await withSim({ rate: 100, rest: { weightLimit: 4, requestsBeforeBan: 0, windowMs } }, async (sim) => {
     const registry = new Registry();
     const manager = new WSManager({
       url: sim.url,
