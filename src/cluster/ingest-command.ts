@@ -1,4 +1,5 @@
 /** `ws-manager ingest`: configuration from the environment, an ingest node, and a clean stop on signals. */
+import { handledArguments } from '../command-args.js';
 import { loadConfig } from '../config/load-config.js';
 import { configUsage } from '../config/usage.js';
 import { ConfigError } from '../errors.js';
@@ -18,18 +19,7 @@ export const ingestUsage = [
 ].join('\n');
 
 export async function ingestCommand(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(ingestUsage);
-    return;
-  }
-  const unknown = argv.find((a) => a.length > 0);
-  if (unknown !== undefined) {
-    process.stderr.write(
-      `ws-manager ingest: unknown argument ${JSON.stringify(unknown)} (settings come from environment variables; see --help)\n`,
-    );
-    process.exitCode = 2;
-    return;
-  }
+  if (handledArguments('ingest', argv, ingestUsage)) return;
   let ingest: Awaited<ReturnType<typeof startIngest>>;
   let logger: ReturnType<typeof createLogger>;
   try {

@@ -1,4 +1,5 @@
 /** `ws-manager serve`: configuration from the environment, the gateway, and graceful shutdown on signals. */
+import { handledArguments } from '../command-args.js';
 import { loadConfig } from '../config/load-config.js';
 import { configUsage } from '../config/usage.js';
 import { ConfigError } from '../errors.js';
@@ -24,18 +25,7 @@ export const serveUsage = [
  * line to stderr and sets `process.exitCode = 2` instead of starting.
  */
 export async function serveCommand(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(serveUsage);
-    return;
-  }
-  const unknown = argv.find((a) => a.length > 0);
-  if (unknown !== undefined) {
-    process.stderr.write(
-      `ws-manager serve: unknown argument ${JSON.stringify(unknown)} (settings come from environment variables; see --help)\n`,
-    );
-    process.exitCode = 2;
-    return;
-  }
+  if (handledArguments('serve', argv, serveUsage)) return;
   let config: ReturnType<typeof loadConfig>;
   let logger: Logger;
   let gateway: Awaited<ReturnType<typeof startGateway>>;
