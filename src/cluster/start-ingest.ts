@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
 import { hasBearerToken } from '../gateway/bearer-auth.js';
+import { parseRequestTarget } from '../gateway/request-target.js';
 import { createLogger, type Logger } from '../log.js';
 import { WSManager } from '../manager/index.js';
 import { type Simulator, startSimulator } from '../simulator/index.js';
@@ -114,8 +115,15 @@ export async function startIngest(
   leases.start();
 
   const ready = () => broker.connected() && manager.health().healthy;
-  const server = createServer(
-    (req, res) => void serveHttp(req, res, { registry, manager, ready, metricsToken: cfg.metricsToken }),
+  const server = createServer((req, res) =>
+    serveHttp(req, res, { registry, manager, ready, metricsToken: cfg.metricsToken }).catch(
+      (error: unknown) => {
+        // A failing handler answers 500 and is logged; it must never end the process.
+        logger.error({ err: String(error), path: req.url }, 'Ingest HTTP request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end();
+      },
+    ),
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -164,7 +172,11 @@ interface HttpDeps {
 }
 
 async function serveHttp(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://ingest');
+  const url = parseRequestTarget(req.url);
+  if (url === undefined) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('malformed request target\n');
+    return;
+  }
   const path = url.pathname;
   const ok = deps.ready();
   const head = req.method === 'HEAD';

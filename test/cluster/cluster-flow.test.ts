@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
@@ -77,6 +78,8 @@ describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams
       assert.equal(verdict.gaps, 0, `${stream}: ids contiguous (${JSON.stringify(verdict)})`);
     }
     for (const ingest of ingests) {
+      // A request target that is no URL gets a 400 and leaves the node serving.
+      assert.match(await rawStatusLine(ingest.url, 'GET http://[ HTTP/1.1'), /^HTTP\/1\.1 400 /);
       assert.equal((await fetchRaw(`${ingest.url}/healthz`)).status, 200);
       assert.equal((await fetchRaw(`${ingest.url}/readyz`)).status, 200);
       assert.equal((await fetchRaw(`${ingest.url}/api/ws/metrics`, { method: 'HEAD' })).status, 200);
@@ -131,3 +134,19 @@ describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams
     );
   });
 });
+
+/** Sends one request line as it is (no client library would send a malformed target) and reads the status line. */
+function rawStatusLine(base: string, requestLine: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () =>
+      socket.write(`${requestLine}\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`),
+    );
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += String(chunk);
+    });
+    socket.on('end', () => resolve(text.split('\r\n')[0] ?? ''));
+    socket.on('error', reject);
+  });
+}
