@@ -6,6 +6,7 @@
  */
 import WebSocket from 'ws';
 import type { StreamError } from '../errors.js';
+import { type FrameHandler, readRawFrame } from '../exchange/binance/frames.js';
 import {
   hasSequenceIds,
   parseStreamName,
@@ -57,6 +58,32 @@ export class LegacySubscription {
   private lastSequence: number | undefined;
   private readonly sequenced: boolean;
   private readonly kind: StreamKind;
+  private readonly frames: FrameHandler = {
+    event: (_stream, data, frame) => {
+      this.messages++;
+      this.lastMessageAt = this.ctx.now();
+      this.ctx.metrics.messagesReceived.inc();
+      this.ctx.tally.messages++;
+      if (this.sequenced && isRecord(data)) this.checkSequence(data);
+      try {
+        this.listener.next(data, new LegacyMessage(this.stream, frame, data));
+      } catch (error) {
+        this.error('handler_threw');
+        this.ctx.logger.error({ stream: this.stream, err: String(error) }, 'Legacy subscriber threw');
+      }
+    },
+    shutdown: () =>
+      this.ctx.logger.info(
+        { stream: this.stream, connection: this.id },
+        'Legacy upstream announced shutdown',
+      ),
+    // A raw connection sends no control message, so no reply comes.
+    reply: () => {},
+    malformed: () => {
+      this.error('malformed_frame');
+      this.ctx.logger.warn({ stream: this.stream, connection: this.id }, 'Legacy malformed frame dropped');
+    },
+  };
 
   constructor(
     id: string,
@@ -152,7 +179,7 @@ export class LegacySubscription {
       this.ctx.onConnectionChange(true);
     });
     socket.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) this.deliver(data);
+      if (!isBinary) readRawFrame(data, this.frames);
     });
     socket.on('error', (error: Error) => {
       this.error(opened ? 'connection_error' : 'connect_failed');
@@ -193,35 +220,6 @@ export class LegacySubscription {
       this.timer = undefined;
       if (this.state === 'waiting') this.connect();
     }, this.ctx.reconnectDelayMs);
-  }
-
-  private deliver(payload: Buffer): void {
-    let data: unknown;
-    try {
-      data = JSON.parse(payload.toString('utf8'));
-    } catch {
-      this.error('malformed_frame');
-      this.ctx.logger.warn({ stream: this.stream, connection: this.id }, 'Legacy malformed frame dropped');
-      return;
-    }
-    if (isRecord(data) && data['e'] === 'serverShutdown') {
-      this.ctx.logger.info(
-        { stream: this.stream, connection: this.id },
-        'Legacy upstream announced shutdown',
-      );
-      return;
-    }
-    this.messages++;
-    this.lastMessageAt = this.ctx.now();
-    this.ctx.metrics.messagesReceived.inc();
-    this.ctx.tally.messages++;
-    if (this.sequenced && isRecord(data)) this.checkSequence(data);
-    try {
-      this.listener.next(data, new LegacyMessage(this.stream, payload, data));
-    } catch (error) {
-      this.error('handler_threw');
-      this.ctx.logger.error({ stream: this.stream, err: String(error) }, 'Legacy subscriber threw');
-    }
   }
 
   private checkSequence(data: Record<string, unknown>): void {

@@ -1,0 +1,103 @@
+/**
+ * What a client reads from a Binance market-stream connection ("WebSocket Streams for Binance"): on a
+ * combined connection (`/stream?streams=`) every event comes wrapped as `{"stream":..,"data":..}`; on a
+ * raw one (`/ws/<stream>`) the event payload itself. Both carry the `serverShutdown` notice (combined:
+ * stream `!serverShutdown`) and the replies to live control messages, `{"result":..,"id":..}`, or an
+ * error: documented flat as `{"code":..,"msg":..,"id":..}`, sent by the production servers nested as
+ * `{"error":{"code":..,"msg":..},"id":..}`; clients must accept both.
+ *
+ * The readers hand the frame to a handler instead of returning a description of it: they run once per
+ * stream event, and an ordinary event then costs one JSON.parse and no further allocation.
+ */
+
+/** The error of a rejected control message, as the exchange sent it (not validated further). */
+export interface ExchangeError {
+  readonly code: unknown;
+  readonly msg: unknown;
+}
+
+export interface FrameHandler {
+  /**
+   * A stream event: `stream` is the envelope's stream on a combined connection, undefined on a raw one;
+   * `frame` the bytes it came in (the envelope included), for consumers that pass them on unchanged.
+   */
+  event(stream: string | undefined, data: unknown, frame: Buffer): void;
+  /** The exchange will close this connection soon; reconnect now. */
+  shutdown(): void;
+  /** The answer to control message `id`: `error` undefined for a success. */
+  reply(id: number, error: ExchangeError | undefined): void;
+  /** A frame that is none of the above; `detail` says what it was, for a log line. */
+  malformed(detail: string): void;
+}
+
+export const SERVER_SHUTDOWN_EVENT = 'serverShutdown';
+/** The pseudo stream a combined connection sends the `serverShutdown` event on. */
+export const SERVER_SHUTDOWN_STREAM = '!serverShutdown';
+
+/** Reads one frame of a combined-stream connection. */
+export function readCombinedFrame(frame: Buffer, handler: FrameHandler): void {
+  const obj = parseObject(frame, handler);
+  if (obj === undefined) return;
+  const stream = obj['stream'];
+  if (typeof stream === 'string') {
+    const data = obj['data'];
+    if (stream === SERVER_SHUTDOWN_STREAM) handler.shutdown();
+    else if (data === undefined) handler.malformed(`frame of stream ${stream} without data`);
+    else handler.event(stream, data, frame);
+    return;
+  }
+  if (obj['e'] === SERVER_SHUTDOWN_EVENT) {
+    handler.shutdown();
+    return;
+  }
+  const id = obj['id'];
+  if (typeof id === 'number') {
+    handler.reply(id, replyError(obj));
+    return;
+  }
+  handler.malformed('JSON object that is neither an event nor a reply');
+}
+
+/**
+ * Reads one frame of a raw-stream connection: anything that is JSON is the stream's event, except the
+ * `serverShutdown` notice. (A raw connection that sends no control message gets no reply to tell apart.)
+ */
+export function readRawFrame(frame: Buffer, handler: FrameHandler): void {
+  let data: unknown;
+  try {
+    data = JSON.parse(frame.toString());
+  } catch {
+    handler.malformed('frame that is not JSON');
+    return;
+  }
+  if (
+    typeof data === 'object' &&
+    data !== null &&
+    (data as Record<string, unknown>)['e'] === SERVER_SHUTDOWN_EVENT
+  )
+    handler.shutdown();
+  else handler.event(undefined, data, frame);
+}
+
+/** The error a control reply carries, in either envelope; undefined for a success. */
+export function replyError(reply: Record<string, unknown>): ExchangeError | undefined {
+  const nested = reply['error'];
+  if (reply['code'] === undefined && nested === undefined) return undefined;
+  const body = nested !== null && typeof nested === 'object' ? (nested as Record<string, unknown>) : reply;
+  return { code: body['code'], msg: body['msg'] };
+}
+
+function parseObject(frame: Buffer, handler: FrameHandler): Record<string, unknown> | undefined {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(frame.toString());
+  } catch {
+    handler.malformed('frame that is not JSON');
+    return undefined;
+  }
+  if (msg === null || typeof msg !== 'object') {
+    handler.malformed('frame that is not a JSON object');
+    return undefined;
+  }
+  return msg as Record<string, unknown>;
+}
