@@ -1,7 +1,6 @@
 /** One event as the legacy implementation delivers it: the raw payload bytes plus the stream name. */
+import { combinedFrame } from '../exchange/binance/frames.js';
 import type { StreamMessage } from '../stream-source.js';
-
-const SUFFIX = Buffer.from('}');
 
 /**
  * Wraps the payload of a raw `/ws/<stream>` frame. The combined frame is built by concatenating bytes
@@ -24,10 +23,7 @@ export class LegacyMessage implements StreamMessage {
   }
 
   frameBytes(): Buffer {
-    if (this.frame === undefined) {
-      const prefix = Buffer.from(`{"stream":${JSON.stringify(this.stream)},"data":`);
-      this.frame = Buffer.concat([prefix, this.payload, SUFFIX]);
-    }
+    this.frame ??= combinedFrame(this.stream, this.payload);
     return this.frame;
   }
 }

@@ -2,6 +2,7 @@
  * The message object every subscriber of a stream receives for one upstream frame: created once per
  * frame and shared, so forwarding needs neither a copy nor a re-serialisation.
  */
+import { combinedPrefix } from '../exchange/binance/frames.js';
 import type { StreamMessage } from '../stream-source.js';
 
 const CLOSE_BRACE = 0x7d;
@@ -35,7 +36,7 @@ export class FrameMessage implements StreamMessage {
 
 /** Locates `<payload>` in `{"stream":"<name>","data":<payload>}` (trailing whitespace allowed). */
 export function sliceData(frame: Buffer, stream: string): Buffer | undefined {
-  const prefix = `{"stream":${JSON.stringify(stream)},"data":`;
+  const prefix = combinedPrefix(stream);
   const start = Buffer.byteLength(prefix);
   if (frame.length <= start || frame.toString('utf8', 0, start) !== prefix) return undefined;
   let end = frame.length - 1;

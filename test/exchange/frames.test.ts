@@ -1,7 +1,12 @@
 /** The one reader of Binance market-stream frames, shared by WSManager (combined) and legacy (raw). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type FrameHandler, readCombinedFrame, readRawFrame } from '../../src/exchange/binance/frames.js';
+import {
+  combinedFrame,
+  type FrameHandler,
+  readCombinedFrame,
+  readRawFrame,
+} from '../../src/exchange/binance/frames.js';
 
 type Seen = [string, ...unknown[]];
 
@@ -63,5 +68,15 @@ describe('readRawFrame', () => {
     assert.deepEqual(read(readRawFrame, '[1,2]'), [['event', undefined, [1, 2]]]);
     assert.deepEqual(read(readRawFrame, '{"e":"serverShutdown","E":1}'), [['shutdown']]);
     assert.deepEqual(read(readRawFrame, '{"e":'), [['malformed', 'frame that is not JSON']]);
+  });
+});
+
+describe('combinedFrame', () => {
+  it('wraps payload bytes in the envelope that readCombinedFrame unwraps', () => {
+    const frame = combinedFrame('btcusdt@trade', Buffer.from('{"e":"trade","t":7}'));
+    assert.equal(frame.toString(), '{"stream":"btcusdt@trade","data":{"e":"trade","t":7}}');
+    assert.deepEqual(read(readCombinedFrame, frame.toString()), [
+      ['event', 'btcusdt@trade', { e: 'trade', t: 7 }],
+    ]);
   });
 });

@@ -34,6 +34,18 @@ export const SERVER_SHUTDOWN_EVENT = 'serverShutdown';
 /** The pseudo stream a combined connection sends the `serverShutdown` event on. */
 export const SERVER_SHUTDOWN_STREAM = '!serverShutdown';
 
+/** The text before the payload in a combined-stream frame: `{"stream":"<name>","data":`. */
+export function combinedPrefix(stream: string): string {
+  return `{"stream":${JSON.stringify(stream)},"data":`;
+}
+
+const CLOSE_BRACE = Buffer.from('}');
+
+/** The combined-stream frame that carries `payload` (JSON text), built from its bytes. */
+export function combinedFrame(stream: string, payload: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(combinedPrefix(stream)), payload, CLOSE_BRACE]);
+}
+
 /** Reads one frame of a combined-stream connection. */
 export function readCombinedFrame(frame: Buffer, handler: FrameHandler): void {
   const obj = parseObject(frame, handler);
