@@ -24,7 +24,7 @@ import type {
   Unsubscribe,
 } from '../stream-source.js';
 import { UpstreamAdmission } from '../upstream-admission.js';
-import { LegacySubscription, type LegacyTally } from './legacy-subscription.js';
+import { LegacySubscription } from './legacy-subscription.js';
 
 export interface LegacyStreamSourceOptions {
   /** Upstream base URL such as `wss://stream.binance.com:9443`; sockets open `${url}/ws/<stream>`. */
@@ -59,9 +59,6 @@ export class LegacyStreamSource implements StreamSource {
   private readonly healthGraceMs: number;
   private readonly now: () => number;
   private readonly admission: UpstreamAdmission;
-  private readonly tally: LegacyTally = { retries: 0, messages: 0, gaps: 0, errors: 0 };
-  private creations = 0;
-  private cleanups = 0;
   private nextId = 1;
   private destroyed = false;
 
@@ -110,7 +107,6 @@ export class LegacyStreamSource implements StreamSource {
       reconnectDelayMs: this.reconnectDelayMs,
       admission: this.admission,
       metrics: this.metrics,
-      tally: this.tally,
       logger: this.logger,
       now: this.now,
       onConnectionChange: (open) => {
@@ -120,8 +116,7 @@ export class LegacyStreamSource implements StreamSource {
     });
     this.subscriptions.add(subscription);
     this.perStream.set(stream, (this.perStream.get(stream) ?? 0) + 1);
-    this.metrics.streamCreations.inc();
-    this.creations++;
+    this.metrics.created();
     this.recount();
     return () => {
       if (!this.subscriptions.delete(subscription)) return;
@@ -131,7 +126,6 @@ export class LegacyStreamSource implements StreamSource {
       subscription.close();
       // The legacy code closed the socket as soon as its subscriber left: no idle grace.
       this.metrics.cleanedUp('idle');
-      this.cleanups++;
       this.recount();
     };
   }
@@ -193,19 +187,20 @@ export class LegacyStreamSource implements StreamSource {
 
   getMetrics(): MetricsSnapshot {
     const verdict = this.health();
+    const counts = this.metrics.counts;
     return {
       implementation: this.implementation,
-      activeConnections: this.openCount(),
+      activeConnections: this.openSockets,
       activeConnectionsHwm: this.metrics.activeConnectionsHighWaterMark,
-      retryCount: this.tally.retries,
-      streamCreations: this.creations,
-      streamCleanups: this.cleanups,
+      retryCount: counts.retries,
+      streamCreations: counts.creations,
+      streamCleanups: counts.cleanups,
       activeStreams: this.perStream.size,
       idleStreams: 0,
       subscribers: this.subscriptions.size,
-      messagesReceived: this.tally.messages,
-      messageGaps: this.tally.gaps,
-      errors: this.tally.errors,
+      messagesReceived: counts.messages,
+      messageGaps: counts.gaps,
+      errors: counts.errors,
       isHealthy: verdict.healthy,
       healthReason: verdict.reason,
       upstreamConnectAttempts: this.admission.attempts,
@@ -226,20 +221,13 @@ export class LegacyStreamSource implements StreamSource {
       s.fail(new StreamError(ErrorCodes.DESTROYED, s.stream, 'LegacyStreamSource was destroyed'));
     }
     this.metrics.cleanedUp('destroyed', subs.length);
-    this.cleanups += subs.length;
     this.recount();
     this.metrics.healthy.set(0);
   }
 
-  private openCount(): number {
-    return this.openSockets;
-  }
-
   private recount(): void {
-    this.metrics.setActiveConnections(this.openCount());
-    this.metrics.subscribers.set(this.subscriptions.size);
-    this.metrics.activeStreams.set(this.perStream.size);
-    this.metrics.idleStreams.set(0);
+    this.metrics.setActiveConnections(this.openSockets);
+    this.metrics.streams(this.perStream.size, 0, this.subscriptions.size);
     this.metrics.overdueIdleStreams.set(0);
   }
 }

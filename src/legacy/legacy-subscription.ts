@@ -25,19 +25,10 @@ export interface LegacySubscriptionContext {
   /** Shared by every subscription of the source: the attempt budget and the Retry-After pause. */
   readonly admission: UpstreamAdmission;
   readonly metrics: ManagerMetrics;
-  /** Plain tallies next to the prom-client counters, for the synchronous JSON snapshot. */
-  readonly tally: LegacyTally;
   readonly logger: Logger;
   readonly now: () => number;
   /** Called when the socket opens (true) or an open socket closes (false), so the owner keeps a count. */
   readonly onConnectionChange: (open: boolean) => void;
-}
-
-export interface LegacyTally {
-  retries: number;
-  messages: number;
-  gaps: number;
-  errors: number;
 }
 
 export type LegacySubscriptionState = 'connecting' | 'open' | 'waiting' | 'closed';
@@ -62,8 +53,7 @@ export class LegacySubscription {
     event: (_stream, data, frame) => {
       this.messages++;
       this.lastMessageAt = this.ctx.now();
-      this.ctx.metrics.messagesReceived.inc();
-      this.ctx.tally.messages++;
+      this.ctx.metrics.message();
       if (this.sequenced && isRecord(data)) this.checkSequence(data);
       try {
         this.listener.next(data, new LegacyMessage(this.stream, frame, data));
@@ -138,7 +128,6 @@ export class LegacySubscription {
 
   private error(reason: ErrorReason): void {
     this.ctx.metrics.error(reason);
-    this.ctx.tally.errors++;
   }
 
   private connect(): void {
@@ -204,8 +193,7 @@ export class LegacySubscription {
   private scheduleReconnect(cause: string): void {
     this.state = 'waiting';
     this.attempt++;
-    this.ctx.metrics.retryCount.inc();
-    this.ctx.tally.retries++;
+    this.ctx.metrics.retried();
     this.ctx.logger.info(
       {
         stream: this.stream,
@@ -228,9 +216,7 @@ export class LegacySubscription {
     const expected = this.lastSequence === undefined ? undefined : this.lastSequence + 1;
     if (expected !== undefined && range.first > expected) {
       const missed = range.first - expected;
-      this.ctx.metrics.messageGaps.inc();
-      this.ctx.tally.gaps++;
-      this.ctx.metrics.missedMessages.inc(missed);
+      this.ctx.metrics.gap(missed);
       try {
         this.listener.gap?.({ stream: this.stream, expected, received: range.first, missed });
       } catch {

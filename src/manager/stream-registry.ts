@@ -13,13 +13,12 @@ import {
   sequenceRange,
 } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
-import type { CleanupReason } from '../metrics/manager-metrics.js';
+import type { CleanupReason, ManagerMetrics } from '../metrics/manager-metrics.js';
 import type { GapEvent, StreamInfo, StreamListener } from '../stream-source.js';
-import type { RefillResult } from './backfill.js';
 import { GapDetector } from './gap-detector.js';
-import type { ManagerStats } from './manager-stats.js';
 import { FrameMessage } from './stream-message.js';
-import type { UpstreamSocket } from './upstream-socket.js';
+import { type RefillContext, StreamRefill } from './stream-refill.js';
+import type { ConnectionSocket } from './upstream-socket.js';
 
 /** One subscribe() call. `listener` is called with `this` = the listener object the caller gave. */
 interface Subscription {
@@ -31,11 +30,6 @@ interface Subscription {
   readonly backfill: boolean;
 }
 
-/** What a stream holds back for its backfill subscribers while a refill runs, in arrival order. */
-type Held =
-  | { readonly data: unknown; readonly frame: Buffer }
-  | { readonly gap: { readonly expected: number; readonly received: number } };
-
 interface StreamEntry {
   readonly name: string;
   readonly kind: StreamKind;
@@ -43,30 +37,13 @@ interface StreamEntry {
   subscriptions: readonly Subscription[];
   readonly sequence: GapDetector | undefined;
   /** The socket this stream's events are taken from. */
-  source: UpstreamSocket | undefined;
+  source: ConnectionSocket | undefined;
   messages: number;
   lastMessageAt: number | undefined;
   idleSince: number | undefined;
   idleTimer: NodeJS.Timeout | undefined;
-  /** While a refill runs: the live events (and further gaps) its backfill subscribers wait for. */
-  held: Held[] | undefined;
-  /** Kline streams: the candle of the last event, and whether that event closed it. */
-  candle: { t: number; closed: boolean } | undefined;
-  /** Kline streams: the interval's length (undefined for months, whose length varies). */
-  readonly intervalMs: number | undefined;
-}
-
-const INTERVAL_UNIT_MS: Readonly<Record<string, number>> = {
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-function intervalMs(interval: string | undefined): number | undefined {
-  const match = /^(\d+)([smhdw])$/.exec(interval ?? '');
-  return match === null ? undefined : Number(match[1]) * (INTERVAL_UNIT_MS[match[2]!] as number);
+  /** Gap recovery for backfill subscribers, made when first needed. */
+  refill: StreamRefill | undefined;
 }
 
 export interface RegistryHooks {
@@ -75,18 +52,12 @@ export interface RegistryHooks {
   /** The stream is released: unsubscribe upstream. */
   onRelease(stream: string, reason: CleanupReason): void;
   /** During a rotation, `socket` took over delivering `stream`. */
-  onSwitch(stream: string, socket: UpstreamSocket): void;
+  onSwitch(stream: string, socket: ConnectionSocket): void;
   /** Where the stream is subscribed upstream now, for listings. */
   connectionOf(stream: string): string | undefined;
-  /**
-   * Fetches a gap's events (ids `from` to `to - 1`) from the exchange history; undefined when the
-   * stream cannot be refilled (no REST base, or a kind without public history).
-   */
-  refill?(stream: string, kind: StreamKind, from: number, to: number): Promise<RefillResult> | undefined;
+  /** Fetches a gap's events from the exchange history (`RefillContext.fetch`). */
+  refill?: RefillContext['fetch'];
 }
-
-/** Live events held for backfill subscribers during one refill at most; beyond, the refill is abandoned. */
-const MAX_HELD = 100_000;
 
 /** At most one "handler threw" log line per this interval; the rest are counted in the next line. */
 const HANDLER_LOG_INTERVAL_MS = 10_000;
@@ -97,11 +68,12 @@ export class StreamRegistry {
   private idleCount = 0;
   private lastHandlerLogAt = Number.NEGATIVE_INFINITY;
   private suppressedHandlerErrors = 0;
+  private readonly refillContext: RefillContext;
   /** Coarse wall clock for `lastMessageAt`, refreshed by the manager's housekeeping (a clock read per event costs more than routing it). */
   coarseNow: number;
 
   constructor(
-    private readonly stats: ManagerStats,
+    private readonly metrics: ManagerMetrics,
     private readonly logger: Logger,
     private readonly idleGraceMs: number,
     private readonly now: () => number,
@@ -109,6 +81,11 @@ export class StreamRegistry {
     private readonly defaultBackfill = false,
   ) {
     this.coarseNow = now();
+    this.refillContext = {
+      metrics,
+      logger,
+      fetch: (stream, kind, from, to) => hooks.refill?.(stream, kind, from, to),
+    };
   }
 
   get size(): number {
@@ -123,17 +100,9 @@ export class StreamRegistry {
     return this.idleCount;
   }
 
-  has(stream: string): boolean {
-    return this.entries.has(stream);
-  }
-
-  names(): string[] {
-    return [...this.entries.keys()];
-  }
-
-  /** Adds a subscriber (the stream name is already validated); returns the function that removes it. */
   /**
-   * Adds a subscriber. `next` defaults to `listener.next` bound to the listener; a caller that
+   * Adds a subscriber (the stream name is already validated); returns the function that removes it.
+   * `next` defaults to `listener.next` bound to the listener; a caller that
    * subscribed with a plain function passes it as is, saving a bound-function hop per delivery.
    */
   add(
@@ -144,8 +113,7 @@ export class StreamRegistry {
     let entry = this.entries.get(stream);
     let created = false;
     if (entry === undefined) {
-      const parsed = parseStreamName(stream)!;
-      const kind = parsed.kind;
+      const kind = parseStreamName(stream)!.kind;
       const ordered = hasSequenceIds(kind) || kind === 'bookTicker';
       entry = {
         name: stream,
@@ -157,9 +125,7 @@ export class StreamRegistry {
         lastMessageAt: undefined,
         idleSince: undefined,
         idleTimer: undefined,
-        held: undefined,
-        candle: undefined,
-        intervalMs: kind === 'kline' ? intervalMs(parsed.param) : undefined,
+        refill: undefined,
       };
       this.entries.set(stream, entry);
       created = true;
@@ -173,7 +139,7 @@ export class StreamRegistry {
     this.subscriberCount++;
     this.updateGauges();
     if (created) {
-      this.stats.created();
+      this.metrics.created();
       this.hooks.onCreate(stream);
     }
     const owner = entry;
@@ -237,7 +203,8 @@ export class StreamRegistry {
   fail(stream: string, error: StreamError, reason: CleanupReason): void {
     const entry = this.entries.get(stream);
     if (entry === undefined) return;
-    const ended = entry.subscriptions.filter((s) => s.active);
+    // Every subscription in the array is active: removing one takes it out of the array.
+    const ended = entry.subscriptions;
     this.release(entry, reason);
     for (const s of ended) {
       try {
@@ -251,20 +218,21 @@ export class StreamRegistry {
   private release(entry: StreamEntry, reason: CleanupReason): void {
     if (this.entries.get(entry.name) !== entry) return;
     if (entry.idleSince !== undefined) this.leaveIdle(entry);
-    this.subscriberCount -= entry.subscriptions.filter((s) => s.active).length;
+    this.subscriberCount -= entry.subscriptions.length;
     for (const s of entry.subscriptions) s.active = false;
     entry.subscriptions = [];
+    entry.refill?.end();
     this.entries.delete(entry.name);
-    this.stats.cleanedUp(reason);
+    this.metrics.cleanedUp(reason);
     this.updateGauges();
     this.hooks.onRelease(entry.name, reason);
   }
 
   /** Routes one event to the stream's subscribers: the hot path. */
-  dispatch(socket: UpstreamSocket, stream: string, data: unknown, frame: Buffer): void {
+  dispatch(socket: ConnectionSocket, stream: string, data: unknown, frame: Buffer): void {
     const entry = this.entries.get(stream);
     if (entry === undefined) return;
-    this.stats.message();
+    this.metrics.message();
     let range: SequenceRange | undefined;
     if (entry.sequence !== undefined && typeof data === 'object' && data !== null) {
       range = sequenceRange(entry.kind, data as Record<string, unknown>);
@@ -275,16 +243,17 @@ export class StreamRegistry {
       if (verdict.kind === 'duplicate') return;
       if (verdict.kind === 'gap') this.gapFound(entry, verdict.expected, verdict.received, verdict.missed);
     }
-    if (entry.kind === 'kline') this.checkCandle(entry, data);
+    if (entry.kind === 'kline') this.refillOf(entry).kline(data);
     entry.messages++;
     entry.lastMessageAt = this.coarseNow;
     if (entry.subscriptions.length === 0) return;
-    if (entry.held === undefined) {
+    const refill = entry.refill;
+    if (refill === undefined || !refill.holding) {
       this.deliver(entry, data, new FrameMessage(stream, data, frame), undefined);
       return;
     }
     this.deliver(entry, data, new FrameMessage(stream, data, frame), false);
-    this.hold(entry, { data, frame });
+    refill.hold(data, frame);
   }
 
   /** Calls `next` of the stream's subscribers: all, or only those whose `backfill` equals `backfill`. */
@@ -309,121 +278,29 @@ export class StreamRegistry {
     }
   }
 
-  private hold(entry: StreamEntry, item: Held): void {
-    const held = entry.held!;
-    held.push(item);
-    if (held.length > MAX_HELD) {
-      // The refill takes too long to hold the live stream back any further: those waiting get the gap.
-      this.logger.warn({ stream: entry.name, held: held.length }, 'WSManager refill too slow; gap reported');
-      entry.held = undefined;
-      this.stats.refillFailed('too_large');
-      this.releaseHeld(entry, held);
-    }
-  }
-
   /**
    * A gap: reported to subscribers that asked for reports, refilled from the exchange history for
    * those that asked for a backfill (their live events are held back meanwhile, so they get the
    * missing events first, then the live ones, in order, once each).
    */
   private gapFound(entry: StreamEntry, expected: number, received: number, missed: number): void {
-    this.stats.gap(missed);
+    this.metrics.gap(missed);
     const gap: GapEvent = { stream: entry.name, expected, received, missed };
     if (!entry.subscriptions.some((s) => s.backfill)) {
       this.notifyGap(entry, gap, undefined);
       return;
     }
     this.notifyGap(entry, gap, false);
-    if (entry.held !== undefined) {
-      this.hold(entry, { gap: { expected, received } });
-      return;
-    }
-    this.startRefill(entry, expected, received, []);
+    this.refillOf(entry).gap(expected, received);
   }
 
-  /**
-   * Kline streams carry no ids: a candle whose closing update (`"x":true`) never came, or a candle
-   * skipped altogether, is what an outage leaves. Backfill subscribers get those candles' closing
-   * updates from the history; the others see the stream as before (klines have no `gap` report).
-   */
-  private checkCandle(entry: StreamEntry, data: unknown): void {
-    const k = (data as { k?: { t?: unknown; x?: unknown } } | null)?.k;
-    if (typeof k?.t !== 'number' || typeof k.x !== 'boolean') return;
-    const previous = entry.candle;
-    entry.candle = { t: k.t, closed: k.x };
-    if (previous === undefined || k.t <= previous.t) return;
-    const step = entry.intervalMs;
-    const skipped = step !== undefined && k.t > previous.t + step;
-    if (previous.closed && !skipped) return;
-    if (!entry.subscriptions.some((s) => s.backfill)) return;
-    const from = previous.closed ? previous.t + (step as number) : previous.t;
-    if (entry.held !== undefined) this.hold(entry, { gap: { expected: from, received: k.t } });
-    else this.startRefill(entry, from, k.t, []);
-  }
-
-  private startRefill(entry: StreamEntry, expected: number, received: number, held: Held[]): void {
-    const pending = this.hooks.refill?.(entry.name, entry.kind, expected, received);
-    if (pending === undefined) {
-      if (entry.kind !== 'kline')
-        this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected }, true);
-      this.releaseHeld(entry, held);
-      return;
-    }
-    entry.held = held;
-    pending.then(
-      (result) => this.refilled(entry, held, expected, received, result),
-      () => this.refilled(entry, held, expected, received, { ok: false, reason: 'unreachable' }),
-    );
-  }
-
-  private refilled(
-    entry: StreamEntry,
-    held: Held[],
-    expected: number,
-    received: number,
-    result: RefillResult,
-  ): void {
-    // Released meanwhile, or this refill was abandoned (too much held back) and a later one may run.
-    if (this.entries.get(entry.name) !== entry || entry.held !== held) return;
-    entry.held = undefined;
-    // Klines have no ids: what could not be refilled is not reported (there never was a kline gap report).
-    const reports = entry.kind !== 'kline';
-    if (result.ok) {
-      if (reports && result.firstId > expected) {
-        const missed = result.firstId - expected;
-        this.notifyGap(entry, { stream: entry.name, expected, received: result.firstId, missed }, true);
-      }
-      this.stats.refilled(result.events.length);
-      this.logger.info(
-        { stream: entry.name, expected, received, refilled: result.events.length },
-        'WSManager gap refilled from the exchange history',
-      );
-      for (const data of result.events) {
-        const frame = Buffer.from(`{"stream":${JSON.stringify(entry.name)},"data":${JSON.stringify(data)}}`);
-        this.deliver(entry, data, new FrameMessage(entry.name, data, frame), true);
-      }
-    } else {
-      this.stats.refillFailed(result.reason);
-      this.logger.warn(
-        { stream: entry.name, expected, received, reason: result.reason },
-        'WSManager gap could not be refilled; reported',
-      );
-      if (reports)
-        this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected }, true);
-    }
-    this.releaseHeld(entry, held);
-  }
-
-  /** Delivers held events to the backfill subscribers, up to the next held gap, which starts its refill. */
-  private releaseHeld(entry: StreamEntry, held: Held[]): void {
-    for (let i = 0; i < held.length; i++) {
-      const item = held[i]!;
-      if ('gap' in item) {
-        this.startRefill(entry, item.gap.expected, item.gap.received, held.slice(i + 1));
-        return;
-      }
-      this.deliver(entry, item.data, new FrameMessage(entry.name, item.data, item.frame), true);
-    }
+  private refillOf(entry: StreamEntry): StreamRefill {
+    entry.refill ??= new StreamRefill(entry.name, entry.kind, this.refillContext, {
+      present: () => entry.subscriptions.some((s) => s.backfill),
+      deliver: (data, frame) => this.deliver(entry, data, new FrameMessage(entry.name, data, frame), true),
+      report: (gap) => this.notifyGap(entry, gap, true),
+    });
+    return entry.refill;
   }
 
   /**
@@ -433,19 +310,18 @@ export class StreamRegistry {
    * sockets of one connection) the newer one takes over as soon as its events line up with what was
    * already delivered (same or next sequence id), so nothing is lost or doubled.
    */
-  private takeFrom(entry: StreamEntry, socket: UpstreamSocket, range: SequenceRange | undefined): boolean {
+  private takeFrom(entry: StreamEntry, socket: ConnectionSocket, range: SequenceRange | undefined): boolean {
     const source = entry.source;
+    const last = entry.sequence?.lastId;
     if (source === undefined || source.state !== 'open' || source.connection !== socket.connection) {
       entry.source = socket;
       // No overlap with the previous socket: an id at or before the last one delivered is not a
       // duplicate but a restarted upstream sequence.
-      const last = entry.sequence?.lastId;
       if (range !== undefined && last !== undefined && range.last <= last)
         this.sequenceReset(entry, last, range);
       return true;
     }
     if (socket.serial < source.serial) return false;
-    const last = entry.sequence?.lastId;
     if (range !== undefined && last !== undefined) {
       if (range.last <= last) {
         // The new socket caught up: later events come from it; this one was already delivered.
@@ -459,7 +335,7 @@ export class StreamRegistry {
     return true;
   }
 
-  private switchTo(entry: StreamEntry, socket: UpstreamSocket): void {
+  private switchTo(entry: StreamEntry, socket: ConnectionSocket): void {
     entry.source = socket;
     this.hooks.onSwitch(entry.name, socket);
   }
@@ -471,18 +347,14 @@ export class StreamRegistry {
    */
   private sequenceReset(entry: StreamEntry, last: number, range: SequenceRange): void {
     entry.sequence!.restart();
-    this.stats.sequenceReset();
+    this.metrics.sequenceReset();
     this.logger.info(
       { stream: entry.name, lastId: last, receivedId: range.first },
       'WSManager sequence ids went back after a reconnect; tracking restarted',
     );
-    if (!hasSequenceIds(entry.kind)) return;
-    this.notifyGap(entry, {
-      stream: entry.name,
-      expected: last + 1,
-      received: range.first,
-      missed: range.first - last - 1,
-    });
+    const [expected, received] = [last + 1, range.first];
+    if (hasSequenceIds(entry.kind))
+      this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected });
   }
 
   /** Calls `gap` of the stream's subscribers: all, or only those whose `backfill` equals `backfill`. */
@@ -498,7 +370,7 @@ export class StreamRegistry {
   }
 
   private handlerThrew(stream: string, err: unknown): void {
-    this.stats.error('handler_threw');
+    this.metrics.error('handler_threw');
     const now = this.now();
     if (now - this.lastHandlerLogAt < HANDLER_LOG_INTERVAL_MS) {
       this.suppressedHandlerErrors++;
@@ -531,6 +403,6 @@ export class StreamRegistry {
   }
 
   private updateGauges(): void {
-    this.stats.streams(this.entries.size, this.idleCount, this.subscriberCount);
+    this.metrics.streams(this.entries.size, this.idleCount, this.subscriberCount);
   }
 }

@@ -4,26 +4,49 @@
  * budget and Retry-After pause, resubscription) and
  * rotated make-before-break on `serverShutdown` or before the 24 h limit.
  *
- * State machine (every transition goes through `setState`, which logs and counts it):
- *   connecting -> open -> rotating -> open ...
- *        \          \-> waiting (retry scheduled) -> connecting
- *         \-> waiting -> ... -> failed (retries exhausted)
- *   any -> closed (released by the pool or destroy)
+ * Its states and the moves between them are the table `TRANSITIONS` below; `setState` refuses any
+ * other move by throwing, since it means the code lost track of its sockets or timers (the throw ends
+ * the handler that made the move: under test the run fails, in production the process's uncaught
+ * exception handling decides, as for any other programming error).
  */
 import type { Logger } from '../log.js';
 import type { UpstreamAdmission } from '../upstream-admission.js';
 import { backoffDelay } from './backoff.js';
-import type { ManagerStats } from './manager-stats.js';
+import type { ManagerMetrics } from '../metrics/manager-metrics.js';
+import { NamedTimers } from './named-timers.js';
 import type { ResolvedOptions } from './options.js';
 import {
+  type ConnectionSocket,
   type ControlMethod,
   type ExchangeError,
   type SocketEnd,
   type SocketEvents,
   UpstreamSocket,
+  type UpstreamSocketOptions,
 } from './upstream-socket.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'rotating' | 'waiting' | 'failed' | 'closed';
+
+/**
+ * The legal moves. connecting: a socket is being opened; open: it serves; rotating: it serves while a
+ * second socket opens to replace it (make-before-break); waiting: a retry or the attempt budget's
+ * pause is pending; failed: retries exhausted; closed: released by the pool or destroy.
+ */
+export const TRANSITIONS: Readonly<Record<ConnectionState, readonly ConnectionState[]>> = {
+  connecting: ['open', 'waiting', 'failed', 'closed'],
+  open: ['rotating', 'waiting', 'failed', 'closed'],
+  // Back to open when the rotation ends either way; to connecting when the old socket ended before the
+  // new one opened; to waiting or failed when the old socket ended before the new one was even started.
+  rotating: ['open', 'connecting', 'waiting', 'failed', 'closed'],
+  waiting: ['connecting', 'closed'],
+  failed: ['closed'],
+  closed: [],
+};
+
+/** Opens a socket; the default opens an `UpstreamSocket`, a unit test passes a fake. */
+export type SocketFactory = (options: UpstreamSocketOptions, events: SocketEvents) => ConnectionSocket;
+
+const openUpstreamSocket: SocketFactory = (options, events) => new UpstreamSocket(options, events);
 
 /** A state change, as logged and handed to `ConnectionHooks.onStateChange`. */
 export interface StateChange {
@@ -35,7 +58,7 @@ export interface StateChange {
 
 /** What a connection tells the manager. */
 export interface ConnectionHooks {
-  onFrame(socket: UpstreamSocket, stream: string, data: unknown, frame: Buffer): void;
+  onFrame(socket: ConnectionSocket, stream: string, data: unknown, frame: Buffer): void;
   onStateChange(connection: UpstreamConnection, change: StateChange): void;
   /** @param downForMs how long the connection had been down, for a reconnect (undefined on the first open). */
   onSocketOpen(connection: UpstreamConnection, downForMs: number | undefined): void;
@@ -50,7 +73,7 @@ export interface ConnectionContext {
   readonly options: ResolvedOptions;
   /** Attempt budget and Retry-After pause, shared by every connection of the manager. */
   readonly admission: UpstreamAdmission;
-  readonly stats: ManagerStats;
+  readonly metrics: ManagerMetrics;
   readonly logger: Logger;
   readonly hooks: ConnectionHooks;
   nextSerial(): number;
@@ -60,11 +83,11 @@ export class UpstreamConnection {
   readonly id: string;
   /** Streams this connection should carry. */
   readonly wanted = new Set<string>();
-  state: ConnectionState = 'connecting';
   /** Epoch ms since when no socket of this connection has been open (undefined while one is). */
   downSince: number | undefined;
-  private current: UpstreamSocket | undefined;
-  private next: UpstreamSocket | undefined;
+  private current: ConnectionSocket | undefined;
+  private next: ConnectionSocket | undefined;
+  private stateNow: ConnectionState = 'connecting';
   /** Consecutive failed attempts to restore service (the current socket); these can exhaust the connection. */
   private attempts = 0;
   /** Consecutive failed rotations: they only set the backoff, since the current socket keeps serving. */
@@ -72,15 +95,16 @@ export class UpstreamConnection {
   /** Epoch ms since when this connection has been served without a break (rotations included). */
   private upSince: number | undefined;
   private everOpened = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private rotationTimer: NodeJS.Timeout | undefined;
-  private lifetimeTimer: NodeJS.Timeout | undefined;
+  /** retry: the next attempt (reconnect, rotation, or after the attempt budget's wait); rotation: the
+   * rotation's deadline; lifetime: the rotation before the exchange's 24 h limit. */
+  private readonly timers = new NamedTimers<'retry' | 'rotation' | 'lifetime'>();
   private awaitingSwitch = new Set<string>();
   private readonly socketEvents: SocketEvents;
 
   constructor(
     id: string,
     private readonly ctx: ConnectionContext,
+    private readonly openSocketWith: SocketFactory = openUpstreamSocket,
   ) {
     this.id = id;
     this.downSince = ctx.options.now();
@@ -97,8 +121,12 @@ export class UpstreamConnection {
     this.openSocket('initial connect');
   }
 
+  get state(): ConnectionState {
+    return this.stateNow;
+  }
+
   /** The socket delivering now (the newer one once a rotation completes). */
-  get socket(): UpstreamSocket | undefined {
+  get socket(): ConnectionSocket | undefined {
     return this.current;
   }
 
@@ -126,7 +154,7 @@ export class UpstreamConnection {
   }
 
   /** Called when `socket` took over delivering `stream` during a rotation. */
-  streamSwitched(stream: string, socket: UpstreamSocket): void {
+  streamSwitched(stream: string, socket: ConnectionSocket): void {
     if (socket !== this.next) return;
     if (this.awaitingSwitch.delete(stream)) this.maybeFinishRotation();
   }
@@ -141,18 +169,20 @@ export class UpstreamConnection {
 
   /** Closes for good (the pool released it, or the manager is being destroyed). */
   close(reason: string): Promise<void> {
-    this.clearTimers();
+    this.timers.clearAll();
     if (this.state !== 'closed') this.setState('closed', reason);
-    const sockets = [this.current, this.next].filter((s): s is UpstreamSocket => s !== undefined);
+    const sockets = [this.current, this.next].filter((s): s is ConnectionSocket => s !== undefined);
     this.current = undefined;
     this.next = undefined;
     return Promise.all(sockets.map((s) => closeSocket(s, reason))).then(() => undefined);
   }
 
   private setState(to: ConnectionState, reason: string): void {
-    const from = this.state;
+    const from = this.stateNow;
     if (from === to) return;
-    this.state = to;
+    if (!TRANSITIONS[from].includes(to))
+      throw new Error(`WSManager connection ${this.id}: illegal state change ${from} -> ${to} (${reason})`);
+    this.stateNow = to;
     const change: StateChange = { connection: this.id, from, to, reason };
     this.ctx.logger.info(change, 'WSManager connection state changed');
     this.ctx.hooks.onStateChange(this, change);
@@ -165,7 +195,7 @@ export class UpstreamConnection {
     if (wait > 0) {
       const paused = admission.pauseReason();
       if (paused === undefined) {
-        this.ctx.stats.error('attempt_budget');
+        this.ctx.metrics.error('attempt_budget');
         this.ctx.logger.warn(
           { connection: this.id, waitMs: wait, limit: options.connectionAttempts.limit },
           'WSManager connection-attempt budget exhausted; waiting',
@@ -173,14 +203,10 @@ export class UpstreamConnection {
       }
       if (this.state !== 'rotating')
         this.setState('waiting', paused ?? `attempt budget exhausted, waiting ${wait} ms`);
-      if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        this.openSocket(reason);
-      }, wait);
+      this.timers.set('retry', wait, () => this.openSocket(reason));
       return;
     }
-    const socket = new UpstreamSocket(
+    const socket = this.openSocketWith(
       {
         url: options.streamUrl,
         connection: this.id,
@@ -203,7 +229,7 @@ export class UpstreamConnection {
     }
   }
 
-  private handleOpen(socket: UpstreamSocket): void {
+  private handleOpen(socket: ConnectionSocket): void {
     let downForMs: number | undefined;
     if (socket === this.current) {
       if (this.everOpened && this.downSince !== undefined)
@@ -214,21 +240,20 @@ export class UpstreamConnection {
       this.setState('open', `socket ${socket.id} open`);
       this.armLifetime(socket);
     } else if (socket === this.next) {
-      this.rotationTimer = setTimeout(() => {
-        this.rotationTimer = undefined;
-        this.finishRotation(`rotation timeout after ${this.ctx.options.rotationTimeoutMs} ms`);
-      }, this.ctx.options.rotationTimeoutMs);
+      const timeoutMs = this.ctx.options.rotationTimeoutMs;
+      this.timers.set('rotation', timeoutMs, () =>
+        this.finishRotation(`rotation timeout after ${timeoutMs} ms`),
+      );
       if (this.awaitingSwitch.size === 0) this.finishRotation('no streams to switch');
     }
     this.ctx.hooks.onSocketOpen(this, downForMs);
   }
 
-  private armLifetime(socket: UpstreamSocket): void {
-    if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
-    this.lifetimeTimer = setTimeout(() => {
-      this.lifetimeTimer = undefined;
-      if (socket === this.current) this.rotate(`connection age reached ${this.ctx.options.rotateAfterMs} ms`);
-    }, this.ctx.options.rotateAfterMs);
+  private armLifetime(socket: ConnectionSocket): void {
+    const { rotateAfterMs } = this.ctx.options;
+    this.timers.set('lifetime', rotateAfterMs, () => {
+      if (socket === this.current) this.rotate(`connection age reached ${rotateAfterMs} ms`);
+    });
   }
 
   private maybeFinishRotation(): void {
@@ -240,20 +265,28 @@ export class UpstreamConnection {
   private finishRotation(reason: string): void {
     const fresh = this.next;
     if (this.state !== 'rotating' || fresh === undefined || fresh.state !== 'open') return;
-    if (this.rotationTimer !== undefined) clearTimeout(this.rotationTimer);
-    this.rotationTimer = undefined;
     const old = this.current;
-    this.current = fresh;
-    this.next = undefined;
-    this.rotationAttempts = 0;
-    this.awaitingSwitch.clear();
-    this.setState('open', `rotated to ${fresh.id}: ${reason}`);
-    this.armLifetime(fresh);
+    this.takeOver(fresh, `rotated to ${fresh.id}: ${reason}`);
     old?.close('rotated');
   }
 
+  /**
+   * The rotation's socket becomes the current one: the rotation ends, and when that socket is open
+   * the connection serves through it (else it stays `connecting` until the socket opens).
+   */
+  private takeOver(fresh: ConnectionSocket, reason: string): void {
+    this.timers.clear('rotation');
+    this.current = fresh;
+    this.next = undefined;
+    this.awaitingSwitch.clear();
+    if (fresh.state !== 'open') return;
+    this.rotationAttempts = 0;
+    this.setState('open', reason);
+    this.armLifetime(fresh);
+  }
+
   private handleReject(
-    socket: UpstreamSocket,
+    socket: ConnectionSocket,
     method: ControlMethod,
     streams: string[],
     error: ExchangeError,
@@ -266,7 +299,7 @@ export class UpstreamConnection {
     for (const stream of streams) if (this.wanted.has(stream)) this.ctx.hooks.onRejected(this, stream, error);
   }
 
-  private handleClose(socket: UpstreamSocket, end: SocketEnd): void {
+  private handleClose(socket: ConnectionSocket, end: SocketEnd): void {
     const wasOpen = socket.openedAt !== undefined;
     if (end.refusal !== undefined) this.ctx.admission.refused(end.refusal.status, end.refusal.retryAfter);
     this.ctx.hooks.onSocketClosed(this, end, wasOpen);
@@ -274,8 +307,7 @@ export class UpstreamConnection {
     const now = this.ctx.options.now();
     if (socket === this.next) {
       this.next = undefined;
-      if (this.rotationTimer !== undefined) clearTimeout(this.rotationTimer);
-      this.rotationTimer = undefined;
+      this.timers.clear('rotation');
       this.setState('open', `rotation socket ${socket.id} ended: ${end.cause}`);
       this.scheduleRetry(end.cause, 'rotate');
       return;
@@ -283,24 +315,15 @@ export class UpstreamConnection {
     if (socket !== this.current) return;
     this.current = undefined;
     this.resetAttemptsIfStable(now);
-    if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
-    this.lifetimeTimer = undefined;
+    this.timers.clear('lifetime');
     const fresh = this.next;
     if (fresh !== undefined) {
       // The old socket ended during a rotation: the new one takes over at once.
-      if (this.rotationTimer !== undefined) clearTimeout(this.rotationTimer);
-      this.rotationTimer = undefined;
-      this.current = fresh;
-      this.next = undefined;
-      this.awaitingSwitch.clear();
-      if (fresh.state === 'open') {
-        this.setState(
-          'open',
-          `old socket ${socket.id} ended during rotation (${end.cause}); ${fresh.id} took over`,
-        );
-        this.rotationAttempts = 0;
-        this.armLifetime(fresh);
-      } else {
+      this.takeOver(
+        fresh,
+        `old socket ${socket.id} ended during rotation (${end.cause}); ${fresh.id} took over`,
+      );
+      if (fresh.state !== 'open') {
         this.upSince = undefined;
         this.downSince = now;
         this.setState('connecting', `old socket ${socket.id} ended during rotation (${end.cause})`);
@@ -335,36 +358,23 @@ export class UpstreamConnection {
       this.ctx.hooks.onExhausted(this, cause);
       return;
     }
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     const attempt = kind === 'reconnect' ? ++this.attempts : ++this.rotationAttempts;
     // A healthy socket's end is a one-off: reconnect at once, with only a little jitter so clients dropped
     // together do not all arrive in the same millisecond; a failing connection backs off.
     const delayMs = healthy
       ? Math.floor(random() * retry.firstRetryJitterMs)
       : backoffDelay(attempt - 1, retry, random);
-    this.ctx.stats.retried();
+    this.ctx.metrics.retried();
     this.ctx.logger.warn({ connection: this.id, attempt, delayMs, cause, kind }, 'WSManager retry scheduled');
     if (kind === 'reconnect') this.setState('waiting', `retry ${attempt} in ${delayMs} ms after: ${cause}`);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (kind === 'rotate') {
-        if (this.state === 'open') this.rotate(`retrying rotation ${attempt} after: ${cause}`);
-      } else {
-        this.openSocket(`retry ${attempt} after: ${cause}`);
-      }
-    }, delayMs);
-  }
-
-  private clearTimers(): void {
-    for (const t of [this.retryTimer, this.rotationTimer, this.lifetimeTimer])
-      if (t !== undefined) clearTimeout(t);
-    this.retryTimer = undefined;
-    this.rotationTimer = undefined;
-    this.lifetimeTimer = undefined;
+    this.timers.set('retry', delayMs, () => {
+      if (kind === 'reconnect') this.openSocket(`retry ${attempt} after: ${cause}`);
+      else if (this.state === 'open') this.rotate(`retrying rotation ${attempt} after: ${cause}`);
+    });
   }
 }
 
-function closeSocket(socket: UpstreamSocket, reason: string): Promise<void> {
+function closeSocket(socket: ConnectionSocket, reason: string): Promise<void> {
   if (socket.state === 'closed') return Promise.resolve();
   return new Promise((resolve) => {
     socket.onceClosed(resolve);

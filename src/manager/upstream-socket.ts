@@ -4,6 +4,7 @@
  * Reconnection and rotation are decided by its owner (UpstreamConnection).
  */
 import WebSocket, { type RawData } from 'ws';
+import { type ExchangeError, type FrameHandler, readCombinedFrame } from '../exchange/binance/frames.js';
 import { RollingWindow } from '../rolling-window.js';
 import { SilenceDetector } from './silence-detector.js';
 
@@ -23,19 +24,35 @@ export interface SocketEnd {
   readonly silentSince?: number;
 }
 
-export interface ExchangeError {
-  readonly code: unknown;
-  readonly msg: unknown;
+export type { ExchangeError };
+
+/**
+ * What the connection and the stream registry use of a socket: `UpstreamSocket` implements it, and a
+ * unit test of the connection's state machine can stand in a small fake.
+ */
+export interface ConnectionSocket {
+  readonly id: string;
+  /** Rises with every socket a manager opens: the newer of two sockets has the higher serial. */
+  readonly serial: number;
+  /** Id of the logical connection this socket serves. */
+  readonly connection: string;
+  readonly state: SocketState;
+  readonly openedAt: number | undefined;
+  readonly subscribed: ReadonlySet<string>;
+  subscribe(streams: Iterable<string>): void;
+  unsubscribe(streams: Iterable<string>): void;
+  close(cause: string): void;
+  onceClosed(callback: () => void): void;
 }
 
 /** What a socket tells its owner. `onFrame` is the hot path: one call per stream event. */
 export interface SocketEvents {
-  onOpen(socket: UpstreamSocket): void;
-  onFrame(socket: UpstreamSocket, stream: string, data: unknown, frame: Buffer): void;
-  onReject(socket: UpstreamSocket, method: ControlMethod, streams: string[], error: ExchangeError): void;
-  onShutdownNotice(socket: UpstreamSocket): void;
-  onMalformed(socket: UpstreamSocket, detail: string): void;
-  onClose(socket: UpstreamSocket, end: SocketEnd): void;
+  onOpen(socket: ConnectionSocket): void;
+  onFrame(socket: ConnectionSocket, stream: string, data: unknown, frame: Buffer): void;
+  onReject(socket: ConnectionSocket, method: ControlMethod, streams: string[], error: ExchangeError): void;
+  onShutdownNotice(socket: ConnectionSocket): void;
+  onMalformed(socket: ConnectionSocket, detail: string): void;
+  onClose(socket: ConnectionSocket, end: SocketEnd): void;
 }
 
 export interface UpstreamSocketOptions {
@@ -56,7 +73,6 @@ interface Request {
   readonly streams: string[];
 }
 
-const SERVER_SHUTDOWN_STREAM = '!serverShutdown';
 /** How often liveness is checked: fine enough to notice a busy stream's silence within a second. */
 const LIVENESS_TICK_MS = 250;
 /**
@@ -71,7 +87,7 @@ const PROBE_PONG_DEADLINE_MS = 2000;
 /** A pong echoes the latest ping; older unanswered pings need no separate answer (Binance: "pong ... with a copy of the ping payload"). */
 const MAX_QUEUED_PONGS = 2;
 
-export class UpstreamSocket {
+export class UpstreamSocket implements ConnectionSocket {
   readonly serial: number;
   readonly id: string;
   readonly connection: string;
@@ -107,6 +123,16 @@ export class UpstreamSocket {
   private endReason: SocketEnd['reason'];
   private endCause: string | undefined;
   private closedCallbacks: Array<() => void> = [];
+  private readonly frames: FrameHandler = {
+    // After an UNSUBSCRIBE (sent, or still waiting for the pacing window) the exchange keeps sending
+    // the stream for a while; those frames belong to no subscriber of this socket any more.
+    event: (stream, data, frame) => {
+      if (this.wanted.has(stream!)) this.events.onFrame(this, stream!, data, frame);
+    },
+    shutdown: () => this.events.onShutdownNotice(this),
+    reply: (id, error) => this.handleReply(id, error),
+    malformed: (detail) => this.events.onMalformed(this, detail),
+  };
 
   constructor(
     private readonly opts: UpstreamSocketOptions,
@@ -126,7 +152,7 @@ export class UpstreamSocket {
       handshakeTimeout: opts.connectTimeoutMs,
     });
     this.ws.on('open', () => this.handleOpen());
-    this.ws.on('message', (raw, isBinary) => this.handleMessage(raw, isBinary));
+    this.ws.on('message', (raw) => this.handleMessage(raw));
     this.ws.on('ping', (payload) => this.handlePing(payload));
     this.ws.on('pong', () => {
       this.active = true;
@@ -175,11 +201,6 @@ export class UpstreamSocket {
   onceClosed(callback: () => void): void {
     if (this.state === 'closed') callback();
     else this.closedCallbacks.push(callback);
-  }
-
-  /** Control frames sent within the current pacing window. */
-  sentInWindow(): number {
-    return this.limiter.used(this.opts.now());
   }
 
   /** Closes on this side's request: the end is reported as expected. */
@@ -261,51 +282,21 @@ export class UpstreamSocket {
     this.flush();
   }
 
-  private handleMessage(raw: RawData, isBinary: boolean): void {
+  private handleMessage(raw: RawData): void {
     this.active = true;
     this.probeSentAt = undefined;
     this.silence?.frame();
-    const frame = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
-    let msg: unknown;
-    try {
-      msg = JSON.parse(frame.toString());
-    } catch {
-      this.events.onMalformed(this, isBinary ? 'binary frame that is not JSON' : 'frame that is not JSON');
-      return;
-    }
-    if (msg === null || typeof msg !== 'object') {
-      this.events.onMalformed(this, 'frame that is not a JSON object');
-      return;
-    }
-    const obj = msg as Record<string, unknown>;
-    const stream = obj['stream'];
-    if (typeof stream === 'string') {
-      const data = obj['data'];
-      if (stream === SERVER_SHUTDOWN_STREAM) this.events.onShutdownNotice(this);
-      else if (data === undefined) this.events.onMalformed(this, `frame of stream ${stream} without data`);
-      // After an UNSUBSCRIBE (sent, or still waiting for the pacing window) the exchange keeps sending
-      // the stream for a while; those frames belong to no subscriber of this socket any more.
-      else if (this.wanted.has(stream)) this.events.onFrame(this, stream, data, frame);
-      return;
-    }
-    if (obj['e'] === 'serverShutdown') {
-      this.events.onShutdownNotice(this);
-      return;
-    }
-    const id = obj['id'];
-    if (typeof id === 'number') {
-      this.handleReply(id, obj);
-      return;
-    }
-    this.events.onMalformed(this, 'JSON object that is neither an event nor a reply');
+    readCombinedFrame(
+      Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw),
+      this.frames,
+    );
   }
 
-  private handleReply(id: number, obj: Record<string, unknown>): void {
+  private handleReply(id: number, error: ExchangeError | undefined): void {
     const request = this.inflight.get(id);
     if (request === undefined) return;
     this.inflight.delete(id);
-    const nested = obj['error'];
-    if (obj['code'] === undefined && nested === undefined) {
+    if (error === undefined) {
       // Acknowledgements come in request order, so the last one seen for a stream says where it stands.
       if (request.method === 'SUBSCRIBE') {
         for (const s of request.streams) if (this.wanted.has(s)) this.subscribed.add(s);
@@ -314,9 +305,6 @@ export class UpstreamSocket {
       }
       return;
     }
-    // Binance documents `{"code":..,"msg":..,"id":..}`; its servers also send `{"error":{"code":..,"msg":..},"id":..}`.
-    const body = nested !== null && typeof nested === 'object' ? (nested as Record<string, unknown>) : obj;
-    const error: ExchangeError = { code: body['code'], msg: body['msg'] };
     if (request.method === 'SUBSCRIBE' && request.streams.length > 1) {
       // One bad stream fails the whole message; halve the batch until the culprit stands alone, so the
       // error reaches exactly the affected subscribers.

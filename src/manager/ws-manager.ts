@@ -8,6 +8,7 @@ import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
 import type { StreamPayload } from '../exchange/binance/payloads.js';
 import { isValidStreamName, parseStreamName } from '../exchange/binance/streams.js';
 import { type Logger, silentLogger } from '../log.js';
+import { ManagerMetrics } from '../metrics/manager-metrics.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
@@ -22,7 +23,6 @@ import { UpstreamAdmission } from '../upstream-admission.js';
 import { canRefill, fetchMissing } from './backfill.js';
 import { ConnectionPool } from './connection-pool.js';
 import { connectionRows } from './connection-rows.js';
-import { ManagerStats } from './manager-stats.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
 import { describe, type ResolvedOptions, resolveOptions, type WSManagerOptions } from './options.js';
 import { type OrderBookListener, SyncedOrderBook } from './order-book-sync.js';
@@ -38,7 +38,7 @@ export class WSManager implements StreamSource {
   readonly implementation: Implementation = 'WSManager';
   private readonly options: ResolvedOptions;
   private readonly logger: Logger;
-  private readonly stats: ManagerStats;
+  private readonly metrics: ManagerMetrics;
   private readonly streams: StreamRegistry;
   private readonly pool: ConnectionPool;
   private readonly admission: UpstreamAdmission;
@@ -74,7 +74,7 @@ export class WSManager implements StreamSource {
       );
     }
     this.logger = logger;
-    this.stats = new ManagerStats(registry);
+    this.metrics = new ManagerMetrics(registry, 'WSManager');
     const rest =
       this.options.restUrl === undefined
         ? undefined
@@ -83,11 +83,11 @@ export class WSManager implements StreamSource {
             weightPerMinute: this.options.restWeightPerMinute,
             now: this.options.now,
             logger,
-            metrics: this.stats.metrics,
+            metrics: this.metrics,
           });
     this.rest = rest;
     this.streams = new StreamRegistry(
-      this.stats,
+      this.metrics,
       logger,
       this.options.idleGraceMs,
       this.options.now,
@@ -113,14 +113,14 @@ export class WSManager implements StreamSource {
       name: this.implementation,
       logger,
       now: this.options.now,
-      meter: this.stats.metrics,
+      meter: this.metrics,
     });
-    this.stats.metrics.watchAdmission(this.admission);
+    this.metrics.watchAdmission(this.admission);
     this.pool = new ConnectionPool(
       {
         options: this.options,
         admission: this.admission,
-        stats: this.stats,
+        metrics: this.metrics,
         logger,
         hooks: this.connectionHooks(),
         nextSerial: () => ++this.serial,
@@ -283,17 +283,17 @@ export class WSManager implements StreamSource {
     const verdict = this.health();
     return {
       implementation: this.implementation,
-      activeConnections: this.stats.activeConnections,
-      activeConnectionsHwm: this.stats.activeConnectionsHwm,
-      retryCount: this.stats.retries,
-      streamCreations: this.stats.creations,
-      streamCleanups: this.stats.cleanups,
+      activeConnections: this.metrics.openConnections,
+      activeConnectionsHwm: this.metrics.activeConnectionsHighWaterMark,
+      retryCount: this.metrics.counts.retries,
+      streamCreations: this.metrics.counts.creations,
+      streamCleanups: this.metrics.counts.cleanups,
       activeStreams: this.streams.size,
       idleStreams: this.streams.idle,
       subscribers: this.streams.subscribers,
-      messagesReceived: this.stats.messages,
-      messageGaps: this.stats.gaps,
-      errors: this.stats.errors,
+      messagesReceived: this.metrics.counts.messages,
+      messageGaps: this.metrics.counts.gaps,
+      errors: this.metrics.counts.errors,
       isHealthy: verdict.healthy,
       healthReason: verdict.reason,
       upstreamConnectAttempts: this.admission.attempts,
@@ -312,7 +312,7 @@ export class WSManager implements StreamSource {
    */
   health(): HealthVerdict {
     const verdict = this.judgeHealth();
-    this.stats.metrics.healthy.set(verdict.healthy ? 1 : 0);
+    this.metrics.healthy.set(verdict.healthy ? 1 : 0);
     return verdict;
   }
 
@@ -329,7 +329,7 @@ export class WSManager implements StreamSource {
         new StreamError(ErrorCodes.DESTROYED, stream, `WSManager destroyed while ${stream} was subscribed`),
     );
     this.destroying = closed.then(() => {
-      this.stats.setActiveConnections(0);
+      this.metrics.setActiveConnections(0);
       this.health();
       this.logger.info('WSManager destroyed');
     });
@@ -363,14 +363,14 @@ export class WSManager implements StreamSource {
 
   private refresh(): void {
     this.streams.coarseNow = this.options.now();
-    this.stats.metrics.overdueIdleStreams.set(this.streams.overdueIdle());
+    this.metrics.overdueIdleStreams.set(this.streams.overdueIdle());
     this.health();
   }
 
   private countOpenSockets(): void {
     let open = 0;
     for (const connection of this.pool.all()) open += connection.openSockets();
-    this.stats.setActiveConnections(open);
+    this.metrics.setActiveConnections(open);
   }
 
   private connectionHooks(): ConnectionHooks {
@@ -379,14 +379,14 @@ export class WSManager implements StreamSource {
       onStateChange: () => this.health(),
       onSocketOpen: (_connection, downForMs) => {
         this.exhaustedCause = undefined;
-        if (downForMs !== undefined) this.stats.metrics.reconnectDuration.observe(downForMs / 1000);
+        if (downForMs !== undefined) this.metrics.reconnectDuration.observe(downForMs / 1000);
         this.countOpenSockets();
         this.health();
       },
       onSocketClosed: (connection, end) => {
         this.countOpenSockets();
         if (end.reason !== undefined && !this.destroyed) {
-          this.stats.error(end.reason);
+          this.metrics.error(end.reason);
           this.logger.warn(
             { connection: connection.id, code: end.code, cause: end.cause, reason: end.reason },
             'WSManager upstream socket ended unexpectedly',
@@ -396,7 +396,7 @@ export class WSManager implements StreamSource {
       onRejected: (connection, stream, error) => this.rejected(connection, stream, error),
       onExhausted: (connection, cause) => this.exhausted(connection, cause),
       onMalformed: (connection, detail) => {
-        this.stats.error('malformed_frame');
+        this.metrics.error('malformed_frame');
         this.logger.debug({ connection: connection.id, detail }, 'WSManager skipped a malformed frame');
       },
     };
@@ -407,7 +407,7 @@ export class WSManager implements StreamSource {
     stream: string,
     error: { code: unknown; msg: unknown },
   ): void {
-    this.stats.error('subscribe_rejected');
+    this.metrics.error('subscribe_rejected');
     this.logger.warn(
       { connection: connection.id, stream, error },
       'WSManager SUBSCRIBE rejected by the exchange',
@@ -422,7 +422,7 @@ export class WSManager implements StreamSource {
 
   private exhausted(connection: UpstreamConnection, cause: string): void {
     this.exhaustedCause = cause;
-    this.stats.error('retries_exhausted');
+    this.metrics.error('retries_exhausted');
     const streams = [...connection.wanted];
     this.logger.error(
       { connection: connection.id, streams: streams.length, cause },

@@ -1,7 +1,11 @@
 /**
- * The upstream metrics both implementations export (contract: shared DESIGN.md "Metrics contract").
+ * The upstream metrics both implementations export (listed in docs/manager.md "Metrics" and monitoring/README.md).
  * One instance per implementation instance, registered in an injected prom-client Registry.
  * No per-stream labels: label values are small fixed sets.
+ *
+ * Events are counted in plain numbers (`counts`), which the counters publish when the registry is
+ * collected (the gateway's pattern): the hot path pays an increment, not prom-client's bookkeeping, and
+ * `getMetrics()` reads the same numbers synchronously.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Implementation } from '../stream-source.js';
@@ -36,7 +40,70 @@ export type RefillFailureReason = (typeof REFILL_FAILURE_REASONS)[number];
 export const CLEANUP_REASONS = ['idle', 'forced', 'failed', 'destroyed'] as const;
 export type CleanupReason = (typeof CLEANUP_REASONS)[number];
 
+/** What the implementation has counted since it started; read-only outside this class. */
+export interface UpstreamCounts {
+  retries: number;
+  creations: number;
+  cleanups: number;
+  messages: number;
+  gaps: number;
+  missed: number;
+  sequenceResets: number;
+  refills: number;
+  refilledEvents: number;
+  errors: number;
+  readonly errorsByReason: Record<ErrorReason, number>;
+  readonly cleanupsByReason: Record<CleanupReason, number>;
+  readonly refillFailures: Record<RefillFailureReason, number>;
+}
+
+function zeros<R extends string>(reasons: readonly R[]): Record<R, number> {
+  return Object.fromEntries(reasons.map((r) => [r, 0])) as Record<R, number>;
+}
+
+/**
+ * Publishes a running total into a counter at collect time: the increase since the last collect, so
+ * the counter stays monotonic and nothing counted between two scrapes is lost.
+ */
+function publisher(total: () => number): (counter: Counter) => void {
+  let published = 0;
+  return (counter) => {
+    const now = total();
+    if (now > published) counter.inc(now - published);
+    published = now;
+  };
+}
+
+function reasonPublisher<R extends string>(
+  totals: Record<R, number>,
+  reasons: readonly R[],
+): (counter: Counter<'reason'>) => void {
+  const published = zeros(reasons);
+  return (counter) => {
+    for (const reason of reasons) {
+      const now = totals[reason];
+      if (now > published[reason]) counter.inc({ reason }, now - published[reason]);
+      published[reason] = now;
+    }
+  };
+}
+
 export class ManagerMetrics implements AdmissionMeter {
+  readonly counts: UpstreamCounts = {
+    retries: 0,
+    creations: 0,
+    cleanups: 0,
+    messages: 0,
+    gaps: 0,
+    missed: 0,
+    sequenceResets: 0,
+    refills: 0,
+    refilledEvents: 0,
+    errors: 0,
+    errorsByReason: zeros(ERROR_REASONS),
+    cleanupsByReason: zeros(CLEANUP_REASONS),
+    refillFailures: zeros(REFILL_FAILURE_REASONS),
+  };
   readonly activeConnections: Gauge;
   readonly activeConnectionsHwm: Gauge;
   readonly retryCount: Counter;
@@ -62,11 +129,17 @@ export class ManagerMetrics implements AdmissionMeter {
   readonly refills: Counter;
   readonly refilledEvents: Counter;
   readonly refillFailures: Counter<'reason'>;
+  /** WSManager only: the legacy baseline does not track sequence restarts. */
+  readonly sequenceResets: Counter | undefined;
   private hwm = 0;
+  private connections = 0;
   private admission: UpstreamAdmission | undefined;
 
   constructor(registry: Registry, implementation: Implementation) {
     const registers = [registry];
+    const counts = this.counts;
+    const total = (key: Exclude<keyof UpstreamCounts, `${string}ByReason` | 'refillFailures'>) =>
+      publisher(() => counts[key]);
     this.activeConnections = new Gauge({
       name: 'ws_manager_active_connections',
       help: 'Open upstream WebSocket connections now',
@@ -81,22 +154,26 @@ export class ManagerMetrics implements AdmissionMeter {
       name: 'ws_manager_retry_count_total',
       help: 'Reconnect attempts scheduled after a failure or unexpected close',
       registers,
+      collect: withPublish(total('retries')),
     });
     this.streamCreations = new Counter({
       name: 'ws_manager_stream_creations_total',
       help: 'Streams subscribed upstream (first subscriber arrived)',
       registers,
+      collect: withPublish(total('creations')),
     });
     this.streamCleanups = new Counter({
       name: 'ws_manager_stream_cleanups_total',
       help: 'Streams released upstream (idle grace passed, forced, or failed)',
       registers,
+      collect: withPublish(total('cleanups')),
     });
     this.streamCleanupsByReason = new Counter({
       name: 'ws_manager_stream_cleanups_by_reason_total',
       help: 'Streams released upstream, by reason (idle, forced, failed, destroyed)',
       labelNames: ['reason'],
       registers,
+      collect: withPublish(reasonPublisher(counts.cleanupsByReason, CLEANUP_REASONS)),
     });
     this.activeStreams = new Gauge({
       name: 'ws_manager_active_streams',
@@ -122,22 +199,26 @@ export class ManagerMetrics implements AdmissionMeter {
       name: 'ws_manager_messages_received_total',
       help: 'Stream events received from upstream',
       registers,
+      collect: withPublish(total('messages')),
     });
     this.messageGaps = new Counter({
       name: 'ws_manager_message_gaps_total',
       help: 'Sequence-id gaps detected in streams that carry sequence ids',
       registers,
+      collect: withPublish(total('gaps')),
     });
     this.missedMessages = new Counter({
       name: 'ws_manager_missed_messages_total',
       help: 'Events missed inside detected gaps (sum of gap sizes)',
       registers,
+      collect: withPublish(total('missed')),
     });
     this.errors = new Counter({
       name: 'ws_manager_errors_total',
       help: 'Errors by reason',
       labelNames: ['reason'],
       registers,
+      collect: withPublish(reasonPublisher(counts.errorsByReason, ERROR_REASONS)),
     });
     this.reconnectDuration = new Histogram({
       name: 'ws_manager_reconnect_duration_seconds',
@@ -194,18 +275,30 @@ export class ManagerMetrics implements AdmissionMeter {
       name: 'ws_manager_refills_total',
       help: 'Gaps refilled from the exchange history (in whole or in part)',
       registers,
+      collect: withPublish(total('refills')),
     });
     this.refilledEvents = new Counter({
       name: 'ws_manager_refilled_events_total',
       help: 'Events delivered from the exchange history instead of being reported missed',
       registers,
+      collect: withPublish(total('refilledEvents')),
     });
     this.refillFailures = new Counter({
       name: 'ws_manager_refill_failures_total',
       help: 'Gaps that could not be refilled and were reported, by reason',
       labelNames: ['reason'] as const,
       registers,
+      collect: withPublish(reasonPublisher(counts.refillFailures, REFILL_FAILURE_REASONS)),
     });
+    this.sequenceResets =
+      implementation === 'WSManager'
+        ? new Counter({
+            name: 'ws_manager_sequence_resets_total',
+            help: 'Streams whose sequence ids went back after a reconnect (upstream restarted); tracking restarted',
+            registers,
+            collect: withPublish(total('sequenceResets')),
+          })
+        : undefined;
     this.info.set({ implementation }, 1);
     this.healthy.set(1);
     for (const reason of REFILL_FAILURE_REASONS) this.refillFailures.inc({ reason }, 0);
@@ -214,8 +307,14 @@ export class ManagerMetrics implements AdmissionMeter {
     for (const reason of CLEANUP_REASONS) this.streamCleanupsByReason.inc({ reason }, 0);
   }
 
+  /** Open upstream connections now, as last set. */
+  get openConnections(): number {
+    return this.connections;
+  }
+
   /** Sets the open-connection gauge and raises the high water mark when needed. */
   setActiveConnections(n: number): void {
+    this.connections = n;
     this.activeConnections.set(n);
     if (n > this.hwm) {
       this.hwm = n;
@@ -227,15 +326,56 @@ export class ManagerMetrics implements AdmissionMeter {
     return this.hwm;
   }
 
-  /** Counts one stream released upstream. */
+  /** A reconnect scheduled. */
+  retried(): void {
+    this.counts.retries++;
+  }
+
+  /** A stream subscribed upstream. */
+  created(): void {
+    this.counts.creations++;
+  }
+
+  /** Counts streams released upstream. */
   cleanedUp(reason: CleanupReason, count = 1): void {
     if (count <= 0) return;
-    this.streamCleanups.inc(count);
-    this.streamCleanupsByReason.inc({ reason }, count);
+    this.counts.cleanups += count;
+    this.counts.cleanupsByReason[reason] += count;
+  }
+
+  /** One stream event received: the hot path. */
+  message(): void {
+    this.counts.messages++;
+  }
+
+  gap(missed: number): void {
+    this.counts.gaps++;
+    this.counts.missed += missed;
+  }
+
+  refilled(events: number): void {
+    this.counts.refills++;
+    this.counts.refilledEvents += events;
+  }
+
+  refillFailed(reason: RefillFailureReason): void {
+    this.counts.refillFailures[reason]++;
+  }
+
+  sequenceReset(): void {
+    this.counts.sequenceResets++;
   }
 
   error(reason: ErrorReason): void {
-    this.errors.inc({ reason });
+    this.counts.errors++;
+    this.counts.errorsByReason[reason]++;
+  }
+
+  /** The stream gauges: streams held, those idle, and subscriptions. */
+  streams(active: number, idle: number, subscribers: number): void {
+    this.activeStreams.set(active);
+    this.idleStreams.set(idle);
+    this.subscribers.set(subscribers);
   }
 
   /** One upstream upgrade attempt made. */
@@ -247,4 +387,11 @@ export class ManagerMetrics implements AdmissionMeter {
   watchAdmission(admission: UpstreamAdmission): void {
     this.admission = admission;
   }
+}
+
+/** A counter's `collect` that runs `publish` on it (prom-client calls `collect` with the metric as `this`). */
+function withPublish<C extends Counter<string>>(publish: (counter: C) => void): (this: C) => void {
+  return function (this: C) {
+    publish(this);
+  };
 }

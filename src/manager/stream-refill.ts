@@ -1,0 +1,183 @@
+/**
+ * Gap recovery of one stream for its backfill subscribers: a gap (or, on a kline stream, a candle whose
+ * closing update never came) is refilled from the exchange history (`backfill.ts`) while the stream's
+ * live events are held back for them, so they get the missing events first, then the live ones, in
+ * order, once each. Subscribers that asked for reports are served by the registry as before.
+ */
+import { combinedFrame } from '../exchange/binance/frames.js';
+import { parseStreamName, type StreamKind } from '../exchange/binance/streams.js';
+import type { Logger } from '../log.js';
+import type { ManagerMetrics } from '../metrics/manager-metrics.js';
+import type { GapEvent } from '../stream-source.js';
+import type { RefillResult } from './backfill.js';
+
+/** Shared by every stream of a registry. */
+export interface RefillContext {
+  readonly metrics: ManagerMetrics;
+  readonly logger: Logger;
+  /**
+   * Fetches a gap's events (ids `from` to `to - 1`) from the exchange history; undefined when the
+   * stream cannot be refilled (no REST base, or a kind without public history).
+   */
+  fetch(stream: string, kind: StreamKind, from: number, to: number): Promise<RefillResult> | undefined;
+}
+
+/** The stream's backfill subscribers, as the registry reaches them. */
+export interface BackfillSubscribers {
+  /** Whether the stream has any. */
+  present(): boolean;
+  deliver(data: unknown, frame: Buffer): void;
+  report(gap: GapEvent): void;
+}
+
+/** What a stream holds back for its backfill subscribers while a refill runs, in arrival order. */
+type Held =
+  | { readonly data: unknown; readonly frame: Buffer }
+  | { readonly gap: { readonly expected: number; readonly received: number } };
+
+/** Live events held for backfill subscribers during one refill at most; beyond, the refill is abandoned. */
+const MAX_HELD = 100_000;
+
+const INTERVAL_UNIT_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+function intervalMs(interval: string | undefined): number | undefined {
+  const match = /^(\d+)([smhdw])$/.exec(interval ?? '');
+  return match === null ? undefined : Number(match[1]) * (INTERVAL_UNIT_MS[match[2]!] as number);
+}
+
+export class StreamRefill {
+  /** While a refill runs: the live events (and further gaps) its backfill subscribers wait for. */
+  private held: Held[] | undefined;
+  /** Kline streams: the candle of the last event, and whether that event closed it. */
+  private candle: { t: number; closed: boolean } | undefined;
+  /** Kline streams: the interval's length (undefined for months, whose length varies). */
+  private readonly intervalMs: number | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly stream: string,
+    private readonly kind: StreamKind,
+    private readonly ctx: RefillContext,
+    private readonly subscribers: BackfillSubscribers,
+  ) {
+    this.intervalMs = kind === 'kline' ? intervalMs(parseStreamName(stream)?.param) : undefined;
+  }
+
+  /** True while a refill runs: live events go to `hold`, not to the backfill subscribers. */
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
+  /** The stream was released: a refill still running delivers nothing. */
+  end(): void {
+    this.ended = true;
+    this.held = undefined;
+  }
+
+  /** An id gap the backfill subscribers want refilled: ids `expected` to `received - 1`. */
+  gap(expected: number, received: number): void {
+    if (this.held !== undefined) this.keep({ gap: { expected, received } });
+    else this.start(expected, received, []);
+  }
+
+  /** Holds a live event back from the backfill subscribers until the running refill delivered. */
+  hold(data: unknown, frame: Buffer): void {
+    this.keep({ data, frame });
+  }
+
+  private keep(item: Held): void {
+    const held = this.held!;
+    held.push(item);
+    if (held.length > MAX_HELD) {
+      // The refill takes too long to hold the live stream back any further: those waiting get the gap.
+      this.ctx.logger.warn(
+        { stream: this.stream, held: held.length },
+        'WSManager refill too slow; gap reported',
+      );
+      this.held = undefined;
+      this.ctx.metrics.refillFailed('too_large');
+      this.release(held);
+    }
+  }
+
+  /**
+   * Kline streams carry no ids: a candle whose closing update (`"x":true`) never came, or a candle
+   * skipped altogether, is what an outage leaves. Backfill subscribers get those candles' closing
+   * updates from the history; the others see the stream as before (klines have no `gap` report).
+   */
+  kline(data: unknown): void {
+    const k = (data as { k?: { t?: unknown; x?: unknown } } | null)?.k;
+    if (typeof k?.t !== 'number' || typeof k.x !== 'boolean') return;
+    const previous = this.candle;
+    this.candle = { t: k.t, closed: k.x };
+    if (previous === undefined || k.t <= previous.t) return;
+    const step = this.intervalMs;
+    const skipped = step !== undefined && k.t > previous.t + step;
+    if (previous.closed && !skipped) return;
+    if (!this.subscribers.present()) return;
+    this.gap(previous.closed ? previous.t + (step as number) : previous.t, k.t);
+  }
+
+  private start(expected: number, received: number, held: Held[]): void {
+    const pending = this.ctx.fetch(this.stream, this.kind, expected, received);
+    if (pending === undefined) {
+      this.reportMissed(expected, received);
+      this.release(held);
+      return;
+    }
+    this.held = held;
+    pending.then(
+      (result) => this.refilled(held, expected, received, result),
+      () => this.refilled(held, expected, received, { ok: false, reason: 'unreachable' }),
+    );
+  }
+
+  private refilled(held: Held[], expected: number, received: number, result: RefillResult): void {
+    // Released meanwhile, or this refill was abandoned (too much held back) and a later one may run.
+    if (this.ended || this.held !== held) return;
+    this.held = undefined;
+    const log = { stream: this.stream, expected, received };
+    if (result.ok) {
+      this.reportMissed(expected, result.firstId);
+      this.ctx.metrics.refilled(result.events.length);
+      this.ctx.logger.info(
+        { ...log, refilled: result.events.length },
+        'WSManager gap refilled from the exchange history',
+      );
+      for (const data of result.events)
+        this.subscribers.deliver(data, combinedFrame(this.stream, Buffer.from(JSON.stringify(data))));
+    } else {
+      this.ctx.metrics.refillFailed(result.reason);
+      this.ctx.logger.warn(
+        { ...log, reason: result.reason },
+        'WSManager gap could not be refilled; reported',
+      );
+      this.reportMissed(expected, received);
+    }
+    this.release(held);
+  }
+
+  /** Reports ids `expected` to `received - 1` as missed; klines have no ids and no gap report. */
+  private reportMissed(expected: number, received: number): void {
+    if (this.kind === 'kline' || received <= expected) return;
+    this.subscribers.report({ stream: this.stream, expected, received, missed: received - expected });
+  }
+
+  /** Delivers held events to the backfill subscribers, up to the next held gap, which starts its refill. */
+  private release(held: Held[]): void {
+    for (let i = 0; i < held.length; i++) {
+      const item = held[i]!;
+      if ('gap' in item) {
+        this.start(item.gap.expected, item.gap.received, held.slice(i + 1));
+        return;
+      }
+      this.subscribers.deliver(item.data, item.frame);
+    }
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The connection's state machine on its own: a fake socket (only the `ConnectionSocket` interface, no
+ * network) is opened, ended and replaced by hand, and every state change must be one of `TRANSITIONS`.
+ * The simulator tests (reconnect, liveness) cover the same paths over real sockets. Timers are node's
+ * mocked ones: backoff delays and the rotation deadline would otherwise be waited for in real time.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { Registry } from 'prom-client';
+import { silentLogger } from '../../src/log.js';
+import { ManagerMetrics } from '../../src/metrics/manager-metrics.js';
+import { resolveOptions } from '../../src/manager/options.js';
+import {
+  type ConnectionHooks,
+  type ConnectionState,
+  TRANSITIONS,
+  UpstreamConnection,
+} from '../../src/manager/upstream-connection.js';
+import type {
+  ConnectionSocket,
+  SocketEnd,
+  SocketEvents,
+  SocketState,
+  UpstreamSocketOptions,
+} from '../../src/manager/upstream-socket.js';
+import { UpstreamAdmission } from '../../src/upstream-admission.js';
+
+class FakeSocket implements ConnectionSocket {
+  readonly id: string;
+  readonly serial: number;
+  readonly connection: string;
+  state: SocketState = 'connecting';
+  openedAt: number | undefined;
+  readonly subscribed = new Set<string>();
+  closedWith: string | undefined;
+  private readonly closed: Array<() => void> = [];
+
+  constructor(
+    options: UpstreamSocketOptions,
+    private readonly events: SocketEvents,
+  ) {
+    this.serial = options.serial;
+    this.id = `s${options.serial}`;
+    this.connection = options.connection;
+  }
+
+  subscribe(streams: Iterable<string>): void {
+    for (const s of streams) this.subscribed.add(s);
+  }
+
+  unsubscribe(streams: Iterable<string>): void {
+    for (const s of streams) this.subscribed.delete(s);
+  }
+
+  open(): void {
+    this.state = 'open';
+    this.openedAt = Date.now();
+    this.events.onOpen(this);
+  }
+
+  /** The socket ends: on this side's request (`close`) or not (`drop`). */
+  end(expected: boolean, cause = 'server closed with 1006'): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const end: SocketEnd = {
+      code: expected ? 1000 : 1006,
+      cause,
+      expected,
+      reason: expected ? undefined : this.openedAt === undefined ? 'connect_failed' : 'unexpected_close',
+    };
+    this.events.onClose(this, end);
+    for (const callback of this.closed.splice(0)) callback();
+  }
+
+  drop(): void {
+    this.end(false);
+  }
+
+  shutdownNotice(): void {
+    this.events.onShutdownNotice(this);
+  }
+
+  close(cause: string): void {
+    this.closedWith = cause;
+    this.end(true, cause);
+  }
+
+  onceClosed(callback: () => void): void {
+    if (this.state === 'closed') callback();
+    else this.closed.push(callback);
+  }
+}
+
+interface Rig {
+  connection: UpstreamConnection;
+  sockets: FakeSocket[];
+  states: ConnectionState[];
+  exhausted: string[];
+}
+
+function rig(maxAttempts = 2): Rig {
+  const options = resolveOptions({
+    url: 'ws://127.0.0.1:9',
+    retry: { baseDelayMs: 100, maxDelayMs: 100, maxAttempts, healthyAfterMs: 60_000 },
+    rotationTimeoutMs: 5000,
+    random: () => 0.5,
+  });
+  const metrics = new ManagerMetrics(new Registry(), 'WSManager');
+  const logger = silentLogger();
+  const admission = new UpstreamAdmission({
+    limit: 300,
+    windowMs: 300_000,
+    name: 'WSManager',
+    logger,
+    now: Date.now,
+    meter: metrics,
+  });
+  const sockets: FakeSocket[] = [];
+  const states: ConnectionState[] = [];
+  const exhausted: string[] = [];
+  const ignore = () => {};
+  const hooks: ConnectionHooks = {
+    onFrame: ignore,
+    onStateChange: (_c, change) => {
+      assert.ok(
+        TRANSITIONS[change.from].includes(change.to),
+        `${change.from} -> ${change.to} is in the table`,
+      );
+      states.push(change.to);
+    },
+    onSocketOpen: ignore,
+    onSocketClosed: ignore,
+    onRejected: ignore,
+    onExhausted: (_c, cause) => exhausted.push(cause),
+    onMalformed: ignore,
+  };
+  let serial = 0;
+  const connection = new UpstreamConnection(
+    'c1',
+    { options, admission, metrics, logger, hooks, nextSerial: () => ++serial },
+    (socketOptions, events) => {
+      const socket = new FakeSocket(socketOptions, events);
+      sockets.push(socket);
+      return socket;
+    },
+  );
+  return { connection, sockets, states, exhausted };
+}
+
+describe('UpstreamConnection states', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  it('rotates make-before-break: the old socket closes once every stream switched', () => {
+    const { connection, sockets, states } = rig();
+    connection.add('btcusdt@trade');
+    sockets[0]!.open();
+    assert.equal(connection.state, 'open');
+    sockets[0]!.shutdownNotice();
+    assert.equal(connection.state, 'rotating');
+    assert.deepEqual([...sockets[1]!.subscribed], ['btcusdt@trade'], 'the new socket carries the streams');
+    sockets[1]!.open();
+    assert.equal(connection.state, 'rotating', 'the old socket serves until the stream switched');
+    connection.streamSwitched('btcusdt@trade', sockets[1]!);
+    assert.equal(connection.state, 'open');
+    assert.equal(connection.socket, sockets[1]);
+    assert.equal(sockets[0]!.closedWith, 'rotated');
+    assert.deepEqual(states, ['open', 'rotating', 'open']);
+  });
+
+  it('ends a rotation at its deadline when a stream never switched', () => {
+    const { connection, sockets } = rig();
+    connection.add('btcusdt@trade');
+    sockets[0]!.open();
+    connection.rotate('test');
+    sockets[1]!.open();
+    mock.timers.tick(5000);
+    assert.equal(connection.state, 'open');
+    assert.equal(connection.socket, sockets[1]);
+  });
+
+  it('goes rotating -> connecting when the old socket ends before the new one opened', () => {
+    const { connection, sockets, states } = rig();
+    connection.add('btcusdt@trade');
+    sockets[0]!.open();
+    connection.rotate('test');
+    sockets[0]!.drop();
+    assert.equal(connection.state, 'connecting');
+    assert.equal(connection.socket, sockets[1], 'the rotation socket is the current one');
+    sockets[1]!.open();
+    assert.deepEqual(states, ['open', 'rotating', 'connecting', 'open']);
+  });
+
+  it('a failed rotation socket leaves the old one serving and retries the rotation later', () => {
+    const { connection, sockets, states } = rig();
+    sockets[0]!.open();
+    connection.rotate('test');
+    sockets[1]!.drop();
+    assert.equal(connection.state, 'open');
+    assert.equal(connection.socket, sockets[0]);
+    mock.timers.tick(100);
+    assert.equal(connection.state, 'rotating', 'the rotation is tried again after its backoff');
+    assert.equal(sockets.length, 3);
+    assert.deepEqual(states, ['open', 'rotating', 'open', 'rotating']);
+  });
+
+  it('reconnects through waiting, and fails when the retries are spent', () => {
+    const { connection, sockets, states, exhausted } = rig(2);
+    sockets[0]!.open();
+    sockets[0]!.drop();
+    assert.equal(connection.state, 'waiting');
+    mock.timers.tick(100);
+    assert.equal(connection.state, 'connecting');
+    sockets[1]!.drop();
+    mock.timers.tick(100);
+    sockets[2]!.drop();
+    assert.equal(connection.state, 'failed');
+    assert.equal(exhausted.length, 1);
+    mock.timers.tick(60_000);
+    assert.equal(sockets.length, 3, 'a failed connection opens nothing more');
+    void connection.close('released');
+    assert.deepEqual(states, ['open', 'waiting', 'connecting', 'waiting', 'connecting', 'failed', 'closed']);
+  });
+
+  it('closing stops every timer: no socket is opened after close', () => {
+    const { connection, sockets } = rig();
+    sockets[0]!.open();
+    sockets[0]!.drop();
+    void connection.close('released');
+    mock.timers.tick(60_000);
+    assert.equal(sockets.length, 1);
+    assert.equal(connection.state, 'closed');
+  });
+
+  it('refuses a move outside the table', () => {
+    const { connection } = rig();
+    void connection.close('released');
+    const setState = Reflect.get(connection, 'setState') as (to: ConnectionState, reason: string) => void;
+    assert.throws(() => setState.call(connection, 'open', 'test'), /illegal state change closed -> open/);
+    assert.equal(connection.state, 'closed');
+  });
+
+  it('the table has a way out of every state but closed, and into closed from all', () => {
+    for (const [from, moves] of Object.entries(TRANSITIONS)) {
+      if (from === 'closed') assert.deepEqual(moves, []);
+      else assert.ok(moves.includes('closed'), from);
+    }
+  });
+});
