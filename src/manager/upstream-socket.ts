@@ -1,12 +1,13 @@
 /**
  * One physical combined-stream WebSocket (`${url}/stream`): opening, paced sending of control
- * messages and pongs, request/acknowledgement matching, frame parsing and stall detection.
- * Reconnection and rotation are decided by its owner (UpstreamConnection).
+ * messages and pongs, request/acknowledgement matching. Frames are read by the Binance frame reader
+ * (`exchange/binance/frames.ts`), stalls found by `SocketLiveness`. Reconnection and rotation are
+ * decided by its owner (UpstreamConnection).
  */
 import WebSocket, { type RawData } from 'ws';
 import { type ExchangeError, type FrameHandler, readCombinedFrame } from '../exchange/binance/frames.js';
 import { RollingWindow } from '../rolling-window.js';
-import { SilenceDetector } from './silence-detector.js';
+import { SocketLiveness } from './socket-liveness.js';
 
 export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
 export type ControlMethod = 'SUBSCRIBE' | 'UNSUBSCRIBE';
@@ -73,17 +74,6 @@ interface Request {
   readonly streams: string[];
 }
 
-/** How often liveness is checked: fine enough to notice a busy stream's silence within a second. */
-const LIVENESS_TICK_MS = 250;
-/**
- * A connection silent for this many of its usual gaps between frames (at least 1 s) is pinged at
- * once; without a pong within the deadline it is replaced. Binance answers a ping with a pong at
- * once ("WebSocket Streams": pong with a copy of the ping payload), so 2 s is generous; the fixed
- * `stallTimeoutMs` stays the last resort for connections too quiet to have a usual gap.
- */
-const PROBE_SILENCE_FACTOR = 10;
-const PROBE_FLOOR_MS = 1000;
-const PROBE_PONG_DEADLINE_MS = 2000;
 /** A pong echoes the latest ping; older unanswered pings need no separate answer (Binance: "pong ... with a copy of the ping payload"). */
 const MAX_QUEUED_PONGS = 2;
 
@@ -112,13 +102,9 @@ export class UpstreamSocket implements ConnectionSocket {
   private nextRequestId = 1;
   private flushQueued = false;
   private flushTimer: NodeJS.Timeout | undefined;
-  private stallTimer: NodeJS.Timeout | undefined;
-  private silence: SilenceDetector | undefined;
-  /** Epoch ms of the liveness ping awaiting its pong. */
-  private probeSentAt: number | undefined;
+  /** Stall detection, from the open on. */
+  private liveness: SocketLiveness | undefined;
   private refusal: SocketEnd['refusal'];
-  private active = false;
-  private lastActiveAt: number;
   private closeRequested: string | undefined;
   private endReason: SocketEnd['reason'];
   private endCause: string | undefined;
@@ -142,7 +128,6 @@ export class UpstreamSocket implements ConnectionSocket {
     this.id = `s${opts.serial}`;
     this.connection = opts.connection;
     this.limiter = new RollingWindow(opts.pacingMessages, opts.pacingWindowMs);
-    this.lastActiveAt = opts.now();
     this.ws = new WebSocket(opts.url, {
       // Pongs are sent by this class so they count against the pacing window (they count at Binance too).
       autoPong: false,
@@ -154,13 +139,7 @@ export class UpstreamSocket implements ConnectionSocket {
     this.ws.on('open', () => this.handleOpen());
     this.ws.on('message', (raw) => this.handleMessage(raw));
     this.ws.on('ping', (payload) => this.handlePing(payload));
-    this.ws.on('pong', () => {
-      this.active = true;
-      if (this.probeSentAt !== undefined) {
-        this.probeSentAt = undefined;
-        this.silence?.probeAnswered();
-      }
-    });
+    this.ws.on('pong', () => this.liveness?.pong());
     this.ws.on('unexpected-response', (_req, res) => {
       const header = res.headers['retry-after'];
       const retryAfter = Array.isArray(header) ? header[0] : header;
@@ -224,68 +203,32 @@ export class UpstreamSocket implements ConnectionSocket {
     if (this.closeRequested !== undefined) return;
     this.state = 'open';
     this.openedAt = this.opts.now();
-    this.lastActiveAt = this.openedAt;
-    const tickMs = Math.max(1, Math.min(LIVENESS_TICK_MS, Math.floor(this.opts.stallTimeoutMs / 4)));
-    this.silence = new SilenceDetector({
-      tickMs,
-      factor: PROBE_SILENCE_FACTOR,
-      floorMs: PROBE_FLOOR_MS,
-      alpha: 0.2,
-      minSamples: 4,
+    this.liveness = new SocketLiveness(this.opts.stallTimeoutMs, this.opts.now, {
+      ping: (now) => {
+        if (!this.limiter.tryRecord(now)) return false;
+        this.ws.ping();
+        return true;
+      },
+      stalled: (cause) => {
+        this.endReason = 'stalled';
+        this.endCause = cause;
+        this.stopTimers();
+        this.ws.terminate();
+      },
     });
-    this.stallTimer = setInterval(() => this.checkLiveness(), tickMs);
     this.events.onOpen(this);
     this.flush();
   }
 
-  /** Fast path: a probe when the silence is long for this connection's traffic; last resort: the fixed timeout. */
-  private checkLiveness(): void {
-    const now = this.opts.now();
-    const silence = this.silence!;
-    const probeDue = silence.tick();
-    if (this.active) {
-      this.active = false;
-      this.lastActiveAt = now;
-    } else if (now - this.lastActiveAt >= this.opts.stallTimeoutMs) {
-      this.stalled(
-        `no traffic for ${now - this.lastActiveAt} ms (stall timeout ${this.opts.stallTimeoutMs} ms)`,
-      );
-      return;
-    }
-    if (this.probeSentAt !== undefined) {
-      if (now - this.probeSentAt >= PROBE_PONG_DEADLINE_MS) {
-        this.stalled(
-          `no pong within ${PROBE_PONG_DEADLINE_MS} ms to a probe ping after ${silence.silenceMs} ms without events (usual gap ${Math.round(silence.expectedGapMs() ?? 0)} ms)`,
-        );
-      }
-      return;
-    }
-    // The probe ping counts against the exchange's 5 frames/s like any frame; when the window is full
-    // it goes on a later tick.
-    if (probeDue && this.limiter.tryRecord(now)) {
-      this.probeSentAt = now;
-      this.ws.ping();
-    }
-  }
-
-  private stalled(cause: string): void {
-    this.endReason = 'stalled';
-    this.endCause = cause;
-    this.stopTimers();
-    this.ws.terminate();
-  }
-
   private handlePing(payload: Buffer): void {
-    this.active = true;
+    this.liveness?.ping();
     if (this.pongs.length >= MAX_QUEUED_PONGS) this.pongs.shift();
     this.pongs.push(payload);
     this.flush();
   }
 
   private handleMessage(raw: RawData): void {
-    this.active = true;
-    this.probeSentAt = undefined;
-    this.silence?.frame();
+    this.liveness?.frame();
     readCombinedFrame(
       Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw),
       this.frames,
@@ -385,9 +328,8 @@ export class UpstreamSocket implements ConnectionSocket {
   }
 
   private stopTimers(): void {
-    if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
+    this.liveness?.stop();
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.stallTimer = undefined;
     this.flushTimer = undefined;
   }
 
@@ -409,7 +351,9 @@ export class UpstreamSocket implements ConnectionSocket {
       expected,
       reason: expected ? undefined : endReason,
       ...(this.refusal === undefined ? {} : { refusal: this.refusal }),
-      ...(endReason === 'stalled' && !expected ? { silentSince: this.lastActiveAt } : {}),
+      ...(endReason === 'stalled' && !expected && this.liveness !== undefined
+        ? { silentSince: this.liveness.lastActiveAt }
+        : {}),
     };
     this.events.onClose(this, end);
     const callbacks = this.closedCallbacks;
