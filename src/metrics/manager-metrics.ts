@@ -57,6 +57,8 @@ export interface UpstreamCounts {
   readonly refillFailures: Record<RefillFailureReason, number>;
 }
 
+type TalliedKey = Exclude<keyof UpstreamCounts, `${string}ByReason` | 'refillFailures'>;
+
 function zeros<R extends string>(reasons: readonly R[]): Record<R, number> {
   return Object.fromEntries(reasons.map((r) => [r, 0])) as Record<R, number>;
 }
@@ -138,173 +140,162 @@ export class ManagerMetrics implements AdmissionMeter {
   constructor(registry: Registry, implementation: Implementation) {
     const registers = [registry];
     const counts = this.counts;
-    const total = (key: Exclude<keyof UpstreamCounts, `${string}ByReason` | 'refillFailures'>) =>
-      publisher(() => counts[key]);
-    this.activeConnections = new Gauge({
-      name: 'ws_manager_active_connections',
-      help: 'Open upstream WebSocket connections now',
-      registers,
-    });
-    this.activeConnectionsHwm = new Gauge({
-      name: 'ws_manager_active_connections_hwm',
-      help: 'Highest number of open upstream connections since start',
-      registers,
-    });
-    this.retryCount = new Counter({
-      name: 'ws_manager_retry_count_total',
-      help: 'Reconnect attempts scheduled after a failure or unexpected close',
-      registers,
-      collect: withPublish(total('retries')),
-    });
-    this.streamCreations = new Counter({
-      name: 'ws_manager_stream_creations_total',
-      help: 'Streams subscribed upstream (first subscriber arrived)',
-      registers,
-      collect: withPublish(total('creations')),
-    });
-    this.streamCleanups = new Counter({
-      name: 'ws_manager_stream_cleanups_total',
-      help: 'Streams released upstream (idle grace passed, forced, or failed)',
-      registers,
-      collect: withPublish(total('cleanups')),
-    });
-    this.streamCleanupsByReason = new Counter({
-      name: 'ws_manager_stream_cleanups_by_reason_total',
-      help: 'Streams released upstream, by reason (idle, forced, failed, destroyed)',
-      labelNames: ['reason'],
-      registers,
-      collect: withPublish(reasonPublisher(counts.cleanupsByReason, CLEANUP_REASONS)),
-    });
-    this.activeStreams = new Gauge({
-      name: 'ws_manager_active_streams',
-      help: 'Streams held now (with subscribers or idle awaiting cleanup)',
-      registers,
-    });
-    this.idleStreams = new Gauge({
-      name: 'ws_manager_idle_streams',
-      help: 'Streams with no subscriber, waiting for their idle grace to pass',
-      registers,
-    });
-    this.overdueIdleStreams = new Gauge({
-      name: 'ws_manager_overdue_idle_streams',
-      help: 'Idle streams whose grace period has passed but that are still held (cleanup lag)',
-      registers,
-    });
-    this.subscribers = new Gauge({
-      name: 'ws_manager_subscribers',
-      help: 'Subscriptions held now, across all streams',
-      registers,
-    });
-    this.messagesReceived = new Counter({
-      name: 'ws_manager_messages_received_total',
-      help: 'Stream events received from upstream',
-      registers,
-      collect: withPublish(total('messages')),
-    });
-    this.messageGaps = new Counter({
-      name: 'ws_manager_message_gaps_total',
-      help: 'Sequence-id gaps detected in streams that carry sequence ids',
-      registers,
-      collect: withPublish(total('gaps')),
-    });
-    this.missedMessages = new Counter({
-      name: 'ws_manager_missed_messages_total',
-      help: 'Events missed inside detected gaps (sum of gap sizes)',
-      registers,
-      collect: withPublish(total('missed')),
-    });
-    this.errors = new Counter({
-      name: 'ws_manager_errors_total',
-      help: 'Errors by reason',
-      labelNames: ['reason'],
-      registers,
-      collect: withPublish(reasonPublisher(counts.errorsByReason, ERROR_REASONS)),
-    });
+    const gauge = (name: string, help: string) => new Gauge({ name, help, registers });
+    const counter = (name: string, help: string) => new Counter({ name, help, registers });
+    const tallied = (name: string, help: string, key: TalliedKey) =>
+      new Counter({ name, help, registers, collect: withPublish(publisher(() => counts[key])) });
+    const byReason = <R extends string>(
+      name: string,
+      help: string,
+      totals: Record<R, number>,
+      reasons: readonly R[],
+    ) => {
+      const collect = withPublish(reasonPublisher(totals, reasons));
+      const labelled = new Counter({ name, help, labelNames: ['reason'] as const, registers, collect });
+      // Every series exists from the first scrape, so rate() sees them.
+      for (const reason of reasons) labelled.inc({ reason }, 0);
+      return labelled;
+    };
+    this.activeConnections = gauge(
+      'ws_manager_active_connections',
+      'Open upstream WebSocket connections now',
+    );
+    this.activeConnectionsHwm = gauge(
+      'ws_manager_active_connections_hwm',
+      'Highest number of open upstream connections since start',
+    );
+    this.retryCount = tallied(
+      'ws_manager_retry_count_total',
+      'Reconnect attempts scheduled after a failure or unexpected close',
+      'retries',
+    );
+    this.streamCreations = tallied(
+      'ws_manager_stream_creations_total',
+      'Streams subscribed upstream (first subscriber arrived)',
+      'creations',
+    );
+    this.streamCleanups = tallied(
+      'ws_manager_stream_cleanups_total',
+      'Streams released upstream (idle grace passed, forced, or failed)',
+      'cleanups',
+    );
+    this.streamCleanupsByReason = byReason(
+      'ws_manager_stream_cleanups_by_reason_total',
+      'Streams released upstream, by reason (idle, forced, failed, destroyed)',
+      counts.cleanupsByReason,
+      CLEANUP_REASONS,
+    );
+    this.activeStreams = gauge(
+      'ws_manager_active_streams',
+      'Streams held now (with subscribers or idle awaiting cleanup)',
+    );
+    this.idleStreams = gauge(
+      'ws_manager_idle_streams',
+      'Streams with no subscriber, waiting for their idle grace to pass',
+    );
+    this.overdueIdleStreams = gauge(
+      'ws_manager_overdue_idle_streams',
+      'Idle streams whose grace period has passed but that are still held (cleanup lag)',
+    );
+    this.subscribers = gauge('ws_manager_subscribers', 'Subscriptions held now, across all streams');
+    this.messagesReceived = tallied(
+      'ws_manager_messages_received_total',
+      'Stream events received from upstream',
+      'messages',
+    );
+    this.messageGaps = tallied(
+      'ws_manager_message_gaps_total',
+      'Sequence-id gaps detected in streams that carry sequence ids',
+      'gaps',
+    );
+    this.missedMessages = tallied(
+      'ws_manager_missed_messages_total',
+      'Events missed inside detected gaps (sum of gap sizes)',
+      'missed',
+    );
+    this.errors = byReason(
+      'ws_manager_errors_total',
+      'Errors by reason',
+      counts.errorsByReason,
+      ERROR_REASONS,
+    );
     this.reconnectDuration = new Histogram({
       name: 'ws_manager_reconnect_duration_seconds',
       help: 'Time from losing an upstream connection to its replacement being open',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     });
-    this.healthy = new Gauge({
-      name: 'ws_manager_healthy',
-      help: '1 when the upstream implementation is healthy, 0 when not (same verdict as HEAD /api/ws/metrics)',
-      registers,
-    });
+    this.healthy = gauge(
+      'ws_manager_healthy',
+      '1 when the upstream implementation is healthy, 0 when not (same verdict as HEAD /api/ws/metrics)',
+    );
     this.info = new Gauge({
       name: 'ws_manager_info',
       help: 'Constant 1; the implementation label says which upstream implementation serves',
       labelNames: ['implementation'],
       registers,
     });
-    this.upstreamConnectAttempts = new Counter({
-      name: 'ws_manager_upstream_connect_attempts_total',
-      help: 'Upstream WebSocket upgrade attempts made (first connects, reconnects, rotations)',
-      registers,
-    });
-    const admission = () => this.admission;
-    this.upstreamConnectBudgetRatio = new Gauge({
-      name: 'ws_manager_upstream_connect_budget_ratio',
-      help: 'Upstream connection attempts in the rolling window over the limit (Binance: 300 per 5 min per IP); 1 = spent',
-      registers,
-      collect() {
-        const a = admission();
-        if (a !== undefined) this.set(a.budgetRatio());
-      },
-    });
-    this.upstreamRetryAfterSeconds = new Gauge({
-      name: 'ws_manager_upstream_retry_after_seconds',
-      help: 'Seconds until upstream connection attempts may resume after a 429/418/503 Retry-After; 0 when allowed',
-      registers,
-      collect() {
-        const a = admission();
-        if (a !== undefined) this.set(a.pausedMs() / 1000);
-      },
-    });
-    this.restRequests = new Counter({
-      name: 'ws_manager_rest_requests_total',
-      help: 'REST requests sent to the exchange (gap refills, order-book snapshots)',
-      registers,
-    });
-    this.restWeight = new Counter({
-      name: 'ws_manager_rest_weight_used_total',
-      help: 'Exchange request weight those REST requests cost',
-      registers,
-    });
-    this.refills = new Counter({
-      name: 'ws_manager_refills_total',
-      help: 'Gaps refilled from the exchange history (in whole or in part)',
-      registers,
-      collect: withPublish(total('refills')),
-    });
-    this.refilledEvents = new Counter({
-      name: 'ws_manager_refilled_events_total',
-      help: 'Events delivered from the exchange history instead of being reported missed',
-      registers,
-      collect: withPublish(total('refilledEvents')),
-    });
-    this.refillFailures = new Counter({
-      name: 'ws_manager_refill_failures_total',
-      help: 'Gaps that could not be refilled and were reported, by reason',
-      labelNames: ['reason'] as const,
-      registers,
-      collect: withPublish(reasonPublisher(counts.refillFailures, REFILL_FAILURE_REASONS)),
-    });
+    this.upstreamConnectAttempts = counter(
+      'ws_manager_upstream_connect_attempts_total',
+      'Upstream WebSocket upgrade attempts made (first connects, reconnects, rotations)',
+    );
+    // Read from the watched admission at each scrape.
+    const admissionGauge = (name: string, help: string, read: (a: UpstreamAdmission) => number) => {
+      const admission = () => this.admission;
+      return new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const a = admission();
+          if (a !== undefined) this.set(read(a));
+        },
+      });
+    };
+    this.upstreamConnectBudgetRatio = admissionGauge(
+      'ws_manager_upstream_connect_budget_ratio',
+      'Upstream connection attempts in the rolling window over the limit (Binance: 300 per 5 min per IP); 1 = spent',
+      (a) => a.budgetRatio(),
+    );
+    this.upstreamRetryAfterSeconds = admissionGauge(
+      'ws_manager_upstream_retry_after_seconds',
+      'Seconds until upstream connection attempts may resume after a 429/418/503 Retry-After; 0 when allowed',
+      (a) => a.pausedMs() / 1000,
+    );
+    this.restRequests = counter(
+      'ws_manager_rest_requests_total',
+      'REST requests sent to the exchange (gap refills, order-book snapshots)',
+    );
+    this.restWeight = counter(
+      'ws_manager_rest_weight_used_total',
+      'Exchange request weight those REST requests cost',
+    );
+    this.refills = tallied(
+      'ws_manager_refills_total',
+      'Gaps refilled from the exchange history (in whole or in part)',
+      'refills',
+    );
+    this.refilledEvents = tallied(
+      'ws_manager_refilled_events_total',
+      'Events delivered from the exchange history instead of being reported missed',
+      'refilledEvents',
+    );
+    this.refillFailures = byReason(
+      'ws_manager_refill_failures_total',
+      'Gaps that could not be refilled and were reported, by reason',
+      counts.refillFailures,
+      REFILL_FAILURE_REASONS,
+    );
     this.sequenceResets =
       implementation === 'WSManager'
-        ? new Counter({
-            name: 'ws_manager_sequence_resets_total',
-            help: 'Streams whose sequence ids went back after a reconnect (upstream restarted); tracking restarted',
-            registers,
-            collect: withPublish(total('sequenceResets')),
-          })
+        ? tallied(
+            'ws_manager_sequence_resets_total',
+            'Streams whose sequence ids went back after a reconnect (upstream restarted); tracking restarted',
+            'sequenceResets',
+          )
         : undefined;
     this.info.set({ implementation }, 1);
     this.healthy.set(1);
-    for (const reason of REFILL_FAILURE_REASONS) this.refillFailures.inc({ reason }, 0);
-    // Zero every labelled series so rate() sees them from the first scrape.
-    for (const reason of ERROR_REASONS) this.errors.inc({ reason }, 0);
-    for (const reason of CLEANUP_REASONS) this.streamCleanupsByReason.inc({ reason }, 0);
   }
 
   /** Open upstream connections now, as last set. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import { type GapEvent, WSManager } from '../../src/manager/index.js';
+import { type GapEvent, WSManager, type WSManagerOptions } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { sleep, waitFor } from './helpers.js';
 
@@ -39,29 +39,28 @@ async function metric(registry: Registry, name: string): Promise<number> {
   return (m?.values ?? []).reduce((sum, v) => sum + v.value, 0);
 }
 
-async function withSim<T>(
-  options: Parameters<typeof startSimulator>[0],
-  run: (sim: Simulator) => Promise<T>,
+/** Runs `run` against a fresh simulator and a manager connected to it, both closed afterwards. */
+async function withManager<T>(
+  simOptions: Parameters<typeof startSimulator>[0],
+  options: Omit<WSManagerOptions, 'url'>,
+  run: (manager: WSManager, sim: Simulator) => Promise<T>,
 ): Promise<T> {
-  const sim = await startSimulator(options);
+  const sim = await startSimulator(simOptions);
+  const manager = new WSManager({ url: sim.url, ...options });
   try {
-    return await run(sim);
+    return await run(manager, sim);
   } finally {
+    await manager.destroy();
     await sim.close();
   }
 }
 
 test('backfill: after abrupt drops the aggTrade ids a subscriber sees are contiguous, with no gap call', async () => {
-  await withSim({ rate: 100 }, async (sim) => {
-    const registry = new Registry();
-    const manager = new WSManager({
-      url: sim.url,
-      registry,
-      recovery: 'backfill',
-      retry: slowRetry,
-      random: () => 0.99,
-    });
-    try {
+  const registry = new Registry();
+  await withManager(
+    { rate: 100 },
+    { registry, recovery: 'backfill', retry: slowRetry, random: () => 0.99 },
+    async (manager, sim) => {
       const filled = record(manager, 'btcusdt@aggTrade', 'a');
       const reported = record(manager, 'btcusdt@aggTrade', 'a', 'report');
       await waitFor('first events', () => filled.ids.length >= 5);
@@ -83,22 +82,15 @@ test('backfill: after abrupt drops the aggTrade ids a subscriber sees are contig
         await metric(registry, 'ws_manager_rest_weight_used_total'),
         4 * (await metric(registry, 'ws_manager_rest_requests_total')),
       );
-    } finally {
-      await manager.destroy();
-    }
-  });
+    },
+  );
 });
 
 test('backfill: a stalled upstream is replaced and the events of the stall refilled', async () => {
-  await withSim({ rate: 100 }, async (sim) => {
-    const manager = new WSManager({
-      url: sim.url,
-      recovery: 'backfill',
-      stallTimeoutMs: 800,
-      retry: slowRetry,
-      random: () => 0.99,
-    });
-    try {
+  await withManager(
+    { rate: 100 },
+    { recovery: 'backfill', stallTimeoutMs: 800, retry: slowRetry, random: () => 0.99 },
+    async (manager, sim) => {
       const r = record(manager, 'ethusdt@aggTrade', 'a');
       await waitFor('first events', () => r.ids.length >= 5);
       assert.equal(sim.stall(), 1);
@@ -107,39 +99,28 @@ test('backfill: a stalled upstream is replaced and the events of the stall refil
       await waitFor('events after the stall', () => r.ids.length >= seen + 100, 10_000);
       assertContiguous(r.ids, 'after a stall');
       assert.deepEqual(r.gaps, []);
-    } finally {
-      await manager.destroy();
-    }
-  });
+    },
+  );
 });
 
 test('backfill: trade streams are refilled from the recent trades', async () => {
-  await withSim({ rate: 100 }, async (sim) => {
-    const manager = new WSManager({ url: sim.url, retry: slowRetry, random: () => 0.99 });
-    try {
-      const r = record(manager, 'bnbusdt@trade', 't', 'backfill');
-      await waitFor('first events', () => r.ids.length >= 5);
-      const seen = r.ids.length;
-      sim.dropConnections({ abrupt: true });
-      await waitFor('the retry', () => manager.getMetrics().retryCount === 1);
-      await waitFor('events after the refill', () => r.ids.length >= seen + 60);
-      assertContiguous(r.ids, 'trade ids');
-      assert.deepEqual(r.gaps, []);
-    } finally {
-      await manager.destroy();
-    }
+  await withManager({ rate: 100 }, { retry: slowRetry, random: () => 0.99 }, async (manager, sim) => {
+    const r = record(manager, 'bnbusdt@trade', 't', 'backfill');
+    await waitFor('first events', () => r.ids.length >= 5);
+    const seen = r.ids.length;
+    sim.dropConnections({ abrupt: true });
+    await waitFor('the retry', () => manager.getMetrics().retryCount === 1);
+    await waitFor('events after the refill', () => r.ids.length >= seen + 60);
+    assertContiguous(r.ids, 'trade ids');
+    assert.deepEqual(r.gaps, []);
   });
 });
 
 test('backfill: when the history no longer reaches the hole, the lost part is reported and the rest refilled', async () => {
-  await withSim({ rate: 100, rest: { historySize: 10 } }, async (sim) => {
-    const manager = new WSManager({
-      url: sim.url,
-      recovery: 'backfill',
-      retry: slowRetry,
-      random: () => 0.99,
-    });
-    try {
+  await withManager(
+    { rate: 100, rest: { historySize: 10 } },
+    { recovery: 'backfill', retry: slowRetry, random: () => 0.99 },
+    async (manager, sim) => {
       const r = record(manager, 'solusdt@aggTrade', 'a');
       await waitFor('first events', () => r.ids.length >= 5);
       const last = () => r.ids.at(-1)!;
@@ -155,25 +136,17 @@ test('backfill: when the history no longer reaches the hole, the lost part is re
       assert.equal(r.ids[at - 1], before, 'the gap sits exactly where the history ends');
       assertContiguous(r.ids.slice(at), 'after the reported part');
       assertContiguous(r.ids.slice(0, at), 'before the drop');
-    } finally {
-      await manager.destroy();
-    }
-  });
+    },
+  );
 });
 
 test('backfill: a refill the REST budget cannot pay for is reported as a gap, never sent', async () => {
-  await withSim({ rate: 100 }, async (sim) => {
-    const registry = new Registry();
-    // aggTrades costs 4: a budget of 3 per minute pays for nothing.
-    const manager = new WSManager({
-      url: sim.url,
-      registry,
-      recovery: 'backfill',
-      restWeightPerMinute: 3,
-      retry: slowRetry,
-      random: () => 0.99,
-    });
-    try {
+  const registry = new Registry();
+  // aggTrades costs 4: a budget of 3 per minute pays for nothing.
+  await withManager(
+    { rate: 100 },
+    { registry, recovery: 'backfill', restWeightPerMinute: 3, retry: slowRetry, random: () => 0.99 },
+    async (manager, sim) => {
       const r = record(manager, 'xrpusdt@aggTrade', 'a');
       await waitFor('first events', () => r.ids.length >= 5);
       sim.dropConnections({ abrupt: true });
@@ -182,10 +155,8 @@ test('backfill: a refill the REST budget cannot pay for is reported as a gap, ne
       assert.equal(await metric(registry, 'ws_manager_rest_requests_total'), 0);
       const failures = await registry.getSingleMetric('ws_manager_refill_failures_total')?.get();
       assert.equal(failures?.values.find((v) => v.labels['reason'] === 'budget')?.value, 1);
-    } finally {
-      await manager.destroy();
-    }
-  });
+    },
+  );
 });
 
 test('backfill: REST answering 429 pauses REST calls for its Retry-After and the gap is reported', async () => {
@@ -194,16 +165,11 @@ test('backfill: REST answering 429 pauses REST calls for its Retry-After and the
   const windowMs = 600_000;
   const into = Date.now() % windowMs;
   if (into > windowMs - 15_000) await new Promise((r) => setTimeout(r, windowMs - into + 100));
-  await withSim({ rate: 100, rest: { weightLimit: 4, requestsBeforeBan: 0, windowMs } }, async (sim) => {
-    const registry = new Registry();
-    const manager = new WSManager({
-      url: sim.url,
-      registry,
-      recovery: 'backfill',
-      retry: slowRetry,
-      random: () => 0.99,
-    });
-    try {
+  const registry = new Registry();
+  await withManager(
+    { rate: 100, rest: { weightLimit: 4, requestsBeforeBan: 0, windowMs } },
+    { registry, recovery: 'backfill', retry: slowRetry, random: () => 0.99 },
+    async (manager, sim) => {
       const r = record(manager, 'btcusdt@aggTrade', 'a');
       await waitFor('first events', () => r.ids.length >= 5);
       // Spend the simulator's budget for this IP (weight 4 of 4), so the refill gets a 429.
@@ -218,19 +184,15 @@ test('backfill: REST answering 429 pauses REST calls for its Retry-After and the
         (await registry.getSingleMetric('ws_manager_refill_failures_total')?.get())?.values ?? [];
       assert.equal(failures.find((v) => v.labels['reason'] === 'refused')?.value, 1);
       assert.equal(failures.find((v) => v.labels['reason'] === 'retry_after')?.value, 1);
-    } finally {
-      await manager.destroy();
-    }
-  });
+    },
+  );
 });
 
 test('backfill: kline candles closed during an outage arrive as their closing updates, in order', async () => {
-  await withSim({ rate: 20 }, async (sim) => {
-    const manager = new WSManager({
-      url: sim.url,
-      retry: { baseDelayMs: 100, maxDelayMs: 200, maxAttempts: Number.POSITIVE_INFINITY },
-    });
-    try {
+  await withManager(
+    { rate: 20 },
+    { retry: { baseDelayMs: 100, maxDelayMs: 200, maxAttempts: Number.POSITIVE_INFINITY } },
+    async (manager, sim) => {
       type Kline = { k: { t: number; x: boolean; c: string; o: string; v: string } };
       const filled: Kline[] = [];
       const plain: Kline[] = [];
@@ -266,8 +228,6 @@ test('backfill: kline candles closed during an outage arrive as their closing up
       }
       // Every candle's updates come in time order: no refilled close after a later candle's update.
       for (let i = 1; i < filled.length; i++) assert.ok(filled[i]!.k.t >= filled[i - 1]!.k.t);
-    } finally {
-      await manager.destroy();
-    }
-  });
+    },
+  );
 });

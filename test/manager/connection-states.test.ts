@@ -26,9 +26,6 @@ import type {
 import { UpstreamAdmission } from '../../src/upstream-admission.js';
 
 class FakeSocket implements ConnectionSocket {
-  readonly id: string;
-  readonly serial: number;
-  readonly connection: string;
   state: SocketState = 'connecting';
   openedAt: number | undefined;
   readonly subscribed = new Set<string>();
@@ -36,12 +33,20 @@ class FakeSocket implements ConnectionSocket {
   private readonly closed: Array<() => void> = [];
 
   constructor(
-    options: UpstreamSocketOptions,
+    private readonly options: UpstreamSocketOptions,
     private readonly events: SocketEvents,
-  ) {
-    this.serial = options.serial;
-    this.id = `s${options.serial}`;
-    this.connection = options.connection;
+  ) {}
+
+  get id(): string {
+    return `s${this.options.serial}`;
+  }
+
+  get serial(): number {
+    return this.options.serial;
+  }
+
+  get connection(): string {
+    return this.options.connection;
   }
 
   subscribe(streams: Iterable<string>): void {
