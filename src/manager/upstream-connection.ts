@@ -10,9 +10,9 @@
  * exception handling decides, as for any other programming error).
  */
 import type { Logger } from '../log.js';
+import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import type { UpstreamAdmission } from '../upstream-admission.js';
 import { backoffDelay } from './backoff.js';
-import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { NamedTimers } from './named-timers.js';
 import type { ResolvedOptions } from './options.js';
 import {

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/log.js';
-import { ManagerMetrics } from '../../src/metrics/manager-metrics.js';
 import { resolveOptions } from '../../src/manager/options.js';
 import {
   type ConnectionHooks,
@@ -23,6 +22,7 @@ import type {
   SocketState,
   UpstreamSocketOptions,
 } from '../../src/manager/upstream-socket.js';
+import { ManagerMetrics } from '../../src/metrics/manager-metrics.js';
 import { UpstreamAdmission } from '../../src/upstream-admission.js';
 
 class FakeSocket implements ConnectionSocket {
