@@ -103,7 +103,7 @@ interface Rig {
   exhausted: string[];
 }
 
-function rig(maxAttempts = 2): Rig {
+function rig(maxAttempts = 2, attemptLimit = 300): Rig {
   const options = resolveOptions({
     url: 'ws://127.0.0.1:9',
     retry: { baseDelayMs: 100, maxDelayMs: 100, maxAttempts, healthyAfterMs: 60_000 },
@@ -113,7 +113,7 @@ function rig(maxAttempts = 2): Rig {
   const metrics = new ManagerMetrics(new Registry(), 'WSManager');
   const logger = silentLogger();
   const admission = new UpstreamAdmission({
-    limit: 300,
+    limit: attemptLimit,
     windowMs: 300_000,
     name: 'WSManager',
     logger,
@@ -207,6 +207,17 @@ describe('UpstreamConnection states', () => {
     assert.equal(connection.state, 'rotating', 'the rotation is tried again after its backoff');
     assert.equal(sockets.length, 3);
     assert.deepEqual(states, ['open', 'rotating', 'open', 'rotating']);
+  });
+
+  it('goes rotating -> waiting when the old socket ends while the rotation waits for the attempt budget', () => {
+    const { connection, sockets, states } = rig(2, 1);
+    sockets[0]!.open();
+    connection.rotate('test');
+    assert.equal(sockets.length, 1, 'the budget (1 attempt) leaves the rotation waiting');
+    assert.equal(connection.state, 'rotating');
+    sockets[0]!.drop();
+    assert.equal(connection.state, 'waiting');
+    assert.deepEqual(states, ['open', 'rotating', 'waiting']);
   });
 
   it('reconnects through waiting, and fails when the retries are spent', () => {
