@@ -20,83 +20,80 @@ export function numberField(payload: string, key: string, from = 0): number {
 
 /**
  * The last `capacity` events of a stream whose ids go up by one per event (`a` of aggTrade, `t` of
- * trade), in a ring. Ids in the ring are contiguous, so an id finds its slot by subtraction.
+ * trade), in a ring. Recording only stores the payload: ids and times are read from the payloads when a
+ * REST request asks, so a feed at full speed pays one array store per event. Ids in the ring are
+ * contiguous, so an id finds its slot by subtraction: a feed that skips events nobody listened to still
+ * produces the last `capacity` of them (`Feed.skip`), which refills the whole ring.
  */
 export class SequencedHistory implements FeedHistory {
-  private readonly payloads: string[] = [];
-  private readonly times: number[] = [];
+  private readonly payloads: string[];
   private start = 0;
-  private firstId = 0;
+  private count = 0;
 
   constructor(
     readonly capacity: number,
     private readonly idKey: string,
-  ) {}
+  ) {
+    this.payloads = new Array<string>(capacity).fill('');
+  }
 
   get size(): number {
-    return this.payloads.length;
+    return this.count;
   }
 
   /** Id of the oldest event kept (NaN when empty). */
   get oldestId(): number {
-    return this.size === 0 ? Number.NaN : this.firstId;
+    return this.count === 0 ? Number.NaN : numberField(this.at(0), this.idKey);
   }
 
   record(payload: string): void {
-    const id = numberField(payload, this.idKey);
-    const time = numberField(payload, 'T');
-    if (this.size > 0 && id !== this.firstId + this.size) {
-      // A jump in ids (the feed skipped events nobody could have seen): the ring restarts at this id.
-      this.payloads.length = 0;
-      this.times.length = 0;
-      this.start = 0;
-    }
-    if (this.size === 0) this.firstId = id;
-    if (this.payloads.length < this.capacity) {
-      this.payloads.push(payload);
-      this.times.push(time);
+    if (this.capacity === 0) return;
+    if (this.count < this.capacity) {
+      this.payloads[(this.start + this.count) % this.capacity] = payload;
+      this.count++;
       return;
     }
     this.payloads[this.start] = payload;
-    this.times[this.start] = time;
-    this.start = (this.start + 1) % this.capacity;
-    this.firstId++;
+    this.start = this.start + 1 === this.capacity ? 0 : this.start + 1;
   }
 
   /** Up to `limit` payloads with id ≥ `fromId`, oldest first. */
   fromId(fromId: number, limit: number): string[] {
-    const offset = Math.max(0, fromId - this.firstId);
+    const oldest = this.oldestId;
+    const offset = Number.isNaN(oldest) ? 0 : Math.max(0, fromId - oldest);
     return this.slice(offset, offset + limit);
   }
 
   /** Up to `limit` payloads with `startTime` ≤ T ≤ `endTime`, oldest first. */
   between(startTime: number, endTime: number, limit: number): string[] {
     let lo = 0;
-    let hi = this.size;
+    let hi = this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.timeAt(mid) < startTime) lo = mid + 1;
       else hi = mid;
     }
     let end = lo;
-    while (end < this.size && end - lo < limit && this.timeAt(end) <= endTime) end++;
+    while (end < this.count && end - lo < limit && this.timeAt(end) <= endTime) end++;
     return this.slice(lo, end);
   }
 
   /** The `limit` most recent payloads, oldest first. */
   latest(limit: number): string[] {
-    return this.slice(Math.max(0, this.size - limit), this.size);
+    return this.slice(Math.max(0, this.count - limit), this.count);
+  }
+
+  private at(index: number): string {
+    return this.payloads[(this.start + index) % this.capacity] as string;
   }
 
   private timeAt(index: number): number {
-    return this.times[(this.start + index) % this.payloads.length] as number;
+    return numberField(this.at(index), 'T');
   }
 
   private slice(from: number, to: number): string[] {
     const out: string[] = [];
-    for (let i = from; i < Math.min(to, this.size); i++) {
-      out.push(this.payloads[(this.start + i) % this.payloads.length] as string);
-    }
+    for (let i = from; i < Math.min(to, this.count); i++) out.push(this.at(i));
     return out;
   }
 }
