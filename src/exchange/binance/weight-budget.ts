@@ -1,10 +1,11 @@
 /**
- * The per-IP request weight budget of the simulated REST API (Binance "LIMITS"): weight is counted in fixed
+ * A per-IP request weight budget (Binance "LIMITS"), enforced by the simulator on its clients and by the
+ * gateway on its REST clients: weight is counted in fixed
  * windows aligned to the clock (the `X-MBX-USED-WEIGHT-1M` counter resets at each minute), a request that
  * takes an IP over the limit gets 429 with `Retry-After` (the seconds to the window's end), and an IP that
  * keeps sending after its 429s is banned with 418, for 2 minutes, doubling for repeat offenders up to 3 days.
  */
-import { LONGEST_BAN_MS } from '../../exchange/binance/rest-limits.js';
+import { LONGEST_BAN_MS } from './rest-limits.js';
 
 export interface WeightBudgetOptions {
   readonly limit: number;
