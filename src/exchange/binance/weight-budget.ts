@@ -5,7 +5,7 @@
  * takes an IP over the limit gets 429 with `Retry-After` (the seconds to the window's end), and an IP that
  * keeps sending after its 429s is banned with 418, for 2 minutes, doubling for repeat offenders up to 3 days.
  */
-import { LONGEST_BAN_MS } from './rest-limits.js';
+import { FIRST_BAN_MS, LONGEST_BAN_MS, REQUEST_WEIGHT_PER_MINUTE } from './rest-limits.js';
 
 export interface WeightBudgetOptions {
   readonly limit: number;
@@ -98,3 +98,11 @@ export class WeightBudget {
 function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
+
+/** Binance's own budget: 6000 weight per IP per minute, 418 after 5 more requests past a 429, bans from 2 minutes. */
+export const BINANCE_WEIGHT_BUDGET: WeightBudgetOptions = Object.freeze({
+  limit: REQUEST_WEIGHT_PER_MINUTE,
+  windowMs: 60_000,
+  requestsBeforeBan: 5,
+  banMs: FIRST_BAN_MS,
+});
