@@ -28,16 +28,27 @@ interface Kept {
 export class DepthService {
   private readonly books = new Map<string, Kept>();
 
+  /**
+   * @param symbolInfo the exchange's `exchangeInfo?symbol=` answer for a symbol (uppercase): asked before
+   *   a book is kept for a symbol, so an unknown one gets the exchange's -1121 at once and costs no
+   *   upstream subscription nor snapshot retries.
+   */
   constructor(
     private readonly manager: WSManager,
+    private readonly symbolInfo: (symbol: string) => Promise<HttpResponse>,
     private readonly idleMs = DEFAULT_IDLE_MS,
   ) {}
 
   /** Answers a query that passed Binance's query rules (`queryError`). */
   async answer(url: URL): Promise<HttpResponse> {
-    const symbol = (url.searchParams.get('symbol') ?? '').toLowerCase();
+    const upper = url.searchParams.get('symbol') ?? '';
+    const symbol = upper.toLowerCase();
     const limit = depthLimit(url.searchParams);
     const depth = limit <= BOOK_DEPTH ? BOOK_DEPTH : DEPTH_MAX_LIMIT;
+    if (!this.books.has(`${symbol}:${depth}`)) {
+      const info = await this.symbolInfo(upper);
+      if (info.status !== 200) return info;
+    }
     let kept: Kept;
     try {
       kept = this.keep(symbol, depth);

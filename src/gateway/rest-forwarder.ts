@@ -6,8 +6,8 @@
  * - `/ping` is answered here: it tests the REST API a client talks to, which is the gateway's.
  * - `/time` is the exchange's clock: the gateway measures its offset from the exchange with a forwarded
  *   `/time` at most once per {@link TIME_REFRESH_MS} and answers from its own clock plus that offset.
- * - `/exchangeInfo` is kept {@link EXCHANGE_INFO_TTL_MS} per query (one request in flight per query);
- *   its `serverTime` is as old as the copy.
+ * - `/exchangeInfo` is kept {@link EXCHANGE_INFO_TTL_MS} per query (one request in flight per query),
+ *   an unknown symbol's -1121 as well; its `serverTime` is as old as the copy.
  * When the shared budget has no room, or the exchange asked for a pause (429/418 with `Retry-After`),
  * the client gets 429 with `Retry-After` instead of the exchange getting one more request.
  */
@@ -54,6 +54,11 @@ export class RestForwarder {
     }
   }
 
+  /** `exchangeInfo?symbol=` for `symbol` (uppercase), kept as any exchangeInfo answer: 200 if it trades, -1121 if unknown. */
+  symbolInfo(symbol: string): Promise<HttpResponse> {
+    return this.exchangeInfo(`?symbol=${encodeURIComponent(symbol)}`);
+  }
+
   private async forward(pathAndQuery: string, weight: number): Promise<HttpResponse> {
     return this.toResponse(await this.client.forward(pathAndQuery, weight));
   }
@@ -80,8 +85,10 @@ export class RestForwarder {
     const entry: CachedInfo = {
       at: now,
       answer: this.forward(`/api/v3/exchangeInfo${search}`, REST_WEIGHTS.exchangeInfo).then((response) => {
-        // Only a full answer is kept: a refusal or an error is asked again next time.
-        if (response.status !== 200 && this.info.get(search) === entry) this.info.delete(search);
+        // An answer about the query (200, or 400 for an unknown symbol) is kept; a refusal or a failure
+        // is asked again next time.
+        const about = response.status === 200 || response.status === 400;
+        if (!about && this.info.get(search) === entry) this.info.delete(search);
         return response;
       }),
     };

@@ -159,15 +159,15 @@ export async function startGateway(
   const status = new StatusService({ source, verdict, stats });
   // The REST routes need the manager's REST client (its REST base and shared weight budget).
   const restClient = source instanceof WSManager ? source.restClient : undefined;
-  const depth = restClient === undefined ? undefined : new DepthService(source as WSManager);
-  const rest =
-    depth === undefined || restClient === undefined
+  const forwarder = restClient === undefined ? undefined : new RestForwarder(restClient);
+  const depth =
+    forwarder === undefined
       ? undefined
-      : new RestService({
-          depth,
-          forwarder: new RestForwarder(restClient),
-          limits: runtime.restClientLimits,
-        });
+      : new DepthService(source as WSManager, (symbol) => forwarder.symbolInfo(symbol));
+  const rest =
+    depth === undefined || forwarder === undefined
+      ? undefined
+      : new RestService({ depth, forwarder, limits: runtime.restClientLimits });
   const router = new HttpRouter({
     registry,
     source,

@@ -70,6 +70,9 @@ describe('Binance REST calls through the gateway', () => {
         '/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=2',
         // Errors: decided by the exchange (unknown symbol) or by Binance's query rules at the gateway.
         '/api/v3/trades?symbol=DOGEUSDT',
+        '/api/v3/exchangeInfo?symbol=DOGEUSDT',
+        // The gateway keeps no book for a symbol the exchange does not know: -1121 at once.
+        '/api/v3/depth?symbol=DOGEUSDT',
         '/api/v3/trades?symbol=btcusdt',
         '/api/v3/aggTrades',
         '/api/v3/aggTrades?symbol=BTCUSDT&fromId=1&startTime=2',
