@@ -18,15 +18,26 @@ export function numberField(payload: string, key: string, from = 0): number {
   return Number(payload.slice(start, end));
 }
 
+/** Bytes of one history slot: a trade or aggTrade payload is about 150; a longer one is kept as a string. */
+const SLOT_BYTES = 256;
+/** Slots allocated together (512: 128 KiB), so a feed's history takes memory as it fills. */
+const CHUNK_SHIFT = 9;
+const CHUNK_SLOTS = 1 << CHUNK_SHIFT;
+
 /**
  * The last `capacity` events of a stream whose ids go up by one per event (`a` of aggTrade, `t` of
- * trade), in a ring. Recording only stores the payload: ids and times are read from the payloads when a
- * REST request asks, so a feed at full speed pays one array store per event. Ids in the ring are
+ * trade), in a ring of fixed-size byte slots. A payload is copied into its slot (the generators write
+ * ASCII, so latin1 is exact) rather than kept as a string: ten thousand retained strings per feed would
+ * all survive into the old generation and make the collector a large share of a feed's cost at full
+ * speed. Ids and times are read from the payloads only when a REST request asks. Ids in the ring are
  * contiguous, so an id finds its slot by subtraction: a feed that skips events nobody listened to still
  * produces the last `capacity` of them (`Feed.skip`), which refills the whole ring.
  */
 export class SequencedHistory implements FeedHistory {
-  private readonly payloads: string[];
+  private readonly chunks: Buffer[] = [];
+  private readonly lengths: Uint16Array;
+  /** Payloads longer than a slot, by slot. */
+  private readonly long = new Map<number, string>();
   private start = 0;
   private count = 0;
 
@@ -34,7 +45,7 @@ export class SequencedHistory implements FeedHistory {
     readonly capacity: number,
     private readonly idKey: string,
   ) {
-    this.payloads = new Array<string>(capacity).fill('');
+    this.lengths = new Uint16Array(capacity);
   }
 
   get size(): number {
@@ -48,13 +59,20 @@ export class SequencedHistory implements FeedHistory {
 
   record(payload: string): void {
     if (this.capacity === 0) return;
-    if (this.count < this.capacity) {
-      this.payloads[(this.start + this.count) % this.capacity] = payload;
-      this.count++;
+    let slot: number;
+    if (this.count < this.capacity) slot = this.count++;
+    else {
+      slot = this.start;
+      this.start = this.start + 1 === this.capacity ? 0 : this.start + 1;
+    }
+    if (this.long.size > 0) this.long.delete(slot);
+    if (payload.length > SLOT_BYTES) {
+      this.long.set(slot, payload);
       return;
     }
-    this.payloads[this.start] = payload;
-    this.start = this.start + 1 === this.capacity ? 0 : this.start + 1;
+    const chunk = slot >>> CHUNK_SHIFT;
+    const bytes = this.chunks[chunk] ?? this.allocate(chunk);
+    this.lengths[slot] = bytes.write(payload, (slot & (CHUNK_SLOTS - 1)) * SLOT_BYTES, SLOT_BYTES, 'latin1');
   }
 
   /** Up to `limit` payloads with id ≥ `fromId`, oldest first. */
@@ -83,8 +101,23 @@ export class SequencedHistory implements FeedHistory {
     return this.slice(Math.max(0, this.count - limit), this.count);
   }
 
+  private allocate(chunk: number): Buffer {
+    const bytes = Buffer.allocUnsafeSlow(CHUNK_SLOTS * SLOT_BYTES);
+    this.chunks[chunk] = bytes;
+    return bytes;
+  }
+
+  /** The payload of the `index`-th event kept, oldest first. */
   private at(index: number): string {
-    return this.payloads[(this.start + index) % this.capacity] as string;
+    const slot = (this.start + index) % this.capacity;
+    const long = this.long.size > 0 ? this.long.get(slot) : undefined;
+    if (long !== undefined) return long;
+    const offset = (slot & (CHUNK_SLOTS - 1)) * SLOT_BYTES;
+    return (this.chunks[slot >>> CHUNK_SHIFT] as Buffer).toString(
+      'latin1',
+      offset,
+      offset + (this.lengths[slot] as number),
+    );
   }
 
   private timeAt(index: number): number {
