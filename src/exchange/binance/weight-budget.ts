@@ -30,9 +30,13 @@ interface IpState {
 
 /** IPs not seen for this many windows are forgotten (unless banned), so the map stays small. */
 const FORGET_AFTER_WINDOWS = 2;
+/** A hard cap on the IPs tracked (the oldest is dropped), for a server facing very many addresses. */
+const MAX_IPS = 100_000;
 
 export class WeightBudget {
   private readonly ips = new Map<string, IpState>();
+  /** The window of the last sweep: forgotten IPs are swept once per window, not on each new IP. */
+  private sweptWindow = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly options: WeightBudgetOptions,
@@ -73,9 +77,13 @@ export class WeightBudget {
   }
 
   private stateOf(ip: string, window: number): IpState {
+    if (window !== this.sweptWindow) {
+      this.sweptWindow = window;
+      this.forget(window);
+    }
     let state = this.ips.get(ip);
     if (state === undefined) {
-      this.forget(window);
+      if (this.ips.size >= MAX_IPS) this.ips.delete(this.ips.keys().next().value as string);
       state = { window, used: 0, rejected: 0, bannedUntil: 0, bans: 0 };
       this.ips.set(ip, state);
     } else if (state.window !== window) {
@@ -84,6 +92,11 @@ export class WeightBudget {
       state.rejected = 0;
     }
     return state;
+  }
+
+  /** IPs tracked now. */
+  get size(): number {
+    return this.ips.size;
   }
 
   private forget(window: number): void {
