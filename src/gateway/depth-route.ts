@@ -2,17 +2,15 @@
  * `GET /api/v3/depth` served from order books the gateway keeps (WSManager's `orderBook`), so a Binance
  * client's snapshot step works through the gateway and a thousand clients cost the exchange one book's
  * snapshots, not a thousand. Answers as Binance does (`{"lastUpdateId","bids","asks"}`, error bodies
- * `{"code","msg"}`). A book is kept while asked for, and released after `idleMs` without a request.
+ * `{"code","msg"}`; the query rules and weights are `RestService`'s). A book is kept while
+ * asked for, and released after `idleMs` without a request.
  */
-import {
-  DEPTH_DEFAULT_LIMIT,
-  DEPTH_MAX_LIMIT,
-  type RestErrorBody,
-  RestErrors,
-} from '../exchange/binance/rest-limits.js';
+import { DEPTH_MAX_LIMIT } from '../exchange/binance/rest-limits.js';
+import { depthLimit } from '../exchange/binance/rest-query.js';
 import type { OrderBookView, WSManager } from '../manager/index.js';
 import type { Unsubscribe } from '../stream-source.js';
-import { type HttpResponse, json } from './http-response.js';
+import type { HttpResponse } from './http-response.js';
+import { INTERNAL_ERROR, restAnswer, restError } from './rest-response.js';
 
 /** Depth of the books kept: one that answers every limit up to 1000 at the snapshot weight of 1000. */
 const BOOK_DEPTH = 1000;
@@ -30,41 +28,40 @@ interface Kept {
 export class DepthService {
   private readonly books = new Map<string, Kept>();
 
+  /**
+   * @param symbolInfo the exchange's `exchangeInfo?symbol=` answer for a symbol (uppercase): asked before
+   *   a book is kept for a symbol, so an unknown one gets the exchange's -1121 at once and costs no
+   *   upstream subscription nor snapshot retries.
+   */
   constructor(
     private readonly manager: WSManager,
+    private readonly symbolInfo: (symbol: string) => Promise<HttpResponse>,
     private readonly idleMs = DEFAULT_IDLE_MS,
   ) {}
 
+  /** Answers a query that passed Binance's query rules (`queryError`). */
   async answer(url: URL): Promise<HttpResponse> {
-    const symbol = url.searchParams.get('symbol');
-    if (symbol === null || symbol === '') return error(RestErrors.mandatory('symbol'));
-    if (!/^[A-Z0-9-_.]{1,20}$/.test(symbol)) {
-      return error(RestErrors.illegalParameter('symbol', '^[A-Z0-9-_.]{1,20}$'));
-    }
-    const rawLimit = url.searchParams.get('limit');
-    const limit = rawLimit === null ? DEPTH_DEFAULT_LIMIT : Number(rawLimit);
-    if (!/^[0-9]{1,20}$/.test(rawLimit ?? '1') || limit < 1) {
-      return error(RestErrors.illegalParameter('limit', `1 to ${DEPTH_MAX_LIMIT}`));
-    }
+    const upper = url.searchParams.get('symbol') ?? '';
+    const symbol = upper.toLowerCase();
+    const limit = depthLimit(url.searchParams);
     const depth = limit <= BOOK_DEPTH ? BOOK_DEPTH : DEPTH_MAX_LIMIT;
+    if (!this.books.has(`${symbol}:${depth}`)) {
+      const info = await this.symbolInfo(upper);
+      if (info.status !== 200) return info;
+    }
     let kept: Kept;
     try {
-      kept = this.keep(symbol.toLowerCase(), depth);
+      kept = this.keep(symbol, depth);
     } catch {
       // No REST base is known for the upstream: there is no snapshot to build a book from.
-      return json(503, {
-        code: -1001,
-        msg: 'Internal error; unable to process your request. Please try again.',
-      });
+      return restError(503, INTERNAL_ERROR);
     }
     const view = kept.view ?? (await this.firstView(kept));
-    if (view === undefined) {
-      return json(503, {
-        code: -1001,
-        msg: 'Internal error; unable to process your request. Please try again.',
-      });
-    }
-    return json(200, { lastUpdateId: view.lastUpdateId, bids: view.bids(limit), asks: view.asks(limit) });
+    if (view === undefined) return restError(503, INTERNAL_ERROR);
+    return restAnswer(
+      200,
+      JSON.stringify({ lastUpdateId: view.lastUpdateId, bids: view.bids(limit), asks: view.asks(limit) }),
+    );
   }
 
   close(): void {
@@ -121,8 +118,4 @@ export class DepthService {
     if (kept.timer !== undefined) clearTimeout(kept.timer);
     kept.stop();
   }
-}
-
-function error(body: RestErrorBody): HttpResponse {
-  return json(400, body);
 }

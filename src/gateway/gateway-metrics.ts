@@ -41,6 +41,7 @@ export const HTTP_ROUTES = [
   'status',
   'status_events',
   'depth',
+  'rest',
 ] as const;
 export type HttpRoute = (typeof HTTP_ROUTES)[number];
 

@@ -4,16 +4,17 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { REST_ENDPOINTS } from '../exchange/binance/rest-query.js';
 import type { Logger } from '../log.js';
 import type { HealthVerdict, StreamSource } from '../stream-source.js';
 import { adminCleanupResponse, adminStreamsResponse } from './admin-route.js';
 import { hasBearerToken } from './bearer-auth.js';
-import type { DepthService } from './depth-route.js';
 import type { GatewayMetrics, HttpRoute } from './gateway-metrics.js';
 import { type HttpResponse, json, jsonError, writeResponse } from './http-response.js';
 import { type GatewayStats, metricsResponse } from './metrics-route.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { parseRequestTarget } from './request-target.js';
+import type { RestService } from './rest-service.js';
 import { statusRoutes } from './status/status-routes.js';
 import type { StatusService } from './status/status-service.js';
 
@@ -35,8 +36,11 @@ export interface HttpRouterContext {
   readonly stats: () => GatewayStats;
   /** Serves the status page and its data when set. */
   readonly status?: StatusService;
-  /** Serves `GET /api/v3/depth` from kept order books when set (WSManager only). */
-  readonly depth?: DepthService | undefined;
+  /**
+   * Serves Binance's REST market data (`GET /api/v3/depth` from kept order books, the other calls
+   * forwarded) when set: WSManager with a known REST base only.
+   */
+  readonly rest?: RestService | undefined;
 }
 
 interface Route {
@@ -100,14 +104,15 @@ export class HttpRouter {
         handle: (_req, url) => adminCleanupResponse(ctx.source, url),
       });
     }
-    const depth = ctx.depth;
-    if (depth !== undefined) {
-      routes.set('/api/v3/depth', {
-        name: 'depth',
+    const rest = ctx.rest;
+    for (const endpoint of rest === undefined ? [] : REST_ENDPOINTS) {
+      routes.set(`/api/v3/${endpoint}`, {
+        name: endpoint === 'depth' ? 'depth' : 'rest',
         methods: ['GET'],
-        limited: () => true,
+        // Binance's request weights per address limit these routes, not RATE_LIMIT_PER_MINUTE.
+        limited: () => false,
         token: () => undefined,
-        handle: (_req, url) => depth.answer(url),
+        handle: (req, url) => (rest as RestService).answer(endpoint, req, url),
       });
     }
     for (const r of ctx.status === undefined ? [] : statusRoutes(ctx.status)) {

@@ -11,6 +11,7 @@ import { startNatsSource } from '../cluster/gateway-source.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
+import type { WeightBudgetOptions } from '../exchange/binance/weight-budget.js';
 import { LegacyStreamSource } from '../legacy/legacy-stream-source.js';
 import { createLogger, type Logger } from '../log.js';
 import { WSManager } from '../manager/index.js';
@@ -23,6 +24,8 @@ import { GatewayMetrics } from './gateway-metrics.js';
 import { answerClientError, serveWithoutUpgrade, wantsWebSocket } from './http-edge.js';
 import { HttpRouter } from './http-router.js';
 import { RateLimiter } from './rate-limiter.js';
+import { RestForwarder } from './rest-forwarder.js';
+import { RestService } from './rest-service.js';
 import { StatusService } from './status/status-service.js';
 
 /** Wiring choices that are not configuration (tests shorten timers through these). */
@@ -39,6 +42,8 @@ export interface GatewayRuntimeOptions {
   closeGraceMs?: number;
   /** Period of the `info` activity line (clients, streams, msgs/s). @default 60000 */
   summaryIntervalMs?: number;
+  /** Each client address's REST weight budget. @default Binance's (6000 per minute, 418 after 5 more requests) */
+  restClientLimits?: Partial<WeightBudgetOptions>;
 }
 
 export interface RunningGateway {
@@ -152,7 +157,17 @@ export async function startGateway(
     draining,
   });
   const status = new StatusService({ source, verdict, stats });
-  const depth = source instanceof WSManager ? new DepthService(source) : undefined;
+  // The REST routes need the manager's REST client (its REST base and shared weight budget).
+  const restClient = source instanceof WSManager ? source.restClient : undefined;
+  const forwarder = restClient === undefined ? undefined : new RestForwarder(restClient);
+  const depth =
+    forwarder === undefined
+      ? undefined
+      : new DepthService(source as WSManager, (symbol) => forwarder.symbolInfo(symbol));
+  const rest =
+    depth === undefined || forwarder === undefined
+      ? undefined
+      : new RestService({ depth, forwarder, limits: runtime.restClientLimits });
   const router = new HttpRouter({
     registry,
     source,
@@ -165,7 +180,7 @@ export async function startGateway(
     verdict,
     stats,
     status,
-    depth,
+    rest,
   });
 
   server.on('request', (req, res) => void router.handle(req, res));

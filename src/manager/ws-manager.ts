@@ -172,6 +172,15 @@ export class WSManager implements StreamSource {
   }
 
   /**
+   * The manager's REST client (the exchange's REST base and the weight budget shared by refills and
+   * snapshots), or undefined when no REST base is known. The gateway forwards REST calls through it.
+   * @internal
+   */
+  get restClient(): RestClient | undefined {
+    return this.rest;
+  }
+
+  /**
    * Subscribes to a local order book of `symbol` kept from the `@depth@100ms` stream and REST
    * snapshots (Binance's documented procedure; resynchronised by itself after any gap). Subscribers of
    * the same symbol and depth share one book. `listener` is a function called with the book after each

@@ -20,11 +20,20 @@ describe('GET /api/v3/depth through the gateway', () => {
     const gateway = await startTestGateway({ useNewWsManager: true, simulatorRate: 50 }, { registry });
     const client = await openClient(`${gateway.wsUrl}/ws/btcusdt@depth@100ms`);
     try {
+      // What a client library does first: the symbol's rules and the server's clock, from the gateway.
+      const info = JSON.parse((await fetchRaw(`${gateway.url}/api/v3/exchangeInfo?symbol=BTCUSDT`)).body) as {
+        symbols: Array<{ symbol: string; status: string }>;
+      };
+      assert.deepEqual(
+        info.symbols.map((s) => [s.symbol, s.status]),
+        [['BTCUSDT', 'TRADING']],
+      );
+      assert.equal((await fetchRaw(`${gateway.url}/api/v3/time`)).status, 200);
       await waitFor(() => client.messages.length >= 3, 'first diffs');
       // Binance's procedure, run by the client against the gateway.
-      const first = JSON.parse(
-        (await fetchRaw(`${gateway.url}/api/v3/depth?symbol=BTCUSDT&limit=1000`)).body,
-      ) as Depth;
+      const snapshot = await fetchRaw(`${gateway.url}/api/v3/depth?symbol=BTCUSDT&limit=1000`);
+      assert.equal(snapshot.headers['x-mbx-used-weight-1m'], String(20 + 1 + 50), "Binance's weights");
+      const first = JSON.parse(snapshot.body) as Depth;
       const bids = new Map(first.bids.map(([p, q]) => [p!, q!]));
       const asks = new Map(first.asks.map(([p, q]) => [p!, q!]));
       let applied = first.lastUpdateId;
@@ -57,7 +66,7 @@ describe('GET /api/v3/depth through the gateway', () => {
       await waitFor(() => follow() >= truth.lastUpdateId, 'the exchange snapshot id');
       assert.equal(states.get(truth.lastUpdateId), JSON.stringify({ bids: truth.bids, asks: truth.asks }));
 
-      // Many snapshots through the gateway: the exchange paid for one.
+      // Many snapshots through the gateway: the exchange paid for one (beside exchangeInfo and time).
       for (let i = 0; i < 10; i++) {
         const res = await fetchRaw(`${gateway.url}/api/v3/depth?symbol=BTCUSDT&limit=5`);
         assert.equal(res.status, 200);
@@ -67,7 +76,7 @@ describe('GET /api/v3/depth through the gateway', () => {
       }
       const requests = (await registry.getSingleMetric('ws_manager_rest_requests_total')?.get())?.values[0]
         ?.value;
-      assert.equal(requests, 1, 'one snapshot from the exchange for every request');
+      assert.equal(requests, 3, 'one snapshot from the exchange for every request');
     } finally {
       await client.close();
       await gateway.close();

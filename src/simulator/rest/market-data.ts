@@ -1,7 +1,8 @@
 /**
  * The public market-data endpoints of the simulated REST API (Binance spot "Market Data endpoints"),
- * answered from the same feeds the WebSocket streams carry. Each handler validates its query the way
- * Binance does and returns the JSON text of a 200 answer, or throws a {@link RestError}.
+ * answered from the same feeds the WebSocket streams carry. Each handler gets a query that passed
+ * Binance's query rules (`queryError`, checked by the caller) and returns the JSON text of a 200 answer,
+ * or throws a {@link RestError} (an unknown symbol, no book).
  */
 import {
   AGG_TRADES_MAX_SPAN_MS,
@@ -12,7 +13,6 @@ import {
   type RestErrorBody,
   RestErrors,
 } from '../../exchange/binance/rest-limits.js';
-import { KLINE_INTERVALS } from '../../exchange/binance/streams.js';
 import type { FeedHub } from '../feed-hub.js';
 import { DepthDiffGenerator } from '../generators/book-generators.js';
 import { formatFixed, multiplyUnits } from '../generators/decimal.js';
@@ -37,43 +37,25 @@ export interface MarketDataContext {
   readonly weightLimit: number;
 }
 
-const SYMBOL_RE = /^[A-Z0-9-_.]{1,20}$/;
-const INTEGER_RE = /^[0-9]{1,20}$/;
 /** Quote assets recognised when splitting a symbol into base and quote for exchangeInfo. */
 const QUOTES = ['USDT', 'USDC', 'FDUSD', 'BUSD', 'TUSD', 'BTC', 'ETH', 'BNB', 'EUR', 'TRY'];
 
-function bad(body: RestErrorBody): never {
-  throw new RestError(400, body);
-}
-
-/** `symbol`, mandatory, uppercase, one of the configured symbols; returns it lowercase. */
+/** `symbol` (well-formed), one of the configured symbols or of a started feed; returns it lowercase. */
 export function symbolParam(query: URLSearchParams, ctx: MarketDataContext): string {
-  const value = query.get('symbol');
-  if (value === null || value === '') bad(RestErrors.mandatory('symbol'));
-  if (!SYMBOL_RE.test(value)) bad(RestErrors.illegalParameter('symbol', '^[A-Z0-9-_.]{1,20}$'));
-  const lower = value.toLowerCase();
-  if (!ctx.symbols.includes(lower) && !ctx.hub.hasSymbol(lower)) bad(RestErrors.invalidSymbol());
+  const lower = (query.get('symbol') ?? '').toLowerCase();
+  if (!ctx.symbols.includes(lower) && !ctx.hub.hasSymbol(lower))
+    throw new RestError(400, RestErrors.invalidSymbol());
   return lower;
 }
 
-export function integerParam(query: URLSearchParams, name: string): number | undefined {
+function integerParam(query: URLSearchParams, name: string): number | undefined {
   const value = query.get(name);
-  if (value === null) return undefined;
-  if (!INTEGER_RE.test(value)) bad(RestErrors.illegalParameter(name, '^[0-9]{1,20}$'));
-  return Number(value);
+  return value === null ? undefined : Number(value);
 }
 
-/** `limit` within [1, max] (larger values are cut to max, as Binance truncates them). */
-export function limitParam(query: URLSearchParams, fallback: number, max: number): number {
-  const limit = integerParam(query, 'limit') ?? fallback;
-  if (limit < 1) bad(RestErrors.illegalParameter('limit', `1 to ${max}`));
-  return Math.min(limit, max);
-}
-
-/** The effective `limit` of /depth, also what its weight depends on; never throws. */
-export function depthLimit(query: URLSearchParams): number {
-  const value = Number(query.get('limit') ?? DEPTH_DEFAULT_LIMIT);
-  return Number.isInteger(value) && value >= 1 ? Math.min(value, DEPTH_MAX_LIMIT) : DEPTH_DEFAULT_LIMIT;
+/** `limit` (well-formed, at least 1), larger values cut to max, as Binance truncates them. */
+function limitParam(query: URLSearchParams, fallback: number, max: number): number {
+  return Math.min(integerParam(query, 'limit') ?? fallback, max);
 }
 
 export function depth(query: URLSearchParams, ctx: MarketDataContext): string {
@@ -95,11 +77,6 @@ export function aggTrades(query: URLSearchParams, ctx: MarketDataContext): strin
   const startTime = integerParam(query, 'startTime');
   const endTime = integerParam(query, 'endTime');
   const limit = limitParam(query, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT);
-  if (fromId !== undefined && (startTime !== undefined || endTime !== undefined))
-    bad(RestErrors.badCombination());
-  if (startTime !== undefined && endTime !== undefined && endTime - startTime > AGG_TRADES_MAX_SPAN_MS) {
-    bad(RestErrors.intervalTooBig());
-  }
   const history = sequenced(ctx, `${symbol}@aggTrade`);
   let rows: string[];
   if (fromId !== undefined) rows = history.fromId(fromId, limit);
@@ -134,9 +111,7 @@ export function trades(query: URLSearchParams, ctx: MarketDataContext): string {
 
 export function klines(query: URLSearchParams, ctx: MarketDataContext): string {
   const symbol = symbolParam(query, ctx);
-  const interval = query.get('interval');
-  if (interval === null || interval === '') bad(RestErrors.mandatory('interval'));
-  if (!(KLINE_INTERVALS as readonly string[]).includes(interval)) bad(RestErrors.invalidInterval());
+  const interval = query.get('interval') as string;
   const startTime = integerParam(query, 'startTime');
   const endTime = integerParam(query, 'endTime') ?? Number.MAX_SAFE_INTEGER;
   const limit = limitParam(query, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT);

@@ -5,42 +5,38 @@
  * status and `Retry-After`, latency delays every answer).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type RestErrorBody, RestErrors, USED_WEIGHT_HEADER } from '../../exchange/binance/rest-limits.js';
 import {
-  depthWeight,
-  REST_WEIGHTS,
-  type RestErrorBody,
-  RestErrors,
-  USED_WEIGHT_HEADER,
-} from '../../exchange/binance/rest-limits.js';
+  isRestEndpoint,
+  queryError,
+  type RestEndpoint,
+  requestWeight,
+} from '../../exchange/binance/rest-query.js';
+import { WeightBudget, type WeightBudgetOptions } from '../../exchange/binance/weight-budget.js';
 import type { RefuseStatus } from '../types.js';
 import {
   aggTrades,
   depth,
-  depthLimit,
   exchangeInfo,
   klines,
   type MarketDataContext,
   RestError,
   trades,
 } from './market-data.js';
-import { WeightBudget, type WeightBudgetOptions } from './weight-budget.js';
 
 /** The prefix of every path this API serves. */
 export const REST_PREFIX = '/api/v3/';
 
-interface Endpoint {
-  weight(query: URLSearchParams): number;
-  answer(query: URLSearchParams, ctx: MarketDataContext): string;
-}
+type Answer = (query: URLSearchParams, ctx: MarketDataContext) => string;
 
-const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
-  ping: { weight: () => REST_WEIGHTS.ping, answer: () => '{}' },
-  time: { weight: () => REST_WEIGHTS.time, answer: (_q, ctx) => `{"serverTime":${ctx.clock()}}` },
-  exchangeInfo: { weight: () => REST_WEIGHTS.exchangeInfo, answer: exchangeInfo },
-  depth: { weight: (q) => depthWeight(depthLimit(q)), answer: depth },
-  trades: { weight: () => REST_WEIGHTS.trades, answer: trades },
-  aggTrades: { weight: () => REST_WEIGHTS.aggTrades, answer: aggTrades },
-  klines: { weight: () => REST_WEIGHTS.klines, answer: klines },
+const ANSWERS: Readonly<Record<RestEndpoint, Answer>> = {
+  ping: () => '{}',
+  time: (_q, ctx) => `{"serverTime":${ctx.clock()}}`,
+  exchangeInfo,
+  depth,
+  trades,
+  aggTrades,
+  klines,
 };
 
 export interface RestApiContext extends MarketDataContext {
@@ -64,9 +60,8 @@ export class RestApi {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://simulator.invalid');
     const name = url.pathname.slice(REST_PREFIX.length);
-    const endpoint = Object.hasOwn(ENDPOINTS, name) ? ENDPOINTS[name] : undefined;
     const method = req.method ?? 'GET';
-    if (endpoint === undefined || (method !== 'GET' && method !== 'HEAD')) {
+    if (!isRestEndpoint(name) || (method !== 'GET' && method !== 'HEAD')) {
       this.send(res, 404, JSON.stringify(RestErrors.unknownPath(method, url.pathname)), {});
       return;
     }
@@ -80,7 +75,7 @@ export class RestApi {
     }
     const verdict = this.budget.charge(
       req.socket.remoteAddress ?? 'unknown',
-      endpoint.weight(url.searchParams),
+      requestWeight(name, url.searchParams),
     );
     const used = { [USED_WEIGHT_HEADER]: String(verdict.used), 'x-mbx-used-weight': String(verdict.used) };
     if (verdict.status === 429) {
@@ -93,8 +88,13 @@ export class RestApi {
       this.send(res, 418, JSON.stringify(body), { ...used, 'retry-after': String(verdict.retryAfterS) });
       return;
     }
+    const malformed = queryError(name, url.searchParams);
+    if (malformed !== undefined) {
+      this.send(res, 400, JSON.stringify(malformed), used);
+      return;
+    }
     try {
-      this.send(res, 200, endpoint.answer(url.searchParams, this.ctx), used);
+      this.send(res, 200, ANSWERS[name](url.searchParams, this.ctx), used);
     } catch (error) {
       if (error instanceof RestError) this.send(res, error.status, JSON.stringify(error.body), used);
       else

@@ -1,10 +1,11 @@
 /**
- * The per-IP request weight budget of the simulated REST API (Binance "LIMITS"): weight is counted in fixed
+ * A per-IP request weight budget (Binance "LIMITS"), enforced by the simulator on its clients and by the
+ * gateway on its REST clients: weight is counted in fixed
  * windows aligned to the clock (the `X-MBX-USED-WEIGHT-1M` counter resets at each minute), a request that
  * takes an IP over the limit gets 429 with `Retry-After` (the seconds to the window's end), and an IP that
  * keeps sending after its 429s is banned with 418, for 2 minutes, doubling for repeat offenders up to 3 days.
  */
-import { LONGEST_BAN_MS } from '../../exchange/binance/rest-limits.js';
+import { FIRST_BAN_MS, LONGEST_BAN_MS, REQUEST_WEIGHT_PER_MINUTE } from './rest-limits.js';
 
 export interface WeightBudgetOptions {
   readonly limit: number;
@@ -29,9 +30,13 @@ interface IpState {
 
 /** IPs not seen for this many windows are forgotten (unless banned), so the map stays small. */
 const FORGET_AFTER_WINDOWS = 2;
+/** A hard cap on the IPs tracked (the oldest is dropped), for a server facing very many addresses. */
+const MAX_IPS = 100_000;
 
 export class WeightBudget {
   private readonly ips = new Map<string, IpState>();
+  /** The window of the last sweep: forgotten IPs are swept once per window, not on each new IP. */
+  private sweptWindow = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly options: WeightBudgetOptions,
@@ -72,9 +77,13 @@ export class WeightBudget {
   }
 
   private stateOf(ip: string, window: number): IpState {
+    if (window !== this.sweptWindow) {
+      this.sweptWindow = window;
+      this.forget(window);
+    }
     let state = this.ips.get(ip);
     if (state === undefined) {
-      this.forget(window);
+      if (this.ips.size >= MAX_IPS) this.ips.delete(this.ips.keys().next().value as string);
       state = { window, used: 0, rejected: 0, bannedUntil: 0, bans: 0 };
       this.ips.set(ip, state);
     } else if (state.window !== window) {
@@ -83,6 +92,11 @@ export class WeightBudget {
       state.rejected = 0;
     }
     return state;
+  }
+
+  /** IPs tracked now. */
+  get size(): number {
+    return this.ips.size;
   }
 
   private forget(window: number): void {
@@ -97,3 +111,11 @@ export class WeightBudget {
 function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
+
+/** Binance's own budget: 6000 weight per IP per minute, 418 after 5 more requests past a 429, bans from 2 minutes. */
+export const BINANCE_WEIGHT_BUDGET: WeightBudgetOptions = Object.freeze({
+  limit: REQUEST_WEIGHT_PER_MINUTE,
+  windowMs: 60_000,
+  requestsBeforeBan: 5,
+  banMs: FIRST_BAN_MS,
+});

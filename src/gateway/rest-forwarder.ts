@@ -1,0 +1,137 @@
+/**
+ * The gateway's Binance REST calls other than `/depth`, answered from the exchange through the
+ * manager's REST client, so they spend the one weight budget the manager keeps below the exchange's
+ * (Binance "LIMITS": weight per IP per minute; the gateway is one IP to the exchange however many clients
+ * it has). Answers pass through as the exchange sent them; what is safe to share is shared:
+ * - `/ping` is answered here: it tests the REST API a client talks to, which is the gateway's.
+ * - `/time` is the exchange's clock: the gateway measures its offset from the exchange with a forwarded
+ *   `/time` at most once per {@link TIME_REFRESH_MS} and answers from its own clock plus that offset.
+ * - `/exchangeInfo` is kept {@link EXCHANGE_INFO_TTL_MS} per query (one request in flight per query),
+ *   an unknown symbol's -1121 as well; its `serverTime` is as old as the copy.
+ * When the shared budget has no room, or the exchange asked for a pause (429/418 with `Retry-After`),
+ * the client gets 429 with `Retry-After` instead of the exchange getting one more request.
+ */
+import { REST_WEIGHTS, RestErrors } from '../exchange/binance/rest-limits.js';
+import type { RestEndpoint } from '../exchange/binance/rest-query.js';
+import type { ForwardedAnswer, RestClient } from '../manager/rest-client.js';
+import type { HttpResponse } from './http-response.js';
+import { INTERNAL_ERROR, restAnswer, restError } from './rest-response.js';
+
+export const EXCHANGE_INFO_TTL_MS = 60_000;
+export const TIME_REFRESH_MS = 60_000;
+/** Distinct exchangeInfo queries kept (one per `symbol`, plus the full one). */
+const EXCHANGE_INFO_KEYS = 64;
+
+export type ForwardedEndpoint = Exclude<RestEndpoint, 'depth'>;
+
+interface CachedInfo {
+  readonly at: number;
+  readonly answer: Promise<HttpResponse>;
+}
+
+export class RestForwarder {
+  private readonly info = new Map<string, CachedInfo>();
+  private offsetMs: number | undefined;
+  private offsetAt = Number.NEGATIVE_INFINITY;
+  private timeRefresh: Promise<HttpResponse | undefined> | undefined;
+
+  constructor(
+    private readonly client: RestClient,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Answers a call whose query passed Binance's query rules. Never rejects. */
+  answer(endpoint: ForwardedEndpoint, url: URL): Promise<HttpResponse> {
+    switch (endpoint) {
+      case 'ping':
+        return Promise.resolve(restAnswer(200, '{}'));
+      case 'time':
+        return this.time();
+      case 'exchangeInfo':
+        return this.exchangeInfo(url.search);
+      default:
+        return this.forward(`${url.pathname}${url.search}`, REST_WEIGHTS[endpoint]);
+    }
+  }
+
+  /** `exchangeInfo?symbol=` for `symbol` (uppercase), kept as any exchangeInfo answer: 200 if it trades, -1121 if unknown. */
+  symbolInfo(symbol: string): Promise<HttpResponse> {
+    return this.exchangeInfo(`?symbol=${encodeURIComponent(symbol)}`);
+  }
+
+  private async forward(pathAndQuery: string, weight: number): Promise<HttpResponse> {
+    return this.toResponse(await this.client.forward(pathAndQuery, weight));
+  }
+
+  private toResponse(answer: ForwardedAnswer): HttpResponse {
+    if (!answer.ok) {
+      if (answer.reason === 'unreachable') return restError(502, INTERNAL_ERROR);
+      const seconds = Math.max(1, Math.ceil(answer.retryAfterMs / 1000));
+      return restError(429, RestErrors.tooMuchWeight(this.client.weightPerMinute), {
+        'retry-after': String(seconds),
+      });
+    }
+    // An exchange failure that is not Binance's own error body (a proxy's HTML page, an empty 502).
+    if (answer.status >= 500 && !isBinanceError(answer.body)) return restError(502, INTERNAL_ERROR);
+    return restAnswer(answer.status, answer.body, {}, answer.contentType);
+  }
+
+  private exchangeInfo(search: string): Promise<HttpResponse> {
+    const now = this.now();
+    const cached = this.info.get(search);
+    if (cached !== undefined && now - cached.at < EXCHANGE_INFO_TTL_MS) return cached.answer;
+    this.info.delete(search);
+    if (this.info.size >= EXCHANGE_INFO_KEYS) this.info.delete(this.info.keys().next().value as string);
+    const entry: CachedInfo = {
+      at: now,
+      answer: this.forward(`/api/v3/exchangeInfo${search}`, REST_WEIGHTS.exchangeInfo).then((response) => {
+        // An answer about the query (200, or 400 for an unknown symbol) is kept; a refusal or a failure
+        // is asked again next time.
+        const about = response.status === 200 || response.status === 400;
+        if (!about && this.info.get(search) === entry) this.info.delete(search);
+        return response;
+      }),
+    };
+    this.info.set(search, entry);
+    return entry.answer;
+  }
+
+  private async time(): Promise<HttpResponse> {
+    let failure: HttpResponse | undefined;
+    if (this.now() - this.offsetAt >= TIME_REFRESH_MS) {
+      this.timeRefresh ??= this.refreshOffset().finally(() => {
+        this.timeRefresh = undefined;
+      });
+      failure = await this.timeRefresh;
+    }
+    // A refresh that failed leaves the last offset measured, if any: the exchange's clock has not moved.
+    if (this.offsetMs === undefined) return failure ?? restError(502, INTERNAL_ERROR);
+    return restAnswer(200, `{"serverTime":${Math.round(this.now() + this.offsetMs)}}`);
+  }
+
+  /** Measures the exchange's clock against ours (half the round trip on each side); a failure's answer otherwise. */
+  private async refreshOffset(): Promise<HttpResponse | undefined> {
+    const sent = this.now();
+    const answer = await this.client.forward('/api/v3/time', REST_WEIGHTS.time);
+    const received = this.now();
+    if (!answer.ok || answer.status !== 200) return this.toResponse(answer);
+    const serverTime = (parseJson(answer.body) as { serverTime?: unknown } | undefined)?.serverTime;
+    if (typeof serverTime !== 'number' || !Number.isFinite(serverTime)) return restError(502, INTERNAL_ERROR);
+    this.offsetMs = serverTime - (sent + received) / 2;
+    this.offsetAt = received;
+    return undefined;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isBinanceError(text: string): boolean {
+  const body = parseJson(text) as { code?: unknown; msg?: unknown } | undefined;
+  return typeof body?.code === 'number' && typeof body.msg === 'string';
+}
