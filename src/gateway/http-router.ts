@@ -20,7 +20,8 @@ import type { StatusService } from './status/status-service.js';
 export interface HttpRouterContext {
   readonly registry: Registry;
   readonly source: StreamSource;
-  readonly metrics: GatewayMetrics;
+  /** Only the request counter: an ingest node serves the same routes without the gateway's other series. */
+  readonly metrics: Pick<GatewayMetrics, 'httpRequests'>;
   readonly logger: Logger;
   /** Requests per address that passed the token check (or need none) on limited routes. */
   readonly rateLimiter: RateLimiter;
