@@ -80,7 +80,13 @@ export class NatsStreamSource implements StreamSource {
   private counts = { consumed: 0, gaps: 0, seqGaps: 0, errors: 0, creations: 0, cleanups: 0 };
 
   constructor(private readonly o: NatsStreamSourceOptions) {
-    this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger, () => demandBucket(o.broker.nc));
+    this.demand = new DemandDeclarer(
+      o.broker.demand,
+      o.gatewayId,
+      o.logger,
+      o.broker.settings.demandTtlSeconds * 1000,
+      () => demandBucket(o.broker.nc, o.broker.settings),
+    );
     this.js = jetstream(o.broker.nc);
     this.healthTimer = setInterval(() => {
       if (o.broker.connected()) this.downSince = undefined;

@@ -62,8 +62,14 @@ export async function startIngest(
   }
   const metrics = new ClusterMetrics(registry, 'ingest');
   const broker = await connectOrExplain(settings, 'ingest', logger, metrics);
-  await ensureHistory(broker.jsm, settings);
-  const buckets = await leaseBuckets(broker.nc, settings.leaseTtlSeconds * 1000);
+  let buckets: Awaited<ReturnType<typeof leaseBuckets>>;
+  try {
+    await ensureHistory(broker.jsm, settings);
+    buckets = await leaseBuckets(broker.nc, settings);
+  } catch (error) {
+    await broker.close();
+    throw error;
+  }
 
   let simulator: Simulator | undefined;
   let upstream = cfg.upstreamUrl;
@@ -101,7 +107,7 @@ export async function startIngest(
     events: publisher,
     repair: async () => {
       await ensureHistory(broker.jsm, settings).catch(() => {});
-      return leaseBuckets(broker.nc, settings.leaseTtlSeconds * 1000);
+      return leaseBuckets(broker.nc, settings);
     },
     logger,
     metrics,
@@ -110,7 +116,8 @@ export async function startIngest(
     broker.demand,
     (stream) => publisher.demandChanged(stream),
     logger,
-    () => demandBucket(broker.nc),
+    settings.demandTtlSeconds * 1000,
+    () => demandBucket(broker.nc, settings),
   );
   publisher.attach(leases, demand);
   const demandGauge = setInterval(() => metrics.demandStreams.set(publisher.streams), 1000);
