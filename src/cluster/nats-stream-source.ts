@@ -225,7 +225,7 @@ export class NatsStreamSource implements StreamSource {
 
   private onLive(entry: Entry, msg: Incoming): void {
     this.counts.consumed++;
-    this.o.metrics.consumed.inc();
+    this.o.metrics.tally.consumed++;
     if (entry.held !== undefined) {
       entry.held.push(msg);
       return;
