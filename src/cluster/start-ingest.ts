@@ -138,6 +138,7 @@ export async function startIngest(
     adminToken: undefined,
     verdict,
     stats: () => NO_CLIENTS,
+    servesWebSockets: false,
   });
   // Leases first, so other nodes can take the shards while this one winds down.
   const stopPublishing = async () => {

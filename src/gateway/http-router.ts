@@ -38,6 +38,8 @@ export interface HttpRouterContext {
   readonly status?: StatusService;
   /** Serves `GET /api/v3/depth` from kept order books when set (WSManager only). */
   readonly depth?: DepthService | undefined;
+  /** False on a server without downstream WebSockets (an ingest node): `/ws/...` is then a plain 404. @default true */
+  readonly servesWebSockets?: boolean;
 }
 
 interface Route {
@@ -135,7 +137,9 @@ export class HttpRouter {
       else {
         const found = this.routes.get(url.pathname);
         if (found) route = found.name;
-        response = found ? await this.dispatch(found, req, url, method, head) : notFound(url.pathname);
+        response = found
+          ? await this.dispatch(found, req, url, method, head)
+          : notFound(url.pathname, this.ctx.servesWebSockets ?? true);
       }
     } catch (error) {
       this.ctx.logger.error(
@@ -183,8 +187,8 @@ function tooManyRequests(retryAfterSeconds: number): HttpResponse {
   return jsonError(429, 'too many requests', { 'retry-after': String(retryAfterSeconds) });
 }
 
-function notFound(pathname: string): HttpResponse {
-  if (DOWNSTREAM_PATH.test(pathname)) {
+function notFound(pathname: string, servesWebSockets: boolean): HttpResponse {
+  if (servesWebSockets && DOWNSTREAM_PATH.test(pathname)) {
     return jsonError(426, 'this path is a WebSocket endpoint: connect with a WebSocket client', {
       upgrade: 'websocket',
     });

@@ -97,6 +97,8 @@ describe('ingest node HTTP edge, checked against the gateway', () => {
       assert.ok(Number(limited.headers['retry-after']) >= 1, 'Retry-After given');
 
       assert.equal((await fetchRaw(`${base}/nowhere`)).status, 404);
+      // Only the gateway has downstream WebSockets; it tells a plain GET there to upgrade.
+      assert.equal((await fetchRaw(`${base}/ws/btcusdt@trade`)).status, role === 'gateway' ? 426 : 404);
       assert.equal((await fetchRaw(`${base}/api/ws/admin/streams`)).status, 404, 'no admin routes');
     });
   }
