@@ -4,6 +4,7 @@
  *    single-process gateway (WSManager upstream) and through a clustered gateway (simulator → ingest
  *    node → nats-server → gateway), measured in the same run with the same client process
  *    (bench/gateway-clients.ts). Latency is client receipt minus the event time E (millisecond clock).
+ *    Then the same with 10 clients, where fan-out is negligible, for the cost of the extra hops alone.
  * 2. Publish capacity: the most events per second one ingest node publishes, fed by a simulator at
  *    rate 'max' on one stream, counted from its ws_manager_cluster_published_total over a window.
  * The simulator runs in a child process (bench/gateway-sim.ts), the clients in a forked one, the ingest
@@ -94,19 +95,21 @@ function percentile(sorted: number[], p: number): number {
 
 interface Latency {
   readonly msgsPerSecond: number;
+  /** Mean of the millisecond samples: resolves differences below the clock's 1 ms step. */
+  readonly mean: number;
   readonly p50: number;
   readonly p99: number;
   readonly closedEarly: number;
 }
 
-async function measure(url: string): Promise<Latency> {
+async function measure(url: string, clients: number): Promise<Latency> {
   const child = fork(join(HERE, 'gateway-clients.ts'), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   try {
     const ready = nextMessage(child);
-    child.send({ url, clients: CLIENTS });
+    child.send({ url, clients });
     await ready;
     await new Promise((r) => setTimeout(r, WARMUP_MS));
     const done = nextMessage<ClientsResult>(child);
@@ -115,6 +118,7 @@ async function measure(url: string): Promise<Latency> {
     const sorted = result.latencies.sort((a, b) => a - b);
     return {
       msgsPerSecond: result.received / result.seconds,
+      mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       closedEarly: result.closedEarly,
@@ -133,8 +137,15 @@ const GATEWAY_LIMITS = {
   useNewWsManager: true,
 };
 
-/** Rounds per side, alternating, so that load from other processes on the machine hits both alike. */
-const ROUNDS = 3;
+/**
+ * Rounds per side, alternating, and each round's order swapped (single first, then clustered first),
+ * so that load from other processes on the machine and any drift over the run hit both alike.
+ */
+const ROUNDS = 5;
+const CAPACITY_WINDOWS = 3;
+/** A few clients: fan-out costs next to nothing, so what remains is the cost of the extra hops. */
+const HOP_CLIENTS = 10;
+const HOP_ROUNDS = 3;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -168,31 +179,55 @@ async function latency(natsUrl: string): Promise<string[]> {
   // The first tick of the ingest node only announces it; leases follow one tick later.
   await new Promise((r) => setTimeout(r, 2500));
   // Both gateways stay up; the idle one costs nothing (no clients: no stream, no demand).
-  const rounds: { single: Latency; clustered: Latency }[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const s = await measure(`${single.wsUrl}/ws/${STREAM}`);
-    const c = await measure(`${clustered.wsUrl}/ws/${STREAM}`);
-    rounds.push({ single: s, clustered: c });
-  }
+  const compare = async (clients: number, count: number) => {
+    const rounds: { single: Latency; clustered: Latency }[] = [];
+    for (let i = 0; i < count; i++) {
+      const singleFirst = i % 2 === 0;
+      const first = await measure(`${(singleFirst ? single : clustered).wsUrl}/ws/${STREAM}`, clients);
+      const second = await measure(`${(singleFirst ? clustered : single).wsUrl}/ws/${STREAM}`, clients);
+      rounds.push(singleFirst ? { single: first, clustered: second } : { single: second, clustered: first });
+    }
+    return rounds;
+  };
+  const full = await compare(CLIENTS, ROUNDS);
+  const hops = await compare(HOP_CLIENTS, HOP_ROUNDS);
   await clustered.close();
   await single.close();
   const exited = new Promise((r) => ingest.once('exit', r));
   ingest.kill('SIGTERM');
   await exited;
   await simulator.close();
-  const row = (side: string, r: Latency) =>
-    `${side.padEnd(16)} | ${r.msgsPerSecond.toFixed(0).padStart(16)} | ${String(r.p50).padStart(6)} | ${String(r.p99).padStart(6)}${r.closedEarly ? ` (${r.closedEarly} closed)` : ''}`;
-  const med = (side: 'single' | 'clustered', key: 'p50' | 'p99') => median(rounds.map((r) => r[side][key]));
   return [
-    `added latency: ${CLIENTS} clients on ${STREAM} at ${RATE} events/s (${CLIENTS * RATE} msgs/s), ${WINDOW_MS / 1000} s window after ${WARMUP_MS / 1000} s warm-up, ${ROUNDS} alternating rounds`,
+    ...report(full, CLIENTS, 'added latency'),
+    'Latency: client receipt minus the event time E (both millisecond clocks, same client process for both paths), one event in ten.',
     '',
-    'path             | delivered msgs/s | p50 ms | p99 ms',
-    ':--------------- | ---------------: | -----: | -----:',
-    ...rounds.flatMap((r, i) => [row(`single #${i + 1}`, r.single), row(`clustered #${i + 1}`, r.clustered)]),
+    ...report(hops, HOP_CLIENTS, 'cost of the extra hops alone (fan-out negligible)'),
+  ];
+}
+
+function report(rounds: { single: Latency; clustered: Latency }[], clients: number, title: string): string[] {
+  const row = (side: string, r: Latency) =>
+    `${side.padEnd(16)} | ${r.msgsPerSecond.toFixed(0).padStart(16)} | ${r.mean.toFixed(2).padStart(7)} | ${String(r.p50).padStart(6)} | ${String(r.p99).padStart(6)}${r.closedEarly ? ` (${r.closedEarly} closed)` : ''}`;
+  const all = (side: 'single' | 'clustered', key: 'mean' | 'p50' | 'p99') => rounds.map((r) => r[side][key]);
+  const med = (side: 'single' | 'clustered', key: 'mean' | 'p50' | 'p99') => median(all(side, key));
+  const spread = (side: 'single' | 'clustered', key: 'p50' | 'p99') =>
+    `${Math.min(...all(side, key))}–${Math.max(...all(side, key))}`;
+  const added = (key: 'mean' | 'p50' | 'p99') => med('clustered', key) - med('single', key);
+  const summary = (side: 'single' | 'clustered') =>
+    `median p50 ${med(side, 'p50')} ms (min–max ${spread(side, 'p50')}), p99 ${med(side, 'p99')} ms (${spread(side, 'p99')}), mean ${med(side, 'mean').toFixed(2)} ms`;
+  return [
+    `${title}: ${clients} clients on ${STREAM} at ${RATE} events/s (${clients * RATE} msgs/s), ${WINDOW_MS / 1000} s window after ${WARMUP_MS / 1000} s warm-up, ${rounds.length} rounds alternating which side goes first`,
     '',
-    `medians: single p50 ${med('single', 'p50')} / p99 ${med('single', 'p99')} ms, clustered p50 ${med('clustered', 'p50')} / p99 ${med('clustered', 'p99')} ms`,
-    `added by the clustered path (medians): p50 ${med('clustered', 'p50') - med('single', 'p50')} ms, p99 ${med('clustered', 'p99') - med('single', 'p99')} ms (target: p99 ≤ 2 ms).`,
-    'Latency: client receipt minus the event time E, millisecond clock, one event in ten.',
+    'path             | delivered msgs/s | mean ms | p50 ms | p99 ms',
+    ':--------------- | ---------------: | ------: | -----: | -----:',
+    ...rounds.flatMap((r, i) => {
+      const lines = [row(`single #${i + 1}`, r.single), row(`clustered #${i + 1}`, r.clustered)];
+      return i % 2 === 0 ? lines : lines.reverse();
+    }),
+    '',
+    `single:    ${summary('single')}`,
+    `clustered: ${summary('clustered')}`,
+    `added by the clustered path (medians): p50 ${added('p50')} ms, p99 ${added('p99')} ms, mean ${added('mean').toFixed(2)} ms${clients === CLIENTS ? ' (target: p99 ≤ 2 ms)' : ''}.`,
   ];
 }
 
@@ -210,7 +245,7 @@ async function publishCapacity(natsUrl: string): Promise<string[]> {
     Number(/^ws_manager_cluster_published_total (\S+)$/m.exec(await ingest.registry.metrics())?.[1] ?? 0);
   await new Promise((r) => setTimeout(r, 2500 + WARMUP_MS));
   const rates: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
+  for (let i = 0; i < CAPACITY_WINDOWS; i++) {
     const before = await published();
     const start = performance.now();
     await new Promise((r) => setTimeout(r, WINDOW_MS));
@@ -220,16 +255,16 @@ async function publishCapacity(natsUrl: string): Promise<string[]> {
   await nc.close();
   await simulator.close();
   return [
-    `publish capacity of one ingest node: one stream fed at rate 'max', ${ROUNDS} windows of ${WINDOW_MS / 1000} s`,
+    `publish capacity of one ingest node: one stream fed at rate 'max', ${CAPACITY_WINDOWS} windows of ${WINDOW_MS / 1000} s`,
     '',
     `  ${rates.map((r) => r.toFixed(0)).join(', ')} events/s published (median ${median(rates).toFixed(0)}; WSManager parse + one NATS publish with headers each)`,
   ];
 }
 
 const hardStop = setTimeout(() => {
-  process.stderr.write('cluster bench exceeded 180 s\n');
+  process.stderr.write('cluster bench exceeded 300 s\n');
   process.exit(1);
-}, 180_000);
+}, 300_000);
 hardStop.unref();
 const nats = await startNats();
 if (nats === undefined) {

@@ -12,11 +12,10 @@ import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ClusterSettings } from './cluster-settings.js';
 import { DEMAND_BUCKET, HISTORY_STREAM, LEASE_BUCKET, NODE_BUCKET, SUBJECT_WILDCARD } from './subjects.js';
 
-/** How long a gateway's demand entry lives without a refresh; refreshed every third of it. */
-export const DEMAND_TTL_MS = 15_000;
-
 export interface Broker {
   readonly nc: NatsConnection;
+  /** The settings it was connected with (TTLs and replicas for recreating buckets). */
+  readonly settings: ClusterSettings;
   readonly jsm: JetStreamManager;
   readonly demand: KV;
   /** True while the TCP connection to a NATS server is up. */
@@ -62,10 +61,19 @@ export async function connectBroker(
       }
     }
   })();
-  const jsm = await jetstreamManager(nc);
-  const demand = await demandBucket(nc);
+  let jsm: JetStreamManager;
+  let demand: KV;
+  try {
+    jsm = await jetstreamManager(nc);
+    demand = await demandBucket(nc, settings);
+  } catch (error) {
+    // Closed, so that a refused setting ends the command instead of leaving the connection open.
+    await nc.close();
+    throw error;
+  }
   return {
     nc,
+    settings,
     jsm,
     demand,
     connected: () => up && !nc.isClosed(),
@@ -85,39 +93,58 @@ export async function ensureHistory(jsm: JetStreamManager, settings: ClusterSett
     discard: 'old' as const,
     max_msgs: settings.historyMaxMessages,
     max_age: settings.historyMaxAgeSeconds * 1_000_000_000,
-    num_replicas: 1,
+    num_replicas: settings.replicas,
   };
   try {
     await jsm.streams.add(config as Parameters<JetStreamManager['streams']['add']>[0]);
   } catch {
-    await jsm.streams.update(HISTORY_STREAM, config as Parameters<JetStreamManager['streams']['update']>[1]);
+    await jsm.streams
+      .update(HISTORY_STREAM, config as Parameters<JetStreamManager['streams']['update']>[1])
+      .catch((error: unknown) => {
+        throw replicasError(error, settings.replicas) ?? error;
+      });
   }
 }
 
 /** The lease and node buckets: their bucket-level TTL is the lease (NATS 2.9 has no per-key TTL). */
 export async function leaseBuckets(
   nc: NatsConnection,
-  leaseTtlMs: number,
+  settings: Pick<ClusterSettings, 'leaseTtlSeconds' | 'replicas'>,
 ): Promise<{ leases: KV; nodes: KV }> {
+  const ttlMs = settings.leaseTtlSeconds * 1000;
   return {
-    leases: await bucket(nc, LEASE_BUCKET, leaseTtlMs),
-    nodes: await bucket(nc, NODE_BUCKET, leaseTtlMs),
+    leases: await bucket(nc, LEASE_BUCKET, ttlMs, settings.replicas),
+    nodes: await bucket(nc, NODE_BUCKET, ttlMs, settings.replicas),
   };
 }
 
-/** The demand bucket (created when missing). */
-export function demandBucket(nc: NatsConnection): Promise<KV> {
-  return bucket(nc, DEMAND_BUCKET, DEMAND_TTL_MS);
+/** The demand bucket (created when missing); its TTL is how long an entry counts without a refresh. */
+export function demandBucket(
+  nc: NatsConnection,
+  settings: Pick<ClusterSettings, 'demandTtlSeconds' | 'replicas'>,
+): Promise<KV> {
+  return bucket(nc, DEMAND_BUCKET, settings.demandTtlSeconds * 1000, settings.replicas);
 }
 
-async function bucket(nc: NatsConnection, name: string, ttlMs: number): Promise<KV> {
+async function bucket(nc: NatsConnection, name: string, ttlMs: number, replicas: number): Promise<KV> {
   const kvm = new Kvm(nc);
   try {
-    return await kvm.create(name, { ttl: ttlMs, history: 1, storage: 'memory' as never });
-  } catch {
+    return await kvm.create(name, { ttl: ttlMs, history: 1, replicas, storage: 'memory' as never });
+  } catch (error) {
+    const refused = replicasError(error, replicas);
+    if (refused !== undefined) throw refused;
     // Another process created it first (possibly with another TTL): use it as it is.
     return await kvm.open(name);
   }
+}
+
+/** The server's refusal of the replica count, as the one-line ConfigError naming JETSTREAM_REPLICAS. */
+function replicasError(error: unknown, replicas: number): ConfigError | undefined {
+  const reason = error instanceof Error ? error.message : String(error);
+  if (!/replica/i.test(reason)) return undefined;
+  return new ConfigError(
+    `JETSTREAM_REPLICAS=${replicas} is not valid: expected at most the number of JetStream servers in the NATS cluster (the server says: ${reason})`,
+  );
 }
 
 function readSecret(variable: string, path: string): Buffer {

@@ -4,7 +4,17 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/**
+ * Hot-path tallies, bumped once per event and published into their counters when the registry is
+ * collected (as the gateway's send tally), so a busy stream pays no prom-client bookkeeping per event.
+ */
+export interface EventTally {
+  published: number;
+  consumed: number;
+}
+
 export class ClusterMetrics {
+  readonly tally: EventTally = { published: 0, consumed: 0 };
   readonly brokerConnected: Gauge;
   readonly brokerReconnects: Counter;
   readonly published: Counter;
@@ -24,6 +34,12 @@ export class ClusterMetrics {
 
   constructor(registry: Registry, role: 'ingest' | 'gateway') {
     const registers = [registry];
+    const tally = this.tally;
+    const counted: EventTally = { published: 0, consumed: 0 };
+    const publish = (counter: Counter, key: keyof EventTally) => {
+      if (tally[key] > counted[key]) counter.inc(tally[key] - counted[key]);
+      counted[key] = tally[key];
+    };
     new Gauge({
       name: 'ws_manager_cluster_info',
       help: 'Always 1; the role label tells ingest nodes from gateways',
@@ -44,11 +60,17 @@ export class ClusterMetrics {
       name: 'ws_manager_cluster_published_total',
       help: 'Events an ingest node published to NATS',
       registers,
+      collect() {
+        publish(this, 'published');
+      },
     });
     this.consumed = new Counter({
       name: 'ws_manager_cluster_consumed_total',
       help: 'Events a gateway received live from NATS (before de-duplication)',
       registers,
+      collect() {
+        publish(this, 'consumed');
+      },
     });
     this.replays = new Counter({
       name: 'ws_manager_cluster_replays_total',

@@ -19,6 +19,10 @@ export interface ClusterSettings {
   readonly historyMaxAgeSeconds: number;
   /** `LEASE_TTL_SECONDS`: a shard whose owner stops renewing is free after this. */
   readonly leaseTtlSeconds: number;
+  /** `DEMAND_TTL_SECONDS`: a gateway's demand entry counts this long after its last refresh. */
+  readonly demandTtlSeconds: number;
+  /** `JETSTREAM_REPLICAS`: replicas of the history stream and the KV buckets. */
+  readonly replicas: number;
 }
 
 /** The cluster part of the configuration; NODE_ID unset becomes `<hostname>-<pid>` (KV-key safe). */
@@ -35,5 +39,7 @@ export function clusterSettingsOf(config: GatewayConfig & { natsUrl: string }): 
     historyMaxMessages: config.historyMaxMessages,
     historyMaxAgeSeconds: config.historyMaxAgeSeconds,
     leaseTtlSeconds: config.leaseTtlSeconds,
+    demandTtlSeconds: config.demandTtlSeconds,
+    replicas: config.jetstreamReplicas,
   };
 }

@@ -1,12 +1,11 @@
 /**
  * Demand: which streams some client somewhere wants. A gateway keeps one KV entry per wanted stream
- * (`<stream token>.<gateway id>`), refreshed every third of DEMAND_TTL_MS and deleted when its last
- * client leaves; an entry a crashed gateway stops refreshing counts for DEMAND_TTL_MS after its last
+ * (`<stream token>.<gateway id>`), refreshed every third of DEMAND_TTL_SECONDS and deleted when its last
+ * client leaves; an entry a crashed gateway stops refreshing counts for DEMAND_TTL_SECONDS after its last
  * write. Ingest nodes watch the bucket and subscribe upstream to what is wanted in the shards they own.
  */
 import type { KV } from '@nats-io/kv';
 import type { Logger } from '../log.js';
-import { DEMAND_TTL_MS } from './broker.js';
 import { kvTokenOf, streamOfKvToken } from './subjects.js';
 
 /** The gateway side: declares this gateway's wanted streams. */
@@ -21,9 +20,10 @@ export class DemandDeclarer {
     private kv: KV,
     private readonly gatewayId: string,
     private readonly logger: Logger,
+    private readonly ttlMs: number,
     private readonly repair?: () => Promise<KV>,
   ) {
-    this.timer = setInterval(() => void this.refresh(), DEMAND_TTL_MS / 3);
+    this.timer = setInterval(() => void this.refresh(), this.ttlMs / 3);
   }
 
   private async refresh(): Promise<void> {
@@ -84,6 +84,7 @@ export class DemandView {
     private kv: KV,
     private readonly onChange: (stream: string, wanted: boolean) => void,
     private readonly logger: Logger,
+    private readonly ttlMs: number,
     private readonly repair?: () => Promise<KV>,
   ) {
     this.timer = setInterval(() => this.sweep(), 1000);
@@ -100,7 +101,7 @@ export class DemandView {
         const gateway = entry.key.slice(dot + 1);
         if (entry.operation === 'PUT') {
           const written = Math.min(entry.created.getTime(), Date.now());
-          this.set(stream, gateway, written + DEMAND_TTL_MS);
+          this.set(stream, gateway, written + this.ttlMs);
         } else {
           this.unset(stream, gateway);
         }

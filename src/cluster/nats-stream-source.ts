@@ -44,6 +44,8 @@ interface Entry {
   readonly stream: string;
   readonly kind: StreamKind;
   readonly listeners: Set<StreamListener>;
+  /** The listeners as an array, replaced on every change: delivery iterates it without a copy per event. */
+  snapshot: readonly StreamListener[];
   readonly sub: Subscription;
   readonly ids: GapDetector | undefined;
   lastSeq: number | undefined;
@@ -80,7 +82,13 @@ export class NatsStreamSource implements StreamSource {
   private counts = { consumed: 0, gaps: 0, seqGaps: 0, errors: 0, creations: 0, cleanups: 0 };
 
   constructor(private readonly o: NatsStreamSourceOptions) {
-    this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger, () => demandBucket(o.broker.nc));
+    this.demand = new DemandDeclarer(
+      o.broker.demand,
+      o.gatewayId,
+      o.logger,
+      o.broker.settings.demandTtlSeconds * 1000,
+      () => demandBucket(o.broker.nc, o.broker.settings),
+    );
     this.js = jetstream(o.broker.nc);
     this.healthTimer = setInterval(() => {
       if (o.broker.connected()) this.downSince = undefined;
@@ -100,9 +108,12 @@ export class NatsStreamSource implements StreamSource {
     let entry = this.entries.get(stream);
     if (entry === undefined) entry = this.open(stream, parsed.kind);
     entry.listeners.add(normalised);
+    entry.snapshot = [...entry.listeners];
     const target = entry;
     return () => {
-      if (!target.listeners.delete(normalised) || target.listeners.size > 0) return;
+      if (!target.listeners.delete(normalised)) return;
+      target.snapshot = [...target.listeners];
+      if (target.listeners.size > 0) return;
       if (this.entries.get(stream) === target) this.release(target);
     };
   }
@@ -189,6 +200,7 @@ export class NatsStreamSource implements StreamSource {
       stream,
       kind,
       listeners: new Set(),
+      snapshot: [],
       sub: this.o.broker.nc.subscribe(subjectOf(stream), {
         callback: (error, msg) => {
           if (error === null) this.onLive(entry, msg);
@@ -219,7 +231,7 @@ export class NatsStreamSource implements StreamSource {
 
   private onLive(entry: Entry, msg: Incoming): void {
     this.counts.consumed++;
-    this.o.metrics.consumed.inc();
+    this.o.metrics.tally.consumed++;
     if (entry.held !== undefined) {
       entry.held.push(msg);
       return;
@@ -348,7 +360,7 @@ export class NatsStreamSource implements StreamSource {
       );
     }
     const message = new PayloadMessage(entry.stream, data, payload);
-    for (const listener of [...entry.listeners]) {
+    for (const listener of entry.snapshot) {
       try {
         if (verdict?.kind === 'gap') {
           listener.gap?.({

@@ -1,18 +1,21 @@
 /**
- * `ws-manager ingest`: WSManager upstream, shard leases, demand, and publication to NATS, plus an HTTP
- * server for /api/ws/metrics, /healthz and /readyz on PORT.
+ * `ws-manager ingest`: WSManager upstream, shard leases, demand, and publication to NATS, plus the
+ * gateway's HTTP edge on PORT with only the routes an ingest node has: /api/ws/metrics, /healthz and
+ * /readyz, under the same token, rate-limit and content-negotiation rules.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
-import { hasBearerToken } from '../gateway/bearer-auth.js';
-import { parseRequestTarget } from '../gateway/request-target.js';
+import { httpRequestsCounter } from '../gateway/gateway-metrics.js';
+import { HttpRouter } from '../gateway/http-router.js';
+import { closeServer, edgeLimiters, listen, listenError, serveHttp } from '../gateway/http-server.js';
 import { createLogger, type Logger } from '../log.js';
 import { WSManager } from '../manager/index.js';
 import { type Simulator, startSimulator } from '../simulator/index.js';
+import type { HealthVerdict } from '../stream-source.js';
 import { connectOrExplain, demandBucket, ensureHistory, leaseBuckets } from './broker.js';
 import { ClusterMetrics } from './cluster-metrics.js';
 import { clusterSettingsOf } from './cluster-settings.js';
@@ -59,8 +62,14 @@ export async function startIngest(
   }
   const metrics = new ClusterMetrics(registry, 'ingest');
   const broker = await connectOrExplain(settings, 'ingest', logger, metrics);
-  await ensureHistory(broker.jsm, settings);
-  const buckets = await leaseBuckets(broker.nc, settings.leaseTtlSeconds * 1000);
+  let buckets: Awaited<ReturnType<typeof leaseBuckets>>;
+  try {
+    await ensureHistory(broker.jsm, settings);
+    buckets = await leaseBuckets(broker.nc, settings);
+  } catch (error) {
+    await broker.close();
+    throw error;
+  }
 
   let simulator: Simulator | undefined;
   let upstream = cfg.upstreamUrl;
@@ -98,7 +107,7 @@ export async function startIngest(
     events: publisher,
     repair: async () => {
       await ensureHistory(broker.jsm, settings).catch(() => {});
-      return leaseBuckets(broker.nc, settings.leaseTtlSeconds * 1000);
+      return leaseBuckets(broker.nc, settings);
     },
     logger,
     metrics,
@@ -107,28 +116,48 @@ export async function startIngest(
     broker.demand,
     (stream) => publisher.demandChanged(stream),
     logger,
-    () => demandBucket(broker.nc),
+    settings.demandTtlSeconds * 1000,
+    () => demandBucket(broker.nc, settings),
   );
   publisher.attach(leases, demand);
   const demandGauge = setInterval(() => metrics.demandStreams.set(publisher.streams), 1000);
   await demand.start();
   leases.start();
 
-  const ready = () => broker.connected() && manager.health().healthy;
-  const server = createServer((req, res) =>
-    serveHttp(req, res, { registry, manager, ready, metricsToken: cfg.metricsToken }).catch(
-      (error: unknown) => {
-        // A failing handler answers 500 and is logged; it must never end the process.
-        logger.error({ err: String(error), path: req.url }, 'Ingest HTTP request failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end();
-      },
-    ),
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(cfg.port, cfg.host, () => resolve());
+  const verdict = (): HealthVerdict =>
+    broker.connected() ? manager.health() : { healthy: false, reason: 'NATS connection lost' };
+  const httpMetrics = { httpRequests: httpRequestsCounter(registry) };
+  const router = new HttpRouter({
+    registry,
+    source: manager,
+    metrics: httpMetrics,
+    logger,
+    ...edgeLimiters(cfg.rateLimitPerMinute),
+    metricsToken: cfg.metricsToken,
+    // No admin routes, status page or depth: an ingest node serves no clients.
+    adminToken: undefined,
+    verdict,
+    stats: () => NO_CLIENTS,
+    servesWebSockets: false,
   });
+  // Leases first, so other nodes can take the shards while this one winds down.
+  const stopPublishing = async () => {
+    clearInterval(demandGauge);
+    await leases.stop();
+    publisher.stopAll();
+    demand.stop();
+    await manager.destroy();
+    await broker.close();
+    await simulator?.close();
+  };
+  const server = createServer();
+  serveHttp(server, router, httpMetrics);
+  try {
+    await listen(server, cfg.port, cfg.host);
+  } catch (error) {
+    await stopPublishing();
+    throw listenError(error, { PORT: cfg.port, HOST: cfg.host }) ?? error;
+  }
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info(
@@ -145,17 +174,8 @@ export async function startIngest(
     leases,
     close() {
       closing ??= (async () => {
-        clearInterval(demandGauge);
-        await leases.stop();
-        publisher.stopAll();
-        demand.stop();
-        await manager.destroy();
-        await broker.close();
-        await simulator?.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await stopPublishing();
+        await closeServer(server);
         logger.info('Ingest node stopped');
       })();
       return closing;
@@ -163,46 +183,12 @@ export async function startIngest(
   };
 }
 
-interface HttpDeps {
-  readonly registry: Registry;
-  readonly manager: WSManager;
-  readonly ready: () => boolean;
-  /** As on the gateway: set, GET /api/ws/metrics needs `Authorization: Bearer <token>`; probes stay open. */
-  readonly metricsToken: string | undefined;
-}
-
-async function serveHttp(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
-  const url = parseRequestTarget(req.url);
-  if (url === undefined) {
-    res.writeHead(400, { 'content-type': 'text/plain' }).end('malformed request target\n');
-    return;
-  }
-  const path = url.pathname;
-  const ok = deps.ready();
-  const head = req.method === 'HEAD';
-  if (req.method !== 'GET' && !head) {
-    res.writeHead(405, { allow: 'GET, HEAD' }).end();
-    return;
-  }
-  if (path === '/healthz') {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(head ? undefined : 'ok\n');
-  } else if (path === '/readyz' || (path === '/api/ws/metrics' && head)) {
-    const body = head ? undefined : ok ? 'ready\n' : 'not ready\n';
-    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
-  } else if (
-    path === '/api/ws/metrics' &&
-    deps.metricsToken !== undefined &&
-    !hasBearerToken(req, deps.metricsToken)
-  ) {
-    res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' }).end('unauthorized\n');
-  } else if (path === '/api/ws/metrics' && url.searchParams.get('format') === 'prometheus') {
-    res.writeHead(200, { 'content-type': deps.registry.contentType }).end(await deps.registry.metrics());
-  } else if (path === '/api/ws/metrics') {
-    const metrics = { ...deps.manager.getMetrics(), isHealthy: ok, role: 'ingest' };
-    res
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ success: true, timestamp: Date.now(), metrics }));
-  } else {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-  }
-}
+/** The gateway-only part of the JSON metrics document: an ingest node has no downstream clients. */
+const NO_CLIENTS = {
+  clients: 0,
+  clientsHwm: 0,
+  clientSubscriptions: 0,
+  messagesSent: 0,
+  slowClientDisconnects: 0,
+  draining: false,
+} as const;

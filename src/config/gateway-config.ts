@@ -77,6 +77,10 @@ export interface GatewayConfig {
   readonly historyMaxAgeSeconds: number;
   /** `LEASE_TTL_SECONDS`: a shard whose owner stops renewing its lease is taken over after this. */
   readonly leaseTtlSeconds: number;
+  /** `DEMAND_TTL_SECONDS`: a gateway's demand entry counts this long after its last refresh. */
+  readonly demandTtlSeconds: number;
+  /** `JETSTREAM_REPLICAS`: replicas of the history stream and the KV buckets. */
+  readonly jetstreamReplicas: number;
 }
 
 /** Values of `UPSTREAM_GAP_RECOVERY`. */

@@ -424,4 +424,24 @@ export const VARIABLES = [
     fromEnv: integerFromEnv(integer(2, 300)),
     value: integer(2, 300),
   }),
+  variable({
+    env: 'DEMAND_TTL_SECONDS',
+    key: 'demandTtlSeconds',
+    default: 15,
+    expected: 'an integer number of seconds from 3 to 3600',
+    description:
+      "A gateway's demand for a stream lives this long without refresh (refreshed every third of it): how long a crashed gateway's streams stay subscribed upstream.",
+    fromEnv: integerFromEnv(integer(3, 3600)),
+    value: integer(3, 3600),
+  }),
+  variable({
+    env: 'JETSTREAM_REPLICAS',
+    key: 'jetstreamReplicas',
+    default: 1,
+    expected: 'an integer from 1 to 5 (at most the NATS cluster size)',
+    description:
+      'Replicas of the JetStream history and the lease, node and demand buckets; 3 on a 3-node NATS cluster survives the loss of one server.',
+    fromEnv: integerFromEnv(integer(1, 5)),
+    value: integer(1, 5),
+  }),
 ] as const satisfies readonly Variable[];

@@ -134,12 +134,7 @@ export class GatewayMetrics {
       help: 'Control messages (SUBSCRIBE, UNSUBSCRIBE, ...) received from clients',
       registers,
     });
-    this.httpRequests = new Counter({
-      name: 'ws_gateway_http_requests_total',
-      help: 'HTTP requests by route and status code',
-      labelNames: ['route', 'status'],
-      registers,
-    });
+    this.httpRequests = httpRequestsCounter(registry);
     this.draining = new Gauge({
       name: 'ws_gateway_draining',
       help: '1 while the gateway drains for shutdown (readiness answers 503)',
@@ -159,4 +154,14 @@ export class GatewayMetrics {
     for (const reason of REJECT_REASONS) this.rejectedConnections.inc({ reason }, 0);
     for (const reason of DISCONNECT_REASONS) this.clientDisconnects.inc({ reason }, 0);
   }
+}
+
+/** `ws_gateway_http_requests_total`: also registered alone by an ingest node, which serves the same HTTP edge. */
+export function httpRequestsCounter(registry: Registry): Counter<'route' | 'status'> {
+  return new Counter({
+    name: 'ws_gateway_http_requests_total',
+    help: 'HTTP requests by route and status code',
+    labelNames: ['route', 'status'],
+    registers: [registry],
+  });
 }

@@ -21,7 +21,8 @@ import type { StatusService } from './status/status-service.js';
 export interface HttpRouterContext {
   readonly registry: Registry;
   readonly source: StreamSource;
-  readonly metrics: GatewayMetrics;
+  /** Only the request counter: an ingest node serves the same routes without the gateway's other series. */
+  readonly metrics: Pick<GatewayMetrics, 'httpRequests'>;
   readonly logger: Logger;
   /** Requests per address that passed the token check (or need none) on limited routes. */
   readonly rateLimiter: RateLimiter;
@@ -41,6 +42,8 @@ export interface HttpRouterContext {
    * forwarded) when set: WSManager with a known REST base only.
    */
   readonly rest?: RestService | undefined;
+  /** False on a server without downstream WebSockets (an ingest node): `/ws/...` is then a plain 404. @default true */
+  readonly servesWebSockets?: boolean;
 }
 
 interface Route {
@@ -139,7 +142,9 @@ export class HttpRouter {
       else {
         const found = this.routes.get(url.pathname);
         if (found) route = found.name;
-        response = found ? await this.dispatch(found, req, url, method, head) : notFound(url.pathname);
+        response = found
+          ? await this.dispatch(found, req, url, method, head)
+          : notFound(url.pathname, this.ctx.servesWebSockets ?? true);
       }
     } catch (error) {
       this.ctx.logger.error(
@@ -187,8 +192,8 @@ function tooManyRequests(retryAfterSeconds: number): HttpResponse {
   return jsonError(429, 'too many requests', { 'retry-after': String(retryAfterSeconds) });
 }
 
-function notFound(pathname: string): HttpResponse {
-  if (DOWNSTREAM_PATH.test(pathname)) {
+function notFound(pathname: string, servesWebSockets: boolean): HttpResponse {
+  if (servesWebSockets && DOWNSTREAM_PATH.test(pathname)) {
     return jsonError(426, 'this path is a WebSocket endpoint: connect with a WebSocket client', {
       upgrade: 'websocket',
     });

@@ -21,9 +21,8 @@ import { ActivitySummary } from './activity-summary.js';
 import { DepthService } from './depth-route.js';
 import { DownstreamServer } from './downstream-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
-import { answerClientError, serveWithoutUpgrade, wantsWebSocket } from './http-edge.js';
 import { HttpRouter } from './http-router.js';
-import { RateLimiter } from './rate-limiter.js';
+import { closeServer, edgeLimiters, listen, listenError, serveHttp } from './http-server.js';
 import { RestForwarder } from './rest-forwarder.js';
 import { RestService } from './rest-service.js';
 import { StatusService } from './status/status-service.js';
@@ -173,8 +172,7 @@ export async function startGateway(
     source,
     metrics,
     logger,
-    rateLimiter: new RateLimiter(cfg.rateLimitPerMinute),
-    unauthenticatedLimiter: new RateLimiter(unauthenticatedBudget(cfg.rateLimitPerMinute)),
+    ...edgeLimiters(cfg.rateLimitPerMinute),
     metricsToken: cfg.metricsToken,
     adminToken: cfg.adminToken,
     verdict,
@@ -183,15 +181,7 @@ export async function startGateway(
     rest,
   });
 
-  server.on('request', (req, res) => void router.handle(req, res));
-  server.on('upgrade', (req, socket, head) => {
-    if (wantsWebSocket(req)) downstream.handleUpgrade(req, socket, head);
-    else serveWithoutUpgrade(req, socket, (r, res) => void router.handle(r, res));
-  });
-  server.on('clientError', (error: Error & { code?: string }, socket) => {
-    const status = answerClientError(error, socket);
-    if (status !== undefined) metrics.httpRequests.inc({ route: 'other', status: String(status) });
-  });
+  serveHttp(server, router, metrics, (req, socket, head) => downstream.handleUpgrade(req, socket, head));
 
   try {
     await listen(server, cfg.port, cfg.host);
@@ -242,10 +232,7 @@ export async function startGateway(
       downstream.close();
       await source.destroy();
       await simulator?.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       logger.info('Gateway stopped');
     })();
     return stopped;
@@ -262,14 +249,6 @@ export async function startGateway(
     shutdown,
     close: () => shutdown(runtime.closeGraceMs ?? 1000),
   };
-}
-
-/**
- * Requests per minute per address that fail the token check: a quarter of the main budget, enough for a
- * misconfigured scraper to be seen failing, small enough that guessing tokens stays slow.
- */
-function unauthenticatedBudget(perMinute: number): number {
-  return Math.ceil(perMinute / 4);
 }
 
 function readTls(cfg: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {
@@ -299,43 +278,4 @@ function createServer(cfg: GatewayConfig, tls: { cert: Buffer; key: Buffer } | u
       `${files} are not valid: expected a PEM certificate and its private key (${reason})`,
     );
   }
-}
-
-/**
- * The one-line ConfigError for a listen failure the operator can fix, naming the variable behind it;
- * undefined for anything else (a defect, reported as such).
- */
-function listenError(error: unknown, vars: { PORT?: number; HOST?: string; SIMULATOR_PORT?: number }) {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const [portVar, port] =
-    vars.SIMULATOR_PORT !== undefined ? ['SIMULATOR_PORT', vars.SIMULATOR_PORT] : ['PORT', vars.PORT];
-  switch (code) {
-    case 'EADDRINUSE':
-      return new ConfigError(`${portVar}=${port} is not valid: the port is already in use (EADDRINUSE)`);
-    case 'EACCES':
-      return new ConfigError(
-        `${portVar}=${port} is not valid: this process may not listen on it (EACCES; ports below 1024 need privileges)`,
-      );
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EAI_FAIL':
-    case 'EAI_NONAME':
-      return new ConfigError(
-        `HOST=${JSON.stringify(vars.HOST)} is not valid: expected an address of this machine or a name resolving to one (${code})`,
-      );
-    default:
-      return undefined;
-  }
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }

@@ -21,7 +21,15 @@ describe('ws-manager ingest', () => {
   it('lists the cluster variables in --help', () => {
     const help = run(['ingest', '--help'], {});
     assert.equal(help.status, 0);
-    for (const name of ['NATS_URL', 'NODE_ID', 'SHARD_COUNT', 'HISTORY_MAX_MESSAGES', 'LEASE_TTL_SECONDS']) {
+    for (const name of [
+      'NATS_URL',
+      'NODE_ID',
+      'SHARD_COUNT',
+      'HISTORY_MAX_MESSAGES',
+      'LEASE_TTL_SECONDS',
+      'DEMAND_TTL_SECONDS',
+      'JETSTREAM_REPLICAS',
+    ]) {
       assert.ok(help.stdout.includes(name), name);
     }
     assert.ok(run(['--help'], {}).stdout.includes('ingest'));
@@ -54,6 +62,13 @@ describe('ws-manager ingest', () => {
         '1',
         /^LEASE_TTL_SECONDS="1" is not valid: expected an integer number of seconds from 2/,
       ],
+      [
+        'DEMAND_TTL_SECONDS',
+        '2',
+        /^DEMAND_TTL_SECONDS="2" is not valid: expected an integer number of seconds from 3 to 3600/,
+      ],
+      ['JETSTREAM_REPLICAS', '6', /^JETSTREAM_REPLICAS="6" is not valid: expected an integer from 1 to 5/],
+      ['JETSTREAM_REPLICAS', '0', /^JETSTREAM_REPLICAS="0" is not valid: expected an integer from 1 to 5/],
     ];
     for (const [name, value, message] of cases) {
       assert.throws(() => loadConfig({ [name]: value }), { message }, name);
@@ -61,6 +76,9 @@ describe('ws-manager ingest', () => {
     const ok = loadConfig({ NATS_URL: 'nats://a:4222, tls://b:4222', NODE_ID: 'gw-1', SHARD_COUNT: '64' });
     assert.equal(ok.natsUrl, 'nats://a:4222, tls://b:4222');
     assert.equal(ok.shardCount, 64);
+    assert.equal(ok.demandTtlSeconds, 15, 'DEMAND_TTL_SECONDS default');
+    assert.equal(ok.jetstreamReplicas, 1, 'JETSTREAM_REPLICAS default');
+    assert.equal(loadConfig({ JETSTREAM_REPLICAS: '3' }).jetstreamReplicas, 3);
     assert.equal(loadConfig({}).natsUrl, undefined, 'unset: single-process mode');
   });
 });

@@ -33,11 +33,13 @@ describe('shard leases', () => {
       historyMaxMessages: 1000,
       historyMaxAgeSeconds: 60,
       leaseTtlSeconds: TTL_MS / 1000,
+      demandTtlSeconds: 15,
+      replicas: 1,
     };
     const metrics = new ClusterMetrics(new Registry(), 'ingest');
     const broker = await connectBroker(settings, 'ingest', silentLogger(), metrics);
     brokers.push(broker);
-    const buckets = await leaseBuckets(broker.nc, TTL_MS);
+    const buckets = await leaseBuckets(broker.nc, settings);
     const leases = new ShardLeases({
       ...buckets,
       nodeId,

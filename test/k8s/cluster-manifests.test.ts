@@ -142,6 +142,11 @@ describe(FILE, () => {
     for (const name of Object.keys(data)) assert.ok(known.has(name), `${name} is a variable`);
     const config = loadConfig({ ...data, NODE_ID: 'ws-manager-ingest-abc12', METRICS_TOKEN: 'x' });
     assert.equal(config.natsUrl, data['NATS_URL']);
+    // The history and the buckets are replicated on every server of the 3-node NATS set.
+    assert.equal(
+      config.jetstreamReplicas,
+      field(findObject(objects, 'StatefulSet', 'nats'), 'spec.replicas'),
+    );
     for (const workload of podTemplates().filter((w) => w.kind === 'Deployment')) {
       const env = field(workload, 'spec.template.spec.containers.0.env') as { name: string }[];
       for (const { name } of env)

@@ -256,7 +256,7 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
   const dashboard = dashboardQueries(loadDashboard(), '4s');
   const limitQuery = (expr: string): boolean => CONNECT_LIMIT_METRICS.some((name) => expr.includes(name));
   // The clustered mode's panels read series that only clustered processes export (NATS_URL set); these
-  // single-process gateways have none. Their queries parse and name known metrics (dashboard.test.ts).
+  // single-process gateways have none; cluster-e2e.test.ts checks them against a real cluster.
   const clusterQuery = (expr: string): boolean => /ws_manager_(cluster|broker)_/.test(expr);
   for (const query of dashboard.filter((q) => !limitQuery(q.expr) && !clusterQuery(q.expr))) {
     await waitFor(`${query.where} to return series`, async () => {

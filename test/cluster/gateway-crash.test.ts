@@ -1,0 +1,102 @@
+/**
+ * A gateway killed with SIGKILL cannot withdraw its demand: its entries expire after DEMAND_TTL_SECONDS
+ * (3 s here instead of the default 15 s, so the test does not wait long) and the owning ingest node
+ * then releases upstream the streams nobody else wants (WSManager's idle grace shortened to 300 ms),
+ * while the streams the surviving gateway's clients want stay subscribed and flowing.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
+import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { silentLogger } from '../../src/log.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { openClient, type TestClient, waitFor } from '../gateway/helpers.js';
+import { type NatsServer, startNatsServer } from './nats-server.js';
+import { type IngestProcess, spawnRole } from './processes.js';
+import { contiguousTradeIds } from './trades.js';
+
+const DEMAND_TTL_SECONDS = 3;
+const ONLY_KILLED = ['crashaausdt@trade', 'crashbbusdt@trade'];
+const SHARED = 'crashccusdt@trade';
+const ONLY_SURVIVOR = 'crashddusdt@trade';
+
+describe('clustered mode: SIGKILL of a gateway replica', () => {
+  let nats: NatsServer | undefined;
+  let simulator: Simulator | undefined;
+  let ingest: RunningIngest | undefined;
+  let killed: IngestProcess | undefined;
+  let survivor: RunningGateway | undefined;
+  const clients: TestClient[] = [];
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await killed?.kill('SIGKILL');
+    await survivor?.close();
+    await ingest?.close();
+    await simulator?.close();
+    await nats?.stop();
+  });
+
+  it('releases upstream, within the demand TTL, the streams only the killed gateway wanted', async (t) => {
+    nats = await startNatsServer(t);
+    if (nats === undefined) return;
+    simulator = await startSimulator({
+      host: '127.0.0.1',
+      port: 0,
+      symbols: ['crashaausdt', 'crashbbusdt', 'crashccusdt', 'crashddusdt'],
+      rate: 20,
+    });
+    const common = {
+      natsUrl: nats.url,
+      port: 0,
+      shardCount: 4,
+      leaseTtlSeconds: 3,
+      demandTtlSeconds: DEMAND_TTL_SECONDS,
+    };
+    ingest = await startIngest(
+      { ...common, upstreamUrl: simulator.url, nodeId: 'ingest' },
+      { logger: silentLogger(), idleGraceMs: 300 },
+    );
+    await waitFor(() => ingest!.leases.ownedShards().length === 4, 'shards leased', 10_000);
+    survivor = await startGateway({ ...common, nodeId: 'survivor' }, { logger: silentLogger() });
+    killed = await spawnRole('serve', 'killed', {
+      NATS_URL: nats.url,
+      SHARD_COUNT: '4',
+      DEMAND_TTL_SECONDS: String(DEMAND_TTL_SECONDS),
+    });
+    const killedWs = killed.url.replace('http:', 'ws:');
+    for (const stream of [...ONLY_KILLED, SHARED]) clients.push(await openClient(`${killedWs}/ws/${stream}`));
+    const staying = [
+      await openClient(`${survivor.wsUrl}/ws/${SHARED}`),
+      await openClient(`${survivor.wsUrl}/ws/${ONLY_SURVIVOR}`),
+    ];
+    clients.push(...staying);
+    await waitFor(() => clients.every((c) => c.messages.length >= 5), 'every client receiving', 20_000);
+    const upstream = () => new Set(simulator!.stats().connections.flatMap((c) => c.streams));
+    assert.deepEqual([...upstream()].sort(), [...ONLY_KILLED, SHARED, ONLY_SURVIVOR].sort());
+
+    await killed.kill('SIGKILL');
+    const killedAt = Date.now();
+    // The sweep runs every second and the idle grace adds 300 ms: TTL + 2 s of slack.
+    await waitFor(
+      () => ONLY_KILLED.every((s) => !upstream().has(s)),
+      'the killed gateway’s own streams released upstream',
+      DEMAND_TTL_SECONDS * 1000 + 2000,
+    );
+    const releasedAfter = Date.now() - killedAt;
+    assert.ok(upstream().has(SHARED) && upstream().has(ONLY_SURVIVOR), 'wanted streams stay upstream');
+    // Streams still wanted keep flowing to the survivor's clients, without a gap.
+    const counts = staying.map((c) => c.messages.length);
+    await waitFor(
+      () => staying.every((c, i) => c.messages.length >= counts[i]! + 5),
+      'the surviving gateway’s clients still receiving',
+    );
+    for (const [client, stream] of [
+      [staying[0]!, SHARED],
+      [staying[1]!, ONLY_SURVIVOR],
+    ] as const) {
+      assert.equal(contiguousTradeIds(client.messages, stream).gaps, 0, `${stream}: no gap`);
+    }
+    t.diagnostic(`released ${releasedAfter} ms after the SIGKILL (demand TTL ${DEMAND_TTL_SECONDS} s)`);
+  });
+});

@@ -1,0 +1,205 @@
+/**
+ * The clustered mode through a real Prometheus: nats-server, an ingest node and a clustered gateway
+ * (both in this process, each with its own registry and HTTP edge), scraped with the project's job and
+ * rules. Every PromQL expression of the dashboard's "Clustered mode (NATS)" row and every cluster alert
+ * (its expression without the threshold) must return data, so a renamed metric or a wrong label fails.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parse, stringify } from 'yaml';
+import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
+import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { silentLogger } from '../../src/log.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type NatsServer, startNatsServer } from '../cluster/nats-server.js';
+import { openClient, type TestClient } from '../gateway/helpers.js';
+import {
+  dashboardQueries,
+  freePort,
+  haveBinaries,
+  loadAlerts,
+  loadDashboard,
+  PROMETHEUS_CONFIG,
+  RULES_FILE,
+  stopProcess,
+  waitFor,
+} from './monitoring-tools.js';
+
+const JOB = 'cryptrade-ws-metrics';
+const TOKEN = 'cluster-e2e-token';
+const ROW = 'Clustered mode (NATS)';
+const SHARDS = 4;
+
+interface VectorSample {
+  readonly metric: Record<string, string>;
+  readonly value: [number, string];
+}
+
+/**
+ * The project's Prometheus config with this test's two targets (one per role, same environment and
+ * track labels as a deployment would give them), its token, 1 s intervals instead of 30 s so data
+ * arrives within seconds, and no Alertmanager.
+ */
+function testConfig(targets: Record<'ingest' | 'gateway', string>, tokenFile: string): string {
+  const config = parse(readFileSync(PROMETHEUS_CONFIG, 'utf8')) as {
+    global: Record<string, unknown>;
+    rule_files: string[];
+    alerting?: unknown;
+    scrape_configs: Array<Record<string, unknown>>;
+  };
+  const job = config.scrape_configs.find((scrape) => scrape['job_name'] === JOB);
+  assert.ok(job !== undefined, `prometheus-config.yml has no job ${JOB}`);
+  config.global = {
+    ...config.global,
+    scrape_interval: '1s',
+    scrape_timeout: '1s',
+    evaluation_interval: '1s',
+  };
+  config.rule_files = [RULES_FILE];
+  delete config.alerting;
+  job['scrape_interval'] = '1s';
+  job['authorization'] = { type: 'Bearer', credentials_file: tokenFile };
+  delete job['file_sd_configs'];
+  job['static_configs'] = Object.entries(targets).map(([role, url]) => ({
+    targets: [new URL(url).host],
+    labels: { environment: 'cluster-e2e', track: 'stable', role_under_test: role },
+  }));
+  return stringify(config);
+}
+
+/** The panels below the dashboard's cluster row (up to the next row, if any). */
+function clusterRowQueries() {
+  const dashboard = loadDashboard();
+  const panels = [...(dashboard.panels ?? [])].sort((a, b) => (a.gridPos?.y ?? 0) - (b.gridPos?.y ?? 0));
+  const row = panels.findIndex((p) => p.type === 'row' && p.title === ROW);
+  assert.ok(row >= 0, `the dashboard has a "${ROW}" row`);
+  const next = panels.findIndex((p, i) => i > row && p.type === 'row');
+  const inRow = panels.slice(row + 1, next < 0 ? undefined : next);
+  // 4s stands for $__rate_interval: Grafana makes it at least 4 scrape intervals.
+  return dashboardQueries({ panels: inRow }, '4s');
+}
+
+test('a real Prometheus scrapes an ingest node and a gateway: every cluster panel and alert has data', {
+  timeout: 120_000,
+}, async (t) => {
+  if (!haveBinaries(t, ['prometheus'])) return;
+  const nats: NatsServer | undefined = await startNatsServer(t as never);
+  if (nats === undefined) return;
+  const dir = mkdtempSync(join(tmpdir(), 'ws-cluster-prometheus-'));
+  let simulator: Simulator | undefined;
+  let ingest: RunningIngest | undefined;
+  let gateway: RunningGateway | undefined;
+  let client: TestClient | undefined;
+  let prometheus: ChildProcess | undefined;
+  let prometheusLog = '';
+  t.after(async () => {
+    await client?.close();
+    if (prometheus !== undefined) await stopProcess(prometheus);
+    await gateway?.close();
+    await ingest?.close();
+    await simulator?.close();
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: ['promclusterusdt'], rate: 20 });
+  const common = {
+    natsUrl: nats.url,
+    host: '127.0.0.1',
+    port: 0,
+    shardCount: SHARDS,
+    leaseTtlSeconds: 3,
+    metricsToken: TOKEN,
+    // Prometheus scrapes every second here.
+    rateLimitPerMinute: 10_000,
+  };
+  ingest = await startIngest(
+    { ...common, upstreamUrl: simulator.url, nodeId: 'prom-ingest' },
+    { logger: silentLogger() },
+  );
+  gateway = await startGateway({ ...common, nodeId: 'prom-gateway' }, { logger: silentLogger() });
+  await waitFor('every shard leased', async () =>
+    ingest?.leases.ownedShards().length === SHARDS ? true : undefined,
+  );
+  // Events flow, so the throughput and lag panels have something to show.
+  client = await openClient(`${gateway.wsUrl}/ws/promclusterusdt@trade`);
+  await waitFor('the client receiving', async () => ((client?.messages.length ?? 0) >= 5 ? true : undefined));
+
+  const tokenFile = join(dir, 'metrics-token');
+  writeFileSync(tokenFile, `${TOKEN}\n`);
+  const configFile = join(dir, 'prometheus.yml');
+  writeFileSync(configFile, testConfig({ ingest: ingest.url, gateway: gateway.url }, tokenFile));
+  const port = await freePort();
+  const prom = `http://127.0.0.1:${port}`;
+  prometheus = spawn(
+    'prometheus',
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  prometheus.stderr?.on('data', (chunk: Buffer) => {
+    prometheusLog += chunk.toString();
+  });
+  const instant = async (query: string): Promise<VectorSample[]> => {
+    const response = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(query)}`);
+    const body = (await response.json()) as {
+      status: string;
+      error?: string;
+      data: { result: VectorSample[] };
+    };
+    if (body.status !== 'success') throw new Error(`${query}: ${body.error}`);
+    return body.data.result;
+  };
+  await waitFor('Prometheus ready', async () =>
+    (await fetch(`${prom}/-/ready`)).ok ? true : undefined,
+  ).catch((error: Error) => assert.fail(`${error.message}\nprometheus log:\n${prometheusLog.slice(-2000)}`));
+  const up = await waitFor('both roles scraped (up == 1)', async () => {
+    const result = await instant(`up{job="${JOB}"} == 1`);
+    return result.length === 2 ? result : undefined;
+  });
+  assert.deepEqual(up.map((s) => s.metric['role_under_test']).sort(), ['gateway', 'ingest']);
+  const roles = await instant('ws_manager_cluster_info');
+  assert.deepEqual(
+    roles.map((s) => `${s.metric['role_under_test']}:${s.metric['role']}`).sort(),
+    ['gateway:gateway', 'ingest:ingest'],
+    'each role scraped reports itself',
+  );
+
+  const queries = clusterRowQueries();
+  assert.ok(queries.length >= 10, `the cluster row has its queries (${queries.length})`);
+  for (const query of queries) {
+    await waitFor(`${query.where} to return data`, async () =>
+      (await instant(query.expr)).length > 0 ? true : undefined,
+    ).catch((error: Error) => assert.fail(`${error.message}: ${query.expr}`));
+  }
+
+  // The alerts: each expression without its threshold returns data (the comparison itself filters a
+  // healthy cluster's series away), and the shard check computes what it should: every shard owned.
+  const alerts = loadAlerts().filter((a) => a.alert.startsWith('WSManagerCluster'));
+  assert.ok(alerts.length >= 2, 'the cluster alerts exist');
+  for (const alert of alerts) {
+    const threshold = /\s*(?:>=|<=|==|!=|>|<)\s*-?[0-9.]+\s*$/;
+    assert.match(alert.expr, threshold, `${alert.alert} ends in a threshold`);
+    const expr = alert.expr.replace(threshold, '');
+    const result = await waitFor(`${alert.alert} (${expr}) to return data`, async () => {
+      const r = await instant(expr);
+      return r.length > 0 ? r : undefined;
+    }).catch((error: Error) => assert.fail(error.message));
+    if (alert.alert === 'WSManagerClusterShardUnowned') {
+      assert.deepEqual(
+        result.map((s) => [s.metric['environment'], s.value[1]]),
+        [['cluster-e2e', '0']],
+        'every shard has an owner',
+      );
+    }
+    assert.equal((await instant(alert.expr)).length, 0, `${alert.alert} quiet on a healthy cluster`);
+  }
+});
