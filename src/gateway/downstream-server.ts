@@ -9,6 +9,7 @@ import { normalizeOrigin } from '../config/origin.js';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
+import { refuseUpgrade } from '../refuse-upgrade.js';
 import { AttemptLimiter } from '../simulator/attempt-limiter.js';
 import type { StreamSource } from '../stream-source.js';
 import { CloseCodes, DownstreamClient } from './downstream-client.js';
@@ -117,7 +118,12 @@ export class DownstreamServer {
     const admission = this.admit(req);
     if ('status' in admission) {
       this.options.metrics.rejectedConnections.inc({ reason: admission.reason });
-      refuse(socket, admission.status, admission.message);
+      refuseUpgrade(
+        socket,
+        admission.status,
+        { success: false, error: admission.message },
+        { 'Retry-After': RETRY_AFTER[admission.status] },
+      );
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -246,30 +252,4 @@ function describePeer(req: IncomingMessage): { address: string; port: number | u
     port: req.socket.remotePort,
     path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path,
   };
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  503: 'Service Unavailable',
-};
-
-/** Answers a refused upgrade with a short JSON body, then closes the socket. */
-function refuse(socket: Duplex, status: number, message: string): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = JSON.stringify({ success: false, error: message });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      (RETRY_AFTER[status] ? `Retry-After: ${RETRY_AFTER[status]}\r\n` : '') +
-      `\r\n${body}`,
-  );
-  socket.on('finish', () => socket.destroy());
 }
