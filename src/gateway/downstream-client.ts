@@ -15,7 +15,7 @@ import { RollingWindow } from '../rolling-window.js';
 import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
 import { TurnCork } from '../ws-socket.js';
 import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
-import type { StreamBudget } from './stream-budget.js';
+import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 /** Frames are forwarded as the upstream's text bytes; one options object for every send. */
 const TEXT_FRAME = { binary: false } as const;
@@ -57,11 +57,11 @@ export interface DownstreamClientContext {
    */
   readonly sendQueue: { bytes: number };
   /** Upstream subscriptions across all clients, capped by MAX_UPSTREAM_STREAMS. */
-  readonly budget: StreamBudget;
+  readonly streamCap: UpstreamStreamCap;
   /** How long a closing client may take to finish the close handshake before its socket is destroyed. */
   readonly closeGraceMs: number;
   readonly now: () => number;
-  /** Called after the client's streams changed (the budget already counts the change). */
+  /** Called after the client's streams changed (the stream cap already counts the change). */
   readonly onSubscriptionsChanged: () => void;
   readonly onSlow: () => void;
   /** `code` and `reason` are the close frame's as `ws` reports them (1006 when the socket just ended). */
@@ -104,7 +104,7 @@ export class DownstreamClient {
 
   /** Subscribes the streams named in the connection URL. */
   subscribeAll(streams: readonly string[]): void {
-    this.ctx.budget.prepare(streams);
+    this.ctx.streamCap.prepare(streams);
     for (const stream of streams) this.add(stream);
   }
 
@@ -168,7 +168,7 @@ export class DownstreamClient {
   /** @throws StreamBudgetExceeded, or whatever `source.subscribe` throws (nothing is held then). */
   private add(stream: string): void {
     if (this.subscriptions.has(stream)) return;
-    if (!this.ctx.budget.acquire(stream)) throw new StreamBudgetExceeded(this.ctx.budget.limit);
+    if (!this.ctx.streamCap.acquire(stream)) throw new StreamBudgetExceeded(this.ctx.streamCap.limit);
     let unsubscribe: Unsubscribe;
     try {
       unsubscribe = this.ctx.source.subscribe(stream, {
@@ -176,7 +176,7 @@ export class DownstreamClient {
         error: (error) => this.onStreamError(stream, error),
       });
     } catch (error) {
-      this.ctx.budget.release(stream);
+      this.ctx.streamCap.release(stream);
       throw error;
     }
     this.subscriptions.set(stream, unsubscribe);
@@ -187,7 +187,7 @@ export class DownstreamClient {
     const unsubscribe = this.subscriptions.get(stream);
     if (!unsubscribe) return;
     this.subscriptions.delete(stream);
-    this.ctx.budget.release(stream);
+    this.ctx.streamCap.release(stream);
     unsubscribe();
     this.ctx.onSubscriptionsChanged();
   }
@@ -199,7 +199,7 @@ export class DownstreamClient {
   private onStreamError(stream: string, error: StreamError): void {
     // A stream the client already released (or an error delivered twice) must not be counted again.
     if (!this.subscriptions.delete(stream)) return;
-    this.ctx.budget.release(stream);
+    this.ctx.streamCap.release(stream);
     this.ctx.onSubscriptionsChanged();
     // On shutdown the gateway closes every client with 1001 itself.
     if (error.code === ErrorCodes.DESTROYED) return;
@@ -245,10 +245,10 @@ export class DownstreamClient {
     if (this.subscriptions.size + fresh.length > this.ctx.maxStreams) {
       return `Invalid request: too many streams, a connection can listen to at most ${this.ctx.maxStreams}`;
     }
-    if (!this.ctx.budget.admits(fresh)) {
-      return `Invalid request: too many streams, the server carries at most ${this.ctx.budget.limit} upstream streams`;
+    if (!this.ctx.streamCap.admits(fresh)) {
+      return `Invalid request: too many streams, the server carries at most ${this.ctx.streamCap.limit} upstream streams`;
     }
-    this.ctx.budget.prepare(fresh);
+    this.ctx.streamCap.prepare(fresh);
     // All or nothing: a request answered with an error must leave no stream behind.
     const added: string[] = [];
     try {

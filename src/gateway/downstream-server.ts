@@ -10,11 +10,11 @@ import { parseConnectionPath } from '../exchange/binance/connection-path.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
 import { refuseUpgrade } from '../refuse-upgrade.js';
-import { AttemptLimiter } from '../simulator/attempt-limiter.js';
+import { RollingWindowPerKey } from '../rolling-window.js';
 import type { StreamSource } from '../stream-source.js';
 import { CloseCodes, DownstreamClient } from './downstream-client.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
-import { StreamBudget } from './stream-budget.js';
+import { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 export interface DownstreamServerOptions {
   readonly source: StreamSource;
@@ -30,7 +30,7 @@ export interface DownstreamServerOptions {
   readonly sendQueueTotalBytes: number;
   /** Upgrade attempts per remote address per 5 minutes (CLIENT_CONNECT_ATTEMPTS_PER_IP). */
   readonly connectAttemptsPerIp: number;
-  /** Upstream subscriptions all clients together may cause (MAX_UPSTREAM_STREAMS; see StreamBudget). */
+  /** Upstream subscriptions all clients together may cause (MAX_UPSTREAM_STREAMS; see UpstreamStreamCap). */
   readonly maxUpstreamStreams: number;
   readonly allowedOrigins: readonly string[] | undefined;
   /** Server ping period (Binance pings every 20 s). */
@@ -56,8 +56,8 @@ export class DownstreamServer {
   private readonly clients = new Set<DownstreamClient>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly now: () => number;
-  private readonly attempts: AttemptLimiter;
-  private readonly budget: StreamBudget;
+  private readonly attempts: RollingWindowPerKey;
+  private readonly streamCap: UpstreamStreamCap;
   private readonly sendQueue: { bytes: number };
   /** ALLOWED_ORIGINS normalised as browsers send an `Origin`; undefined admits any. */
   private readonly allowedOrigins: ReadonlySet<string> | undefined;
@@ -68,8 +68,12 @@ export class DownstreamServer {
 
   constructor(private readonly options: DownstreamServerOptions) {
     this.now = options.now ?? Date.now;
-    this.attempts = new AttemptLimiter(options.connectAttemptsPerIp, CONNECTION_ATTEMPT_WINDOW_MS, this.now);
-    this.budget = new StreamBudget(options.maxUpstreamStreams, options.source);
+    this.attempts = new RollingWindowPerKey(
+      options.connectAttemptsPerIp,
+      CONNECTION_ATTEMPT_WINDOW_MS,
+      this.now,
+    );
+    this.streamCap = new UpstreamStreamCap(options.maxUpstreamStreams, options.source);
     this.sendQueue = { bytes: options.sendQueueBytes };
     this.allowedOrigins =
       options.allowedOrigins && new Set(options.allowedOrigins.map((o) => normalizeOrigin(o) ?? o));
@@ -90,12 +94,12 @@ export class DownstreamServer {
   }
 
   get subscriptions(): number {
-    return this.budget.subscriptions;
+    return this.streamCap.subscriptions;
   }
 
   /** Distinct streams the clients hold (each one upstream subscription). */
   get distinctStreams(): number {
-    return this.budget.streams;
+    return this.streamCap.streams;
   }
 
   /** What one client may have queued now: its own cap, or its share of the total when that is lower. */
@@ -132,7 +136,7 @@ export class DownstreamServer {
         return;
       }
       // Other clients may have taken the last streams while this handshake completed.
-      if (!this.budget.admits(admission.streams)) {
+      if (!this.streamCap.admits(admission.streams)) {
         this.options.metrics.rejectedConnections.inc({ reason: 'upstream_streams' });
         ws.close(CloseCodes.TRY_AGAIN_LATER, 'too many streams on this server');
         return;
@@ -146,11 +150,11 @@ export class DownstreamServer {
         maxStreams: this.options.maxStreams,
         maxMessagesPerSecond: this.options.maxMessagesPerSecond,
         sendQueue: this.sendQueue,
-        budget: this.budget,
+        streamCap: this.streamCap,
         closeGraceMs: this.options.closeGraceMs,
         now: this.now,
         onSubscriptionsChanged: () => {
-          this.options.metrics.clientSubscriptions.set(this.budget.subscriptions);
+          this.options.metrics.clientSubscriptions.set(this.streamCap.subscriptions);
         },
         onClosed: (c, code, reason) => {
           this.clients.delete(c);
@@ -210,7 +214,7 @@ export class DownstreamServer {
   private admit(req: IncomingMessage): Admission | Rejection {
     if (this.draining) return { status: 503, reason: 'draining', message: 'server shutting down' };
     // Every attempt counts, admitted or not, as the exchange counts them (Binance "WebSocket Limits").
-    if (!this.attempts.tryAcquire(req.socket.remoteAddress ?? 'unknown')) {
+    if (!this.attempts.tryRecord(req.socket.remoteAddress ?? 'unknown')) {
       return { status: 429, reason: 'attempt_rate', message: 'too many connection attempts' };
     }
     const origin = req.headers.origin;
@@ -227,11 +231,11 @@ export class DownstreamServer {
         message: `too many streams, a connection can listen to at most ${this.options.maxStreams}`,
       };
     }
-    if (!this.budget.admits(admission.streams)) {
+    if (!this.streamCap.admits(admission.streams)) {
       return {
         status: 400,
         reason: 'upstream_streams',
-        message: `too many streams, the server carries at most ${this.budget.limit} upstream streams`,
+        message: `too many streams, the server carries at most ${this.streamCap.limit} upstream streams`,
       };
     }
     if (this.clients.size >= this.options.maxClients) {

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
 import { refuseUpgrade } from '../refuse-upgrade.js';
-import { AttemptLimiter } from './attempt-limiter.js';
+import { RollingWindowPerKey } from '../rolling-window.js';
 import type { ResolvedLimits } from './options.js';
 import type { SimulatorCounters } from './session.js';
 import type { RefuseStatus } from './types.js';
@@ -16,7 +16,7 @@ export type UpgradeVerdict =
   | { readonly ok: false; readonly status: number; readonly message: string; readonly retryAfterS?: number };
 
 export class UpgradeGate {
-  private readonly attempts: AttemptLimiter;
+  private readonly attempts: RollingWindowPerKey;
   private refuseUntil = 0;
   private refuseStatus: RefuseStatus = 429;
   private refuseRetryAfterS: number | null | undefined;
@@ -26,7 +26,7 @@ export class UpgradeGate {
     private readonly counters: SimulatorCounters,
     private readonly clock: () => number,
   ) {
-    this.attempts = new AttemptLimiter(limits.maxConnectionAttempts, limits.attemptWindowMs, clock);
+    this.attempts = new RollingWindowPerKey(limits.maxConnectionAttempts, limits.attemptWindowMs, clock);
   }
 
   /**
@@ -53,7 +53,7 @@ export class UpgradeGate {
   check(req: IncomingMessage): UpgradeVerdict {
     this.counters.connectionAttempts++;
     const address = req.socket.remoteAddress ?? 'unknown';
-    if (!this.attempts.tryAcquire(address)) {
+    if (!this.attempts.tryRecord(address)) {
       this.counters.breaches.connectionAttempts++;
       return {
         ok: false,

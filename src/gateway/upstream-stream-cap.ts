@@ -11,13 +11,13 @@
  */
 import type { StreamSource } from '../stream-source.js';
 
-/** What the budget needs from the source: which streams are idle upstream, and a way to release them. */
+/** What the cap needs from the source: which streams are idle upstream, and a way to release them. */
 export type UpstreamStreams = Pick<
   StreamSource,
   'implementation' | 'listStreams' | 'forceCleanupIdleStreams'
 >;
 
-export class StreamBudget {
+export class UpstreamStreamCap {
   private readonly holders = new Map<string, number>();
   /**
    * Streams no client holds that may still be subscribed upstream (idle grace). An upper bound: the
