@@ -4,7 +4,7 @@
  * Frames are forwarded as the upstream bytes; the send queue is bounded by bytes (ws `bufferedAmount`).
  */
 import type WebSocket from 'ws';
-import { ErrorCodes, type StreamError } from '../errors.js';
+import { ErrorCodes, StreamError } from '../errors.js';
 import {
   answerControl,
   type ControlTarget,
@@ -19,15 +19,6 @@ import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 /** Frames are forwarded as the upstream's text bytes; one options object for every send. */
 const TEXT_FRAME = { binary: false } as const;
-
-/** Thrown by `subscribeAll` when the server-wide stream cap (MAX_UPSTREAM_STREAMS) is reached. */
-export class StreamBudgetExceeded extends Error {
-  readonly code = 'WS_ERR_STREAM_BUDGET';
-  constructor(readonly limit: number) {
-    super(`the server carries at most ${limit} upstream streams`);
-    this.name = 'StreamBudgetExceeded';
-  }
-}
 
 /** Close codes the gateway sends (documented in docs/gateway.md). */
 export const CloseCodes = {
@@ -165,10 +156,16 @@ export class DownstreamClient {
     this.ctx.metrics.tally.bytesSent += bytes.length;
   }
 
-  /** @throws StreamBudgetExceeded, or whatever `source.subscribe` throws (nothing is held then). */
+  /**
+   * @throws StreamError `WS_ERR_UPSTREAM_STREAM_CAP` when the server-wide cap (MAX_UPSTREAM_STREAMS) is
+   * reached, or whatever `source.subscribe` throws (nothing is held then).
+   */
   private add(stream: string): void {
     if (this.subscriptions.has(stream)) return;
-    if (!this.ctx.streamCap.acquire(stream)) throw new StreamBudgetExceeded(this.ctx.streamCap.limit);
+    if (!this.ctx.streamCap.acquire(stream)) {
+      const message = `the server carries at most ${this.ctx.streamCap.limit} upstream streams`;
+      throw new StreamError(ErrorCodes.UPSTREAM_STREAM_CAP, stream, message);
+    }
     let unsubscribe: Unsubscribe;
     try {
       unsubscribe = this.ctx.source.subscribe(stream, {

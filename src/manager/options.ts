@@ -3,7 +3,7 @@
  * frozen, fully resolved form the rest of the manager reads.
  */
 import type { Registry } from 'prom-client';
-import { ErrorCodes, InvalidArgumentError } from '../errors.js';
+import { describeValue, ErrorCodes, InvalidArgumentError } from '../errors.js';
 import { restBaseFor } from '../exchange/binance/rest-base.js';
 import { REQUEST_WEIGHT_PER_MINUTE } from '../exchange/binance/rest-limits.js';
 import {
@@ -177,19 +177,8 @@ export const DEFAULTS = Object.freeze({
 function fail(name: string, expected: string, value: unknown): never {
   throw new InvalidArgumentError(
     ErrorCodes.INVALID_OPTION,
-    `WSManager option "${name}" must be ${expected}; received ${describe(value)}`,
+    `WSManager option "${name}" must be ${expected}; received ${describeValue(value)}`,
   );
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (value === null || typeof value !== 'object') return String(value);
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }
 
 function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {

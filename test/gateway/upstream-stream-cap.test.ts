@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunningGateway } from '../../src/gateway/index.js';
+import { UpstreamStreamCap } from '../../src/gateway/upstream-stream-cap.js';
 import { openClient, startTestGateway, type TestClient, waitFor } from './helpers.js';
 
 /** Distinct symbols the simulator accepts (any lowercase name is a symbol to it). */
@@ -139,6 +140,30 @@ describe('MAX_UPSTREAM_STREAMS counts what is subscribed upstream', () => {
     } finally {
       await client.close();
       await gateway.close();
+    }
+  });
+});
+
+describe('UpstreamStreamCap asks the source whether it shares upstream subscriptions', () => {
+  const source = (sharesUpstream: boolean | undefined) => ({
+    sharesUpstream,
+    listStreams: () => [],
+    forceCleanupIdleStreams: () => 0,
+  });
+
+  it('a sharing source: two clients on one stream cost one upstream stream', () => {
+    const cap = new UpstreamStreamCap(2, source(true));
+    assert.ok(cap.acquire('btcusdt@trade') && cap.acquire('btcusdt@trade'));
+    assert.equal(cap.used, 1);
+    assert.ok(cap.admits(['ethusdt@trade']));
+  });
+
+  it('a source that does not share (or does not say): every client subscription counts', () => {
+    for (const shares of [false, undefined]) {
+      const cap = new UpstreamStreamCap(2, source(shares));
+      assert.ok(cap.acquire('btcusdt@trade') && cap.acquire('btcusdt@trade'));
+      assert.equal(cap.used, 2);
+      assert.ok(!cap.admits(['ethusdt@trade']));
     }
   });
 });
