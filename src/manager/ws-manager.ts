@@ -3,7 +3,6 @@
  * upstream subscription; streams are packed onto few combined-stream connections that reconnect,
  * resubscribe and rotate on their own. See docs/manager.md.
  */
-import { Registry } from 'prom-client';
 import {
   describeValue,
   ErrorCodes,
@@ -13,7 +12,7 @@ import {
 } from '../errors.js';
 import type { StreamPayload } from '../exchange/binance/payloads.js';
 import { isValidStreamName, parseStreamName } from '../exchange/binance/streams.js';
-import { type Logger, silentLogger } from '../log.js';
+import type { Logger } from '../log.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
@@ -30,8 +29,9 @@ import { ConnectionPool } from './connection-pool.js';
 import { connectionRows } from './connection-rows.js';
 import { ManagerStats } from './manager-stats.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
-import { type ResolvedOptions, resolveOptions, type WSManagerOptions } from './options.js';
+import type { ResolvedOptions, WSManagerOptions } from './options.js';
 import { type OrderBookListener, SyncedOrderBook } from './order-book-sync.js';
+import { resolveOptions } from './resolve-options.js';
 import { RestClient } from './rest-client.js';
 import { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
 import { StreamRegistry } from './stream-registry.js';
@@ -61,25 +61,7 @@ export class WSManager implements StreamSource {
   /** @throws InvalidArgumentError (a TypeError) with code `WS_ERR_INVALID_OPTION` naming the bad option. */
   constructor(options: WSManagerOptions) {
     this.options = resolveOptions(options);
-    const registry = options.registry ?? new Registry();
-    if (!(registry instanceof Registry)) {
-      throw new InvalidArgumentError(
-        ErrorCodes.INVALID_OPTION,
-        `WSManager option "registry" must be a prom-client Registry; received ${describeValue(registry)}`,
-      );
-    }
-    const logger = options.logger ?? silentLogger();
-    if (
-      typeof logger !== 'object' ||
-      logger === null ||
-      typeof logger.info !== 'function' ||
-      typeof logger.warn !== 'function'
-    ) {
-      throw new InvalidArgumentError(
-        ErrorCodes.INVALID_OPTION,
-        `WSManager option "logger" must be a pino Logger; received ${describeValue(logger)}`,
-      );
-    }
+    const { registry, logger } = this.options;
     this.logger = logger;
     this.stats = new ManagerStats(registry);
     const rest =
