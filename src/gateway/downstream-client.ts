@@ -4,6 +4,7 @@
  * Frames are forwarded as the upstream bytes; the send queue is bounded by bytes (ws `bufferedAmount`).
  */
 import type WebSocket from 'ws';
+import { CloseCodes } from '../close-codes.js';
 import { ErrorCodes, StreamError } from '../errors.js';
 import {
   answerControl,
@@ -19,22 +20,6 @@ import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 /** Frames are forwarded as the upstream's text bytes; one options object for every send. */
 const TEXT_FRAME = { binary: false } as const;
-
-/** Close codes the gateway sends (documented in docs/gateway.md). */
-export const CloseCodes = {
-  /** Server shutting down: reconnect to another instance. */
-  GOING_AWAY: 1001,
-  /** More incoming frames per second than allowed (Binance closes with 1008 as well). */
-  POLICY_VIOLATION: 1008,
-  /** An incoming frame larger than CLIENT_MAX_PAYLOAD_BYTES (sent by ws itself). */
-  MESSAGE_TOO_BIG: 1009,
-  /** The upstream ended one of the client's streams for good (rejected, or retries exhausted). */
-  UPSTREAM_FAILED: 1011,
-  /** The server-wide stream cap (MAX_UPSTREAM_STREAMS) filled up while the handshake completed. */
-  TRY_AGAIN_LATER: 1013,
-  /** The client did not read fast enough: its send queue exceeded CLIENT_SEND_QUEUE_BYTES. */
-  SLOW_CONSUMER: 4000,
-} as const;
 
 export interface DownstreamClientContext {
   readonly source: StreamSource;

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { CloseCodes } from '../close-codes.js';
 import { normalizeOrigin } from '../config/origin.js';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
@@ -12,7 +13,7 @@ import type { Logger } from '../log.js';
 import { refuseUpgrade } from '../refuse-upgrade.js';
 import { RollingWindowPerKey } from '../rolling-window.js';
 import type { StreamSource } from '../stream-source.js';
-import { CloseCodes, DownstreamClient } from './downstream-client.js';
+import { DownstreamClient } from './downstream-client.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
 import { UpstreamStreamCap } from './upstream-stream-cap.js';
 
