@@ -4,8 +4,9 @@
  * streams per connection), so clients together must not be able to ask for an unbounded number.
  * With a source that shares upstream subscriptions (`sharesUpstream`: WSManager, the NATS source) a
  * stream held by many clients is one upstream subscription, so the cap counts distinct streams subscribed
- * upstream: those clients hold and those the source keeps for its idle grace after the last client left. When a new stream would pass the cap, the oldest idle streams
- * are released early; only when clients hold every stream is the new one refused.
+ * upstream: those clients hold and those the source keeps for its idle grace after the last client
+ * left. When a new stream would pass the cap, the oldest idle streams are released early; only when
+ * clients hold every stream is the new one refused.
  * With the legacy baseline every client subscription is its own upstream socket, closed as soon as the
  * client lets go, so the cap counts client subscriptions.
  */
