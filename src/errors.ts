@@ -82,8 +82,16 @@ export function invalidStreamError(stream: unknown): InvalidArgumentError {
   );
 }
 
+/** Longest quote of a value in a message: an error stays one readable line whatever was passed. */
+const MAX_DESCRIBED = 120;
+
 /** A value as an error message quotes it: strings quoted, objects as JSON, functions by kind. */
 export function describeValue(value: unknown): string {
+  const text = quote(value);
+  return text.length > MAX_DESCRIBED ? `${text.slice(0, MAX_DESCRIBED)}…` : text;
+}
+
+function quote(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   if (value === null || typeof value !== 'object') return String(value);

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   ConfigError,
+  describeValue,
   ErrorCodes,
   InvalidArgumentError,
   invalidStreamError,
@@ -59,4 +60,21 @@ test('every coded error is a WsManagerError; InvalidArgumentError stays a TypeEr
   assert.ok(!(new TypeError('plain') instanceof WsManagerError));
   assert.ok(!(stream instanceof ConfigError), 'subclasses keep the ordinary instanceof');
   assert.ok(!(argument instanceof StreamError));
+});
+
+test('describeValue quotes a value on one short line', () => {
+  assert.equal(describeValue('x'), '"x"');
+  assert.equal(describeValue(1.5), '1.5');
+  assert.equal(describeValue(undefined), 'undefined');
+  assert.equal(
+    describeValue(() => {}),
+    'a function',
+  );
+  assert.equal(describeValue({ a: [1] }), '{"a":[1]}');
+  const cyclic: Record<string, unknown> = {};
+  cyclic['self'] = cyclic;
+  assert.equal(describeValue(cyclic), '[object Object]');
+  const long = describeValue('y'.repeat(500));
+  assert.equal(long.length, 121);
+  assert.ok(long.endsWith('…'));
 });
