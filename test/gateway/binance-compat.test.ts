@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { RunningGateway } from '../../src/gateway/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { upgradeStatus } from '../simulator/helpers.js';
+import { upgradeStatus } from '../support/upgrade.js';
 import { startTestGateway, waitFor } from './helpers.js';
 
 /** A raw client: sends text frames as written and keeps every text frame received. */

@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { CloseCodes } from '../../src/gateway/index.js';
+import { upgradeStatus } from '../support/upgrade.js';
 import { fetchRaw, openClient, startTestGateway, type TestClient, waitFor } from './helpers.js';
 
 interface ConnectorStream {
@@ -36,21 +37,6 @@ async function metricValue(url: string, line: RegExp): Promise<number> {
   const text = (await fetchRaw(`${url}/api/ws/metrics?format=prometheus`)).body;
   const match = text.split('\n').find((l) => line.test(l));
   return match === undefined ? Number.NaN : Number(match.split(' ').at(-1));
-}
-
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on('open', () => {
-      ws.terminate();
-      reject(new Error(`upgrade to ${url} was accepted`));
-    });
-    ws.on('error', () => {});
-  });
 }
 
 describe('Binance client libraries through the gateway', () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { connect, upgradeRefusal, upgradeStatus, waitFor } from './helpers.js';
+import { upgradeRefusal, upgradeStatus } from '../support/upgrade.js';
+import { connect, waitFor } from './helpers.js';
 
 describe('simulator HTTP control API', () => {
   let sim: Simulator;

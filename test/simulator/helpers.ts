@@ -1,4 +1,4 @@
-/** Test helpers: a recording `ws` client and a polling wait, shared by the simulator tests. */
+/** Test helpers shared by the simulator tests: a recording `ws` client and a polling wait. */
 import WebSocket from 'ws';
 
 export interface Closed {
@@ -108,41 +108,4 @@ export async function waitFor(condition: () => boolean, timeoutMs = 5000, what =
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-/** Opens an upgrade and resolves with the HTTP status of a refusal (or 101 when accepted). */
-/** Status and `Retry-After` of a refused upgrade (101 and undefined when accepted). */
-export function upgradeRefusal(url: string): Promise<{ status: number; retryAfter: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('unexpected-response', (req, res) => {
-      const header = res.headers['retry-after'];
-      resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(header) ? header[0] : header });
-      req.destroy();
-    });
-    ws.on('open', () => {
-      resolve({ status: 101, retryAfter: undefined });
-      ws.terminate();
-    });
-    ws.on('error', (error) => {
-      if (!/Unexpected server response/.test(error.message)) reject(error);
-    });
-  });
-}
-
-export function upgradeStatus(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('unexpected-response', (req, res) => {
-      resolve(res.statusCode ?? 0);
-      req.destroy();
-    });
-    ws.on('open', () => {
-      resolve(101);
-      ws.terminate();
-    });
-    ws.on('error', (error) => {
-      if (!/Unexpected server response/.test(error.message)) reject(error);
-    });
-  });
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
-import { connect, upgradeStatus, waitFor } from './helpers.js';
+import { upgradeStatus } from '../support/upgrade.js';
+import { connect, waitFor } from './helpers.js';
 
 describe('simulator limits', () => {
   it('caps the streams of one connection, live and in the URL', async () => {
