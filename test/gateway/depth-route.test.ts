@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { fetchRaw, openClient, startTestGateway, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { fetchRaw, openClient, startTestGateway } from './helpers.js';
 
 interface Depth {
   lastUpdateId: number;
@@ -20,7 +21,7 @@ describe('GET /api/v3/depth through the gateway', () => {
     const gateway = await startTestGateway({ useNewWsManager: true, simulatorRate: 50 }, { registry });
     const client = await openClient(`${gateway.wsUrl}/ws/btcusdt@depth@100ms`);
     try {
-      await waitFor(() => client.messages.length >= 3, 'first diffs');
+      await waitFor('first diffs', () => client.messages.length >= 3);
       // Binance's procedure, run by the client against the gateway.
       const first = JSON.parse(
         (await fetchRaw(`${gateway.url}/api/v3/depth?symbol=BTCUSDT&limit=1000`)).body,
@@ -49,12 +50,12 @@ describe('GET /api/v3/depth through the gateway', () => {
         }
         return applied;
       };
-      await waitFor(() => follow() > first.lastUpdateId + 20, 'diffs applied');
+      await waitFor('diffs applied', () => follow() > first.lastUpdateId + 20);
       // The exchange's own book, at an update id the client reaches.
       const truth = JSON.parse(
         (await fetchRaw(`${gateway.simulator!.httpUrl}/api/v3/depth?symbol=BTCUSDT&limit=5000`)).body,
       ) as Depth;
-      await waitFor(() => follow() >= truth.lastUpdateId, 'the exchange snapshot id');
+      await waitFor('the exchange snapshot id', () => follow() >= truth.lastUpdateId);
       assert.equal(states.get(truth.lastUpdateId), JSON.stringify({ bids: truth.bids, asks: truth.asks }));
 
       // Many snapshots through the gateway: the exchange paid for one.

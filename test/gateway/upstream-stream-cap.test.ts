@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunningGateway } from '../../src/gateway/index.js';
 import { UpstreamStreamCap } from '../../src/gateway/upstream-stream-cap.js';
-import { openClient, startTestGateway, type TestClient, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { openClient, startTestGateway, type TestClient } from './helpers.js';
 
 /** Distinct symbols the simulator accepts (any lowercase name is a symbol to it). */
 function streamsOf(prefix: string, count: number): string[] {
@@ -45,9 +46,8 @@ describe('MAX_UPSTREAM_STREAMS counts what is subscribed upstream', () => {
         );
         id++;
         // The simulator has the batch once WSManager's SUBSCRIBE reached it.
-        await waitFor(
-          () => gateway.simulator!.stats().connections.some((c) => c.streams.includes(batch.at(-1)!)),
-          `upstream has ${batch.at(-1)}`,
+        await waitFor(`upstream has ${batch.at(-1)}`, () =>
+          gateway.simulator!.stats().connections.some((c) => c.streams.includes(batch.at(-1)!)),
         );
         peakListed = Math.max(peakListed, gateway.source.listStreams().length);
         peakUpstream = Math.max(peakUpstream, upstreamSubscriptions(gateway));
@@ -121,8 +121,8 @@ describe('MAX_UPSTREAM_STREAMS counts what is subscribed upstream', () => {
         assert.deepEqual(await client.control('SUBSCRIBE', batch, id), { result: null, id });
         id++;
         await waitFor(
-          () => gateway.simulator!.stats().openConnections === cap,
           'the batch connected upstream',
+          () => gateway.simulator!.stats().openConnections === cap,
         );
         peak = Math.max(
           peak,
@@ -134,7 +134,7 @@ describe('MAX_UPSTREAM_STREAMS counts what is subscribed upstream', () => {
         id++;
         assert.deepEqual(await client.control('UNSUBSCRIBE', batch, id), { result: null, id });
         id++;
-        await waitFor(() => gateway.simulator!.stats().openConnections === 0, 'sockets closed upstream');
+        await waitFor('sockets closed upstream', () => gateway.simulator!.stats().openConnections === 0);
       }
       assert.equal(peak, cap);
     } finally {

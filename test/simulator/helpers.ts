@@ -1,5 +1,6 @@
-/** Test helpers shared by the simulator tests: a recording `ws` client and a polling wait. */
+/** Test helpers shared by the simulator tests: a recording `ws` client. */
 import WebSocket from 'ws';
+import { waitFor } from '../support/wait-for.js';
 
 export interface Closed {
   code: number;
@@ -51,6 +52,7 @@ export class Client {
   ): Promise<T> {
     let found: T | undefined;
     await waitFor(
+      'a matching frame',
       () => {
         for (const f of this.frames.slice(from)) {
           try {
@@ -64,7 +66,6 @@ export class Client {
         return false;
       },
       timeoutMs,
-      'a matching frame',
     );
     return found as T;
   }
@@ -74,7 +75,7 @@ export class Client {
     const before = this.frames.length;
     this.send(body);
     let reply: Record<string, unknown> | undefined;
-    await waitFor(() => {
+    await waitFor(`the reply to request ${JSON.stringify(id)}`, () => {
       for (const f of this.frames.slice(before)) {
         const m = JSON.parse(f) as Record<string, unknown>;
         if (('result' in m || 'error' in m) && m['id'] === id) {
@@ -99,13 +100,4 @@ export async function connect(url: string, options?: WebSocket.ClientOptions): P
   const client = new Client(url, options);
   await client.opened;
   return client;
-}
-
-/** Polls `condition` every 10 ms until it holds or `timeoutMs` passes (then throws). */
-export async function waitFor(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
