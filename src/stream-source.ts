@@ -120,6 +120,12 @@ export interface HealthVerdict {
 export interface StreamSource {
   readonly implementation: Implementation;
   /**
+   * True when all subscribers of a stream share one upstream subscription, which outlives the last of
+   * them by an idle grace that `forceCleanupIdleStreams` can cut short (WSManager, the NATS source).
+   * Absent or false: each subscription is its own upstream subscription, released with it (Legacy).
+   */
+  readonly sharesUpstream?: boolean;
+  /**
    * Subscribes to a stream; the first subscriber makes the upstream subscription.
    * @throws TypeError with code `WS_ERR_INVALID_STREAM` for a name outside the Binance grammar.
    */

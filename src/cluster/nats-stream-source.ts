@@ -8,7 +8,7 @@
  */
 import { DeliverPolicy, type JetStreamClient, type JsMsg, jetstream } from '@nats-io/jetstream';
 import type { Msg, Subscription } from '@nats-io/transport-node';
-import { ErrorCodes, InvalidArgumentError } from '../errors.js';
+import { invalidStreamError } from '../errors.js';
 import {
   hasSequenceIds,
   parseStreamName,
@@ -72,6 +72,7 @@ export interface NatsStreamSourceOptions {
 export class NatsStreamSource implements StreamSource {
   // The ingest tier runs WSManager; the gateway serves its streams with the same semantics.
   readonly implementation = 'WSManager' as const;
+  readonly sharesUpstream = true;
   private readonly entries = new Map<string, Entry>();
   private readonly demand: DemandDeclarer;
   private readonly js: JetStreamClient;
@@ -99,10 +100,7 @@ export class NatsStreamSource implements StreamSource {
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
     const parsed = typeof stream === 'string' ? parseStreamName(stream) : undefined;
     if (parsed === undefined) {
-      throw new InvalidArgumentError(
-        ErrorCodes.INVALID_STREAM,
-        `Invalid stream name ${JSON.stringify(stream)}: expected a lowercase Binance market stream such as "btcusdt@trade"`,
-      );
+      throw invalidStreamError(stream);
     }
     const normalised: StreamListener = typeof listener === 'function' ? { next: listener } : listener;
     let entry = this.entries.get(stream);

@@ -53,7 +53,7 @@ export interface GatewayConfig {
   readonly sendQueueTotalBytes: number;
   /** `CLIENT_CONNECT_ATTEMPTS_PER_IP`: WebSocket upgrade attempts per remote address per 5 minutes. */
   readonly clientConnectAttemptsPerIp: number;
-  /** `MAX_UPSTREAM_STREAMS`: upstream subscriptions all clients together may cause (see StreamBudget). */
+  /** `MAX_UPSTREAM_STREAMS`: upstream subscriptions all clients together may cause (see UpstreamStreamCap). */
   readonly maxUpstreamStreams: number;
   /** `LEGACY_RECONNECT_DELAY_MS`: fixed reconnect delay of the legacy implementation. */
   readonly legacyReconnectDelayMs: number;

@@ -4,7 +4,8 @@
  * Frames are forwarded as the upstream bytes; the send queue is bounded by bytes (ws `bufferedAmount`).
  */
 import type WebSocket from 'ws';
-import { ErrorCodes, type StreamError } from '../errors.js';
+import { CloseCodes } from '../close-codes.js';
+import { ErrorCodes, StreamError } from '../errors.js';
 import {
   answerControl,
   type ControlTarget,
@@ -15,35 +16,10 @@ import { RollingWindow } from '../rolling-window.js';
 import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
 import { TurnCork } from '../ws-socket.js';
 import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
-import type { StreamBudget } from './stream-budget.js';
+import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 /** Frames are forwarded as the upstream's text bytes; one options object for every send. */
 const TEXT_FRAME = { binary: false } as const;
-
-/** Thrown by `subscribeAll` when the server-wide stream cap (MAX_UPSTREAM_STREAMS) is reached. */
-export class StreamBudgetExceeded extends Error {
-  readonly code = 'WS_ERR_STREAM_BUDGET';
-  constructor(readonly limit: number) {
-    super(`the server carries at most ${limit} upstream streams`);
-    this.name = 'StreamBudgetExceeded';
-  }
-}
-
-/** Close codes the gateway sends (documented in docs/gateway.md). */
-export const CloseCodes = {
-  /** Server shutting down: reconnect to another instance. */
-  GOING_AWAY: 1001,
-  /** More incoming frames per second than allowed (Binance closes with 1008 as well). */
-  POLICY_VIOLATION: 1008,
-  /** An incoming frame larger than CLIENT_MAX_PAYLOAD_BYTES (sent by ws itself). */
-  MESSAGE_TOO_BIG: 1009,
-  /** The upstream ended one of the client's streams for good (rejected, or retries exhausted). */
-  UPSTREAM_FAILED: 1011,
-  /** The server-wide stream cap (MAX_UPSTREAM_STREAMS) filled up while the handshake completed. */
-  TRY_AGAIN_LATER: 1013,
-  /** The client did not read fast enough: its send queue exceeded CLIENT_SEND_QUEUE_BYTES. */
-  SLOW_CONSUMER: 4000,
-} as const;
 
 export interface DownstreamClientContext {
   readonly source: StreamSource;
@@ -57,11 +33,11 @@ export interface DownstreamClientContext {
    */
   readonly sendQueue: { bytes: number };
   /** Upstream subscriptions across all clients, capped by MAX_UPSTREAM_STREAMS. */
-  readonly budget: StreamBudget;
+  readonly streamCap: UpstreamStreamCap;
   /** How long a closing client may take to finish the close handshake before its socket is destroyed. */
   readonly closeGraceMs: number;
   readonly now: () => number;
-  /** Called after the client's streams changed (the budget already counts the change). */
+  /** Called after the client's streams changed (the stream cap already counts the change). */
   readonly onSubscriptionsChanged: () => void;
   readonly onSlow: () => void;
   /** `code` and `reason` are the close frame's as `ws` reports them (1006 when the socket just ended). */
@@ -104,7 +80,7 @@ export class DownstreamClient {
 
   /** Subscribes the streams named in the connection URL. */
   subscribeAll(streams: readonly string[]): void {
-    this.ctx.budget.prepare(streams);
+    this.ctx.streamCap.prepare(streams);
     for (const stream of streams) this.add(stream);
   }
 
@@ -165,10 +141,16 @@ export class DownstreamClient {
     this.ctx.metrics.tally.bytesSent += bytes.length;
   }
 
-  /** @throws StreamBudgetExceeded, or whatever `source.subscribe` throws (nothing is held then). */
+  /**
+   * @throws StreamError `WS_ERR_UPSTREAM_STREAM_CAP` when the server-wide cap (MAX_UPSTREAM_STREAMS) is
+   * reached, or whatever `source.subscribe` throws (nothing is held then).
+   */
   private add(stream: string): void {
     if (this.subscriptions.has(stream)) return;
-    if (!this.ctx.budget.acquire(stream)) throw new StreamBudgetExceeded(this.ctx.budget.limit);
+    if (!this.ctx.streamCap.acquire(stream)) {
+      const message = `the server carries at most ${this.ctx.streamCap.limit} upstream streams`;
+      throw new StreamError(ErrorCodes.UPSTREAM_STREAM_CAP, stream, message);
+    }
     let unsubscribe: Unsubscribe;
     try {
       unsubscribe = this.ctx.source.subscribe(stream, {
@@ -176,7 +158,7 @@ export class DownstreamClient {
         error: (error) => this.onStreamError(stream, error),
       });
     } catch (error) {
-      this.ctx.budget.release(stream);
+      this.ctx.streamCap.release(stream);
       throw error;
     }
     this.subscriptions.set(stream, unsubscribe);
@@ -187,7 +169,7 @@ export class DownstreamClient {
     const unsubscribe = this.subscriptions.get(stream);
     if (!unsubscribe) return;
     this.subscriptions.delete(stream);
-    this.ctx.budget.release(stream);
+    this.ctx.streamCap.release(stream);
     unsubscribe();
     this.ctx.onSubscriptionsChanged();
   }
@@ -199,7 +181,7 @@ export class DownstreamClient {
   private onStreamError(stream: string, error: StreamError): void {
     // A stream the client already released (or an error delivered twice) must not be counted again.
     if (!this.subscriptions.delete(stream)) return;
-    this.ctx.budget.release(stream);
+    this.ctx.streamCap.release(stream);
     this.ctx.onSubscriptionsChanged();
     // On shutdown the gateway closes every client with 1001 itself.
     if (error.code === ErrorCodes.DESTROYED) return;
@@ -245,10 +227,10 @@ export class DownstreamClient {
     if (this.subscriptions.size + fresh.length > this.ctx.maxStreams) {
       return `Invalid request: too many streams, a connection can listen to at most ${this.ctx.maxStreams}`;
     }
-    if (!this.ctx.budget.admits(fresh)) {
-      return `Invalid request: too many streams, the server carries at most ${this.ctx.budget.limit} upstream streams`;
+    if (!this.ctx.streamCap.admits(fresh)) {
+      return `Invalid request: too many streams, the server carries at most ${this.ctx.streamCap.limit} upstream streams`;
     }
-    this.ctx.budget.prepare(fresh);
+    this.ctx.streamCap.prepare(fresh);
     // All or nothing: a request answered with an error must leave no stream behind.
     const added: string[] = [];
     try {

@@ -5,15 +5,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { CloseCodes } from '../close-codes.js';
 import { normalizeOrigin } from '../config/origin.js';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
-import { AttemptLimiter } from '../simulator/attempt-limiter.js';
+import { refuseUpgrade } from '../refuse-upgrade.js';
+import { RollingWindowPerKey } from '../rolling-window.js';
 import type { StreamSource } from '../stream-source.js';
-import { CloseCodes, DownstreamClient } from './downstream-client.js';
+import { DownstreamClient } from './downstream-client.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
-import { StreamBudget } from './stream-budget.js';
+import { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 export interface DownstreamServerOptions {
   readonly source: StreamSource;
@@ -29,7 +31,7 @@ export interface DownstreamServerOptions {
   readonly sendQueueTotalBytes: number;
   /** Upgrade attempts per remote address per 5 minutes (CLIENT_CONNECT_ATTEMPTS_PER_IP). */
   readonly connectAttemptsPerIp: number;
-  /** Upstream subscriptions all clients together may cause (MAX_UPSTREAM_STREAMS; see StreamBudget). */
+  /** Upstream subscriptions all clients together may cause (MAX_UPSTREAM_STREAMS; see UpstreamStreamCap). */
   readonly maxUpstreamStreams: number;
   readonly allowedOrigins: readonly string[] | undefined;
   /** Server ping period (Binance pings every 20 s). */
@@ -55,8 +57,8 @@ export class DownstreamServer {
   private readonly clients = new Set<DownstreamClient>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly now: () => number;
-  private readonly attempts: AttemptLimiter;
-  private readonly budget: StreamBudget;
+  private readonly attempts: RollingWindowPerKey;
+  private readonly streamCap: UpstreamStreamCap;
   private readonly sendQueue: { bytes: number };
   /** ALLOWED_ORIGINS normalised as browsers send an `Origin`; undefined admits any. */
   private readonly allowedOrigins: ReadonlySet<string> | undefined;
@@ -67,8 +69,12 @@ export class DownstreamServer {
 
   constructor(private readonly options: DownstreamServerOptions) {
     this.now = options.now ?? Date.now;
-    this.attempts = new AttemptLimiter(options.connectAttemptsPerIp, CONNECTION_ATTEMPT_WINDOW_MS, this.now);
-    this.budget = new StreamBudget(options.maxUpstreamStreams, options.source);
+    this.attempts = new RollingWindowPerKey(
+      options.connectAttemptsPerIp,
+      CONNECTION_ATTEMPT_WINDOW_MS,
+      this.now,
+    );
+    this.streamCap = new UpstreamStreamCap(options.maxUpstreamStreams, options.source);
     this.sendQueue = { bytes: options.sendQueueBytes };
     this.allowedOrigins =
       options.allowedOrigins && new Set(options.allowedOrigins.map((o) => normalizeOrigin(o) ?? o));
@@ -89,12 +95,12 @@ export class DownstreamServer {
   }
 
   get subscriptions(): number {
-    return this.budget.subscriptions;
+    return this.streamCap.subscriptions;
   }
 
   /** Distinct streams the clients hold (each one upstream subscription). */
   get distinctStreams(): number {
-    return this.budget.streams;
+    return this.streamCap.streams;
   }
 
   /** What one client may have queued now: its own cap, or its share of the total when that is lower. */
@@ -117,7 +123,12 @@ export class DownstreamServer {
     const admission = this.admit(req);
     if ('status' in admission) {
       this.options.metrics.rejectedConnections.inc({ reason: admission.reason });
-      refuse(socket, admission.status, admission.message);
+      refuseUpgrade(
+        socket,
+        admission.status,
+        { success: false, error: admission.message },
+        { 'Retry-After': RETRY_AFTER[admission.status] },
+      );
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -126,7 +137,7 @@ export class DownstreamServer {
         return;
       }
       // Other clients may have taken the last streams while this handshake completed.
-      if (!this.budget.admits(admission.streams)) {
+      if (!this.streamCap.admits(admission.streams)) {
         this.options.metrics.rejectedConnections.inc({ reason: 'upstream_streams' });
         ws.close(CloseCodes.TRY_AGAIN_LATER, 'too many streams on this server');
         return;
@@ -140,11 +151,11 @@ export class DownstreamServer {
         maxStreams: this.options.maxStreams,
         maxMessagesPerSecond: this.options.maxMessagesPerSecond,
         sendQueue: this.sendQueue,
-        budget: this.budget,
+        streamCap: this.streamCap,
         closeGraceMs: this.options.closeGraceMs,
         now: this.now,
         onSubscriptionsChanged: () => {
-          this.options.metrics.clientSubscriptions.set(this.budget.subscriptions);
+          this.options.metrics.clientSubscriptions.set(this.streamCap.subscriptions);
         },
         onClosed: (c, code, reason) => {
           this.clients.delete(c);
@@ -204,7 +215,7 @@ export class DownstreamServer {
   private admit(req: IncomingMessage): Admission | Rejection {
     if (this.draining) return { status: 503, reason: 'draining', message: 'server shutting down' };
     // Every attempt counts, admitted or not, as the exchange counts them (Binance "WebSocket Limits").
-    if (!this.attempts.tryAcquire(req.socket.remoteAddress ?? 'unknown')) {
+    if (!this.attempts.tryRecord(req.socket.remoteAddress ?? 'unknown')) {
       return { status: 429, reason: 'attempt_rate', message: 'too many connection attempts' };
     }
     const origin = req.headers.origin;
@@ -221,11 +232,11 @@ export class DownstreamServer {
         message: `too many streams, a connection can listen to at most ${this.options.maxStreams}`,
       };
     }
-    if (!this.budget.admits(admission.streams)) {
+    if (!this.streamCap.admits(admission.streams)) {
       return {
         status: 400,
         reason: 'upstream_streams',
-        message: `too many streams, the server carries at most ${this.budget.limit} upstream streams`,
+        message: `too many streams, the server carries at most ${this.streamCap.limit} upstream streams`,
       };
     }
     if (this.clients.size >= this.options.maxClients) {
@@ -246,30 +257,4 @@ function describePeer(req: IncomingMessage): { address: string; port: number | u
     port: req.socket.remotePort,
     path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path,
   };
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  503: 'Service Unavailable',
-};
-
-/** Answers a refused upgrade with a short JSON body, then closes the socket. */
-function refuse(socket: Duplex, status: number, message: string): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = JSON.stringify({ success: false, error: message });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      (RETRY_AFTER[status] ? `Retry-After: ${RETRY_AFTER[status]}\r\n` : '') +
-      `\r\n${body}`,
-  );
-  socket.on('finish', () => socket.destroy());
 }

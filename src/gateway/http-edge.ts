@@ -5,6 +5,7 @@
  */
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { refuseUpgrade } from '../refuse-upgrade.js';
 
 /** True when the request asks for a WebSocket (RFC 6455 §4.2.1: the Upgrade token is case-insensitive). */
 export function wantsWebSocket(req: IncomingMessage): boolean {
@@ -48,16 +49,9 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     return undefined;
   }
   const status = clientErrorStatus(error);
-  const body = JSON.stringify({
+  refuseUpgrade(socket, status, {
     success: false,
     error: status === 431 ? 'request header fields too large' : 'malformed request',
   });
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-  socket.once('finish', () => socket.destroy());
   return status;
 }

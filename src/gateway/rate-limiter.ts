@@ -1,5 +1,7 @@
 /**
- * Per-client token buckets for the metrics and admin routes: `perMinute` requests, refilled evenly.
+ * Per-client token buckets for the limited HTTP routes (RATE_LIMIT_PER_MINUTE): `perMinute` requests,
+ * refilled evenly, so a client that spent its burst waits seconds, not a whole minute. (The exchange's
+ * own limits are strict rolling windows instead: rolling-window.ts, which lists every limiter.)
  * Memory stays bounded: full buckets are forgotten on a sweep, and the table has a hard size cap.
  */
 

@@ -6,7 +6,7 @@
  * (ManagerMetrics) so the canary compares like with like.
  */
 import { Registry } from 'prom-client';
-import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
+import { ErrorCodes, InvalidArgumentError, invalidStreamError, StreamError } from '../errors.js';
 import {
   CONNECTION_ATTEMPT_WINDOW_MS,
   isValidStreamName,
@@ -93,10 +93,7 @@ export class LegacyStreamSource implements StreamSource {
 
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
     if (!isValidStreamName(stream)) {
-      throw new InvalidArgumentError(
-        ErrorCodes.INVALID_STREAM,
-        `stream must be a Binance stream name such as btcusdt@trade, received ${JSON.stringify(stream)}`,
-      );
+      throw invalidStreamError(stream);
     }
     if (this.destroyed) {
       throw new StreamError(ErrorCodes.DESTROYED, stream, 'LegacyStreamSource was destroyed');

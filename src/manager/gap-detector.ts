@@ -4,10 +4,10 @@
  * go back on a fresh socket after a reconnect are not duplicates but a restarted upstream: the owner
  * calls `restart()` then.
  *
- * Binance sequence ids ("WebSocket Streams for Binance"; for depth, "How to manage a local order
- * book correctly"): trade `t` and aggTrade `a` grow by one per event; a depth diff covers `U`..`u`
- * and the next one starts at `u + 1`. bookTicker's `u` grows but not by one per event, so it orders
- * (de-duplicates) without detecting gaps.
+ * Binance sequence ids (spot "WebSocket Streams"; depth: "How to manage a local order book correctly"):
+ * trade `t` and aggTrade `a` grow by one per event; a depth diff covers `U`..`u` and the next one
+ * starts at `u + 1`. bookTicker's `u` grows but not by one per event, so it orders (de-duplicates)
+ * without detecting gaps.
  */
 import type { SequenceRange } from '../exchange/binance/streams.js';
 

@@ -1,7 +1,14 @@
 /**
  * The public surface of the WSManager library. Everything not exported here is internal.
  */
-export { type ErrorCode, ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
+export {
+  ConfigError,
+  type ErrorCode,
+  ErrorCodes,
+  InvalidArgumentError,
+  StreamError,
+  WsManagerError,
+} from '../errors.js';
 export type {
   GapEvent,
   HealthVerdict,

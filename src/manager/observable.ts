@@ -6,10 +6,9 @@
  * listener with `gap()` to see them.
  */
 
-import { ErrorCodes, InvalidArgumentError } from '../errors.js';
+import { describeValue, ErrorCodes, InvalidArgumentError, invalidStreamError } from '../errors.js';
 import { isValidStreamName } from '../exchange/binance/streams.js';
 import type { StreamSource } from '../stream-source.js';
-import { describe } from './options.js';
 
 // The same declaration rxjs ships, so the interop key type-checks with or without rxjs installed.
 declare global {
@@ -50,10 +49,7 @@ function interopKeys(): PropertyKey[] {
 
 function checkStream(stream: unknown): asserts stream is string {
   if (!isValidStreamName(stream)) {
-    throw new InvalidArgumentError(
-      ErrorCodes.INVALID_STREAM,
-      `Invalid stream name ${describe(stream)}: expected a Binance market stream such as "btcusdt@trade"`,
-    );
+    throw invalidStreamError(stream);
   }
 }
 
@@ -114,7 +110,7 @@ export function toObservable<O>(
     if (typeof Observable !== 'function') {
       throw new InvalidArgumentError(
         ErrorCodes.INVALID_ARGUMENT,
-        `toObservable: "Observable" must be a constructor such as rxjs's Observable; received ${describe(Observable)}`,
+        `toObservable: "Observable" must be a constructor such as rxjs's Observable; received ${describeValue(Observable)}`,
       );
     }
     return new Observable((subscriber) => {

@@ -1,16 +1,12 @@
 /**
- * WSManager options: their documented defaults (in one place), validation at construction, and the
- * frozen, fully resolved form the rest of the manager reads.
+ * WSManager options as users write them, their documented defaults (in one place), and the frozen,
+ * fully resolved form the rest of the manager reads. resolve-options.ts validates and resolves them.
  */
 import type { Registry } from 'prom-client';
-import { ErrorCodes, InvalidArgumentError } from '../errors.js';
-import { restBaseFor } from '../exchange/binance/rest-base.js';
-import { REQUEST_WEIGHT_PER_MINUTE } from '../exchange/binance/rest-limits.js';
 import {
   CONNECTION_ATTEMPT_WINDOW_MS,
   MAX_CONNECTION_ATTEMPTS,
   MAX_CONNECTION_LIFETIME_MS,
-  MAX_INCOMING_MESSAGES_PER_SECOND,
   MAX_STREAMS_PER_CONNECTION,
 } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
@@ -128,6 +124,8 @@ export interface WSManagerOptions {
 export interface ResolvedOptions {
   readonly url: string;
   readonly streamUrl: string;
+  readonly registry: Registry;
+  readonly logger: Logger;
   readonly maxStreamsPerConnection: number;
   readonly pacing: Required<PacingOptions>;
   readonly idleGraceMs: number;
@@ -145,9 +143,8 @@ export interface ResolvedOptions {
   readonly now: () => number;
 }
 
-/** The longest delay setTimeout honours (2^31 - 1 ms); longer ones fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-const MAX_RETRY_DELAY_MS = 30_000;
+/** The longest retry delay (`retry.maxDelayMs` at most). */
+export const MAX_RETRY_DELAY_MS = 30_000;
 
 export const DEFAULTS = Object.freeze({
   maxStreamsPerConnection: MAX_STREAMS_PER_CONNECTION,
@@ -173,219 +170,3 @@ export const DEFAULTS = Object.freeze({
   healthGraceMs: 30_000,
   restWeightPerMinute: 1200,
 });
-
-function fail(name: string, expected: string, value: unknown): never {
-  throw new InvalidArgumentError(
-    ErrorCodes.INVALID_OPTION,
-    `WSManager option "${name}" must be ${expected}; received ${describe(value)}`,
-  );
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (value === null || typeof value !== 'object') return String(value);
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(name, `an integer from ${min} to ${max}`, value);
-  }
-  return value;
-}
-
-function object(name: string, value: unknown): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(name, 'an object', value);
-  return value as Record<string, unknown>;
-}
-
-function fn<T>(name: string, value: unknown, fallback: T): T {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'function') fail(name, 'a function', value);
-  return value as T;
-}
-
-/** Validates `options` once; throws `InvalidArgumentError` (code `WS_ERR_INVALID_OPTION`) naming the option. */
-export function resolveOptions(options: WSManagerOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object')
-    fail('options', 'an object with at least "url"', options);
-  const url: unknown = options.url;
-  if (typeof url !== 'string' || !/^wss?:\/\/[^/\s]+/.test(url)) {
-    fail('url', 'a ws:// or wss:// URL such as "wss://stream.binance.com:9443"', url);
-  }
-  try {
-    new URL(url);
-  } catch {
-    fail('url', 'a ws:// or wss:// URL such as "wss://stream.binance.com:9443"', url);
-  }
-  const base = url.replace(/\/+$/, '');
-  const pacingIn = object('pacing', options.pacing);
-  const messages = integer('pacing.messages', pacingIn['messages'], DEFAULTS.pacing.messages, 1, 1000);
-  const windowMs = integer(
-    'pacing.windowMs',
-    pacingIn['windowMs'],
-    DEFAULTS.pacing.windowMs,
-    1,
-    MAX_TIMER_MS,
-  );
-  // Binance "WebSocket Limits": 5 incoming messages per second per connection, or 1008 and a disconnect.
-  if (messages * 1000 > MAX_INCOMING_MESSAGES_PER_SECOND * windowMs) {
-    fail(
-      'pacing',
-      `at most ${MAX_INCOMING_MESSAGES_PER_SECOND} messages per 1000 ms (the exchange limit)`,
-      pacingIn,
-    );
-  }
-  const maxStreamsPerMessage = integer(
-    'pacing.maxStreamsPerMessage',
-    pacingIn['maxStreamsPerMessage'],
-    DEFAULTS.pacing.maxStreamsPerMessage,
-    1,
-    MAX_STREAMS_PER_CONNECTION,
-  );
-  const retryIn = object('retry', options.retry);
-  const baseDelayMs = integer(
-    'retry.baseDelayMs',
-    retryIn['baseDelayMs'],
-    DEFAULTS.retry.baseDelayMs,
-    1,
-    MAX_RETRY_DELAY_MS,
-  );
-  const maxDelayMs = integer(
-    'retry.maxDelayMs',
-    retryIn['maxDelayMs'],
-    DEFAULTS.retry.maxDelayMs,
-    baseDelayMs,
-    MAX_RETRY_DELAY_MS,
-  );
-  let maxAttempts: number = DEFAULTS.retry.maxAttempts;
-  if (retryIn['maxAttempts'] === Number.POSITIVE_INFINITY) maxAttempts = Number.POSITIVE_INFINITY;
-  else
-    maxAttempts = integer(
-      'retry.maxAttempts',
-      retryIn['maxAttempts'],
-      maxAttempts,
-      1,
-      Number.MAX_SAFE_INTEGER,
-    );
-  const resetAfterMs = integer(
-    'retry.resetAfterMs',
-    retryIn['resetAfterMs'],
-    DEFAULTS.retry.resetAfterMs,
-    0,
-    MAX_TIMER_MS,
-  );
-  const healthyAfterMs = integer(
-    'retry.healthyAfterMs',
-    retryIn['healthyAfterMs'],
-    DEFAULTS.retry.healthyAfterMs,
-    0,
-    MAX_TIMER_MS,
-  );
-  const firstRetryJitterMs = integer(
-    'retry.firstRetryJitterMs',
-    retryIn['firstRetryJitterMs'],
-    DEFAULTS.retry.firstRetryJitterMs,
-    0,
-    MAX_RETRY_DELAY_MS,
-  );
-  const attemptsIn = object('connectionAttempts', options.connectionAttempts);
-  const limit = integer(
-    'connectionAttempts.limit',
-    attemptsIn['limit'],
-    DEFAULTS.connectionAttempts.limit,
-    1,
-    1_000_000,
-  );
-  const attemptWindowMs = integer(
-    'connectionAttempts.windowMs',
-    attemptsIn['windowMs'],
-    DEFAULTS.connectionAttempts.windowMs,
-    1,
-    MAX_TIMER_MS,
-  );
-  const resolved: ResolvedOptions = {
-    url: base,
-    streamUrl: `${base}/stream`,
-    maxStreamsPerConnection: integer(
-      'maxStreamsPerConnection',
-      options.maxStreamsPerConnection,
-      DEFAULTS.maxStreamsPerConnection,
-      1,
-      MAX_STREAMS_PER_CONNECTION,
-    ),
-    pacing: Object.freeze({ messages, windowMs, maxStreamsPerMessage }),
-    idleGraceMs: integer('idleGraceMs', options.idleGraceMs, DEFAULTS.idleGraceMs, 0, MAX_TIMER_MS),
-    retry: Object.freeze({
-      baseDelayMs,
-      maxDelayMs,
-      maxAttempts,
-      resetAfterMs,
-      healthyAfterMs,
-      firstRetryJitterMs,
-    }),
-    connectionAttempts: Object.freeze({ limit, windowMs: attemptWindowMs }),
-    stallTimeoutMs: integer(
-      'stallTimeoutMs',
-      options.stallTimeoutMs,
-      DEFAULTS.stallTimeoutMs,
-      4,
-      MAX_TIMER_MS,
-    ),
-    connectTimeoutMs: integer(
-      'connectTimeoutMs',
-      options.connectTimeoutMs,
-      DEFAULTS.connectTimeoutMs,
-      1,
-      MAX_TIMER_MS,
-    ),
-    rotateAfterMs: integer(
-      'rotateAfterMs',
-      options.rotateAfterMs,
-      DEFAULTS.rotateAfterMs,
-      1,
-      // Binance closes connections at 24 h; rotating later than that would be a disconnect, not a rotation.
-      MAX_CONNECTION_LIFETIME_MS - 1,
-    ),
-    rotationTimeoutMs: integer(
-      'rotationTimeoutMs',
-      options.rotationTimeoutMs,
-      DEFAULTS.rotationTimeoutMs,
-      1,
-      MAX_TIMER_MS,
-    ),
-    healthGraceMs: integer('healthGraceMs', options.healthGraceMs, DEFAULTS.healthGraceMs, 0, MAX_TIMER_MS),
-    recovery: recoveryOption(options.recovery),
-    restUrl: restUrlOption(options.restUrl, base),
-    restWeightPerMinute: integer(
-      'restWeightPerMinute',
-      options.restWeightPerMinute,
-      DEFAULTS.restWeightPerMinute,
-      1,
-      REQUEST_WEIGHT_PER_MINUTE,
-    ),
-    random: fn('random', options.random, Math.random),
-    now: fn('now', options.now, Date.now),
-  };
-  return Object.freeze(resolved);
-}
-
-function recoveryOption(value: unknown): 'backfill' | 'report' {
-  if (value === undefined) return 'report';
-  if (value !== 'backfill' && value !== 'report') fail('recovery', '"backfill" or "report"', value);
-  return value;
-}
-
-function restUrlOption(value: unknown, wsUrl: string): string | undefined {
-  if (value === undefined) return restBaseFor(wsUrl);
-  if (typeof value !== 'string' || !/^https?:\/\/[^/\s]+/.test(value))
-    fail('restUrl', 'an http:// or https:// URL such as "https://api.binance.com"', value);
-  return value.replace(/\/+$/, '');
-}

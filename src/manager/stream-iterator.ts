@@ -8,10 +8,15 @@
  * - 'drop-oldest': the oldest buffered event is discarded; `dropped` counts them.
  */
 
-import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
+import {
+  describeValue,
+  ErrorCodes,
+  InvalidArgumentError,
+  invalidStreamError,
+  StreamError,
+} from '../errors.js';
 import { isValidStreamName } from '../exchange/binance/streams.js';
 import type { StreamSource, Unsubscribe } from '../stream-source.js';
-import { describe } from './options.js';
 
 export interface StreamIteratorOptions {
   /** Events buffered for a consumer that is behind. @default 1024 */
@@ -44,23 +49,20 @@ export class StreamIterator implements AsyncIterableIterator<unknown> {
     options: StreamIteratorOptions = {},
   ) {
     if (!isValidStreamName(stream)) {
-      throw new InvalidArgumentError(
-        ErrorCodes.INVALID_STREAM,
-        `Invalid stream name ${describe(stream)}: expected a Binance market stream such as "btcusdt@trade"`,
-      );
+      throw invalidStreamError(stream);
     }
     const size = options.bufferSize ?? 1024;
     if (!Number.isInteger(size) || size < 1) {
       throw new InvalidArgumentError(
         ErrorCodes.INVALID_OPTION,
-        `Iterator option "bufferSize" must be a positive integer; received ${describe(size)}`,
+        `Iterator option "bufferSize" must be a positive integer; received ${describeValue(size)}`,
       );
     }
     const overflow = options.overflow ?? 'error';
     if (overflow !== 'error' && overflow !== 'drop-oldest') {
       throw new InvalidArgumentError(
         ErrorCodes.INVALID_OPTION,
-        `Iterator option "overflow" must be "error" or "drop-oldest"; received ${describe(overflow)}`,
+        `Iterator option "overflow" must be "error" or "drop-oldest"; received ${describeValue(overflow)}`,
       );
     }
     this.bufferSize = size;

@@ -3,11 +3,16 @@
  * upstream subscription; streams are packed onto few combined-stream connections that reconnect,
  * resubscribe and rotate on their own. See docs/manager.md.
  */
-import { Registry } from 'prom-client';
-import { ErrorCodes, InvalidArgumentError, StreamError } from '../errors.js';
+import {
+  describeValue,
+  ErrorCodes,
+  InvalidArgumentError,
+  invalidStreamError,
+  StreamError,
+} from '../errors.js';
 import type { StreamPayload } from '../exchange/binance/payloads.js';
 import { isValidStreamName, parseStreamName } from '../exchange/binance/streams.js';
-import { type Logger, silentLogger } from '../log.js';
+import type { Logger } from '../log.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
 import type {
   ConnectionInfo,
@@ -24,8 +29,9 @@ import { canRefill, fetchMissing } from './backfill.js';
 import { ConnectionPool } from './connection-pool.js';
 import { connectionRows } from './connection-rows.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
-import { describe, type ResolvedOptions, resolveOptions, type WSManagerOptions } from './options.js';
+import type { ResolvedOptions, WSManagerOptions } from './options.js';
 import { type OrderBookListener, SyncedOrderBook } from './order-book-sync.js';
+import { resolveOptions } from './resolve-options.js';
 import { RestClient } from './rest-client.js';
 import { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
 import { StreamRegistry } from './stream-registry.js';
@@ -36,6 +42,7 @@ const HOUSEKEEPING_MAX_MS = 1000;
 
 export class WSManager implements StreamSource {
   readonly implementation: Implementation = 'WSManager';
+  readonly sharesUpstream = true;
   private readonly options: ResolvedOptions;
   private readonly logger: Logger;
   private readonly metrics: ManagerMetrics;
@@ -54,25 +61,7 @@ export class WSManager implements StreamSource {
   /** @throws InvalidArgumentError (a TypeError) with code `WS_ERR_INVALID_OPTION` naming the bad option. */
   constructor(options: WSManagerOptions) {
     this.options = resolveOptions(options);
-    const registry = options.registry ?? new Registry();
-    if (!(registry instanceof Registry)) {
-      throw new InvalidArgumentError(
-        ErrorCodes.INVALID_OPTION,
-        `WSManager option "registry" must be a prom-client Registry; received ${describe(registry)}`,
-      );
-    }
-    const logger = options.logger ?? silentLogger();
-    if (
-      typeof logger !== 'object' ||
-      logger === null ||
-      typeof logger.info !== 'function' ||
-      typeof logger.warn !== 'function'
-    ) {
-      throw new InvalidArgumentError(
-        ErrorCodes.INVALID_OPTION,
-        `WSManager option "logger" must be a pino Logger; received ${describe(logger)}`,
-      );
-    }
+    const { registry, logger } = this.options;
     this.logger = logger;
     this.metrics = new ManagerMetrics(registry, 'WSManager');
     const rest =
@@ -153,10 +142,7 @@ export class WSManager implements StreamSource {
       );
     }
     if (!isValidStreamName(stream)) {
-      throw new InvalidArgumentError(
-        ErrorCodes.INVALID_STREAM,
-        `Invalid stream name ${describe(stream)}: expected a lowercase Binance market stream such as "btcusdt@trade", "ethusdt@depth@100ms" or "!miniTicker@arr"`,
-      );
+      throw invalidStreamError(stream);
     }
     if (typeof listener === 'function') return this.streams.add(stream, { next: listener }, listener);
     let normalised: StreamListener;
@@ -165,7 +151,7 @@ export class WSManager implements StreamSource {
     else {
       throw new InvalidArgumentError(
         ErrorCodes.INVALID_ARGUMENT,
-        `WSManager.subscribe(${JSON.stringify(stream)}, listener): listener must be a function or an object with a next() method; received ${describe(listener)}`,
+        `WSManager.subscribe(${JSON.stringify(stream)}, listener): listener must be a function or an object with a next() method; received ${describeValue(listener)}`,
       );
     }
     return this.streams.add(stream, normalised);
@@ -203,21 +189,21 @@ export class WSManager implements StreamSource {
     if (typeof symbol !== 'string' || !/^[a-z0-9]{2,20}$/.test(symbol)) {
       throw new InvalidArgumentError(
         ErrorCodes.INVALID_ARGUMENT,
-        `WSManager.orderBook(symbol): symbol must be a lowercase Binance symbol such as "btcusdt"; received ${describe(symbol)}`,
+        `WSManager.orderBook(symbol): symbol must be a lowercase Binance symbol such as "btcusdt"; received ${describeValue(symbol)}`,
       );
     }
     const depth = options?.depth ?? 1000;
     if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 1 || depth > 5000) {
       throw new InvalidArgumentError(
         ErrorCodes.INVALID_ARGUMENT,
-        `WSManager.orderBook(${JSON.stringify(symbol)}): depth must be an integer from 1 to 5000 (the snapshot limit); received ${describe(depth)}`,
+        `WSManager.orderBook(${JSON.stringify(symbol)}): depth must be an integer from 1 to 5000 (the snapshot limit); received ${describeValue(depth)}`,
       );
     }
     const l: OrderBookListener = typeof listener === 'function' ? { next: listener } : listener;
     if (typeof l !== 'object' || l === null || typeof l.next !== 'function') {
       throw new InvalidArgumentError(
         ErrorCodes.INVALID_ARGUMENT,
-        `WSManager.orderBook(${JSON.stringify(symbol)}, listener): listener must be a function or an object with a next() method; received ${describe(listener)}`,
+        `WSManager.orderBook(${JSON.stringify(symbol)}, listener): listener must be a function or an object with a next() method; received ${describeValue(listener)}`,
       );
     }
     const rest = this.rest;
@@ -280,7 +266,7 @@ export class WSManager implements StreamSource {
     if (typeof idleMs !== 'number' || !(idleMs >= 0)) {
       throw new InvalidArgumentError(
         ErrorCodes.INVALID_ARGUMENT,
-        `forceCleanupIdleStreams(idleMs): idleMs must be a number >= 0; received ${describe(idleMs)}`,
+        `forceCleanupIdleStreams(idleMs): idleMs must be a number >= 0; received ${describeValue(idleMs)}`,
       );
     }
     const released = this.streams.releaseIdle(idleMs, 'forced');

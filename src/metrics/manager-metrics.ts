@@ -1,5 +1,6 @@
 /**
- * The upstream metrics both implementations export (listed in docs/manager.md "Metrics" and monitoring/README.md).
+ * The upstream metrics both implementations export; their names and meanings are a contract with the
+ * monitoring kit, the dashboard and the canary (listed in docs/manager.md, "Metrics").
  * One instance per implementation instance, registered in an injected prom-client Registry.
  * No per-stream labels: label values are small fixed sets.
  *

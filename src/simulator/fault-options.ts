@@ -2,6 +2,7 @@
  * Validation of fault-injection arguments, shared by the programmatic API and the HTTP control API (whose
  * 400 responses carry these messages). Unknown keys are rejected so a typo never passes silently.
  */
+import { CloseCodes } from '../close-codes.js';
 import { integerOption, invalidOption, MAX_TIMER_MS } from './options.js';
 import type { DropOptions, MalformedOptions, RefuseStatus, ShutdownOptions } from './types.js';
 
@@ -38,7 +39,7 @@ export function isSendableCloseCode(code: number): boolean {
 
 export function resolveDrop(options: DropOptions | undefined): ResolvedDrop {
   const o = record('drop options', options, ['id', 'code', 'reason', 'abrupt']);
-  const code = o['code'] ?? 1001;
+  const code = o['code'] ?? CloseCodes.GOING_AWAY;
   if (typeof code !== 'number' || !Number.isInteger(code) || !isSendableCloseCode(code)) {
     invalidOption('drop options.code', 'a close code from 1000-1003, 1007-1014 or 3000-4999', code);
   }

@@ -1,5 +1,5 @@
 /** Simulator defaults in one place, and the validation that turns options into a frozen configuration. */
-import { ErrorCodes, InvalidArgumentError } from '../errors.js';
+import { describeValue, ErrorCodes, InvalidArgumentError } from '../errors.js';
 import { FIRST_BAN_MS, REQUEST_WEIGHT_PER_MINUTE } from '../exchange/binance/rest-limits.js';
 import {
   CONNECTION_ATTEMPT_WINDOW_MS,
@@ -54,17 +54,8 @@ const SYMBOL_RE = /^[a-z0-9]{2,20}$/;
 export function invalidOption(name: string, expected: string, received: unknown): never {
   throw new InvalidArgumentError(
     ErrorCodes.INVALID_OPTION,
-    `${name} must be ${expected}, received ${describe(received)}`,
+    `${name} must be ${expected}, received ${describeValue(received)}`,
   );
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
-    return String(value);
-  }
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }
 
 /** An integer in [min, max], or the fallback when undefined. */

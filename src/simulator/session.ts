@@ -4,6 +4,7 @@
  * connection lifetime with its `serverShutdown` notice, and the faults that act on one connection.
  */
 import type { WebSocket } from 'ws';
+import { CloseCodes } from '../close-codes.js';
 import {
   answerControl,
   type ControlTarget,
@@ -33,9 +34,6 @@ export interface SessionContext {
   latencyMs(): number;
   clock(): number;
 }
-
-/** Close codes the simulator uses (RFC 6455 section 7.4.1). */
-export const CloseCode = { GOING_AWAY: 1001, POLICY_VIOLATION: 1008 } as const;
 
 const TEXT = { binary: false } as const;
 
@@ -83,7 +81,7 @@ export class Session implements Subscriber {
     const { pingIntervalMs, maxLifetimeMs, shutdownNoticeMs } = ctx.limits;
     this.pingTimer = setInterval(() => this.ping(), pingIntervalMs);
     this.after(maxLifetimeMs - shutdownNoticeMs, () => this.sendShutdownNotice());
-    this.after(maxLifetimeMs, () => this.close(CloseCode.GOING_AWAY, 'Connection lifetime expired'));
+    this.after(maxLifetimeMs, () => this.close(CloseCodes.GOING_AWAY, 'Connection lifetime expired'));
   }
 
   get accepting(): boolean {
@@ -138,7 +136,7 @@ export class Session implements Subscriber {
   announceShutdown(closeAfterMs: number): boolean {
     if (!this.accepting) return false;
     this.sendShutdownNotice();
-    this.after(closeAfterMs, () => this.close(CloseCode.GOING_AWAY, 'Server shutdown'));
+    this.after(closeAfterMs, () => this.close(CloseCodes.GOING_AWAY, 'Server shutdown'));
     return true;
   }
 
@@ -220,7 +218,7 @@ export class Session implements Subscriber {
     if (this.closing || this.stalled) return false;
     if (this.incoming.tryRecord(this.ctx.clock())) return true;
     this.ctx.counters.breaches.messageRate++;
-    this.close(CloseCode.POLICY_VIOLATION, 'Too many messages');
+    this.close(CloseCodes.POLICY_VIOLATION, 'Too many messages');
     return false;
   }
 
@@ -276,7 +274,7 @@ export class Session implements Subscriber {
     });
     this.pongDeadline ??= setTimeout(() => {
       this.pongDeadline = undefined;
-      if (!this.stalled) this.close(CloseCode.POLICY_VIOLATION, 'Pong timeout');
+      if (!this.stalled) this.close(CloseCodes.POLICY_VIOLATION, 'Pong timeout');
     }, this.ctx.limits.pongTimeoutMs);
   }
 }

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { CloseCodes } from '../close-codes.js';
 import { ControlApi } from './control-api.js';
 import {
   resolveDrop,
@@ -18,7 +19,7 @@ import {
 import { FeedHub } from './feed-hub.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { REST_PREFIX, RestApi } from './rest/rest-api.js';
-import { CloseCode, Session, type SimulatorCounters } from './session.js';
+import { Session, type SimulatorCounters } from './session.js';
 import type {
   ConnectionTarget,
   DropOptions,
@@ -190,7 +191,7 @@ export class Simulator {
       (s) =>
         new Promise<void>((resolve) => {
           s.onClosed = resolve;
-          s.close(CloseCode.GOING_AWAY, 'Simulator closing');
+          s.close(CloseCodes.GOING_AWAY, 'Simulator closing');
         }),
     );
     let grace: NodeJS.Timeout | undefined;

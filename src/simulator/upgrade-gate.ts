@@ -5,7 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
-import { AttemptLimiter } from './attempt-limiter.js';
+import { refuseUpgrade } from '../refuse-upgrade.js';
+import { RollingWindowPerKey } from '../rolling-window.js';
 import type { ResolvedLimits } from './options.js';
 import type { SimulatorCounters } from './session.js';
 import type { RefuseStatus } from './types.js';
@@ -14,16 +15,8 @@ export type UpgradeVerdict =
   | { readonly ok: true; readonly combined: boolean; readonly streams: string[] }
   | { readonly ok: false; readonly status: number; readonly message: string; readonly retryAfterS?: number };
 
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  418: "I'm a teapot",
-  429: 'Too Many Requests',
-  503: 'Service Unavailable',
-};
-
 export class UpgradeGate {
-  private readonly attempts: AttemptLimiter;
+  private readonly attempts: RollingWindowPerKey;
   private refuseUntil = 0;
   private refuseStatus: RefuseStatus = 429;
   private refuseRetryAfterS: number | null | undefined;
@@ -33,7 +26,7 @@ export class UpgradeGate {
     private readonly counters: SimulatorCounters,
     private readonly clock: () => number,
   ) {
-    this.attempts = new AttemptLimiter(limits.maxConnectionAttempts, limits.attemptWindowMs, clock);
+    this.attempts = new RollingWindowPerKey(limits.maxConnectionAttempts, limits.attemptWindowMs, clock);
   }
 
   /**
@@ -60,7 +53,7 @@ export class UpgradeGate {
   check(req: IncomingMessage): UpgradeVerdict {
     this.counters.connectionAttempts++;
     const address = req.socket.remoteAddress ?? 'unknown';
-    if (!this.attempts.tryAcquire(address)) {
+    if (!this.attempts.tryRecord(address)) {
       this.counters.breaches.connectionAttempts++;
       return {
         ok: false,
@@ -96,13 +89,5 @@ export class UpgradeGate {
 
 /** Answers a refused upgrade with a plain HTTP response and closes the socket. */
 export function rejectUpgrade(socket: Duplex, verdict: Extract<UpgradeVerdict, { ok: false }>): void {
-  const body = JSON.stringify({ error: verdict.message });
-  const head = [
-    `HTTP/1.1 ${verdict.status} ${STATUS_TEXT[verdict.status] ?? 'Error'}`,
-    'Connection: close',
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-  ];
-  if (verdict.retryAfterS !== undefined) head.push(`Retry-After: ${verdict.retryAfterS}`);
-  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
+  refuseUpgrade(socket, verdict.status, { error: verdict.message }, { 'Retry-After': verdict.retryAfterS });
 }

@@ -10,7 +10,8 @@ import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { fetchRaw, openClient, type TestClient, waitFor } from '../gateway/helpers.js';
+import { fetchRaw, openClient, type TestClient } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 import { contiguousTradeIds } from './trades.js';
 
@@ -59,18 +60,18 @@ describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams
     }
     // Both nodes hold shards once leases settle (the first tick only announces a node).
     await waitFor(
+      'every shard leased, spread over both nodes',
       () =>
         ingests.every((i) => i.leases.ownedShards().length > 0) &&
         ingests.reduce((n, i) => n + i.leases.ownedShards().length, 0) === 16,
-      'every shard leased, spread over both nodes',
     );
     for (const gateway of gateways) {
       for (const stream of STREAMS)
         clients.push({ client: await openClient(`${gateway.wsUrl}/ws/${stream}`), stream });
     }
     await waitFor(
-      () => clients.every(({ client }) => client.messages.length >= 20),
       'every client receiving (20 events each)',
+      () => clients.every(({ client }) => client.messages.length >= 20),
       30_000,
     );
     for (const { client, stream } of clients) {
@@ -122,7 +123,7 @@ describe('clustered mode: 2 ingest nodes, 2 gateways, 200 clients on 100 streams
     // The upstream bytes pass through unchanged: a client reading the simulator directly gets the very
     // same text for the same trade (checked last: it is one more upstream connection).
     const direct = await openClient(`${simulator.url}/ws/${STREAMS[0]}`);
-    await waitFor(() => direct.messages.length >= 3, 'a direct simulator client receiving');
+    await waitFor('a direct simulator client receiving', () => direct.messages.length >= 3);
     await direct.close();
     await new Promise((r) => setTimeout(r, 300));
     const viaCluster = new Set(

@@ -4,8 +4,9 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { openClient, waitFor } from '../gateway/helpers.js';
+import { openClient } from '../gateway/helpers.js';
 import { binaryOf } from '../support/system-tools.js';
+import { waitFor } from '../support/wait-for.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/cluster.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,10 +45,10 @@ it('npm run cluster serves through both gateways and stops everything on SIGINT'
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    await waitFor(() => output.includes('cluster ready'), `cluster ready (output: ${output})`, 60_000);
+    await waitFor(`cluster ready (output: ${output})`, () => output.includes('cluster ready'), 60_000);
     for (const port of [base, base + 1]) {
       const client = await openClient(`ws://127.0.0.1:${port}/ws/btcusdt@trade`);
-      await waitFor(() => client.messages.length >= 3, `events through the gateway on ${port}`, 20_000);
+      await waitFor(`events through the gateway on ${port}`, () => client.messages.length >= 3, 20_000);
       await client.close();
     }
   } finally {

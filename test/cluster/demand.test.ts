@@ -9,7 +9,8 @@ import { startIngest } from '../../src/cluster/start-ingest.js';
 import { startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { openClient, waitFor } from '../gateway/helpers.js';
+import { openClient } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { startNatsServer } from './nats-server.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -31,12 +32,12 @@ it('subscribes upstream on demand and releases after the idle grace once no clie
   cleanups.push(() => ingest.close());
   const gateway = await startGateway({ ...common, nodeId: 'gateway' }, { logger: silentLogger() });
   cleanups.push(() => gateway.close());
-  await waitFor(() => ingest.leases.ownedShards().length === 4, 'shards leased', 10_000);
+  await waitFor('shards leased', () => ingest.leases.ownedShards().length === 4, 10_000);
   assert.deepEqual(ingest.manager.listStreams(), [], 'nothing upstream before any client');
 
   const client = await openClient(`${gateway.wsUrl}/ws/demaausdt@trade`);
   cleanups.push(() => client.close());
-  await waitFor(() => client.messages.length >= 5, 'the client receiving');
+  await waitFor('the client receiving', () => client.messages.length >= 5);
   assert.deepEqual(
     ingest.manager.listStreams().map((s) => s.stream),
     ['demaausdt@trade'],
@@ -47,14 +48,14 @@ it('subscribes upstream on demand and releases after the idle grace once no clie
   const count = async () => (await published())?.values[0]?.value ?? 0;
   // Publishing stops as soon as the gateway withdraws its demand…
   await waitFor(
+    'publishing stopped',
     async () => {
       const before = await count();
       await new Promise((r) => setTimeout(r, 300));
       return (await count()) === before;
     },
-    'publishing stopped',
     5000,
   );
   // …and the stream leaves the upstream after the idle grace.
-  await waitFor(() => ingest.manager.listStreams().length === 0, 'stream released upstream', 5000);
+  await waitFor('stream released upstream', () => ingest.manager.listStreams().length === 0, 5000);
 });

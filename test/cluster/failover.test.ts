@@ -9,7 +9,8 @@ import { after, describe, it, type TestContext } from 'node:test';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { openClient, type TestClient, waitFor } from '../gateway/helpers.js';
+import { openClient, type TestClient } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 import { type IngestProcess, spawnIngest } from './processes.js';
 import { contiguousTradeIds } from './trades.js';
@@ -64,11 +65,11 @@ describe('clustered mode: an ingest node stops', () => {
     };
     ingests.push(await spawnIngest('node-a', env), await spawnIngest('node-b', env));
     await waitFor(
+      'shards spread over both nodes',
       async () => {
         const owned = await Promise.all(ingests.map((i) => i.metric('ws_manager_cluster_shards_owned')));
         return owned.every((n) => (n ?? 0) > 0) && owned.reduce((a = 0, b = 0) => a + b, 0) === SHARDS;
       },
-      'shards spread over both nodes',
       20_000,
     );
     gateway = await startGateway(
@@ -87,14 +88,14 @@ describe('clustered mode: an ingest node stops', () => {
       });
     }
     await waitFor(
-      () => clients.every(({ client }) => client.messages.length >= 10),
       'every client receiving',
+      () => clients.every(({ client }) => client.messages.length >= 10),
       20_000,
     );
     // Both nodes carry some of the clients' streams, so the kill below interrupts some of them.
     await waitFor(
-      async () => ((await ingests[0]!.metric('ws_manager_cluster_published_total')) ?? 0) > 0,
       'node-a publishing',
+      async () => ((await ingests[0]!.metric('ws_manager_cluster_published_total')) ?? 0) > 0,
     );
     const attemptsBefore = simulator.stats().connectionAttempts;
     const gapsBefore = gateway.source.getMetrics().messageGaps;
@@ -107,8 +108,8 @@ describe('clustered mode: an ingest node stops', () => {
     if (signal === 'SIGTERM') assert.equal(await exited, 0, 'a stopped node exits 0');
     // Events published before the kill arrive within milliseconds: one after a second is a new owner's.
     await waitFor(
-      () => clients.every(({ since }) => since(killedAt + 1000) > 0),
       'every client receiving again',
+      () => clients.every(({ since }) => since(killedAt + 1000) > 0),
       budgetMs,
     );
     const recoveredMs = Date.now() - killedAt;

@@ -10,7 +10,8 @@ import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { openClient, type TestClient, waitFor } from '../gateway/helpers.js';
+import { openClient, type TestClient } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 import { type IngestProcess, spawnRole } from './processes.js';
 import { contiguousTradeIds } from './trades.js';
@@ -57,7 +58,7 @@ describe('clustered mode: SIGKILL of a gateway replica', () => {
       { ...common, upstreamUrl: simulator.url, nodeId: 'ingest' },
       { logger: silentLogger(), idleGraceMs: 300 },
     );
-    await waitFor(() => ingest!.leases.ownedShards().length === 4, 'shards leased', 10_000);
+    await waitFor('shards leased', () => ingest!.leases.ownedShards().length === 4, 10_000);
     survivor = await startGateway({ ...common, nodeId: 'survivor' }, { logger: silentLogger() });
     killed = await spawnRole('serve', 'killed', {
       NATS_URL: nats.url,
@@ -71,7 +72,7 @@ describe('clustered mode: SIGKILL of a gateway replica', () => {
       await openClient(`${survivor.wsUrl}/ws/${ONLY_SURVIVOR}`),
     ];
     clients.push(...staying);
-    await waitFor(() => clients.every((c) => c.messages.length >= 5), 'every client receiving', 20_000);
+    await waitFor('every client receiving', () => clients.every((c) => c.messages.length >= 5), 20_000);
     const upstream = () => new Set(simulator!.stats().connections.flatMap((c) => c.streams));
     assert.deepEqual([...upstream()].sort(), [...ONLY_KILLED, SHARED, ONLY_SURVIVOR].sort());
 
@@ -79,17 +80,16 @@ describe('clustered mode: SIGKILL of a gateway replica', () => {
     const killedAt = Date.now();
     // The sweep runs every second and the idle grace adds 300 ms: TTL + 2 s of slack.
     await waitFor(
-      () => ONLY_KILLED.every((s) => !upstream().has(s)),
       'the killed gateway’s own streams released upstream',
+      () => ONLY_KILLED.every((s) => !upstream().has(s)),
       DEMAND_TTL_SECONDS * 1000 + 2000,
     );
     const releasedAfter = Date.now() - killedAt;
     assert.ok(upstream().has(SHARED) && upstream().has(ONLY_SURVIVOR), 'wanted streams stay upstream');
     // Streams still wanted keep flowing to the survivor's clients, without a gap.
     const counts = staying.map((c) => c.messages.length);
-    await waitFor(
-      () => staying.every((c, i) => c.messages.length >= counts[i]! + 5),
-      'the surviving gateway’s clients still receiving',
+    await waitFor('the surviving gateway’s clients still receiving', () =>
+      staying.every((c, i) => c.messages.length >= counts[i]! + 5),
     );
     for (const [client, stream] of [
       [staying[0]!, SHARED],

@@ -9,7 +9,8 @@ import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { openClient, type TestClient, waitFor } from '../gateway/helpers.js';
+import { openClient, type TestClient } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 import { type IngestProcess, spawnRole } from './processes.js';
 import { contiguousTradeIds } from './trades.js';
@@ -61,7 +62,7 @@ describe('clustered mode: SIGTERM of a gateway replica', () => {
         p.last = Date.now();
       });
     });
-    await waitFor(() => clients.every((c) => c.messages.length >= 10), 'every client receiving', 20_000);
+    await waitFor('every client receiving', () => clients.every((c) => c.messages.length >= 10), 20_000);
     for (const p of pauses) p.longest = 0;
 
     const exited = new Promise<number | null>((resolve) =>
@@ -76,7 +77,7 @@ describe('clustered mode: SIGTERM of a gateway replica', () => {
     assert.equal(await exited, 0, `exit code 0; output: ${stopped.output().slice(-2000)}`);
     const moved = await Promise.all(STREAMS.map((s) => openClient(`${other!.wsUrl}/ws/${s}`)));
     clients.push(...moved);
-    await waitFor(() => moved.every((c) => c.messages.length >= 10), 'moved clients receiving', 10_000);
+    await waitFor('moved clients receiving', () => moved.every((c) => c.messages.length >= 10), 10_000);
 
     STREAMS.forEach((stream, i) => {
       assert.equal(

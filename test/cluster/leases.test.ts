@@ -9,7 +9,7 @@ import { type Broker, connectBroker, leaseBuckets } from '../../src/cluster/brok
 import { ClusterMetrics } from '../../src/cluster/cluster-metrics.js';
 import { leaseKey, ShardLeases } from '../../src/cluster/shard-leases.js';
 import { silentLogger } from '../../src/log.js';
-import { waitFor } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 
 const TTL_MS = 2000;
@@ -59,10 +59,10 @@ describe('shard leases', () => {
     if (nats === undefined) return;
     const lost: number[] = [];
     const { leases, buckets } = await node('solo', lost);
-    await waitFor(() => leases.ownedShards().length === 2, 'both shards owned', 10_000);
+    await waitFor('both shards owned', () => leases.ownedShards().length === 2, 10_000);
     // Another writer overwrites the lease (as a node that took it after an expiry would).
     await buckets.leases.put(leaseKey(0), 'intruder');
-    await waitFor(() => lost.includes(0), 'shard 0 reported lost', TTL_MS);
+    await waitFor('shard 0 reported lost', () => lost.includes(0), TTL_MS);
     assert.equal(leases.epochOf(0), undefined);
     assert.deepEqual(leases.ownedShards(), [1]);
   });
@@ -73,11 +73,11 @@ describe('shard leases', () => {
     for (const stop of stops.splice(0)) await stop();
     const lost: number[] = [];
     const { leases } = await node('cut-off', lost);
-    await waitFor(() => leases.ownedShards().length === 2, 'both shards owned', 10_000);
+    await waitFor('both shards owned', () => leases.ownedShards().length === 2, 10_000);
     const killedAt = Date.now();
     await nats.kill();
     // No renewal can succeed now; a lease it could not renew must not be counted on past the TTL.
-    await waitFor(() => leases.ownedShards().length === 0, 'no shard owned', TTL_MS + 500);
+    await waitFor('no shard owned', () => leases.ownedShards().length === 0, TTL_MS + 500);
     assert.ok(Date.now() - killedAt <= TTL_MS + 500);
     assert.deepEqual(lost.sort(), [0, 1], 'both shards reported lost');
     await nats.start();

@@ -10,7 +10,8 @@ import { startIngest } from '../../src/cluster/start-ingest.js';
 import { startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { openClient, waitFor } from '../gateway/helpers.js';
+import { openClient } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { startNatsServer } from './nats-server.js';
 
 const SYMBOLS = ['rstaaausdt', 'rstbbbusdt', 'rstcccusdt'];
@@ -37,15 +38,15 @@ it('recovers from a NATS restart that lost every memory-stored bucket and the hi
   cleanups.push(() => gateway.close());
   const clients = await Promise.all(STREAMS.map((s) => openClient(`${gateway.wsUrl}/ws/${s}`)));
   cleanups.push(() => Promise.all(clients.map((c) => c.close())));
-  await waitFor(() => clients.every((c) => c.messages.length >= 10), 'every client receiving', 20_000);
+  await waitFor('every client receiving', () => clients.every((c) => c.messages.length >= 10), 20_000);
 
   const gapsBefore = gateway.source.getMetrics().messageGaps;
   await nats.restart();
   const restartedAt = Date.now();
   const counts = clients.map((c) => c.messages.length);
   await waitFor(
-    () => clients.every((c, i) => c.messages.length >= counts[i]! + 10),
     'every client receiving after the restart',
+    () => clients.every((c, i) => c.messages.length >= counts[i]! + 10),
     30_000,
   );
   t.diagnostic(`receiving again ${Date.now() - restartedAt} ms after the restart`);
@@ -55,8 +56,8 @@ it('recovers from a NATS restart that lost every memory-stored bucket and the hi
   await new Promise((r) => setTimeout(r, 3 * common.leaseTtlSeconds * 1000));
   const later = clients.map((c) => c.messages.length);
   await waitFor(
-    () => clients.every((c, i) => c.messages.length >= later[i]! + 10),
     'every client still receiving three lease TTLs later',
+    () => clients.every((c, i) => c.messages.length >= later[i]! + 10),
     20_000,
   );
   assert.equal(ingest.leases.ownedShards().length, 4, 'every shard leased again');

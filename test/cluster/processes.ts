@@ -1,7 +1,7 @@
 /** Ingest nodes and gateways as child processes (so a test can signal one), started through the real commands. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { freePort } from './nats-server.js';
 
 const MAIN = {
@@ -72,11 +72,11 @@ export async function spawnRole(
     },
   };
   await waitFor(
+    `${role} ${nodeId} serving metrics`,
     async () => {
       if (child.exitCode !== null) throw new Error(`${role} ${nodeId} exited: ${output}`);
       return (await ingest.metric('ws_manager_cluster_shard_count')) !== undefined;
     },
-    `${role} ${nodeId} serving metrics`,
     30_000,
   );
   return ingest;

@@ -10,7 +10,8 @@ import { startIngest } from '../../src/cluster/start-ingest.js';
 import { startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { openClient, type TestClient, waitFor } from '../gateway/helpers.js';
+import { openClient, type TestClient } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { startNatsServer } from './nats-server.js';
 import { startTcpProxy } from './tcp-proxy.js';
 import { contiguousTradeIds } from './trades.js';
@@ -68,8 +69,8 @@ async function cutFor3s(t: TestContext, historyMaxAgeSeconds: number): Promise<O
   const all = [...cutOffClients, ...directClients];
   cleanups.push(() => Promise.all(all.map(({ client }) => client.close())));
   await waitFor(
-    () => all.every(({ client }) => client.messages.length >= 10),
     'every client receiving',
+    () => all.every(({ client }) => client.messages.length >= 10),
     20_000,
   );
 
@@ -77,8 +78,8 @@ async function cutFor3s(t: TestContext, historyMaxAgeSeconds: number): Promise<O
   await new Promise((r) => setTimeout(r, 3000));
   const counts = all.map(({ client }) => client.messages.length);
   await waitFor(
-    () => all.every(({ client }, i) => client.messages.length >= counts[i]! + 20),
     'clients receiving after the cut',
+    () => all.every(({ client }, i) => client.messages.length >= counts[i]! + 20),
     15_000,
   );
   const metrics = await (await fetch(`${cutOff.url}/api/ws/metrics?format=prometheus`)).text();

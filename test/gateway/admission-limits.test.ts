@@ -14,7 +14,8 @@ import { LegacyStreamSource } from '../../src/legacy/index.js';
 import { silentLogger } from '../../src/log.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import type { StreamSource } from '../../src/stream-source.js';
-import { fetchRaw, openClient, startTestGateway, type TestClient, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { fetchRaw, openClient, startTestGateway, type TestClient } from './helpers.js';
 
 function upgrade(url: string): Promise<{ status: number; retryAfter: string | undefined }> {
   return new Promise((resolve) => {
@@ -74,10 +75,10 @@ describe('upstream subscriptions across clients', () => {
         },
         id: 1,
       });
-      await waitFor(() => gateway.simulator!.stats().openConnections === 3, 'three upstream sockets');
+      await waitFor('three upstream sockets', () => gateway.simulator!.stats().openConnections === 3);
       assert.equal(gateway.source.getMetrics().subscribers, 3);
       await clients.shift()!.close();
-      await waitFor(() => gateway.source.getMetrics().subscribers === 1, 'released on close');
+      await waitFor('released on close', () => gateway.source.getMetrics().subscribers === 1);
       assert.deepEqual(await clients[0]!.control('SUBSCRIBE', ['solusdt@trade'], 2), { result: null, id: 2 });
     } finally {
       for (const c of clients) await c.close();

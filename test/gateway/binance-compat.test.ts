@@ -8,8 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { RunningGateway } from '../../src/gateway/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { upgradeStatus } from '../simulator/helpers.js';
-import { startTestGateway, waitFor } from './helpers.js';
+import { upgradeStatus } from '../support/upgrade.js';
+import { waitFor } from '../support/wait-for.js';
+import { startTestGateway } from './helpers.js';
 
 /** A raw client: sends text frames as written and keeps every text frame received. */
 async function rawClient(url: string): Promise<{ ws: WebSocket; frames: string[] }> {
@@ -32,9 +33,8 @@ async function exchange(client: { ws: WebSocket; frames: string[] }, text: strin
   await new Promise((resolve) => setTimeout(resolve, 250));
   const from = client.frames.length;
   client.ws.send(text);
-  return waitFor(
-    () => client.frames.slice(from).find((f) => f.includes('"id":') && !f.includes('"e":')),
-    `the reply to ${text}`,
+  return waitFor(`the reply to ${text}`, () =>
+    client.frames.slice(from).find((f) => f.includes('"id":') && !f.includes('"e":')),
   );
 }
 
@@ -106,9 +106,8 @@ for (const target of targets) {
           await exchange(client, '{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":2}'),
           '{"result":null,"id":2}',
         );
-        const event = await waitFor(
-          () => client.frames.find((f) => f.includes('"e":"trade"')),
-          'a trade after SUBSCRIBE',
+        const event = await waitFor('a trade after SUBSCRIBE', () =>
+          client.frames.find((f) => f.includes('"e":"trade"')),
         );
         assert.equal((JSON.parse(event) as { s: string }).s, 'BTCUSDT');
       } finally {

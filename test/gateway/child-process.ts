@@ -1,7 +1,7 @@
 /** `ws-manager serve` as a real child process, for the tests of start-up, signals and logging. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
 
 const entry = fileURLToPath(new URL('../../src/gateway/command-main.ts', import.meta.url));
 
@@ -37,12 +37,12 @@ export async function listening(
   child: Child,
 ): Promise<{ url: string; wsUrl: string; implementation: string; upstream: string }> {
   const line = await waitFor(
+    'the listening line',
     () =>
       child
         .stdout()
         .split('\n')
         .find((l) => l.includes('Gateway listening')),
-    'the listening line',
     20_000,
   );
   return JSON.parse(line) as { url: string; wsUrl: string; implementation: string; upstream: string };

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { fetchRaw, openClient, startTestGateway, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { fetchRaw, openClient, startTestGateway } from './helpers.js';
 
 interface Depth {
   lastUpdateId: number;
@@ -29,7 +30,7 @@ describe('GET /api/v3/depth through the gateway', () => {
         [['BTCUSDT', 'TRADING']],
       );
       assert.equal((await fetchRaw(`${gateway.url}/api/v3/time`)).status, 200);
-      await waitFor(() => client.messages.length >= 3, 'first diffs');
+      await waitFor('first diffs', () => client.messages.length >= 3);
       // Binance's procedure, run by the client against the gateway.
       const snapshot = await fetchRaw(`${gateway.url}/api/v3/depth?symbol=BTCUSDT&limit=1000`);
       assert.equal(snapshot.headers['x-mbx-used-weight-1m'], String(20 + 1 + 50), "Binance's weights");
@@ -58,12 +59,12 @@ describe('GET /api/v3/depth through the gateway', () => {
         }
         return applied;
       };
-      await waitFor(() => follow() > first.lastUpdateId + 20, 'diffs applied');
+      await waitFor('diffs applied', () => follow() > first.lastUpdateId + 20);
       // The exchange's own book, at an update id the client reaches.
       const truth = JSON.parse(
         (await fetchRaw(`${gateway.simulator!.httpUrl}/api/v3/depth?symbol=BTCUSDT&limit=5000`)).body,
       ) as Depth;
-      await waitFor(() => follow() >= truth.lastUpdateId, 'the exchange snapshot id');
+      await waitFor('the exchange snapshot id', () => follow() >= truth.lastUpdateId);
       assert.equal(states.get(truth.lastUpdateId), JSON.stringify({ bids: truth.bids, asks: truth.asks }));
 
       // Many snapshots through the gateway: the exchange paid for one (beside exchangeInfo and time).

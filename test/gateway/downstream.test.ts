@@ -8,7 +8,9 @@ import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { CloseCodes } from '../../src/gateway/index.js';
-import { fetchRaw, openClient, startTestGateway, type TestClient, waitFor } from './helpers.js';
+import { upgradeStatus } from '../support/upgrade.js';
+import { waitFor } from '../support/wait-for.js';
+import { fetchRaw, openClient, startTestGateway, type TestClient } from './helpers.js';
 
 interface ConnectorStream {
   trade(symbol: string): void;
@@ -38,21 +40,6 @@ async function metricValue(url: string, line: RegExp): Promise<number> {
   return match === undefined ? Number.NaN : Number(match.split(' ').at(-1));
 }
 
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on('open', () => {
-      ws.terminate();
-      reject(new Error(`upgrade to ${url} was accepted`));
-    });
-    ws.on('error', () => {});
-  });
-}
-
 describe('Binance client libraries through the gateway', () => {
   it('many clients on one stream make ONE upstream subscription (WSManager)', async () => {
     const gateway = await startTestGateway({ useNewWsManager: true });
@@ -75,16 +62,16 @@ describe('Binance client libraries through the gateway', () => {
       await library.subscribe(['btcusdt@trade'], 'main');
       for (let i = 0; i < 40; i++) clients.push(await openClient(`${gateway.wsUrl}/ws/btcusdt@trade`));
       await waitFor(
-        () => connectorMessages.length >= 3 && libraryTrades.length >= 3,
         'trades through both libraries',
+        () => connectorMessages.length >= 3 && libraryTrades.length >= 3,
       );
-      await waitFor(() => clients.every((c) => c.messages.length > 0), 'trades on every raw client');
+      await waitFor('trades on every raw client', () => clients.every((c) => c.messages.length > 0));
       assert.equal(connectorMessages[0]!['e'], 'trade');
       assert.equal(connectorMessages[0]!['s'], 'BTCUSDT');
       assert.equal(libraryTrades[1]!['t'], (libraryTrades[0]!['t'] as number) + 1);
       // A live SUBSCRIBE over the library's open connection.
       connector.subscribe('ethusdt@trade');
-      await waitFor(() => connectorMessages.some((m) => m['s'] === 'ETHUSDT'), 'ETHUSDT through the library');
+      await waitFor('ETHUSDT through the library', () => connectorMessages.some((m) => m['s'] === 'ETHUSDT'));
 
       const stats = gateway.simulator!.stats();
       const carrying = stats.connections.filter((c) => c.streams.includes('btcusdt@trade'));
@@ -104,8 +91,8 @@ describe('Binance client libraries through the gateway', () => {
     const clients: TestClient[] = [];
     try {
       for (let i = 0; i < 5; i++) clients.push(await openClient(`${gateway.wsUrl}/ws/btcusdt@trade`));
-      await waitFor(() => clients.every((c) => c.messages.length > 0), 'trades on every client');
-      await waitFor(() => gateway.simulator!.stats().openConnections === 5, 'five upstream sockets');
+      await waitFor('trades on every client', () => clients.every((c) => c.messages.length > 0));
+      await waitFor('five upstream sockets', () => gateway.simulator!.stats().openConnections === 5);
       assert.equal(gateway.source.getMetrics().activeConnections, 5);
     } finally {
       for (const c of clients) await c.close();
@@ -140,18 +127,18 @@ describe('slow consumers', () => {
       );
       slow.pause();
       await waitFor(
-        async () => (await metricValue(gateway.url, /^ws_gateway_slow_client_disconnects_total /)) === 1,
         'the slow client to be cut',
+        async () => (await metricValue(gateway.url, /^ws_gateway_slow_client_disconnects_total /)) === 1,
         30_000,
       );
       // The paused socket never reads, so it cannot see the close; the gateway's side is what counts.
       await waitFor(
-        async () => (await metricValue(gateway.url, /^ws_gateway_clients /)) === 1,
         'slow client gone',
+        async () => (await metricValue(gateway.url, /^ws_gateway_clients /)) === 1,
       );
       const before = fastReceived;
       assert.ok(before > 0);
-      await waitFor(() => fastReceived > before + 10, 'the fast client still receiving');
+      await waitFor('the fast client still receiving', () => fastReceived > before + 10);
       assert.equal(fast.readyState, WebSocket.OPEN);
       assert.equal(
         await metricValue(gateway.url, /^ws_gateway_client_disconnects_total\{reason="slow_consumer"\} /),

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { openClient, startTestGateway, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { openClient, startTestGateway } from './helpers.js';
 
 function aggIds(messages: string[]): number[] {
   return messages
@@ -27,13 +28,13 @@ describe('gap recovery of forwarded streams', () => {
       });
       const client = await openClient(`${gateway.wsUrl}/ws/btcusdt@aggTrade`);
       try {
-        await waitFor(() => aggIds(client.messages).length >= 20, 'first events');
+        await waitFor('first events', () => aggIds(client.messages).length >= 20);
         // Upgrades refused for 300 ms (no Retry-After) while the upstream connection is dropped, so the
         // outage surely loses events (about 30 at 100/s).
         const before = aggIds(client.messages).length;
         gateway.simulator!.refuseConnections(300, 503, null);
         gateway.simulator!.dropConnections({ abrupt: true });
-        await waitFor(() => aggIds(client.messages).length >= before + 150, 'events after the drop');
+        await waitFor('events after the drop', () => aggIds(client.messages).length >= before + 150);
         const ids = aggIds(client.messages);
         const holes = ids.slice(1).filter((id, i) => id !== ids[i]! + 1).length;
         if (contiguous) assert.equal(holes, 0, `ids: ${ids.join(',')}`);

@@ -5,21 +5,7 @@ import WebSocket from 'ws';
 import type { GatewayConfig } from '../../src/config/index.js';
 import { type GatewayRuntimeOptions, type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
-
-/** Polls `check` until it returns a truthy value or the deadline passes (generous: the machine is shared). */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { waitFor } from '../support/wait-for.js';
 
 export interface TestClient {
   readonly ws: WebSocket;
@@ -49,9 +35,8 @@ export async function openClient(url: string, options: WebSocket.ClientOptions =
     closed,
     async control(method, params, id) {
       ws.send(JSON.stringify(params === undefined ? { method, id } : { method, params, id }));
-      const text = await waitFor(
-        () => messages.find((m) => m.includes(`"id":${id}`) && !m.includes('"stream"')),
-        `reply to ${method} ${id}`,
+      const text = await waitFor(`reply to ${method} ${id}`, () =>
+        messages.find((m) => m.includes(`"id":${id}`) && !m.includes('"stream"')),
       );
       return JSON.parse(text) as Record<string, unknown>;
     },

@@ -16,7 +16,8 @@ import { metricsResponse } from '../../src/gateway/metrics-route.js';
 import { RateLimiter } from '../../src/gateway/rate-limiter.js';
 import { silentLogger } from '../../src/log.js';
 import type { StreamSource } from '../../src/stream-source.js';
-import { fetchRaw, openClient, startTestGateway, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { fetchRaw, openClient, startTestGateway } from './helpers.js';
 
 describe('HTTP routes', () => {
   let gateway: RunningGateway;
@@ -200,12 +201,12 @@ describe('health verdict', () => {
     const gateway = await startTestGateway({ healthGraceSeconds: 1, legacyReconnectDelayMs: 100 });
     const client = await openClient(`${gateway.wsUrl}/ws/btcusdt@trade`);
     try {
-      await waitFor(() => client.messages.length > 0, 'first event');
+      await waitFor('first event', () => client.messages.length > 0);
       gateway.simulator!.refuseConnections(60_000, 503, null);
       gateway.simulator!.dropConnections({ abrupt: true });
       await waitFor(
-        async () => (await fetchRaw(`${gateway.url}/api/ws/metrics`, { method: 'HEAD' })).status === 503,
         'HEAD 503',
+        async () => (await fetchRaw(`${gateway.url}/api/ws/metrics`, { method: 'HEAD' })).status === 503,
       );
       const ready = await fetchRaw(`${gateway.url}/readyz`);
       assert.equal(ready.status, 503);
@@ -321,7 +322,7 @@ describe('TLS', () => {
       assert.equal(JSON.parse(res.body).success, true);
       await assert.rejects(fetchRaw(`${gateway.url}/healthz`), /self-signed|unable to verify/);
       const client = await openClient(`${gateway.wsUrl}/ws/btcusdt@trade`, { ca } as WebSocket.ClientOptions);
-      await waitFor(() => client.messages.length > 0, 'event over wss');
+      await waitFor('event over wss', () => client.messages.length > 0);
       await client.close();
     } finally {
       await gateway.close();

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { openClient, startTestGateway, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { openClient, startTestGateway } from './helpers.js';
 
 type Line = Record<string, unknown>;
 
@@ -28,9 +29,8 @@ describe('operator logs', () => {
     const gateway = await startTestGateway({}, { logger });
     try {
       const client = await openClient(`${gateway.wsUrl}/stream?streams=btcusdt@trade`);
-      const connected = await waitFor(
-        () => lines.find((l) => l['msg'] === 'Client connected'),
-        'connect line',
+      const connected = await waitFor('connect line', () =>
+        lines.find((l) => l['msg'] === 'Client connected'),
       );
       assert.equal(connected['level'], 20, 'debug');
       assert.equal(connected['address'], '127.0.0.1');
@@ -38,9 +38,8 @@ describe('operator logs', () => {
       assert.equal(typeof connected['port'], 'number');
       client.ws.close(4321, 'going home');
       await client.closed;
-      const gone = await waitFor(
-        () => lines.find((l) => l['msg'] === 'Client disconnected'),
-        'disconnect line',
+      const gone = await waitFor('disconnect line', () =>
+        lines.find((l) => l['msg'] === 'Client disconnected'),
       );
       assert.equal(gone['level'], 20);
       assert.equal(gone['client'], connected['client']);
@@ -75,19 +74,17 @@ describe('operator logs', () => {
       await openClient(`${gateway.wsUrl}/stream?streams=btcusdt@trade/ethusdt@trade`),
     ];
     try {
-      await waitFor(() => clients.every((c) => c.messages.length > 5), 'events reach both clients');
+      await waitFor('events reach both clients', () => clients.every((c) => c.messages.length > 5));
       const start = lines.length;
-      const activity = await waitFor(
-        () =>
-          lines
-            .slice(start)
-            .find(
-              (l) =>
-                l['msg'] !== undefined &&
-                String(l['msg']).startsWith('Gateway activity') &&
-                (l['messagesOutPerSecond'] as number) > 0,
-            ),
-        'an activity line with traffic',
+      const activity = await waitFor('an activity line with traffic', () =>
+        lines
+          .slice(start)
+          .find(
+            (l) =>
+              l['msg'] !== undefined &&
+              String(l['msg']).startsWith('Gateway activity') &&
+              (l['messagesOutPerSecond'] as number) > 0,
+          ),
       );
       assert.equal(activity['level'], 30, 'info');
       assert.equal(activity['clients'], 2);

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { RunningGateway } from '../../src/gateway/index.js';
 import { haveBinaries } from '../support/system-tools.js';
-import { fetchRaw, openClient, startTestGateway, type TestClient, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { fetchRaw, openClient, startTestGateway, type TestClient } from './helpers.js';
 
 interface Sample {
   readonly name: string;
@@ -101,7 +102,7 @@ describe('Prometheus exposition', () => {
     gateway = await startTestGateway({ useNewWsManager: true });
     for (let i = 0; i < 3; i++) clients.push(await openClient(`${gateway.wsUrl}/ws/btcusdt@trade`));
     clients.push(await openClient(`${gateway.wsUrl}/stream?streams=btcusdt@trade/ethusdt@trade`));
-    await waitFor(() => clients.every((c) => c.messages.length >= 2), 'events on every client');
+    await waitFor('events on every client', () => clients.every((c) => c.messages.length >= 2));
   });
   after(async () => {
     for (const c of clients) await c.close();
@@ -142,8 +143,8 @@ describe('Prometheus exposition', () => {
   it('counts what a later scrape sees (values move, not just exist)', async () => {
     const first = value(parseExposition(await scrape()), 'ws_gateway_messages_sent_total');
     await waitFor(
-      async () => value(parseExposition(await scrape()), 'ws_gateway_messages_sent_total') > first,
       'more',
+      async () => value(parseExposition(await scrape()), 'ws_gateway_messages_sent_total') > first,
     );
     const json = JSON.parse((await fetchRaw(`${gateway.url}/api/ws/metrics?format=json`)).body);
     assert.equal(json.metrics.gateway.clients, 4);

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { waitFor } from '../support/wait-for.js';
 import { listening, serve } from './child-process.js';
-import { fetchRaw, waitFor } from './helpers.js';
+import { fetchRaw } from './helpers.js';
 
 describe('serve command', () => {
   it('stops on a bad variable with one line naming it', async () => {
@@ -45,19 +46,19 @@ describe('serve command', () => {
           'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
       );
       await waitFor(
+        'two clients',
         async () =>
           JSON.parse((await fetchRaw(`${started.url}/api/ws/metrics`)).body).metrics.gateway.clients === 2,
-        'two clients',
       );
       stubborn.pause();
 
       const signalledAt = Date.now();
       child.process.kill('SIGTERM');
       // The signal is delivered asynchronously: poll until the child has seen it.
-      const ready = await waitFor(async () => {
+      const ready = await waitFor('readiness 503', async () => {
         const res = await fetchRaw(`${started.url}/readyz`);
         return res.status === 503 ? res : undefined;
-      }, 'readiness 503');
+      });
       assert.equal(JSON.parse(ready.body).reason, 'draining for shutdown');
       assert.equal((await fetchRaw(`${started.url}/api/ws/metrics`, { method: 'HEAD' })).status, 503);
       const refused = await new Promise<number>((resolve) => {

@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningGateway } from '../../src/gateway/index.js';
 import type { GapEvent, StreamMessage } from '../../src/stream-source.js';
 import { recordUpgradeAttempts } from '../support/upgrade-attempts.js';
-import { fetchRaw, openClient, startTestGateway, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { fetchRaw, openClient, startTestGateway } from './helpers.js';
 
 for (const useNewWsManager of [false, true]) {
   const implementation = useNewWsManager ? 'WSManager' : 'Legacy';
@@ -47,7 +48,7 @@ for (const useNewWsManager of [false, true]) {
 
     it('serves raw payloads on /ws/<stream>', async () => {
       const client = await openClient(`${gateway.wsUrl}/ws/btcusdt@trade`);
-      await waitFor(() => client.messages.length >= 3, 'raw trades');
+      await waitFor('raw trades', () => client.messages.length >= 3);
       for (const text of client.messages.slice(0, 3)) {
         const event = JSON.parse(text) as Record<string, unknown>;
         assert.equal(event['e'], 'trade');
@@ -60,10 +61,10 @@ for (const useNewWsManager of [false, true]) {
     it('serves wrapped frames on /stream?streams=a/b', async () => {
       const client = await openClient(`${gateway.wsUrl}/stream?streams=btcusdt@trade/ethusdt@aggTrade`);
       await waitFor(
+        'both streams',
         () =>
           client.messages.some((m) => m.startsWith('{"stream":"btcusdt@trade"')) &&
           client.messages.some((m) => m.startsWith('{"stream":"ethusdt@aggTrade"')),
-        'both streams',
       );
       const frame = JSON.parse(client.messages[0]!) as { stream: string; data: Record<string, unknown> };
       assert.ok(['btcusdt@trade', 'ethusdt@aggTrade'].includes(frame.stream));
@@ -79,12 +80,11 @@ for (const useNewWsManager of [false, true]) {
         id: 2,
       });
       assert.deepEqual(await client.control('GET_PROPERTY', ['combined'], 3), { result: false, id: 3 });
-      await waitFor(() => client.messages.some((m) => m.startsWith('{"e":"trade"')), 'raw event');
+      await waitFor('raw event', () => client.messages.some((m) => m.startsWith('{"e":"trade"')));
       assert.deepEqual(await client.control('SET_PROPERTY', ['combined', true], 4), { result: null, id: 4 });
       const before = client.messages.length;
-      await waitFor(
-        () => client.messages.slice(before).some((m) => m.startsWith('{"stream":"bnbusdt@trade","data":{')),
-        'combined event after SET_PROPERTY',
+      await waitFor('combined event after SET_PROPERTY', () =>
+        client.messages.slice(before).some((m) => m.startsWith('{"stream":"bnbusdt@trade","data":{')),
       );
       const invalid = await client.control('SUBSCRIBE', ['BTCUSDT@trade'], 5);
       assert.deepEqual(invalid['error'], { code: 2, msg: 'Invalid request: invalid stream' });
@@ -96,7 +96,7 @@ for (const useNewWsManager of [false, true]) {
     it('builds the combined frame from the payload bytes', async () => {
       const seen: StreamMessage[] = [];
       const unsubscribe = gateway.source.subscribe('solusdt@trade', (_data, message) => seen.push(message));
-      await waitFor(() => seen.length >= 2, 'events in process');
+      await waitFor('events in process', () => seen.length >= 2);
       unsubscribe();
       for (const message of seen) {
         const expected = `{"stream":"solusdt@trade","data":${message.payloadBytes().toString()}}`;
@@ -113,7 +113,7 @@ for (const useNewWsManager of [false, true]) {
       });
       const a = await openClient(`${gateway.wsUrl}/ws/xrpusdt@bookTicker`);
       const b = await openClient(`${gateway.wsUrl}/ws/xrpusdt@bookTicker`);
-      await waitFor(() => a.messages.length > 0 && b.messages.length > 0, 'bookTicker events');
+      await waitFor('bookTicker events', () => a.messages.length > 0 && b.messages.length > 0);
       const res = await fetchRaw(`${gateway.url}/api/ws/admin/streams`, {
         headers: { authorization: 'Bearer admin-secret' },
       });
@@ -124,9 +124,9 @@ for (const useNewWsManager of [false, true]) {
       await a.close();
       await b.close();
       await waitFor(
+        'subscribers released',
         () =>
           !gateway.source.listStreams().some((s) => s.stream === 'xrpusdt@bookTicker' && s.subscribers > 0),
-        'subscribers released',
       );
       const cleanup = await fetchRaw(`${gateway.url}/api/ws/admin/cleanup?idleMs=0`, {
         method: 'POST',
@@ -154,13 +154,13 @@ for (const useNewWsManager of [false, true]) {
         // Reported, not refilled: the gateway's WSManager backfills by default (UPSTREAM_GAP_RECOVERY).
         recovery: 'report',
       });
-      await waitFor(() => received >= 2, 'events before the drop');
+      await waitFor('events before the drop', () => received >= 2);
       const retriesBefore = gateway.source.getMetrics().retryCount;
       // Upgrades refused for 300 ms: WSManager reconnects a healthy connection at once, and the outage
       // must outlast a few events for a gap to be sure.
       gateway.simulator!.refuseConnections(300, 503, null);
       assert.ok(gateway.simulator!.dropConnections({ abrupt: true }) >= 1);
-      await waitFor(() => gaps.length >= 1, 'gap after reconnect', 20_000);
+      await waitFor('gap after reconnect', () => gaps.length >= 1, 20_000);
       unsubscribe();
       assert.ok(gaps[0]!.missed >= 1);
       assert.equal(gaps[0]!.missed, gaps[0]!.received - gaps[0]!.expected);
@@ -176,16 +176,16 @@ for (const useNewWsManager of [false, true]) {
       const client = await openClient(`${gateway.wsUrl}/ws/xrpusdt@trade`);
       const recorder = recordUpgradeAttempts(sim);
       try {
-        await waitFor(() => client.messages.length > 0, 'events');
+        await waitFor('events', () => client.messages.length > 0);
         const before = recorder.attempts.length;
         // Refusals for 1.5 s (the first reconnect comes within it for both: a 200 ms fixed delay, a
         // jittered backoff below 1 s), each naming Retry-After: 2.
         sim.refuseConnections(1500, 429, 2);
         sim.dropConnections({ abrupt: true });
-        const ready = await waitFor(async () => {
+        const ready = await waitFor('readyz 503', async () => {
           const res = await fetchRaw(`${gateway.url}/readyz`);
           return res.status === 503 ? res : undefined;
-        }, 'readyz 503');
+        });
         assert.match(
           JSON.parse(ready.body).reason,
           /HTTP 429: no connection attempt for [12] s \(Retry-After\)/,
@@ -193,10 +193,10 @@ for (const useNewWsManager of [false, true]) {
         const text = (await fetchRaw(`${gateway.url}/api/ws/metrics?format=prometheus`)).body;
         const waiting = Number(/^ws_manager_upstream_retry_after_seconds (\S+)$/m.exec(text)?.[1]);
         assert.ok(waiting > 0 && waiting <= 2, `retry-after gauge ${waiting}`);
-        await waitFor(() => recorder.attempts.length > before, 'the refused attempt recorded');
+        await waitFor('the refused attempt recorded', () => recorder.attempts.length > before);
         const refused = recorder.attempts[before]!;
         const count = client.messages.length;
-        await waitFor(() => client.messages.length > count + 3, 'served again', 10_000);
+        await waitFor('served again', () => client.messages.length > count + 3, 10_000);
         // Attempts already in flight when the first refusal came back may be refused too; none after.
         const early = recorder.attempts
           .slice(before)

@@ -9,8 +9,9 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../support/wait-for.js';
 import { listening, serve } from './child-process.js';
-import { fetchRaw, waitFor } from './helpers.js';
+import { fetchRaw } from './helpers.js';
 
 let dir: string;
 let busy: Server;
@@ -94,11 +95,11 @@ describe('LOG_FILE whose writes fail', () => {
     child = gateway;
     const started = await listening(gateway);
     assert.equal((await fetchRaw(`${started.url}/healthz`)).status, 200);
-    const counted = await waitFor(async () => {
+    const counted = await waitFor('lost log lines counted', async () => {
       const text = (await fetchRaw(`${started.url}/api/ws/metrics?format=prometheus`)).body;
       const m = /^ws_gateway_log_write_errors_total (\d+)/m.exec(text);
       return m && Number(m[1]) > 0 ? Number(m[1]) : undefined;
-    }, 'lost log lines counted');
+    });
     assert.ok(counted > 0);
     assert.equal((await fetchRaw(`${started.url}/healthz`)).status, 200, 'still serving');
 

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { loadConfig, resolveConfig } from '../../src/config/index.js';
 import { normalizeOrigin } from '../../src/config/origin.js';
 import { ConfigError } from '../../src/errors.js';
+import { upgradeStatus } from '../support/upgrade.js';
 import { startTestGateway } from './helpers.js';
 
 const entry = fileURLToPath(new URL('../../src/gateway/command-main.ts', import.meta.url));
@@ -136,19 +136,7 @@ describe('ALLOWED_ORIGINS', () => {
 
   it('admits a browser’s lowercased Origin for a mixed-case configured origin, over a real port', async () => {
     const gateway = await startTestGateway({ allowedOrigins: ['https://App.Example.com'] });
-    const upgrade = (origin: string) =>
-      new Promise<number>((resolve) => {
-        const ws = new WebSocket(`${gateway.wsUrl}/ws/btcusdt@trade`, { headers: { origin } });
-        ws.on('unexpected-response', (_req, res) => {
-          resolve(res.statusCode ?? 0);
-          ws.terminate();
-        });
-        ws.on('open', () => {
-          resolve(101);
-          ws.close();
-        });
-        ws.on('error', () => {});
-      });
+    const upgrade = (origin: string) => upgradeStatus(`${gateway.wsUrl}/ws/btcusdt@trade`, { origin });
     try {
       assert.equal(await upgrade('https://app.example.com'), 101, 'what a browser sends');
       assert.equal(await upgrade('https://APP.example.com:443'), 101, 'compared normalised');

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunningGateway } from '../../src/gateway/index.js';
-import { openClient, startTestGateway, type TestClient, waitFor } from './helpers.js';
+import { UpstreamStreamCap } from '../../src/gateway/upstream-stream-cap.js';
+import { waitFor } from '../support/wait-for.js';
+import { openClient, startTestGateway, type TestClient } from './helpers.js';
 
 /** Distinct symbols the simulator accepts (any lowercase name is a symbol to it). */
 function streamsOf(prefix: string, count: number): string[] {
@@ -44,9 +46,8 @@ describe('MAX_UPSTREAM_STREAMS counts what is subscribed upstream', () => {
         );
         id++;
         // The simulator has the batch once WSManager's SUBSCRIBE reached it.
-        await waitFor(
-          () => gateway.simulator!.stats().connections.some((c) => c.streams.includes(batch.at(-1)!)),
-          `upstream has ${batch.at(-1)}`,
+        await waitFor(`upstream has ${batch.at(-1)}`, () =>
+          gateway.simulator!.stats().connections.some((c) => c.streams.includes(batch.at(-1)!)),
         );
         peakListed = Math.max(peakListed, gateway.source.listStreams().length);
         peakUpstream = Math.max(peakUpstream, upstreamSubscriptions(gateway));
@@ -120,8 +121,8 @@ describe('MAX_UPSTREAM_STREAMS counts what is subscribed upstream', () => {
         assert.deepEqual(await client.control('SUBSCRIBE', batch, id), { result: null, id });
         id++;
         await waitFor(
-          () => gateway.simulator!.stats().openConnections === cap,
           'the batch connected upstream',
+          () => gateway.simulator!.stats().openConnections === cap,
         );
         peak = Math.max(
           peak,
@@ -133,12 +134,36 @@ describe('MAX_UPSTREAM_STREAMS counts what is subscribed upstream', () => {
         id++;
         assert.deepEqual(await client.control('UNSUBSCRIBE', batch, id), { result: null, id });
         id++;
-        await waitFor(() => gateway.simulator!.stats().openConnections === 0, 'sockets closed upstream');
+        await waitFor('sockets closed upstream', () => gateway.simulator!.stats().openConnections === 0);
       }
       assert.equal(peak, cap);
     } finally {
       await client.close();
       await gateway.close();
+    }
+  });
+});
+
+describe('UpstreamStreamCap asks the source whether it shares upstream subscriptions', () => {
+  const source = (sharesUpstream: boolean | undefined) => ({
+    sharesUpstream,
+    listStreams: () => [],
+    forceCleanupIdleStreams: () => 0,
+  });
+
+  it('a sharing source: two clients on one stream cost one upstream stream', () => {
+    const cap = new UpstreamStreamCap(2, source(true));
+    assert.ok(cap.acquire('btcusdt@trade') && cap.acquire('btcusdt@trade'));
+    assert.equal(cap.used, 1);
+    assert.ok(cap.admits(['ethusdt@trade']));
+  });
+
+  it('a source that does not share (or does not say): every client subscription counts', () => {
+    for (const shares of [false, undefined]) {
+      const cap = new UpstreamStreamCap(2, source(shares));
+      assert.ok(cap.acquire('btcusdt@trade') && cap.acquire('btcusdt@trade'));
+      assert.equal(cap.used, 2);
+      assert.ok(!cap.admits(['ethusdt@trade']));
     }
   });
 });

@@ -9,16 +9,9 @@ import { Registry } from 'prom-client';
 import { LegacyStreamSource } from '../../src/legacy/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { recordUpgradeAttempts } from '../support/upgrade-attempts.js';
+import { waitFor } from '../support/wait-for.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function sample(text: string, name: string): number {
   const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
@@ -40,7 +33,7 @@ test('subscribe/unsubscribe churn stays within the attempt budget; a stream that
   try {
     let existing = 0;
     source.subscribe('btcusdt@trade', () => existing++);
-    await waitFor(() => existing > 0, 'the existing subscriber served');
+    await waitFor('the existing subscriber served', () => existing > 0);
     // Five clients, each cycling through streams as fast as a client may.
     const stopAt = Date.now() + 2500;
     const clients = ['eth', 'bnb', 'sol', 'xrp', 'ada'].map(async (symbol) => {
@@ -58,16 +51,16 @@ test('subscribe/unsubscribe churn stays within the attempt budget; a stream that
     assert.equal(sample(text, 'ws_manager_upstream_connect_attempts_total'), stats.connectionAttempts);
     assert.equal(sample(text, 'ws_manager_upstream_connect_budget_ratio'), 1);
     const before = existing;
-    await waitFor(() => existing > before + 3, 'the existing subscriber still served');
+    await waitFor('the existing subscriber still served', () => existing > before + 3);
 
     // The budget is spent: a new stream waits (it does not fail) and health says so after the grace.
     let fresh = 0;
     const errors: unknown[] = [];
     source.subscribe('dogeusdt@trade', { next: () => fresh++, error: (e) => errors.push(e) });
-    await waitFor(() => !source.health().healthy, 'unhealthy while the stream cannot connect', 2000);
+    await waitFor('unhealthy while the stream cannot connect', () => !source.health().healthy, 2000);
     assert.match(source.health().reason!, /upstream down for more than \d+ s \(dogeusdt@trade\)/);
     assert.equal(fresh, 0);
-    await waitFor(() => fresh > 0, 'connected once the window let it', 10_000);
+    await waitFor('connected once the window let it', () => fresh > 0, 10_000);
     assert.deepEqual(errors, []);
     assert.equal(source.health().healthy, true);
     assert.equal(sim.stats().limitBreaches.connectionAttempts, 0);
@@ -86,16 +79,16 @@ test('legacy honours Retry-After: no attempt before it passes, unhealthy meanwhi
     let n = 0;
     source.subscribe('btcusdt@trade', () => n++);
     source.subscribe('btcusdt@trade', () => {});
-    await waitFor(() => n > 0 && source.getMetrics().activeConnections === 2, 'both sockets open');
+    await waitFor('both sockets open', () => n > 0 && source.getMetrics().activeConnections === 2);
     const before = recorder.attempts.length;
     sim.refuseConnections(300, 429, 2);
     sim.dropConnections({ abrupt: true });
-    await waitFor(() => /HTTP 429/.test(source.health().reason ?? ''), 'the pause in the health verdict');
-    await waitFor(() => recorder.attempts.length > before, 'the refused attempt recorded');
+    await waitFor('the pause in the health verdict', () => /HTTP 429/.test(source.health().reason ?? ''));
+    await waitFor('the refused attempt recorded', () => recorder.attempts.length > before);
     assert.ok(sample(await registry.metrics(), 'ws_manager_upstream_retry_after_seconds') > 0);
     const first = recorder.attempts[before]!;
     const count = n;
-    await waitFor(() => n > count + 3, 'served again', 10_000);
+    await waitFor('served again', () => n > count + 3, 10_000);
     // Both sockets may have been refused (they reconnect together, within 100 ms); nothing else
     // before the 2 s.
     const early = recorder.attempts

@@ -8,14 +8,7 @@ import { ErrorCodes } from '../../src/errors.js';
 import { LegacyStreamSource } from '../../src/legacy/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { StreamMessage } from '../../src/stream-source.js';
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { waitFor } from '../support/wait-for.js';
 
 describe('LegacyStreamSource', () => {
   let simulator: Simulator;
@@ -48,7 +41,7 @@ describe('LegacyStreamSource', () => {
     const offA = source.subscribe('btcusdt@trade', () => a++);
     const offB = source.subscribe('btcusdt@trade', () => b++);
     try {
-      await waitFor(() => a > 0 && b > 0, 'events on both subscribers');
+      await waitFor('events on both subscribers', () => a > 0 && b > 0);
       const carrying = simulator.stats().connections.filter((c) => c.streams.includes('btcusdt@trade'));
       assert.equal(carrying.length, 2);
       assert.equal(source.getMetrics().activeConnections, 2);
@@ -76,13 +69,13 @@ describe('LegacyStreamSource', () => {
     let received = 0;
     const off = source.subscribe('ethusdt@trade', () => received++);
     try {
-      await waitFor(() => received > 0 && source.getMetrics().activeConnections === 1, 'connected');
+      await waitFor('connected', () => received > 0 && source.getMetrics().activeConnections === 1);
       const attempts = simulator.stats().connectionAttempts;
       const droppedAt = Date.now();
       assert.equal(simulator.dropConnections({ abrupt: true }), 1);
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(simulator.stats().connectionAttempts, attempts, 'no attempt before the delay');
-      await waitFor(() => simulator.stats().connectionAttempts > attempts, 'reconnect attempt');
+      await waitFor('reconnect attempt', () => simulator.stats().connectionAttempts > attempts);
       assert.ok(Date.now() - droppedAt >= 1400, 'waited the fixed delay');
       assert.equal(source.getMetrics().retryCount, 1);
     } finally {
@@ -128,7 +121,7 @@ describe('LegacyStreamSource', () => {
     const off = source.subscribe('btcusdt@trade', (_data, message) => seen.push(message));
     try {
       const matched = () => seen.filter((m) => reference.has((m.data as { t: number }).t));
-      await waitFor(() => matched().length >= 3, 'the same trades on both connections');
+      await waitFor('the same trades on both connections', () => matched().length >= 3);
       for (const message of matched()) {
         const expected = reference.get((message.data as { t: number }).t)!;
         assert.equal(message.frameBytes().toString(), expected.toString());

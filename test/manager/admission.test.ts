@@ -8,7 +8,8 @@ import { Registry } from 'prom-client';
 import { WSManager } from '../../src/manager/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { recordUpgradeAttempts } from '../support/upgrade-attempts.js';
-import { captureLogger, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { captureLogger } from './helpers.js';
 
 const fastRetry = { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: Number.POSITIVE_INFINITY };
 

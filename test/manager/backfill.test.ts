@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { type GapEvent, WSManager, type WSManagerOptions } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { sleep, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { sleep } from './helpers.js';
 
 // A fixed ~300 ms reconnect delay (random 0.99, first retry not immediate): at 100 events/s every outage
 // leaves a hole of about 30 events to refill.

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { sleep, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { sleep } from './helpers.js';
 
 let sim: Simulator;
 before(async () => {

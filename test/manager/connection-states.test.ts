@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/log.js';
-import { resolveOptions } from '../../src/manager/options.js';
+import { resolveOptions } from '../../src/manager/resolve-options.js';
 import {
   type ConnectionHooks,
   type ConnectionState,

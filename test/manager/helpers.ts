@@ -3,15 +3,6 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from '../../src/log.js';
 
-/** Polls `check` until it returns true, or fails after `timeoutMs` with `what`. */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** Resolves like `promise`, or rejects after `timeoutMs` naming `what`, so a broken path fails instead of hanging. */
 export async function withDeadline<T>(what: string, promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -6,7 +6,8 @@ import { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { type GapEvent, WSManager } from '../../src/manager/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { captureLogger, sleep, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { captureLogger, sleep } from './helpers.js';
 
 // Timers (ping interval, pong deadline, stall timeout, lifetime) are shortened through options.
 

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { Registry } from 'prom-client';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
-import { DEFAULTS, resolveOptions, type WSManagerOptions } from '../../src/manager/options.js';
+import { silentLogger } from '../../src/log.js';
+import { DEFAULTS, type WSManagerOptions } from '../../src/manager/options.js';
+import { OPTION_TABLE, resolveOptions } from '../../src/manager/resolve-options.js';
 
 function rejects(options: unknown, name: RegExp): void {
   assert.throws(
@@ -78,4 +82,59 @@ test('the REST base of the history is derived from the stream URL, or given', ()
   assert.equal(rest('wss://example.com/x'), undefined);
   assert.equal(rest('wss://example.com', 'https://api.example.com/'), 'https://api.example.com');
   assert.equal(resolveOptions({ url: 'ws://h' }).recovery, 'report');
+});
+
+test('every option comes from one table row: a few more invalid values, each named with its bounds', () => {
+  rejects({ url: 'ws://h', registry: {} }, /"registry" must be a prom-client Registry; received \{\}/);
+  rejects({ url: 'ws://h', logger: console.log }, /"logger" must be a pino Logger; received a function/);
+  rejects(
+    { url: 'ws://h', retry: { baseDelayMs: 500, maxDelayMs: 400 } },
+    /"retry.maxDelayMs" must be an integer from 500 to 30000; received 400/,
+  );
+  rejects(
+    { url: 'ws://h', retry: { maxAttempts: 2.5 } },
+    /"retry.maxAttempts" must be .* or Infinity; received 2.5/,
+  );
+  rejects({ url: 'ws://h', connectionAttempts: [] }, /"connectionAttempts" must be an object; received \[\]/);
+  rejects({ url: 'ws://h', pacing: null }, /"pacing" must be an object; received null/);
+  rejects({ url: 'ws://h', now: 'yesterday' }, /"now" must be a function; received "yesterday"/);
+  rejects({ url: 'ws://h', restUrl: 42 }, /"restUrl" must be an http:\/\/ or https:\/\/ URL.*received 42/);
+  rejects(
+    { url: 'ws://h', stallTimeoutMs: 3 },
+    /"stallTimeoutMs" must be an integer from 4 to 2147483647; received 3/,
+  );
+  rejects({ url: 'wss://' }, /"url" must be a ws:\/\/ or wss:\/\/ URL/);
+});
+
+test('absent options resolve to DEFAULTS, groups frozen, a given logger and registry kept as they are', () => {
+  const logger = silentLogger();
+  const registry = new Registry();
+  const o = resolveOptions({ url: 'ws://h/', logger, registry });
+  assert.equal(o.url, 'ws://h');
+  assert.equal(o.logger, logger);
+  assert.equal(o.registry, registry);
+  assert.equal(o.random, Math.random);
+  assert.equal(o.recovery, 'report');
+  assert.deepEqual(o.retry, DEFAULTS.retry);
+  assert.deepEqual(o.connectionAttempts, DEFAULTS.connectionAttempts);
+  for (const key of ['stallTimeoutMs', 'connectTimeoutMs', 'rotateAfterMs', 'rotationTimeoutMs'] as const)
+    assert.equal(o[key], DEFAULTS[key], key);
+  assert.ok(Object.isFrozen(o.retry) && Object.isFrozen(o.pacing) && Object.isFrozen(o.connectionAttempts));
+  assert.ok(resolveOptions({ url: 'ws://h' }).registry instanceof Registry, 'a fresh registry by default');
+  assert.notEqual(resolveOptions({ url: 'ws://h' }).registry, resolveOptions({ url: 'ws://h' }).registry);
+});
+
+test('docs/manager.md shows the options table as OPTION_TABLE defines it', () => {
+  const doc = readFileSync(new URL('../../docs/manager.md', import.meta.url), 'utf8');
+  const header = '| option | default | meaning |';
+  const lines = doc.slice(doc.indexOf(header)).split('\n');
+  const shown = lines.slice(
+    0,
+    lines.findIndex((line) => !line.startsWith('|')),
+  );
+  assert.deepEqual(shown, [
+    header,
+    '|---|---|---|',
+    ...OPTION_TABLE.map((row) => `| \`${row.name}\` | ${row.shownDefault} | ${row.doc} |`),
+  ]);
 });

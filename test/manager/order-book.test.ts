@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type OrderBookView, type ResyncNotice, WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { sleep, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { sleep } from './helpers.js';
 
 interface Snapshot {
   lastUpdateId: number;

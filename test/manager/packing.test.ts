@@ -4,7 +4,8 @@ import { ErrorCodes, type StreamError } from '../../src/errors.js';
 import { KLINE_INTERVALS } from '../../src/exchange/binance/streams.js';
 import { WSManager } from '../../src/manager/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { sleep, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { sleep } from './helpers.js';
 
 /** `count` distinct valid stream names over synthetic symbols (the simulator serves any well-formed symbol). */
 function streamNames(count: number): string[] {

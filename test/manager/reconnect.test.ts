@@ -4,7 +4,8 @@ import { Registry } from 'prom-client';
 import { ErrorCodes, type StreamError } from '../../src/errors.js';
 import { type GapEvent, WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { captureLogger, sleep, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { captureLogger, sleep } from './helpers.js';
 
 let sim: Simulator;
 before(async () => {

@@ -5,7 +5,8 @@ import { from, Observable, retry, take, toArray } from 'rxjs';
 import { ErrorCodes, InvalidArgumentError, StreamError } from '../../src/errors.js';
 import { type StreamMessage, WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { captureLogger, waitFor, withDeadline } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { captureLogger, withDeadline } from './helpers.js';
 
 let sim: Simulator;
 before(async () => {

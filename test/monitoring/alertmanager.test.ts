@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ALERTMANAGER_CONFIG, binaryOf, freePort, stopProcess, waitFor } from './monitoring-tools.js';
+import { waitFor } from '../support/wait-for.js';
+import { ALERTMANAGER_CONFIG, binaryOf, freePort, stopProcess, TOOL_WAIT } from './monitoring-tools.js';
 
 interface PostedAlert {
   readonly labels: Record<string, string>;
@@ -144,8 +145,10 @@ test('Alertmanager routes by severity and inhibits per target as configured', {
   child.stderr?.on('data', (chunk: Buffer) => {
     log += chunk.toString();
   });
-  await waitFor('Alertmanager ready', async () =>
-    (await fetch(`${url}/-/ready`)).ok ? true : undefined,
+  await waitFor(
+    'Alertmanager ready',
+    async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined),
+    ...TOOL_WAIT,
   ).catch((error: Error) => assert.fail(`${error.message}\n${log}`));
 
   const posted = await fetch(`${url}/api/v2/alerts`, {
@@ -156,11 +159,15 @@ test('Alertmanager routes by severity and inhibits per target as configured', {
   assert.equal(posted.status, 200, await posted.text());
 
   const expected = new Map(CASES.map((entry) => [key(entry.alert.labels), entry]));
-  const alerts = await waitFor('every alert processed with its final state', async () => {
-    const list = (await (await fetch(`${url}/api/v2/alerts`)).json()) as GettableAlert[];
-    const settled = list.every((alert) => alert.status.state === expected.get(key(alert.labels))?.state);
-    return list.length === CASES.length && settled ? list : undefined;
-  }).catch(async (error: Error) => {
+  const alerts = await waitFor(
+    'every alert processed with its final state',
+    async () => {
+      const list = (await (await fetch(`${url}/api/v2/alerts`)).json()) as GettableAlert[];
+      const settled = list.every((alert) => alert.status.state === expected.get(key(alert.labels))?.state);
+      return list.length === CASES.length && settled ? list : undefined;
+    },
+    ...TOOL_WAIT,
+  ).catch(async (error: Error) => {
     const list = (await (await fetch(`${url}/api/v2/alerts`)).json()) as GettableAlert[];
     assert.fail(`${error.message}: ${JSON.stringify(list.map((x) => [key(x.labels), x.status.state]))}`);
   });

@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/log.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type NatsServer, startNatsServer } from '../cluster/nats-server.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   dashboardQueries,
   freePort,
@@ -26,7 +27,7 @@ import {
   PROMETHEUS_CONFIG,
   RULES_FILE,
   stopProcess,
-  waitFor,
+  TOOL_WAIT,
 } from './monitoring-tools.js';
 
 const JOB = 'cryptrade-ws-metrics';
@@ -122,12 +123,18 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
     { logger: silentLogger() },
   );
   gateway = await startGateway({ ...common, nodeId: 'prom-gateway' }, { logger: silentLogger() });
-  await waitFor('every shard leased', async () =>
-    ingest?.leases.ownedShards().length === SHARDS ? true : undefined,
+  await waitFor(
+    'every shard leased',
+    async () => (ingest?.leases.ownedShards().length === SHARDS ? true : undefined),
+    ...TOOL_WAIT,
   );
   // Events flow, so the throughput and lag panels have something to show.
   client = await openClient(`${gateway.wsUrl}/ws/promclusterusdt@trade`);
-  await waitFor('the client receiving', async () => ((client?.messages.length ?? 0) >= 5 ? true : undefined));
+  await waitFor(
+    'the client receiving',
+    async () => ((client?.messages.length ?? 0) >= 5 ? true : undefined),
+    ...TOOL_WAIT,
+  );
 
   const tokenFile = join(dir, 'metrics-token');
   writeFileSync(tokenFile, `${TOKEN}\n`);
@@ -158,13 +165,19 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
     if (body.status !== 'success') throw new Error(`${query}: ${body.error}`);
     return body.data.result;
   };
-  await waitFor('Prometheus ready', async () =>
-    (await fetch(`${prom}/-/ready`)).ok ? true : undefined,
+  await waitFor(
+    'Prometheus ready',
+    async () => ((await fetch(`${prom}/-/ready`)).ok ? true : undefined),
+    ...TOOL_WAIT,
   ).catch((error: Error) => assert.fail(`${error.message}\nprometheus log:\n${prometheusLog.slice(-2000)}`));
-  const up = await waitFor('both roles scraped (up == 1)', async () => {
-    const result = await instant(`up{job="${JOB}"} == 1`);
-    return result.length === 2 ? result : undefined;
-  });
+  const up = await waitFor(
+    'both roles scraped (up == 1)',
+    async () => {
+      const result = await instant(`up{job="${JOB}"} == 1`);
+      return result.length === 2 ? result : undefined;
+    },
+    ...TOOL_WAIT,
+  );
   assert.deepEqual(up.map((s) => s.metric['role_under_test']).sort(), ['gateway', 'ingest']);
   const roles = await instant('ws_manager_cluster_info');
   assert.deepEqual(
@@ -176,8 +189,10 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
   const queries = clusterRowQueries();
   assert.ok(queries.length >= 10, `the cluster row has its queries (${queries.length})`);
   for (const query of queries) {
-    await waitFor(`${query.where} to return data`, async () =>
-      (await instant(query.expr)).length > 0 ? true : undefined,
+    await waitFor(
+      `${query.where} to return data`,
+      async () => ((await instant(query.expr)).length > 0 ? true : undefined),
+      ...TOOL_WAIT,
     ).catch((error: Error) => assert.fail(`${error.message}: ${query.expr}`));
   }
 
@@ -189,10 +204,14 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
     const threshold = /\s*(?:>=|<=|==|!=|>|<)\s*-?[0-9.]+\s*$/;
     assert.match(alert.expr, threshold, `${alert.alert} ends in a threshold`);
     const expr = alert.expr.replace(threshold, '');
-    const result = await waitFor(`${alert.alert} (${expr}) to return data`, async () => {
-      const r = await instant(expr);
-      return r.length > 0 ? r : undefined;
-    }).catch((error: Error) => assert.fail(error.message));
+    const result = await waitFor(
+      `${alert.alert} (${expr}) to return data`,
+      async () => {
+        const r = await instant(expr);
+        return r.length > 0 ? r : undefined;
+      },
+      ...TOOL_WAIT,
+    ).catch((error: Error) => assert.fail(error.message));
     if (alert.alert === 'WSManagerClusterShardUnowned') {
       assert.deepEqual(
         result.map((s) => [s.metric['environment'], s.value[1]]),

@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import WebSocket from 'ws';
 import { parse, stringify } from 'yaml';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   dashboardQueries,
   freePort,
@@ -22,7 +23,7 @@ import {
   PROMETHEUS_CONFIG,
   RULES_FILE,
   stopProcess,
-  waitFor,
+  TOOL_WAIT,
 } from './monitoring-tools.js';
 
 const JOB = 'cryptrade-ws-metrics';
@@ -198,15 +199,21 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
   const instant = async (query: string): Promise<VectorSample[]> =>
     (await api<{ result: VectorSample[] }>(`/api/v1/query?query=${encodeURIComponent(query)}`)).result;
 
-  await waitFor('Prometheus ready', async () =>
-    (await fetch(`${prom}/-/ready`)).ok ? true : undefined,
+  await waitFor(
+    'Prometheus ready',
+    async () => ((await fetch(`${prom}/-/ready`)).ok ? true : undefined),
+    ...TOOL_WAIT,
   ).catch((error: Error) => assert.fail(error.message + context()));
 
   // The scrape works with the project's path, params and bearer token.
-  const up = await waitFor('up == 1 for both tracks', async () => {
-    const result = await instant(`up{job="${JOB}"} == 1`);
-    return result.length === 2 ? result : undefined;
-  }).catch((error: Error) => assert.fail(error.message + context()));
+  const up = await waitFor(
+    'up == 1 for both tracks',
+    async () => {
+      const result = await instant(`up{job="${JOB}"} == 1`);
+      return result.length === 2 ? result : undefined;
+    },
+    ...TOOL_WAIT,
+  ).catch((error: Error) => assert.fail(error.message + context()));
   const trackOf = (host: string): string | undefined =>
     up.find((sample) => sample.metric['instance'] === host)?.metric['track'];
   assert.equal(trackOf(new URL(gateway.url).host), 'canary');
@@ -217,14 +224,18 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
   const canary = `job="${JOB}", track="canary"`;
 
   // Each contract metric as Prometheus stored it equals what the gateway reports in JSON.
-  await waitFor('contract metrics equal to the JSON endpoint', async () => {
-    const json = await gatewayJson();
-    for (const [metric, field] of CONTRACT) {
-      const result = await instant(`${metric}{${canary}}`);
-      if (result.length !== 1 || Number(result[0]?.value[1]) !== json[field]) return undefined;
-    }
-    return true;
-  }).catch(async (error: Error) => {
+  await waitFor(
+    'contract metrics equal to the JSON endpoint',
+    async () => {
+      const json = await gatewayJson();
+      for (const [metric, field] of CONTRACT) {
+        const result = await instant(`${metric}{${canary}}`);
+        if (result.length !== 1 || Number(result[0]?.value[1]) !== json[field]) return undefined;
+      }
+      return true;
+    },
+    ...TOOL_WAIT,
+  ).catch(async (error: Error) => {
     const json = await gatewayJson();
     const stored = await Promise.all(CONTRACT.map(([metric]) => instant(`${metric}{${canary}}`)));
     assert.fail(`${error.message}: json ${JSON.stringify(json)} prometheus ${JSON.stringify(stored)}`);
@@ -239,11 +250,15 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
   );
 
   // Both rule groups loaded and every rule evaluated without error.
-  const groups = await waitFor('every rule evaluated', async () => {
-    const data = await api<{ groups: RuleGroup[] }>('/api/v1/rules');
-    const rules = data.groups.flatMap((group) => group.rules);
-    return rules.length > 0 && rules.every((rule) => rule.health === 'ok') ? data.groups : undefined;
-  }).catch(async (error: Error) => {
+  const groups = await waitFor(
+    'every rule evaluated',
+    async () => {
+      const data = await api<{ groups: RuleGroup[] }>('/api/v1/rules');
+      const rules = data.groups.flatMap((group) => group.rules);
+      return rules.length > 0 && rules.every((rule) => rule.health === 'ok') ? data.groups : undefined;
+    },
+    ...TOOL_WAIT,
+  ).catch(async (error: Error) => {
     const data = await api<{ groups: RuleGroup[] }>('/api/v1/rules');
     assert.fail(`${error.message}: ${JSON.stringify(data.groups)}`);
   });
@@ -255,14 +270,18 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
   // at the end, with those metrics.
   const dashboard = dashboardQueries(loadDashboard(), '4s');
   const limitQuery = (expr: string): boolean => CONNECT_LIMIT_METRICS.some((name) => expr.includes(name));
+  /** Waits until a dashboard query returns series; fails naming its panel and the query. */
+  const returnsSeries = (query: { where: string; expr: string }): Promise<unknown> =>
+    waitFor(
+      `${query.where} to return series`,
+      async () => (await instant(query.expr)).length > 0,
+      ...TOOL_WAIT,
+    ).catch((error: Error) => assert.fail(`${error.message}: ${query.expr}`));
   // The clustered mode's panels read series that only clustered processes export (NATS_URL set); these
   // single-process gateways have none; cluster-e2e.test.ts checks them against a real cluster.
   const clusterQuery = (expr: string): boolean => /ws_manager_(cluster|broker)_/.test(expr);
   for (const query of dashboard.filter((q) => !limitQuery(q.expr) && !clusterQuery(q.expr))) {
-    await waitFor(`${query.where} to return series`, async () => {
-      const result = await instant(query.expr);
-      return result.length > 0 ? true : undefined;
-    }).catch((error: Error) => assert.fail(`${error.message}: ${query.expr}`));
+    await returnsSeries(query);
   }
   const ratio = await instant('environment:ws_manager_retries_canary_vs_stable:ratio5m');
   assert.equal(ratio[0]?.metric['environment'], 'e2e');
@@ -273,21 +292,33 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
   // retry and reconnects, and Prometheus sees the counter rise.
   const before = Number((await instant(`ws_manager_retry_count_total{${canary}}`))[0]?.value[1]);
   assert.ok(simulator.dropConnections({ abrupt: true }) >= 1, 'the simulator had a connection to drop');
-  const after = await waitFor('ws_manager_retry_count_total to rise in Prometheus', async () => {
-    const value = Number((await instant(`ws_manager_retry_count_total{${canary}}`))[0]?.value[1]);
-    return value > before ? value : undefined;
-  });
+  const after = await waitFor(
+    'ws_manager_retry_count_total to rise in Prometheus',
+    async () => {
+      const value = Number((await instant(`ws_manager_retry_count_total{${canary}}`))[0]?.value[1]);
+      return value > before ? value : undefined;
+    },
+    ...TOOL_WAIT,
+  );
   assert.ok(after > before);
-  await waitFor('the recorded retry rate to turn positive', async () => {
-    const result = await instant(`instance:ws_manager_retries:rate2m{${canary}} > 0`);
-    return result.length === 1 ? true : undefined;
-  });
-  await waitFor('the canary retry rate per connection to turn positive', async () => {
-    const result = await instant(
-      'environment_track:ws_manager_retries_per_connection:rate5m{environment="e2e", track="canary"} > 0',
-    );
-    return result.length === 1 ? true : undefined;
-  });
+  await waitFor(
+    'the recorded retry rate to turn positive',
+    async () => {
+      const result = await instant(`instance:ws_manager_retries:rate2m{${canary}} > 0`);
+      return result.length === 1 ? true : undefined;
+    },
+    ...TOOL_WAIT,
+  );
+  await waitFor(
+    'the canary retry rate per connection to turn positive',
+    async () => {
+      const result = await instant(
+        'environment_track:ws_manager_retries_per_connection:rate5m{environment="e2e", track="canary"} > 0',
+      );
+      return result.length === 1 ? true : undefined;
+    },
+    ...TOOL_WAIT,
+  );
 
   // The exchange's connection limits, from both implementations: every metric scraped from both
   // tracks, the canary's reconnect counted as an attempt, the budget in use and no Retry-After, and
@@ -300,10 +331,14 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
   assert.deepEqual(missing, [], 'connection-limit metrics in Prometheus');
   // The retry is counted when it is scheduled, the attempt only after its backoff: wait for a scrape
   // that has both the first connection and the reconnect.
-  await waitFor('the first connection and the reconnect counted as attempts', async () => {
-    const attempts = await instant(`ws_manager_upstream_connect_attempts_total{${canary}}`);
-    return Number(attempts[0]?.value[1]) >= 2 ? true : undefined;
-  });
+  await waitFor(
+    'the first connection and the reconnect counted as attempts',
+    async () => {
+      const attempts = await instant(`ws_manager_upstream_connect_attempts_total{${canary}}`);
+      return Number(attempts[0]?.value[1]) >= 2 ? true : undefined;
+    },
+    ...TOOL_WAIT,
+  );
   const budget = await instant(`ws_manager_upstream_connect_budget_ratio{${canary}}`);
   assert.ok(Number(budget[0]?.value[1]) > 0 && Number(budget[0]?.value[1]) < 0.8, 'budget in use, not near');
   const retryAfter = await instant(`ws_manager_upstream_retry_after_seconds{job="${JOB}"}`);
@@ -311,10 +346,5 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
     retryAfter.every((sample) => sample.value[1] === '0'),
     'no Retry-After in force',
   );
-  for (const query of dashboard.filter((q) => limitQuery(q.expr))) {
-    await waitFor(`${query.where} to return series`, async () => {
-      const result = await instant(query.expr);
-      return result.length > 0 ? true : undefined;
-    }).catch((error: Error) => assert.fail(`${error.message}: ${query.expr}`));
-  }
+  for (const query of dashboard.filter((q) => limitQuery(q.expr))) await returnsSeries(query);
 });

@@ -186,27 +186,11 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+/**
+ * Timeout and poll interval of `waitFor` on Prometheus and Alertmanager, whose answers change once per
+ * scrape or evaluation, not per millisecond.
+ */
+export const TOOL_WAIT = [20_000, 250] as const;
 
 /** Stops a child process: SIGTERM, then SIGKILL if it has not exited within 5 s. */
 export async function stopProcess(child: ChildProcess): Promise<void> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
-import { waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
 
 interface ConnectorStream {
   trade(symbol: string): void;
@@ -38,12 +38,12 @@ describe('an unmodified Binance client library against the simulator', () => {
     });
     try {
       client.trade('btcusdt');
-      await waitFor(() => received.length >= 3, 5000, 'trades through the library');
+      await waitFor('trades through the library', () => received.length >= 3, 5000);
       assert.equal(received[0]!['e'], 'trade');
       assert.equal(received[0]!['s'], 'BTCUSDT');
       // A live SUBSCRIBE over the open connection, the library's second path.
       client.subscribe('ethusdt@trade');
-      await waitFor(() => received.some((m) => m['s'] === 'ETHUSDT'), 5000, 'ETHUSDT trades');
+      await waitFor('ETHUSDT trades', () => received.some((m) => m['s'] === 'ETHUSDT'), 5000);
       assert.ok(received.some((m) => m['result'] === null && typeof m['id'] === 'number'));
     } finally {
       client.disconnect();
@@ -63,11 +63,11 @@ describe('an unmodified Binance client library against the simulator', () => {
     try {
       client.subscribe(['btcusdt@trade', 'ethusdt@aggTrade']);
       await waitFor(
+        'both streams',
         () =>
           received.some((m) => m.stream === 'btcusdt@trade') &&
           received.some((m) => m.stream === 'ethusdt@aggTrade'),
         5000,
-        'both streams',
       );
       assert.equal(received.find((m) => m.stream === 'btcusdt@trade')?.data?.['e'], 'trade');
     } finally {
@@ -87,7 +87,7 @@ describe('an unmodified Binance client library against the simulator', () => {
     client.on('response', (r) => responses.push(r));
     try {
       await client.subscribe(['btcusdt@trade'], 'main');
-      await waitFor(() => trades.length >= 3, 5000, 'trades through the library');
+      await waitFor('trades through the library', () => trades.length >= 3, 5000);
       assert.equal(trades[0]!['s'], 'BTCUSDT');
       assert.equal(trades[1]!['t'], (trades[0]!['t'] as number) + 1);
       assert.equal(responses[0]?.['result'], null);

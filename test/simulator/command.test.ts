@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import { parseSimulateArgs, simulateCommand, simulateUsage } from '../../src/simulator/command.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { connect, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { connect } from './helpers.js';
 
 describe('ws-manager simulate', () => {
   it('prints where it listens, serves streams, and stops on SIGTERM', async () => {
@@ -14,7 +15,7 @@ describe('ws-manager simulate', () => {
         print: (line) => lines.push(line),
       },
     );
-    await waitFor(() => lines.length >= 4, 5000, 'the start-up lines');
+    await waitFor('the start-up lines', () => lines.length >= 4, 5000);
     const url = /listening on (ws:\/\/127\.0\.0\.1:\d+)/.exec(lines[0]!)?.[1];
     assert.ok(url, lines[0]);
     assert.match(lines[2]!, /http:\/\/127\.0\.0\.1:\d+\/stats/);
@@ -36,7 +37,7 @@ describe('ws-manager simulate', () => {
       print: (l) => lines.push(l),
       signal: controller.signal,
     });
-    await waitFor(() => lines.length >= 4);
+    await waitFor('the start-up lines', () => lines.length >= 4);
     assert.match(lines[3]!, /rate max, seed 1/);
     controller.abort();
     await running;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { connect, upgradeRefusal, upgradeStatus, waitFor } from './helpers.js';
+import { upgradeRefusal, upgradeStatus } from '../support/upgrade.js';
+import { waitFor } from '../support/wait-for.js';
+import { connect } from './helpers.js';
 
 describe('simulator HTTP control API', () => {
   let sim: Simulator;
@@ -16,12 +18,12 @@ describe('simulator HTTP control API', () => {
     sim = await startSimulator({ rate: 20 });
   });
   after(() => sim.close());
-  beforeEach(() => waitFor(() => sim.stats().openConnections === 0));
+  beforeEach(() => waitFor('every connection closed', () => sim.stats().openConnections === 0));
 
   it('GET /stats reports connections, streams, messages and breaches', async () => {
     const c = await connect(`${sim.url}/ws/btcusdt@trade`);
     await c.request({ method: 'LIST_SUBSCRIPTIONS', id: 1 }, 1);
-    await waitFor(() => c.frames.length > 2);
+    await waitFor('more than 2 frames', () => c.frames.length > 2);
     const res = await fetch(`${sim.httpUrl}/stats`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
@@ -51,7 +53,7 @@ describe('simulator HTTP control API', () => {
   it('POST /faults/stall, /faults/malformed, /faults/latency and /faults/shutdown act on connections', async () => {
     const c = await connect(`${sim.url}/ws`);
     assert.deepEqual(await (await post('/faults/malformed', { count: 2 })).json(), { connections: 1 });
-    await waitFor(() => c.frames.length === 2);
+    await waitFor('2 frames', () => c.frames.length === 2);
     assert.deepEqual(await (await post('/faults/latency', { ms: 50 })).json(), { latencyMs: 50 });
     assert.deepEqual(await (await post('/faults/latency', { ms: 0 })).json(), { latencyMs: 0 });
     assert.deepEqual(await (await post('/faults/shutdown', { closeAfterMs: 50 })).json(), { announced: 1 });

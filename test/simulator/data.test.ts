@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
 import { KLINE_FIELDS, PAYLOAD_FIELDS } from '../support/payload-fields.js';
-import { connect, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { connect } from './helpers.js';
 
 type Msg = Record<string, unknown>;
 const DECIMAL = /^-?\d+\.\d{8}$/;
@@ -13,7 +14,7 @@ describe('simulator data', () => {
     try {
       const a = await connect(`${sim.url}/ws/btcusdt@trade`);
       const b = await connect(`${sim.url}/stream?streams=btcusdt@trade`);
-      await waitFor(() => a.frames.length >= 20 && b.frames.length >= 20);
+      await waitFor('20 frames on each connection', () => a.frames.length >= 20 && b.frames.length >= 20);
       const byId = new Map((a.json() as Msg[]).map((m) => [m['t'], JSON.stringify(m)]));
       const fromB = (b.json() as Array<{ data: Msg }>).map((m) => m.data);
       const shared = fromB.filter((m) => byId.has(m['t']));
@@ -31,7 +32,7 @@ describe('simulator data', () => {
     const sim = await startSimulator({ rate: 100 });
     try {
       const first = await connect(`${sim.url}/ws/btcusdt@aggTrade`);
-      await waitFor(() => first.frames.length >= 3);
+      await waitFor('3 frames', () => first.frames.length >= 3);
       await first.close();
       const lastSeen = Math.max(...(first.json() as Msg[]).map((m) => m['a'] as number));
       await new Promise((r) => setTimeout(r, 300));
@@ -48,7 +49,7 @@ describe('simulator data', () => {
     const sim = await startSimulator({ rate: 100 });
     try {
       const c = await connect(`${sim.url}/stream?streams=ethusdt@depth@100ms/ethusdt@bookTicker`);
-      await waitFor(() => c.frames.length >= 30);
+      await waitFor('30 frames', () => c.frames.length >= 30);
       const all = c.json() as Array<{ stream: string; data: Msg }>;
       const depth = all.filter((m) => m.stream === 'ethusdt@depth@100ms').map((m) => m.data);
       for (let i = 1; i < depth.length; i++) assert.equal(depth[i]!['U'], (depth[i - 1]!['u'] as number) + 1);
@@ -66,7 +67,7 @@ describe('simulator data', () => {
       const sim = await startSimulator({ rate: 100, seed });
       try {
         const c = await connect(`${sim.url}/ws/solusdt@trade`);
-        await waitFor(() => c.frames.length >= 5);
+        await waitFor('5 frames', () => c.frames.length >= 5);
         await c.close();
         return (c.json() as Msg[]).slice(0, 5).map((m) => `${m['t']} ${m['p']} ${m['q']} ${m['m']}`);
       } finally {
@@ -129,13 +130,14 @@ describe('simulator data', () => {
     const sim = await startSimulator({ rate: 'max' });
     try {
       const c = await connect(`${sim.url}/ws/btcusdt@trade`);
-      await waitFor(() => c.frames.length >= 2000, 10_000, '2000 frames');
+      await waitFor('2000 frames', () => c.frames.length >= 2000, 10_000);
       const ids = (c.json() as Msg[]).map((m) => m['t'] as number);
       for (let i = 1; i < ids.length; i++) assert.equal(ids[i], ids[i - 1]! + 1);
       c.ws.pause();
       // Once the kernel buffers fill, the feed must stop producing instead of queueing in memory.
       let previous = -1;
       await waitFor(
+        'the send count to settle',
         () => {
           const now = sim.stats().messagesSent;
           const stable = now === previous;
@@ -143,7 +145,6 @@ describe('simulator data', () => {
           return stable;
         },
         20_000,
-        'the send count to settle',
       );
       const connection = sim.stats().connections[0]!;
       assert.ok(connection.messagesSent > 2000);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { connect, upgradeRefusal, upgradeStatus, waitFor } from './helpers.js';
+import { upgradeRefusal, upgradeStatus } from '../support/upgrade.js';
+import { waitFor } from '../support/wait-for.js';
+import { connect } from './helpers.js';
 
 const idle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -12,7 +14,7 @@ describe('simulator faults', () => {
   });
   after(() => sim.close());
   // Every test starts without connections left over from the previous one.
-  beforeEach(() => waitFor(() => sim.stats().openConnections === 0));
+  beforeEach(() => waitFor('every connection closed', () => sim.stats().openConnections === 0));
 
   it('drops every connection cleanly with the requested code', async () => {
     const a = await connect(`${sim.url}/ws/btcusdt@trade`);
@@ -20,7 +22,7 @@ describe('simulator faults', () => {
     assert.equal(sim.dropConnections({ code: 4000, reason: 'maintenance' }), 2);
     assert.deepEqual(await a.done, { code: 4000, reason: 'maintenance' });
     assert.deepEqual(await b.done, { code: 4000, reason: 'maintenance' });
-    await waitFor(() => sim.stats().openConnections === 0);
+    await waitFor('every connection closed', () => sim.stats().openConnections === 0);
   });
 
   it('drops one connection abruptly, without a close frame', async () => {
@@ -36,7 +38,7 @@ describe('simulator faults', () => {
 
   it('stalls a connection: no events, no pong, TCP still open', async () => {
     const c = await connect(`${sim.url}/ws/btcusdt@trade`);
-    await waitFor(() => c.frames.length > 2);
+    await waitFor('more than 2 frames', () => c.frames.length > 2);
     assert.equal(sim.stall(), 1);
     await idle(50);
     const seen = c.frames.length;
@@ -52,7 +54,7 @@ describe('simulator faults', () => {
     assert.equal(sim.stats().connections[0]?.stalled, true);
     // A new connection is served normally.
     const fresh = await connect(`${sim.url}/ws/btcusdt@trade`);
-    await waitFor(() => fresh.frames.length > 0);
+    await waitFor('a frame', () => fresh.frames.length > 0);
     await Promise.all([c.close(), fresh.close()]);
   });
 
@@ -88,7 +90,7 @@ describe('simulator faults', () => {
   it('sends malformed frames', async () => {
     const c = await connect(`${sim.url}/ws`);
     assert.equal(sim.sendMalformed({ count: 4 }), 1);
-    await waitFor(() => c.frames.length === 4);
+    await waitFor('4 frames', () => c.frames.length === 4);
     const unparsable = c.frames.filter((f) => {
       try {
         JSON.parse(f);
@@ -109,7 +111,7 @@ describe('simulator faults', () => {
       const started = Date.now();
       c.send({ method: 'LIST_SUBSCRIPTIONS', id: 1 });
       c.send({ method: 'GET_PROPERTY', params: ['combined'], id: 2 });
-      await waitFor(() => c.frames.length === 2);
+      await waitFor('2 frames', () => c.frames.length === 2);
       assert.ok(Date.now() - started >= 250, `replied after ${Date.now() - started} ms`);
       assert.deepEqual(
         c.json().map((m) => (m as { id: number }).id),

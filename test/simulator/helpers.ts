@@ -1,5 +1,6 @@
-/** Test helpers: a recording `ws` client and a polling wait, shared by the simulator tests. */
+/** Test helpers shared by the simulator tests: a recording `ws` client. */
 import WebSocket from 'ws';
+import { waitFor } from '../support/wait-for.js';
 
 export interface Closed {
   code: number;
@@ -51,6 +52,7 @@ export class Client {
   ): Promise<T> {
     let found: T | undefined;
     await waitFor(
+      'a matching frame',
       () => {
         for (const f of this.frames.slice(from)) {
           try {
@@ -64,7 +66,6 @@ export class Client {
         return false;
       },
       timeoutMs,
-      'a matching frame',
     );
     return found as T;
   }
@@ -74,7 +75,7 @@ export class Client {
     const before = this.frames.length;
     this.send(body);
     let reply: Record<string, unknown> | undefined;
-    await waitFor(() => {
+    await waitFor(`the reply to request ${JSON.stringify(id)}`, () => {
       for (const f of this.frames.slice(before)) {
         const m = JSON.parse(f) as Record<string, unknown>;
         if (('result' in m || 'error' in m) && m['id'] === id) {
@@ -99,50 +100,4 @@ export async function connect(url: string, options?: WebSocket.ClientOptions): P
   const client = new Client(url, options);
   await client.opened;
   return client;
-}
-
-/** Polls `condition` every 10 ms until it holds or `timeoutMs` passes (then throws). */
-export async function waitFor(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Opens an upgrade and resolves with the HTTP status of a refusal (or 101 when accepted). */
-/** Status and `Retry-After` of a refused upgrade (101 and undefined when accepted). */
-export function upgradeRefusal(url: string): Promise<{ status: number; retryAfter: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('unexpected-response', (req, res) => {
-      const header = res.headers['retry-after'];
-      resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(header) ? header[0] : header });
-      req.destroy();
-    });
-    ws.on('open', () => {
-      resolve({ status: 101, retryAfter: undefined });
-      ws.terminate();
-    });
-    ws.on('error', (error) => {
-      if (!/Unexpected server response/.test(error.message)) reject(error);
-    });
-  });
-}
-
-export function upgradeStatus(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('unexpected-response', (req, res) => {
-      resolve(res.statusCode ?? 0);
-      req.destroy();
-    });
-    ws.on('open', () => {
-      resolve(101);
-      ws.terminate();
-    });
-    ws.on('error', (error) => {
-      if (!/Unexpected server response/.test(error.message)) reject(error);
-    });
-  });
 }

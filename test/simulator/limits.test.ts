@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
-import { connect, upgradeStatus, waitFor } from './helpers.js';
+import { upgradeStatus } from '../support/upgrade.js';
+import { waitFor } from '../support/wait-for.js';
+import { connect } from './helpers.js';
 
 describe('simulator limits', () => {
   it('caps the streams of one connection, live and in the URL', async () => {
@@ -46,7 +48,7 @@ describe('simulator limits', () => {
       // Exactly five requests were answered before the cut.
       assert.equal(flooder.json().filter((m) => (m as { id?: number }).id !== undefined).length, 5);
       const seen = calm.frames.length;
-      await waitFor(() => calm.frames.length > seen + 3, 5000, 'the calm connection to keep receiving');
+      await waitFor('the calm connection to keep receiving', () => calm.frames.length > seen + 3, 5000);
       assert.deepEqual((await calm.request({ method: 'LIST_SUBSCRIPTIONS', id: 1 }, 1))['result'], [
         'btcusdt@trade',
       ]);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { connect, upgradeStatus } from './helpers.js';
+import { upgradeStatus } from '../support/upgrade.js';
+import { connect } from './helpers.js';
 
 const DECIMAL = /^-?\d+\.\d{8}$/;
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
-import { connect, waitFor } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { connect } from './helpers.js';
 
 type Msg = Record<string, unknown>;
 type Json = Record<string, unknown>;
@@ -102,7 +103,7 @@ describe('simulator REST API', () => {
     const sim = await startSimulator({ rate: 100 });
     try {
       const client = await connect(`${sim.url}/ws/btcusdt@aggTrade`);
-      await waitFor(() => client.frames.length >= 20);
+      await waitFor('20 frames', () => client.frames.length >= 20);
       await client.close();
       const seen = client.json() as Msg[];
       const first = seen[0]?.['a'] as number;
@@ -146,7 +147,7 @@ describe('simulator REST API', () => {
     const sim = await startSimulator({ rate: 1000, rest: { historySize: 50 } });
     try {
       const client = await connect(`${sim.url}/ws/btcusdt@aggTrade`);
-      await waitFor(() => client.frames.length >= 120);
+      await waitFor('120 frames', () => client.frames.length >= 120);
       const firstSeen = (client.json() as Msg[])[0]?.['a'] as number;
       const rows = (await get(sim.httpUrl, `/api/v3/aggTrades?symbol=BTCUSDT&fromId=${firstSeen}&limit=1000`))
         .body as Json[];
@@ -162,7 +163,7 @@ describe('simulator REST API', () => {
     const sim = await startSimulator({ rate: 100 });
     try {
       const client = await connect(`${sim.url}/ws/ethusdt@trade`);
-      await waitFor(() => client.frames.length >= 5);
+      await waitFor('5 frames', () => client.frames.length >= 5);
       const rows = (await get(sim.httpUrl, '/api/v3/trades?symbol=ETHUSDT&limit=1000')).body as Json[];
       const byId = new Map(rows.map((r) => [r['id'], r]));
       for (const t of (client.json() as Msg[]).slice(0, 5)) {
@@ -215,7 +216,7 @@ describe('simulator REST API', () => {
     const sim = await startSimulator({ rate: 200 });
     try {
       const client = await connect(`${sim.url}/ws/btcusdt@depth@100ms`);
-      await waitFor(() => client.frames.length >= 5);
+      await waitFor('5 frames', () => client.frames.length >= 5);
       const snapshot = async (): Promise<{ lastUpdateId: number; bids: string[][]; asks: string[][] }> =>
         (await get(sim.httpUrl, '/api/v3/depth?symbol=BTCUSDT&limit=5000')).body as never;
       // Binance's procedure: buffer diffs, fetch a snapshot, drop diffs with u <= lastUpdateId, the first
@@ -226,7 +227,7 @@ describe('simulator REST API', () => {
       let applied = first.lastUpdateId;
       let index = 0;
       const applyUntil = async (target: number): Promise<void> => {
-        await waitFor(() => {
+        await waitFor(`diffs up to ${target}`, () => {
           for (; index < client.frames.length && applied < target; index++) {
             const d = JSON.parse(client.frames[index] as string) as {
               U: number;

@@ -11,7 +11,8 @@ import { MAX_EVENT_STREAMS } from '../../src/gateway/status/event-stream.js';
 import { RingBuffer } from '../../src/gateway/status/ring-buffer.js';
 import { MAX_CONNECTION_ROWS, statusFields } from '../../src/gateway/status/status-fields.js';
 import type { ConnectionInfo, StreamSource } from '../../src/stream-source.js';
-import { fetchRaw, openClient, startTestGateway, waitFor } from '../gateway/helpers.js';
+import { fetchRaw, openClient, startTestGateway } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 
 const VERSION = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -103,10 +104,10 @@ for (const useNewWsManager of [true, false]) {
       const a = await openClient(`${gateway.wsUrl}/stream?streams=btcusdt@trade/ethusdt@trade`);
       const b = await openClient(`${gateway.wsUrl}/ws/btcusdt@trade`);
       try {
-        const m = await waitFor(async () => {
+        const m = await waitFor('a second sample with traffic', async () => {
           const doc = (await getJson(`${gateway.url}/api/ws/metrics?format=json`)).body.metrics;
           return (doc.messagesInPerSecond as number) > 0 && doc.activeConnections !== 0 ? doc : undefined;
-        }, 'a second sample with traffic');
+        });
         assert.equal(m.implementation, implementation);
         assert.equal(m.version, VERSION);
         assert.equal(typeof m.uptimeSeconds, 'number');
@@ -140,11 +141,11 @@ for (const useNewWsManager of [true, false]) {
         );
         assert.equal(m.overdueIdleStreams, 0);
         await b.close();
-        const gw = await waitFor(async () => {
+        const gw = await waitFor('one client left', async () => {
           const doc = (await getJson(`${gateway.url}/api/ws/metrics`)).body.metrics;
           const stats = doc.gateway as Record<string, number>;
           return stats.clients === 1 ? stats : undefined;
-        }, 'one client left');
+        });
         assert.equal(gw.clientsHwm, 2);
       } finally {
         await a.close();
@@ -158,17 +159,17 @@ for (const useNewWsManager of [true, false]) {
       const client = await openClient(`${gateway.wsUrl}/ws/btcusdt@trade`);
       try {
         await waitFor(
-          async () => (await getJson(`${gateway.url}/api/ws/metrics`)).body.metrics.activeConnections === 1,
           'open',
+          async () => (await getJson(`${gateway.url}/api/ws/metrics`)).body.metrics.activeConnections === 1,
         );
         assert.ok(gateway.simulator);
         await fetchRaw(`${gateway.simulator.httpUrl}/faults/drop`, { method: 'POST' });
-        const row = await waitFor(async () => {
+        const row = await waitFor('a row with retries', async () => {
           const rows = (await getJson(`${gateway.url}/api/ws/metrics`)).body.metrics.connections as Array<
             Record<string, unknown>
           >;
           return rows.find((r) => (r.retries as number) > 0);
-        }, 'a row with retries');
+        });
         assert.equal(row.retries, 1);
       } finally {
         await client.close();

@@ -11,7 +11,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { RunningGateway } from '../../src/gateway/index.js';
-import { fetchRaw, openClient, startTestGateway, type TestClient, waitFor } from '../gateway/helpers.js';
+import { fetchRaw, openClient, startTestGateway, type TestClient } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { launchBrowser } from './browser.js';
 
 const SCREENSHOT = fileURLToPath(new URL('../../docs/status-page.png', import.meta.url));
@@ -90,7 +91,7 @@ async function withClients(gateway: RunningGateway, count: number, token?: strin
   for (let i = 0; i < count; i++) {
     clients.push(await openClient(`${gateway.wsUrl}/stream?streams=${STREAMS.join('/')}`));
   }
-  await waitFor(async () => (await metricsJson(gateway, token)).activeConnections !== 0, 'upstream open');
+  await waitFor('upstream open', async () => (await metricsJson(gateway, token)).activeConnections !== 0);
   return clients;
 }
 
@@ -156,9 +157,8 @@ for (const useNewWsManager of [true, false]) {
         assert.match((await page.textContent('#health')) ?? '', /✔ Healthy/);
 
         await page.click('#pause');
-        await waitFor(
-          async () => (await seriesPixels(page)).every((n) => n > 20),
-          'every chart to draw its line',
+        await waitFor('every chart to draw its line', async () =>
+          (await seriesPixels(page)).every((n) => n > 20),
         );
 
         const before = Number((await figures(page)).retryCount);
@@ -168,14 +168,14 @@ for (const useNewWsManager of [true, false]) {
         assert.equal(dropped.status, 200);
         const faultAt = Date.now();
         await waitFor(
-          async () => Number((await figures(page)).retryCount) > before,
           'retries on the page to rise',
+          async () => Number((await figures(page)).retryCount) > before,
           3000,
         );
         t.diagnostic(`retries rose on the page ${Date.now() - faultAt} ms after the fault`);
 
         if (process.env.UPDATE_SCREENSHOT === '1' && useNewWsManager) {
-          await waitFor(async () => (await figures(page)).isHealthy === 'true', 'recovery');
+          await waitFor('recovery', async () => (await figures(page)).isHealthy === 'true');
           await page.waitForTimeout(3000);
           await page.screenshot({ path: SCREENSHOT, fullPage: true });
         }

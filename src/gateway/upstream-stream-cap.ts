@@ -2,22 +2,23 @@
  * The upstream subscriptions all downstream clients cause, with a cap (MAX_UPSTREAM_STREAMS). The exchange
  * limits what one IP may open (Binance "WebSocket Limits": 300 connection attempts per 5 minutes, 1024
  * streams per connection), so clients together must not be able to ask for an unbounded number.
- * With a sharing source (WSManager) a stream held by many clients is one upstream subscription, so the
- * cap counts distinct streams subscribed upstream: those clients hold and those the source keeps for its
- * idle grace after the last client left. When a new stream would pass the cap, the oldest idle streams
- * are released early; only when clients hold every stream is the new one refused.
+ * With a source that shares upstream subscriptions (`sharesUpstream`: WSManager, the NATS source) a
+ * stream held by many clients is one upstream subscription, so the cap counts distinct streams subscribed
+ * upstream: those clients hold and those the source keeps for its idle grace after the last client
+ * left. When a new stream would pass the cap, the oldest idle streams are released early; only when
+ * clients hold every stream is the new one refused.
  * With the legacy baseline every client subscription is its own upstream socket, closed as soon as the
  * client lets go, so the cap counts client subscriptions.
  */
 import type { StreamSource } from '../stream-source.js';
 
-/** What the budget needs from the source: which streams are idle upstream, and a way to release them. */
+/** What the cap needs from the source: which streams are idle upstream, and a way to release them. */
 export type UpstreamStreams = Pick<
   StreamSource,
-  'implementation' | 'listStreams' | 'forceCleanupIdleStreams'
+  'sharesUpstream' | 'listStreams' | 'forceCleanupIdleStreams'
 >;
 
-export class StreamBudget {
+export class UpstreamStreamCap {
   private readonly holders = new Map<string, number>();
   /**
    * Streams no client holds that may still be subscribed upstream (idle grace). An upper bound: the
@@ -31,7 +32,7 @@ export class StreamBudget {
     readonly limit: number,
     private readonly source: UpstreamStreams,
   ) {
-    this.shared = source.implementation === 'WSManager';
+    this.shared = source.sharesUpstream === true;
   }
 
   /** Distinct streams held now. */
