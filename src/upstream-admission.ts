@@ -7,6 +7,7 @@
  * connecting after a 429 is answered 418 and banned for 2 minutes up to 3 days, so a 429 or 418 (and
  * a 503 that names a Retry-After) stops every attempt until the time named has passed.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from './log.js';
 import { RollingWindow } from './rolling-window.js';
 
@@ -55,6 +56,18 @@ export function refusalPauseMs(
 }
 
 /** Where the admission's figures go (the shared `ws_manager_upstream_*` metrics). */
+/** An upgrade answered with an HTTP status instead of 101, with the `Retry-After` it named, if any. */
+export interface UpgradeRefusal {
+  readonly status: number;
+  readonly retryAfter: string | undefined;
+}
+
+/** Reads the refusal from ws's `unexpected-response`, for `UpstreamAdmission.refused`. */
+export function readRefusal(res: IncomingMessage): UpgradeRefusal {
+  const header = res.headers['retry-after'];
+  return { status: res.statusCode ?? 0, retryAfter: Array.isArray(header) ? header[0] : header };
+}
+
 export interface AdmissionMeter {
   /** One upgrade attempt made. */
   attempted(): void;

@@ -17,6 +17,7 @@ import {
 } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
 import { GapDetector } from '../manager/gap-detector.js';
+import { PayloadMessage } from '../payload-message.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
@@ -29,7 +30,6 @@ import type {
 import { type Broker, demandBucket } from './broker.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import { DemandDeclarer } from './demand.js';
-import { PayloadMessage } from './nats-message.js';
 import { judge } from './stream-order.js';
 import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
 
@@ -357,7 +357,7 @@ export class NatsStreamSource implements StreamSource {
         'Exchange ids skipped (events lost upstream, e.g. while a shard changed owner)',
       );
     }
-    const message = new PayloadMessage(entry.stream, data, payload);
+    const message = new PayloadMessage(entry.stream, payload, data);
     for (const listener of entry.snapshot) {
       try {
         if (verdict?.kind === 'gap') {

@@ -15,9 +15,9 @@ import {
 } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
 import type { ErrorReason, ManagerMetrics } from '../metrics/manager-metrics.js';
+import { PayloadMessage } from '../payload-message.js';
 import type { StreamListener } from '../stream-source.js';
-import type { UpstreamAdmission } from '../upstream-admission.js';
-import { LegacyMessage } from './legacy-message.js';
+import { readRefusal, type UpgradeRefusal, type UpstreamAdmission } from '../upstream-admission.js';
 
 export interface LegacySubscriptionContext {
   readonly url: string;
@@ -56,7 +56,7 @@ export class LegacySubscription {
       this.ctx.metrics.message();
       if (this.sequenced && isRecord(data)) this.checkSequence(data);
       try {
-        this.listener.next(data, new LegacyMessage(this.stream, frame, data));
+        this.listener.next(data, new PayloadMessage(this.stream, frame, data));
       } catch (error) {
         this.error('handler_threw');
         this.ctx.logger.error({ stream: this.stream, err: String(error) }, 'Legacy subscriber threw');
@@ -148,10 +148,9 @@ export class LegacySubscription {
     const socket = new WebSocket(`${this.ctx.url}/ws/${this.stream}`, { perMessageDeflate: false });
     this.socket = socket;
     let opened = false;
-    let refusal: { status: number; retryAfter: string | undefined } | undefined;
+    let refusal: UpgradeRefusal | undefined;
     socket.on('unexpected-response', (_req, res) => {
-      const header = res.headers['retry-after'];
-      refusal = { status: res.statusCode ?? 0, retryAfter: Array.isArray(header) ? header[0] : header };
+      refusal = readRefusal(res);
       res.resume();
       socket.terminate();
     });

@@ -5,8 +5,10 @@
  * decided by its owner (UpstreamConnection).
  */
 import WebSocket, { type RawData } from 'ws';
+import { CloseCodes } from '../close-codes.js';
 import { type ExchangeError, type FrameHandler, readCombinedFrame } from '../exchange/binance/frames.js';
 import { RollingWindow } from '../rolling-window.js';
+import { readRefusal, type UpgradeRefusal } from '../upstream-admission.js';
 import { SocketLiveness } from './socket-liveness.js';
 
 export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
@@ -20,7 +22,7 @@ export interface SocketEnd {
   /** `ws_manager_errors_total` reason of an unexpected end. */
   readonly reason: 'connect_failed' | 'connection_error' | 'unexpected_close' | 'stalled' | undefined;
   /** The upgrade was answered with this HTTP status instead of 101 (with its `Retry-After`, if any). */
-  readonly refusal?: { readonly status: number; readonly retryAfter: string | undefined };
+  readonly refusal?: UpgradeRefusal;
   /** For a stall: epoch ms of the last traffic seen, since when the socket served nothing. */
   readonly silentSince?: number;
 }
@@ -141,11 +143,10 @@ export class UpstreamSocket implements ConnectionSocket {
     this.ws.on('ping', (payload) => this.handlePing(payload));
     this.ws.on('pong', () => this.liveness?.pong());
     this.ws.on('unexpected-response', (_req, res) => {
-      const header = res.headers['retry-after'];
-      const retryAfter = Array.isArray(header) ? header[0] : header;
+      const refusal = readRefusal(res);
       this.endReason = 'connect_failed';
-      this.endCause = `upgrade refused with HTTP ${res.statusCode}${retryAfter === undefined ? '' : ` (Retry-After: ${retryAfter})`}`;
-      this.refusal = { status: res.statusCode ?? 0, retryAfter };
+      this.endCause = `upgrade refused with HTTP ${refusal.status}${refusal.retryAfter === undefined ? '' : ` (Retry-After: ${refusal.retryAfter})`}`;
+      this.refusal = refusal;
       res.resume();
       this.ws.terminate();
     });
@@ -193,7 +194,7 @@ export class UpstreamSocket implements ConnectionSocket {
       return;
     }
     this.state = 'closing';
-    this.ws.close(1000, cause.slice(0, 120));
+    this.ws.close(CloseCodes.NORMAL, cause.slice(0, 120));
     // A server that does not answer the close frame is cut off rather than waited for.
     const hardStop = setTimeout(() => this.ws.terminate(), 1000);
     this.ws.once('close', () => clearTimeout(hardStop));
