@@ -2,10 +2,10 @@
  * The NATS connection of either role and the JetStream objects both rely on (history stream, KV
  * buckets), created idempotently by whichever process comes first.
  */
-import { readFileSync } from 'node:fs';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { readSettingFile } from '../config/setting-file.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
@@ -39,10 +39,10 @@ export async function connectBroker(
     pingInterval: 5000,
     maxPingOut: 2,
     ...(settings.natsCredsFile
-      ? { authenticator: credsAuthenticator(readSecret('NATS_CREDS_FILE', settings.natsCredsFile)) }
+      ? { authenticator: credsAuthenticator(readSettingFile('NATS_CREDS_FILE', settings.natsCredsFile)) }
       : {}),
     ...(settings.natsTlsCaFile
-      ? { tls: { ca: readSecret('NATS_TLS_CA_FILE', settings.natsTlsCaFile).toString('utf8') } }
+      ? { tls: { ca: readSettingFile('NATS_TLS_CA_FILE', settings.natsTlsCaFile).toString('utf8') } }
       : {}),
   });
   let up = true;
@@ -145,17 +145,6 @@ function replicasError(error: unknown, replicas: number): ConfigError | undefine
   return new ConfigError(
     `JETSTREAM_REPLICAS=${replicas} is not valid: expected at most the number of JetStream servers in the NATS cluster (the server says: ${reason})`,
   );
-}
-
-function readSecret(variable: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(
-      `${variable}=${JSON.stringify(path)} is not valid: expected a readable file (${code})`,
-    );
-  }
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
@@ -14,7 +14,8 @@ import { HttpRouter } from '../gateway/http-router.js';
 import { closeServer, edgeLimiters, listen, listenError, serveHttp } from '../gateway/http-server.js';
 import { createLogger, type Logger } from '../log.js';
 import { WSManager } from '../manager/index.js';
-import { type Simulator, startSimulator } from '../simulator/index.js';
+import { processMetricsRegistry, roleUpstream } from '../role-process.js';
+import type { Simulator } from '../simulator/index.js';
 import type { HealthVerdict } from '../stream-source.js';
 import { connectOrExplain, demandBucket, ensureHistory, leaseBuckets } from './broker.js';
 import { ClusterMetrics } from './cluster-metrics.js';
@@ -50,38 +51,22 @@ export async function startIngest(
     role: 'ingest',
     node: settings.nodeId,
   });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  // As on the gateway: these three gauges end in _total, which promtool rejects for a gauge.
-  for (const name of [
-    'nodejs_active_handles_total',
-    'nodejs_active_requests_total',
-    'nodejs_active_resources_total',
-  ]) {
-    registry.removeSingleMetric(name);
-  }
+  const registry = processMetricsRegistry();
   const metrics = new ClusterMetrics(registry, 'ingest');
   const broker = await connectOrExplain(settings, 'ingest', logger, metrics);
   let buckets: Awaited<ReturnType<typeof leaseBuckets>>;
+  let upstream: string;
+  let simulator: Simulator | undefined;
   try {
     await ensureHistory(broker.jsm, settings);
     buckets = await leaseBuckets(broker.nc, settings);
+    // A failed start closes the NATS connection, which would otherwise keep the process alive.
+    ({ url: upstream, simulator } = await roleUpstream(cfg.upstreamUrl, cfg));
   } catch (error) {
     await broker.close();
     throw error;
   }
 
-  let simulator: Simulator | undefined;
-  let upstream = cfg.upstreamUrl;
-  if (upstream === undefined) {
-    simulator = await startSimulator({
-      host: '127.0.0.1',
-      port: cfg.simulatorPort,
-      symbols: [...cfg.simulatorSymbols],
-      rate: cfg.simulatorRate,
-    });
-    upstream = simulator.url;
-  }
   const manager = new WSManager({
     url: upstream,
     registry,

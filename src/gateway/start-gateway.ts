@@ -2,20 +2,21 @@
  * App wiring: configuration → upstream (embedded simulator or UPSTREAM_URL) → StreamSource chosen by
  * USE_NEW_WS_MANAGER → HTTP(S) server with the router and the downstream WebSocket server.
  */
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { startNatsSource } from '../cluster/gateway-source.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
+import { readSettingFile } from '../config/setting-file.js';
 import { ConfigError } from '../errors.js';
 import type { WeightBudgetOptions } from '../exchange/binance/weight-budget.js';
 import { LegacyStreamSource } from '../legacy/legacy-stream-source.js';
 import { createLogger, type Logger } from '../log.js';
 import { WSManager } from '../manager/index.js';
-import { type Simulator, startSimulator } from '../simulator/index.js';
+import { processMetricsRegistry, roleUpstream } from '../role-process.js';
+import type { Simulator } from '../simulator/index.js';
 import type { HealthVerdict, StreamSource } from '../stream-source.js';
 import { ActivitySummary } from './activity-summary.js';
 import { DepthService } from './depth-route.js';
@@ -79,34 +80,11 @@ export async function startGateway(
   const tls = readTls(cfg);
   const server = createServer(cfg, tls);
   const logger = runtime.logger ?? createLogger({ level: cfg.logLevel, file: cfg.logFile });
-  const registry = runtime.registry ?? new Registry();
-  collectDefaultMetrics({ register: registry });
-  // prom-client names three gauges *_total, which `promtool check metrics` rejects (a _total suffix
-  // promises a counter). The same counts stay available, by type, as nodejs_active_handles and
-  // nodejs_active_resources.
-  for (const name of [
-    'nodejs_active_handles_total',
-    'nodejs_active_requests_total',
-    'nodejs_active_resources_total',
-  ]) {
-    registry.removeSingleMetric(name);
-  }
+  const registry = processMetricsRegistry(runtime.registry);
   const metrics = new GatewayMetrics(registry);
 
-  let simulator: Simulator | undefined;
   // Clustered mode: the streams come from NATS; ingest nodes hold the exchange's sockets.
-  let upstream = cfg.natsUrl ?? cfg.upstreamUrl;
-  if (upstream === undefined) {
-    simulator = await startSimulator({
-      host: '127.0.0.1',
-      port: cfg.simulatorPort,
-      symbols: [...cfg.simulatorSymbols],
-      rate: cfg.simulatorRate,
-    }).catch((error: unknown) => {
-      throw listenError(error, { SIMULATOR_PORT: cfg.simulatorPort }) ?? error;
-    });
-    upstream = simulator.url;
-  }
+  const { url: upstream, simulator } = await roleUpstream(cfg.natsUrl ?? cfg.upstreamUrl, cfg);
   const healthGraceMs = cfg.healthGraceSeconds * 1000;
   const source: StreamSource = cfg.natsUrl
     ? await startNatsSource({ ...cfg, natsUrl: cfg.natsUrl }, registry, logger)
@@ -253,18 +231,10 @@ export async function startGateway(
 
 function readTls(cfg: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {
   if (cfg.tlsCertFile === undefined || cfg.tlsKeyFile === undefined) return undefined;
-  return { cert: readPem('TLS_CERT_FILE', cfg.tlsCertFile), key: readPem('TLS_KEY_FILE', cfg.tlsKeyFile) };
-}
-
-function readPem(variable: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(
-      `${variable}=${JSON.stringify(path)} is not valid: expected a readable PEM file (${code})`,
-    );
-  }
+  return {
+    cert: readSettingFile('TLS_CERT_FILE', cfg.tlsCertFile, 'PEM file'),
+    key: readSettingFile('TLS_KEY_FILE', cfg.tlsKeyFile, 'PEM file'),
+  };
 }
 
 function createServer(cfg: GatewayConfig, tls: { cert: Buffer; key: Buffer } | undefined): Server {

@@ -1,10 +1,11 @@
 /** `ws-manager ingest` from the command line: help, and one-line errors for bad or missing settings. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load-config.js';
-import { freePort } from './nats-server.js';
+import { freePort, startNatsServer } from './nats-server.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -48,6 +49,24 @@ describe('ws-manager ingest', () => {
     assert.equal(result.status, 2, result.stderr);
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.match(result.stderr, new RegExp(`NATS_URL="nats://127.0.0.1:${port}" is not usable`));
+  });
+
+  it('names SIMULATOR_PORT when the embedded simulator cannot listen, and exits', async (t) => {
+    const nats = await startNatsServer(t);
+    if (nats === undefined) return;
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    t.after(async () => {
+      busy.close();
+      await nats.stop();
+    });
+    const port = (busy.address() as { port: number }).port;
+    const result = run(['ingest'], { NATS_URL: nats.url, PORT: '0', SIMULATOR_PORT: String(port) });
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(
+      result.stderr.trim(),
+      `ws-manager: SIMULATOR_PORT=${port} is not valid: the port is already in use (EADDRINUSE)`,
+    );
   });
 
   it('validates the cluster variables like the others', () => {
