@@ -10,7 +10,7 @@
  * The simulator runs in a child process (bench/gateway-sim.ts), the clients in a forked one, the ingest
  * node of case 1 in a child process, and nats-server in its own: the server measured runs here alone.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ import { startGateway } from '../src/gateway/index.js';
 import { silentLogger } from '../src/log.js';
 import type { ClientsResult } from './gateway-clients.js';
 import { startSimulatorProcess } from './gateway-sim.js';
+import { median, nextMessage, percentile } from './support.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -74,23 +75,6 @@ async function startNats(): Promise<{ url: string; close(): Promise<void> } | un
       rmSync(store, { recursive: true, force: true });
     },
   };
-}
-
-function nextMessage<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onClose = (code: number | null) => reject(new Error(`client process exited with ${code}`));
-    child.once('close', onClose);
-    child.once('message', (m) => {
-      child.off('close', onClose);
-      resolve(m as T);
-    });
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0
-    ? Number.NaN
-    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 interface Latency {
@@ -146,11 +130,6 @@ const CAPACITY_WINDOWS = 3;
 /** A few clients: fan-out costs next to nothing, so what remains is the cost of the extra hops. */
 const HOP_CLIENTS = 10;
 const HOP_ROUNDS = 3;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 async function latency(natsUrl: string): Promise<string[]> {
   const simulator = await startSimulatorProcess({ rate: RATE });

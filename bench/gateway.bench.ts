@@ -10,7 +10,7 @@
  * is taken from the server and the memory per client is the server's alone. Also: metrics render time
  * with 10,000 streams.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -19,6 +19,7 @@ import { silentLogger } from '../src/log.js';
 import type { WSManager } from '../src/manager/index.js';
 import type { ClientsResult } from './gateway-clients.js';
 import { type SimulatorProcess, startSimulatorProcess } from './gateway-sim.js';
+import { nextMessage, percentile } from './support.js';
 
 const CLIENT_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'gateway-clients.ts');
 
@@ -54,23 +55,6 @@ interface Result {
 
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function nextMessage<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    // 'close', not 'exit': a large result may still be in the IPC pipe when 'exit' fires.
-    const onClose = (code: number | null) => reject(new Error(`client process exited with ${code}`));
-    child.once('close', onClose);
-    child.once('message', (m) => {
-      child.off('close', onClose);
-      resolve(m as T);
-    });
-  });
 }
 
 /** Connects `n` clients in a forked process, warms up, counts deliveries for WINDOW_MS. */

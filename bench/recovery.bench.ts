@@ -8,6 +8,7 @@
 import WebSocket from 'ws';
 import { type GapEvent, WSManager } from '../src/manager/index.js';
 import { type SimulatorProcess, startSimulatorProcess } from './gateway-sim.js';
+import { median } from './support.js';
 
 const STREAMS = 100;
 const RATE = 20;
@@ -110,13 +111,7 @@ async function managerRound(sim: SimulatorProcess, recovery: 'backfill' | 'repor
 }
 
 function summary(values: number[]): string {
-  const sorted = [...values].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)] as number;
-  return `median ${Math.round(median)} ms (min ${Math.round(sorted[0] as number)}, max ${Math.round(sorted.at(-1) as number)})`;
-}
-
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+  return `median ${Math.round(median(values))} ms (min ${Math.round(Math.min(...values))}, max ${Math.round(Math.max(...values))})`;
 }
 
 const sim = await startSimulatorProcess({ rate: RATE, seed: 7 });

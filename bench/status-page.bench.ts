@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { startGateway } from '../src/gateway/index.js';
 import { silentLogger } from '../src/log.js';
 import { startSimulatorProcess } from './gateway-sim.js';
+import { median } from './support.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const PAGES = 10;
@@ -75,12 +76,6 @@ async function cpuPercent(): Promise<number> {
   await sleep(WINDOW_MS);
   const used = process.cpuUsage(start);
   return ((used.user + used.system) / 1000 / (performance.now() - t0)) * 100;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 async function main(): Promise<void> {
