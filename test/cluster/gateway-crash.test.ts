@@ -5,15 +5,11 @@
  * while the streams the surviving gateway's clients want stay subscribed and flowing.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
-import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
-import { silentLogger } from '../../src/log.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { it } from 'node:test';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { type NatsServer, startNatsServer } from './nats-server.js';
-import { type IngestProcess, spawnRole } from './processes.js';
+import { spawnRole } from './processes.js';
+import { startSmallCluster } from './small-cluster.js';
 import { contiguousTradeIds } from './trades.js';
 
 const DEMAND_TTL_SECONDS = 3;
@@ -21,82 +17,55 @@ const ONLY_KILLED = ['crashaausdt@trade', 'crashbbusdt@trade'];
 const SHARED = 'crashccusdt@trade';
 const ONLY_SURVIVOR = 'crashddusdt@trade';
 
-describe('clustered mode: SIGKILL of a gateway replica', () => {
-  let nats: NatsServer | undefined;
-  let simulator: Simulator | undefined;
-  let ingest: RunningIngest | undefined;
-  let killed: IngestProcess | undefined;
-  let survivor: RunningGateway | undefined;
+it('SIGKILL of a gateway replica: the streams only it wanted are released upstream within the demand TTL', async (t) => {
+  const cluster = await startSmallCluster(t, {
+    symbols: ['crashaausdt', 'crashbbusdt', 'crashccusdt', 'crashddusdt'],
+    config: { demandTtlSeconds: DEMAND_TTL_SECONDS },
+    idleGraceMs: 300,
+  });
+  if (cluster === undefined) return;
+  const { nats, simulator, gateway: survivor } = cluster;
+  const killed = await spawnRole('serve', 'killed', {
+    NATS_URL: nats.url,
+    SHARD_COUNT: '4',
+    DEMAND_TTL_SECONDS: String(DEMAND_TTL_SECONDS),
+  });
   const clients: TestClient[] = [];
-
-  after(async () => {
+  cluster.closeLater(async () => {
     await Promise.all(clients.map((c) => c.close()));
-    await killed?.kill('SIGKILL');
-    await survivor?.close();
-    await ingest?.close();
-    await simulator?.close();
-    await nats?.stop();
-  });
-
-  it('releases upstream, within the demand TTL, the streams only the killed gateway wanted', async (t) => {
-    nats = await startNatsServer(t);
-    if (nats === undefined) return;
-    simulator = await startSimulator({
-      host: '127.0.0.1',
-      port: 0,
-      symbols: ['crashaausdt', 'crashbbusdt', 'crashccusdt', 'crashddusdt'],
-      rate: 20,
-    });
-    const common = {
-      natsUrl: nats.url,
-      port: 0,
-      shardCount: 4,
-      leaseTtlSeconds: 3,
-      demandTtlSeconds: DEMAND_TTL_SECONDS,
-    };
-    ingest = await startIngest(
-      { ...common, upstreamUrl: simulator.url, nodeId: 'ingest' },
-      { logger: silentLogger(), idleGraceMs: 300 },
-    );
-    await waitFor('shards leased', () => ingest!.leases.ownedShards().length === 4, 10_000);
-    survivor = await startGateway({ ...common, nodeId: 'survivor' }, { logger: silentLogger() });
-    killed = await spawnRole('serve', 'killed', {
-      NATS_URL: nats.url,
-      SHARD_COUNT: '4',
-      DEMAND_TTL_SECONDS: String(DEMAND_TTL_SECONDS),
-    });
-    const killedWs = killed.url.replace('http:', 'ws:');
-    for (const stream of [...ONLY_KILLED, SHARED]) clients.push(await openClient(`${killedWs}/ws/${stream}`));
-    const staying = [
-      await openClient(`${survivor.wsUrl}/ws/${SHARED}`),
-      await openClient(`${survivor.wsUrl}/ws/${ONLY_SURVIVOR}`),
-    ];
-    clients.push(...staying);
-    await waitFor('every client receiving', () => clients.every((c) => c.messages.length >= 5), 20_000);
-    const upstream = () => new Set(simulator!.stats().connections.flatMap((c) => c.streams));
-    assert.deepEqual([...upstream()].sort(), [...ONLY_KILLED, SHARED, ONLY_SURVIVOR].sort());
-
     await killed.kill('SIGKILL');
-    const killedAt = Date.now();
-    // The sweep runs every second and the idle grace adds 300 ms: TTL + 2 s of slack.
-    await waitFor(
-      'the killed gateway’s own streams released upstream',
-      () => ONLY_KILLED.every((s) => !upstream().has(s)),
-      DEMAND_TTL_SECONDS * 1000 + 2000,
-    );
-    const releasedAfter = Date.now() - killedAt;
-    assert.ok(upstream().has(SHARED) && upstream().has(ONLY_SURVIVOR), 'wanted streams stay upstream');
-    // Streams still wanted keep flowing to the survivor's clients, without a gap.
-    const counts = staying.map((c) => c.messages.length);
-    await waitFor('the surviving gateway’s clients still receiving', () =>
-      staying.every((c, i) => c.messages.length >= counts[i]! + 5),
-    );
-    for (const [client, stream] of [
-      [staying[0]!, SHARED],
-      [staying[1]!, ONLY_SURVIVOR],
-    ] as const) {
-      assert.equal(contiguousTradeIds(client.messages, stream).gaps, 0, `${stream}: no gap`);
-    }
-    t.diagnostic(`released ${releasedAfter} ms after the SIGKILL (demand TTL ${DEMAND_TTL_SECONDS} s)`);
   });
+  const killedWs = killed.url.replace('http:', 'ws:');
+  for (const stream of [...ONLY_KILLED, SHARED]) clients.push(await openClient(`${killedWs}/ws/${stream}`));
+  const staying = [
+    await openClient(`${survivor.wsUrl}/ws/${SHARED}`),
+    await openClient(`${survivor.wsUrl}/ws/${ONLY_SURVIVOR}`),
+  ];
+  clients.push(...staying);
+  await waitFor('every client receiving', () => clients.every((c) => c.messages.length >= 5), 20_000);
+  const upstream = () => new Set(simulator.stats().connections.flatMap((c) => c.streams));
+  assert.deepEqual([...upstream()].sort(), [...ONLY_KILLED, SHARED, ONLY_SURVIVOR].sort());
+
+  await killed.kill('SIGKILL');
+  const killedAt = Date.now();
+  // The sweep runs every second and the idle grace adds 300 ms: TTL + 2 s of slack.
+  await waitFor(
+    'the killed gateway’s own streams released upstream',
+    () => ONLY_KILLED.every((s) => !upstream().has(s)),
+    DEMAND_TTL_SECONDS * 1000 + 2000,
+  );
+  const releasedAfter = Date.now() - killedAt;
+  assert.ok(upstream().has(SHARED) && upstream().has(ONLY_SURVIVOR), 'wanted streams stay upstream');
+  // Streams still wanted keep flowing to the survivor's clients, without a gap.
+  const counts = staying.map((c) => c.messages.length);
+  await waitFor('the surviving gateway’s clients still receiving', () =>
+    staying.every((c, i) => c.messages.length >= counts[i]! + 5),
+  );
+  for (const [client, stream] of [
+    [staying[0]!, SHARED],
+    [staying[1]!, ONLY_SURVIVOR],
+  ] as const) {
+    assert.equal(contiguousTradeIds(client.messages, stream).gaps, 0, `${stream}: no gap`);
+  }
+  t.diagnostic(`released ${releasedAfter} ms after the SIGKILL (demand TTL ${DEMAND_TTL_SECONDS} s)`);
 });

@@ -5,39 +5,25 @@
  * clients receive again, in order, with the outage reported as a gap.
  */
 import assert from 'node:assert/strict';
-import { afterEach, it } from 'node:test';
-import { startIngest } from '../../src/cluster/start-ingest.js';
-import { startGateway } from '../../src/gateway/index.js';
-import { silentLogger } from '../../src/log.js';
-import { startSimulator } from '../../src/simulator/index.js';
+import { it } from 'node:test';
 import { openClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startNatsServer } from './nats-server.js';
+import { startSmallCluster } from './small-cluster.js';
 
 const SYMBOLS = ['rstaaausdt', 'rstbbbusdt', 'rstcccusdt'];
 const STREAMS = SYMBOLS.map((s) => `${s}@trade`);
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const LEASE_TTL_SECONDS = 2;
 
 it('recovers from a NATS restart that lost every memory-stored bucket and the history', async (t) => {
-  const nats = await startNatsServer(t);
-  if (nats === undefined) return;
-  cleanups.push(() => nats.stop());
-  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: SYMBOLS, rate: 20 });
-  cleanups.push(() => simulator.close());
-  const common = { port: 0, shardCount: 4, leaseTtlSeconds: 2, natsUrl: nats.url };
-  const ingest = await startIngest(
-    { ...common, upstreamUrl: simulator.url, nodeId: 'ingest' },
-    { logger: silentLogger() },
-  );
-  cleanups.push(() => ingest.close());
-  const gateway = await startGateway({ ...common, nodeId: 'gateway' }, { logger: silentLogger() });
-  cleanups.push(() => gateway.close());
+  const cluster = await startSmallCluster(t, {
+    symbols: SYMBOLS,
+    config: { leaseTtlSeconds: LEASE_TTL_SECONDS },
+  });
+  if (cluster === undefined) return;
+  const { nats, ingest, gateway } = cluster;
   const clients = await Promise.all(STREAMS.map((s) => openClient(`${gateway.wsUrl}/ws/${s}`)));
-  cleanups.push(() => Promise.all(clients.map((c) => c.close())));
+  cluster.closeLater(() => Promise.all(clients.map((c) => c.close())));
   await waitFor('every client receiving', () => clients.every((c) => c.messages.length >= 10), 20_000);
 
   const gapsBefore = gateway.source.getMetrics().messageGaps;
@@ -53,7 +39,7 @@ it('recovers from a NATS restart that lost every memory-stored bucket and the hi
   // Live events resume at once (core subscriptions come back); the leases, whose bucket is gone, fail
   // at the next renewal: still receiving three lease TTLs later means the buckets were recreated and
   // the shards leased again.
-  await new Promise((r) => setTimeout(r, 3 * common.leaseTtlSeconds * 1000));
+  await new Promise((r) => setTimeout(r, 3 * LEASE_TTL_SECONDS * 1000));
   const later = clients.map((c) => c.messages.length);
   await waitFor(
     'every client still receiving three lease TTLs later',

@@ -58,14 +58,20 @@ export interface HttpResult {
 /** A plain HTTP(S) request on a fresh connection. */
 export function fetchRaw(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; ca?: Buffer } = {},
+  options: { method?: string; headers?: Record<string, string>; ca?: Buffer; localAddress?: string } = {},
 ): Promise<HttpResult> {
   const u = new URL(url);
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(
       u,
-      { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false, ca: options.ca },
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers ?? {},
+        agent: false,
+        ca: options.ca,
+        localAddress: options.localAddress,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -5,12 +5,7 @@
  * (its expression without the threshold) must return data, so a renamed metric or a wrong label fails.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { parse, stringify } from 'yaml';
 import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
@@ -20,13 +15,11 @@ import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
 import {
   dashboardQueries,
-  freePort,
   haveBinaries,
   loadAlerts,
   loadDashboard,
-  PROMETHEUS_CONFIG,
-  RULES_FILE,
-  stopProcess,
+  type RunningPrometheus,
+  startPrometheus,
   TOOL_WAIT,
 } from './monitoring-tools.js';
 
@@ -34,43 +27,6 @@ const JOB = 'cryptrade-ws-metrics';
 const TOKEN = 'cluster-e2e-token';
 const ROW = 'Clustered mode (NATS)';
 const SHARDS = 4;
-
-interface VectorSample {
-  readonly metric: Record<string, string>;
-  readonly value: [number, string];
-}
-
-/**
- * The project's Prometheus config with this test's two targets (one per role, same environment and
- * track labels as a deployment would give them), its token, 1 s intervals instead of 30 s so data
- * arrives within seconds, and no Alertmanager.
- */
-function testConfig(targets: Record<'ingest' | 'gateway', string>, tokenFile: string): string {
-  const config = parse(readFileSync(PROMETHEUS_CONFIG, 'utf8')) as {
-    global: Record<string, unknown>;
-    rule_files: string[];
-    alerting?: unknown;
-    scrape_configs: Array<Record<string, unknown>>;
-  };
-  const job = config.scrape_configs.find((scrape) => scrape['job_name'] === JOB);
-  assert.ok(job !== undefined, `prometheus-config.yml has no job ${JOB}`);
-  config.global = {
-    ...config.global,
-    scrape_interval: '1s',
-    scrape_timeout: '1s',
-    evaluation_interval: '1s',
-  };
-  config.rule_files = [RULES_FILE];
-  delete config.alerting;
-  job['scrape_interval'] = '1s';
-  job['authorization'] = { type: 'Bearer', credentials_file: tokenFile };
-  delete job['file_sd_configs'];
-  job['static_configs'] = Object.entries(targets).map(([role, url]) => ({
-    targets: [new URL(url).host],
-    labels: { environment: 'cluster-e2e', track: 'stable', role_under_test: role },
-  }));
-  return stringify(config);
-}
 
 /** The panels below the dashboard's cluster row (up to the next row, if any). */
 function clusterRowQueries() {
@@ -90,21 +46,18 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
   if (!haveBinaries(t, ['prometheus'])) return;
   const nats: NatsServer | undefined = await startNatsServer(t as never);
   if (nats === undefined) return;
-  const dir = mkdtempSync(join(tmpdir(), 'ws-cluster-prometheus-'));
   let simulator: Simulator | undefined;
   let ingest: RunningIngest | undefined;
   let gateway: RunningGateway | undefined;
   let client: TestClient | undefined;
-  let prometheus: ChildProcess | undefined;
-  let prometheusLog = '';
+  let prometheus: RunningPrometheus | undefined;
   t.after(async () => {
     await client?.close();
-    if (prometheus !== undefined) await stopProcess(prometheus);
+    await prometheus?.stop();
     await gateway?.close();
     await ingest?.close();
     await simulator?.close();
     await nats.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: ['promclusterusdt'], rate: 20 });
@@ -136,48 +89,17 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
     ...TOOL_WAIT,
   );
 
-  const tokenFile = join(dir, 'metrics-token');
-  writeFileSync(tokenFile, `${TOKEN}\n`);
-  const configFile = join(dir, 'prometheus.yml');
-  writeFileSync(configFile, testConfig({ ingest: ingest.url, gateway: gateway.url }, tokenFile));
-  const port = await freePort();
-  const prom = `http://127.0.0.1:${port}`;
-  prometheus = spawn(
-    'prometheus',
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  prometheus.stderr?.on('data', (chunk: Buffer) => {
-    prometheusLog += chunk.toString();
+  // One target per role, labelled as a deployment labels them.
+  prometheus = await startPrometheus({
+    job: JOB,
+    token: TOKEN,
+    targets: Object.entries({ ingest: ingest.url, gateway: gateway.url }).map(([role, url]) => ({
+      targets: [new URL(url).host],
+      labels: { environment: 'cluster-e2e', track: 'stable', role_under_test: role },
+    })),
   });
-  const instant = async (query: string): Promise<VectorSample[]> => {
-    const response = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(query)}`);
-    const body = (await response.json()) as {
-      status: string;
-      error?: string;
-      data: { result: VectorSample[] };
-    };
-    if (body.status !== 'success') throw new Error(`${query}: ${body.error}`);
-    return body.data.result;
-  };
-  await waitFor(
-    'Prometheus ready',
-    async () => ((await fetch(`${prom}/-/ready`)).ok ? true : undefined),
-    ...TOOL_WAIT,
-  ).catch((error: Error) => assert.fail(`${error.message}\nprometheus log:\n${prometheusLog.slice(-2000)}`));
-  const up = await waitFor(
-    'both roles scraped (up == 1)',
-    async () => {
-      const result = await instant(`up{job="${JOB}"} == 1`);
-      return result.length === 2 ? result : undefined;
-    },
-    ...TOOL_WAIT,
-  );
+  const { instant } = prometheus;
+  const up = await prometheus.targetsUp(2);
   assert.deepEqual(up.map((s) => s.metric['role_under_test']).sort(), ['gateway', 'ingest']);
   const roles = await instant('ws_manager_cluster_info');
   assert.deepEqual(

@@ -6,23 +6,16 @@
  * upstream failure showing up as retries and connection attempts.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { parse, stringify } from 'yaml';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import { waitFor } from '../support/wait-for.js';
 import {
   dashboardQueries,
-  freePort,
   haveBinaries,
   loadDashboard,
-  PROMETHEUS_CONFIG,
-  RULES_FILE,
-  stopProcess,
+  type RunningPrometheus,
+  startPrometheus,
   TOOL_WAIT,
 } from './monitoring-tools.js';
 
@@ -46,15 +39,6 @@ const CONTRACT: ReadonlyArray<readonly [string, string]> = [
   ['ws_manager_stream_cleanups_total', 'streamCleanups'],
 ];
 
-interface PromResponse<T> {
-  readonly status: 'success' | 'error';
-  readonly data: T;
-  readonly error?: string;
-}
-interface VectorSample {
-  readonly metric: Record<string, string>;
-  readonly value: [number, string];
-}
 interface RuleGroup {
   readonly name: string;
   readonly rules: ReadonlyArray<{
@@ -64,64 +48,21 @@ interface RuleGroup {
   }>;
 }
 
-/**
- * A copy of the project's Prometheus config pointed at the test's gateway. Kept from the project file:
- * job name, metrics_path, params, the bearer-token authorization and the rule file. Changed: the
- * target (the gateway's port, with environment/track labels), the token file (the test's token), the
- * scrape and evaluation intervals shortened from 30s to 1s so the test sees data within seconds, and
- * no Alertmanager (none runs here).
- */
-function testConfig(canaryUrl: string, stableUrl: string, tokenFile: string): string {
-  const config = parse(readFileSync(PROMETHEUS_CONFIG, 'utf8')) as {
-    global: Record<string, unknown>;
-    rule_files: string[];
-    alerting?: unknown;
-    scrape_configs: Array<Record<string, unknown>>;
-  };
-  const job = config.scrape_configs.find((scrape) => scrape['job_name'] === JOB);
-  assert.ok(job !== undefined, `prometheus-config.yml has no job ${JOB}`);
-  assert.equal(job['metrics_path'], '/api/ws/metrics');
-  assert.deepEqual(job['params'], { format: ['prometheus'] });
-  assert.deepEqual(config.rule_files, ['ws-manager-rules.yml']);
-  const authorization = job['authorization'] as { type?: string; credentials_file?: string } | undefined;
-  assert.equal(authorization?.type, 'Bearer');
-  assert.ok(authorization?.credentials_file, 'the project config reads the bearer token from a file');
-  config.global = {
-    ...config.global,
-    scrape_interval: '1s',
-    scrape_timeout: '1s',
-    evaluation_interval: '1s',
-  };
-  config.rule_files = [RULES_FILE];
-  delete config.alerting;
-  job['scrape_interval'] = '1s';
-  job['authorization'] = { type: 'Bearer', credentials_file: tokenFile };
-  delete job['file_sd_configs'];
-  job['static_configs'] = [
-    { targets: [new URL(canaryUrl).host], labels: { environment: 'e2e', track: 'canary' } },
-    { targets: [new URL(stableUrl).host], labels: { environment: 'e2e', track: 'stable' } },
-  ];
-  return stringify(config);
-}
-
 test('a real Prometheus scrapes the real gateways with the project config, rules and dashboard', {
   timeout: 90_000,
 }, async (t) => {
   if (!haveBinaries(t, ['prometheus'])) return;
-  const dir = mkdtempSync(join(tmpdir(), 'ws-e2e-prometheus-'));
-  let prometheus: ChildProcess | undefined;
+  let prometheus: RunningPrometheus | undefined;
   let gateway: RunningGateway | undefined;
   let stable: RunningGateway | undefined;
   let client: WebSocket | undefined;
   let stableClient: WebSocket | undefined;
-  let prometheusLog = '';
   t.after(async () => {
     client?.terminate();
     stableClient?.terminate();
-    if (prometheus !== undefined) await stopProcess(prometheus);
+    await prometheus?.stop();
     await gateway?.close();
     await stable?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   gateway = await startGateway({
@@ -169,51 +110,28 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
     return ((await response.json()) as { metrics: Record<string, unknown> }).metrics;
   };
 
-  const tokenFile = join(dir, 'metrics-token');
-  writeFileSync(tokenFile, `${METRICS_TOKEN}\n`);
-  const configFile = join(dir, 'prometheus.yml');
-  writeFileSync(configFile, testConfig(gateway.url, stable.url, tokenFile));
-  const port = await freePort();
-  const prom = `http://127.0.0.1:${port}`;
-  prometheus = spawn(
-    'prometheus',
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  prometheus.stderr?.on('data', (chunk: Buffer) => {
-    prometheusLog += chunk.toString();
+  // The project's job pointed at the two gateways as one environment's canary and stable track, after
+  // checking what the test keeps from the project file: path, params, token from a file, rule file.
+  const track = (url: string, name: string) => ({
+    targets: [new URL(url).host],
+    labels: { environment: 'e2e', track: name },
   });
-  const context = (): string => `\nprometheus log:\n${prometheusLog.slice(-2000)}`;
-
-  const api = async <T>(path: string): Promise<T> => {
-    const response = await fetch(`${prom}${path}`);
-    const body = (await response.json()) as PromResponse<T>;
-    if (body.status !== 'success') throw new Error(`${path}: ${body.error}`);
-    return body.data;
-  };
-  const instant = async (query: string): Promise<VectorSample[]> =>
-    (await api<{ result: VectorSample[] }>(`/api/v1/query?query=${encodeURIComponent(query)}`)).result;
-
-  await waitFor(
-    'Prometheus ready',
-    async () => ((await fetch(`${prom}/-/ready`)).ok ? true : undefined),
-    ...TOOL_WAIT,
-  ).catch((error: Error) => assert.fail(error.message + context()));
-
-  // The scrape works with the project's path, params and bearer token.
-  const up = await waitFor(
-    'up == 1 for both tracks',
-    async () => {
-      const result = await instant(`up{job="${JOB}"} == 1`);
-      return result.length === 2 ? result : undefined;
+  prometheus = await startPrometheus({
+    job: JOB,
+    token: METRICS_TOKEN,
+    targets: [track(gateway.url, 'canary'), track(stable.url, 'stable')],
+    check: (job, ruleFiles) => {
+      assert.equal(job['metrics_path'], '/api/ws/metrics');
+      assert.deepEqual(job['params'], { format: ['prometheus'] });
+      assert.deepEqual(ruleFiles, ['ws-manager-rules.yml']);
+      const authorization = job['authorization'] as { type?: string; credentials_file?: string } | undefined;
+      assert.equal(authorization?.type, 'Bearer');
+      assert.ok(authorization?.credentials_file, 'the project config reads the bearer token from a file');
     },
-    ...TOOL_WAIT,
-  ).catch((error: Error) => assert.fail(error.message + context()));
+  });
+  const { api, instant } = prometheus;
+  // The scrape works with the project's path, params and bearer token.
+  const up = await prometheus.targetsUp(2);
   const trackOf = (host: string): string | undefined =>
     up.find((sample) => sample.metric['instance'] === host)?.metric['track'];
   assert.equal(trackOf(new URL(gateway.url).host), 'canary');

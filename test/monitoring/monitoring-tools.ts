@@ -2,12 +2,14 @@
  * Shared helpers of the monitoring tests: where the kit lives, how to find and run the Prometheus and
  * Alertmanager binaries, and what to do when they are missing (skip loudly locally, fail under CI).
  */
-import { type ChildProcess, execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { waitFor } from '../support/wait-for.js';
 
 export const REPO_DIR = fileURLToPath(new URL('../../', import.meta.url));
 export const MONITORING_DIR = join(REPO_DIR, 'monitoring');
@@ -200,4 +202,142 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+export interface VectorSample {
+  readonly metric: Record<string, string>;
+  readonly value: [number, string];
+}
+
+/** One static target group of a scrape job. */
+export interface StaticTargets {
+  readonly targets: string[];
+  readonly labels: Record<string, string>;
+}
+
+/** The project's scrape job, as a test finds it in prometheus-config.yml. */
+export type ScrapeJob = Record<string, unknown>;
+
+/** What a test has Prometheus scrape with the project's job and rules. */
+export interface TestScrape {
+  /** The project's job to keep. */
+  readonly job: string;
+  /** The bearer token the targets require. */
+  readonly token: string;
+  readonly targets: readonly StaticTargets[];
+  /** Sees the project's job and rule files before they are changed for the test. */
+  readonly check?: (job: ScrapeJob, ruleFiles: readonly string[]) => void;
+}
+
+/** A Prometheus server started by a test on a free loopback port. */
+export interface RunningPrometheus {
+  readonly url: string;
+  /** The end of its log, for a failure message. */
+  log(): string;
+  /** The `data` of an HTTP API answer; throws with Prometheus's error when it is not a success. */
+  api<T>(path: string): Promise<T>;
+  /** An instant query's vector. */
+  instant(query: string): Promise<VectorSample[]>;
+  /** Waits until `count` targets of the job are up, and returns their `up` samples. */
+  targetsUp(count: number): Promise<VectorSample[]>;
+  /** Stops it and removes its temporary directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The project's Prometheus config for a test: the project's job and rule file kept, its token file and
+ * targets replaced by the test's, scrape and evaluation every 1 s instead of 30 s so data arrives within
+ * seconds, and no Alertmanager (none runs).
+ */
+function testScrapeConfig(scrape: TestScrape, tokenFile: string): string {
+  const config = parse(readFileSync(PROMETHEUS_CONFIG, 'utf8')) as {
+    global: Record<string, unknown>;
+    rule_files: string[];
+    alerting?: unknown;
+    scrape_configs: ScrapeJob[];
+  };
+  const job = config.scrape_configs.find((candidate) => candidate['job_name'] === scrape.job);
+  if (job === undefined) throw new Error(`prometheus-config.yml has no job ${scrape.job}`);
+  scrape.check?.(job, config.rule_files);
+  config.global = {
+    ...config.global,
+    scrape_interval: '1s',
+    scrape_timeout: '1s',
+    evaluation_interval: '1s',
+  };
+  config.rule_files = [RULES_FILE];
+  delete config.alerting;
+  job['scrape_interval'] = '1s';
+  job['authorization'] = { type: 'Bearer', credentials_file: tokenFile };
+  delete job['file_sd_configs'];
+  job['static_configs'] = scrape.targets;
+  return stringify(config);
+}
+
+/**
+ * Starts Debian's `prometheus` on the project's config changed for `scrape` (see testScrapeConfig), its
+ * config, token and data in a temporary directory, and waits until it is ready (a failure names the end
+ * of its log).
+ */
+export async function startPrometheus(scrape: TestScrape): Promise<RunningPrometheus> {
+  const dir = mkdtempSync(join(tmpdir(), 'ws-test-prometheus-'));
+  const tokenFile = join(dir, 'metrics-token');
+  writeFileSync(tokenFile, `${scrape.token}\n`);
+  const configFile = join(dir, 'prometheus.yml');
+  writeFileSync(configFile, testScrapeConfig(scrape, tokenFile));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    'prometheus',
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const api = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${url}${path}`);
+    const body = (await response.json()) as { status: string; data: T; error?: string };
+    if (body.status !== 'success') throw new Error(`${path}: ${body.error}`);
+    return body.data;
+  };
+  const log = () => `\nprometheus log:\n${stderr.slice(-2000)}`;
+  const instant = async (query: string) =>
+    (await api<{ result: VectorSample[] }>(`/api/v1/query?query=${encodeURIComponent(query)}`)).result;
+  const stop = async () => {
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  await waitFor(
+    'Prometheus ready',
+    async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined),
+    ...TOOL_WAIT,
+  ).catch(async (error: Error) => {
+    await stop();
+    throw new Error(error.message + log());
+  });
+  return {
+    url,
+    log,
+    api,
+    instant,
+    stop,
+    targetsUp: (count) =>
+      waitFor(
+        `${count} targets of ${scrape.job} up`,
+        async () => {
+          const result = await instant(`up{job="${scrape.job}"} == 1`);
+          return result.length === count ? result : undefined;
+        },
+        ...TOOL_WAIT,
+      ).catch((error: Error) => {
+        throw new Error(error.message + log());
+      }),
+  };
 }

@@ -1,19 +1,9 @@
 /**
  * The fields of every Binance stream payload, in the order Binance sends them. Each list is checked
- * against its payload type at compile time, so the types, the simulator and its tests agree on one list.
+ * against the payload type of its stream name at compile time, so the types, the simulator and its
+ * tests agree on one list.
  */
-import type {
-  AggTradeEvent,
-  AvgPriceEvent,
-  BookTickerEvent,
-  DepthUpdateEvent,
-  KlineEvent,
-  MiniTickerEvent,
-  PartialDepthEvent,
-  RollingTickerEvent,
-  TickerEvent,
-  TradeEvent,
-} from '../../src/index.js';
+import type { StreamPayload } from '../../src/index.js';
 
 /** All the keys of `T`: a list that misses one, or names one `T` lacks, does not compile. */
 const keysOf =
@@ -24,13 +14,35 @@ const keysOf =
   ): string[] =>
     [...keys] as string[];
 
-/** One field list per interface above, checked against what the simulator sends. */
+/** One field list per payload type, checked against what the simulator sends. */
 export const PAYLOAD_FIELDS: Record<string, string[]> = {
-  'btcusdt@trade': keysOf<TradeEvent>()(['e', 'E', 's', 't', 'p', 'q', 'T', 'm', 'M']),
-  'btcusdt@aggTrade': keysOf<AggTradeEvent>()(['e', 'E', 's', 'a', 'p', 'q', 'f', 'l', 'T', 'm', 'M']),
-  'btcusdt@bookTicker': keysOf<BookTickerEvent>()(['u', 's', 'b', 'B', 'a', 'A']),
-  'btcusdt@miniTicker': keysOf<MiniTickerEvent>()(['e', 'E', 's', 'c', 'o', 'h', 'l', 'v', 'q']),
-  'btcusdt@ticker': keysOf<TickerEvent>()([
+  'btcusdt@trade': keysOf<StreamPayload<'btcusdt@trade'>>()(['e', 'E', 's', 't', 'p', 'q', 'T', 'm', 'M']),
+  'btcusdt@aggTrade': keysOf<StreamPayload<'btcusdt@aggTrade'>>()([
+    'e',
+    'E',
+    's',
+    'a',
+    'p',
+    'q',
+    'f',
+    'l',
+    'T',
+    'm',
+    'M',
+  ]),
+  'btcusdt@bookTicker': keysOf<StreamPayload<'btcusdt@bookTicker'>>()(['u', 's', 'b', 'B', 'a', 'A']),
+  'btcusdt@miniTicker': keysOf<StreamPayload<'btcusdt@miniTicker'>>()([
+    'e',
+    'E',
+    's',
+    'c',
+    'o',
+    'h',
+    'l',
+    'v',
+    'q',
+  ]),
+  'btcusdt@ticker': keysOf<StreamPayload<'btcusdt@ticker'>>()([
     'e',
     'E',
     's',
@@ -55,7 +67,7 @@ export const PAYLOAD_FIELDS: Record<string, string[]> = {
     'L',
     'n',
   ]),
-  'btcusdt@ticker_1h': keysOf<RollingTickerEvent>()([
+  'btcusdt@ticker_1h': keysOf<StreamPayload<'btcusdt@ticker_1h'>>()([
     'e',
     'E',
     's',
@@ -74,12 +86,12 @@ export const PAYLOAD_FIELDS: Record<string, string[]> = {
     'L',
     'n',
   ]),
-  'btcusdt@avgPrice': keysOf<AvgPriceEvent>()(['e', 'E', 's', 'i', 'w', 'T']),
-  'btcusdt@kline_1m': keysOf<KlineEvent>()(['e', 'E', 's', 'k']),
-  'btcusdt@depth': keysOf<DepthUpdateEvent>()(['e', 'E', 's', 'U', 'u', 'b', 'a']),
-  'btcusdt@depth10': keysOf<PartialDepthEvent>()(['lastUpdateId', 'bids', 'asks']),
+  'btcusdt@avgPrice': keysOf<StreamPayload<'btcusdt@avgPrice'>>()(['e', 'E', 's', 'i', 'w', 'T']),
+  'btcusdt@kline_1m': keysOf<StreamPayload<'btcusdt@kline_1m'>>()(['e', 'E', 's', 'k']),
+  'btcusdt@depth': keysOf<StreamPayload<'btcusdt@depth'>>()(['e', 'E', 's', 'U', 'u', 'b', 'a']),
+  'btcusdt@depth10': keysOf<StreamPayload<'btcusdt@depth10'>>()(['lastUpdateId', 'bids', 'asks']),
 };
-export const KLINE_FIELDS = keysOf<KlineEvent['k']>()([
+export const KLINE_FIELDS = keysOf<StreamPayload<'btcusdt@kline_1m'>['k']>()([
   't',
   'T',
   's',

@@ -1,0 +1,67 @@
+/**
+ * The cluster most tests of the clustered mode start: a real nats-server with JetStream, a simulator
+ * with the test's symbols, one ingest node holding every shard, and one clustered gateway, all in this
+ * process on loopback. Everything started is closed, last first, when the test ends.
+ */
+import type { TestContext } from 'node:test';
+import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
+import type { GatewayConfig } from '../../src/config/gateway-config.js';
+import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { silentLogger } from '../../src/log.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { waitFor } from '../support/wait-for.js';
+import { type NatsServer, startNatsServer } from './nats-server.js';
+
+export const SHARD_COUNT = 4;
+
+export interface SmallCluster {
+  readonly nats: NatsServer;
+  readonly simulator: Simulator;
+  readonly ingest: RunningIngest;
+  readonly gateway: RunningGateway;
+  /** Closes `closeable` with the cluster (before what was started earlier). */
+  closeLater(close: () => Promise<unknown>): void;
+}
+
+export interface SmallClusterOptions {
+  readonly symbols: string[];
+  /** Applied to both roles (lease and demand TTLs, ...) on top of NATS_URL, port 0 and 4 shards. */
+  readonly config?: Partial<GatewayConfig>;
+  /** WSManager's idle grace on the ingest node (tests shorten the 30 s default). */
+  readonly idleGraceMs?: number;
+}
+
+/** Starts the cluster and waits until the ingest node holds every shard; undefined when nats-server is missing. */
+export async function startSmallCluster(
+  t: TestContext,
+  options: SmallClusterOptions,
+): Promise<SmallCluster | undefined> {
+  const closers: (() => Promise<unknown>)[] = [];
+  t.after(async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+  });
+  const nats = await startNatsServer(t);
+  if (nats === undefined) return undefined;
+  closers.push(() => nats.stop());
+  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: options.symbols, rate: 20 });
+  closers.push(() => simulator.close());
+  const common = {
+    natsUrl: nats.url,
+    port: 0,
+    shardCount: SHARD_COUNT,
+    leaseTtlSeconds: 3,
+    ...options.config,
+  };
+  const ingest = await startIngest(
+    { ...common, upstreamUrl: simulator.url, nodeId: 'ingest' },
+    {
+      logger: silentLogger(),
+      ...(options.idleGraceMs === undefined ? {} : { idleGraceMs: options.idleGraceMs }),
+    },
+  );
+  closers.push(() => ingest.close());
+  await waitFor('shards leased', () => ingest.leases.ownedShards().length === SHARD_COUNT, 10_000);
+  const gateway = await startGateway({ ...common, nodeId: 'gateway' }, { logger: silentLogger() });
+  closers.push(() => gateway.close());
+  return { nats, simulator, ingest, gateway, closeLater: (close) => closers.push(close) };
+}
