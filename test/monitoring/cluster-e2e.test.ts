@@ -110,13 +110,7 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
 
   const queries = clusterRowQueries();
   assert.ok(queries.length >= 10, `the cluster row has its queries (${queries.length})`);
-  for (const query of queries) {
-    await waitFor(
-      `${query.where} to return data`,
-      async () => ((await instant(query.expr)).length > 0 ? true : undefined),
-      ...TOOL_WAIT,
-    ).catch((error: Error) => assert.fail(`${error.message}: ${query.expr}`));
-  }
+  for (const query of queries) await prometheus.series(`${query.where} to return data`, query.expr);
 
   // The alerts: each expression without its threshold returns data (the comparison itself filters a
   // healthy cluster's series away), and the shard check computes what it should: every shard owned.
@@ -126,14 +120,7 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
     const threshold = /\s*(?:>=|<=|==|!=|>|<)\s*-?[0-9.]+\s*$/;
     assert.match(alert.expr, threshold, `${alert.alert} ends in a threshold`);
     const expr = alert.expr.replace(threshold, '');
-    const result = await waitFor(
-      `${alert.alert} (${expr}) to return data`,
-      async () => {
-        const r = await instant(expr);
-        return r.length > 0 ? r : undefined;
-      },
-      ...TOOL_WAIT,
-    ).catch((error: Error) => assert.fail(error.message));
+    const result = await prometheus.series(`${alert.alert} to return data`, expr);
     if (alert.alert === 'WSManagerClusterShardUnowned') {
       assert.deepEqual(
         result.map((s) => [s.metric['environment'], s.value[1]]),

@@ -129,7 +129,7 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
       assert.ok(authorization?.credentials_file, 'the project config reads the bearer token from a file');
     },
   });
-  const { api, instant } = prometheus;
+  const { api, instant, series } = prometheus;
   // The scrape works with the project's path, params and bearer token.
   const up = await prometheus.targetsUp(2);
   const trackOf = (host: string): string | undefined =>
@@ -189,12 +189,8 @@ test('a real Prometheus scrapes the real gateways with the project config, rules
   const dashboard = dashboardQueries(loadDashboard(), '4s');
   const limitQuery = (expr: string): boolean => CONNECT_LIMIT_METRICS.some((name) => expr.includes(name));
   /** Waits until a dashboard query returns series; fails naming its panel and the query. */
-  const returnsSeries = (query: { where: string; expr: string }): Promise<unknown> =>
-    waitFor(
-      `${query.where} to return series`,
-      async () => (await instant(query.expr)).length > 0,
-      ...TOOL_WAIT,
-    ).catch((error: Error) => assert.fail(`${error.message}: ${query.expr}`));
+  const returnsSeries = (query: { where: string; expr: string }) =>
+    series(`${query.where} to return series`, query.expr);
   // The clustered mode's panels read series that only clustered processes export (NATS_URL set); these
   // single-process gateways have none; cluster-e2e.test.ts checks them against a real cluster.
   const clusterQuery = (expr: string): boolean => /ws_manager_(cluster|broker)_/.test(expr);

@@ -238,6 +238,8 @@ export interface RunningPrometheus {
   api<T>(path: string): Promise<T>;
   /** An instant query's vector. */
   instant(query: string): Promise<VectorSample[]>;
+  /** Waits until `query` returns series and returns them; a timeout names `what` and the query. */
+  series(what: string, query: string): Promise<VectorSample[]>;
   /** Waits until `count` targets of the job are up, and returns their `up` samples. */
   targetsUp(count: number): Promise<VectorSample[]>;
   /** Stops it and removes its temporary directory. */
@@ -328,6 +330,17 @@ export async function startPrometheus(scrape: TestScrape): Promise<RunningPromet
     api,
     instant,
     stop,
+    series: (what, query) =>
+      waitFor(
+        what,
+        async () => {
+          const result = await instant(query);
+          return result.length > 0 ? result : undefined;
+        },
+        ...TOOL_WAIT,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}: ${query}${log()}`);
+      }),
     targetsUp: (count) =>
       waitFor(
         `${count} targets of ${scrape.job} up`,
