@@ -67,7 +67,7 @@ export class RestForwarder {
     if (!answer.ok) {
       if (answer.reason === 'unreachable') return restError(502, INTERNAL_ERROR);
       const seconds = Math.max(1, Math.ceil(answer.retryAfterMs / 1000));
-      return restError(429, RestErrors.tooMuchWeight(this.client.weightPerMinute), {
+      return restError(429, RestErrors.tooMuchWeight(this.client.clientWeightPerMinute), {
         'retry-after': String(seconds),
       });
     }

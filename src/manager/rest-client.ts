@@ -7,12 +7,17 @@
 import { USED_WEIGHT_HEADER } from '../exchange/binance/rest-limits.js';
 import type { Logger } from '../log.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
+import { refusalPauseMs } from '../upstream-admission.js';
 
-/** Without a readable `Retry-After`, a 429/418 pauses requests this long (Binance bans start at 2 minutes). */
-const DEFAULT_PAUSE_MS = 120_000;
 const WINDOW_MS = 60_000;
+/**
+ * Share of the budget that calls forwarded for a gateway's clients may use: the rest stays for the
+ * manager's own refills and order-book snapshots, so clients polling REST cannot stop gap recovery.
+ */
+export const CLIENT_SHARE = 0.75;
 const REQUEST_TIMEOUT_MS = 10_000;
 
+/** A refill's answer: `refused` when the exchange answered with any error status (429/418 included). */
 export type RestAnswer =
   | { readonly ok: true; readonly body: unknown }
   | { readonly ok: false; readonly reason: 'budget' | 'retry_after' | 'refused' | 'unreachable' };
@@ -48,9 +53,9 @@ export class RestClient {
     return this.options.baseUrl;
   }
 
-  /** The weight this client may spend per minute, shared by all its callers. */
-  get weightPerMinute(): number {
-    return this.options.weightPerMinute;
+  /** The weight per minute that calls forwarded for a gateway's clients may use together. */
+  get clientWeightPerMinute(): number {
+    return Math.floor(this.options.weightPerMinute * CLIENT_SHARE);
   }
 
   /** GET `path?query` costing `weight`, unless the budget or a Retry-After pause forbids it. */
@@ -59,7 +64,7 @@ export class RestClient {
     const search = new URLSearchParams(
       Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]),
     );
-    const answer = await this.forward(`${path}?${search}`, weight);
+    const answer = await this.request(`${path}?${search}`, weight, this.options.weightPerMinute);
     if (!answer.ok) return { ok: false, reason: answer.reason };
     let body: unknown;
     try {
@@ -76,12 +81,17 @@ export class RestClient {
   }
 
   /**
-   * GET `pathAndQuery` (a path with its query string) costing `weight` from the shared budget, the
-   * answer's status, content type and text as the exchange sent them. A 429 or 418 pauses every request
-   * of this client until its `Retry-After` and comes back as `refused`, so nobody behind this client
-   * keeps going after the exchange said stop.
+   * GET `pathAndQuery` (a path with its query string) for a gateway's client, costing `weight` from the
+   * clients' share of the budget (CLIENT_SHARE); the answer's status, content type and text as the
+   * exchange sent them. A 429 or 418 pauses every request of this client until its `Retry-After` and
+   * comes back as `refused`, so nobody behind this client keeps going after the exchange said stop.
    */
-  async forward(pathAndQuery: string, weight: number): Promise<ForwardedAnswer> {
+  forward(pathAndQuery: string, weight: number): Promise<ForwardedAnswer> {
+    return this.request(pathAndQuery, weight, this.clientWeightPerMinute);
+  }
+
+  /** One GET, if the weight used this window plus `weight` stays within `limit`. */
+  private async request(pathAndQuery: string, weight: number, limit: number): Promise<ForwardedAnswer> {
     const { now, logger, metrics } = this.options;
     const t = now();
     if (t < this.pausedUntil) return { ok: false, reason: 'retry_after', retryAfterMs: this.pausedUntil - t };
@@ -90,7 +100,7 @@ export class RestClient {
       this.window = window;
       this.used = 0;
     }
-    if (this.used + weight > this.options.weightPerMinute)
+    if (this.used + weight > limit)
       return { ok: false, reason: 'budget', retryAfterMs: (window + 1) * WINDOW_MS - t };
     this.used += weight;
     const url = `${this.options.baseUrl}${pathAndQuery}`;
@@ -110,8 +120,8 @@ export class RestClient {
     if (Number.isFinite(header) && header > this.used && Math.floor(now() / WINDOW_MS) === this.window)
       this.used = header;
     if (res.status === 429 || res.status === 418) {
-      const seconds = Number(res.headers.get('retry-after'));
-      const pauseMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_PAUSE_MS;
+      // Read as the upgrade refusals are: seconds or an HTTP date, bounded, 2 minutes when missing.
+      const pauseMs = refusalPauseMs(res.status, res.headers.get('retry-after') ?? undefined, now()) ?? 0;
       this.pausedUntil = Math.max(this.pausedUntil, now() + pauseMs);
       logger.warn(
         { url, status: res.status, pauseMs },

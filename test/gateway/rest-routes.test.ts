@@ -9,6 +9,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import type { WSManager } from '../../src/manager/index.js';
+import { CLIENT_SHARE } from '../../src/manager/rest-client.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { fetchRaw, type HttpResult, startTestGateway } from './helpers.js';
 
@@ -149,7 +151,7 @@ describe('Binance REST calls through the gateway', () => {
     assert.equal(await restRequests(registry), 1, 'refused calls never reach the exchange');
   });
 
-  it("keeps many clients within the manager's share of the exchange's budget: the exchange never refuses", async (t) => {
+  it("keeps many clients within their share of the manager's budget: refills keep room, the exchange never refuses", async (t) => {
     // An exchange whose budget is barely above the manager's (1200 a minute): any overspend gets a 429.
     const windowMs = 600_000;
     await roomInWindow(windowMs, 15_000);
@@ -169,17 +171,30 @@ describe('Binance REST calls through the gateway', () => {
     );
     const answers = await Promise.all(clients);
     const served = answers.filter((a) => a.status === 200).length;
-    assert.equal(served, 1200 / 25, 'the manager budget, spent to the last request');
+    const clientShare = Math.floor(1200 * CLIENT_SHARE);
+    assert.equal(
+      served,
+      clientShare / 25,
+      "the clients' share of the manager budget, spent to the last request",
+    );
     for (const a of answers.filter((x) => x.status !== 200)) {
       assert.equal(a.status, 429);
       assert.equal(JSON.parse(a.body).code, -1003);
+      assert.match(JSON.parse(a.body).msg, new RegExp(`current limit is ${clientShare} request weight`));
       assert.ok(Number(a.headers['retry-after']) >= 1);
     }
+    // What the clients could not take stays for the manager's own refills and snapshots.
+    const refill = await (gateway.source as WSManager).restClient?.get(
+      '/api/v3/trades',
+      { symbol: 'BTCUSDT', limit: 5 },
+      25,
+    );
+    assert.equal(refill?.ok, true, 'a refill still goes out after the clients spent their share');
     // The exchange's own count for the gateway's address (the test shares it): within its limit.
     const probe = await get(`${sim.httpUrl}/api/v3/ping`);
     assert.equal(probe.status, 200);
     assert.ok(Number(probe.headers['x-mbx-used-weight-1m']) <= 1300, 'the exchange never went over');
-    assert.equal(await restRequests(registry), served);
+    assert.equal(await restRequests(registry), served + 1);
   });
 
   it("stops at the exchange's 429 until its Retry-After, and turns an unreachable exchange into Binance's error", async () => {
