@@ -3,10 +3,12 @@
  * No per-stream or per-shard labels: cardinality stays fixed.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { talliedCounter } from '../metrics/tallied-counter.js';
 
 /**
  * Hot-path tallies, bumped once per event and published into their counters when the registry is
- * collected (as the gateway's send tally), so a busy stream pays no prom-client bookkeeping per event.
+ * collected (as the gateway's send tally): counting an event costs no prom-client call. (A gateway still
+ * observes the end-to-end lag histogram for every event it delivers.)
  */
 export interface EventTally {
   published: number;
@@ -17,8 +19,6 @@ export class ClusterMetrics {
   readonly tally: EventTally = { published: 0, consumed: 0 };
   readonly brokerConnected: Gauge;
   readonly brokerReconnects: Counter;
-  readonly published: Counter;
-  readonly consumed: Counter;
   readonly replays: Counter;
   readonly replayed: Counter;
   readonly replayFailures: Counter;
@@ -35,11 +35,6 @@ export class ClusterMetrics {
   constructor(registry: Registry, role: 'ingest' | 'gateway') {
     const registers = [registry];
     const tally = this.tally;
-    const counted: EventTally = { published: 0, consumed: 0 };
-    const publish = (counter: Counter, key: keyof EventTally) => {
-      if (tally[key] > counted[key]) counter.inc(tally[key] - counted[key]);
-      counted[key] = tally[key];
-    };
     new Gauge({
       name: 'ws_manager_cluster_info',
       help: 'Always 1; the role label tells ingest nodes from gateways',
@@ -56,22 +51,22 @@ export class ClusterMetrics {
       help: 'NATS connections restored after a loss',
       registers,
     });
-    this.published = new Counter({
-      name: 'ws_manager_cluster_published_total',
-      help: 'Events an ingest node published to NATS',
-      registers,
-      collect() {
-        publish(this, 'published');
+    talliedCounter(
+      {
+        name: 'ws_manager_cluster_published_total',
+        help: 'Events an ingest node published to NATS',
+        registry,
       },
-    });
-    this.consumed = new Counter({
-      name: 'ws_manager_cluster_consumed_total',
-      help: 'Events a gateway received live from NATS (before de-duplication)',
-      registers,
-      collect() {
-        publish(this, 'consumed');
+      () => tally.published,
+    );
+    talliedCounter(
+      {
+        name: 'ws_manager_cluster_consumed_total',
+        help: 'Events a gateway received live from NATS (before de-duplication)',
+        registry,
       },
-    });
+      () => tally.consumed,
+    );
     this.replays = new Counter({
       name: 'ws_manager_cluster_replays_total',
       help: 'Sequence gaps a gateway filled (or tried to) from the JetStream history',

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { logWriteErrors } from '../log.js';
+import { talliedCounter } from '../metrics/tallied-counter.js';
 
 /** Why an upgrade was refused (`ws_gateway_rejected_connections_total{reason}`). */
 export const REJECT_REASONS = [
@@ -59,10 +60,7 @@ export class GatewayMetrics {
   readonly tally: SendTally = { messagesSent: 0, bytesSent: 0, droppedMessages: 0 };
   readonly clients: Gauge;
   readonly clientSubscriptions: Gauge;
-  readonly messagesSent: Counter;
-  readonly bytesSent: Counter;
   readonly slowClientDisconnects: Counter;
-  readonly droppedMessages: Counter;
   readonly clientDisconnects: Counter<'reason'>;
   readonly rejectedConnections: Counter<'reason'>;
   readonly controlMessages: Counter;
@@ -72,12 +70,6 @@ export class GatewayMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     const tally = this.tally;
-    const published: SendTally = { messagesSent: 0, bytesSent: 0, droppedMessages: 0 };
-    const publish = (counter: Counter, key: keyof SendTally) => {
-      const delta = tally[key] - published[key];
-      if (delta > 0) counter.inc(delta);
-      published[key] = tally[key];
-    };
     this.clients = new Gauge({
       name: 'ws_gateway_clients',
       help: 'Downstream WebSocket clients connected now',
@@ -88,35 +80,35 @@ export class GatewayMetrics {
       help: 'Stream subscriptions held by downstream clients now',
       registers,
     });
-    this.messagesSent = new Counter({
-      name: 'ws_gateway_messages_sent_total',
-      help: 'Stream events handed to downstream client sockets',
-      registers,
-      collect() {
-        publish(this, 'messagesSent');
+    talliedCounter(
+      {
+        name: 'ws_gateway_messages_sent_total',
+        help: 'Stream events handed to downstream client sockets',
+        registry,
       },
-    });
-    this.bytesSent = new Counter({
-      name: 'ws_gateway_bytes_sent_total',
-      help: 'Payload bytes of stream events handed to downstream client sockets',
-      registers,
-      collect() {
-        publish(this, 'bytesSent');
+      () => tally.messagesSent,
+    );
+    talliedCounter(
+      {
+        name: 'ws_gateway_bytes_sent_total',
+        help: 'Payload bytes of stream events handed to downstream client sockets',
+        registry,
       },
-    });
+      () => tally.bytesSent,
+    );
     this.slowClientDisconnects = new Counter({
       name: 'ws_gateway_slow_client_disconnects_total',
       help: 'Clients closed with 4000 because their send queue exceeded CLIENT_SEND_QUEUE_BYTES',
       registers,
     });
-    this.droppedMessages = new Counter({
-      name: 'ws_gateway_dropped_messages_total',
-      help: 'Stream events not sent because the client was being closed as a slow consumer',
-      registers,
-      collect() {
-        publish(this, 'droppedMessages');
+    talliedCounter(
+      {
+        name: 'ws_gateway_dropped_messages_total',
+        help: 'Stream events not sent because the client was being closed as a slow consumer',
+        registry,
       },
-    });
+      () => tally.droppedMessages,
+    );
     this.clientDisconnects = new Counter({
       name: 'ws_gateway_client_disconnects_total',
       help: 'Clients closed by the gateway, by reason',
@@ -140,17 +132,14 @@ export class GatewayMetrics {
       help: '1 while the gateway drains for shutdown (readiness answers 503)',
       registers,
     });
-    let logErrorsPublished = 0;
-    new Counter({
-      name: 'ws_gateway_log_write_errors_total',
-      help: 'Log lines that could not be written to LOG_FILE (dropped; the first failure is reported on stderr)',
-      registers,
-      collect() {
-        const total = logWriteErrors();
-        if (total > logErrorsPublished) this.inc(total - logErrorsPublished);
-        logErrorsPublished = total;
+    talliedCounter(
+      {
+        name: 'ws_gateway_log_write_errors_total',
+        help: 'Log lines that could not be written to LOG_FILE (dropped; the first failure is reported on stderr)',
+        registry,
       },
-    });
+      logWriteErrors,
+    );
     for (const reason of REJECT_REASONS) this.rejectedConnections.inc({ reason }, 0);
     for (const reason of DISCONNECT_REASONS) this.clientDisconnects.inc({ reason }, 0);
   }

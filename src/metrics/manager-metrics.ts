@@ -11,6 +11,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Implementation } from '../stream-source.js';
 import type { AdmissionMeter, UpstreamAdmission } from '../upstream-admission.js';
+import { talliedCounter, talliedCounterByReason } from './tallied-counter.js';
 
 /** Bounded values of the `reason` label of `ws_manager_errors_total`. */
 export const ERROR_REASONS = [
@@ -64,33 +65,6 @@ function zeros<R extends string>(reasons: readonly R[]): Record<R, number> {
   return Object.fromEntries(reasons.map((r) => [r, 0])) as Record<R, number>;
 }
 
-/**
- * Publishes a running total into a counter at collect time: the increase since the last collect, so
- * the counter stays monotonic and nothing counted between two scrapes is lost.
- */
-function publisher(total: () => number): (counter: Counter) => void {
-  let published = 0;
-  return (counter) => {
-    const now = total();
-    if (now > published) counter.inc(now - published);
-    published = now;
-  };
-}
-
-function reasonPublisher<R extends string>(
-  totals: Record<R, number>,
-  reasons: readonly R[],
-): (counter: Counter<'reason'>) => void {
-  const published = zeros(reasons);
-  return (counter) => {
-    for (const reason of reasons) {
-      const now = totals[reason];
-      if (now > published[reason]) counter.inc({ reason }, now - published[reason]);
-      published[reason] = now;
-    }
-  };
-}
-
 export class ManagerMetrics implements AdmissionMeter {
   readonly counts: UpstreamCounts = {
     retries: 0,
@@ -109,18 +83,10 @@ export class ManagerMetrics implements AdmissionMeter {
   };
   readonly activeConnections: Gauge;
   readonly activeConnectionsHwm: Gauge;
-  readonly retryCount: Counter;
-  readonly streamCreations: Counter;
-  readonly streamCleanups: Counter;
-  readonly streamCleanupsByReason: Counter<'reason'>;
   readonly activeStreams: Gauge;
   readonly idleStreams: Gauge;
   readonly overdueIdleStreams: Gauge;
   readonly subscribers: Gauge;
-  readonly messagesReceived: Counter;
-  readonly messageGaps: Counter;
-  readonly missedMessages: Counter;
-  readonly errors: Counter<'reason'>;
   readonly reconnectDuration: Histogram;
   readonly healthy: Gauge;
   readonly info: Gauge<'implementation'>;
@@ -129,11 +95,6 @@ export class ManagerMetrics implements AdmissionMeter {
   readonly upstreamRetryAfterSeconds: Gauge;
   readonly restRequests: Counter;
   readonly restWeight: Counter;
-  readonly refills: Counter;
-  readonly refilledEvents: Counter;
-  readonly refillFailures: Counter<'reason'>;
-  /** WSManager only: the legacy baseline does not track sequence restarts. */
-  readonly sequenceResets: Counter | undefined;
   private hwm = 0;
   private connections = 0;
   private admission: UpstreamAdmission | undefined;
@@ -143,20 +104,15 @@ export class ManagerMetrics implements AdmissionMeter {
     const counts = this.counts;
     const gauge = (name: string, help: string) => new Gauge({ name, help, registers });
     const counter = (name: string, help: string) => new Counter({ name, help, registers });
+    // Published at collect time from `counts`, which the hot path bumps.
     const tallied = (name: string, help: string, key: TalliedKey) =>
-      new Counter({ name, help, registers, collect: withPublish(publisher(() => counts[key])) });
+      talliedCounter({ name, help, registry }, () => counts[key]);
     const byReason = <R extends string>(
       name: string,
       help: string,
       totals: Record<R, number>,
       reasons: readonly R[],
-    ) => {
-      const collect = withPublish(reasonPublisher(totals, reasons));
-      const labelled = new Counter({ name, help, labelNames: ['reason'] as const, registers, collect });
-      // Every series exists from the first scrape, so rate() sees them.
-      for (const reason of reasons) labelled.inc({ reason }, 0);
-      return labelled;
-    };
+    ) => talliedCounterByReason({ name, help, registry }, totals, reasons);
     this.activeConnections = gauge(
       'ws_manager_active_connections',
       'Open upstream WebSocket connections now',
@@ -165,22 +121,22 @@ export class ManagerMetrics implements AdmissionMeter {
       'ws_manager_active_connections_hwm',
       'Highest number of open upstream connections since start',
     );
-    this.retryCount = tallied(
+    tallied(
       'ws_manager_retry_count_total',
       'Reconnect attempts scheduled after a failure or unexpected close',
       'retries',
     );
-    this.streamCreations = tallied(
+    tallied(
       'ws_manager_stream_creations_total',
       'Streams subscribed upstream (first subscriber arrived)',
       'creations',
     );
-    this.streamCleanups = tallied(
+    tallied(
       'ws_manager_stream_cleanups_total',
       'Streams released upstream (idle grace passed, forced, or failed)',
       'cleanups',
     );
-    this.streamCleanupsByReason = byReason(
+    byReason(
       'ws_manager_stream_cleanups_by_reason_total',
       'Streams released upstream, by reason (idle, forced, failed, destroyed)',
       counts.cleanupsByReason,
@@ -199,27 +155,18 @@ export class ManagerMetrics implements AdmissionMeter {
       'Idle streams whose grace period has passed but that are still held (cleanup lag)',
     );
     this.subscribers = gauge('ws_manager_subscribers', 'Subscriptions held now, across all streams');
-    this.messagesReceived = tallied(
-      'ws_manager_messages_received_total',
-      'Stream events received from upstream',
-      'messages',
-    );
-    this.messageGaps = tallied(
+    tallied('ws_manager_messages_received_total', 'Stream events received from upstream', 'messages');
+    tallied(
       'ws_manager_message_gaps_total',
       'Sequence-id gaps detected in streams that carry sequence ids',
       'gaps',
     );
-    this.missedMessages = tallied(
+    tallied(
       'ws_manager_missed_messages_total',
       'Events missed inside detected gaps (sum of gap sizes)',
       'missed',
     );
-    this.errors = byReason(
-      'ws_manager_errors_total',
-      'Errors by reason',
-      counts.errorsByReason,
-      ERROR_REASONS,
-    );
+    byReason('ws_manager_errors_total', 'Errors by reason', counts.errorsByReason, ERROR_REASONS);
     this.reconnectDuration = new Histogram({
       name: 'ws_manager_reconnect_duration_seconds',
       help: 'Time from losing an upstream connection to its replacement being open',
@@ -271,30 +218,30 @@ export class ManagerMetrics implements AdmissionMeter {
       'ws_manager_rest_weight_used_total',
       'Exchange request weight those REST requests cost',
     );
-    this.refills = tallied(
+    tallied(
       'ws_manager_refills_total',
       'Gaps refilled from the exchange history (in whole or in part)',
       'refills',
     );
-    this.refilledEvents = tallied(
+    tallied(
       'ws_manager_refilled_events_total',
       'Events delivered from the exchange history instead of being reported missed',
       'refilledEvents',
     );
-    this.refillFailures = byReason(
+    byReason(
       'ws_manager_refill_failures_total',
       'Gaps that could not be refilled and were reported, by reason',
       counts.refillFailures,
       REFILL_FAILURE_REASONS,
     );
-    this.sequenceResets =
-      implementation === 'WSManager'
-        ? tallied(
-            'ws_manager_sequence_resets_total',
-            'Streams whose sequence ids went back after a reconnect (upstream restarted); tracking restarted',
-            'sequenceResets',
-          )
-        : undefined;
+    // WSManager only: the legacy baseline does not track sequence restarts.
+    if (implementation === 'WSManager') {
+      tallied(
+        'ws_manager_sequence_resets_total',
+        'Streams whose sequence ids went back after a reconnect (upstream restarted); tracking restarted',
+        'sequenceResets',
+      );
+    }
     this.info.set({ implementation }, 1);
     this.healthy.set(1);
   }
@@ -379,11 +326,4 @@ export class ManagerMetrics implements AdmissionMeter {
   watchAdmission(admission: UpstreamAdmission): void {
     this.admission = admission;
   }
-}
-
-/** A counter's `collect` that runs `publish` on it (prom-client calls `collect` with the metric as `this`). */
-function withPublish<C extends Counter<string>>(publish: (counter: C) => void): (this: C) => void {
-  return function (this: C) {
-    publish(this);
-  };
 }
