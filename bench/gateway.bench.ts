@@ -1,7 +1,8 @@
 /**
  * Gateway fan-out: one upstream stream delivered to 1, 100 and 1,000 downstream clients through the
  * gateway (WSManager upstream), against a floor measured in the same run: a bare `ws` server that reads
- * the same upstream stream and broadcasts the same bytes with `ws.send`. Two tables:
+ * the same upstream stream and broadcasts the same bytes with `ws.send`, its writes batched per turn as
+ * the gateway's are. Each case runs several rounds, alternating which side goes first. Two tables:
  * - unsaturated: fixed event rates neither side struggles with, for added latency (p50/p99);
  * - saturated: both sides offered the same rate, above the floor's capacity, so delivered messages/s is
  *   each side's capacity.
@@ -17,9 +18,10 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { type RunningGateway, startGateway } from '../src/gateway/index.js';
 import { silentLogger } from '../src/log.js';
 import type { WSManager } from '../src/manager/index.js';
+import { tcpSocketOf } from '../src/ws-socket.js';
 import type { ClientsResult } from './gateway-clients.js';
 import { type SimulatorProcess, startSimulatorProcess } from './gateway-sim.js';
-import { nextMessage, percentile } from './support.js';
+import { median, nextMessage, percentile } from './support.js';
 
 const CLIENT_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'gateway-clients.ts');
 
@@ -33,6 +35,8 @@ const CASES: ReadonlyArray<readonly [clients: number, rate: number]> = [
   [1000, 50],
 ];
 const SATURATED_CLIENTS = [1, 100, 1000] as const;
+/** Rounds per case; each round measures both sides, the side that goes first alternating. */
+const ROUNDS = 3;
 const WARMUP_MS = 1000;
 const WINDOW_MS = 3000;
 const STREAM = 'btcusdt@trade';
@@ -100,7 +104,11 @@ interface Floor extends Endpoint {
   close(): Promise<void>;
 }
 
-/** The floor: a bare ws server that reads the upstream stream freely and broadcasts the frames' bytes. */
+/**
+ * The floor: a bare ws server that reads the upstream stream freely and broadcasts the frames' bytes,
+ * with the clients' sockets corked for the rest of the turn so a burst goes out in one write per client
+ * (as the gateway batches its sends).
+ */
 async function startFloor(simulator: SimulatorProcess): Promise<Floor> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise((r) => server.once('listening', r));
@@ -111,7 +119,17 @@ async function startFloor(simulator: SimulatorProcess): Promise<Floor> {
     async start() {
       const socket = new WebSocket(`${simulator.url}/ws/${STREAM}`, { perMessageDeflate: false });
       upstream = socket;
+      let corked = false;
+      const uncork = () => {
+        corked = false;
+        for (const client of server.clients) tcpSocketOf(client)?.uncork();
+      };
       socket.on('message', (data: Buffer) => {
+        if (!corked) {
+          corked = true;
+          for (const client of server.clients) tcpSocketOf(client)?.cork();
+          process.nextTick(uncork);
+        }
         for (const client of server.clients) client.send(data, { binary: false });
       });
       await new Promise((r) => socket.once('open', r));
@@ -142,17 +160,89 @@ function startBenchGateway(simulator: SimulatorProcess): Promise<RunningGateway>
 }
 
 const HEADER =
-  'clients | events/s | side    | delivered msgs/s | p50 ms | p99 ms | server heap+external per client | ratio to floor';
+  'clients | events/s | side    | delivered msgs/s (median) | min–max msgs/s  | p50 ms | p99 ms | server heap+external per client | ratio to floor';
 const RULE =
-  '------: | -------: | :------ | ---------------: | -----: | -----: | ------------------------------: | -------------:';
+  '------: | -------: | :------ | ------------------------: | :-------------- | -----: | -----: | ------------------------------: | -------------:';
 
-function row(n: number, rate: number | 'max', side: string, r: Result, ratio: string): string {
-  const cut = r.closedEarly > 0 ? ` (${r.closedEarly} closed)` : '';
+/** One side's line over its rounds: medians, and the spread of delivered msgs/s. */
+function row(
+  n: number,
+  rate: number | 'max',
+  side: string,
+  rounds: readonly Result[],
+  ratio: string,
+): string {
+  const rates = rounds.map((r) => r.msgsPerSecond);
+  const closed = rounds.reduce((sum, r) => sum + r.closedEarly, 0);
+  const cut = closed > 0 ? ` (${closed} closed)` : '';
+  const spread = `${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)}`;
   return (
     `${String(n).padStart(7)} | ${String(rate).padStart(8)} | ${side.padEnd(7)} | ` +
-    `${r.msgsPerSecond.toFixed(0).padStart(16)} | ${r.p50.toFixed(0).padStart(6)} | ${r.p99.toFixed(0).padStart(6)} | ` +
-    `${`${(r.bytesPerClient / 1024).toFixed(1)} KiB`.padStart(31)} | ${ratio.padStart(14)}${cut}`
+    `${median(rates).toFixed(0).padStart(25)} | ${spread.padEnd(15)} | ` +
+    `${median(rounds.map((r) => r.p50))
+      .toFixed(0)
+      .padStart(6)} | ${median(rounds.map((r) => r.p99))
+      .toFixed(0)
+      .padStart(6)} | ` +
+    `${`${(median(rounds.map((r) => r.bytesPerClient)) / 1024).toFixed(1)} KiB`.padStart(31)} | ${ratio.padStart(14)}${cut}`
   );
+}
+
+/** One measurement of the floor, started and closed around it. */
+function floorSide(simulator: SimulatorProcess, n: number): () => Promise<Result> {
+  return async () => {
+    const floor = await startFloor(simulator);
+    try {
+      return await measure(floor, n);
+    } finally {
+      await floor.close();
+    }
+  };
+}
+
+/**
+ * One measurement of a gateway started and closed around it (a gateway left running would keep its
+ * upstream stream for the idle grace and take CPU from the next floor round). `live`: the clients
+ * connect to /ws and SUBSCRIBE once all are connected, since handshakes into a running 'max' flow starve.
+ */
+function gatewaySide(simulator: SimulatorProcess, n: number, live: boolean): () => Promise<Result> {
+  return async () => {
+    const gateway = await startBenchGateway(simulator);
+    try {
+      return await measure(
+        live ? { url: `${gateway.wsUrl}/ws`, subscribe: STREAM } : { url: `${gateway.wsUrl}/ws/${STREAM}` },
+        n,
+      );
+    } finally {
+      await gateway.close();
+    }
+  };
+}
+
+/**
+ * ROUNDS rounds of both sides, the floor first in even rounds and the gateway first in odd ones; the two
+ * table lines with the ratio of the median delivered msgs/s.
+ */
+async function compare(
+  n: number,
+  rate: number | 'max',
+  floorSide: () => Promise<Result>,
+  gatewaySide: () => Promise<Result>,
+): Promise<string[]> {
+  const floor: Result[] = [];
+  const gateway: Result[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      floor.push(await floorSide());
+      gateway.push(await gatewaySide());
+    } else {
+      gateway.push(await gatewaySide());
+      floor.push(await floorSide());
+    }
+  }
+  const ratio = median(gateway.map((r) => r.msgsPerSecond)) / median(floor.map((r) => r.msgsPerSecond));
+  process.stderr.write(`gateway bench: ${n} clients at ${rate}: ratio ${ratio.toFixed(2)}\n`);
+  return [row(n, rate, 'floor', floor, '1.00'), row(n, rate, 'gateway', gateway, ratio.toFixed(2))];
 }
 
 async function fanOut(): Promise<string[]> {
@@ -164,14 +254,7 @@ async function fanOut(): Promise<string[]> {
   ];
   for (const [n, rate] of CASES) {
     const simulator = await startSimulatorProcess({ rate });
-    const gateway = await startBenchGateway(simulator);
-    const floor = await startFloor(simulator);
-    const f = await measure(floor, n);
-    await floor.close();
-    const g = await measure({ url: `${gateway.wsUrl}/ws/${STREAM}` }, n);
-    lines.push(row(n, rate, 'floor', f, '1.00'));
-    lines.push(row(n, rate, 'gateway', g, (g.msgsPerSecond / f.msgsPerSecond).toFixed(2)));
-    await gateway.close();
+    lines.push(...(await compare(n, rate, floorSide(simulator, n), gatewaySide(simulator, n, false))));
     await simulator.close();
   }
   lines.push(
@@ -193,23 +276,13 @@ async function saturated(): Promise<string[]> {
     // socket drains, read freely by each side in turn (an exchange cannot be paused, so neither side
     // pauses it). One side at a time, so neither takes CPU from the other.
     const simulator = await startSimulatorProcess({ rate: 'max' });
-    const floor = await startFloor(simulator);
-    const f = await measure(floor, n);
-    await floor.close();
-    const gateway = await startBenchGateway(simulator);
-    // Connected first and subscribed live afterwards: handshakes into a running 'max' flow starve.
-    const g = await measure({ url: `${gateway.wsUrl}/ws`, subscribe: STREAM }, n);
-    await gateway.close();
+    lines.push(...(await compare(n, 'max', floorSide(simulator, n), gatewaySide(simulator, n, true))));
     await simulator.close();
-    process.stderr.write(
-      `gateway bench: saturated ${n} floor ${f.msgsPerSecond.toFixed(0)} gateway ${g.msgsPerSecond.toFixed(0)}\n`,
-    );
-    lines.push(row(n, 'max', 'floor', f, '1.00'));
-    lines.push(row(n, 'max', 'gateway', g, (g.msgsPerSecond / f.msgsPerSecond).toFixed(2)));
   }
   lines.push(
     '',
-    "Delivered msgs/s: frames counted by the clients (all N together) in the window: each side's capacity.",
+    "Delivered msgs/s: frames counted by the clients (all N together) in the window: each side's capacity;",
+    `median of ${ROUNDS} rounds per side, the side that goes first alternating, min–max beside it.`,
     "Both sides read the same simulator process at rate 'max' without pausing it: the simulator produces",
     "only while the server's upstream socket drains, so each side is fed as fast as it reads, and a side",
     'that sends faster than its clients read builds a backlog, which shows in p50/p99 and memory.',
@@ -261,9 +334,9 @@ async function metricsRender(): Promise<string[]> {
 }
 
 const hardStop = setTimeout(() => {
-  process.stderr.write('gateway bench exceeded 140 s\n');
+  process.stderr.write('gateway bench exceeded 480 s\n');
   process.exit(1);
-}, 140_000);
+}, 480_000);
 hardStop.unref();
 const began = Date.now();
 const progress = (what: string) =>
