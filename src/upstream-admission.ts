@@ -55,7 +55,6 @@ export function refusalPauseMs(
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, named ?? DEFAULT_RETRY_AFTER_MS));
 }
 
-/** Where the admission's figures go (the shared `ws_manager_upstream_*` metrics). */
 /** An upgrade answered with an HTTP status instead of 101, with the `Retry-After` it named, if any. */
 export interface UpgradeRefusal {
   readonly status: number;
@@ -68,6 +67,7 @@ export function readRefusal(res: IncomingMessage): UpgradeRefusal {
   return { status: res.statusCode ?? 0, retryAfter: Array.isArray(header) ? header[0] : header };
 }
 
+/** Where the admission's figures go (the shared `ws_manager_upstream_*` metrics). */
 export interface AdmissionMeter {
   /** One upgrade attempt made. */
   attempted(): void;

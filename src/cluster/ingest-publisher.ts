@@ -20,10 +20,10 @@ interface Publishing {
   readonly shard: number;
   readonly subject: string;
   /**
-   * Reused for every event of the stream (publish encodes it at once): only Ws-Seq changes, so the
-   * hot path sets one header instead of building three on a new object.
+   * The publish options, reused for every event of the stream (publish encodes the headers at once):
+   * only Ws-Seq changes, so the hot path sets one header instead of building three on a new object.
    */
-  readonly headers: MsgHdrs;
+  readonly publishOptions: { readonly headers: MsgHdrs };
   seq: number;
   unsubscribe: Unsubscribe | undefined;
 }
@@ -92,7 +92,7 @@ export class IngestPublisher implements LeaseEvents {
       epoch,
       shard: shardOf(stream, this.o.shardCount),
       subject: subjectOf(stream),
-      headers,
+      publishOptions: { headers },
       seq: 0,
       unsubscribe: undefined,
     };
@@ -129,8 +129,8 @@ export class IngestPublisher implements LeaseEvents {
       return;
     }
     state.seq++;
-    state.headers.set(HEADERS.seq, String(state.seq));
-    this.o.nc.publish(state.subject, message.payloadBytes(), { headers: state.headers });
+    state.publishOptions.headers.set(HEADERS.seq, String(state.seq));
+    this.o.nc.publish(state.subject, message.payloadBytes(), state.publishOptions);
     this.o.metrics.tally.published++;
   }
 

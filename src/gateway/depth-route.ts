@@ -53,7 +53,7 @@ export class DepthService {
     try {
       kept = this.keep(symbol, depth);
     } catch {
-      // No REST base is known for the upstream: there is no snapshot to build a book from.
+      // The manager refused the book (a symbol outside its stricter name rule, or it is shutting down).
       return restError(503, INTERNAL_ERROR);
     }
     const view = kept.view ?? (await this.firstView(kept));
@@ -106,11 +106,17 @@ export class DepthService {
 
   private firstView(kept: Kept): Promise<OrderBookView | undefined> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(kept.view), FIRST_SNAPSHOT_TIMEOUT_MS);
-      kept.waiters.push(() => {
+      const waiter = () => {
         clearTimeout(timer);
         resolve(kept.view);
-      });
+      };
+      // A book that stays out of step keeps no waiter past its timeout.
+      const timer = setTimeout(() => {
+        const i = kept.waiters.indexOf(waiter);
+        if (i >= 0) kept.waiters.splice(i, 1);
+        resolve(kept.view);
+      }, FIRST_SNAPSHOT_TIMEOUT_MS);
+      kept.waiters.push(waiter);
     });
   }
 

@@ -1,5 +1,6 @@
 /**
- * Routes plain HTTP requests: metrics, probes, the admin API and the status page. Upgrades go to the downstream server.
+ * Routes plain HTTP requests: metrics, probes, the admin API, the status page and Binance's REST market
+ * data (/api/v3). Upgrades go to the downstream server.
  * Every failure answers a generic JSON message; details go to the log, never into a response.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -108,15 +109,17 @@ export class HttpRouter {
       });
     }
     const rest = ctx.rest;
-    for (const endpoint of rest === undefined ? [] : REST_ENDPOINTS) {
-      routes.set(`/api/v3/${endpoint}`, {
-        name: endpoint === 'depth' ? 'depth' : 'rest',
-        methods: ['GET'],
-        // Binance's request weights per address limit these routes, not RATE_LIMIT_PER_MINUTE.
-        limited: () => false,
-        token: () => undefined,
-        handle: (req, url) => (rest as RestService).answer(endpoint, req, url),
-      });
+    if (rest !== undefined) {
+      for (const endpoint of REST_ENDPOINTS) {
+        routes.set(`/api/v3/${endpoint}`, {
+          name: endpoint === 'depth' ? 'depth' : 'rest',
+          methods: ['GET'],
+          // Binance's request weights per address limit these routes, not RATE_LIMIT_PER_MINUTE.
+          limited: () => false,
+          token: () => undefined,
+          handle: (req, url) => rest.answer(endpoint, req, url),
+        });
+      }
     }
     for (const r of ctx.status === undefined ? [] : statusRoutes(ctx.status)) {
       routes.set(r.path, {

@@ -2,10 +2,8 @@
  * Answers of the gateway's Binance REST routes, shaped as Binance sends them: `application/json;charset=UTF-8`,
  * the JSON text with no trailing newline, errors as `{"code":..,"msg":..}`.
  */
-import type { RestErrorBody } from '../exchange/binance/rest-limits.js';
+import { BINANCE_CONTENT_TYPE, type RestErrorBody } from '../exchange/binance/rest-limits.js';
 import type { HttpResponse } from './http-response.js';
-
-export const BINANCE_CONTENT_TYPE = 'application/json;charset=UTF-8';
 
 /** Binance's answer when it cannot serve a request (docs "Error codes": -1001 DISCONNECTED). */
 export const INTERNAL_ERROR: RestErrorBody = Object.freeze({

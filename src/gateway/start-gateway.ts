@@ -135,16 +135,13 @@ export async function startGateway(
   });
   const status = new StatusService({ source, verdict, stats });
   // The REST routes need the manager's REST client (its REST base and shared weight budget).
-  const restClient = source instanceof WSManager ? source.restClient : undefined;
-  const forwarder = restClient === undefined ? undefined : new RestForwarder(restClient);
-  const depth =
-    forwarder === undefined
-      ? undefined
-      : new DepthService(source as WSManager, (symbol) => forwarder.symbolInfo(symbol));
-  const rest =
-    depth === undefined || forwarder === undefined
-      ? undefined
-      : new RestService({ depth, forwarder, limits: runtime.restClientLimits });
+  let depth: DepthService | undefined;
+  let rest: RestService | undefined;
+  if (source instanceof WSManager && source.restClient !== undefined) {
+    const forwarder = new RestForwarder(source.restClient);
+    depth = new DepthService(source, (symbol) => forwarder.symbolInfo(symbol));
+    rest = new RestService({ depth, forwarder, limits: runtime.restClientLimits });
+  }
   const router = new HttpRouter({
     registry,
     source,

@@ -262,7 +262,8 @@ function fail(name: string, expected: string, value: unknown): never {
 function given(options: object, name: string): unknown {
   const [group, key] = name.split('.') as [string, string | undefined];
   const value: unknown = (options as Record<string, unknown>)[group];
-  if (key === undefined || value === undefined) return key === undefined ? value : undefined;
+  if (key === undefined) return value;
+  if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(group, 'an object', value);
   return (value as Record<string, unknown>)[key];
 }

@@ -2,7 +2,7 @@
  * Gap recovery of one stream for its backfill subscribers: a gap (or, on a kline stream, a candle whose
  * closing update never came) is refilled from the exchange history (`backfill.ts`) while the stream's
  * live events are held back for them, so they get the missing events first, then the live ones, in
- * order, once each. Subscribers that asked for reports are served by the registry as before.
+ * order, once each. Subscribers that asked for reports get them from the registry directly.
  */
 import { combinedFrame } from '../exchange/binance/frames.js';
 import { parseStreamName, type StreamKind } from '../exchange/binance/streams.js';
@@ -109,7 +109,7 @@ export class StreamRefill {
   /**
    * Kline streams carry no ids: a candle whose closing update (`"x":true`) never came, or a candle
    * skipped altogether, is what an outage leaves. Backfill subscribers get those candles' closing
-   * updates from the history; the others see the stream as before (klines have no `gap` report).
+   * updates from the history; the others see only the live updates (klines have no `gap` report).
    */
   kline(data: unknown): void {
     const k = (data as { k?: { t?: unknown; x?: unknown } } | null)?.k;
@@ -172,6 +172,8 @@ export class StreamRefill {
   /** Delivers held events to the backfill subscribers, up to the next held gap, which starts its refill. */
   private release(held: Held[]): void {
     for (let i = 0; i < held.length; i++) {
+      // A subscriber's handler may have released the stream: nothing more to deliver or fetch.
+      if (this.ended) return;
       const item = held[i]!;
       if ('gap' in item) {
         this.start(item.gap.expected, item.gap.received, held.slice(i + 1));

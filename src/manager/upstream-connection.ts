@@ -271,18 +271,23 @@ export class UpstreamConnection {
   }
 
   /**
-   * The rotation's socket becomes the current one: the rotation ends, and when that socket is open
-   * the connection serves through it (else it stays `connecting` until the socket opens).
+   * The rotation's socket becomes the current one: the rotation ends, and the connection serves through
+   * that socket when it is open, or is `connecting` until it opens.
    */
   private takeOver(fresh: ConnectionSocket, reason: string): void {
     this.timers.clear('rotation');
     this.current = fresh;
     this.next = undefined;
     this.awaitingSwitch.clear();
-    if (fresh.state !== 'open') return;
-    this.rotationAttempts = 0;
-    this.setState('open', reason);
-    this.armLifetime(fresh);
+    if (fresh.state === 'open') {
+      this.rotationAttempts = 0;
+      this.setState('open', reason);
+      this.armLifetime(fresh);
+      return;
+    }
+    this.upSince = undefined;
+    this.downSince = this.ctx.options.now();
+    this.setState('connecting', reason);
   }
 
   private handleReject(
@@ -323,11 +328,6 @@ export class UpstreamConnection {
         fresh,
         `old socket ${socket.id} ended during rotation (${end.cause}); ${fresh.id} took over`,
       );
-      if (fresh.state !== 'open') {
-        this.upSince = undefined;
-        this.downSince = now;
-        this.setState('connecting', `old socket ${socket.id} ended during rotation (${end.cause})`);
-      }
       return;
     }
     this.upSince = undefined;

@@ -3,6 +3,8 @@
  * serialised once; raw subscribers get the payload bytes and combined ones the `{"stream":..,"data":..}`
  * wrapper, built once by concatenation. Every subscriber receives the very same Buffer.
  */
+
+import { combinedPrefix } from '../exchange/binance/frames.js';
 import type { ParsedStream } from '../exchange/binance/streams.js';
 import type { EventGenerator } from './generators/event-generator.js';
 import type { FeedHistory } from './rest/feed-history.js';
@@ -48,7 +50,7 @@ export class Feed {
     private readonly idleEvents = 0,
   ) {
     this.advancedTo = now;
-    this.prefix = `{"stream":${JSON.stringify(stream.name)},"data":`;
+    this.prefix = combinedPrefix(stream.name);
   }
 
   /** Events owed at `now` for a rate in events per second; moves the feed's clock to `now`. */

@@ -1,6 +1,5 @@
 /** Simulator defaults in one place, and the validation that turns options into a frozen configuration. */
 import { describeValue, ErrorCodes, InvalidArgumentError } from '../errors.js';
-import { FIRST_BAN_MS, REQUEST_WEIGHT_PER_MINUTE } from '../exchange/binance/rest-limits.js';
 import {
   CONNECTION_ATTEMPT_WINDOW_MS,
   MAX_CONNECTION_ATTEMPTS,
@@ -10,6 +9,7 @@ import {
   PONG_DEADLINE_MS,
   SERVER_PING_INTERVAL_MS,
 } from '../exchange/binance/streams.js';
+import { BINANCE_WEIGHT_BUDGET } from '../exchange/binance/weight-budget.js';
 import type { SimulatorLimits, SimulatorOptions, SimulatorRestLimits } from './types.js';
 
 export const DEFAULT_SYMBOLS: readonly string[] = ['btcusdt', 'ethusdt', 'bnbusdt', 'solusdt', 'xrpusdt'];
@@ -131,10 +131,10 @@ function resolveRestLimits(rest: SimulatorRestLimits): ResolvedRestLimits {
   const n = (key: keyof SimulatorRestLimits, min: number, max: number, fallback: number): number =>
     integerOption(`rest.${key}`, rest[key], min, max, fallback);
   return Object.freeze({
-    weightLimit: n('weightLimit', 1, 1_000_000_000, REQUEST_WEIGHT_PER_MINUTE),
-    windowMs: n('windowMs', 1, MAX_TIMER_MS, 60_000),
-    requestsBeforeBan: n('requestsBeforeBan', 0, 1_000_000, 5),
-    banMs: n('banMs', 1, MAX_TIMER_MS, FIRST_BAN_MS),
+    weightLimit: n('weightLimit', 1, 1_000_000_000, BINANCE_WEIGHT_BUDGET.limit),
+    windowMs: n('windowMs', 1, MAX_TIMER_MS, BINANCE_WEIGHT_BUDGET.windowMs),
+    requestsBeforeBan: n('requestsBeforeBan', 0, 1_000_000, BINANCE_WEIGHT_BUDGET.requestsBeforeBan),
+    banMs: n('banMs', 1, MAX_TIMER_MS, BINANCE_WEIGHT_BUDGET.banMs),
     historySize: n('historySize', 0, 1_000_000, DEFAULT_HISTORY_SIZE),
   });
 }

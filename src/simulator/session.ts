@@ -10,6 +10,7 @@ import {
   type ControlTarget,
   parseControlMessage,
 } from '../exchange/binance/control-protocol.js';
+import { combinedPrefix, SERVER_SHUTDOWN_EVENT, SERVER_SHUTDOWN_STREAM } from '../exchange/binance/frames.js';
 import { RollingWindow } from '../rolling-window.js';
 import { tcpSocketOf } from '../ws-socket.js';
 import { DelayQueue } from './delay-queue.js';
@@ -209,8 +210,8 @@ export class Session implements Subscriber {
   }
 
   private sendShutdownNotice(): void {
-    const event = `{"e":"serverShutdown","E":${this.ctx.clock()}}`;
-    this.sendText(this.combined ? `{"stream":"!serverShutdown","data":${event}}` : event);
+    const event = `{"e":"${SERVER_SHUTDOWN_EVENT}","E":${this.ctx.clock()}}`;
+    this.sendText(this.combined ? `${combinedPrefix(SERVER_SHUTDOWN_STREAM)}${event}}` : event);
   }
 
   /** Applies the rolling-window limit to one incoming frame; false when the frame must be ignored. */

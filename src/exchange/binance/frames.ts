@@ -75,13 +75,8 @@ export function readCombinedFrame(frame: Buffer, handler: FrameHandler): void {
  * `serverShutdown` notice. (A raw connection that sends no control message gets no reply to tell apart.)
  */
 export function readRawFrame(frame: Buffer, handler: FrameHandler): void {
-  let data: unknown;
-  try {
-    data = JSON.parse(frame.toString());
-  } catch {
-    handler.malformed('frame that is not JSON');
-    return;
-  }
+  const data = parseJson(frame, handler);
+  if (data === NOT_JSON) return;
   if (
     typeof data === 'object' &&
     data !== null &&
@@ -92,21 +87,28 @@ export function readRawFrame(frame: Buffer, handler: FrameHandler): void {
 }
 
 /** The error a control reply carries, in either envelope; undefined for a success. */
-export function replyError(reply: Record<string, unknown>): ExchangeError | undefined {
+function replyError(reply: Record<string, unknown>): ExchangeError | undefined {
   const nested = reply['error'];
   if (reply['code'] === undefined && nested === undefined) return undefined;
   const body = nested !== null && typeof nested === 'object' ? (nested as Record<string, unknown>) : reply;
   return { code: body['code'], msg: body['msg'] };
 }
 
-function parseObject(frame: Buffer, handler: FrameHandler): Record<string, unknown> | undefined {
-  let msg: unknown;
+const NOT_JSON = Symbol('not JSON');
+
+/** The frame's JSON value, or NOT_JSON after telling the handler. */
+function parseJson(frame: Buffer, handler: FrameHandler): unknown {
   try {
-    msg = JSON.parse(frame.toString());
+    return JSON.parse(frame.toString());
   } catch {
     handler.malformed('frame that is not JSON');
-    return undefined;
+    return NOT_JSON;
   }
+}
+
+function parseObject(frame: Buffer, handler: FrameHandler): Record<string, unknown> | undefined {
+  const msg = parseJson(frame, handler);
+  if (msg === NOT_JSON) return undefined;
   if (msg === null || typeof msg !== 'object') {
     handler.malformed('frame that is not a JSON object');
     return undefined;

@@ -1,8 +1,11 @@
 /**
  * Binance spot public market-data REST endpoints: request weights, limits and error shapes, shared by the
- * simulator (which enforces them) and by clients of the REST API (which budget for them).
+ * simulator and the gateway (which enforce them) and by the manager's REST client (which budgets for them).
  * Source: Binance spot API docs, "Market Data endpoints" and "LIMITS" (request weight per IP per minute).
  */
+
+/** The content type of every Binance REST answer. */
+export const BINANCE_CONTENT_TYPE = 'application/json;charset=UTF-8';
 
 /** REQUEST_WEIGHT limit of one IP per minute ("rateLimits" of /api/v3/exchangeInfo). */
 export const REQUEST_WEIGHT_PER_MINUTE = 6000;

@@ -5,7 +5,12 @@
  * status and `Retry-After`, latency delays every answer).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type RestErrorBody, RestErrors, USED_WEIGHT_HEADER } from '../../exchange/binance/rest-limits.js';
+import {
+  BINANCE_CONTENT_TYPE,
+  type RestErrorBody,
+  RestErrors,
+  USED_WEIGHT_HEADER,
+} from '../../exchange/binance/rest-limits.js';
 import {
   isRestEndpoint,
   queryError,
@@ -117,7 +122,7 @@ export class RestApi {
     const write = (): void => {
       if (res.destroyed) return;
       res.writeHead(status, {
-        'content-type': 'application/json;charset=UTF-8',
+        'content-type': BINANCE_CONTENT_TYPE,
         'content-length': Buffer.byteLength(body),
         ...headers,
       });
