@@ -1,0 +1,85 @@
+/**
+ * The floor of bench/soak.bench.ts, in a process of its own so that its RSS is measured as the
+ * gateway's is: a bare `ws` server that takes the raw path `/ws/<stream>`, reads every stream of the
+ * run from one combined upstream connection per 1,024 streams, cuts the `data` out of each
+ * envelope and sends it to that stream's clients, their sockets corked for the rest of the turn (as the
+ * gateway batches its writes). No limits, no metrics, no refill: what a few plain lines can do.
+ *
+ * argv: upstream base URL, comma-separated streams. Prints `{"port":N}` once listening.
+ */
+import WebSocket, { WebSocketServer } from 'ws';
+import { tcpSocketOf } from '../src/ws-socket.js';
+
+const [upstreamUrl, streamList] = process.argv.slice(2);
+const streams = (streamList ?? '').split(',');
+const byStream = new Map<string, Set<WebSocket>>(streams.map((s) => [s, new Set()]));
+const corked = new Set<WebSocket>();
+let flushQueued = false;
+
+function flush(): void {
+  flushQueued = false;
+  for (const ws of corked) tcpSocketOf(ws)?.uncork();
+  corked.clear();
+}
+
+for (let i = 0; i < streams.length; i += 1024) {
+  const names = streams.slice(i, i + 1024);
+  const upstream = new WebSocket(`${upstreamUrl}/stream`, { perMessageDeflate: false });
+  // The names go in SUBSCRIBE messages (a URL naming 1,024 streams is longer than a server takes), 200
+  // at a time and 4 messages a second, under the exchange's 5.
+  upstream.once('open', async () => {
+    for (let j = 0; j < names.length; j += 200) {
+      upstream.send(JSON.stringify({ method: 'SUBSCRIBE', params: names.slice(j, j + 200), id: j }));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
+  upstream.on('message', (frame: Buffer) => {
+    const text = frame.toString();
+    if (text.charCodeAt(2) !== 115) return; // a reply to SUBSCRIBE, not {"stream":..
+    const nameStart = 11; // {"stream":"
+    const name = text.slice(nameStart, text.indexOf('"', nameStart));
+    const clients = byStream.get(name);
+    if (!clients || clients.size === 0) return;
+    const data = text.slice(text.indexOf('"data":') + 7, -1);
+    for (const ws of clients) {
+      if (!corked.has(ws)) {
+        corked.add(ws);
+        tcpSocketOf(ws)?.cork();
+      }
+      ws.send(data, { binary: false });
+    }
+    if (!flushQueued) {
+      flushQueued = true;
+      process.nextTick(flush);
+    }
+  });
+  upstream.on('error', (error) => {
+    process.stderr.write(`soak floor: upstream ${String(error)}\n`);
+    process.exit(1);
+  });
+}
+
+const server = new WebSocketServer({
+  host: '127.0.0.1',
+  port: 0,
+  perMessageDeflate: false,
+  clientTracking: false,
+});
+server.on('connection', (ws, req) => {
+  const clients = byStream.get((req.url ?? '').slice(4));
+  if (!clients) {
+    ws.close(1008, 'unknown stream');
+    return;
+  }
+  clients.add(ws);
+  ws.on('close', () => {
+    clients.delete(ws);
+    corked.delete(ws);
+  });
+  ws.on('error', () => {});
+});
+server.once('listening', () => {
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`);
+});
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
