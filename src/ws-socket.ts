@@ -12,24 +12,24 @@ export function tcpSocketOf(ws: WebSocket): Socket | undefined {
   return (ws as unknown as { _socket?: Socket })._socket;
 }
 
-/** Corks a WebSocket's socket until the current operation and its microtasks have finished. */
-export class TurnCork {
-  private corked: Socket | undefined;
+/**
+ * Corks the sockets written to in one turn and uncorks them all on the next tick: one list and one
+ * `nextTick` for every client of a server, instead of a callback per client per turn.
+ */
+export class TurnCorks {
+  private corked: Socket[] = [];
   private readonly release = (): void => {
-    const socket = this.corked;
-    this.corked = undefined;
-    socket?.uncork();
+    const sockets = this.corked;
+    this.corked = [];
+    for (const socket of sockets) socket.uncork();
   };
 
-  constructor(private readonly ws: WebSocket) {}
-
-  /** Call before a send: the first call in a turn corks, and the socket is uncorked on the next tick. */
-  hold(): void {
-    if (this.corked !== undefined) return;
-    const socket = tcpSocketOf(this.ws);
-    if (socket === undefined) return;
+  /** Call before a send: the first call in a turn corks the socket, uncorked on the next tick. */
+  hold(ws: WebSocket): void {
+    const socket = tcpSocketOf(ws);
+    // `ws` corks and uncorks within one call, so a socket corked now was corked here this turn.
+    if (socket === undefined || socket.writableCorked > 0) return;
     socket.cork();
-    this.corked = socket;
-    process.nextTick(this.release);
+    if (this.corked.push(socket) === 1) process.nextTick(this.release);
   }
 }

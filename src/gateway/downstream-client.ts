@@ -14,13 +14,18 @@ import {
 import type { Logger } from '../log.js';
 import { RollingWindow } from '../rolling-window.js';
 import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
-import { TurnCork } from '../ws-socket.js';
+import type { TurnCorks } from '../ws-socket.js';
 import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
 import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 /** Frames are forwarded as the upstream's text bytes; one options object for every send. */
 const TEXT_FRAME = { binary: false } as const;
 
+/**
+ * What a server shares with all its clients: one object, not one per client. Per-client state lives on
+ * the client, and the socket's listeners below are module functions, so that a client costs its own
+ * fields and little else (a gateway holds tens of thousands).
+ */
 export interface DownstreamClientContext {
   readonly source: StreamSource;
   readonly metrics: GatewayMetrics;
@@ -37,45 +42,77 @@ export interface DownstreamClientContext {
   /** How long a closing client may take to finish the close handshake before its socket is destroyed. */
   readonly closeGraceMs: number;
   readonly now: () => number;
-  /** Called after the client's streams changed (the stream cap already counts the change). */
+  /** Upstream frames arrive in bursts (one TCP read, many frames): each client's sends leave in one write. */
+  readonly corks: TurnCorks;
+  /** Called after a client's streams changed (the stream cap already counts the change). */
   readonly onSubscriptionsChanged: () => void;
   readonly onSlow: () => void;
   /** `code` and `reason` are the close frame's as `ws` reports them (1006 when the socket just ended). */
   readonly onClosed: (client: DownstreamClient, code: number, reason: string) => void;
 }
 
+/** The client a socket belongs to, read by the shared listeners (`this` is the socket in an emit). */
+const CLIENT = Symbol('client');
+type ClientSocket = WebSocket & { [CLIENT]: DownstreamClient };
+
+function clientOf(ws: WebSocket): DownstreamClient {
+  return (ws as ClientSocket)[CLIENT];
+}
+function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  clientOf(this).onMessage(data, isBinary);
+}
+function onSocketPing(this: WebSocket): void {
+  clientOf(this).admit();
+}
+function onSocketPong(this: WebSocket): void {
+  clientOf(this).onPong();
+}
+function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
+  clientOf(this).onError(error);
+}
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  clientOf(this).onClose(code, reason.toString('utf8'));
+}
+
+/** Who a client is, for its log lines. */
+export interface ClientPeer {
+  readonly address: string;
+  readonly port: number | undefined;
+  readonly path: string;
+}
+
 export class DownstreamClient {
-  readonly id: string;
   /** Epoch ms of the last pong (or of the connection), for the heartbeat. */
   lastPongAt: number;
+  /** Epoch ms of the connection. */
+  readonly connectedAt: number;
   private combined: boolean;
   private readonly subscriptions = new Map<string, Unsubscribe>();
   private readonly incoming: RollingWindow;
   private closing = false;
-  /** Upstream frames arrive in bursts (one TCP read, many frames): their sends leave in one write. */
-  private readonly cork: TurnCork;
   private closed = false;
   private killTimer: NodeJS.Timeout | undefined;
+  /** Built on the first control message: most clients never send one. */
+  private control: ControlTarget | undefined;
 
   constructor(
-    id: string,
+    readonly id: string,
     private readonly ws: WebSocket,
     combined: boolean,
+    readonly peer: ClientPeer,
     private readonly ctx: DownstreamClientContext,
   ) {
-    this.id = id;
     this.combined = combined;
-    this.cork = new TurnCork(ws);
-    this.lastPongAt = ctx.now();
+    this.connectedAt = ctx.now();
+    this.lastPongAt = this.connectedAt;
     // Binance "WebSocket Limits": pings, pongs and control messages all count, strict rolling 1 s window.
     this.incoming = new RollingWindow(ctx.maxMessagesPerSecond, 1000);
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
-    ws.on('ping', () => this.admit());
-    ws.on('pong', () => {
-      if (this.admit()) this.lastPongAt = this.ctx.now();
-    });
-    ws.on('error', (error: Error & { code?: string }) => this.onError(error));
-    ws.on('close', (code: number, reason: Buffer) => this.onClose(code, reason.toString('utf8')));
+    (ws as ClientSocket)[CLIENT] = this;
+    ws.on('message', onSocketMessage);
+    ws.on('ping', onSocketPing);
+    ws.on('pong', onSocketPong);
+    ws.on('error', onSocketError);
+    ws.on('close', onSocketClose);
   }
 
   /** Subscribes the streams named in the connection URL. */
@@ -135,7 +172,7 @@ export class DownstreamClient {
       this.close(CloseCodes.SLOW_CONSUMER, 'slow consumer', 'slow_consumer');
       return;
     }
-    this.cork.hold();
+    this.ctx.corks.hold(this.ws);
     this.ws.send(bytes, TEXT_FRAME);
     this.ctx.metrics.tally.messagesSent++;
     this.ctx.metrics.tally.bytesSent += bytes.length;
@@ -193,7 +230,8 @@ export class DownstreamClient {
     );
   }
 
-  private admit(): boolean {
+  /** Counts an incoming frame against the rate limit; false (and the client closed) beyond it. */
+  admit(): boolean {
     if (this.closing) return false;
     if (this.incoming.tryRecord(this.ctx.now())) return true;
     this.ctx.logger.info({ client: this.id }, 'Client sent too many messages');
@@ -201,25 +239,32 @@ export class DownstreamClient {
     return false;
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  onPong(): void {
+    if (this.admit()) this.lastPongAt = this.ctx.now();
+  }
+
+  onMessage(data: Buffer, isBinary: boolean): void {
     if (!this.admit()) return;
     this.ctx.metrics.controlMessages.inc();
     const parsed = parseControlMessage(isBinary ? '' : data.toString('utf8'));
+    this.control ??= this.controlTarget();
     this.reply(parsed.ok ? answerControl(parsed.request, this.control) : parsed.reply);
   }
 
   /** The connection as the control protocol sees it (SUBSCRIBE is all or nothing). */
-  private readonly control: ControlTarget = {
-    getCombined: () => this.combined,
-    setCombined: (value) => {
-      this.combined = value;
-    },
-    subscribe: (streams) => this.subscribeRequested(streams),
-    unsubscribe: (streams) => {
-      for (const stream of streams) this.remove(stream);
-    },
-    list: () => [...this.subscriptions.keys()],
-  };
+  private controlTarget(): ControlTarget {
+    return {
+      getCombined: () => this.combined,
+      setCombined: (value) => {
+        this.combined = value;
+      },
+      subscribe: (streams) => this.subscribeRequested(streams),
+      unsubscribe: (streams) => {
+        for (const stream of streams) this.remove(stream);
+      },
+      list: () => [...this.subscriptions.keys()],
+    };
+  }
 
   /** Adds every stream of a SUBSCRIBE or none; returns the refusal message. */
   private subscribeRequested(streams: readonly string[]): string | undefined {
@@ -250,14 +295,14 @@ export class DownstreamClient {
     if (!this.closing && this.ws.readyState === this.ws.OPEN) this.ws.send(text);
   }
 
-  private onError(error: Error & { code?: string }): void {
+  onError(error: Error & { code?: string }): void {
     if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
       this.ctx.metrics.clientDisconnects.inc({ reason: 'payload_too_large' });
     }
     this.ctx.logger.debug({ client: this.id, err: error.message }, 'Client socket error');
   }
 
-  private onClose(code: number, reason: string): void {
+  onClose(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.closing = true;

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { CloseCodes } from '../close-codes.js';
 import { normalizeOrigin } from '../config/origin.js';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
@@ -13,7 +13,8 @@ import type { Logger } from '../log.js';
 import { refuseUpgrade } from '../refuse-upgrade.js';
 import { RollingWindowPerKey } from '../rolling-window.js';
 import type { StreamSource } from '../stream-source.js';
-import { DownstreamClient } from './downstream-client.js';
+import { TurnCorks } from '../ws-socket.js';
+import { type ClientPeer, DownstreamClient, type DownstreamClientContext } from './downstream-client.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
 import { UpstreamStreamCap } from './upstream-stream-cap.js';
 
@@ -52,10 +53,24 @@ type Rejection = { readonly status: number; readonly reason: RejectReason; reado
 /** Seconds a refused client should wait, by status (the attempt window is too long to wait out whole). */
 const RETRY_AFTER: Record<number, string> = { 429: '60', 503: '5' };
 
+/**
+ * The heartbeat pings one slice of the clients at a time, each slice once per ping interval, so that
+ * tens of thousands of pings never go out in one turn of the event loop.
+ */
+const HEARTBEAT_SLICES = 20;
+
 export class DownstreamServer {
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<DownstreamClient>();
+  /** The clients again, spread over HEARTBEAT_SLICES sets; `heartbeatSlice` is the next to ping. */
+  private readonly slices: Set<DownstreamClient>[] = Array.from(
+    { length: HEARTBEAT_SLICES },
+    () => new Set(),
+  );
+  private heartbeatSlice = 0;
   private readonly heartbeat: NodeJS.Timeout;
+  /** What every client shares (one object for the server). */
+  private readonly clientContext: DownstreamClientContext;
   private readonly now: () => number;
   private readonly attempts: RollingWindowPerKey;
   private readonly streamCap: UpstreamStreamCap;
@@ -85,9 +100,30 @@ export class DownstreamServer {
       maxPayload: options.maxPayloadBytes,
     });
     this.heartbeat = setInterval(() => {
-      for (const client of this.clients) client.heartbeat(options.pongTimeoutMs);
-    }, options.pingIntervalMs);
+      const slice = this.slices[this.heartbeatSlice]!;
+      this.heartbeatSlice = (this.heartbeatSlice + 1) % HEARTBEAT_SLICES;
+      for (const client of slice) client.heartbeat(options.pongTimeoutMs);
+    }, options.pingIntervalMs / HEARTBEAT_SLICES);
     this.heartbeat.unref();
+    this.clientContext = {
+      source: options.source,
+      metrics: options.metrics,
+      logger: options.logger,
+      maxStreams: options.maxStreams,
+      maxMessagesPerSecond: options.maxMessagesPerSecond,
+      sendQueue: this.sendQueue,
+      streamCap: this.streamCap,
+      closeGraceMs: options.closeGraceMs,
+      now: this.now,
+      corks: new TurnCorks(),
+      onSubscriptionsChanged: () => {
+        this.options.metrics.clientSubscriptions.set(this.streamCap.subscriptions);
+      },
+      onClosed: (client, code, reason) => this.closed(client, code, reason),
+      onSlow: () => {
+        this.slowDisconnectsSeen++;
+      },
+    };
   }
 
   get clientCount(): number {
@@ -119,7 +155,7 @@ export class DownstreamServer {
 
   /** Handles an HTTP upgrade request: refuses it with an HTTP status, or hands it to a new client. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const admission = this.admit(req);
     if ('status' in admission) {
       this.options.metrics.rejectedConnections.inc({ reason: admission.reason });
@@ -142,44 +178,35 @@ export class DownstreamServer {
         ws.close(CloseCodes.TRY_AGAIN_LATER, 'too many streams on this server');
         return;
       }
-      const peer = describePeer(req);
-      const connectedAt = this.now();
-      const client = new DownstreamClient(`client-${this.nextId++}`, ws, admission.combined, {
-        source: this.options.source,
-        metrics: this.options.metrics,
-        logger: this.options.logger,
-        maxStreams: this.options.maxStreams,
-        maxMessagesPerSecond: this.options.maxMessagesPerSecond,
-        sendQueue: this.sendQueue,
-        streamCap: this.streamCap,
-        closeGraceMs: this.options.closeGraceMs,
-        now: this.now,
-        onSubscriptionsChanged: () => {
-          this.options.metrics.clientSubscriptions.set(this.streamCap.subscriptions);
-        },
-        onClosed: (c, code, reason) => {
-          this.clients.delete(c);
-          this.clientsChanged();
-          const durationMs = this.now() - connectedAt;
-          this.options.logger.debug(
-            { client: c.id, ...peer, code, reason, durationMs },
-            'Client disconnected',
-          );
-        },
-        onSlow: () => {
-          this.slowDisconnectsSeen++;
-        },
-      });
-      this.clients.add(client);
-      this.clientsChanged();
-      this.options.logger.debug({ client: client.id, ...peer }, 'Client connected');
-      try {
-        client.subscribeAll(admission.streams);
-      } catch (error) {
-        this.options.logger.error({ err: String(error), client: client.id }, 'Client subscription failed');
-        client.close(CloseCodes.UPSTREAM_FAILED, 'subscription failed', 'upstream_failed');
-      }
+      this.accept(ws, admission, describePeer(req));
     });
+  }
+
+  /** Takes an upgraded socket as a client (apart from `handleUpgrade`, whose request it must not keep). */
+  private accept(ws: WebSocket, admission: Admission, peer: ClientPeer): void {
+    const id = this.nextId++;
+    const client = new DownstreamClient(`client-${id}`, ws, admission.combined, peer, this.clientContext);
+    this.clients.add(client);
+    this.slices[id % HEARTBEAT_SLICES]!.add(client);
+    this.clientsChanged();
+    this.options.logger.debug({ client: client.id, ...peer }, 'Client connected');
+    try {
+      client.subscribeAll(admission.streams);
+    } catch (error) {
+      this.options.logger.error({ err: String(error), client: client.id }, 'Client subscription failed');
+      client.close(CloseCodes.UPSTREAM_FAILED, 'subscription failed', 'upstream_failed');
+    }
+  }
+
+  private closed(client: DownstreamClient, code: number, reason: string): void {
+    this.clients.delete(client);
+    for (const slice of this.slices) slice.delete(client);
+    this.clientsChanged();
+    const durationMs = this.now() - client.connectedAt;
+    this.options.logger.debug(
+      { client: client.id, ...client.peer, code, reason, durationMs },
+      'Client disconnected',
+    );
   }
 
   /**
@@ -202,6 +229,7 @@ export class DownstreamServer {
     clearInterval(this.heartbeat);
     for (const client of this.clients) client.terminate();
     this.clients.clear();
+    for (const slice of this.slices) slice.clear();
     this.wss.close();
   }
 
@@ -246,11 +274,16 @@ export class DownstreamServer {
   }
 }
 
+/** A module function, not a closure: a closure here would keep the upgrade request for the socket's life. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 /** Longest request target logged: a `/stream?streams=` list may name 1024 streams. */
 const MAX_LOGGED_PATH = 200;
 
 /** Who a client is, for its connect and disconnect log lines. */
-function describePeer(req: IncomingMessage): { address: string; port: number | undefined; path: string } {
+function describePeer(req: IncomingMessage): ClientPeer {
   const path = req.url ?? '';
   return {
     address: req.socket.remoteAddress ?? 'unknown',

@@ -153,6 +153,44 @@ describe('slow consumers', () => {
   });
 });
 
+describe('heartbeat', () => {
+  // Shortened from Binance's 20 s ping period and 1 minute pong deadline, so the test takes seconds.
+  const pingIntervalMs = 1000;
+  const pongTimeoutMs = 1500;
+
+  it('pings every client once per period, a slice at a time, and drops a client that never answers', async () => {
+    const gateway = await startTestGateway({}, { pingIntervalMs, pongTimeoutMs });
+    const clients: TestClient[] = [];
+    try {
+      const firstPingAt: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const client = await openClient(`${gateway.wsUrl}/ws`);
+        client.ws.once('ping', () => firstPingAt.push(Date.now()));
+        clients.push(client);
+      }
+      const silent = await openClient(`${gateway.wsUrl}/ws`, { autoPong: false });
+      clients.push(silent);
+      await waitFor('a first ping on every client', () => firstPingAt.length === 40, 3 * pingIntervalMs);
+      // All at once, 40 pings would leave within a few milliseconds; in slices they spread over the period.
+      const spread = Math.max(...firstPingAt) - Math.min(...firstPingAt);
+      assert.ok(spread >= pingIntervalMs / 2, `first pings spread over ${spread} ms`);
+      const closed = await silent.closed;
+      assert.equal(closed.code, 1006, 'terminated without a close frame');
+      assert.equal(
+        await metricValue(gateway.url, /^ws_gateway_client_disconnects_total\{reason="pong_timeout"\} /),
+        1,
+      );
+      assert.ok(
+        clients.slice(0, 40).every((c) => c.ws.readyState === WebSocket.OPEN),
+        'clients that answer stay connected',
+      );
+    } finally {
+      for (const client of clients) await client.close();
+      await gateway.close();
+    }
+  });
+});
+
 describe('per-client limits', () => {
   it('closes a client with 1008 beyond 5 incoming messages per second', async () => {
     const gateway = await startTestGateway({});
