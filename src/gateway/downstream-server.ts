@@ -9,9 +9,9 @@ import { CloseCodes } from '../close-codes.js';
 import { normalizeOrigin } from '../config/origin.js';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
+import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
 import type { Logger } from '../log.js';
 import { refuseUpgrade } from '../refuse-upgrade.js';
-import { RollingWindowPerKey } from '../rolling-window.js';
 import type { StreamSource } from '../stream-source.js';
 import { DownstreamClient } from './downstream-client.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
@@ -57,7 +57,7 @@ export class DownstreamServer {
   private readonly clients = new Set<DownstreamClient>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly now: () => number;
-  private readonly attempts: RollingWindowPerKey;
+  private readonly attempts: BucketedWindowPerKey;
   private readonly streamCap: UpstreamStreamCap;
   private readonly sendQueue: { bytes: number };
   /** ALLOWED_ORIGINS normalised as browsers send an `Origin`; undefined admits any. */
@@ -69,7 +69,7 @@ export class DownstreamServer {
 
   constructor(private readonly options: DownstreamServerOptions) {
     this.now = options.now ?? Date.now;
-    this.attempts = new RollingWindowPerKey(
+    this.attempts = new BucketedWindowPerKey(
       options.connectAttemptsPerIp,
       CONNECTION_ATTEMPT_WINDOW_MS,
       this.now,
