@@ -27,7 +27,7 @@
  */
 export const MAX_TRACKED_ADDRESSES = 100_000;
 
-/** Entries a new key looks at, first to sweep, then to evict at the cap. */
+/** Entries each lookup looks at to sweep, and a new key at the cap to find one to evict. */
 export const SWEEP_STEP = 4;
 
 export interface KeyedTableOptions<V> {
