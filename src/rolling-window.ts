@@ -3,13 +3,17 @@
  *
  * Binance counts this way ("WebSocket Limits": 5 incoming messages per second per connection, pings and
  * pongs included; 300 connection attempts per 5 minutes per IP), unlike a fixed window that lets a
- * burst straddle two buckets. The simulator and the gateway enforce both limits with these classes;
- * WSManager paces its own frames and its connection attempts with them.
+ * burst straddle two buckets. The simulator and the gateway enforce the message limit with this class;
+ * WSManager paces its own frames and its connection attempts with it. Its memory grows with its limit
+ * (one time per event), which suits one connection's few messages per second; state kept per client
+ * address lives in limits/ instead, bounded per address and in the number of addresses.
  *
  * The project's limiters, one concept each:
  * - `RollingWindow` (here): events of one thing, e.g. frames of one connection.
- * - `RollingWindowPerKey` (here): a `RollingWindow` per key, e.g. upgrade attempts per remote IP.
+ * - `BucketedWindowPerKey` (limits/bucketed-window.ts): a rolling window per key in sub-window counters,
+ *   e.g. upgrade attempts per remote IP, in a capped `KeyedTable` (limits/keyed-table.ts).
  * - `RateLimiter` (gateway/rate-limiter.ts): HTTP requests per client as token buckets, refilled evenly.
+ * - `WeightBudget` (exchange/binance/weight-budget.ts): REST request weight and bans per client IP.
  * - `UpstreamAdmission` (upstream-admission.ts): our own upstream attempts, a `RollingWindow` plus the
  *   pause a refusal's `Retry-After` asks for.
  * - `UpstreamStreamCap` (gateway/upstream-stream-cap.ts): not a rate but a ceiling on the upstream
@@ -48,40 +52,5 @@ export class RollingWindow {
     let n = 0;
     for (let i = 0; i < this.count; i++) if (this.times[i]! + this.windowMs > now) n++;
     return n;
-  }
-}
-
-/** Keys (addresses) beyond which idle ones are swept before a new one is added. */
-const SWEEP_THRESHOLD = 1_024;
-
-/**
- * A `RollingWindow` per key. Events beyond the limit are refused and not recorded, so a key regains
- * access once its oldest recorded event leaves the window.
- */
-export class RollingWindowPerKey {
-  private readonly windows = new Map<string, RollingWindow>();
-
-  constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
-    private readonly clock: () => number = Date.now,
-  ) {}
-
-  /** Records an event for `key` now; false when the key is over its limit. */
-  tryRecord(key: string): boolean {
-    const now = this.clock();
-    let window = this.windows.get(key);
-    if (window === undefined) {
-      if (this.windows.size >= SWEEP_THRESHOLD) this.sweep(now);
-      window = new RollingWindow(this.limit, this.windowMs);
-      this.windows.set(key, window);
-    }
-    return window.tryRecord(now);
-  }
-
-  private sweep(now: number): void {
-    for (const [key, window] of this.windows) {
-      if (window.used(now) === 0) this.windows.delete(key);
-    }
   }
 }

@@ -333,7 +333,7 @@ export const VARIABLES = [
     default: 50,
     expected: 'an integer number of seconds from 1 to 3600',
     description:
-      'WSManager replaces an upstream connection that received nothing (no event, no ping) for this long: the last resort for quiet connections; a busy one that falls silent is probed with a ping and replaced within seconds. The legacy baseline has no stall detection.',
+      'WSManager replaces an upstream connection that received nothing (no event, no ping) for this long: the last resort for quiet connections; a busy one that falls silent is probed with a ping and replaced within seconds. The legacy baseline keeps a silent connection (no replacement) but turns unhealthy (/readyz and HEAD /api/ws/metrics 503) once a served stream has been silent this long.',
     fromEnv: integerFromEnv(integer(1, 3600)),
     value: integer(1, 3600),
   }),

@@ -9,9 +9,9 @@ import { CloseCodes } from '../close-codes.js';
 import { normalizeOrigin } from '../config/origin.js';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
+import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
 import type { Logger } from '../log.js';
 import { refuseUpgrade } from '../refuse-upgrade.js';
-import { RollingWindowPerKey } from '../rolling-window.js';
 import type { StreamSource } from '../stream-source.js';
 import { TurnCorks } from '../ws-socket.js';
 import { type ClientPeer, DownstreamClient, type DownstreamClientContext } from './downstream-client.js';
@@ -72,7 +72,7 @@ export class DownstreamServer {
   /** What every client shares (one object for the server). */
   private readonly clientContext: DownstreamClientContext;
   private readonly now: () => number;
-  private readonly attempts: RollingWindowPerKey;
+  private readonly attempts: BucketedWindowPerKey;
   private readonly streamCap: UpstreamStreamCap;
   private readonly sendQueue: { bytes: number };
   /** ALLOWED_ORIGINS normalised as browsers send an `Origin`; undefined admits any. */
@@ -84,7 +84,7 @@ export class DownstreamServer {
 
   constructor(private readonly options: DownstreamServerOptions) {
     this.now = options.now ?? Date.now;
-    this.attempts = new RollingWindowPerKey(
+    this.attempts = new BucketedWindowPerKey(
       options.connectAttemptsPerIp,
       CONNECTION_ATTEMPT_WINDOW_MS,
       this.now,

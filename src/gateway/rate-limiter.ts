@@ -2,8 +2,10 @@
  * Per-client token buckets for the limited HTTP routes (RATE_LIMIT_PER_MINUTE): `perMinute` requests,
  * refilled evenly, so a client that spent its burst waits seconds, not a whole minute. (The exchange's
  * own limits are strict rolling windows instead: rolling-window.ts, which lists every limiter.)
- * Memory stays bounded: full buckets are forgotten on a sweep, and the table has a hard size cap.
+ * Memory stays bounded: the buckets live in a KeyedTable (limits/keyed-table.ts), which caps the
+ * addresses tracked and forgets full buckets a few at a time as new addresses come.
  */
+import { KeyedTable } from '../limits/keyed-table.js';
 
 export interface RateLimitDecision {
   readonly allowed: boolean;
@@ -16,33 +18,28 @@ interface Bucket {
   updatedAt: number;
 }
 
-const MAX_KEYS = 100_000;
-
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets: KeyedTable<Bucket>;
   private readonly refillPerMs: number;
-  private lastSweep = 0;
 
   constructor(
     private readonly perMinute: number,
     private readonly now: () => number = Date.now,
   ) {
     this.refillPerMs = perMinute / 60_000;
+    this.buckets = new KeyedTable({
+      create: (now) => ({ tokens: perMinute, updatedAt: now }),
+      idle: (bucket, now) => this.tokensAt(bucket, now) >= perMinute,
+    });
   }
 
   /** Takes one token for `key` if there is one. */
   take(key: string): RateLimitDecision {
     const now = this.now();
-    this.sweep(now);
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      if (this.buckets.size >= MAX_KEYS) this.buckets.delete(this.buckets.keys().next().value as string);
-      bucket = { tokens: this.perMinute, updatedAt: now };
-      this.buckets.set(key, bucket);
-    } else {
-      bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.updatedAt) * this.refillPerMs);
-      bucket.updatedAt = now;
-    }
+    const bucket = this.buckets.entry(key, now);
+    if (bucket === undefined) return { allowed: false, retryAfterSeconds: 1 };
+    bucket.tokens = this.tokensAt(bucket, now);
+    bucket.updatedAt = now;
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return { allowed: true, retryAfterSeconds: 0 };
@@ -57,12 +54,7 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
-  private sweep(now: number): void {
-    if (now - this.lastSweep < 60_000) return;
-    this.lastSweep = now;
-    for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + (now - bucket.updatedAt) * this.refillPerMs >= this.perMinute)
-        this.buckets.delete(key);
-    }
+  private tokensAt(bucket: Bucket, now: number): number {
+    return Math.min(this.perMinute, bucket.tokens + (now - bucket.updatedAt) * this.refillPerMs);
   }
 }

@@ -102,6 +102,7 @@ export async function startGateway(
           registry,
           logger,
           healthGraceMs,
+          stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
           reconnectDelayMs: cfg.legacyReconnectDelayMs,
         });
 

@@ -1,7 +1,9 @@
 /**
  * The pre-migration baseline behind the `StreamSource` interface (selected by USE_NEW_WS_MANAGER=false):
  * every subscriber gets its own raw `${url}/ws/<stream>` socket, reconnected after a fixed delay, with no
- * sharing, no idle grace and no stall detection. It is held to the exchange's connection-attempt budget
+ * sharing, no idle grace and no stall recovery: a socket that falls silent stays open, but the health
+ * verdict says so once it has been silent past `stallTimeoutMs`, so probes do not report a dead feed as
+ * ready. It is held to the exchange's connection-attempt budget
  * and Retry-After like WSManager (the shared UpstreamAdmission), and exports the same metrics
  * (ManagerMetrics) so the canary compares like with like.
  */
@@ -38,6 +40,11 @@ export interface LegacyStreamSourceOptions {
   /** A subscription without an open socket for longer than this makes the source unhealthy. @default 30000 */
   healthGraceMs?: number;
   /**
+   * An open socket that received nothing (no event, no ping) for longer than this makes the source
+   * unhealthy; the socket is not replaced (the legacy code never was). @default 50000
+   */
+  stallTimeoutMs?: number;
+  /**
    * Upgrade attempts allowed in any rolling window, shared by every subscription; beyond it attempts
    * wait. @default Binance's 300 per 300000 ms
    */
@@ -57,6 +64,7 @@ export class LegacyStreamSource implements StreamSource {
   private readonly logger: Logger;
   private readonly reconnectDelayMs: number;
   private readonly healthGraceMs: number;
+  private readonly stallTimeoutMs: number;
   private readonly now: () => number;
   private readonly admission: UpstreamAdmission;
   private nextId = 1;
@@ -69,6 +77,7 @@ export class LegacyStreamSource implements StreamSource {
     this.url = options.url.replace(/\/+$/, '');
     this.reconnectDelayMs = positiveInteger('reconnectDelayMs', options.reconnectDelayMs, 5000);
     this.healthGraceMs = positiveInteger('healthGraceMs', options.healthGraceMs, 30_000);
+    this.stallTimeoutMs = positiveInteger('stallTimeoutMs', options.stallTimeoutMs, 50_000);
     this.logger = options.logger ?? silentLogger();
     this.now = options.now ?? Date.now;
     this.metrics = new ManagerMetrics(options.registry ?? new Registry(), 'Legacy');
@@ -169,17 +178,24 @@ export class LegacyStreamSource implements StreamSource {
       const paused = this.subscriptions.size > 0 ? this.admission.pauseReason(now) : undefined;
       if (paused !== undefined) verdict = { healthy: false, reason: paused };
       for (const s of paused === undefined ? this.subscriptions : []) {
-        if (s.downSince !== undefined && now - s.downSince > this.healthGraceMs) {
-          verdict = {
-            healthy: false,
-            reason: `upstream down for more than ${Math.round(this.healthGraceMs / 1000)} s (${s.stream})`,
-          };
+        const reason = this.unhealthyReason(s, now);
+        if (reason !== undefined) {
+          verdict = { healthy: false, reason };
           break;
         }
       }
     }
     this.metrics.healthy.set(verdict.healthy ? 1 : 0);
     return verdict;
+  }
+
+  /** Why `s` makes the source unhealthy at `now`: down past the grace period, or open but silent past the stall timeout. */
+  private unhealthyReason(s: LegacySubscription, now: number): string | undefined {
+    if (s.downSince !== undefined && now - s.downSince > this.healthGraceMs)
+      return `upstream down for more than ${Math.round(this.healthGraceMs / 1000)} s (${s.stream})`;
+    if (s.isOpen && s.lastTrafficAt !== undefined && now - s.lastTrafficAt > this.stallTimeoutMs)
+      return `upstream silent for more than ${Math.round(this.stallTimeoutMs / 1000)} s (${s.stream})`;
+    return undefined;
   }
 
   getMetrics(): MetricsSnapshot {

@@ -42,6 +42,8 @@ export class LegacySubscription {
   lastMessageAt: number | undefined;
   /** Epoch ms when the current socket opened; undefined while none is open. */
   openedAt: number | undefined;
+  /** Epoch ms of the open socket's last sign of life (its open, a frame or a ping). */
+  lastTrafficAt: number | undefined;
   messages = 0;
   private socket: WebSocket | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -162,12 +164,17 @@ export class LegacySubscription {
       }
       this.downSince = undefined;
       this.openedAt = this.ctx.now();
+      this.lastTrafficAt = this.openedAt;
       this.attempt = 0;
       this.ctx.logger.debug({ stream: this.stream, connection: this.id }, 'Legacy connection open');
       this.ctx.onConnectionChange(true);
     });
     socket.on('message', (data: Buffer, isBinary: boolean) => {
+      this.lastTrafficAt = this.ctx.now();
       if (!isBinary) readRawFrame(data, this.frames);
+    });
+    socket.on('ping', () => {
+      this.lastTrafficAt = this.ctx.now();
     });
     socket.on('error', (error: Error) => {
       this.error(opened ? 'connection_error' : 'connect_failed');

@@ -1,12 +1,15 @@
 /**
- * The global feeds of the simulated exchange. A feed starts with its first subscriber and, from then on,
- * its sequence ids advance at the configured rate whether or not anyone listens (an idle feed is caught
- * up lazily when a subscriber returns, so it costs no timer). Every subscriber of a stream receives the
- * same events with the same ids.
+ * The global feeds of the simulated exchange. A feed starts with its first subscriber or REST request,
+ * with a history as if the market had been running before (`producePast`); from then on its sequence
+ * ids advance at the configured rate whether or not anyone listens (an idle feed is caught up lazily when
+ * a subscriber returns, so it costs no timer). Every subscriber of a stream receives the same events with
+ * the same ids.
  */
+import { LIST_MAX_LIMIT } from '../exchange/binance/rest-limits.js';
 import { type ParsedStream, parseStreamName } from '../exchange/binance/streams.js';
 import { Feed, type Subscriber } from './feed.js';
 import { createGenerator } from './generators/event-generator.js';
+import { candleBounds } from './generators/kline-generator.js';
 import { KlineHistory, SequencedHistory } from './rest/feed-history.js';
 
 export interface FeedHubOptions {
@@ -111,9 +114,35 @@ export class FeedHub {
       const history = this.historyFor(parsed);
       const idle = history?.capacity ?? (parsed.kind === 'depth' ? DEPTH_IDLE_EVENTS : 0);
       feed = new Feed(parsed, generator, now, history, idle);
+      if (history !== undefined) {
+        this.producePast(feed, history, now);
+        // The feed starts once its past is made, so the time that took owes no events: a stream's first
+        // ids do not depend on how fast the machine produced the history.
+        feed.advancedTo = this.clock();
+      }
       this.feeds.set(name, feed);
     }
     return feed;
+  }
+
+  /**
+   * Fills a new feed's history as if the market had been running before it started, so the REST API
+   * answers with recent trades and candles from the first request: one full answer of the largest
+   * `limit` (LIST_MAX_LIMIT trades at the configured rate, 1 ms apart at 'max'; the ring fills further
+   * as the market runs), or two updates per candle for the last KLINE_HISTORY candles. Producing more
+   * would hold the event loop (about 15 µs an event) on a feed's first request. The events come from the
+   * feed's own generator, so the stream carries on with the next ids.
+   */
+  private producePast(feed: Feed, history: SequencedHistory | KlineHistory, now: number): void {
+    if (history instanceof KlineHistory) {
+      const [start, end] = candleBounds(feed.stream.param ?? '1m', now);
+      const from = Math.max(0, now - history.capacity * (end - start + 1));
+      feed.produce(2 * history.capacity, from, now);
+      return;
+    }
+    const count = Math.min(history.capacity, LIST_MAX_LIMIT);
+    const spacingMs = this.options.rate === 'max' ? 1 : 1000 / this.options.rate;
+    feed.produce(count, now - count * spacingMs, now);
   }
 
   private historyFor(stream: ParsedStream): SequencedHistory | KlineHistory | undefined {

@@ -70,8 +70,13 @@ export class Feed {
     if (count <= 0) return;
     const kept = Math.min(count, this.idleEvents);
     if (count > kept) this.generator.skip(count - kept);
-    for (let i = 1; i <= kept; i++) {
-      const payload = this.generator.next(Math.round(from + ((to - from) * i) / kept));
+    this.produce(kept, from, to);
+  }
+
+  /** Produces `count` events into the history without sending them, timed evenly over (from, to]. */
+  produce(count: number, from: number, to: number): void {
+    for (let i = 1; i <= count; i++) {
+      const payload = this.generator.next(Math.round(from + ((to - from) * i) / count));
       this.history?.record(payload);
     }
   }

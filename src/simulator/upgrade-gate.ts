@@ -5,8 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
+import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
 import { refuseUpgrade } from '../refuse-upgrade.js';
-import { RollingWindowPerKey } from '../rolling-window.js';
 import type { ResolvedLimits } from './options.js';
 import type { SimulatorCounters } from './session.js';
 import type { RefuseStatus } from './types.js';
@@ -16,7 +16,7 @@ export type UpgradeVerdict =
   | { readonly ok: false; readonly status: number; readonly message: string; readonly retryAfterS?: number };
 
 export class UpgradeGate {
-  private readonly attempts: RollingWindowPerKey;
+  private readonly attempts: BucketedWindowPerKey;
   private refuseUntil = 0;
   private refuseStatus: RefuseStatus = 429;
   private refuseRetryAfterS: number | null | undefined;
@@ -26,7 +26,7 @@ export class UpgradeGate {
     private readonly counters: SimulatorCounters,
     private readonly clock: () => number,
   ) {
-    this.attempts = new RollingWindowPerKey(limits.maxConnectionAttempts, limits.attemptWindowMs, clock);
+    this.attempts = new BucketedWindowPerKey(limits.maxConnectionAttempts, limits.attemptWindowMs, clock);
   }
 
   /**

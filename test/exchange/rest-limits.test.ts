@@ -64,6 +64,16 @@ describe('WeightBudget', () => {
     assert.deepEqual(budget.charge('a', 1), { status: 418, used: 32, retryAfterS: 10, until: 15_400 });
   });
 
+  it('keeps a banned IP banned while 100,000 other IPs fill the table', () => {
+    const now = 0;
+    const budget = new WeightBudget({ ...options, requestsBeforeBan: 0 }, () => now);
+    budget.charge('banned', 11);
+    assert.equal(budget.charge('banned', 1).status, 418);
+    for (let i = 0; i < 100_000; i++) budget.charge(`other-${i}`, 1);
+    assert.equal(budget.size, 100_000, 'the table stays at its cap');
+    assert.equal(budget.charge('banned', 1).status, 418, 'the ban outlived the eviction of others');
+  });
+
   it('forgets the IPs it has not seen for two windows, at the first charge of a window', () => {
     let now = 0;
     const budget = new WeightBudget(options, () => now);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { backoffDelay } from '../../src/manager/backoff.js';
 import { GapDetector } from '../../src/manager/gap-detector.js';
 import { SilenceDetector } from '../../src/manager/silence-detector.js';
-import { RollingWindow, RollingWindowPerKey } from '../../src/rolling-window.js';
+import { RollingWindow } from '../../src/rolling-window.js';
 import {
   DEFAULT_RETRY_AFTER_MS,
   MAX_RETRY_AFTER_MS,
@@ -62,19 +62,6 @@ test('rolling window limiter: never more than limit within any window', () => {
   assert.equal(fresh.tryRecord(999), false);
   assert.equal(fresh.tryRecord(1000), true);
   assert.equal(fresh.used(1000), 2);
-});
-
-test('rolling window per key: each key has its own window, refusals are not recorded', () => {
-  let now = 0;
-  const perKey = new RollingWindowPerKey(2, 1000, () => now);
-  assert.equal(perKey.tryRecord('a'), true);
-  assert.equal(perKey.tryRecord('a'), true);
-  assert.equal(perKey.tryRecord('a'), false);
-  assert.equal(perKey.tryRecord('b'), true, 'another key is not limited by the first');
-  now = 999;
-  assert.equal(perKey.tryRecord('a'), false, 'a refusal does not move the window');
-  now = 1000;
-  assert.equal(perKey.tryRecord('a'), true);
 });
 
 function admissionAt(clock: { now: number }, limit = 3) {

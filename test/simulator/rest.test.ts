@@ -143,6 +143,43 @@ describe('simulator REST API', () => {
     }
   });
 
+  it('has recent history on a fresh simulator for every listed symbol, ids running on into the streams', async () => {
+    const sim = await startSimulator({ rate: 20, symbols: ['btcusdt', 'ethbtc'] });
+    try {
+      const startedAt = Date.now();
+      for (const symbol of ['BTCUSDT', 'ETHBTC']) {
+        const agg = (await get(sim.httpUrl, `/api/v3/aggTrades?symbol=${symbol}&limit=20`)).body as Json[];
+        assert.equal(agg.length, 20, `${symbol} aggTrades on the first request`);
+        for (const [i, row] of agg.entries()) assert.equal(row['a'], (agg[0]?.['a'] as number) + i);
+        const times = agg.map((r) => r['T'] as number);
+        assert.ok(times.every((t, i) => i === 0 || t >= times[i - 1]!));
+        // 1000 events at rate 20 span 50 s before the first request.
+        assert.ok((times[0] as number) >= startedAt - 51_000 && (times.at(-1) as number) <= Date.now());
+        const trades = (await get(sim.httpUrl, `/api/v3/trades?symbol=${symbol}&limit=20`)).body as Json[];
+        assert.equal(trades.length, 20, `${symbol} trades on the first request`);
+        const klines = (await get(sim.httpUrl, `/api/v3/klines?symbol=${symbol}&interval=1m&limit=30`))
+          .body as number[][];
+        assert.equal(klines.length, 30, `${symbol} klines on the first request`);
+        for (let i = 1; i < klines.length; i++) assert.equal(klines[i]![0], klines[i - 1]![0]! + 60_000);
+      }
+
+      const last = (await get(sim.httpUrl, '/api/v3/aggTrades?symbol=BTCUSDT&limit=1')).body as Json[];
+      const lastId = last[0]?.['a'] as number;
+      const client = await connect(`${sim.url}/ws/btcusdt@aggTrade`);
+      const first = await client.next((m) => m['e'] === 'aggTrade');
+      await client.close();
+      const between = (await get(sim.httpUrl, `/api/v3/aggTrades?symbol=BTCUSDT&fromId=${lastId}&limit=1000`))
+        .body as Json[];
+      for (const [i, row] of between.entries()) assert.equal(row['a'], lastId + i);
+      assert.ok(
+        between.some((row) => row['a'] === first['a']),
+        `the stream's first id ${first['a']} follows the history's ${lastId}`,
+      );
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('keeps a bounded history: a fromId older than it starts at the oldest event kept', async () => {
     const sim = await startSimulator({ rate: 1000, rest: { historySize: 50 } });
     try {

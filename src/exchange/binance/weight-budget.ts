@@ -5,6 +5,7 @@
  * takes an IP over the limit gets 429 with `Retry-After` (the seconds to the window's end), and an IP that
  * keeps sending after its 429s is banned with 418, for 2 minutes, doubling for repeat offenders up to 3 days.
  */
+import { KeyedTable } from '../../limits/keyed-table.js';
 import { FIRST_BAN_MS, LONGEST_BAN_MS, REQUEST_WEIGHT_PER_MINUTE } from './rest-limits.js';
 
 export interface WeightBudgetOptions {
@@ -28,26 +29,38 @@ interface IpState {
   bans: number;
 }
 
-/** IPs not seen for this many windows are forgotten (unless banned), so the map stays small. */
+/** IPs not seen for this many windows are forgotten (unless banned or offenders before). */
 const FORGET_AFTER_WINDOWS = 2;
-/** A hard cap on the IPs tracked (the oldest is dropped), for a server facing very many addresses. */
-const MAX_IPS = 100_000;
 
 export class WeightBudget {
-  private readonly ips = new Map<string, IpState>();
-  /** The window of the last sweep: forgotten IPs are swept once per window, not on each new IP. */
-  private sweptWindow = Number.NEGATIVE_INFINITY;
+  /**
+   * Capped and swept a few entries per new IP (limits/keyed-table.ts). An IP with a ban in force is
+   * pinned: eviction at the cap never forgets it, so a banned IP cannot shed its ban by making the
+   * table fill with other addresses. Offenders whose ban ended are remembered (for the doubling) until
+   * the cap evicts them as the longest untouched.
+   */
+  private readonly ips: KeyedTable<IpState>;
 
   constructor(
     private readonly options: WeightBudgetOptions,
     private readonly clock: () => number,
-  ) {}
+  ) {
+    const windowOf = (now: number) => Math.floor(now / options.windowMs);
+    this.ips = new KeyedTable({
+      create: (now) => ({ window: windowOf(now), used: 0, rejected: 0, bannedUntil: 0, bans: 0 }),
+      idle: (s, now) => windowOf(now) - s.window >= FORGET_AFTER_WINDOWS && s.bans === 0,
+      pinned: (s, now) => now < s.bannedUntil,
+    });
+  }
 
   /** Charges `weight` to `ip` and says whether the request may be served. */
   charge(ip: string, weight: number): WeightVerdict {
     const now = this.clock();
     const window = Math.floor(now / this.options.windowMs);
-    const state = this.stateOf(ip, window);
+    const retryAfterS = seconds((window + 1) * this.options.windowMs - now);
+    const state = this.stateOf(ip, now, window);
+    // Every address tracked has a ban in force: a new one waits for the next window.
+    if (state === undefined) return { status: 429, used: weight, retryAfterS };
     if (now < state.bannedUntil) {
       return {
         status: 418,
@@ -69,24 +82,12 @@ export class WeightBudget {
         until: state.bannedUntil,
       };
     }
-    return {
-      status: 429,
-      used: state.used,
-      retryAfterS: seconds((window + 1) * this.options.windowMs - now),
-    };
+    return { status: 429, used: state.used, retryAfterS };
   }
 
-  private stateOf(ip: string, window: number): IpState {
-    if (window !== this.sweptWindow) {
-      this.sweptWindow = window;
-      this.forget(window);
-    }
-    let state = this.ips.get(ip);
-    if (state === undefined) {
-      if (this.ips.size >= MAX_IPS) this.ips.delete(this.ips.keys().next().value as string);
-      state = { window, used: 0, rejected: 0, bannedUntil: 0, bans: 0 };
-      this.ips.set(ip, state);
-    } else if (state.window !== window) {
+  private stateOf(ip: string, now: number, window: number): IpState | undefined {
+    const state = this.ips.entry(ip, now);
+    if (state !== undefined && state.window !== window) {
       state.window = window;
       state.used = 0;
       state.rejected = 0;
@@ -97,14 +98,6 @@ export class WeightBudget {
   /** IPs tracked now. */
   get size(): number {
     return this.ips.size;
-  }
-
-  private forget(window: number): void {
-    const now = this.clock();
-    for (const [ip, s] of this.ips) {
-      if (window - s.window >= FORGET_AFTER_WINDOWS && s.bannedUntil <= now && s.bans === 0)
-        this.ips.delete(ip);
-    }
   }
 }
 
