@@ -12,14 +12,15 @@
  * time) p50/p99, clients silent during the window, clients closed by the server, connects per second
  * accepted and refused, and for the gateway what upstream saw (gaps, connection attempts).
  *
- * The clients (bench/soak-clients.ts) run in SOAK_CLIENT_PROCESSES forked processes (default 4) of at
- * most 5,000 sockets each, spread over source addresses 127.0.1.0–127.0.255.255 at most 100 per
- * address, so every process stays far under the 20,000 open files one process may hold here; the
- * gateway and floor hold one descriptor per client and must be allowed SOAK_CLIENTS + 1,000 (`ulimit -n`
- * is raised to its hard limit by Node at start where the shell allows; the bench checks and says so).
+ * The gateway runs from dist/ (built first), as the Docker image runs it. The clients
+ * (bench/soak-clients.ts) run in SOAK_CLIENT_PROCESSES forked processes (default 4, more so that none
+ * holds over 5,000 sockets), spread over source addresses from 127.0.1.0 up, 100 clients per address,
+ * so every process stays far under the 20,000 open files one process may hold here. The gateway and the
+ * floor hold one descriptor per client: Node raises its soft limit to the hard one at start, and the
+ * bench says so when that is below the client count.
  * Bounded: every wait has a deadline; everything it starts is stopped when it ends.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -113,7 +114,7 @@ async function startGatewayProcess(upstreamUrl: string, maxClients: number): Pro
   const port = await freePort();
   // SOAK_GATEWAY_ARGS: extra node arguments for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const extra = (process.env['SOAK_GATEWAY_ARGS'] ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', here('../src/cli.ts'), 'serve'], {
+  const child = spawn(process.execPath, [...extra, here('../dist/src/cli.js'), 'serve'], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: {
       ...process.env,
@@ -369,6 +370,10 @@ async function profile(name: string, symbolCount: number, rate: number, clients:
   }
 }
 
+// The gateway runs as the image runs it: the compiled dist/ (tsx's transform keeps function names by
+// defining a `name` on every closure, which alone adds about 3 KB per client).
+const build = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (build.status !== 0) throw new Error(`npm run build failed (${build.status})`);
 const started = Date.now();
 if (PROFILES.includes('a') || PROFILES.includes('c'))
   await profile(PROFILES.includes('c') ? 'a+c' : 'a', 500, 1, CLIENTS, PROFILES.includes('c'));

@@ -29,5 +29,5 @@ fi
 echo "test:image-node: $("$bin" --version) (the image's Node.js major $major)"
 
 shopt -s nullglob
-files=(test/{library,manager,gateway,legacy,cluster,simulator,exchange}/*.test.ts)
+files=(test/{library,manager,gateway,legacy,cluster,simulator,exchange,limits}/*.test.ts)
 PATH="$PWD/$(dirname "$bin"):$PATH" exec "$bin" --import tsx --test --test-concurrency=1 "${files[@]}"
