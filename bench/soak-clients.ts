@@ -23,8 +23,10 @@ export interface SoakJob {
   readonly clients: number;
   /** Connections opened at once while ramping up (the storm ignores it). */
   readonly concurrency: number;
-  /** Give up on a handshake after this long. */
+  /** Give up on a handshake after this long (and try again). */
   readonly handshakeTimeoutMs: number;
+  /** Stop trying again this long after connecting (or the storm) began. */
+  readonly deadlineMs: number;
 }
 
 export interface SoakReport {
@@ -42,6 +44,7 @@ export interface SoakReport {
 export interface ConnectedReport {
   readonly type: 'connected';
   readonly open: number;
+  /** Attempts refused, by HTTP status; failed and timed-out attempts (each client tries again). */
   readonly refused: Record<string, number>;
   readonly failed: number;
   readonly timedOut: number;
@@ -182,7 +185,12 @@ function open(job: SoakJob, i: number): Promise<Outcome> {
   });
 }
 
-async function connectAll(job: SoakJob, concurrency: number): Promise<ConnectedReport> {
+/**
+ * Opens every client, `concurrency` handshakes at a time. A client whose attempt fails, times out or is
+ * refused tries again after a random pause of up to a second, as client libraries do, until `deadline`;
+ * the counts are of attempts, and `open` says how many got through.
+ */
+async function connectAll(job: SoakJob, concurrency: number, deadline: number): Promise<ConnectedReport> {
   const started = Date.now();
   const refused: Record<string, number> = {};
   let failed = 0;
@@ -191,10 +199,15 @@ async function connectAll(job: SoakJob, concurrency: number): Promise<ConnectedR
   const worker = async () => {
     while (next < job.clients) {
       const i = next++;
-      const outcome = await open(job, i);
-      if (outcome === 'failed') failed++;
-      else if (outcome === 'timeout') timedOut++;
-      else if (outcome !== 'open') refused[outcome.slice(8)] = (refused[outcome.slice(8)] ?? 0) + 1;
+      for (;;) {
+        const outcome = await open(job, i);
+        if (outcome === 'open') break;
+        if (outcome === 'failed') failed++;
+        else if (outcome === 'timeout') timedOut++;
+        else refused[outcome.slice(8)] = (refused[outcome.slice(8)] ?? 0) + 1;
+        if (Date.now() >= deadline) break;
+        await new Promise((r) => setTimeout(r, Math.random() * 1000));
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, job.clients) }, worker));
@@ -205,7 +218,7 @@ let job: SoakJob | undefined;
 process.on('message', async (message: { type: string } & Partial<SoakJob>) => {
   if (message.type === 'job') {
     job = message as SoakJob;
-    await send(await connectAll(job, job.concurrency));
+    await send(await connectAll(job, job.concurrency, Date.now() + job.deadlineMs));
   } else if (message.type === 'measure') {
     for (const c of clients) c.frames = 0;
     latencies.length = 0;
@@ -235,7 +248,7 @@ process.on('message', async (message: { type: string } & Partial<SoakJob>) => {
     stopping = false;
     closedByServer = 0;
     // Every client at once, as after a gateway restart or a load balancer moving them.
-    await send(await connectAll(job, job.clients));
+    await send(await connectAll(job, job.clients, Date.now() + job.deadlineMs));
   } else if (message.type === 'stop') {
     stopping = true;
     for (const c of clients) c.socket.destroy();

@@ -7,6 +7,8 @@
  *
  * argv: upstream base URL, comma-separated streams. Prints `{"port":N}` once listening.
  */
+import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
 import { tcpSocketOf } from '../src/ws-socket.js';
 
@@ -59,12 +61,20 @@ for (let i = 0; i < streams.length; i += 1024) {
   });
 }
 
-const server = new WebSocketServer({
-  host: '127.0.0.1',
-  port: 0,
-  perMessageDeflate: false,
-  clientTracking: false,
+// The same event-loop delay the gateway exports (prom-client's, at 10 ms resolution), read and reset by
+// GET /loop, so both sides are measured alike.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+const http = createServer((req, res) => {
+  const body = {
+    nodejs_eventloop_lag_p50_seconds: loop.percentile(50) / 1e9,
+    nodejs_eventloop_lag_p99_seconds: loop.percentile(99) / 1e9,
+    nodejs_eventloop_lag_max_seconds: loop.max / 1e9,
+  };
+  loop.reset();
+  res.end(req.url === '/loop' ? JSON.stringify(body) : '');
 });
+const server = new WebSocketServer({ server: http, perMessageDeflate: false, clientTracking: false });
 server.on('connection', (ws, req) => {
   const clients = byStream.get((req.url ?? '').slice(4));
   if (!clients) {
@@ -78,8 +88,9 @@ server.on('connection', (ws, req) => {
   });
   ws.on('error', () => {});
 });
-server.once('listening', () => {
-  process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`);
+// The same accept backlog as the gateway's.
+http.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => {
+  process.stdout.write(`${JSON.stringify({ port: (http.address() as { port: number }).port })}\n`);
 });
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();

@@ -38,8 +38,8 @@ const TICK = 100; // clock ticks per second, for /proc/<pid>/stat
 interface Server {
   readonly pid: number;
   readonly port: number;
-  /** Scrapes the gateway's Prometheus text (undefined for the floor). */
-  metrics?(): Promise<Map<string, number>>;
+  /** The gateway's Prometheus text as name → value; the floor's event-loop delay under the same names. */
+  metrics(): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
 
@@ -163,7 +163,16 @@ async function startFloorProcess(upstreamUrl: string, streams: string[]): Promis
     },
   );
   const line = await lineFrom(child, /\{"port":\d+\}/, 30_000);
-  return { pid: child.pid!, port: (JSON.parse(line) as { port: number }).port, close: () => stop(child) };
+  const port = (JSON.parse(line) as { port: number }).port;
+  return {
+    pid: child.pid!,
+    port,
+    async metrics() {
+      const loop = (await (await fetch(`http://127.0.0.1:${port}/loop`)).json()) as Record<string, number>;
+      return new Map(Object.entries(loop));
+    },
+    close: () => stop(child),
+  };
 }
 
 /** RSS (bytes) and CPU seconds (user + system) of a process, from /proc. */
@@ -222,7 +231,8 @@ function startClients(port: number, paths: string[], total: number): Clients {
       paths: rotated,
       clients,
       concurrency: 50,
-      handshakeTimeoutMs: 15_000,
+      handshakeTimeoutMs: 10_000,
+      deadlineMs: 60_000,
     });
     children.push(
       fork(here('soak-clients.ts'), [], {
@@ -307,42 +317,46 @@ async function runSide(
     }
     const connected = await pool.connect();
     await new Promise((r) => setTimeout(r, 3000));
-    const before = await server.metrics?.();
+    const before = await server.metrics();
     const usage0 = processUsage(server.pid);
     const window = await pool.window(WINDOW_MS);
     const usage1 = processUsage(server.pid);
-    const after = await server.metrics?.();
+    const after = await server.metrics();
     const lat = window.latencies.sort((a, b) => a - b);
-    const delta = (name: string) => (after?.get(name) ?? 0) - (before?.get(name) ?? 0);
-    const heap = after?.get('nodejs_heap_size_used_bytes');
+    const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    const heap = after.get('nodejs_heap_size_used_bytes');
+    const loopDelay = (m: Map<string, number>, which: readonly string[]) =>
+      which.map((q) => ms(m.get(`nodejs_eventloop_lag_${q}_seconds`))).join('/');
+    const upstream = (d: (name: string) => number) =>
+      side === 'gateway'
+        ? `; upstream gaps ${d('ws_manager_message_gaps_total')}, attempts ${d('ws_manager_upstream_connect_attempts_total')}, errors ${d('ws_manager_errors_total')}`
+        : '';
+    const attempts = (r: ConnectedReport) =>
+      `attempts refused ${JSON.stringify(r.refused)}, failed ${r.failed}, timed out ${r.timedOut}`;
     lines.push({
       line:
         `${side}: ${connected.open}/${clients} connected in ${(connected.ms / 1000).toFixed(1)} s ` +
-        `(${Math.round(connected.open / (connected.ms / 1000))}/s; refused ${JSON.stringify(connected.refused)}, failed ${connected.failed}, timed out ${connected.timedOut}); ` +
+        `(${Math.round(connected.open / (connected.ms / 1000))}/s; ${attempts(connected)}); ` +
         `RSS ${(usage1.rss / 2 ** 20).toFixed(0)} MiB, ${kib((usage1.rss - idle.rss) / Math.max(1, connected.open))} KiB/client over idle ${(idle.rss / 2 ** 20).toFixed(0)} MiB` +
         (heap !== undefined ? `, heap ${kib(heap / Math.max(1, connected.open))} KiB/client` : '') +
         `; CPU ${(((usage1.cpu - usage0.cpu) / (WINDOW_MS / 1000)) * 100).toFixed(0)}% of a core; ` +
-        `delivered ${Math.round(window.frames / (WINDOW_MS / 1000))}/s, silent ${window.silent}, closed ${window.closedByServer}; ` +
-        `latency p50/p99 ${percentile(lat, 50)}/${percentile(lat, 99)} ms` +
-        (after
-          ? `; loop delay p50/p99/max ${ms(after.get('nodejs_eventloop_lag_p50_seconds'))}/${ms(after.get('nodejs_eventloop_lag_p99_seconds'))}/${ms(after.get('nodejs_eventloop_lag_max_seconds'))} ms` +
-            `; upstream gaps ${delta('ws_manager_message_gaps_total')}, attempts ${delta('ws_manager_upstream_connect_attempts_total')}, slow disconnects ${delta('ws_gateway_slow_client_disconnects_total')}`
-          : ''),
+        `delivered ${Math.round(window.frames / (WINDOW_MS / 1000))}/s, silent ${window.silent}, closed ${window.closedByServer}` +
+        `${side === 'gateway' ? `, slow disconnects ${delta('ws_gateway_slow_client_disconnects_total')}` : ''}; ` +
+        `latency p50/p99 ${percentile(lat, 50)}/${percentile(lat, 99)} ms; ` +
+        `loop delay p50/p99/max ${loopDelay(after, ['p50', 'p99', 'max'])} ms${upstream(delta)}`,
     });
     if (storm) {
-      const m0 = await server.metrics?.();
+      const m0 = await server.metrics();
       const back = await pool.reconnect();
+      const m1 = await server.metrics();
       await new Promise((r) => setTimeout(r, 2000));
       const check = await pool.window(5000);
-      const m1 = await server.metrics?.();
-      const d = (name: string) => (m1?.get(name) ?? 0) - (m0?.get(name) ?? 0);
+      const m2 = await server.metrics();
       lines.push({
         line:
-          `${side} storm: ${back.open}/${clients} back in ${(back.ms / 1000).toFixed(1)} s ` +
-          `(refused ${JSON.stringify(back.refused)}, failed ${back.failed}, timed out ${back.timedOut}); then silent ${check.silent}, closed ${check.closedByServer}` +
-          (m1
-            ? `; loop delay max ${ms(m1.get('nodejs_eventloop_lag_max_seconds'))} ms; upstream attempts ${d('ws_manager_upstream_connect_attempts_total')}, gaps ${d('ws_manager_message_gaps_total')}, errors ${d('ws_manager_errors_total')}`
-            : ''),
+          `${side} storm: ${back.open}/${clients} back in ${(back.ms / 1000).toFixed(1)} s (${attempts(back)}), ` +
+          `loop delay p99/max ${loopDelay(m1, ['p99', 'max'])} ms; then silent ${check.silent}, closed ${check.closedByServer}, ` +
+          `loop delay p99/max ${loopDelay(m2, ['p99', 'max'])} ms${upstream((name) => (m2.get(name) ?? 0) - (m0.get(name) ?? 0))}`,
       });
     }
   } finally {

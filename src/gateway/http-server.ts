@@ -47,11 +47,19 @@ export function serveHttp(
   });
 }
 
+/**
+ * Connections the kernel may hold completed before they are accepted. Node's default (511) overflows
+ * when a fleet of clients reconnects at once, and every dropped handshake costs its client a SYN
+ * retransmission (1 s, then 3 s, 7 s, ...); the kernel caps it at net.core.somaxconn (4096 on current
+ * Linux).
+ */
+const LISTEN_BACKLOG = 4096;
+
 export function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     server.once('error', onError);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve();
     });
