@@ -12,6 +12,7 @@ import {
   parseControlMessage,
 } from '../exchange/binance/control-protocol.js';
 import type { Logger } from '../log.js';
+import type { LogDigest } from '../log-digest.js';
 import { RollingWindow } from '../rolling-window.js';
 import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
 import type { TurnCorks } from '../ws-socket.js';
@@ -44,6 +45,13 @@ export interface DownstreamClientContext {
   readonly now: () => number;
   /** Upstream frames arrive in bursts (one TCP read, many frames): each client's sends leave in one write. */
   readonly corks: TurnCorks;
+  /** Lines that thousands of clients can cause at once: one line per interval each (see LogDigest). */
+  readonly logs: {
+    readonly pongTimeout: LogDigest;
+    readonly slow: LogDigest;
+    readonly streamEnded: LogDigest;
+    readonly messageRate: LogDigest;
+  };
   /** Called after a client's streams changed (the stream cap already counts the change). */
   readonly onSubscriptionsChanged: () => void;
   readonly onSlow: () => void;
@@ -130,7 +138,7 @@ export class DownstreamClient {
     if (this.closing) return true;
     if (this.ctx.now() - this.lastPongAt > pongTimeoutMs) {
       this.ctx.metrics.clientDisconnects.inc({ reason: 'pong_timeout' });
-      this.ctx.logger.info({ client: this.id }, 'Client missed its pong deadline');
+      this.ctx.logs.pongTimeout.add({ client: this.id });
       this.release();
       this.ws.terminate();
       return false;
@@ -165,10 +173,11 @@ export class DownstreamClient {
       this.ctx.metrics.slowClientDisconnects.inc();
       this.ctx.onSlow();
       this.ctx.metrics.tally.droppedMessages++;
-      this.ctx.logger.warn(
-        { client: this.id, bufferedBytes: this.ws.bufferedAmount, limit: this.ctx.sendQueue.bytes },
-        'Closing slow client',
-      );
+      this.ctx.logs.slow.add({
+        client: this.id,
+        bufferedBytes: this.ws.bufferedAmount,
+        limit: this.ctx.sendQueue.bytes,
+      });
       this.close(CloseCodes.SLOW_CONSUMER, 'slow consumer', 'slow_consumer');
       return;
     }
@@ -222,7 +231,7 @@ export class DownstreamClient {
     this.ctx.onSubscriptionsChanged();
     // On shutdown the gateway closes every client with 1001 itself.
     if (error.code === ErrorCodes.DESTROYED) return;
-    this.ctx.logger.warn({ client: this.id, stream, code: error.code }, 'Upstream ended a client stream');
+    this.ctx.logs.streamEnded.add({ client: this.id, stream, reason: error.code });
     this.close(
       CloseCodes.UPSTREAM_FAILED,
       `upstream stream failed: ${stream}`.slice(0, 120),
@@ -234,7 +243,7 @@ export class DownstreamClient {
   admit(): boolean {
     if (this.closing) return false;
     if (this.incoming.tryRecord(this.ctx.now())) return true;
-    this.ctx.logger.info({ client: this.id }, 'Client sent too many messages');
+    this.ctx.logs.messageRate.add({ client: this.id });
     this.close(CloseCodes.POLICY_VIOLATION, 'Too many messages', 'message_rate');
     return false;
   }

@@ -11,6 +11,7 @@ import { parseConnectionPath } from '../exchange/binance/connection-path.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
 import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
 import type { Logger } from '../log.js';
+import { LogDigest } from '../log-digest.js';
 import { refuseUpgrade } from '../refuse-upgrade.js';
 import type { StreamSource } from '../stream-source.js';
 import { TurnCorks } from '../ws-socket.js';
@@ -116,6 +117,12 @@ export class DownstreamServer {
       closeGraceMs: options.closeGraceMs,
       now: this.now,
       corks: new TurnCorks(),
+      logs: {
+        pongTimeout: new LogDigest(options.logger, 'info', 'Client missed its pong deadline'),
+        slow: new LogDigest(options.logger, 'warn', 'Closing slow client'),
+        streamEnded: new LogDigest(options.logger, 'warn', 'Upstream ended a client stream'),
+        messageRate: new LogDigest(options.logger, 'info', 'Client sent too many messages'),
+      },
       onSubscriptionsChanged: () => {
         this.options.metrics.clientSubscriptions.set(this.streamCap.subscriptions);
       },
@@ -227,6 +234,7 @@ export class DownstreamServer {
   close(): void {
     this.draining = true;
     clearInterval(this.heartbeat);
+    for (const log of Object.values(this.clientContext.logs)) log.flush();
     for (const client of this.clients) client.terminate();
     this.clients.clear();
     for (const slice of this.slices) slice.clear();

@@ -6,7 +6,7 @@
  */
 import { combinedFrame } from '../exchange/binance/frames.js';
 import { parseStreamName, type StreamKind } from '../exchange/binance/streams.js';
-import type { Logger } from '../log.js';
+import type { LogDigest } from '../log-digest.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import type { GapEvent } from '../stream-source.js';
 import type { RefillResult } from './backfill.js';
@@ -14,7 +14,12 @@ import type { RefillResult } from './backfill.js';
 /** Shared by every stream of a registry. */
 export interface RefillContext {
   readonly metrics: ManagerMetrics;
-  readonly logger: Logger;
+  /** A line per refill or failed refill would flood the log when every stream has a gap at once. */
+  readonly logs: {
+    readonly refilled: LogDigest;
+    readonly refillFailed: LogDigest;
+    readonly refillTooSlow: LogDigest;
+  };
   /**
    * Fetches a gap's events (ids `from` to `to - 1`) from the exchange history; undefined when the
    * stream cannot be refilled (no REST base, or a kind without public history).
@@ -96,10 +101,7 @@ export class StreamRefill {
     held.push(item);
     if (held.length > MAX_HELD) {
       // The refill takes too long to hold the live stream back any further: those waiting get the gap.
-      this.ctx.logger.warn(
-        { stream: this.stream, held: held.length },
-        'WSManager refill too slow; gap reported',
-      );
+      this.ctx.logs.refillTooSlow.add({ stream: this.stream, held: held.length });
       this.held = undefined;
       this.ctx.metrics.refillFailed('too_large');
       this.release(held);
@@ -146,18 +148,12 @@ export class StreamRefill {
     if (result.ok) {
       this.reportMissed(expected, result.firstId);
       this.ctx.metrics.refilled(result.events.length);
-      this.ctx.logger.info(
-        { ...log, refilled: result.events.length },
-        'WSManager gap refilled from the exchange history',
-      );
+      this.ctx.logs.refilled.add({ ...log, refilled: result.events.length });
       for (const data of result.events)
         this.subscribers.deliver(data, combinedFrame(this.stream, Buffer.from(JSON.stringify(data))));
     } else {
       this.ctx.metrics.refillFailed(result.reason);
-      this.ctx.logger.warn(
-        { ...log, reason: result.reason },
-        'WSManager gap could not be refilled; reported',
-      );
+      this.ctx.logs.refillFailed.add({ ...log, reason: result.reason });
       this.reportMissed(expected, received);
     }
     this.release(held);

@@ -13,6 +13,7 @@ import {
   sequenceRange,
 } from '../exchange/binance/streams.js';
 import type { Logger } from '../log.js';
+import { LogDigest } from '../log-digest.js';
 import type { CleanupReason, ManagerMetrics } from '../metrics/manager-metrics.js';
 import type { GapEvent, StreamInfo, StreamListener } from '../stream-source.js';
 import { GapDetector } from './gap-detector.js';
@@ -59,22 +60,20 @@ export interface RegistryHooks {
   refill?: RefillContext['fetch'];
 }
 
-/** At most one "handler threw" log line per this interval; the rest are counted in the next line. */
-const HANDLER_LOG_INTERVAL_MS = 10_000;
-
 export class StreamRegistry {
   private readonly entries = new Map<string, StreamEntry>();
   private subscriberCount = 0;
   private idleCount = 0;
-  private lastHandlerLogAt = Number.NEGATIVE_INFINITY;
-  private suppressedHandlerErrors = 0;
   private readonly refillContext: RefillContext;
+  /** Lines that can repeat per event or per stream: one line per interval each (see LogDigest). */
+  private readonly handlerThrewLog: LogDigest;
+  private readonly sequenceResetLog: LogDigest;
   /** Coarse wall clock for `lastMessageAt`, refreshed by the manager's housekeeping (a clock read per event costs more than routing it). */
   coarseNow: number;
 
   constructor(
     private readonly metrics: ManagerMetrics,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly idleGraceMs: number,
     private readonly now: () => number,
     private readonly hooks: RegistryHooks,
@@ -83,9 +82,23 @@ export class StreamRegistry {
     this.coarseNow = now();
     this.refillContext = {
       metrics,
-      logger,
+      logs: {
+        refilled: new LogDigest(logger, 'info', 'WSManager gap refilled from the exchange history'),
+        refillFailed: new LogDigest(logger, 'warn', 'WSManager gap could not be refilled; reported'),
+        refillTooSlow: new LogDigest(logger, 'warn', 'WSManager refill too slow; gap reported'),
+      },
       fetch: (stream, kind, from, to) => hooks.refill?.(stream, kind, from, to),
     };
+    this.handlerThrewLog = new LogDigest(
+      logger,
+      'warn',
+      'WSManager subscriber handler threw; other subscribers unaffected',
+    );
+    this.sequenceResetLog = new LogDigest(
+      logger,
+      'info',
+      'WSManager sequence ids went back after a reconnect; tracking restarted',
+    );
   }
 
   get size(): number {
@@ -348,10 +361,7 @@ export class StreamRegistry {
   private sequenceReset(entry: StreamEntry, last: number, range: SequenceRange): void {
     entry.sequence!.restart();
     this.metrics.sequenceReset();
-    this.logger.info(
-      { stream: entry.name, lastId: last, receivedId: range.first },
-      'WSManager sequence ids went back after a reconnect; tracking restarted',
-    );
+    this.sequenceResetLog.add({ stream: entry.name, lastId: last, receivedId: range.first });
     const [expected, received] = [last + 1, range.first];
     if (hasSequenceIds(entry.kind))
       this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected });
@@ -371,18 +381,7 @@ export class StreamRegistry {
 
   private handlerThrew(stream: string, err: unknown): void {
     this.metrics.error('handler_threw');
-    const now = this.now();
-    if (now - this.lastHandlerLogAt < HANDLER_LOG_INTERVAL_MS) {
-      this.suppressedHandlerErrors++;
-      return;
-    }
-    this.lastHandlerLogAt = now;
-    const suppressed = this.suppressedHandlerErrors;
-    this.suppressedHandlerErrors = 0;
-    this.logger.warn(
-      { stream, err, suppressed },
-      'WSManager subscriber handler threw; other subscribers unaffected',
-    );
+    this.handlerThrewLog.add({ stream, err });
   }
 
   list(): StreamInfo[] {
@@ -400,6 +399,12 @@ export class StreamRegistry {
   /** Releases every stream (manager destroyed): subscribers get `error`, cleanups counted as 'destroyed'. */
   destroyAll(makeError: (stream: string) => StreamError): void {
     for (const name of [...this.entries.keys()]) this.fail(name, makeError(name), 'destroyed');
+    for (const log of [
+      this.handlerThrewLog,
+      this.sequenceResetLog,
+      ...Object.values(this.refillContext.logs),
+    ])
+      log.flush();
   }
 
   private updateGauges(): void {

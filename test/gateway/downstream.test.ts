@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { CloseCodes } from '../../src/gateway/index.js';
+import { captureLogger } from '../manager/helpers.js';
 import { upgradeStatus } from '../support/upgrade.js';
 import { waitFor } from '../support/wait-for.js';
 import { fetchRaw, openClient, startTestGateway, type TestClient } from './helpers.js';
@@ -188,6 +189,26 @@ describe('heartbeat', () => {
       for (const client of clients) await client.close();
       await gateway.close();
     }
+  });
+
+  it('logs ten clients dropped at once for missed pongs as one line and one summary', async () => {
+    const { logger, lines } = captureLogger();
+    const gateway = await startTestGateway({}, { pingIntervalMs, pongTimeoutMs, logger });
+    const clients: TestClient[] = [];
+    try {
+      for (let i = 0; i < 10; i++) clients.push(await openClient(`${gateway.wsUrl}/ws`, { autoPong: false }));
+      await Promise.all(clients.map((c) => c.closed));
+    } finally {
+      await gateway.close();
+    }
+    const logged = lines.filter((l) => l.msg.startsWith('Client missed its pong deadline'));
+    assert.deepEqual(
+      logged.map((l) => [l.msg, l['repeated']]),
+      [
+        ['Client missed its pong deadline', undefined],
+        ['Client missed its pong deadline (repeated)', 9],
+      ],
+    );
   });
 });
 

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { type GapEvent, WSManager, type WSManagerOptions } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../support/wait-for.js';
-import { sleep } from './helpers.js';
+import { captureLogger, sleep } from './helpers.js';
 
 // A fixed ~300 ms reconnect delay (random 0.99, first retry not immediate): at 100 events/s every outage
 // leaves a hole of about 30 events to refill.
@@ -231,4 +231,26 @@ test('backfill: kline candles closed during an outage arrive as their closing up
       for (let i = 1; i < filled.length; i++) assert.ok(filled[i]!.k.t >= filled[i - 1]!.k.t);
     },
   );
+});
+
+test('backfill: refills refused on many streams at once give one line and one summary, not a line per gap', async () => {
+  const { logger, lines } = captureLogger();
+  const symbols = Array.from({ length: 12 }, (_, i) => `sym${i}usdt`);
+  await withManager(
+    { rate: 100, symbols },
+    { logger, recovery: 'backfill', restWeightPerMinute: 3, retry: slowRetry, random: () => 0.99 },
+    async (manager, sim) => {
+      const recorders = symbols.map((s) => record(manager, `${s}@aggTrade`, 'a'));
+      await waitFor('first events on every stream', () => recorders.every((r) => r.ids.length >= 3));
+      sim.dropConnections({ abrupt: true });
+      await waitFor('a gap reported on every stream', () => recorders.every((r) => r.gaps.length >= 1));
+      await manager.destroy();
+    },
+  );
+  const refused = lines.filter((l) => l.msg.startsWith('WSManager gap could not be refilled'));
+  assert.equal(refused.length, 2, refused.map((l) => l.msg).join(' | '));
+  const summary = refused[1] as unknown as { msg: string; repeated: number; byReason: Record<string, number> };
+  assert.match(summary.msg, /\(repeated\)$/);
+  assert.equal(summary.repeated, symbols.length - 1);
+  assert.deepEqual(summary.byReason, { budget: symbols.length - 1 });
 });
