@@ -139,7 +139,7 @@ export async function startGateway(
   let rest: RestService | undefined;
   if (source instanceof WSManager && source.restClient !== undefined) {
     const forwarder = new RestForwarder(source.restClient);
-    depth = new DepthService(source, (symbol) => forwarder.symbolInfo(symbol));
+    depth = new DepthService(source, (symbol) => forwarder.symbolInfo(symbol), downstream.streamCap);
     rest = new RestService({ depth, forwarder, limits: runtime.restClientLimits });
   }
   const router = new HttpRouter({
