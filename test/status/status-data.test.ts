@@ -296,8 +296,8 @@ describe('status endpoints', () => {
   });
 
   test('a reader that does not read loses its slot when its stream ends; a reader gets a clean end', async () => {
-    // The streams' lifetime is shortened from 60 s to 1.5 s so the test need not wait a minute.
-    const maxAgeMs = 1500;
+    // The streams' lifetime is shortened from 60 s to 3 s so the test need not wait a minute.
+    const maxAgeMs = 3000;
     const gateway = await startTestGateway({ simulatorPort: 0 }, { statusEventStreamMaxAgeMs: maxAgeMs });
     const held: IncomingMessage[] = [];
     try {
