@@ -313,7 +313,7 @@ export const VARIABLES = [
     // (same section), so ten full connections cost ten attempts.
     default: new ImplementationDefault(MAX_CONNECTION_ATTEMPTS, 10 * MAX_STREAMS_PER_CONNECTION),
     expected: 'an integer from 1 to 1000000',
-    description: `Upstream subscriptions all clients together may cause: client subscriptions (one socket each) under the legacy baseline, whose default is Binance's ${MAX_CONNECTION_ATTEMPTS} connection attempts per 5 minutes; distinct streams under WSManager, which packs ${MAX_STREAMS_PER_CONNECTION} to a connection, whose default is ten full connections. Beyond, SUBSCRIBE answers an error and upgrades 400.`,
+    description: `Upstream subscriptions all clients together may cause: client subscriptions (one socket each) under the legacy baseline, whose default is Binance's ${MAX_CONNECTION_ATTEMPTS} connection attempts per 5 minutes; distinct streams under WSManager, which packs ${MAX_STREAMS_PER_CONNECTION} to a connection, whose default is ten full connections; the order books kept for GET /api/v3/depth count as well. Beyond, SUBSCRIBE answers an error, upgrades 400 and a depth request for a new symbol 503 (-1008).`,
     fromEnv: integerFromEnv(integer(1, 1_000_000)),
     value: integer(1, 1_000_000),
   }),

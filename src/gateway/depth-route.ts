@@ -4,13 +4,20 @@
  * snapshots, not a thousand. Answers as Binance does (`{"lastUpdateId","bids","asks"}`, error bodies
  * `{"code","msg"}`; the query rules and weights are `RestService`'s). A book is kept while
  * asked for, and released after `idleMs` without a request.
+ * A kept book's `@depth@100ms` stream is an upstream subscription like a client's, so it counts against
+ * MAX_UPSTREAM_STREAMS (the gateway's {@link UpstreamStreamCap}): when the cap has no room, a book for a
+ * new symbol is refused with 503 and Binance's -1008 (server busy), and the WebSocket clients' streams
+ * are not displaced.
  */
+
+import type { RestErrorBody } from '../exchange/binance/rest-limits.js';
 import { DEPTH_MAX_LIMIT } from '../exchange/binance/rest-limits.js';
 import { depthLimit } from '../exchange/binance/rest-query.js';
 import type { OrderBookView, WSManager } from '../manager/index.js';
 import type { Unsubscribe } from '../stream-source.js';
 import type { HttpResponse } from './http-response.js';
 import { INTERNAL_ERROR, restAnswer, restError } from './rest-response.js';
+import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 /** Depth of the books kept: one that answers every limit up to 1000 at the snapshot weight of 1000. */
 const BOOK_DEPTH = 1000;
@@ -18,11 +25,20 @@ const BOOK_DEPTH = 1000;
 const FIRST_SNAPSHOT_TIMEOUT_MS = 5000;
 const DEFAULT_IDLE_MS = 60_000;
 
+/** Binance's answer when it is too busy to serve a request (docs "Error codes": -1008 SERVER_BUSY). */
+export const SERVER_BUSY: RestErrorBody = Object.freeze({
+  code: -1008,
+  msg: 'Server is currently overloaded with other requests. Please try again in a few minutes.',
+});
+
 interface Kept {
+  /** The upstream stream the book is kept from, held in the stream cap. */
+  readonly stream: string;
   view: OrderBookView | undefined;
   readonly waiters: Array<() => void>;
-  readonly stop: Unsubscribe;
+  stop: Unsubscribe;
   timer: NodeJS.Timeout | undefined;
+  released: boolean;
 }
 
 export class DepthService {
@@ -36,6 +52,7 @@ export class DepthService {
   constructor(
     private readonly manager: WSManager,
     private readonly symbolInfo: (symbol: string) => Promise<HttpResponse>,
+    private readonly streamCap: UpstreamStreamCap,
     private readonly idleMs = DEFAULT_IDLE_MS,
   ) {}
 
@@ -49,13 +66,15 @@ export class DepthService {
       const info = await this.symbolInfo(upper);
       if (info.status !== 200) return info;
     }
-    let kept: Kept;
+    let kept: Kept | undefined;
     try {
       kept = this.keep(symbol, depth);
     } catch {
       // The manager refused the book (a symbol outside its stricter name rule, or it is shutting down).
       return restError(503, INTERNAL_ERROR);
     }
+    // Room may come within a book's idle time, or sooner as WebSocket clients leave.
+    if (kept === undefined) return restError(503, SERVER_BUSY, { 'retry-after': String(this.idleMs / 1000) });
     const view = kept.view ?? (await this.firstView(kept));
     if (view === undefined) return restError(503, INTERNAL_ERROR);
     return restAnswer(
@@ -69,28 +88,42 @@ export class DepthService {
     this.books.clear();
   }
 
-  private keep(symbol: string, depth: number): Kept {
+  /** The kept book, kept from now if new; undefined when its stream would pass the stream cap. */
+  private keep(symbol: string, depth: number): Kept | undefined {
     const key = `${symbol}:${depth}`;
     let kept = this.books.get(key);
     if (kept === undefined) {
+      // The stream WSManager.orderBook keeps a book from.
+      const stream = `${symbol}@depth@100ms`;
+      if (!this.streamCap.acquire(stream, false)) return undefined;
       const fresh: Kept = {
+        stream,
         view: undefined,
         waiters: [],
         timer: undefined,
-        stop: this.manager.orderBook(
+        stop: () => {},
+        released: false,
+      };
+      try {
+        fresh.stop = this.manager.orderBook(
           symbol,
           {
             next: (view) => {
               fresh.view = view;
               for (const wake of fresh.waiters.splice(0)) wake();
             },
+            // The book ended (its stream failed): its hold on the cap goes with it.
             error: () => {
               if (this.books.get(key) === fresh) this.books.delete(key);
+              this.release(fresh);
             },
           },
           { depth },
-        ),
-      };
+        );
+      } catch (error) {
+        this.streamCap.release(stream, false);
+        throw error;
+      }
       kept = fresh;
       this.books.set(key, kept);
     }
@@ -120,8 +153,12 @@ export class DepthService {
     });
   }
 
+  /** Stops keeping a book; the first call for a book counts, later ones do nothing. */
   private release(kept: Kept): void {
+    if (kept.released) return;
+    kept.released = true;
     if (kept.timer !== undefined) clearTimeout(kept.timer);
     kept.stop();
+    this.streamCap.release(kept.stream, false);
   }
 }

@@ -74,7 +74,8 @@ export class DownstreamServer {
   private readonly clientContext: DownstreamClientContext;
   private readonly now: () => number;
   private readonly attempts: BucketedWindowPerKey;
-  private readonly streamCap: UpstreamStreamCap;
+  /** The gateway's one MAX_UPSTREAM_STREAMS cap, which the depth route's order books count against too. */
+  readonly streamCap: UpstreamStreamCap;
   private readonly sendQueue: { bytes: number };
   /** ALLOWED_ORIGINS normalised as browsers send an `Origin`; undefined admits any. */
   private readonly allowedOrigins: ReadonlySet<string> | undefined;

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { RestErrors } from '../exchange/binance/rest-limits.js';
 import { REST_ENDPOINTS } from '../exchange/binance/rest-query.js';
 import type { Logger } from '../log.js';
 import type { HealthVerdict, StreamSource } from '../stream-source.js';
@@ -15,6 +16,7 @@ import { type HttpResponse, json, jsonError, writeResponse } from './http-respon
 import { type GatewayStats, metricsResponse } from './metrics-route.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { parseRequestTarget } from './request-target.js';
+import { restError } from './rest-response.js';
 import type { RestService } from './rest-service.js';
 import { statusRoutes } from './status/status-routes.js';
 import type { StatusService } from './status/status-service.js';
@@ -58,6 +60,8 @@ interface Route {
 }
 
 const DOWNSTREAM_PATH = /^\/(ws|stream)(\/|$)/;
+/** Binance's REST API: a path there that is not served gets Binance's own answer, so its clients can read it. */
+const BINANCE_REST_PATH = /^\/api\/v3\//;
 
 export class HttpRouter {
   private readonly routes: ReadonlyMap<string, Route>;
@@ -147,7 +151,7 @@ export class HttpRouter {
         if (found) route = found.name;
         response = found
           ? await this.dispatch(found, req, url, method, head)
-          : notFound(url.pathname, this.ctx.servesWebSockets ?? true);
+          : notFound(method, url.pathname, this.ctx.servesWebSockets ?? true);
       }
     } catch (error) {
       this.ctx.logger.error(
@@ -195,11 +199,12 @@ function tooManyRequests(retryAfterSeconds: number): HttpResponse {
   return jsonError(429, 'too many requests', { 'retry-after': String(retryAfterSeconds) });
 }
 
-function notFound(pathname: string, servesWebSockets: boolean): HttpResponse {
+function notFound(method: string, pathname: string, servesWebSockets: boolean): HttpResponse {
   if (servesWebSockets && DOWNSTREAM_PATH.test(pathname)) {
     return jsonError(426, 'this path is a WebSocket endpoint: connect with a WebSocket client', {
       upgrade: 'websocket',
     });
   }
+  if (BINANCE_REST_PATH.test(pathname)) return restError(404, RestErrors.unknownPath(method, pathname));
   return jsonError(404, 'not found');
 }

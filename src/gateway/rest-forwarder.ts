@@ -2,7 +2,10 @@
  * The gateway's Binance REST calls other than `/depth`, answered from the exchange through the
  * manager's REST client, so they spend the one weight budget the manager keeps below the exchange's
  * (Binance "LIMITS": weight per IP per minute; the gateway is one IP to the exchange however many clients
- * it has). Answers pass through as the exchange sent them; what is safe to share is shared:
+ * it has). Only a well-formed Binance answer passes through, as the exchange sent it: a 200 JSON of the
+ * call's shape, or Binance's `{"code","msg"}` error body with any other status; anything else (a captive
+ * portal's `200 text/html`, truncated JSON, a JSON of another shape, an answer past the call's size
+ * bound) becomes 502 with Binance's -1001, and is never kept. What is safe to share is shared:
  * - `/ping` is answered here: it tests the REST API a client talks to, which is the gateway's.
  * - `/time` is the exchange's clock: the gateway measures its offset from the exchange with a forwarded
  *   `/time` at most once per {@link TIME_REFRESH_MS} and answers from its own clock plus that offset.
@@ -23,6 +26,33 @@ export const TIME_REFRESH_MS = 60_000;
 const EXCHANGE_INFO_KEYS = 64;
 
 export type ForwardedEndpoint = Exclude<RestEndpoint, 'depth'>;
+
+interface AnswerRule {
+  /** Bytes read at most; the exchange's largest real answers are a fraction of this. */
+  readonly maxBytes: number;
+  /** True for a 200 body of the call's shape (Binance "Market Data endpoints"). */
+  readonly wellFormed: (body: unknown) => boolean;
+}
+
+const LIST_MAX_BYTES = 4 << 20;
+
+/**
+ * What each forwarded call answers. A full `exchangeInfo` of Binance's is a few MiB; 1000 trades or
+ * klines are a few hundred KiB.
+ */
+const ANSWER_RULES: Readonly<Record<Exclude<ForwardedEndpoint, 'ping'>, AnswerRule>> = {
+  time: { maxBytes: 64 << 10, wellFormed: (b) => isRecord(b) && Number.isFinite(b.serverTime) },
+  exchangeInfo: {
+    maxBytes: 16 << 20,
+    wellFormed: (b) => isRecord(b) && typeof b.timezone === 'string' && Array.isArray(b.symbols),
+  },
+  trades: { maxBytes: LIST_MAX_BYTES, wellFormed: (b) => Array.isArray(b) && b.every(isRecord) },
+  aggTrades: { maxBytes: LIST_MAX_BYTES, wellFormed: (b) => Array.isArray(b) && b.every(isRecord) },
+  klines: {
+    maxBytes: LIST_MAX_BYTES,
+    wellFormed: (b) => Array.isArray(b) && b.every((k) => Array.isArray(k)),
+  },
+};
 
 interface CachedInfo {
   readonly at: number;
@@ -50,7 +80,7 @@ export class RestForwarder {
       case 'exchangeInfo':
         return this.exchangeInfo(url.search);
       default:
-        return this.forward(`${url.pathname}${url.search}`, REST_WEIGHTS[endpoint]);
+        return this.forward(endpoint, `${url.pathname}${url.search}`);
     }
   }
 
@@ -59,11 +89,19 @@ export class RestForwarder {
     return this.exchangeInfo(`?symbol=${encodeURIComponent(symbol)}`);
   }
 
-  private async forward(pathAndQuery: string, weight: number): Promise<HttpResponse> {
-    return this.toResponse(await this.client.forward(pathAndQuery, weight));
+  private async forward(
+    endpoint: Exclude<ForwardedEndpoint, 'ping'>,
+    pathAndQuery: string,
+  ): Promise<HttpResponse> {
+    const answer = await this.client.forward(
+      pathAndQuery,
+      REST_WEIGHTS[endpoint],
+      ANSWER_RULES[endpoint].maxBytes,
+    );
+    return this.toResponse(endpoint, answer);
   }
 
-  private toResponse(answer: ForwardedAnswer): HttpResponse {
+  private toResponse(endpoint: Exclude<ForwardedEndpoint, 'ping'>, answer: ForwardedAnswer): HttpResponse {
     if (!answer.ok) {
       if (answer.reason === 'unreachable') return restError(502, INTERNAL_ERROR);
       const seconds = Math.max(1, Math.ceil(answer.retryAfterMs / 1000));
@@ -71,8 +109,9 @@ export class RestForwarder {
         'retry-after': String(seconds),
       });
     }
-    // An exchange failure that is not Binance's own error body (a proxy's HTML page, an empty 502).
-    if (answer.status >= 500 && !isBinanceError(answer.body)) return restError(502, INTERNAL_ERROR);
+    const body = answer.contentType.includes('application/json') ? parseJson(answer.body) : undefined;
+    const wellFormed = answer.status === 200 ? ANSWER_RULES[endpoint].wellFormed(body) : isBinanceError(body);
+    if (!wellFormed) return restError(502, INTERNAL_ERROR);
     return restAnswer(answer.status, answer.body, {}, answer.contentType);
   }
 
@@ -84,9 +123,9 @@ export class RestForwarder {
     if (this.info.size >= EXCHANGE_INFO_KEYS) this.info.delete(this.info.keys().next().value as string);
     const entry: CachedInfo = {
       at: now,
-      answer: this.forward(`/api/v3/exchangeInfo${search}`, REST_WEIGHTS.exchangeInfo).then((response) => {
-        // An answer about the query (200, or 400 for an unknown symbol) is kept; a refusal or a failure
-        // is asked again next time.
+      answer: this.forward('exchangeInfo', `/api/v3/exchangeInfo${search}`).then((response) => {
+        // An answer about the query (200, or 400 for an unknown symbol) is kept; a refusal, a failure or
+        // an answer that is not Binance's (502) is asked again next time.
         const about = response.status === 200 || response.status === 400;
         if (!about && this.info.get(search) === entry) this.info.delete(search);
         return response;
@@ -112,11 +151,10 @@ export class RestForwarder {
   /** Measures the exchange's clock against ours (half the round trip on each side); a failure's answer otherwise. */
   private async refreshOffset(): Promise<HttpResponse | undefined> {
     const sent = this.now();
-    const answer = await this.client.forward('/api/v3/time', REST_WEIGHTS.time);
+    const response = await this.forward('time', '/api/v3/time');
     const received = this.now();
-    if (!answer.ok || answer.status !== 200) return this.toResponse(answer);
-    const serverTime = (parseJson(answer.body) as { serverTime?: unknown } | undefined)?.serverTime;
-    if (typeof serverTime !== 'number' || !Number.isFinite(serverTime)) return restError(502, INTERNAL_ERROR);
+    if (response.status !== 200) return response;
+    const { serverTime } = JSON.parse(response.body) as { serverTime: number };
     this.offsetMs = serverTime - (sent + received) / 2;
     this.offsetAt = received;
     return undefined;
@@ -131,7 +169,11 @@ function parseJson(text: string): unknown {
   }
 }
 
-function isBinanceError(text: string): boolean {
-  const body = parseJson(text) as { code?: unknown; msg?: unknown } | undefined;
-  return typeof body?.code === 'number' && typeof body.msg === 'string';
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Binance's error body `{"code":-1121,"msg":"Invalid symbol."}`. */
+function isBinanceError(body: unknown): boolean {
+  return isRecord(body) && typeof body.code === 'number' && typeof body.msg === 'string';
 }

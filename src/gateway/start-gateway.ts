@@ -44,6 +44,8 @@ export interface GatewayRuntimeOptions {
   summaryIntervalMs?: number;
   /** Each client address's REST weight budget. @default Binance's (6000 per minute, 418 after 5 more requests) */
   restClientLimits?: Partial<WeightBudgetOptions>;
+  /** Lifetime of one status page event stream. @default 60000 */
+  statusEventStreamMaxAgeMs?: number;
 }
 
 export interface RunningGateway {
@@ -134,13 +136,20 @@ export async function startGateway(
     slowClientDisconnects: downstream.slowDisconnects,
     draining,
   });
-  const status = new StatusService({ source, verdict, stats });
+  const status = new StatusService({
+    source,
+    verdict,
+    stats,
+    ...(runtime.statusEventStreamMaxAgeMs === undefined
+      ? {}
+      : { eventStreamMaxAgeMs: runtime.statusEventStreamMaxAgeMs }),
+  });
   // The REST routes need the manager's REST client (its REST base and shared weight budget).
   let depth: DepthService | undefined;
   let rest: RestService | undefined;
   if (source instanceof WSManager && source.restClient !== undefined) {
     const forwarder = new RestForwarder(source.restClient);
-    depth = new DepthService(source, (symbol) => forwarder.symbolInfo(symbol));
+    depth = new DepthService(source, (symbol) => forwarder.symbolInfo(symbol), downstream.streamCap);
     rest = new RestService({ depth, forwarder, limits: runtime.restClientLimits });
   }
   const router = new HttpRouter({

@@ -9,6 +9,8 @@
  * clients hold every stream is the new one refused.
  * With the legacy baseline every client subscription is its own upstream socket, closed as soon as the
  * client lets go, so the cap counts client subscriptions.
+ * Every upstream subscription counts, whoever asked for it: the order books the depth route keeps hold
+ * their `@depth@100ms` stream here too (as holders that are not client subscriptions).
  */
 import type { StreamSource } from '../stream-source.js';
 
@@ -26,6 +28,8 @@ export class UpstreamStreamCap {
    */
   private readonly lingering = new Set<string>();
   private readonly shared: boolean;
+  /** Holds of every holder: client subscriptions and kept order books. */
+  private holdCount = 0;
   private subscriptionCount = 0;
 
   constructor(
@@ -45,9 +49,9 @@ export class UpstreamStreamCap {
     return this.subscriptionCount;
   }
 
-  /** Upstream subscriptions clients hold now: what cannot be released to make room. */
+  /** Upstream subscriptions held now: what cannot be released to make room. */
   get used(): number {
-    return this.shared ? this.holders.size : this.subscriptionCount;
+    return this.shared ? this.holders.size : this.holdCount;
   }
 
   /** True when one client may add `streams` (none of which it holds yet) without passing the cap. */
@@ -67,8 +71,11 @@ export class UpstreamStreamCap {
     this.makeRoom(fresh);
   }
 
-  /** Records one more holder of `stream`; false (nothing recorded) when it would pass the cap. */
-  acquire(stream: string): boolean {
+  /**
+   * Records one more holder of `stream`; false (nothing recorded) when it would pass the cap. `client`
+   * is false for a holder that is not a client subscription (a kept order book).
+   */
+  acquire(stream: string, client = true): boolean {
     const held = this.holders.get(stream);
     const cost = this.shared && held !== undefined ? 0 : 1;
     if (this.used + cost > this.limit) return false;
@@ -76,19 +83,21 @@ export class UpstreamStreamCap {
     if (this.shared && held === undefined && !this.lingering.delete(stream) && !this.makeRoom(1))
       return false;
     this.holders.set(stream, (held ?? 0) + 1);
-    this.subscriptionCount++;
+    this.holdCount++;
+    if (client) this.subscriptionCount++;
     return true;
   }
 
-  /** Forgets one holder of `stream`. */
-  release(stream: string): void {
+  /** Forgets one holder of `stream`, recorded with the same `client` as it was acquired with. */
+  release(stream: string, client = true): void {
     const held = this.holders.get(stream);
     if (held === undefined) return;
     if (held <= 1) {
       this.holders.delete(stream);
       if (this.shared) this.lingering.add(stream);
     } else this.holders.set(stream, held - 1);
-    this.subscriptionCount--;
+    this.holdCount--;
+    if (client) this.subscriptionCount--;
   }
 
   private cost(streams: Iterable<string>): number {

@@ -16,6 +16,11 @@ const WINDOW_MS = 60_000;
  */
 export const CLIENT_SHARE = 0.75;
 const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Largest answer a refill or snapshot reads: a 5000-level depth snapshot or 1000 trades is well under
+ * 1 MiB, so anything much larger is not the exchange's answer.
+ */
+const REFILL_MAX_BYTES = 8 << 20;
 
 /** A refill's answer: `refused` when the exchange answered with any error status (429/418 included). */
 export type RestAnswer =
@@ -64,7 +69,12 @@ export class RestClient {
     const search = new URLSearchParams(
       Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]),
     );
-    const answer = await this.request(`${path}?${search}`, weight, this.options.weightPerMinute);
+    const answer = await this.request(
+      `${path}?${search}`,
+      weight,
+      this.options.weightPerMinute,
+      REFILL_MAX_BYTES,
+    );
     if (!answer.ok) return { ok: false, reason: answer.reason };
     let body: unknown;
     try {
@@ -85,13 +95,22 @@ export class RestClient {
    * clients' share of the budget (CLIENT_SHARE); the answer's status, content type and text as the
    * exchange sent them. A 429 or 418 pauses every request of this client until its `Retry-After` and
    * comes back as `refused`, so nobody behind this client keeps going after the exchange said stop.
+   * An answer longer than `maxBytes` is not read past that point and comes back as `unreachable`.
    */
-  forward(pathAndQuery: string, weight: number): Promise<ForwardedAnswer> {
-    return this.request(pathAndQuery, weight, this.clientWeightPerMinute);
+  forward(pathAndQuery: string, weight: number, maxBytes: number): Promise<ForwardedAnswer> {
+    return this.request(pathAndQuery, weight, this.clientWeightPerMinute, maxBytes);
   }
 
-  /** One GET, if the weight used this window plus `weight` stays within `limit`. */
-  private async request(pathAndQuery: string, weight: number, limit: number): Promise<ForwardedAnswer> {
+  /**
+   * One GET, if the weight used this window plus `weight` stays within `limit`; the answer is read up to
+   * `maxBytes` and the connection dropped beyond, so no answer is held in memory past that bound.
+   */
+  private async request(
+    pathAndQuery: string,
+    weight: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<ForwardedAnswer> {
     const { now, logger, metrics } = this.options;
     const t = now();
     if (t < this.pausedUntil) return { ok: false, reason: 'retry_after', retryAfterMs: this.pausedUntil - t };
@@ -107,12 +126,17 @@ export class RestClient {
     metrics.restRequests.inc();
     metrics.restWeight.inc(weight);
     let res: Response;
-    let body: string;
+    let body: string | undefined;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-      body = await res.text();
+      // The exchange's REST API does not redirect: a redirect is a captive portal or a proxy's page.
+      res = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), redirect: 'error' });
+      body = await readAtMost(res, maxBytes);
     } catch (error) {
       logger.warn({ url, err: error }, 'WSManager REST request failed');
+      return { ok: false, reason: 'unreachable', retryAfterMs: 0 };
+    }
+    if (body === undefined) {
+      logger.warn({ url, maxBytes }, 'WSManager REST answer longer than its bound; dropped');
       return { ok: false, reason: 'unreachable', retryAfterMs: 0 };
     }
     const header = Number(res.headers.get(USED_WEIGHT_HEADER));
@@ -130,5 +154,23 @@ export class RestClient {
       return { ok: false, reason: 'refused', retryAfterMs: this.pausedUntil - now() };
     }
     return { ok: true, status: res.status, contentType: res.headers.get('content-type') ?? '', body };
+  }
+}
+
+/** The answer's text, or undefined (the rest left unread, the connection dropped) past `maxBytes`. */
+async function readAtMost(res: Response, maxBytes: number): Promise<string | undefined> {
+  const reader = res.body?.getReader();
+  if (reader === undefined) return '';
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks, length).toString('utf8');
+    length += value.byteLength;
+    if (length > maxBytes) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
   }
 }

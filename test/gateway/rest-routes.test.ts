@@ -258,6 +258,25 @@ describe('Binance REST calls through the gateway', () => {
     }
   });
 
+  it("answers an unknown /api/v3 path with the exchange's 404 and error body, in every mode", async (t) => {
+    const gateway = await startTestGateway({ useNewWsManager: true, simulatorRate: 5 });
+    const legacy = await startTestGateway({ useNewWsManager: false });
+    t.after(() => Promise.all([gateway.close(), legacy.close()]));
+    const sim = gateway.simulator as Simulator;
+    for (const path of ['/api/v3/avgPrice?symbol=BTCUSDT', '/api/v3/', '/api/v3/ticker/24hr']) {
+      const theirs = await get(`${sim.httpUrl}${path}`);
+      assert.equal(theirs.status, 404, path);
+      for (const url of [gateway.url, legacy.url]) {
+        const ours = await get(`${url}${path}`);
+        assert.deepEqual(
+          [ours.status, ours.headers['content-type'], ours.body],
+          [404, theirs.headers['content-type'], theirs.body],
+          `${url}${path}`,
+        );
+      }
+    }
+  });
+
   it('is not served by the legacy implementation, which has no REST client', async (t) => {
     const gateway = await startTestGateway({ useNewWsManager: false });
     t.after(() => gateway.close());

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { RunningGateway } from '../../src/gateway/index.js';
 import { UpstreamStreamCap } from '../../src/gateway/upstream-stream-cap.js';
 import { waitFor } from '../support/wait-for.js';
-import { openClient, startTestGateway, type TestClient } from './helpers.js';
+import { fetchRaw, openClient, startTestGateway, type TestClient } from './helpers.js';
 
 /** Distinct symbols the simulator accepts (any lowercase name is a symbol to it). */
 function streamsOf(prefix: string, count: number): string[] {
@@ -100,6 +100,51 @@ describe('MAX_UPSTREAM_STREAMS counts what is subscribed upstream', () => {
       );
     } finally {
       for (const c of clients) await c.close();
+      await gateway.close();
+    }
+  });
+
+  it("WSManager: the depth route's order books count against the cap, and a book past it gets 503 -1008", async () => {
+    const gateway = await startTestGateway({
+      useNewWsManager: true,
+      maxUpstreamStreams: 3,
+      simulatorRate: 20,
+    });
+    const client = await openClient(`${gateway.wsUrl}/stream?streams=btcusdt@trade/ethusdt@trade`);
+    const depth = (symbol: string) => fetchRaw(`${gateway.url}/api/v3/depth?symbol=${symbol}&limit=5`);
+    try {
+      assert.equal((await depth('BTCUSDT')).status, 200, 'the third upstream stream is a book');
+      const refused = await depth('BNBUSDT');
+      const upstream = upstreamSubscriptions(gateway);
+      assert.deepEqual(
+        [
+          refused.status,
+          refused.headers['content-type'],
+          JSON.parse(refused.body),
+          refused.headers['retry-after'],
+        ],
+        [
+          503,
+          'application/json;charset=UTF-8',
+          {
+            code: -1008,
+            msg: 'Server is currently overloaded with other requests. Please try again in a few minutes.',
+          },
+          '60',
+        ],
+        `a fourth upstream stream for a book (the simulator carries ${upstream})`,
+      );
+      assert.ok(upstream <= 3, `the simulator carried ${upstream} streams, cap 3`);
+      assert.equal((await depth('BTCUSDT')).status, 200, 'a kept book still answers');
+      // The books hold their streams as the clients do: a client's new stream is refused too.
+      const refusedClient = await client.control('SUBSCRIBE', ['solusdt@trade'], 1);
+      assert.equal((refusedClient['error'] as { code: number }).code, 2);
+      // A client's stream let go is idle upstream, and gives way to a book.
+      assert.deepEqual(await client.control('UNSUBSCRIBE', ['ethusdt@trade'], 2), { result: null, id: 2 });
+      assert.equal((await depth('BNBUSDT')).status, 200);
+      assert.ok(upstreamSubscriptions(gateway) <= 3);
+    } finally {
+      await client.close();
       await gateway.close();
     }
   });

@@ -5,14 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 import { describe, test } from 'node:test';
-import { MAX_EVENT_STREAMS } from '../../src/gateway/status/event-stream.js';
+import { MAX_EVENT_STREAMS, MAX_EVENT_STREAMS_PER_ADDRESS } from '../../src/gateway/status/event-stream.js';
 import { RingBuffer } from '../../src/gateway/status/ring-buffer.js';
 import { MAX_CONNECTION_ROWS, statusFields } from '../../src/gateway/status/status-fields.js';
 import type { ConnectionInfo, StreamSource } from '../../src/stream-source.js';
 import { fetchRaw, openClient, startTestGateway } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
+import { holdEvents, openEvents } from './event-streams.js';
 
 const VERSION = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -23,7 +24,7 @@ async function getJson(url: string, token?: string): Promise<{ status: number; b
   return { status: res.status, body: JSON.parse(res.body) };
 }
 
-/** Opens the event stream and collects `snapshot` events until `count` arrived. */
+/** Opens the event stream and collects `snapshot` events until `count` arrived or the stream ended. */
 function readEvents(url: string, count: number, headers: Record<string, string> = {}): Promise<Doc[]> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers, agent: false }, (res) => {
@@ -49,6 +50,8 @@ function readEvents(url: string, count: number, headers: Record<string, string> 
           }
         }
       });
+      // The gateway ended the stream: what arrived until then.
+      res.on('end', () => resolve(docs));
     });
     req.on('error', reject);
     req.end();
@@ -238,25 +241,93 @@ describe('status endpoints', () => {
   });
 
   test('event streams are capped; one over the cap gets 503', async () => {
-    const gateway = await startTestGateway({ simulatorPort: 0, rateLimitPerMinute: 1000 });
-    const open: Array<{ destroy(): void }> = [];
+    const gateway = await startTestGateway({ simulatorPort: 0 });
+    const held: IncomingMessage[] = [];
     try {
+      // Every address may hold its share: the slots fill from MAX_EVENT_STREAMS / share addresses.
       for (let i = 0; i < MAX_EVENT_STREAMS; i++) {
-        await new Promise<void>((resolve, reject) => {
-          const req = request(`${gateway.url}/api/ws/status/events`, { agent: false }, (res) => {
-            assert.equal(res.statusCode, 200);
-            resolve();
-          });
-          req.on('error', reject);
-          req.end();
-          open.push(req);
-        });
+        const from = `127.0.1.${Math.floor(i / MAX_EVENT_STREAMS_PER_ADDRESS)}`;
+        held.push(await holdEvents(gateway.url, from));
       }
-      const over = await fetchRaw(`${gateway.url}/api/ws/status/events`);
+      const over = await openEvents(gateway.url, '127.0.2.1');
+      assert.ok('body' in over, `stream ${MAX_EVENT_STREAMS + 1} was served`);
       assert.equal(over.status, 503);
-      assert.match(over.body, /too many open status event streams/);
+      assert.equal(over.headers['retry-after'], '5');
+      assert.match(over.body, /too many open status event streams: all 64 this gateway serves are in use/);
     } finally {
-      for (const req of open) req.destroy();
+      for (const res of held) res.destroy();
+      await gateway.close();
+    }
+  });
+
+  test('one address holds at most its share of the slots; the others are still served', async () => {
+    const gateway = await startTestGateway({ simulatorPort: 0 });
+    const held: IncomingMessage[] = [];
+    try {
+      for (let i = 0; i < MAX_EVENT_STREAMS_PER_ADDRESS; i++)
+        held.push(await holdEvents(gateway.url, '127.0.3.1'));
+      const over = await openEvents(gateway.url, '127.0.3.1');
+      if ('res' in over) held.push(over.res);
+      assert.ok('body' in over, `stream ${MAX_EVENT_STREAMS_PER_ADDRESS + 1} from one address was served`);
+      assert.deepEqual(
+        [over.status, over.headers['retry-after'], JSON.parse(over.body)],
+        [
+          429,
+          '5',
+          {
+            success: false,
+            error: `too many open status event streams from your address: it already holds ${MAX_EVENT_STREAMS_PER_ADDRESS}, the most one address may; close another status page`,
+          },
+        ],
+        `stream ${MAX_EVENT_STREAMS_PER_ADDRESS + 1} from one address`,
+      );
+      held.push(await holdEvents(gateway.url, '127.0.3.2'));
+      // A slot given back is the address's again.
+      held.shift()?.destroy();
+      await waitFor('the slot to be given back', async () => {
+        const res = await holdEvents(gateway.url, '127.0.3.1').catch(() => undefined);
+        if (res !== undefined) held.push(res);
+        return res !== undefined;
+      });
+    } finally {
+      for (const res of held) res.destroy();
+      await gateway.close();
+    }
+  });
+
+  test('a reader that does not read loses its slot when its stream ends; a reader gets a clean end', async () => {
+    // The streams' lifetime is shortened from 60 s to 3 s so the test need not wait a minute.
+    const maxAgeMs = 3000;
+    const gateway = await startTestGateway({ simulatorPort: 0 }, { statusEventStreamMaxAgeMs: maxAgeMs });
+    const held: IncomingMessage[] = [];
+    try {
+      const reading = readEvents(`${gateway.url}/api/ws/status/events`, 1000);
+      for (let i = 0; i < MAX_EVENT_STREAMS - 1; i++) {
+        held.push(await holdEvents(gateway.url, `127.0.4.${Math.floor(i / MAX_EVENT_STREAMS_PER_ADDRESS)}`));
+      }
+      const filledAt = Date.now();
+      const refused = await openEvents(gateway.url, '127.0.5.1');
+      if ('res' in refused) held.push(refused.res);
+      assert.equal(refused.status, 503, 'every slot is held');
+      let admitted: IncomingMessage | undefined;
+      await waitFor(
+        'a new page to be served once the readers that do not read lost their slots',
+        async () => {
+          admitted = await holdEvents(gateway.url, '127.0.5.1').catch(() => undefined);
+          return admitted !== undefined;
+        },
+        maxAgeMs + 3000,
+      ).catch(() => {
+        throw new Error(`still refused ${Date.now() - filledAt} ms after the slots filled`);
+      });
+      if (admitted) held.push(admitted);
+      const ended = await Promise.race([reading, new Promise<undefined>((r) => setTimeout(r, 3000))]);
+      assert.ok(
+        ended !== undefined && ended.length >= 1,
+        'the reader got snapshots, then the end of its stream',
+      );
+    } finally {
+      for (const res of held) res.destroy();
       await gateway.close();
     }
   });

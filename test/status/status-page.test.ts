@@ -7,13 +7,17 @@
  * `UPDATE_SCREENSHOT=1` also writes docs/status-page.png (the README shows it).
  */
 import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import { Registry } from 'prom-client';
 import type { RunningGateway } from '../../src/gateway/index.js';
+import { MAX_EVENT_STREAMS_PER_ADDRESS } from '../../src/gateway/status/event-stream.js';
 import { fetchRaw, openClient, startTestGateway, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
 import { launchBrowser } from './browser.js';
+import { holdEvents } from './event-streams.js';
 
 const SCREENSHOT = fileURLToPath(new URL('../../docs/status-page.png', import.meta.url));
 const STREAMS = ['btcusdt@trade', 'ethusdt@trade', 'bnbusdt@bookTicker'];
@@ -247,6 +251,63 @@ describe('status page with METRICS_TOKEN', () => {
     } finally {
       await browser.close();
       for (const c of clients) await c.close();
+      await gateway.close();
+    }
+  });
+});
+
+describe('status page event stream slots', () => {
+  test('says why live updates are refused, goes live once a slot is free, and stays live as streams renew', async (t) => {
+    const browser = await launchBrowser(t);
+    if (browser === undefined) return;
+    const registry = new Registry();
+    // The streams' lifetime is shortened from 60 s to 3 s so renewals happen within the test.
+    const gateway = await startTestGateway(
+      { simulatorPort: 0 },
+      { registry, statusEventStreamMaxAgeMs: 3000 },
+    );
+    const held: IncomingMessage[] = [];
+    try {
+      const page = await browser.newPage();
+      const errors = watchConsole(page);
+      // Chromium connects from 127.0.0.1 too: its address's share is taken, then the page opens.
+      for (let i = 0; i < MAX_EVENT_STREAMS_PER_ADDRESS; i++)
+        held.push(await holdEvents(gateway.url, '127.0.0.1'));
+      await page.goto(`${gateway.url}/`);
+      await page.waitForSelector('#notice:not([hidden])', { timeout: 5000 });
+      assert.equal(
+        await page.textContent('#notice'),
+        `Live updates refused by the gateway: too many open status event streams from your address: it already holds ${MAX_EVENT_STREAMS_PER_ADDRESS}, the most one address may; close another status page. Trying again in 5 s.`,
+      );
+      assert.match((await page.textContent('#live')) ?? '', /refused/);
+      assert.equal((await figures(page)).implementation, 'Legacy', 'the snapshot is still shown');
+
+      // Once the address's streams are gone, the page's next try is served.
+      for (const res of held.splice(0)) res.destroy();
+      await page.waitForSelector('#live.ok', { timeout: 10_000 });
+      assert.ok(await page.isHidden('#notice'));
+      const requests = async () =>
+        (await registry.getSingleMetric('ws_gateway_http_requests_total')?.get())?.values
+          .filter((v) => v.labels.route === 'status_events' && v.labels.status === '200')
+          .reduce((n, v) => n + v.value, 0) ?? 0;
+      const opened = await requests();
+      const states = new Set<string>();
+      const firstTime = await page.getAttribute('[data-metric="timestamp"]', 'data-value');
+      for (let i = 0; i < 35; i++) {
+        states.add((await page.getAttribute('#live', 'class')) ?? '');
+        await page.waitForTimeout(200);
+      }
+      assert.ok((await requests()) >= opened + 1, 'the stream was renewed');
+      assert.deepEqual([...states], ['live ok'], 'live throughout the renewals');
+      assert.notEqual(await page.getAttribute('[data-metric="timestamp"]', 'data-value'), firstTime);
+      // The only console errors are Chromium's own reports of the refused request.
+      assert.deepEqual(
+        errors.filter((e) => !/status of 429/.test(e)),
+        [],
+      );
+    } finally {
+      await browser.close();
+      for (const res of held) res.destroy();
       await gateway.close();
     }
   });

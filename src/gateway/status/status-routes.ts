@@ -5,9 +5,10 @@
  * routes require `Authorization: Bearer`, which is why the page reads the stream with fetch(), not
  * EventSource (EventSource cannot send headers, and a token in the URL would end up in logs).
  */
+import type { IncomingMessage } from 'node:http';
 import type { HttpResponse } from '../http-response.js';
 import { json, jsonError } from '../http-response.js';
-import { snapshotEvent } from './event-stream.js';
+import { MAX_EVENT_STREAMS, MAX_EVENT_STREAMS_PER_ADDRESS, snapshotEvent } from './event-stream.js';
 import { assetResponse, STATUS_ASSET_PATHS } from './status-assets.js';
 import type { StatusService } from './status-service.js';
 
@@ -16,7 +17,7 @@ export interface StatusRoute {
   readonly name: 'status_page' | 'status' | 'status_events';
   /** True for the data routes: they take METRICS_TOKEN and the per-client rate limit. */
   readonly data: boolean;
-  readonly handle: () => HttpResponse;
+  readonly handle: (req: IncomingMessage) => HttpResponse;
 }
 
 export function statusRoutes(status: StatusService): StatusRoute[] {
@@ -38,14 +39,29 @@ export function statusRoutes(status: StatusService): StatusRoute[] {
       path: '/api/ws/status/events',
       name: 'status_events',
       data: true,
-      handle: () => eventsResponse(status),
+      handle: (req) => eventsResponse(status, req.socket.remoteAddress ?? 'unknown'),
     },
   ];
 }
 
-function eventsResponse(status: StatusService): HttpResponse {
-  if (status.hub.full) {
-    return jsonError(503, 'too many open status event streams', { 'retry-after': '5' });
+/** Seconds a refused page waits before it asks again. */
+const RETRY_AFTER_S = '5';
+
+function eventsResponse(status: StatusService, address: string): HttpResponse {
+  const refusal = status.hub.refusal(address);
+  if (refusal === 'address') {
+    return jsonError(
+      429,
+      `too many open status event streams from your address: it already holds ${MAX_EVENT_STREAMS_PER_ADDRESS}, the most one address may; close another status page`,
+      { 'retry-after': RETRY_AFTER_S },
+    );
+  }
+  if (refusal === 'full') {
+    return jsonError(
+      503,
+      `too many open status event streams: all ${MAX_EVENT_STREAMS} this gateway serves are in use`,
+      { 'retry-after': RETRY_AFTER_S },
+    );
   }
   return {
     status: 200,
@@ -56,6 +72,6 @@ function eventsResponse(status: StatusService): HttpResponse {
       'x-accel-buffering': 'no',
     },
     body: '',
-    stream: (res) => status.hub.add(res, snapshotEvent(status.document())),
+    stream: (res) => status.hub.add(res, address, snapshotEvent(status.document())),
   };
 }

@@ -23,6 +23,8 @@ export interface StatusServiceOptions {
   readonly sampleIntervalMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Lifetime of one event stream (see EventStreamHub). @default EVENT_STREAM_MAX_AGE_MS */
+  readonly eventStreamMaxAgeMs?: number;
 }
 
 /** One chart point; each key but `t` is named after the document field it samples. */
@@ -40,7 +42,7 @@ interface Sample {
 export type History = { readonly [K in keyof Sample]: number[] };
 
 export class StatusService {
-  readonly hub = new EventStreamHub();
+  readonly hub: EventStreamHub;
   readonly startedAt: number;
   private readonly version = packageVersion();
   private readonly ring = new RingBuffer<Sample>(HISTORY_SAMPLES);
@@ -51,6 +53,7 @@ export class StatusService {
 
   constructor(private readonly options: StatusServiceOptions) {
     this.now = options.now ?? Date.now;
+    this.hub = new EventStreamHub(this.now, options.eventStreamMaxAgeMs);
     this.startedAt = this.now();
     this.timer = setInterval(() => this.tick(), options.sampleIntervalMs ?? 1000);
     this.timer.unref();

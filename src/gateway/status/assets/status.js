@@ -241,10 +241,32 @@ function askForToken(rejected) {
 
 class Unauthorized extends Error {}
 
+/** The gateway turned the page away (429, 503): its reason, and when to ask again. */
+class Refused extends Error {
+  constructor(message, retryMs) {
+    super(message);
+    this.retryMs = retryMs;
+  }
+}
+
 async function check(response) {
   if (response.status === 401) throw new Unauthorized('unauthorized');
+  if (response.status === 429 || response.status === 503) {
+    const body = await response.json().catch(() => ({}));
+    const seconds = Number(response.headers.get('retry-after'));
+    throw new Refused(
+      typeof body.error === 'string' ? body.error : `HTTP ${response.status}`,
+      seconds > 0 ? seconds * 1000 : RETRY_MS,
+    );
+  }
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   return response;
+}
+
+function showNotice(text) {
+  const el = $('#notice');
+  el.hidden = text === undefined;
+  el.textContent = text ?? '';
 }
 
 function receive(doc) {
@@ -256,14 +278,17 @@ function receive(doc) {
   }
 }
 
+/** Reads one event stream to its end; true when it carried snapshots and the gateway ended it. */
 async function readEvents(signal) {
   const response = await check(await fetch('api/ws/status/events', { headers: authHeaders(), signal }));
   setLive('● live', 'ok');
+  showNotice(undefined);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
+  let received = false;
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) return;
+    if (done) return received;
     buffer += value;
     let end = buffer.indexOf('\n\n');
     while (end >= 0) {
@@ -279,7 +304,10 @@ async function readEvents(signal) {
         .filter((l) => l.startsWith('data:'))
         .map((l) => l.slice(5).replace(/^ /, ''))
         .join('\n');
-      if (event === 'snapshot' && data) receive(JSON.parse(data));
+      if (event === 'snapshot' && data) {
+        received = true;
+        receive(JSON.parse(data));
+      }
       end = buffer.indexOf('\n\n');
     }
   }
@@ -289,6 +317,7 @@ async function start() {
   state.abort?.abort();
   const abort = new AbortController();
   state.abort = abort;
+  let retryMs = RETRY_MS;
   try {
     const response = await check(
       await fetch('api/ws/status', { headers: authHeaders(), signal: abort.signal }),
@@ -298,7 +327,8 @@ async function start() {
     state.history = doc.history;
     buildCharts();
     receive(doc);
-    await readEvents(abort.signal);
+    // The gateway ends each event stream after a minute: the next one is opened at once.
+    while (await readEvents(abort.signal));
     setLive('○ disconnected, retrying', 'bad');
   } catch (error) {
     if (abort.signal.aborted) return;
@@ -306,9 +336,15 @@ async function start() {
       askForToken(sessionStorage.getItem(TOKEN_KEY) !== null);
       return;
     }
-    setLive('○ disconnected, retrying', 'bad');
+    if (error instanceof Refused) {
+      retryMs = error.retryMs;
+      showNotice(
+        `Live updates refused by the gateway: ${error.message}. Trying again in ${Math.round(retryMs / 1000)} s.`,
+      );
+      setLive('✖ refused, retrying', 'warn');
+    } else setLive('○ disconnected, retrying', 'bad');
   }
-  if (!abort.signal.aborted) setTimeout(start, RETRY_MS);
+  if (!abort.signal.aborted) setTimeout(start, retryMs);
 }
 
 // ---- controls -------------------------------------------------------------------------------------
