@@ -249,7 +249,11 @@ test('backfill: refills refused on many streams at once give one line and one su
   );
   const refused = lines.filter((l) => l.msg.startsWith('WSManager gap could not be refilled'));
   assert.equal(refused.length, 2, refused.map((l) => l.msg).join(' | '));
-  const summary = refused[1] as unknown as { msg: string; repeated: number; byReason: Record<string, number> };
+  const summary = refused[1] as unknown as {
+    msg: string;
+    repeated: number;
+    byReason: Record<string, number>;
+  };
   assert.match(summary.msg, /\(repeated\)$/);
   assert.equal(summary.repeated, symbols.length - 1);
   assert.deepEqual(summary.byReason, { budget: symbols.length - 1 });
