@@ -1,0 +1,15 @@
+import { fork } from 'node:child_process';
+import { startGateway } from './src/gateway/index.js';
+import { silentLogger } from './src/log.js';
+import { startSimulatorProcess } from './bench/gateway-sim.js';
+import { nextMessage } from './bench/support.js';
+const n = Number(process.argv[2] ?? 1);
+const sim = await startSimulatorProcess({ rate: 'max' });
+const gw = await startGateway({ port: 0, upstreamUrl: sim.url, useNewWsManager: true, maxClients: 10000, clientSendQueueBytes: 1024**3, sendQueueTotalBytes: 64 * 1024**3, clientConnectAttemptsPerIp: 1000000 }, { logger: silentLogger() });
+const child = fork('./bench/gateway-clients.ts', [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const ready = nextMessage(child); child.send({ url: `${gw.wsUrl}/ws`, clients: n, subscribe: 'btcusdt@trade' }); await ready;
+const sub = nextMessage(child); child.send({ type: 'subscribe' }); await sub;
+await new Promise(r => setTimeout(r, 1000));
+const done = nextMessage<any>(child); child.send({ type: 'measure', windowMs: 4000 });
+const r = await done; console.log('msgs/s', Math.round(r.received / r.seconds));
+await gw.close(); await sim.close(); process.exit(0);
