@@ -1,8 +1,8 @@
 /**
  * Gateway fan-out: one upstream stream delivered to 1, 100 and 1,000 downstream clients through the
  * gateway (WSManager upstream), against a floor measured in the same run: a bare `ws` server that reads
- * the same upstream stream and broadcasts the same bytes with `ws.send`, its writes batched per turn as
- * the gateway's are. Each case runs several rounds, alternating which side goes first. Two tables:
+ * the same upstream stream in the same combined-stream format and broadcasts the same payload bytes with
+ * `ws.send`, its writes batched per turn as the gateway's are. Each case runs several rounds, alternating which side goes first. Two tables:
  * - unsaturated: fixed event rates neither side struggles with, for added latency (p50/p99);
  * - saturated: both sides offered the same rate, above the floor's capacity, so delivered messages/s is
  *   each side's capacity.
@@ -105,9 +105,10 @@ interface Floor extends Endpoint {
 }
 
 /**
- * The floor: a bare ws server that reads the upstream stream freely and broadcasts the frames' bytes,
- * with the clients' sockets corked for the rest of the turn so a burst goes out in one write per client
- * (as the gateway batches its sends).
+ * The floor: a bare ws server that reads the upstream stream freely in the combined-stream format the
+ * gateway reads (one connection carries many streams), cuts each event's payload out of its envelope
+ * and broadcasts those bytes, with the clients' sockets corked for the rest of the turn so a burst goes
+ * out in one write per client (as the gateway batches its sends).
  */
 async function startFloor(simulator: SimulatorProcess): Promise<Floor> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
@@ -117,14 +118,18 @@ async function startFloor(simulator: SimulatorProcess): Promise<Floor> {
   return {
     url: `ws://127.0.0.1:${port}/`,
     async start() {
-      const socket = new WebSocket(`${simulator.url}/ws/${STREAM}`, { perMessageDeflate: false });
+      const socket = new WebSocket(`${simulator.url}/stream?streams=${STREAM}`, { perMessageDeflate: false });
+      const prefix = Buffer.from(`{"stream":"${STREAM}","data":`);
       upstream = socket;
       let corked = false;
       const uncork = () => {
         corked = false;
         for (const client of server.clients) tcpSocketOf(client)?.uncork();
       };
-      socket.on('message', (data: Buffer) => {
+      socket.on('message', (frame: Buffer) => {
+        // This stream's events only (the envelope names it), their payload without the envelope.
+        if (frame.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) return;
+        const data = frame.subarray(prefix.length, frame.length - 1);
         if (!corked) {
           corked = true;
           for (const client of server.clients) tcpSocketOf(client)?.cork();
