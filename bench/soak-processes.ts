@@ -4,8 +4,10 @@
  * (bench/soak-clients.ts) forked in several.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConnectedReport, SoakJob, SoakReport } from './soak-clients.js';
 import { nextMessage } from './support.js';
@@ -90,30 +92,22 @@ export async function startSimulator(
 }
 
 /**
- * Starts `ws-manager serve` (WSManager, upstream `upstreamUrl`) in a process of its own: from dist/ as
- * the image runs it (`compiled`), or from the sources through tsx (tests, where dist/ may be stale).
+ * Starts `ws-manager <role>` in a process of its own with `env` on top of the soak's defaults: from
+ * dist/ as the image runs it (`compiled`), or from the sources through tsx (tests, where dist/ may be
+ * stale). Resolves once it answers /healthz.
  */
-export async function startGatewayProcess(
-  upstreamUrl: string,
-  maxClients: number,
+export async function startRoleProcess(
+  role: 'serve' | 'ingest',
+  env: Record<string, string>,
   compiled: boolean,
 ): Promise<Server> {
   const port = await freePort();
-  // SOAK_GATEWAY_ARGS: extra node arguments for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
-  const extra = (process.env['SOAK_GATEWAY_ARGS'] ?? '').split(' ').filter(Boolean);
+  // SOAK_GATEWAY_ARGS: extra node arguments for gateways, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const extra = role === 'serve' ? (process.env['SOAK_GATEWAY_ARGS'] ?? '').split(' ').filter(Boolean) : [];
   const entry = compiled ? [here('../dist/src/cli.js')] : ['--import', 'tsx', here('../src/cli.ts')];
-  const child = spawn(process.execPath, [...extra, ...entry, 'serve'], {
+  const child = spawn(process.execPath, [...extra, ...entry, role], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      USE_NEW_WS_MANAGER: 'true',
-      UPSTREAM_URL: upstreamUrl,
-      MAX_CLIENTS: String(maxClients + 1000),
-      MAX_UPSTREAM_STREAMS: '5000',
-      LOG_LEVEL: 'warn',
-    },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
   });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
@@ -121,7 +115,8 @@ export async function startGatewayProcess(
     try {
       if ((await fetch(`${base}/healthz`)).ok) break;
     } catch {}
-    if (Date.now() > deadline) throw new Error('the gateway did not answer /healthz within 30 s');
+    if (child.exitCode !== null) throw new Error(`ws-manager ${role} exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`ws-manager ${role} did not answer /healthz within 30 s`);
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
@@ -139,6 +134,52 @@ export async function startGatewayProcess(
       return values;
     },
     close: () => stop(child),
+  };
+}
+
+/** A gateway serving through WSManager from `upstreamUrl`, its limits opened for `maxClients`. */
+export function startGatewayProcess(
+  upstreamUrl: string,
+  maxClients: number,
+  compiled: boolean,
+): Promise<Server> {
+  return startRoleProcess('serve', gatewayEnv(maxClients, { UPSTREAM_URL: upstreamUrl }), compiled);
+}
+
+/** The settings of a soak gateway: WSManager, room for `maxClients`, and `env`. */
+export function gatewayEnv(maxClients: number, env: Record<string, string>): Record<string, string> {
+  return {
+    USE_NEW_WS_MANAGER: 'true',
+    MAX_CLIENTS: String(maxClients + 1000),
+    MAX_UPSTREAM_STREAMS: '5000',
+    ...env,
+  };
+}
+
+/** nats-server with JetStream on a free loopback port and a temporary store, removed when stopped. */
+export async function startNats(): Promise<{ url: string; close(): Promise<void> }> {
+  const port = await freePort();
+  const store = mkdtempSync(join(tmpdir(), 'ws-manager-soak-nats-'));
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = tcpConnect(port, '127.0.0.1');
+      socket.once('connect', () => resolve(socket.destroy() !== undefined));
+      socket.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('nats-server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    async close() {
+      await stop(child);
+      rmSync(store, { recursive: true, force: true });
+    },
   };
 }
 

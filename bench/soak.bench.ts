@@ -6,7 +6,9 @@
  * Profiles (SOAK_PROFILES, default `a,b,c`; client count of a and c from SOAK_CLIENTS, default 18000):
  * - a: SOAK_CLIENTS clients, each on 1 of 1,000 streams (500 symbols × trade, aggTrade) at 1 event/s;
  * - b: 10,000 clients on 100 busy streams (50 symbols × trade, aggTrade) at 10 events/s each;
- * - c: the clients of a dropped and reconnecting at once (as after a load balancer moved them).
+ * - c: the clients of a dropped and reconnecting at once (as after a load balancer moved them);
+ * - d (only when named): SOAK_CLUSTER_CLIENTS clients (default 100,000) over 6 clustered gateway
+ *   processes, 2 ingest nodes and nats-server on this host, on the streams of a.
  * Per side and profile: RSS and heap of the server process alone (read from /proc/<pid> and its
  * metrics), CPU, event-loop delay p50/p99/max, delivery latency (receipt minus the payload's event
  * time) p50/p99, clients silent during the window, clients closed by the server, connects per second
@@ -23,10 +25,15 @@
 import { spawnSync } from 'node:child_process';
 import type { ConnectedReport } from './soak-clients.js';
 import {
+  type Clients,
+  gatewayEnv,
   processUsage,
+  type Server,
   startClients,
   startFloorProcess,
   startGatewayProcess,
+  startNats,
+  startRoleProcess,
   startSimulator,
   stop,
   symbols,
@@ -140,6 +147,87 @@ async function profile(name: string, symbolCount: number, rate: number, clients:
   }
 }
 
+/**
+ * Profile d: the clustered mode on this one host: nats-server, two ingest nodes holding the exchange's
+ * sockets, `gateways` gateway processes with NATS_URL, and `clients` clients spread evenly over them,
+ * on the streams of profile a. No floor: what it shows is whether the whole holds, and what it costs.
+ */
+async function clustered(clients: number, gateways: number): Promise<void> {
+  const list = symbols(500);
+  const streams = list.flatMap((s) => [`${s}@trade`, `${s}@aggTrade`]);
+  const paths = streams.map((s) => `/ws/${s}`);
+  const simulator = await startSimulator(list, 1);
+  const nats = await startNats();
+  const started: Server[] = [];
+  const pools: Clients[] = [];
+  try {
+    process.stdout.write(
+      `profile d: ${clients} clients over ${gateways} clustered gateways (2 ingest nodes, nats-server), ${streams.length} streams at 1 event/s each\n`,
+    );
+    const ingest = await Promise.all(
+      [0, 1].map((i) =>
+        startRoleProcess(
+          'ingest',
+          { NATS_URL: nats.url, UPSTREAM_URL: simulator.url, NODE_ID: `soak-ingest-${i}` },
+          true,
+        ),
+      ),
+    );
+    started.push(...ingest);
+    const per = Math.ceil(clients / gateways);
+    const servers = await Promise.all(
+      Array.from({ length: gateways }, (_, i) =>
+        startRoleProcess(
+          'serve',
+          gatewayEnv(per, { NATS_URL: nats.url, NODE_ID: `soak-gateway-${i}` }),
+          true,
+        ),
+      ),
+    );
+    started.push(...servers);
+    const idle = servers.map((g) => processUsage(g.pid).rss);
+    for (const g of servers) pools.push(startClients(g.port, paths, per, Math.ceil(per / 5000)));
+    const t0 = Date.now();
+    const connected = await Promise.all(pools.map((p) => p.connect()));
+    const connectMs = Date.now() - t0;
+    const open = connected.reduce((a, c) => a + c.open, 0);
+    await new Promise((r) => setTimeout(r, 5000));
+    const before = await Promise.all([...servers, ...ingest].map((g) => g.metrics()));
+    const cpu0 = servers.map((g) => processUsage(g.pid).cpu);
+    const windows = await Promise.all(pools.map((p) => p.window(WINDOW_MS)));
+    const usage = servers.map((g) => processUsage(g.pid));
+    const after = await Promise.all([...servers, ...ingest].map((g) => g.metrics()));
+    const rss = usage.reduce((a, u) => a + u.rss, 0);
+    const grown = usage.reduce((a, u, i) => a + u.rss - idle[i]!, 0);
+    const heap = after
+      .slice(0, gateways)
+      .reduce((a, m) => a + (m.get('nodejs_heap_size_used_bytes') ?? 0), 0);
+    const cpu = usage.reduce((a, u, i) => a + u.cpu - cpu0[i]!, 0) / (WINDOW_MS / 1000);
+    const lat = windows.flatMap((w) => w.latencies).sort((a, b) => a - b);
+    const worst = (q: string) =>
+      Math.max(...after.slice(0, gateways).map((m) => m.get(`nodejs_eventloop_lag_${q}_seconds`) ?? 0));
+    const upstream = (name: string) =>
+      after
+        .slice(gateways)
+        .reduce((a, m, i) => a + (m.get(name) ?? 0) - (before[gateways + i]!.get(name) ?? 0), 0);
+    process.stdout.write(
+      `  ${open}/${clients} connected in ${(connectMs / 1000).toFixed(1)} s; gateways' RSS ${(rss / 2 ** 20).toFixed(0)} MiB in all, ` +
+        `${kib(grown / Math.max(1, open))} KiB/client over idle, heap ${kib(heap / Math.max(1, open))} KiB/client; ` +
+        `gateways' CPU ${(cpu * 100).toFixed(0)}% of a core in all; ` +
+        `delivered ${Math.round(windows.reduce((a, w) => a + w.frames, 0) / (WINDOW_MS / 1000))}/s, ` +
+        `silent ${windows.reduce((a, w) => a + w.silent, 0)}, closed ${windows.reduce((a, w) => a + w.closedByServer, 0)}; ` +
+        `latency p50/p99 ${percentile(lat, 50)}/${percentile(lat, 99)} ms; ` +
+        `worst gateway loop delay p99/max ${ms(worst('p99'))}/${ms(worst('max'))} ms; ` +
+        `ingest upstream gaps ${upstream('ws_manager_message_gaps_total')}, attempts ${upstream('ws_manager_upstream_connect_attempts_total')}\n`,
+    );
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+    await Promise.all(started.map((s) => s.close()));
+    await nats.close();
+    await stop(simulator.child);
+  }
+}
+
 // The gateway runs as the image runs it: the compiled dist/ (tsx's transform keeps function names by
 // defining a `name` on every closure, which alone adds about 3 KB per client).
 const build = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -148,4 +236,5 @@ const started = Date.now();
 if (PROFILES.includes('a') || PROFILES.includes('c'))
   await profile(PROFILES.includes('c') ? 'a+c' : 'a', 500, 1, CLIENTS, PROFILES.includes('c'));
 if (PROFILES.includes('b')) await profile('b', 50, 10, Math.min(CLIENTS, 10_000), false);
+if (PROFILES.includes('d')) await clustered(Number(process.env['SOAK_CLUSTER_CLIENTS'] ?? 100_000), 6);
 process.stdout.write(`soak: ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
