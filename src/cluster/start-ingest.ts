@@ -108,9 +108,18 @@ export async function startIngest(
   const demandGauge = setInterval(() => metrics.demandStreams.set(publisher.streams), 1000);
   await demand.start();
   leases.start();
+  broker.onReconnect(() => {
+    demand.restart();
+    leases.resume();
+  });
 
-  const verdict = (): HealthVerdict =>
-    broker.connected() ? manager.health() : { healthy: false, reason: 'NATS connection lost' };
+  // Ready only while events can flow: connected, leases kept, demand seen, and WSManager healthy.
+  const verdict = (): HealthVerdict => {
+    if (!broker.connected()) return { healthy: false, reason: 'NATS connection lost' };
+    if (!leases.renewing) return { healthy: false, reason: 'shard leases not renewed since NATS returned' };
+    if (!demand.watching) return { healthy: false, reason: 'demand watch not running' };
+    return manager.health();
+  };
   const httpMetrics = { httpRequests: httpRequestsCounter(registry) };
   const router = new HttpRouter({
     registry,
