@@ -40,6 +40,7 @@ export async function connectBroker(
   const nc = await connect({
     servers: settings.natsUrl.split(',').map((s) => s.trim()),
     name: `ws-manager-${role}-${settings.nodeId}`,
+    timeout: NATS_CONNECT_TIMEOUT_MS,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     reconnectJitter: 250,
@@ -172,7 +173,11 @@ export async function connectOrExplain(
     return await connectBroker(settings, role, logger, metrics);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = !(error instanceof Error)
+      ? String(error)
+      : error.name === 'TimeoutError'
+        ? `no NATS server answered within ${NATS_CONNECT_TIMEOUT_MS / 1000} s`
+        : error.message;
     throw new ConfigError(
       `NATS_URL=${JSON.stringify(settings.natsUrl)} is not usable: expected a reachable NATS 2.9+ server with JetStream enabled (${reason})`,
     );
