@@ -10,6 +10,7 @@
 import type { KV } from '@nats-io/kv';
 import type { Logger } from '../log.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
+import { liveNodeEntries, type NodeEntries } from './settings-agreement.js';
 import { preferredOwner } from './shards.js';
 
 export interface LeaseEvents {
@@ -31,6 +32,8 @@ export interface ShardLeasesOptions {
   readonly shardCount: number;
   readonly ttlMs: number;
   readonly events: LeaseEvents;
+  /** What this node writes into its node entry (unset: the time) and learns from the others'. */
+  readonly entries?: NodeEntries;
   readonly logger: Logger;
   readonly metrics: ClusterMetrics;
 }
@@ -151,9 +154,10 @@ export class ShardLeases {
   private async tick(): Promise<void> {
     const { nodeId, shardCount } = this.o;
     const { nodes } = this.kv;
-    await nodes.put(nodeId, String(Date.now()));
-    const live = new Set<string>([nodeId]);
-    for await (const key of await nodes.keys()) live.add(key);
+    await nodes.put(nodeId, this.o.entries?.own() ?? String(Date.now()));
+    const others = await liveNodeEntries(nodes, nodeId);
+    this.o.entries?.seen(others);
+    const live = new Set<string>([nodeId, ...others.keys()]);
     const stable = new Set([...live].filter((n) => n === nodeId || this.liveOnce.has(n)));
     this.liveOnce = live;
 
