@@ -10,7 +10,9 @@
  * timing assumes (a node counting on a longer lease publishes after the server freed it; demand
  * refreshed less often than the ingest node expires it flaps); the history bounds and
  * JETSTREAM_REPLICAS configure the one history stream that every ingest node rewrites when it
- * starts. Gateways use only the first three.
+ * starts. Gateways are checked on SHARD_COUNT (exported for the unowned-shard alert) and
+ * DEMAND_TTL_SECONDS (their refresh cadence); their lease TTL only tunes when a silent stream may
+ * restart its sequence, and they never write the history.
  */
 import type { KV } from '@nats-io/kv';
 import type { Gauge } from 'prom-client';
@@ -29,7 +31,7 @@ const AGREED = {
 
 export type AgreedSetting = keyof typeof AGREED;
 export const AGREED_SETTINGS = Object.keys(AGREED) as AgreedSetting[];
-const GATEWAY_AGREED: readonly AgreedSetting[] = ['SHARD_COUNT', 'LEASE_TTL_SECONDS', 'DEMAND_TTL_SECONDS'];
+const GATEWAY_AGREED: readonly AgreedSetting[] = ['SHARD_COUNT', 'DEMAND_TTL_SECONDS'];
 
 export type AgreedValues = Partial<Record<AgreedSetting, number>>;
 

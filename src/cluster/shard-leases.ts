@@ -113,7 +113,7 @@ export class ShardLeases {
     if (this.stopped) return;
     const generation = ++this.generation;
     const ticking = (repairFirst ? this.repair() : Promise.resolve())
-      .then(() => this.tick())
+      .then(() => this.tick(generation))
       .then(
         () => {
           if (generation === this.generation) this.lastTickOk = true;
@@ -151,11 +151,13 @@ export class ShardLeases {
     await this.kv.nodes.delete(this.o.nodeId).catch(() => {});
   }
 
-  private async tick(): Promise<void> {
+  /** @param generation the loop's count when it started: a tick superseded by resume() changes nothing. */
+  private async tick(generation: number): Promise<void> {
     const { nodeId, shardCount } = this.o;
     const { nodes } = this.kv;
     await nodes.put(nodeId, this.o.entries?.own() ?? String(Date.now()));
     const others = await liveNodeEntries(nodes, nodeId);
+    if (generation !== this.generation) return;
     this.o.entries?.seen(others);
     const live = new Set<string>([nodeId, ...others.keys()]);
     const stable = new Set([...live].filter((n) => n === nodeId || this.liveOnce.has(n)));

@@ -121,7 +121,8 @@ export async function startIngest(
   // Ready only while events can flow: connected, leases kept, demand seen, and WSManager healthy.
   const verdict = (): HealthVerdict => {
     if (!broker.connected()) return { healthy: false, reason: 'NATS connection lost' };
-    if (!leases.renewing) return { healthy: false, reason: 'shard leases not renewed since NATS returned' };
+    if (!leases.renewing)
+      return { healthy: false, reason: 'shard lease tick failing, or not yet run since NATS returned' };
     if (!demand.watching) return { healthy: false, reason: 'demand watch not running' };
     return manager.health();
   };
