@@ -5,7 +5,7 @@
  * ws_manager_cluster_settings_mismatch.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -96,16 +96,23 @@ it('refuses a process whose shared settings disagree with a live ingest node, an
   );
   await gateway.close();
 
-  // The command: one line on stderr and exit code 2.
+  // The command: one line on stderr and exit code 2. Spawned asynchronously: node a runs in this
+  // process and must keep renewing its node entry meanwhile (spawnSync would stall it past its TTL).
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NATS_')));
-  const command = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'ingest'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ingest'], {
     env: { ...clean, NATS_URL: nats.url, NODE_ID: 'd', PORT: '0', SHARD_COUNT: '8', LEASE_TTL_SECONDS: '3' },
-    encoding: 'utf8',
-    timeout: 30_000,
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  assert.equal(command.status, 2, command.stderr);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const giveUp = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(giveUp);
+  assert.equal(status, 2, stderr);
   assert.equal(
-    command.stderr,
+    stderr,
     'ws-manager: SHARD_COUNT=8 disagrees with the cluster: ingest node a runs with SHARD_COUNT=32 (every process of a cluster must use the same SHARD_COUNT)\n',
   );
 
