@@ -24,10 +24,10 @@ export function roleUsage(command: string, description: readonly string[]): stri
   return [`Usage: ws-manager ${command} [--help]`, '', ...description, '', configUsage(), ''].join('\n');
 }
 
-/** Loads the configuration, creates the logger and starts the role; undefined after a ConfigError. */
+/** Loads the configuration, creates the logger and starts the role; a ConfigError ends the process (exit 2). */
 export async function startRole<T>(
   start: (config: GatewayConfig, logger: Logger) => Promise<T>,
-): Promise<StartedRole<T> | undefined> {
+): Promise<StartedRole<T>> {
   try {
     const config = loadConfig(process.env);
     const logger = createLogger({ level: config.logLevel, file: config.logFile });
@@ -36,8 +36,9 @@ export async function startRole<T>(
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`ws-manager: ${error.message}\n`);
-    process.exitCode = 2;
-    return undefined;
+    // Exit now: what the failed start left open (the NATS client keeps the socket of a handshake that
+    // timed out) would otherwise keep the process running. Writes to pipes and files are synchronous.
+    process.exit(2);
   }
 }
 

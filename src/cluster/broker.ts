@@ -12,6 +12,9 @@ import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ClusterSettings } from './cluster-settings.js';
 import { DEMAND_BUCKET, HISTORY_STREAM, LEASE_BUCKET, NODE_BUCKET, SUBJECT_WILDCARD } from './subjects.js';
 
+/** How long connecting may take before a NATS_URL that does not answer as NATS is refused. */
+export const NATS_CONNECT_TIMEOUT_MS = 5000;
+
 export interface Broker {
   readonly nc: NatsConnection;
   /** The settings it was connected with (TTLs and replicas for recreating buckets). */
@@ -20,6 +23,11 @@ export interface Broker {
   readonly demand: KV;
   /** True while the TCP connection to a NATS server is up. */
   connected(): boolean;
+  /**
+   * Calls `listener` each time the connection is restored after a loss. The server may have restarted
+   * meanwhile, losing the memory-stored buckets, the history and the consumers of KV watches.
+   */
+  onReconnect(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +40,7 @@ export async function connectBroker(
   const nc = await connect({
     servers: settings.natsUrl.split(',').map((s) => s.trim()),
     name: `ws-manager-${role}-${settings.nodeId}`,
+    timeout: NATS_CONNECT_TIMEOUT_MS,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     reconnectJitter: 250,
@@ -46,6 +55,7 @@ export async function connectBroker(
       : {}),
   });
   let up = true;
+  const reconnected: (() => void)[] = [];
   metrics.brokerConnected.set(1);
   void (async () => {
     for await (const status of nc.status()) {
@@ -58,6 +68,7 @@ export async function connectBroker(
         metrics.brokerConnected.set(1);
         metrics.brokerReconnects.inc();
         logger.info({ server: status.server }, 'NATS connection restored');
+        for (const listener of reconnected) listener();
       }
     }
   })();
@@ -77,6 +88,7 @@ export async function connectBroker(
     jsm,
     demand,
     connected: () => up && !nc.isClosed(),
+    onReconnect: (listener) => reconnected.push(listener),
     async close() {
       metrics.brokerConnected.set(0);
       if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
@@ -161,7 +173,11 @@ export async function connectOrExplain(
     return await connectBroker(settings, role, logger, metrics);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = !(error instanceof Error)
+      ? String(error)
+      : error.name === 'TimeoutError'
+        ? `no NATS server answered within ${NATS_CONNECT_TIMEOUT_MS / 1000} s`
+        : error.message;
     throw new ConfigError(
       `NATS_URL=${JSON.stringify(settings.natsUrl)} is not usable: expected a reachable NATS 2.9+ server with JetStream enabled (${reason})`,
     );

@@ -29,6 +29,7 @@ export class ClusterMetrics {
   readonly shardCount: Gauge;
   readonly leaseTakeovers: Counter;
   readonly leasesLost: Counter;
+  readonly settingsMismatch: Gauge;
   readonly demandStreams: Gauge;
   readonly endToEndLag: Histogram;
 
@@ -115,6 +116,12 @@ export class ClusterMetrics {
     this.leasesLost = new Counter({
       name: 'ws_manager_cluster_leases_lost_total',
       help: 'Shard leases this ingest node lost without releasing them (renewal failed or came too late)',
+      registers,
+    });
+    this.settingsMismatch = new Gauge({
+      name: 'ws_manager_cluster_settings_mismatch',
+      help: 'Ingest node: 1 while a live ingest node runs with another value of this setting (which every process of a cluster must share)',
+      labelNames: ['setting'],
       registers,
     });
     this.demandStreams = new Gauge({

@@ -14,6 +14,8 @@ export class DemandDeclarer {
   private readonly timer: NodeJS.Timeout;
 
   private failed = false;
+  /** Set when NATS returned, cleared once every wanted stream has been written again. */
+  private redeclaring = false;
 
   /** @param repair recreates the bucket after NATS lost it (memory storage does on a server restart). */
   constructor(
@@ -26,12 +28,28 @@ export class DemandDeclarer {
     this.timer = setInterval(() => void this.refresh(), this.ttlMs / 3);
   }
 
+  /** False from NATS returning until this gateway's demand is written again: no events flow before. */
+  get declared(): boolean {
+    return !this.redeclaring;
+  }
+
+  /**
+   * NATS returned: the server may have lost the bucket with every entry, so recreate it and write the
+   * demand at once instead of at the next refresh (up to a third of DEMAND_TTL_SECONDS later).
+   */
+  redeclare(): void {
+    this.redeclaring = true;
+    this.failed = true;
+    void this.refresh();
+  }
+
   private async refresh(): Promise<void> {
     if (this.failed && this.repair) {
       this.kv = await this.repair().catch(() => this.kv);
-      this.failed = false;
     }
-    for (const stream of this.wanted) this.put(stream);
+    this.failed = false;
+    const written = await Promise.all([...this.wanted].map((stream) => this.put(stream)));
+    if (written.every(Boolean) && !this.failed) this.redeclaring = false;
   }
 
   get size(): number {
@@ -41,7 +59,7 @@ export class DemandDeclarer {
   add(stream: string): void {
     if (this.wanted.has(stream)) return;
     this.wanted.add(stream);
-    this.put(stream);
+    void this.put(stream);
   }
 
   remove(stream: string): void {
@@ -57,12 +75,16 @@ export class DemandDeclarer {
     await Promise.all(streams.map((s) => this.kv.delete(this.key(s)).catch(() => {})));
   }
 
-  private put(stream: string): void {
-    this.kv.put(this.key(stream), '1').catch((error: unknown) => {
-      // The next refresh retries; the entry outlives a few failed refreshes.
-      this.failed = true;
-      this.logger.debug({ stream, err: String(error) }, 'Demand refresh failed');
-    });
+  private put(stream: string): Promise<boolean> {
+    return this.kv.put(this.key(stream), '1').then(
+      () => true,
+      (error: unknown) => {
+        // The next refresh retries; the entry outlives a few failed refreshes.
+        this.failed = true;
+        this.logger.debug({ stream, err: String(error) }, 'Demand refresh failed');
+        return false;
+      },
+    );
   }
 
   private key(stream: string): string {
@@ -75,8 +97,8 @@ export class DemandView {
   /** stream → gateway id → when its entry expires (epoch ms). */
   private readonly entries = new Map<string, Map<string, number>>();
   private readonly timer: NodeJS.Timeout;
-  private stopWatch: (() => void) | undefined;
-
+  private watch: { stop(): void } | undefined;
+  private rewatching = false;
   private stopped = false;
 
   /** @param repair recreates the bucket after NATS lost it; the watch restarts on it. */
@@ -90,9 +112,18 @@ export class DemandView {
     this.timer = setInterval(() => this.sweep(), 1000);
   }
 
+  /** True while a watch of the bucket is established (false from NATS returning until it is again). */
+  get watching(): boolean {
+    return this.watch !== undefined;
+  }
+
   async start(): Promise<void> {
     const watch = await this.kv.watch({ key: '>' });
-    this.stopWatch = () => watch.stop();
+    if (this.stopped) {
+      watch.stop();
+      return;
+    }
+    this.watch = watch;
     void (async () => {
       for await (const entry of watch) {
         const dot = entry.key.lastIndexOf('.');
@@ -111,8 +142,23 @@ export class DemandView {
       // The watch ends when its bucket disappears (a restarted NATS server loses memory-stored
       // buckets): recreate the bucket and watch again; entries already seen keep expiring on their own.
       .finally(() => {
-        if (!this.stopped) void this.rewatch();
+        if (this.watch !== watch) return;
+        this.watch = undefined;
+        if (!this.stopped) void this.rewatch(1000);
       });
+  }
+
+  /**
+   * NATS returned: watch again at once. A server that restarted lost the watch's consumer, and the
+   * client only notices that after two missed idle heartbeats (a minute), during which no demand
+   * written since reaches this node.
+   */
+  restart(): void {
+    const watch = this.watch;
+    if (this.stopped || watch === undefined) return;
+    this.watch = undefined;
+    watch.stop();
+    void this.rewatch(0);
   }
 
   wants(stream: string): boolean {
@@ -126,21 +172,27 @@ export class DemandView {
   stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
-    this.stopWatch?.();
+    this.watch?.stop();
   }
 
-  private async rewatch(): Promise<void> {
-    while (!this.stopped) {
-      await new Promise((r) => setTimeout(r, 1000));
-      if (this.stopped) return;
-      try {
-        if (this.repair) this.kv = await this.repair();
-        await this.start();
-        this.logger.info('Demand watch restarted');
-        return;
-      } catch (error) {
-        this.logger.warn({ err: String(error) }, 'Demand watch cannot restart yet');
+  private async rewatch(delayMs: number): Promise<void> {
+    if (this.rewatching) return;
+    this.rewatching = true;
+    try {
+      for (let delay = delayMs; !this.stopped; delay = 1000) {
+        await new Promise((r) => setTimeout(r, delay));
+        if (this.stopped) return;
+        try {
+          if (this.repair) this.kv = await this.repair();
+          await this.start();
+          this.logger.info('Demand watch restarted');
+          return;
+        } catch (error) {
+          this.logger.warn({ err: String(error) }, 'Demand watch cannot restart yet');
+        }
       }
+    } finally {
+      this.rewatching = false;
     }
   }
 

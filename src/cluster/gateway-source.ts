@@ -1,11 +1,14 @@
 /** Builds the gateway's StreamSource for clustered mode (NATS_URL set). */
+import { type KV, Kvm } from '@nats-io/kv';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { Logger } from '../log.js';
-import { connectOrExplain } from './broker.js';
+import { type Broker, connectOrExplain } from './broker.js';
 import { ClusterMetrics } from './cluster-metrics.js';
-import { clusterSettingsOf } from './cluster-settings.js';
+import { type ClusterSettings, clusterSettingsOf } from './cluster-settings.js';
 import { NatsStreamSource } from './nats-stream-source.js';
+import { agreedValues, refuseToDisagree } from './settings-agreement.js';
+import { NODE_BUCKET } from './subjects.js';
 
 export async function startNatsSource(
   config: GatewayConfig & { natsUrl: string },
@@ -16,6 +19,10 @@ export async function startNatsSource(
   const metrics = new ClusterMetrics(registry, 'gateway');
   metrics.shardCount.set(settings.shardCount);
   const broker = await connectOrExplain(settings, 'gateway', logger, metrics);
+  await refuseToDisagreeWithIngest(broker, settings).catch(async (error: unknown) => {
+    await broker.close();
+    throw error;
+  });
   logger.info({ nats: settings.natsUrl, nodeId: settings.nodeId }, 'Gateway takes its streams from NATS');
   return new NatsStreamSource({
     broker,
@@ -25,4 +32,16 @@ export async function startNatsSource(
     healthGraceMs: config.healthGraceSeconds * 1000,
     leaseTtlMs: settings.leaseTtlSeconds * 1000,
   });
+}
+
+/** The ingest nodes' shared settings against the gateway's; nothing to compare before any ingest node ran. */
+async function refuseToDisagreeWithIngest(broker: Broker, settings: ClusterSettings): Promise<void> {
+  let nodes: KV;
+  try {
+    nodes = await new Kvm(broker.nc).open(NODE_BUCKET);
+    await nodes.status();
+  } catch {
+    return;
+  }
+  await refuseToDisagree(nodes, settings.nodeId, agreedValues(settings, 'gateway'));
 }

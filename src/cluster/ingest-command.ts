@@ -13,7 +13,6 @@ export const ingestUsage = roleUsage('ingest', [
 export async function ingestCommand(argv: string[]): Promise<void> {
   if (handledArguments('ingest', argv, ingestUsage)) return;
   const started = await startRole((config, logger) => startIngest(config, { logger }));
-  if (started === undefined) return;
   const { logger, role: ingest } = started;
   await stopOnSignal(logger, (signal) => {
     logger.info({ signal }, `Received ${signal}: releasing leases and stopping`);

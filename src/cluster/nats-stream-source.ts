@@ -90,6 +90,7 @@ export class NatsStreamSource implements StreamSource {
       o.broker.settings.demandTtlSeconds * 1000,
       () => demandBucket(o.broker.nc, o.broker.settings),
     );
+    o.broker.onReconnect(() => this.demand.redeclare());
     this.js = jetstream(o.broker.nc);
     this.healthTimer = setInterval(() => {
       if (o.broker.connected()) this.downSince = undefined;
@@ -178,6 +179,9 @@ export class NatsStreamSource implements StreamSource {
     if (this.destroyed) return { healthy: false, reason: 'stopped' };
     if (this.downSince !== undefined && Date.now() - this.downSince > this.o.healthGraceMs) {
       return { healthy: false, reason: 'NATS unreachable for longer than the health grace' };
+    }
+    if (!this.demand.declared) {
+      return { healthy: false, reason: 'demand not yet declared again since NATS returned' };
     }
     return { healthy: true, reason: undefined };
   }

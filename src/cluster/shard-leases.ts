@@ -10,6 +10,7 @@
 import type { KV } from '@nats-io/kv';
 import type { Logger } from '../log.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
+import { liveNodeEntries, type NodeEntries } from './settings-agreement.js';
 import { preferredOwner } from './shards.js';
 
 export interface LeaseEvents {
@@ -31,6 +32,8 @@ export interface ShardLeasesOptions {
   readonly shardCount: number;
   readonly ttlMs: number;
   readonly events: LeaseEvents;
+  /** What this node writes into its node entry (unset: the time) and learns from the others'. */
+  readonly entries?: NodeEntries;
   readonly logger: Logger;
   readonly metrics: ClusterMetrics;
 }
@@ -54,6 +57,9 @@ export class ShardLeases {
   private ticking: Promise<void> | undefined;
   private stopped = false;
   private ticks = 0;
+  private lastTickOk = false;
+  /** Counts ticks started: only the latest one schedules the next, after a resume() cut in. */
+  private generation = 0;
   private kv: { leases: KV; nodes: KV };
 
   constructor(private readonly o: ShardLeasesOptions) {
@@ -80,22 +86,55 @@ export class ShardLeases {
     return [...this.held.keys()].filter((s) => this.epochOf(s) !== undefined);
   }
 
+  /** False after a failed tick, or from NATS returning, until a tick succeeds: leases are not kept meanwhile. */
+  get renewing(): boolean {
+    return this.lastTickOk;
+  }
+
   start(): void {
-    const loop = () => {
-      if (this.stopped) return;
-      this.ticking = this.tick()
-        .catch(async (error: unknown) => {
-          this.o.logger.warn({ err: String(error) }, 'Shard lease tick failed');
-          if (this.o.repair) this.kv = await this.o.repair().catch(() => this.kv);
-        })
-        .finally(() => {
-          this.ticking = undefined;
-          if (!this.stopped) this.timer = setTimeout(loop, this.tickMs);
-        });
-    };
-    loop();
+    this.loop();
     // Local expiry runs even while the broker is unreachable and ticks hang.
     this.expiryTimer = setInterval(() => this.ownedShards(), EXPIRY_MARGIN_MS);
+  }
+
+  /**
+   * NATS returned: recreate what the server may have lost and tick at once, instead of waiting for a
+   * tick still in flight (its requests, sent while disconnected, only time out after seconds) or for the
+   * timer after a failed one. The tick in flight may still end; it no longer schedules the next.
+   */
+  resume(): void {
+    if (this.stopped) return;
+    this.lastTickOk = false;
+    clearTimeout(this.timer);
+    this.loop(true);
+  }
+
+  private loop(repairFirst = false): void {
+    if (this.stopped) return;
+    const generation = ++this.generation;
+    const ticking = (repairFirst ? this.repair() : Promise.resolve())
+      .then(() => this.tick(generation))
+      .then(
+        () => {
+          if (generation === this.generation) this.lastTickOk = true;
+        },
+        async (error: unknown) => {
+          if (generation !== this.generation) return;
+          this.lastTickOk = false;
+          this.o.logger.warn({ err: String(error) }, 'Shard lease tick failed');
+          await this.repair();
+        },
+      )
+      .finally(() => {
+        if (generation !== this.generation) return;
+        this.ticking = undefined;
+        if (!this.stopped) this.timer = setTimeout(() => this.loop(), this.tickMs);
+      });
+    this.ticking = ticking;
+  }
+
+  private async repair(): Promise<void> {
+    if (this.o.repair) this.kv = await this.o.repair().catch(() => this.kv);
   }
 
   /** Stops renewing and deletes this node's leases and node entry, so others take over at their next tick. */
@@ -112,12 +151,15 @@ export class ShardLeases {
     await this.kv.nodes.delete(this.o.nodeId).catch(() => {});
   }
 
-  private async tick(): Promise<void> {
+  /** @param generation the loop's count when it started: a tick superseded by resume() changes nothing. */
+  private async tick(generation: number): Promise<void> {
     const { nodeId, shardCount } = this.o;
     const { nodes } = this.kv;
-    await nodes.put(nodeId, String(Date.now()));
-    const live = new Set<string>([nodeId]);
-    for await (const key of await nodes.keys()) live.add(key);
+    await nodes.put(nodeId, this.o.entries?.own() ?? String(Date.now()));
+    const others = await liveNodeEntries(nodes, nodeId);
+    if (generation !== this.generation) return;
+    this.o.entries?.seen(others);
+    const live = new Set<string>([nodeId, ...others.keys()]);
     const stable = new Set([...live].filter((n) => n === nodeId || this.liveOnce.has(n)));
     this.liveOnce = live;
 

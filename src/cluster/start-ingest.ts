@@ -22,6 +22,7 @@ import { ClusterMetrics } from './cluster-metrics.js';
 import { clusterSettingsOf } from './cluster-settings.js';
 import { DemandView } from './demand.js';
 import { IngestPublisher } from './ingest-publisher.js';
+import { agreedValues, refuseToDisagree, SettingsAgreement } from './settings-agreement.js';
 import { ShardLeases } from './shard-leases.js';
 
 export interface RunningIngest {
@@ -54,12 +55,15 @@ export async function startIngest(
   const registry = processMetricsRegistry();
   const metrics = new ClusterMetrics(registry, 'ingest');
   const broker = await connectOrExplain(settings, 'ingest', logger, metrics);
+  const agreed = agreedValues(settings, 'ingest');
   let buckets: Awaited<ReturnType<typeof leaseBuckets>>;
   let upstream: string;
   let simulator: Simulator | undefined;
   try {
-    await ensureHistory(broker.jsm, settings);
     buckets = await leaseBuckets(broker.nc, settings);
+    // Before touching the history: a node refused for its settings must not rewrite its bounds.
+    await refuseToDisagree(buckets.nodes, settings.nodeId, agreed);
+    await ensureHistory(broker.jsm, settings);
     // A failed start closes the NATS connection, which would otherwise keep the process alive.
     ({ url: upstream, simulator } = await roleUpstream(cfg.upstreamUrl, cfg));
   } catch (error) {
@@ -90,6 +94,7 @@ export async function startIngest(
     shardCount: settings.shardCount,
     ttlMs: settings.leaseTtlSeconds * 1000,
     events: publisher,
+    entries: new SettingsAgreement(agreed, metrics.settingsMismatch, logger),
     repair: async () => {
       await ensureHistory(broker.jsm, settings).catch(() => {});
       return leaseBuckets(broker.nc, settings);
@@ -108,9 +113,19 @@ export async function startIngest(
   const demandGauge = setInterval(() => metrics.demandStreams.set(publisher.streams), 1000);
   await demand.start();
   leases.start();
+  broker.onReconnect(() => {
+    demand.restart();
+    leases.resume();
+  });
 
-  const verdict = (): HealthVerdict =>
-    broker.connected() ? manager.health() : { healthy: false, reason: 'NATS connection lost' };
+  // Ready only while events can flow: connected, leases kept, demand seen, and WSManager healthy.
+  const verdict = (): HealthVerdict => {
+    if (!broker.connected()) return { healthy: false, reason: 'NATS connection lost' };
+    if (!leases.renewing)
+      return { healthy: false, reason: 'shard lease tick failing, or not yet run since NATS returned' };
+    if (!demand.watching) return { healthy: false, reason: 'demand watch not running' };
+    return manager.health();
+  };
   const httpMetrics = { httpRequests: httpRequestsCounter(registry) };
   const router = new HttpRouter({
     registry,

@@ -14,12 +14,11 @@ export const serveUsage = roleUsage('serve', [
 
 /**
  * Runs the gateway until SIGTERM or SIGINT, then drains and resolves. A configuration error prints one
- * line to stderr and sets `process.exitCode = 2` instead of starting.
+ * line to stderr and exits with code 2 instead of starting.
  */
 export async function serveCommand(argv: string[]): Promise<void> {
   if (handledArguments('serve', argv, serveUsage)) return;
   const started = await startRole((config, logger) => startGateway(config, { logger }));
-  if (started === undefined) return;
   const { config, logger, role: gateway } = started;
   await stopOnSignal(logger, async (signal) => {
     const deadlineMs = config.shutdownTimeoutSeconds * 1000;
