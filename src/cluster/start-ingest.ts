@@ -22,6 +22,7 @@ import { ClusterMetrics } from './cluster-metrics.js';
 import { clusterSettingsOf } from './cluster-settings.js';
 import { DemandView } from './demand.js';
 import { IngestPublisher } from './ingest-publisher.js';
+import { claimNodeId } from './node-claim.js';
 import { ShardLeases } from './shard-leases.js';
 
 export interface RunningIngest {
@@ -60,6 +61,7 @@ export async function startIngest(
   try {
     await ensureHistory(broker.jsm, settings);
     buckets = await leaseBuckets(broker.nc, settings);
+    await claimNodeId(buckets.nodes, settings.nodeId, settings.leaseTtlSeconds * 1000, logger);
     // A failed start closes the NATS connection, which would otherwise keep the process alive.
     ({ url: upstream, simulator } = await roleUpstream(cfg.upstreamUrl, cfg));
   } catch (error) {
