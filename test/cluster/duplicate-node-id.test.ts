@@ -6,7 +6,6 @@
  * waits for it (at most LEASE_TTL_SECONDS) and starts.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Kvm } from '@nats-io/kv';
@@ -17,32 +16,13 @@ import { ConfigError } from '../../src/errors.js';
 import { startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
 import { openClient } from '../gateway/helpers.js';
+import { runToExit } from '../support/run-to-exit.js';
 import { waitFor } from '../support/wait-for.js';
 import { SHARD_COUNT, startSmallCluster } from './small-cluster.js';
 import { contiguousTradeIds } from './trades.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const LEASE_TTL_SECONDS = 3;
-
-/** `ws-manager ingest` with `env`, without blocking this process's event loop (its nodes keep ticking). */
-function runIngest(env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NATS_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ingest'], {
-    env: { ...clean, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) =>
-    child.once('exit', (status) => {
-      clearTimeout(killer);
-      resolve({ status, stderr });
-    }),
-  );
-}
 
 describe('one NODE_ID on two processes', () => {
   it('two gateways with one NODE_ID keep their demand apart', async (t) => {
@@ -96,17 +76,25 @@ describe('one NODE_ID on two processes', () => {
     assert.ok(tookMs <= LEASE_TTL_SECONDS * 1000 + 1500, `refused after ${tookMs} ms`);
     assert.equal(cluster.ingest.leases.ownedShards().length, SHARD_COUNT, 'the running node kept its shards');
 
-    const cli = await runIngest({
-      NATS_URL: cluster.nats.url,
-      UPSTREAM_URL: cluster.simulator.url,
-      NODE_ID: cluster.ingest.nodeId,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SHARD_COUNT: String(SHARD_COUNT),
-      LEASE_TTL_SECONDS: String(LEASE_TTL_SECONDS),
-      LOG_LEVEL: 'error',
-    });
-    assert.equal(cli.status, 2, cli.stderr);
+    // Spawned without blocking this process's event loop: the running node keeps refreshing its entry.
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NATS_')));
+    const cli = await runToExit(
+      CLI,
+      ['ingest'],
+      {
+        ...clean,
+        NATS_URL: cluster.nats.url,
+        UPSTREAM_URL: cluster.simulator.url,
+        NODE_ID: cluster.ingest.nodeId,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        SHARD_COUNT: String(SHARD_COUNT),
+        LEASE_TTL_SECONDS: String(LEASE_TTL_SECONDS),
+        LOG_LEVEL: 'error',
+      },
+      30_000,
+    );
+    assert.equal(cli.code, 2, cli.stderr);
     assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
     assert.match(cli.stderr, /NODE_ID="ingest" is not valid: a running ingest node uses it/);
   });
