@@ -38,12 +38,13 @@ export interface Pending {
 }
 
 /**
- * True when a verdict (after any replay) would leave the current line: a higher epoch, a sequence jump
- * nothing filled, or a restart. Such an event is adopted only once `confirms` holds for the next one.
+ * True when a verdict (after any replay) would start a line or leave the current one: the first event
+ * of a stream, a higher epoch, a sequence jump nothing filled, or a restart. Such an event is adopted
+ * only once `confirms` holds for the next one.
  */
 export function changesLine(state: OrderState, verdict: OrderVerdict, epoch: number): boolean {
   if (verdict.kind === 'gap' || verdict.kind === 'reset') return true;
-  return verdict.kind === 'deliver' && state.lastSeq !== undefined && epoch > state.epoch;
+  return verdict.kind === 'deliver' && (state.lastSeq === undefined || epoch > state.epoch);
 }
 
 /** The next event of the pending line: same epoch, the following sequence number. */

@@ -7,8 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { it, type TestContext } from 'node:test';
+import { Kvm } from '@nats-io/kv';
 import { connect, type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node';
-import { subjectOf } from '../../src/cluster/subjects.js';
+import { DEMAND_BUCKET, kvTokenOf, subjectOf } from '../../src/cluster/subjects.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
 import { startSmallCluster } from './small-cluster.js';
@@ -135,4 +136,47 @@ it('does not follow a Ws-Seq far ahead or a higher Ws-Epoch that no next event c
   }
   await f.stillFlowing();
   assert.equal(await rejected(f.gatewayUrl, 'unconfirmed'), 2);
+});
+
+it('does not start a stream on a forged first message while its owner publishes it', async (t) => {
+  // Two trades a second: the forged message reaches the gateway's new subscription well before the next.
+  const cluster = await startSmallCluster(t, { symbols: ['forgaausdt'], rate: 2 });
+  if (cluster === undefined) return;
+  const { gateway, nats } = cluster;
+  const forger = await connect({ servers: nats.url });
+  cluster.closeLater(() => forger.close());
+  const subject = subjectOf(STREAM);
+  let epoch = 0;
+  forger.subscribe(subject, {
+    callback: (_error, msg) => {
+      epoch = Number(msg.headers?.get('Ws-Epoch'));
+    },
+  });
+  // Wanted elsewhere (as by another gateway): the owner publishes, and its epoch becomes known.
+  const demand = await new Kvm(forger).open(DEMAND_BUCKET);
+  await demand.put(`${kvTokenOf(STREAM)}.elsewhere`, '1');
+  await waitFor('the owner publishing', () => epoch > 0, 10_000);
+
+  // This gateway's subscription is new: its first message is a forged one with the owner's epoch, sent
+  // as soon as the gateway declares demand (its NATS subscription is registered by then).
+  const watch = await demand.watch({ key: `${kvTokenOf(STREAM)}.*` });
+  const forged = (async () => {
+    for await (const entry of watch) {
+      if (entry.operation !== 'PUT' || entry.key.endsWith('.elsewhere')) continue;
+      forger.publish(subject, body('{"e":"trade","t":-1}'), { headers: headersOf(9007199254740000, epoch) });
+      await forger.flush();
+      return;
+    }
+  })();
+  const client = await openClient(`${gateway.wsUrl}/ws/${STREAM}`);
+  cluster.closeLater(() => client.close());
+  await forged;
+  watch.stop();
+  await waitFor('the client receiving', () => client.messages.length >= 8, 10_000).catch(() =>
+    assert.fail(`got ${client.messages.length} of 8 events after a forged first message`),
+  );
+  assert.ok(!client.messages.some((m) => /"t":-/.test(m)), 'no forged event delivered');
+  const ids = contiguousTradeIds(client.messages, STREAM);
+  assert.equal(ids.gaps, 0, `trade ids skipped: ${ids.missing.join(',')}`);
+  assert.equal(await rejected(gateway.url, 'unconfirmed'), 1);
 });
