@@ -180,3 +180,36 @@ it('does not start a stream on a forged first message while its owner publishes 
   assert.equal(ids.gaps, 0, `trade ids skipped: ${ids.missing.join(',')}`);
   assert.equal(await rejected(gateway.url, 'unconfirmed'), 1);
 });
+
+it('does not let an owner continue numbering from a forged message in the history', async (t) => {
+  const cluster = await startSmallCluster(t, { symbols: ['forgaausdt'] });
+  if (cluster === undefined) return;
+  const { gateway, nats } = cluster;
+  const forger = await connect({ servers: nats.url });
+  cluster.closeLater(() => forger.close());
+  const subject = subjectOf(STREAM);
+  // Before anyone wants the stream: the history's last message for it is a forged one, a few events
+  // short of the largest safe integer.
+  forger.publish(subject, body('{"e":"trade","t":-1}'), {
+    headers: headersOf(Number.MAX_SAFE_INTEGER - 5, 1),
+  });
+  await forger.flush();
+  const published: number[] = [];
+  forger.subscribe(subject, {
+    callback: (_error, msg) => {
+      published.push(Number(msg.headers?.get('Ws-Seq')));
+    },
+  });
+  const client = await openClient(`${gateway.wsUrl}/ws/${STREAM}`);
+  cluster.closeLater(() => client.close());
+  await waitFor('the client receiving', () => client.messages.length >= 40, 10_000).catch(() =>
+    assert.fail(
+      `got ${client.messages.length} of 40 events; the owner numbered from ${published[0]} to ${published.at(-1)}`,
+    ),
+  );
+  assert.ok(
+    published.every((seq) => seq < 1000),
+    `the owner numbered from ${published[0]}`,
+  );
+  assert.ok(!client.messages.some((m) => /"t":-/.test(m)), 'no forged event delivered');
+});
