@@ -4,12 +4,13 @@
  */
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { readSettingFile } from '../config/setting-file.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ClusterSettings } from './cluster-settings.js';
+import { natsAuthenticator } from './nats-auth.js';
 import { DEMAND_BUCKET, HISTORY_STREAM, LEASE_BUCKET, NODE_BUCKET, SUBJECT_WILDCARD } from './subjects.js';
 
 /** How long connecting may take before a NATS_URL that does not answer as NATS is refused. */
@@ -48,7 +49,7 @@ export async function connectBroker(
     pingInterval: 5000,
     maxPingOut: 2,
     ...(settings.natsCredsFile
-      ? { authenticator: credsAuthenticator(readSettingFile('NATS_CREDS_FILE', settings.natsCredsFile)) }
+      ? { authenticator: natsAuthenticator(readSettingFile('NATS_CREDS_FILE', settings.natsCredsFile)) }
       : {}),
     ...(settings.natsTlsCaFile
       ? { tls: { ca: readSettingFile('NATS_TLS_CA_FILE', settings.natsTlsCaFile).toString('utf8') } }

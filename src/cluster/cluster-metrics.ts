@@ -15,6 +15,13 @@ export interface EventTally {
   consumed: number;
 }
 
+/**
+ * Why a gateway dropped an event from NATS before ordering it: `headers` (Ws-Seq or Ws-Epoch missing or
+ * not an integer), `body` (not a JSON object), `unconfirmed` (it would have moved the stream to another
+ * epoch or sequence, and the next event did not follow it).
+ */
+export type RejectReason = 'headers' | 'body' | 'unconfirmed';
+
 export class ClusterMetrics {
   readonly tally: EventTally = { published: 0, consumed: 0 };
   readonly brokerConnected: Gauge;
@@ -23,6 +30,7 @@ export class ClusterMetrics {
   readonly replayed: Counter;
   readonly replayFailures: Counter;
   readonly duplicatesDropped: Counter;
+  readonly rejected: Counter<'reason'>;
   readonly missedMessages: Counter;
   readonly upstreamMissed: Counter;
   readonly shardsOwned: Gauge;
@@ -88,6 +96,14 @@ export class ClusterMetrics {
       help: 'Events dropped by a gateway as already delivered, or from a superseded owner',
       registers,
     });
+    this.rejected = new Counter({
+      name: 'ws_manager_cluster_rejected_messages_total',
+      help: 'Events a gateway dropped as malformed (reason headers or body) or as a stray sequence or epoch (unconfirmed)',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of ['headers', 'body', 'unconfirmed'] satisfies RejectReason[])
+      this.rejected.inc({ reason }, 0);
     this.missedMessages = new Counter({
       name: 'ws_manager_cluster_missed_messages_total',
       help: 'Per-stream sequence numbers a gateway could recover neither live nor from history',

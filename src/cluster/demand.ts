@@ -1,9 +1,11 @@
 /**
  * Demand: which streams some client somewhere wants. A gateway keeps one KV entry per wanted stream
- * (`<stream token>.<gateway id>`), refreshed every third of DEMAND_TTL_SECONDS and deleted when its last
+ * (`<stream token>.<gateway id>-<instance>`: the instance, random per process, keeps two gateways
+ * started with one NODE_ID from sharing, and deleting, each other's entries), refreshed every third of DEMAND_TTL_SECONDS and deleted when its last
  * client leaves; an entry a crashed gateway stops refreshing counts for DEMAND_TTL_SECONDS after its last
  * write. Ingest nodes watch the bucket and subscribe upstream to what is wanted in the shards they own.
  */
+import { randomBytes } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from '../log.js';
 import { kvTokenOf, streamOfKvToken } from './subjects.js';
@@ -12,6 +14,8 @@ import { kvTokenOf, streamOfKvToken } from './subjects.js';
 export class DemandDeclarer {
   private readonly wanted = new Set<string>();
   private readonly timer: NodeJS.Timeout;
+  /** The gateway id and this process's instance: the last token of every key it writes. */
+  private readonly owner: string;
 
   private failed = false;
   /** Set when NATS returned, cleared once every wanted stream has been written again. */
@@ -20,11 +24,12 @@ export class DemandDeclarer {
   /** @param repair recreates the bucket after NATS lost it (memory storage does on a server restart). */
   constructor(
     private kv: KV,
-    private readonly gatewayId: string,
+    gatewayId: string,
     private readonly logger: Logger,
     private readonly ttlMs: number,
     private readonly repair?: () => Promise<KV>,
   ) {
+    this.owner = `${gatewayId}-${randomBytes(4).toString('hex')}`;
     this.timer = setInterval(() => void this.refresh(), this.ttlMs / 3);
   }
 
@@ -88,7 +93,7 @@ export class DemandDeclarer {
   }
 
   private key(stream: string): string {
-    return `${kvTokenOf(stream)}.${this.gatewayId}`;
+    return `${kvTokenOf(stream)}.${this.owner}`;
   }
 }
 

@@ -134,12 +134,17 @@ export class IngestPublisher implements LeaseEvents {
     this.o.metrics.tally.published++;
   }
 
-  /** The last per-stream sequence in the history, or 0 when it holds nothing for the stream. */
+  /**
+   * The last per-stream sequence in the history, or 0 when it holds nothing usable for the stream. Each
+   * event an owner numbers is stored once, so a stream's sequence cannot pass the history's own: one that
+   * does came from another publisher, and continuing from it (up to past the safe integers) would make
+   * every later event unreadable. Starting afresh instead is a restart, which gateways follow.
+   */
   private async lastSeq(stream: string): Promise<number> {
     try {
       const m = await this.o.jsm.streams.getMessage(HISTORY_STREAM, { last_by_subj: subjectOf(stream) });
       const seq = Number(m?.header.get(HEADERS.seq));
-      return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
+      return Number.isSafeInteger(seq) && seq > 0 && m !== null && seq <= m.seq ? seq : 0;
     } catch {
       return 0;
     }

@@ -28,9 +28,9 @@ import type {
   Unsubscribe,
 } from '../stream-source.js';
 import { type Broker, demandBucket } from './broker.js';
-import type { ClusterMetrics } from './cluster-metrics.js';
+import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
 import { DemandDeclarer } from './demand.js';
-import { judge } from './stream-order.js';
+import { changesLine, confirms, judge, type Pending } from './stream-order.js';
 import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
 
 /** How far before the last delivered event a replay starts reading, for clock and transit slack. */
@@ -54,6 +54,8 @@ interface Entry {
   lastAt: number;
   /** Live events held while a replay runs. */
   held: Incoming[] | undefined;
+  /** An event that would move the stream to another line, waiting for the next event of that line. */
+  pending: Pending | undefined;
   messages: number;
   lastMessageAt: number | undefined;
 }
@@ -213,6 +215,7 @@ export class NatsStreamSource implements StreamSource {
       epoch: 0,
       lastAt: Date.now(),
       held: undefined,
+      pending: undefined,
       messages: 0,
       lastMessageAt: undefined,
     };
@@ -241,40 +244,74 @@ export class NatsStreamSource implements StreamSource {
     this.accept(entry, msg, true);
   }
 
-  /** Applies the ordering rule to one event; `mayReplay` false reports a gap instead of filling it. */
+  /**
+   * Applies the ordering rule to one event; `mayReplay` false reports a gap instead of filling it. An
+   * event whose headers or body are not well formed is dropped before it can take a sequence number.
+   */
   private accept(entry: Entry, msg: Incoming, mayReplay: boolean): boolean {
     const seq = Number(msg.headers?.get(HEADERS.seq));
     const epoch = Number(msg.headers?.get(HEADERS.epoch));
-    if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(epoch)) {
-      this.counts.errors++;
-      return false;
+    if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(epoch)) return this.reject('headers');
+    const payload = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+    const data = jsonObjectOf(payload);
+    if (data === undefined) return this.reject('body');
+    const pending = entry.pending;
+    if (pending !== undefined && confirms(pending, seq, epoch)) {
+      entry.pending = undefined;
+      this.adopt(entry, pending);
     }
     const verdict = judge(entry, seq, epoch, Date.now() - entry.lastAt > this.o.leaseTtlMs);
-    switch (verdict.kind) {
-      case 'duplicate':
-        this.o.metrics.duplicatesDropped.inc();
-        return false;
-      case 'gap':
-        if (mayReplay) {
-          entry.held = [msg];
-          void this.replay(entry, verdict.from, verdict.to);
-          return false;
-        }
-        this.reportMissed(entry, verdict.from, verdict.to);
-        break;
-      case 'reset':
-        // The exchange's own ids still show what was lost in between.
-        this.o.logger.warn({ stream: entry.stream, epoch, seq }, 'Stream sequence or epochs restarted');
-        entry.epoch = epoch;
-        break;
-      case 'deliver':
-        break;
+    if (verdict.kind === 'duplicate') {
+      this.o.metrics.duplicatesDropped.inc();
+      return false;
     }
+    if (verdict.kind === 'gap' && mayReplay) {
+      entry.held = [msg];
+      void this.replay(entry, verdict.from, verdict.to);
+      return false;
+    }
+    if (changesLine(entry, verdict, epoch)) {
+      // Adopted only once the next event of the same line follows it: one stray message (a forged
+      // or corrupt Ws-Seq or Ws-Epoch) cannot move the stream away from its owner's sequence.
+      if (entry.pending !== undefined) this.reject('unconfirmed');
+      entry.pending = { seq, epoch, payload, data };
+      return false;
+    }
+    if (entry.pending !== undefined) {
+      // The current line went on: what waited was not the owner's sequence.
+      entry.pending = undefined;
+      this.reject('unconfirmed');
+    }
+    this.advance(entry, seq, epoch, payload, data);
+    return true;
+  }
+
+  /** Moves the stream to a confirmed line, reporting what it skipped. */
+  private adopt(entry: Entry, line: Pending): void {
+    if (entry.lastSeq !== undefined && line.epoch >= entry.epoch && line.seq > entry.lastSeq + 1) {
+      this.reportMissed(entry, entry.lastSeq + 1, line.seq - 1);
+    } else if (entry.lastSeq !== undefined && (line.epoch < entry.epoch || line.seq <= entry.lastSeq)) {
+      // The exchange's own ids still show what was lost in between.
+      this.o.logger.warn(
+        { stream: entry.stream, epoch: line.epoch, seq: line.seq },
+        'Stream sequence or epochs restarted',
+      );
+    }
+    entry.epoch = line.epoch;
+    this.advance(entry, line.seq, line.epoch, line.payload, line.data);
+  }
+
+  private advance(entry: Entry, seq: number, epoch: number, payload: Buffer, data: object): void {
     entry.lastSeq = seq;
     entry.epoch = Math.max(entry.epoch, epoch);
     entry.lastAt = Date.now();
-    this.deliver(entry, Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
-    return true;
+    this.deliver(entry, payload, data);
+  }
+
+  private reject(reason: RejectReason): false {
+    this.counts.errors++;
+    this.o.metrics.rejected.inc({ reason });
+    return false;
   }
 
   private async replay(entry: Entry, from: number, to: number): Promise<void> {
@@ -328,21 +365,14 @@ export class NatsStreamSource implements StreamSource {
     );
   }
 
-  private deliver(entry: Entry, payload: Buffer): void {
-    let data: unknown;
-    try {
-      data = JSON.parse(payload.toString('utf8'));
-    } catch {
-      this.counts.errors++;
-      return;
-    }
+  private deliver(entry: Entry, payload: Buffer, data: object): void {
     const now = Date.now();
     entry.messages++;
     entry.lastMessageAt = now;
-    const record = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : undefined;
-    if (typeof record?.['E'] === 'number')
+    const record = data as Record<string, unknown>;
+    if (typeof record['E'] === 'number')
       this.o.metrics.endToEndLag.observe(Math.max(0, now - record['E']) / 1000);
-    const range = record && entry.ids ? sequenceRange(entry.kind, record) : undefined;
+    const range = entry.ids ? sequenceRange(entry.kind, record) : undefined;
     const verdict = range ? entry.ids?.check(range) : undefined;
     if (verdict?.kind === 'duplicate') {
       this.o.metrics.duplicatesDropped.inc();
@@ -383,4 +413,14 @@ export class NatsStreamSource implements StreamSource {
 
 function asIncoming(m: JsMsg): Incoming {
   return { data: m.data, headers: m.headers };
+}
+
+/** The body as a JSON object (every Binance stream event is one), or undefined. */
+function jsonObjectOf(payload: Buffer): object | undefined {
+  try {
+    const data: unknown = JSON.parse(payload.toString('utf8'));
+    return typeof data === 'object' && data !== null && !Array.isArray(data) ? data : undefined;
+  } catch {
+    return undefined;
+  }
 }

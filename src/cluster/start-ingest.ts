@@ -22,6 +22,7 @@ import { ClusterMetrics } from './cluster-metrics.js';
 import { clusterSettingsOf } from './cluster-settings.js';
 import { DemandView } from './demand.js';
 import { IngestPublisher } from './ingest-publisher.js';
+import { claimNodeId } from './node-claim.js';
 import { agreedValues, refuseToDisagree, SettingsAgreement } from './settings-agreement.js';
 import { ShardLeases } from './shard-leases.js';
 
@@ -61,8 +62,10 @@ export async function startIngest(
   let simulator: Simulator | undefined;
   try {
     buckets = await leaseBuckets(broker.nc, settings);
-    // Before touching the history: a node refused for its settings must not rewrite its bounds.
+    // Before touching the history: a node refused for its settings or its NODE_ID must not rewrite
+    // the history's bounds.
     await refuseToDisagree(buckets.nodes, settings.nodeId, agreed);
+    await claimNodeId(buckets.nodes, settings.nodeId, settings.leaseTtlSeconds * 1000, logger);
     await ensureHistory(broker.jsm, settings);
     // A failed start closes the NATS connection, which would otherwise keep the process alive.
     ({ url: upstream, simulator } = await roleUpstream(cfg.upstreamUrl, cfg));

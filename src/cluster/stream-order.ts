@@ -28,3 +28,26 @@ export function judge(state: OrderState, seq: number, epoch: number, ownerSilent
     return epoch > state.epoch && seq === 1 ? { kind: 'reset' } : { kind: 'duplicate' };
   return { kind: 'gap', from: state.lastSeq + 1, to: seq - 1 };
 }
+
+/** An event that would move a stream to another line (owner epoch or sequence), not adopted yet. */
+export interface Pending {
+  readonly seq: number;
+  readonly epoch: number;
+  readonly payload: Buffer;
+  readonly data: object;
+}
+
+/**
+ * True when a verdict (after any replay) would start a line or leave the current one: the first event
+ * of a stream, a higher epoch, a sequence jump nothing filled, or a restart. Such an event is adopted
+ * only once `confirms` holds for the next one.
+ */
+export function changesLine(state: OrderState, verdict: OrderVerdict, epoch: number): boolean {
+  if (verdict.kind === 'gap' || verdict.kind === 'reset') return true;
+  return verdict.kind === 'deliver' && (state.lastSeq === undefined || epoch > state.epoch);
+}
+
+/** The next event of the pending line: same epoch, the following sequence number. */
+export function confirms(pending: Pick<Pending, 'seq' | 'epoch'>, seq: number, epoch: number): boolean {
+  return epoch === pending.epoch && seq === pending.seq + 1;
+}

@@ -362,7 +362,8 @@ export const VARIABLES = [
     key: 'natsCredsFile',
     default: undefined,
     expected: 'a path to a NATS credentials file',
-    description: 'Credentials (JWT and nkey seed) for the NATS connection.',
+    description:
+      'Credentials for the NATS connection: a credentials file (user JWT and nkey seed, for servers in operator mode), or a file holding only a user nkey seed (SU...), for servers that list nkey users with their permissions (docs/scale-out.md).',
     fromEnv: nonEmpty,
     value: optionalString,
   }),
@@ -381,7 +382,7 @@ export const VARIABLES = [
     default: undefined,
     expected: '1 to 64 letters, digits, "-" or "_"',
     description:
-      'Id of this process in the cluster (leases, demand, message headers); unique per process. Unset: <hostname>-<pid>.',
+      'Id of this process in the cluster (leases, demand, message headers). Ingest nodes: unique; a node started with the id of a running one is refused (exit 2), one restarted after a crash waits up to LEASE_TTL_SECONDS for its old entry to expire. Gateways: their demand entries add a per-process instance, so a shared id does no harm. Unset: <hostname>-<pid>.',
     fromEnv: nodeId,
     value: nodeId.optional(),
   }),

@@ -4,7 +4,7 @@
  * a failure under CI=true (.ci/run installs Debian's nats-server).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import { binaryOf } from '../support/system-tools.js';
 export interface NatsServer {
   readonly url: string;
   readonly port: number;
+  /** What the server wrote to stderr so far (its log). */
+  log(): string;
   /** SIGKILLs the server and starts it again on the same port and store. */
   restart(): Promise<void>;
   /** SIGKILLs the server (start() brings it back on the same port and store). */
@@ -30,15 +32,36 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startNatsServer(t: TestContext): Promise<NatsServer | undefined> {
+export interface NatsServerOptions {
+  /** A configuration file's text (e.g. an authorization block); address, port and store stay the test's. */
+  readonly config?: string;
+  /** Environment of the server, for variables the configuration refers to. */
+  readonly env?: Record<string, string>;
+}
+
+export async function startNatsServer(
+  t: TestContext,
+  options: NatsServerOptions = {},
+): Promise<NatsServer | undefined> {
   const binary = binaryOf(t, ['nats-server'], "Debian's nats-server package");
   if (binary === undefined) return undefined;
   const store = mkdtempSync(join(tmpdir(), 'ws-manager-nats-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
+  let log = '';
+  const configArgs: string[] = [];
+  if (options.config !== undefined) {
+    const file = join(store, 'nats.conf');
+    writeFileSync(file, options.config);
+    configArgs.push('-c', file);
+  }
   const launch = async () => {
-    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], {
+    child = spawn(binary, [...configArgs, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      ...(options.env === undefined ? {} : { env: options.env }),
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      log += d.toString();
     });
     await waitForPort(port);
   };
@@ -53,6 +76,7 @@ export async function startNatsServer(t: TestContext): Promise<NatsServer | unde
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    log: () => log,
     async restart() {
       await kill();
       await launch();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { preferredOwner, shardOf } from '../../src/cluster/shards.js';
-import { judge } from '../../src/cluster/stream-order.js';
+import { changesLine, confirms, judge } from '../../src/cluster/stream-order.js';
 import { kvTokenOf, streamOfKvToken } from '../../src/cluster/subjects.js';
 
 describe('shards and rendezvous ownership', () => {
@@ -38,6 +38,19 @@ describe('per-stream ordering at the gateway', () => {
     // A lower epoch is a stale owner, unless the current one has been silent for a lease TTL.
     assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 1, 1, false), { kind: 'duplicate' });
     assert.deepEqual(judge({ lastSeq: 7, epoch: 3 }, 1, 1, true), { kind: 'reset' });
+  });
+
+  it('waits for the next event before leaving the current epoch and sequence', () => {
+    const state = { lastSeq: 7, epoch: 3 };
+    const lineOf = (seq: number, epoch: number) => changesLine(state, judge(state, seq, epoch), epoch);
+    assert.equal(lineOf(8, 3), false, 'the next event of the current line');
+    assert.equal(lineOf(8, 9), true, 'a higher epoch');
+    assert.equal(lineOf(9007199254740000, 3), true, 'a jump nothing filled');
+    assert.equal(lineOf(1, 9), true, 'a restart');
+    assert.equal(changesLine({ lastSeq: undefined, epoch: 0 }, { kind: 'deliver' }, 9), true, 'the first');
+    assert.equal(confirms({ seq: 8, epoch: 9 }, 9, 9), true);
+    assert.equal(confirms({ seq: 8, epoch: 9 }, 9, 3), false);
+    assert.equal(confirms({ seq: 8, epoch: 9 }, 10, 9), false);
   });
 });
 

@@ -29,6 +29,8 @@ export interface SmallClusterOptions {
   readonly config?: Partial<GatewayConfig>;
   /** WSManager's idle grace on the ingest node (tests shorten the 30 s default). */
   readonly idleGraceMs?: number;
+  /** The simulator's events per second per stream. @default 20 */
+  readonly rate?: number;
 }
 
 /** Starts the cluster and waits until the ingest node holds every shard; undefined when nats-server is missing. */
@@ -43,7 +45,12 @@ export async function startSmallCluster(
   const nats = await startNatsServer(t);
   if (nats === undefined) return undefined;
   closers.push(() => nats.stop());
-  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: options.symbols, rate: 20 });
+  const simulator = await startSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    symbols: options.symbols,
+    rate: options.rate ?? 20,
+  });
   closers.push(() => simulator.close());
   const common = {
     natsUrl: nats.url,

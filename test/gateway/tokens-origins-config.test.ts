@@ -3,12 +3,12 @@
  * ALLOWED_ORIGINS is read and compared the way browsers serialise an `Origin`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, resolveConfig } from '../../src/config/index.js';
 import { normalizeOrigin } from '../../src/config/origin.js';
 import { ConfigError } from '../../src/errors.js';
+import { type ExitResult, runToExit } from '../support/run-to-exit.js';
 import { upgradeStatus } from '../support/upgrade.js';
 import { startTestGateway } from './helpers.js';
 
@@ -26,29 +26,8 @@ function configMessage(fn: () => unknown): string {
 }
 
 /** Runs `ws-manager serve` with `env`; resolves with its exit code and stderr. */
-function serve(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  // A process that starts serving instead of refusing the value would run forever: end it (the test fails).
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr, stdout });
-    }),
-  );
+function serve(env: Record<string, string>): Promise<ExitResult> {
+  return runToExit(entry, [], { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', PORT: '0', ...env });
 }
 
 const TOKEN_EXPECTED = 'expected a non-empty token of visible ASCII characters, without whitespace';

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { nkeys } from '@nats-io/transport-node';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
@@ -154,6 +155,58 @@ describe(FILE, () => {
     }
   });
 
+  test('each role connects to NATS as its own nkey user, whose public key the NATS servers get', () => {
+    const nats = findObject(objects, 'StatefulSet', 'nats');
+    const natsEnv = field(nats, 'spec.template.spec.containers.0.env') as {
+      name: string;
+      valueFrom?: { secretKeyRef?: { name: string; key: string } };
+    }[];
+    const conf = (field(findObject(objects, 'ConfigMap', 'nats-config'), 'data') as Record<string, string>)[
+      'nats.conf'
+    ]!;
+    for (const role of ['ingest', 'gateway']) {
+      const workload = findObject(objects, 'Deployment', `ws-manager-${role}`);
+      const env = field(workload, 'spec.template.spec.containers.0.env') as {
+        name: string;
+        value?: string;
+      }[];
+      const creds = env.find((e) => e.name === 'NATS_CREDS_FILE')?.value;
+      assert.equal(creds, `/etc/nats-user/${role}.seed`, `${role}: NATS_CREDS_FILE`);
+      const mount = (
+        field(workload, 'spec.template.spec.containers.0.volumeMounts') as {
+          name: string;
+          mountPath: string;
+        }[]
+      ).find((m) => m.mountPath === '/etc/nats-user');
+      const volume = (
+        field(workload, 'spec.template.spec.volumes') as {
+          name: string;
+          secret?: { secretName: string; items: { key: string }[] };
+        }[]
+      ).find((v) => v.name === mount?.name);
+      assert.equal(volume?.secret?.secretName, 'ws-manager-nats-nkeys', `${role}: seed volume`);
+      assert.deepEqual(
+        volume?.secret?.items.map((i) => i.key),
+        [`${role}.seed`],
+        `${role} mounts its own seed only`,
+      );
+      const variable = `${role.toUpperCase()}_NKEY`;
+      assert.deepEqual(natsEnv.find((e) => e.name === variable)?.valueFrom?.secretKeyRef, {
+        name: 'ws-manager-nats-nkeys',
+        key: `${role}.pub`,
+      });
+      assert.match(
+        conf,
+        new RegExp(`nkey: \\$${variable}, permissions: \\$${role.toUpperCase()}_PERMISSIONS`),
+      );
+    }
+    // Only the ingest user may publish market data (test/cluster/nats-permissions.test.ts runs it).
+    const gateway = conf.slice(conf.indexOf('GATEWAY_PERMISSIONS = {'), conf.indexOf('authorization {'));
+    const publish = gateway.slice(0, gateway.indexOf('subscribe:'));
+    assert.doesNotMatch(publish, /"md\./);
+    assert.match(conf.slice(conf.indexOf('INGEST_PERMISSIONS = {')), /"md\.>"/);
+  });
+
   test('nats-server accepts the NATS configuration', (t) => {
     const binary = binaryOf(t, ['nats-server'], "Debian's nats-server package");
     if (binary === undefined) return;
@@ -164,10 +217,16 @@ describe(FILE, () => {
     try {
       const file = join(dir, 'nats.conf');
       writeFileSync(file, conf.replace('/data/jetstream', join(dir, 'js')));
-      const ok = spawnSync(binary, ['-t', '-c', file], { env: { POD_NAME: 'nats-0' }, encoding: 'utf8' });
+      // The users' public keys come from the Secret ws-manager-nats-nkeys in the pod's environment.
+      const env = {
+        POD_NAME: 'nats-0',
+        INGEST_NKEY: nkeys.createUser().getPublicKey(),
+        GATEWAY_NKEY: nkeys.createUser().getPublicKey(),
+      };
+      const ok = spawnSync(binary, ['-t', '-c', file], { env, encoding: 'utf8' });
       assert.equal(ok.status, 0, ok.stderr + ok.stdout);
       writeFileSync(file, conf.replace('jetstream {', 'jetstream {{'));
-      const bad = spawnSync(binary, ['-t', '-c', file], { env: { POD_NAME: 'nats-0' }, encoding: 'utf8' });
+      const bad = spawnSync(binary, ['-t', '-c', file], { env, encoding: 'utf8' });
       assert.notEqual(bad.status, 0, 'a broken configuration is rejected');
     } finally {
       rmSync(dir, { recursive: true, force: true });
