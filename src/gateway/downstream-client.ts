@@ -104,7 +104,8 @@ export class DownstreamClient {
   private control: ControlTarget | undefined;
 
   constructor(
-    readonly id: string,
+    /** The client's number on this server: its name in logs (`id`), and its heartbeat slice. */
+    readonly serial: number,
     private readonly ws: WebSocket,
     combined: boolean,
     readonly peer: ClientPeer,
@@ -131,6 +132,10 @@ export class DownstreamClient {
 
   get streamCount(): number {
     return this.subscriptions.size;
+  }
+
+  get id(): string {
+    return `client-${this.serial}`;
   }
 
   /** Sends a ping for the heartbeat; false when the client already missed its pong deadline. */

@@ -58,7 +58,7 @@ const RETRY_AFTER: Record<number, string> = { 429: '60', 503: '5' };
  * The heartbeat pings one slice of the clients at a time, each slice once per ping interval, so that
  * tens of thousands of pings never go out in one turn of the event loop.
  */
-const HEARTBEAT_SLICES = 20;
+const HEARTBEAT_SLICES = 100;
 
 export class DownstreamServer {
   private readonly wss: WebSocketServer;
@@ -193,7 +193,7 @@ export class DownstreamServer {
   /** Takes an upgraded socket as a client (apart from `handleUpgrade`, whose request it must not keep). */
   private accept(ws: WebSocket, admission: Admission, peer: ClientPeer): void {
     const id = this.nextId++;
-    const client = new DownstreamClient(`client-${id}`, ws, admission.combined, peer, this.clientContext);
+    const client = new DownstreamClient(id, ws, admission.combined, peer, this.clientContext);
     this.clients.add(client);
     this.slices[id % HEARTBEAT_SLICES]!.add(client);
     this.clientsChanged();
@@ -208,7 +208,7 @@ export class DownstreamServer {
 
   private closed(client: DownstreamClient, code: number, reason: string): void {
     this.clients.delete(client);
-    for (const slice of this.slices) slice.delete(client);
+    this.slices[client.serial % HEARTBEAT_SLICES]!.delete(client);
     this.clientsChanged();
     const durationMs = this.now() - client.connectedAt;
     this.options.logger.debug(
