@@ -19,7 +19,7 @@ export async function startNatsSource(
   const metrics = new ClusterMetrics(registry, 'gateway');
   metrics.shardCount.set(settings.shardCount);
   const broker = await connectOrExplain(settings, 'gateway', logger, metrics);
-  await refuseToDisagreeWithIngest(broker, settings).catch(async (error: unknown) => {
+  await refuseToDisagreeWithIngest(broker, settings, logger).catch(async (error: unknown) => {
     await broker.close();
     throw error;
   });
@@ -35,7 +35,11 @@ export async function startNatsSource(
 }
 
 /** The ingest nodes' shared settings against the gateway's; nothing to compare before any ingest node ran. */
-async function refuseToDisagreeWithIngest(broker: Broker, settings: ClusterSettings): Promise<void> {
+async function refuseToDisagreeWithIngest(
+  broker: Broker,
+  settings: ClusterSettings,
+  logger: Logger,
+): Promise<void> {
   let nodes: KV;
   try {
     nodes = await new Kvm(broker.nc).open(NODE_BUCKET);
@@ -43,5 +47,5 @@ async function refuseToDisagreeWithIngest(broker: Broker, settings: ClusterSetti
   } catch {
     return;
   }
-  await refuseToDisagree(nodes, settings.nodeId, agreedValues(settings, 'gateway'));
+  await refuseToDisagree(nodes, settings.nodeId, agreedValues(settings, 'gateway'), logger);
 }

@@ -19,6 +19,7 @@ import type { Gauge } from 'prom-client';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ClusterSettings } from './cluster-settings.js';
+import { NODE_BUCKET } from './subjects.js';
 
 const AGREED = {
   SHARD_COUNT: (s: ClusterSettings) => s.shardCount,
@@ -86,20 +87,66 @@ export interface NodeEntries {
   seen(entries: ReadonlyMap<string, string>): void;
 }
 
-/** The entries of the live ingest nodes other than `self` (node id → entry). */
-export async function liveNodeEntries(nodes: KV, self: string): Promise<Map<string, string>> {
-  const entries = new Map<string, string>();
-  for await (const key of await nodes.keys()) {
-    if (key === self) continue;
-    const entry = await nodes.get(key);
-    if (entry?.operation === 'PUT') entries.set(key, entry.string());
+/**
+ * Listing the node bucket waits until the server says every key was sent; a key that expires while it
+ * is listed can leave the listing waiting for the consumer's idle heartbeat, far longer than a lease
+ * tick may take. Past this it is abandoned.
+ */
+export const NODE_LIST_TIMEOUT_MS = 3000;
+
+/**
+ * The entries of the live ingest nodes other than `self` (node id → entry).
+ * @throws Error when the listing takes longer than `timeoutMs`.
+ */
+export async function liveNodeEntries(
+  nodes: KV,
+  self: string,
+  timeoutMs = NODE_LIST_TIMEOUT_MS,
+): Promise<Map<string, string>> {
+  const keys = await nodes.keys();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      keys.stop();
+      reject(new Error(`listing the ${NODE_BUCKET} bucket took longer than ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  const collect = async () => {
+    const entries = new Map<string, string>();
+    for await (const key of keys) {
+      if (key === self) continue;
+      const entry = await nodes.get(key);
+      if (entry?.operation === 'PUT') entries.set(key, entry.string());
+    }
+    return entries;
+  };
+  try {
+    return await Promise.race([collect(), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
-  return entries;
 }
 
-/** Throws the one-line ConfigError when a live ingest node runs with another value of a shared setting. */
-export async function refuseToDisagree(nodes: KV, self: string, ours: AgreedValues): Promise<void> {
-  const [first] = disagreements(ours, await liveNodeEntries(nodes, self));
+/**
+ * Throws the one-line ConfigError when a live ingest node runs with another value of a shared setting.
+ * A node bucket that cannot be listed in time is not a reason to refuse: the start goes on, with a
+ * warning, and a running ingest node compares again at every lease tick.
+ */
+export async function refuseToDisagree(
+  nodes: KV,
+  self: string,
+  ours: AgreedValues,
+  logger: Logger,
+  timeoutMs = NODE_LIST_TIMEOUT_MS,
+): Promise<void> {
+  let entries: Map<string, string>;
+  try {
+    entries = await liveNodeEntries(nodes, self, timeoutMs);
+  } catch (error) {
+    logger.warn({ err: String(error) }, 'Shared cluster settings not compared at start');
+    return;
+  }
+  const [first] = disagreements(ours, entries);
   if (first === undefined) return;
   throw new ConfigError(
     `${first.setting}=${first.ours} disagrees with the cluster: ingest node ${first.node} runs with ${first.setting}=${first.theirs} (every process of a cluster must use the same ${first.setting})`,

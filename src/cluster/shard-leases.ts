@@ -156,10 +156,17 @@ export class ShardLeases {
     const { nodeId, shardCount } = this.o;
     const { nodes } = this.kv;
     await nodes.put(nodeId, this.o.entries?.own() ?? String(Date.now()));
-    const others = await liveNodeEntries(nodes, nodeId);
+    let others: ReadonlyMap<string, string> | undefined;
+    try {
+      others = await liveNodeEntries(nodes, nodeId);
+    } catch (error) {
+      // The leases are renewed all the same, with the nodes seen at the last tick that listed them.
+      this.o.logger.warn({ err: String(error) }, 'Live ingest nodes not listed this lease tick');
+    }
     if (generation !== this.generation) return;
-    this.o.entries?.seen(others);
-    const live = new Set<string>([nodeId, ...others.keys()]);
+    if (others !== undefined) this.o.entries?.seen(others);
+    const seen = others === undefined ? this.liveOnce : others.keys();
+    const live = new Set<string>([nodeId, ...seen]);
     const stable = new Set([...live].filter((n) => n === nodeId || this.liveOnce.has(n)));
     this.liveOnce = live;
 

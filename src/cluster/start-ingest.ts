@@ -64,7 +64,7 @@ export async function startIngest(
     buckets = await leaseBuckets(broker.nc, settings);
     // Before touching the history: a node refused for its settings or its NODE_ID must not rewrite
     // the history's bounds.
-    await refuseToDisagree(buckets.nodes, settings.nodeId, agreed);
+    await refuseToDisagree(buckets.nodes, settings.nodeId, agreed, logger);
     await claimNodeId(buckets.nodes, settings.nodeId, settings.leaseTtlSeconds * 1000, logger);
     await ensureHistory(broker.jsm, settings);
     // A failed start closes the NATS connection, which would otherwise keep the process alive.

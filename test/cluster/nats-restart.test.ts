@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { openClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
 import { startSmallCluster } from './small-cluster.js';
 
@@ -22,9 +21,7 @@ it('recovers from a NATS restart that lost every memory-stored bucket and the hi
   });
   if (cluster === undefined) return;
   const { nats, ingest, gateway } = cluster;
-  const clients = await Promise.all(STREAMS.map((s) => openClient(`${gateway.wsUrl}/ws/${s}`)));
-  cluster.closeLater(() => Promise.all(clients.map((c) => c.close())));
-  await waitFor('every client receiving', () => clients.every((c) => c.messages.length >= 10), 20_000);
+  const clients = await cluster.receivingClients(STREAMS, 10);
 
   const gapsBefore = gateway.source.getMetrics().messageGaps;
   await nats.restart();

@@ -71,13 +71,19 @@ export async function spawnRole(
       await exited;
     },
   };
-  await waitFor(
-    `${role} ${nodeId} serving metrics`,
-    async () => {
-      if (child.exitCode !== null) throw new Error(`${role} ${nodeId} exited: ${output}`);
-      return (await ingest.metric('ws_manager_cluster_shard_count')) !== undefined;
-    },
-    30_000,
-  );
+  try {
+    await waitFor(
+      `${role} ${nodeId} serving metrics`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${role} ${nodeId} exited: ${output}`);
+        return (await ingest.metric('ws_manager_cluster_shard_count')) !== undefined;
+      },
+      30_000,
+    );
+  } catch (error) {
+    // A process that never got ready would keep the test file alive: end it, and say what it printed.
+    await ingest.kill('SIGKILL');
+    throw new Error(`${String(error)}; it printed: ${output.slice(-2000)}`);
+  }
   return ingest;
 }

@@ -1,9 +1,12 @@
 /** The pure rules of the clustered mode: shard hashing, rendezvous ownership, ordering, KV key tokens. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { KV } from '@nats-io/kv';
+import { liveNodeEntries, refuseToDisagree } from '../../src/cluster/settings-agreement.js';
 import { preferredOwner, shardOf } from '../../src/cluster/shards.js';
 import { changesLine, confirms, judge } from '../../src/cluster/stream-order.js';
 import { kvTokenOf, streamOfKvToken } from '../../src/cluster/subjects.js';
+import { captureLogger } from '../manager/helpers.js';
 
 describe('shards and rendezvous ownership', () => {
   it('spreads streams over every shard', () => {
@@ -61,5 +64,39 @@ describe('KV key tokens of stream names', () => {
       assert.match(token, /^[-_=a-zA-Z0-9]+$/);
       assert.equal(streamOfKvToken(token), stream);
     }
+  });
+});
+
+describe('listing the node bucket', () => {
+  /** A KV whose key listing never finishes, as a listing left waiting for the server can. */
+  function stalledNodes(): { kv: KV; stopped: () => boolean } {
+    let stopped = false;
+    const keys = {
+      stop() {
+        stopped = true;
+      },
+      async *[Symbol.asyncIterator]() {
+        while (!stopped) await new Promise((r) => setTimeout(r, 10));
+      },
+    };
+    return { kv: { keys: async () => keys } as unknown as KV, stopped: () => stopped };
+  }
+
+  it('is abandoned after its timeout instead of stalling a start or a lease tick', async () => {
+    const { kv, stopped } = stalledNodes();
+    const started = Date.now();
+    await assert.rejects(liveNodeEntries(kv, 'a', 100), /took longer than 100 ms/);
+    assert.ok(Date.now() - started < 1000);
+    assert.ok(stopped(), 'the listing is stopped');
+  });
+
+  it('lets a process start with a warning when the settings cannot be compared in time', async () => {
+    const { logger, lines } = captureLogger();
+    const { kv } = stalledNodes();
+    await refuseToDisagree(kv, 'a', { SHARD_COUNT: 8 }, logger, 100);
+    assert.deepEqual(
+      lines.map((l) => l.msg),
+      ['Shared cluster settings not compared at start'],
+    );
   });
 });

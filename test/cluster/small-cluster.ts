@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/log.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 
@@ -21,6 +22,8 @@ export interface SmallCluster {
   readonly gateway: RunningGateway;
   /** Closes `closeable` with the cluster (before what was started earlier). */
   closeLater(close: () => Promise<unknown>): void;
+  /** A client of the gateway on each stream, closed with the cluster, once each received `events`. */
+  receivingClients(streams: readonly string[], events: number): Promise<TestClient[]>;
 }
 
 export interface SmallClusterOptions {
@@ -70,5 +73,22 @@ export async function startSmallCluster(
   await waitFor('shards leased', () => ingest.leases.ownedShards().length === SHARD_COUNT, 10_000);
   const gateway = await startGateway({ ...common, nodeId: 'gateway' }, { logger: silentLogger() });
   closers.push(() => gateway.close());
-  return { nats, simulator, ingest, gateway, closeLater: (close) => closers.push(close) };
+  const closeLater = (close: () => Promise<unknown>) => void closers.push(close);
+  return {
+    nats,
+    simulator,
+    ingest,
+    gateway,
+    closeLater,
+    async receivingClients(streams, events) {
+      const clients = await Promise.all(streams.map((s) => openClient(`${gateway.wsUrl}/ws/${s}`)));
+      closeLater(() => Promise.all(clients.map((c) => c.close())));
+      await waitFor(
+        'every client receiving',
+        () => clients.every((c) => c.messages.length >= events),
+        20_000,
+      );
+      return clients;
+    },
+  };
 }
