@@ -236,7 +236,9 @@ describe('monitoring kit', () => {
   test("the rules and the analysis select only labels the scrape provides, and the job's name", () => {
     // alertname/alertstate: the ALERTS series Prometheus writes for its own alerts (the canary alerts read theirs).
     const provided = new Set([
-      ...['job', 'instance', 'pod', 'namespace', 'environment', 'track', 'reason', 'le'],
+      ...['job', 'instance', 'pod', 'namespace', 'environment', 'track'],
+      // Labels the metrics carry themselves.
+      ...['reason', 'le', 'setting'],
       ...['alertname', 'alertstate'],
     ]);
     const exprs = [
