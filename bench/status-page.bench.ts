@@ -6,6 +6,7 @@
  * Reported: the added CPU as a share of one core (the issue's "< 1% CPU"), median and min–max.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startGateway } from '../src/gateway/index.js';
@@ -36,18 +37,27 @@ async function child(job: Role): Promise<void> {
       await new Promise((r) => ws.once('open', r));
     }
   } else {
-    const readers = await Promise.all(
-      Array.from({ length: PAGES }, async () => {
-        const res = await fetch(`${job.url}/api/ws/status/events`);
-        if (!res.ok || res.body === null) throw new Error(`event stream answered ${res.status}`);
-        return res.body.getReader();
-      }),
-    );
-    for (const reader of readers) {
-      void (async () => {
-        for (;;) if ((await reader.read()).done) return;
-      })();
-    }
+    // Each page from an address of its own (the gateway serves one address a few of its slots), reading
+    // all the time and opening its stream again when the gateway ends it, as the page does.
+    const open = (from: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const req = request(
+          `${job.url}/api/ws/status/events`,
+          { agent: false, localAddress: from },
+          (res) => {
+            if (res.statusCode !== 200) {
+              reject(new Error(`event stream answered ${res.statusCode}`));
+              return;
+            }
+            res.resume();
+            res.once('end', () => void open(from).catch(() => {}));
+            resolve();
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    await Promise.all(Array.from({ length: PAGES }, (_, i) => open(`127.0.2.${i + 1}`)));
   }
   process.send?.('ready');
 }
