@@ -3,7 +3,8 @@
  * simulator upstream in a process of its own), against a floor measured in the same run: a bare `ws`
  * server (bench/soak-floor.ts) that sends the same frames to the same clients with batched writes.
  *
- * Profiles (SOAK_PROFILES, default `a,b,c`; client count of a and c from SOAK_CLIENTS, default 18000):
+ * Profiles (SOAK_PROFILES, default `a,b,c`; client count of a and c from SOAK_CLIENTS, default 18000;
+ * SOAK_ROUNDS rounds each, default 2, the side that goes first alternating):
  * - a: SOAK_CLIENTS clients, each on 1 of 1,000 streams (500 symbols × trade, aggTrade) at 1 event/s;
  * - b: 10,000 clients on 100 busy streams (50 symbols × trade, aggTrade) at 10 events/s each;
  * - c: the clients of a dropped and reconnecting at once (as after a load balancer moved them);
@@ -44,6 +45,8 @@ const CLIENTS = Number(process.env['SOAK_CLIENTS'] ?? 18_000);
 const PROCESSES = Number(process.env['SOAK_CLIENT_PROCESSES'] ?? 4);
 const PROFILES = (process.env['SOAK_PROFILES'] ?? 'a,b,c').split(',').map((p) => p.trim());
 const WINDOW_MS = Number(process.env['SOAK_WINDOW_MS'] ?? 20_000);
+/** Rounds per profile (SOAK_ROUNDS); each measures both sides, the side that goes first alternating. */
+const ROUNDS = Number(process.env['SOAK_ROUNDS'] ?? 2);
 
 const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 const ms = (seconds: number | undefined) => (seconds === undefined ? 'n/a' : (seconds * 1000).toFixed(1));
@@ -137,10 +140,14 @@ async function profile(name: string, symbolCount: number, rate: number, clients:
     process.stdout.write(
       `profile ${name}: ${clients} clients on ${streams.length} streams at ${rate} events/s each\n`,
     );
-    // Floor first, then the gateway: one round per side (each side holds the machine for its clients).
-    for (const side of ['floor', 'gateway'] as const) {
-      for (const r of await runSide(side, simulator.url, streams, clients, storm))
-        process.stdout.write(`  ${r.line}\n`);
+    // One side at a time (each holds the machine for its clients), ROUNDS rounds, the side that goes
+    // first alternating.
+    for (let round = 0; round < ROUNDS; round++) {
+      const sides = round % 2 === 0 ? (['floor', 'gateway'] as const) : (['gateway', 'floor'] as const);
+      for (const side of sides) {
+        for (const r of await runSide(side, simulator.url, streams, clients, storm))
+          process.stdout.write(`  round ${round + 1} ${r.line}\n`);
+      }
     }
   } finally {
     await stop(simulator.child);
