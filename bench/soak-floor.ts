@@ -10,7 +10,7 @@
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
-import { tcpSocketOf } from '../src/ws-socket.js';
+import { tcpSocketOf } from '../src/core/ws-socket.js';
 
 const [upstreamUrl, streamList] = process.argv.slice(2);
 const streams = (streamList ?? '').split(',');

@@ -9,8 +9,8 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { silentLogger } from '../src/core/log.js';
 import { startGateway } from '../src/gateway/index.js';
-import { silentLogger } from '../src/log.js';
 import { startSimulatorProcess } from './gateway-sim.js';
 import { median } from './support.js';
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ingestCommand } from './cluster/ingest-command.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './core/errors.js';
 import { serveCommand, serveUsage } from './gateway/command.js';
 import { simulateCommand, simulateUsage } from './simulator/command.js';
 

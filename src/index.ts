@@ -6,9 +6,9 @@
 // Straight from the defining modules: gateway/index.js also re-exports internals whose declarations
 // reference `ws` types, and @types/ws is not a dependency of consumers.
 export type { GatewayConfig } from './config/gateway-config.js';
+export { createLogger, type Logger, type LoggerOptions } from './core/log.js';
 export type * from './exchange/binance/payloads.js';
 export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from './gateway/start-gateway.js';
 export { LegacyStreamSource } from './legacy/index.js';
-export { createLogger, type Logger, type LoggerOptions } from './log.js';
 export * from './manager/index.js';
 export { Simulator, type SimulatorOptions, type SimulatorStats, startSimulator } from './simulator/index.js';

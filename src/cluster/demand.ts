@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { kvTokenOf, streamOfKvToken } from './subjects.js';
 
 /** The gateway side: declares this gateway's wanted streams. */

@@ -2,7 +2,7 @@
 import { type KV, Kvm } from '@nats-io/kv';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { type Broker, connectOrExplain } from './broker.js';
 import { ClusterMetrics } from './cluster-metrics.js';
 import { type ClusterSettings, clusterSettingsOf } from './cluster-settings.js';

@@ -7,8 +7,8 @@
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { type MsgHdrs, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
-import type { Logger } from '../log.js';
-import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
+import type { Logger } from '../core/log.js';
+import type { StreamMessage, StreamSource, Unsubscribe } from '../core/stream-source.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { DemandView } from './demand.js';
 import type { LeaseEvents, ShardLeases } from './shard-leases.js';

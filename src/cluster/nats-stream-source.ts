@@ -8,16 +8,9 @@
  */
 import { DeliverPolicy, type JetStreamClient, type JsMsg, jetstream } from '@nats-io/jetstream';
 import type { Msg, Subscription } from '@nats-io/transport-node';
-import { invalidStreamError } from '../errors.js';
-import {
-  hasSequenceIds,
-  parseStreamName,
-  type StreamKind,
-  sequenceRange,
-} from '../exchange/binance/streams.js';
-import type { Logger } from '../log.js';
-import { GapDetector } from '../manager/gap-detector.js';
-import { PayloadMessage } from '../payload-message.js';
+import { invalidStreamError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { PayloadMessage } from '../core/payload-message.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
@@ -26,7 +19,14 @@ import type {
   StreamListener,
   StreamSource,
   Unsubscribe,
-} from '../stream-source.js';
+} from '../core/stream-source.js';
+import {
+  hasSequenceIds,
+  parseStreamName,
+  type StreamKind,
+  sequenceRange,
+} from '../exchange/binance/streams.js';
+import { GapDetector } from '../manager/gap-detector.js';
 import { type Broker, demandBucket } from './broker.js';
 import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
 import { DemandDeclarer } from './demand.js';

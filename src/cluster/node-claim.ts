@@ -8,8 +8,8 @@
  * expiry (it takes the id) or a refresh (it refuses to start with one line).
  */
 import type { KV } from '@nats-io/kv';
-import { ConfigError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import { NODE_BUCKET } from './subjects.js';
 
 const POLL_MS = 200;

@@ -16,8 +16,8 @@
  */
 import type { KV } from '@nats-io/kv';
 import type { Gauge } from 'prom-client';
-import { ConfigError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { ClusterSettings } from './cluster-settings.js';
 import { NODE_BUCKET } from './subjects.js';
 

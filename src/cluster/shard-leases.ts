@@ -8,7 +8,7 @@
  * after one TTL. The epoch of a lease is its KV revision at creation: it only grows.
  */
 import type { KV } from '@nats-io/kv';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import { liveNodeEntries, type NodeEntries } from './settings-agreement.js';
 import { preferredOwner } from './shards.js';

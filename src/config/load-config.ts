@@ -1,5 +1,5 @@
 /** Resolves the gateway configuration once: environment strings or typed overrides, checked, then frozen. */
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { ImplementationDefault } from './implementation-default.js';
 import { VARIABLES, type Variable } from './variables.js';

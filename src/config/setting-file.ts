@@ -1,6 +1,6 @@
 /** Reading a file a setting names (TLS keys, NATS credentials): a file that cannot be read is a ConfigError. */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 
 /**
  * The contents of the file `variable` names.

@@ -3,8 +3,8 @@
  * reading the log sees life without Prometheus: clients, streams, and messages per second in from the
  * upstream and out to the clients over the interval.
  */
-import type { Logger } from '../log.js';
-import type { StreamSource } from '../stream-source.js';
+import type { Logger } from '../core/log.js';
+import type { StreamSource } from '../core/stream-source.js';
 
 export interface ActivityCounts {
   readonly clients: number;

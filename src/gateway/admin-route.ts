@@ -2,8 +2,8 @@
  * Admin API (enabled only when ADMIN_TOKEN is set): `GET /api/ws/admin/streams` lists the streams held
  * upstream, `POST /api/ws/admin/cleanup?idleMs=N` releases streams idle for at least N ms now.
  */
-import type { StreamSource } from '../stream-source.js';
-import { type HttpResponse, json, jsonError } from './http-response.js';
+import type { StreamSource } from '../core/stream-source.js';
+import { type HttpResponse, json, jsonError } from '../http/http-response.js';
 
 export function adminStreamsResponse(source: StreamSource, now: number = Date.now()): HttpResponse {
   const streams = source.listStreams().map((s) => ({

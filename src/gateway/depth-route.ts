@@ -10,12 +10,12 @@
  * are not displaced.
  */
 
+import type { Unsubscribe } from '../core/stream-source.js';
 import type { RestErrorBody } from '../exchange/binance/rest-limits.js';
 import { DEPTH_MAX_LIMIT } from '../exchange/binance/rest-limits.js';
 import { depthLimit } from '../exchange/binance/rest-query.js';
+import type { HttpResponse } from '../http/http-response.js';
 import type { OrderBookView, WSManager } from '../manager/index.js';
-import type { Unsubscribe } from '../stream-source.js';
-import type { HttpResponse } from './http-response.js';
 import { INTERNAL_ERROR, restAnswer, restError } from './rest-response.js';
 import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 

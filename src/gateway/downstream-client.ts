@@ -4,18 +4,18 @@
  * Frames are forwarded as the upstream bytes; the send queue is bounded by bytes (ws `bufferedAmount`).
  */
 import type WebSocket from 'ws';
-import { CloseCodes } from '../close-codes.js';
-import { ErrorCodes, StreamError } from '../errors.js';
+import { CloseCodes } from '../core/close-codes.js';
+import { ErrorCodes, StreamError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { LogDigest } from '../core/log-digest.js';
+import type { StreamMessage, StreamSource, Unsubscribe } from '../core/stream-source.js';
+import type { TurnCorks } from '../core/ws-socket.js';
 import {
   answerControl,
   type ControlTarget,
   parseControlMessage,
 } from '../exchange/binance/control-protocol.js';
-import type { Logger } from '../log.js';
-import type { LogDigest } from '../log-digest.js';
-import { RollingWindow } from '../rolling-window.js';
-import type { StreamMessage, StreamSource, Unsubscribe } from '../stream-source.js';
-import type { TurnCorks } from '../ws-socket.js';
+import { RollingWindow } from '../limits/rolling-window.js';
 import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
 import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 

@@ -3,7 +3,7 @@
  * Label values come from fixed sets, so cardinality stays bounded whatever clients send.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { logWriteErrors } from '../log.js';
+import { logWriteErrors } from '../core/log.js';
 import { talliedCounter } from '../metrics/tallied-counter.js';
 
 /** Why an upgrade was refused (`ws_gateway_rejected_connections_total{reason}`). */

@@ -5,17 +5,17 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { Logger } from '../core/log.js';
+import type { HealthVerdict, StreamSource } from '../core/stream-source.js';
 import { RestErrors } from '../exchange/binance/rest-limits.js';
 import { REST_ENDPOINTS } from '../exchange/binance/rest-query.js';
-import type { Logger } from '../log.js';
-import type { HealthVerdict, StreamSource } from '../stream-source.js';
+import { hasBearerToken } from '../http/bearer-auth.js';
+import { type HttpResponse, json, jsonError, writeResponse } from '../http/http-response.js';
+import { parseRequestTarget } from '../http/request-target.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import { adminCleanupResponse, adminStreamsResponse } from './admin-route.js';
-import { hasBearerToken } from './bearer-auth.js';
 import type { GatewayMetrics, HttpRoute } from './gateway-metrics.js';
-import { type HttpResponse, json, jsonError, writeResponse } from './http-response.js';
 import { type GatewayStats, metricsResponse } from './metrics-route.js';
-import type { RateLimiter } from './rate-limiter.js';
-import { parseRequestTarget } from './request-target.js';
 import { restError } from './rest-response.js';
 import type { RestService } from './rest-service.js';
 import { statusRoutes } from './status/status-routes.js';

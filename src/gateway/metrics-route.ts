@@ -5,9 +5,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Registry } from 'prom-client';
-import type { HealthVerdict, MetricsSnapshot, StreamSource } from '../stream-source.js';
-import { type HttpResponse, json, jsonError } from './http-response.js';
-import { renderOpenMetrics } from './open-metrics.js';
+import type { HealthVerdict, MetricsSnapshot, StreamSource } from '../core/stream-source.js';
+import { type HttpResponse, json, jsonError } from '../http/http-response.js';
+import { renderOpenMetrics } from '../http/open-metrics.js';
 import type { StatusFields } from './status/status-fields.js';
 
 /** What the gateway adds to the JSON `metrics` object. */

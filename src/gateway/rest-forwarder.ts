@@ -16,8 +16,8 @@
  */
 import { REST_WEIGHTS, RestErrors } from '../exchange/binance/rest-limits.js';
 import type { RestEndpoint } from '../exchange/binance/rest-query.js';
+import type { HttpResponse } from '../http/http-response.js';
 import type { ForwardedAnswer, RestClient } from '../manager/rest-client.js';
-import type { HttpResponse } from './http-response.js';
 import { INTERNAL_ERROR, restAnswer, restError } from './rest-response.js';
 
 export const EXCHANGE_INFO_TTL_MS = 60_000;

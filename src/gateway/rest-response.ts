@@ -3,7 +3,7 @@
  * the JSON text with no trailing newline, errors as `{"code":..,"msg":..}`.
  */
 import { BINANCE_CONTENT_TYPE, type RestErrorBody } from '../exchange/binance/rest-limits.js';
-import type { HttpResponse } from './http-response.js';
+import type { HttpResponse } from '../http/http-response.js';
 
 /** Binance's answer when it cannot serve a request (docs "Error codes": -1001 DISCONNECTED). */
 export const INTERNAL_ERROR: RestErrorBody = Object.freeze({

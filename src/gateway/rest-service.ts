@@ -14,8 +14,8 @@ import {
   WeightBudget,
   type WeightBudgetOptions,
 } from '../exchange/binance/weight-budget.js';
+import type { HttpResponse } from '../http/http-response.js';
 import type { DepthService } from './depth-route.js';
-import type { HttpResponse } from './http-response.js';
 import type { RestForwarder } from './rest-forwarder.js';
 import { restError, withHeaders } from './rest-response.js';
 

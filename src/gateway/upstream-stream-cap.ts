@@ -12,7 +12,7 @@
  * Every upstream subscription counts, whoever asked for it: the order books the depth route keeps hold
  * their `@depth@100ms` stream here too (as holders that are not client subscriptions).
  */
-import type { StreamSource } from '../stream-source.js';
+import type { StreamSource } from '../core/stream-source.js';
 
 /** What the cap needs from the source: which streams are idle upstream, and a way to release them. */
 export type UpstreamStreams = Pick<

@@ -8,14 +8,8 @@
  * (ManagerMetrics) so the canary compares like with like.
  */
 import { Registry } from 'prom-client';
-import { ErrorCodes, InvalidArgumentError, invalidStreamError, StreamError } from '../errors.js';
-import {
-  CONNECTION_ATTEMPT_WINDOW_MS,
-  isValidStreamName,
-  MAX_CONNECTION_ATTEMPTS,
-} from '../exchange/binance/streams.js';
-import { type Logger, silentLogger } from '../log.js';
-import { ManagerMetrics } from '../metrics/manager-metrics.js';
+import { ErrorCodes, InvalidArgumentError, invalidStreamError, StreamError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/log.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
@@ -24,8 +18,14 @@ import type {
   StreamListener,
   StreamSource,
   Unsubscribe,
-} from '../stream-source.js';
-import { UpstreamAdmission } from '../upstream-admission.js';
+} from '../core/stream-source.js';
+import {
+  CONNECTION_ATTEMPT_WINDOW_MS,
+  isValidStreamName,
+  MAX_CONNECTION_ATTEMPTS,
+} from '../exchange/binance/streams.js';
+import { UpstreamAdmission } from '../limits/upstream-admission.js';
+import { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { LegacySubscription } from './legacy-subscription.js';
 
 export interface LegacyStreamSourceOptions {

@@ -5,7 +5,10 @@
  * (attempt budget, Retry-After pause) and waits when it says so.
  */
 import WebSocket from 'ws';
-import type { StreamError } from '../errors.js';
+import type { StreamError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { PayloadMessage } from '../core/payload-message.js';
+import type { StreamListener } from '../core/stream-source.js';
 import { type FrameHandler, readRawFrame } from '../exchange/binance/frames.js';
 import {
   hasSequenceIds,
@@ -13,11 +16,8 @@ import {
   type StreamKind,
   sequenceRange,
 } from '../exchange/binance/streams.js';
-import type { Logger } from '../log.js';
+import { readRefusal, type UpgradeRefusal, type UpstreamAdmission } from '../limits/upstream-admission.js';
 import type { ErrorReason, ManagerMetrics } from '../metrics/manager-metrics.js';
-import { PayloadMessage } from '../payload-message.js';
-import type { StreamListener } from '../stream-source.js';
-import { readRefusal, type UpgradeRefusal, type UpstreamAdmission } from '../upstream-admission.js';
 
 export interface LegacySubscriptionContext {
   readonly url: string;

@@ -1,5 +1,5 @@
 /** The read-only per-connection rows behind `WSManager.connections()` (the status page lists them). */
-import type { ConnectionInfo, StreamInfo } from '../stream-source.js';
+import type { ConnectionInfo, StreamInfo } from '../core/stream-source.js';
 import type { UpstreamConnection } from './upstream-connection.js';
 
 /** One row per pooled connection; the last message is the newest among the streams it carries. */

@@ -8,7 +8,7 @@ export {
   InvalidArgumentError,
   StreamError,
   WsManagerError,
-} from '../errors.js';
+} from '../core/errors.js';
 export type {
   GapEvent,
   HealthVerdict,
@@ -18,7 +18,7 @@ export type {
   StreamMessage,
   StreamSource,
   Unsubscribe,
-} from '../stream-source.js';
+} from '../core/stream-source.js';
 export { type BackoffPolicy, backoffDelay } from './backoff.js';
 export {
   type ObservableConstructor,

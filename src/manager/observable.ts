@@ -6,9 +6,9 @@
  * listener with `gap()` to see them.
  */
 
-import { describeValue, ErrorCodes, InvalidArgumentError, invalidStreamError } from '../errors.js';
+import { describeValue, ErrorCodes, InvalidArgumentError, invalidStreamError } from '../core/errors.js';
+import type { StreamSource } from '../core/stream-source.js';
 import { isValidStreamName } from '../exchange/binance/streams.js';
-import type { StreamSource } from '../stream-source.js';
 
 // The same declaration rxjs ships, so the interop key type-checks with or without rxjs installed.
 declare global {

@@ -3,13 +3,13 @@
  * fully resolved form the rest of the manager reads. resolve-options.ts validates and resolves them.
  */
 import type { Registry } from 'prom-client';
+import type { Logger } from '../core/log.js';
 import {
   CONNECTION_ATTEMPT_WINDOW_MS,
   MAX_CONNECTION_ATTEMPTS,
   MAX_CONNECTION_LIFETIME_MS,
   MAX_STREAMS_PER_CONNECTION,
 } from '../exchange/binance/streams.js';
-import type { Logger } from '../log.js';
 
 /** Reconnection policy (full-jitter exponential backoff). */
 export interface RetryOptions {

@@ -6,10 +6,10 @@
  * lost diffs, an upstream whose ids went back) starts the procedure again by itself. Shared by every
  * subscriber of the same symbol and depth.
  */
-import type { StreamError } from '../errors.js';
+import type { StreamError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { StreamListener, Unsubscribe } from '../core/stream-source.js';
 import { depthWeight } from '../exchange/binance/rest-limits.js';
-import type { Logger } from '../log.js';
-import type { StreamListener, Unsubscribe } from '../stream-source.js';
 import { type BookLevel, LocalOrderBook, type OrderBookView } from './order-book.js';
 import type { RestClient } from './rest-client.js';
 

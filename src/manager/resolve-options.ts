@@ -4,7 +4,8 @@
  * options table of docs/manager.md is the table rendered (a test keeps the two equal).
  */
 import { Registry } from 'prom-client';
-import { describeValue, ErrorCodes, InvalidArgumentError } from '../errors.js';
+import { describeValue, ErrorCodes, InvalidArgumentError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/log.js';
 import { restBaseFor } from '../exchange/binance/rest-base.js';
 import { REQUEST_WEIGHT_PER_MINUTE } from '../exchange/binance/rest-limits.js';
 import {
@@ -12,7 +13,6 @@ import {
   MAX_INCOMING_MESSAGES_PER_SECOND,
   MAX_STREAMS_PER_CONNECTION,
 } from '../exchange/binance/streams.js';
-import { type Logger, silentLogger } from '../log.js';
 import { DEFAULTS, MAX_RETRY_DELAY_MS, type ResolvedOptions, type WSManagerOptions } from './options.js';
 
 /** The longest delay setTimeout honours (2^31 - 1 ms); longer ones fire at once. */

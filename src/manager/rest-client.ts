@@ -4,10 +4,11 @@
  * the exchange's `Retry-After` honoured: after a 429 or 418 no request goes out until it has passed, so
  * the manager never keeps going after a 429 and never provokes a 418 ban.
  */
+
+import type { Logger } from '../core/log.js';
 import { USED_WEIGHT_HEADER } from '../exchange/binance/rest-limits.js';
-import type { Logger } from '../log.js';
+import { refusalPauseMs } from '../limits/upstream-admission.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
-import { refusalPauseMs } from '../upstream-admission.js';
 
 const WINDOW_MS = 60_000;
 /**

@@ -14,9 +14,9 @@ import {
   InvalidArgumentError,
   invalidStreamError,
   StreamError,
-} from '../errors.js';
+} from '../core/errors.js';
+import type { StreamSource, Unsubscribe } from '../core/stream-source.js';
 import { isValidStreamName } from '../exchange/binance/streams.js';
-import type { StreamSource, Unsubscribe } from '../stream-source.js';
 
 export interface StreamIteratorOptions {
   /** Events buffered for a consumer that is behind. @default 1024 */

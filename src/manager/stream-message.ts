@@ -2,8 +2,9 @@
  * The message object every subscriber of a stream receives for one upstream frame: created once per
  * frame and shared, so forwarding needs neither a copy nor a re-serialisation.
  */
+
+import type { StreamMessage } from '../core/stream-source.js';
 import { combinedPrefix } from '../exchange/binance/frames.js';
-import type { StreamMessage } from '../stream-source.js';
 
 const CLOSE_BRACE = 0x7d;
 const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);

@@ -4,11 +4,12 @@
  * live events are held back for them, so they get the missing events first, then the live ones, in
  * order, once each. Subscribers that asked for reports get them from the registry directly.
  */
+
+import type { LogDigest } from '../core/log-digest.js';
+import type { GapEvent } from '../core/stream-source.js';
 import { combinedFrame } from '../exchange/binance/frames.js';
 import { parseStreamName, type StreamKind } from '../exchange/binance/streams.js';
-import type { LogDigest } from '../log-digest.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
-import type { GapEvent } from '../stream-source.js';
 import type { RefillResult } from './backfill.js';
 
 /** Shared by every stream of a registry. */

@@ -4,7 +4,10 @@
  * stream is taken from while a rotation runs two sockets side by side.
  */
 
-import type { StreamError } from '../errors.js';
+import type { StreamError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { LogDigest } from '../core/log-digest.js';
+import type { GapEvent, StreamInfo, StreamListener } from '../core/stream-source.js';
 import {
   hasSequenceIds,
   parseStreamName,
@@ -12,10 +15,7 @@ import {
   type StreamKind,
   sequenceRange,
 } from '../exchange/binance/streams.js';
-import type { Logger } from '../log.js';
-import { LogDigest } from '../log-digest.js';
 import type { CleanupReason, ManagerMetrics } from '../metrics/manager-metrics.js';
-import type { GapEvent, StreamInfo, StreamListener } from '../stream-source.js';
 import { GapDetector } from './gap-detector.js';
 import { FrameMessage } from './stream-message.js';
 import { type RefillContext, StreamRefill } from './stream-refill.js';

@@ -9,9 +9,9 @@
  * the handler that made the move: under test the run fails, in production the process's uncaught
  * exception handling decides, as for any other programming error).
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
+import type { UpstreamAdmission } from '../limits/upstream-admission.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
-import type { UpstreamAdmission } from '../upstream-admission.js';
 import { backoffDelay } from './backoff.js';
 import { NamedTimers } from './named-timers.js';
 import type { ResolvedOptions } from './options.js';

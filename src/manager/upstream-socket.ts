@@ -5,10 +5,10 @@
  * decided by its owner (UpstreamConnection).
  */
 import WebSocket, { type RawData } from 'ws';
-import { CloseCodes } from '../close-codes.js';
+import { CloseCodes } from '../core/close-codes.js';
 import { type ExchangeError, type FrameHandler, readCombinedFrame } from '../exchange/binance/frames.js';
-import { RollingWindow } from '../rolling-window.js';
-import { readRefusal, type UpgradeRefusal } from '../upstream-admission.js';
+import { RollingWindow } from '../limits/rolling-window.js';
+import { readRefusal, type UpgradeRefusal } from '../limits/upstream-admission.js';
 import { SocketLiveness } from './socket-liveness.js';
 
 export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';

@@ -9,11 +9,8 @@ import {
   InvalidArgumentError,
   invalidStreamError,
   StreamError,
-} from '../errors.js';
-import type { StreamPayload } from '../exchange/binance/payloads.js';
-import { isValidStreamName, parseStreamName } from '../exchange/binance/streams.js';
-import type { Logger } from '../log.js';
-import { ManagerMetrics } from '../metrics/manager-metrics.js';
+} from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
@@ -23,8 +20,11 @@ import type {
   StreamListener,
   StreamSource,
   Unsubscribe,
-} from '../stream-source.js';
-import { UpstreamAdmission } from '../upstream-admission.js';
+} from '../core/stream-source.js';
+import type { StreamPayload } from '../exchange/binance/payloads.js';
+import { isValidStreamName, parseStreamName } from '../exchange/binance/streams.js';
+import { UpstreamAdmission } from '../limits/upstream-admission.js';
+import { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { canRefill, fetchMissing } from './backfill.js';
 import { ConnectionPool } from './connection-pool.js';
 import { connectionRows } from './connection-rows.js';

@@ -9,8 +9,8 @@
  * `getMetrics()` reads the same numbers synchronously.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Implementation } from '../stream-source.js';
-import type { AdmissionMeter, UpstreamAdmission } from '../upstream-admission.js';
+import type { Implementation } from '../core/stream-source.js';
+import type { AdmissionMeter, UpstreamAdmission } from '../limits/upstream-admission.js';
 import { talliedCounter, talliedCounterByReason } from './tallied-counter.js';
 
 /** Bounded values of the `reason` label of `ws_manager_errors_total`. */

@@ -1,6 +1,6 @@
 /** `ws-manager simulate`: runs the simulator in the foreground until SIGINT or SIGTERM. */
 import { parseArgs } from 'node:util';
-import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { ConfigError, InvalidArgumentError } from '../core/errors.js';
 import { DEFAULT_RATE, DEFAULT_SEED, DEFAULT_SYMBOLS, MAX_NUMERIC_RATE } from './options.js';
 import { startSimulator } from './simulator.js';
 import type { SimulatorOptions } from './types.js';

@@ -3,7 +3,7 @@
  * bodies. Bad bodies get 400 with a message, unknown paths 404, known paths with another method 405.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { record } from './fault-options.js';
 import type { Simulator } from './simulator.js';
 import type { RefuseStatus } from './types.js';

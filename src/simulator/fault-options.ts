@@ -2,7 +2,7 @@
  * Validation of fault-injection arguments, shared by the programmatic API and the HTTP control API (whose
  * 400 responses carry these messages). Unknown keys are rejected so a typo never passes silently.
  */
-import { CloseCodes } from '../close-codes.js';
+import { CloseCodes } from '../core/close-codes.js';
 import { integerOption, invalidOption, MAX_TIMER_MS } from './options.js';
 import type { DropOptions, MalformedOptions, RefuseStatus, ShutdownOptions } from './types.js';
 

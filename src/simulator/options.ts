@@ -1,5 +1,5 @@
 /** Simulator defaults in one place, and the validation that turns options into a frozen configuration. */
-import { describeValue, ErrorCodes, InvalidArgumentError } from '../errors.js';
+import { describeValue, ErrorCodes, InvalidArgumentError } from '../core/errors.js';
 import {
   CONNECTION_ATTEMPT_WINDOW_MS,
   MAX_CONNECTION_ATTEMPTS,

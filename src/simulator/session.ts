@@ -4,15 +4,15 @@
  * connection lifetime with its `serverShutdown` notice, and the faults that act on one connection.
  */
 import type { WebSocket } from 'ws';
-import { CloseCodes } from '../close-codes.js';
+import { CloseCodes } from '../core/close-codes.js';
+import { tcpSocketOf } from '../core/ws-socket.js';
 import {
   answerControl,
   type ControlTarget,
   parseControlMessage,
 } from '../exchange/binance/control-protocol.js';
 import { combinedPrefix, SERVER_SHUTDOWN_EVENT, SERVER_SHUTDOWN_STREAM } from '../exchange/binance/frames.js';
-import { RollingWindow } from '../rolling-window.js';
-import { tcpSocketOf } from '../ws-socket.js';
+import { RollingWindow } from '../limits/rolling-window.js';
 import { DelayQueue } from './delay-queue.js';
 import type { Subscriber } from './feed.js';
 import type { FeedHub } from './feed-hub.js';

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { CloseCodes } from '../close-codes.js';
+import { CloseCodes } from '../core/close-codes.js';
 import { ControlApi } from './control-api.js';
 import {
   resolveDrop,

@@ -5,8 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
+import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
-import { refuseUpgrade } from '../refuse-upgrade.js';
 import type { ResolvedLimits } from './options.js';
 import type { SimulatorCounters } from './session.js';
 import type { RefuseStatus } from './types.js';

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
+import { silentLogger } from '../../src/core/log.js';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
-import { silentLogger } from '../../src/log.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { fetchRaw } from '../gateway/helpers.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';

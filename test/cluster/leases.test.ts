@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { type Broker, connectBroker, leaseBuckets } from '../../src/cluster/broker.js';
 import { ClusterMetrics } from '../../src/cluster/cluster-metrics.js';
 import { leaseKey, ShardLeases } from '../../src/cluster/shard-leases.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/core/log.js';
 import { waitFor } from '../support/wait-for.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 

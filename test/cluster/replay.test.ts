@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it, type TestContext } from 'node:test';
 import { startIngest } from '../../src/cluster/start-ingest.js';
+import { silentLogger } from '../../src/core/log.js';
 import { startGateway } from '../../src/gateway/index.js';
-import { silentLogger } from '../../src/log.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';

@@ -8,12 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
+import { silentLogger } from '../../src/core/log.js';
+import type { StreamSource } from '../../src/core/stream-source.js';
 import { DownstreamServer } from '../../src/gateway/downstream-server.js';
 import { GatewayMetrics } from '../../src/gateway/gateway-metrics.js';
 import { LegacyStreamSource } from '../../src/legacy/index.js';
-import { silentLogger } from '../../src/log.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import type { StreamSource } from '../../src/stream-source.js';
 import { waitFor } from '../support/wait-for.js';
 import { fetchRaw, openClient, startTestGateway, type TestClient } from './helpers.js';
 

@@ -10,7 +10,7 @@ import {
   resolveConfig,
   VARIABLES,
 } from '../../src/config/index.js';
-import { ConfigError, ErrorCodes } from '../../src/errors.js';
+import { ConfigError, ErrorCodes } from '../../src/core/errors.js';
 import { serveUsage } from '../../src/gateway/index.js';
 
 function configError(fn: () => unknown): ConfigError {

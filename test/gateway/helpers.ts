@@ -3,8 +3,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import WebSocket from 'ws';
 import type { GatewayConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/core/log.js';
 import { type GatewayRuntimeOptions, type RunningGateway, startGateway } from '../../src/gateway/index.js';
-import { silentLogger } from '../../src/log.js';
 import { waitFor } from '../support/wait-for.js';
 
 export interface TestClient {

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import type WebSocket from 'ws';
+import { silentLogger } from '../../src/core/log.js';
+import type { StreamSource } from '../../src/core/stream-source.js';
 import { GatewayMetrics } from '../../src/gateway/gateway-metrics.js';
 import { HttpRouter } from '../../src/gateway/http-router.js';
 import type { RunningGateway } from '../../src/gateway/index.js';
 import { metricsResponse } from '../../src/gateway/metrics-route.js';
-import { RateLimiter } from '../../src/gateway/rate-limiter.js';
-import { silentLogger } from '../../src/log.js';
-import type { StreamSource } from '../../src/stream-source.js';
+import { RateLimiter } from '../../src/limits/rate-limiter.js';
 import { waitFor } from '../support/wait-for.js';
 import { fetchRaw, openClient, startTestGateway } from './helpers.js';
 

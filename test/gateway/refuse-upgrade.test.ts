@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { refuseUpgrade } from '../../src/refuse-upgrade.js';
+import { refuseUpgrade } from '../../src/http/refuse-upgrade.js';
 
 const UPGRADE =
   'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { GapEvent, StreamMessage } from '../../src/core/stream-source.js';
 import type { RunningGateway } from '../../src/gateway/index.js';
-import type { GapEvent, StreamMessage } from '../../src/stream-source.js';
 import { recordUpgradeAttempts } from '../support/upgrade-attempts.js';
 import { waitFor } from '../support/wait-for.js';
 import { fetchRaw, openClient, startTestGateway } from './helpers.js';

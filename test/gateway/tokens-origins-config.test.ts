@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, resolveConfig } from '../../src/config/index.js';
 import { normalizeOrigin } from '../../src/config/origin.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { type ExitResult, runToExit } from '../support/run-to-exit.js';
 import { upgradeStatus } from '../support/upgrade.js';
 import { startTestGateway } from './helpers.js';

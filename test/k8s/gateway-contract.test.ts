@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/core/log.js';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
-import { silentLogger } from '../../src/log.js';
 import { field, findObject, type K8sObject, loadManifest, parseManifest, readRepoFile } from './manifest.js';
 import { baselineManifestText, podEnv } from './pod-env.js';
 

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
-import type { StreamError } from '../../src/errors.js';
-import { ErrorCodes } from '../../src/errors.js';
+import type { StreamError } from '../../src/core/errors.js';
+import { ErrorCodes } from '../../src/core/errors.js';
+import type { StreamMessage } from '../../src/core/stream-source.js';
 import { LegacyStreamSource } from '../../src/legacy/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import type { StreamMessage } from '../../src/stream-source.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('LegacyStreamSource', () => {

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RateLimiter } from '../../src/gateway/rate-limiter.js';
 import { BucketedWindowPerKey as PerKeyLimit } from '../../src/limits/bucketed-window.js';
+import { RateLimiter } from '../../src/limits/rate-limiter.js';
 import { mapEntriesVisited, structuralBytes } from './structural.js';
 
 describe('per-address upgrade-attempt limit', () => {

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { Registry } from 'prom-client';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/core/log.js';
+import { UpstreamAdmission } from '../../src/limits/upstream-admission.js';
 import { resolveOptions } from '../../src/manager/resolve-options.js';
 import {
   type ConnectionHooks,
@@ -23,7 +24,6 @@ import type {
   UpstreamSocketOptions,
 } from '../../src/manager/upstream-socket.js';
 import { ManagerMetrics } from '../../src/metrics/manager-metrics.js';
-import { UpstreamAdmission } from '../../src/upstream-admission.js';
 
 class FakeSocket implements ConnectionSocket {
   state: SocketState = 'connecting';

@@ -11,11 +11,11 @@ import {
   invalidStreamError,
   StreamError,
   WsManagerError,
-} from '../../src/errors.js';
+} from '../../src/core/errors.js';
 
 const src = fileURLToPath(new URL('../../src/', import.meta.url));
 
-test('docs/errors.md lists exactly the codes of src/errors.ts', () => {
+test('docs/errors.md lists exactly the codes of src/core/errors.ts', () => {
   const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
   const documented = new Set([...doc.matchAll(/^\| `(WS_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]));
   const defined = new Set(Object.values(ErrorCodes));
@@ -32,14 +32,14 @@ function wsLibraryCodes(): Set<string> {
   return codes;
 }
 
-test('codes are written only in src/errors.ts; comments name only documented codes', () => {
+test('codes are written only in src/core/errors.ts; comments name only documented codes', () => {
   const ours = new Set<string>(Object.values(ErrorCodes));
   const theirs = wsLibraryCodes();
   const strays: string[] = [];
   for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
     const path = join(entry.parentPath, entry.name);
-    if (path === join(src, 'errors.ts')) continue;
+    if (path === join(src, 'core', 'errors.ts')) continue;
     for (const [, quote, code] of readFileSync(path, 'utf8').matchAll(/(['"`])(WS_ERR_[A-Z_]*)\1/g)) {
       // A literal must be one of ws's codes (ours are written as ErrorCodes.X); a comment must name ours.
       const known = quote === '`' ? ours.has(code!) : theirs.has(code!) && !ours.has(code!);

@@ -1,7 +1,7 @@
 /** Shared test helpers for the manager suites: polling waits and a log capture. */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/core/log.js';
 
 /** Resolves like `promise`, or rejects after `timeoutMs` naming `what`, so a broken path fails instead of hanging. */
 export async function withDeadline<T>(what: string, promise: Promise<T>, timeoutMs = 10_000): Promise<T> {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
-import { silentLogger } from '../../src/log.js';
+import { ErrorCodes, InvalidArgumentError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/log.js';
 import { DEFAULTS, type WSManagerOptions } from '../../src/manager/options.js';
 import { OPTION_TABLE, resolveOptions } from '../../src/manager/resolve-options.js';
 

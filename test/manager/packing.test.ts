@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ErrorCodes, type StreamError } from '../../src/errors.js';
+import { ErrorCodes, type StreamError } from '../../src/core/errors.js';
 import { KLINE_INTERVALS } from '../../src/exchange/binance/streams.js';
 import { WSManager } from '../../src/manager/index.js';
 import { startSimulator } from '../../src/simulator/index.js';

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backoffDelay } from '../../src/manager/backoff.js';
-import { GapDetector } from '../../src/manager/gap-detector.js';
-import { SilenceDetector } from '../../src/manager/silence-detector.js';
-import { RollingWindow } from '../../src/rolling-window.js';
+import { RollingWindow } from '../../src/limits/rolling-window.js';
 import {
   DEFAULT_RETRY_AFTER_MS,
   MAX_RETRY_AFTER_MS,
   parseRetryAfter,
   refusalPauseMs,
   UpstreamAdmission,
-} from '../../src/upstream-admission.js';
+} from '../../src/limits/upstream-admission.js';
+import { backoffDelay } from '../../src/manager/backoff.js';
+import { GapDetector } from '../../src/manager/gap-detector.js';
+import { SilenceDetector } from '../../src/manager/silence-detector.js';
 import { captureLogger } from './helpers.js';
 
 test('backoff: full jitter below min(cap, base * 2^attempt)', () => {

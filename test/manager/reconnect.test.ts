@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Registry } from 'prom-client';
-import { ErrorCodes, type StreamError } from '../../src/errors.js';
+import { ErrorCodes, type StreamError } from '../../src/core/errors.js';
 import { type GapEvent, WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../support/wait-for.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { from, Observable, retry, take, toArray } from 'rxjs';
-import { ErrorCodes, InvalidArgumentError, StreamError } from '../../src/errors.js';
+import { ErrorCodes, InvalidArgumentError, StreamError } from '../../src/core/errors.js';
 import { type StreamMessage, WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../support/wait-for.js';

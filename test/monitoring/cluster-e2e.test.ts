@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
+import { silentLogger } from '../../src/core/log.js';
 import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
-import { silentLogger } from '../../src/log.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type NatsServer, startNatsServer } from '../cluster/nats-server.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';

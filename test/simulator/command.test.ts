@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { parseSimulateArgs, simulateCommand, simulateUsage } from '../../src/simulator/command.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../support/wait-for.js';

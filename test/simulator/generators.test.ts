@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseStreamName } from '../../src/exchange/binance/streams.js';
-import { RollingWindow } from '../../src/rolling-window.js';
+import { RollingWindow } from '../../src/limits/rolling-window.js';
 import { formatFixed, percentChange } from '../../src/simulator/generators/decimal.js';
 import { createGenerator } from '../../src/simulator/generators/event-generator.js';
 import { candleBounds } from '../../src/simulator/generators/kline-generator.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { HttpResponse } from '../http-response.js';
+import type { HttpResponse } from '../../http/http-response.js';
 
 /**
  * The page loads only its own files and talks only to its own origin; uPlot sizes elements through

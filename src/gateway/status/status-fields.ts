@@ -3,7 +3,7 @@
  * uptime, message rates, one row per upstream connection and the busiest streams. Kept additive: every
  * field the document carried before keeps its name and meaning.
  */
-import type { ConnectionInfo, StreamInfo, StreamSource } from '../../stream-source.js';
+import type { ConnectionInfo, StreamInfo, StreamSource } from '../../core/stream-source.js';
 
 /** Rows listed per document; Legacy has one socket per subscription, so the rest are only counted. */
 export const MAX_CONNECTION_ROWS = 20;

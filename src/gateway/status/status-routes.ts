@@ -6,8 +6,8 @@
  * EventSource (EventSource cannot send headers, and a token in the URL would end up in logs).
  */
 import type { IncomingMessage } from 'node:http';
-import type { HttpResponse } from '../http-response.js';
-import { json, jsonError } from '../http-response.js';
+import type { HttpResponse } from '../../http/http-response.js';
+import { json, jsonError } from '../../http/http-response.js';
 import { MAX_EVENT_STREAMS, MAX_EVENT_STREAMS_PER_ADDRESS, snapshotEvent } from './event-stream.js';
 import { assetResponse, STATUS_ASSET_PATHS } from './status-assets.js';
 import type { StatusService } from './status-service.js';

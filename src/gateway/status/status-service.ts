@@ -5,7 +5,7 @@
  * snapshot a second costs far less than the traffic it describes, and the charts then have history as
  * soon as someone looks.
  */
-import type { HealthVerdict, StreamSource } from '../../stream-source.js';
+import type { HealthVerdict, StreamSource } from '../../core/stream-source.js';
 import { type GatewayStats, type MetricsDocument, metricsDocument } from '../metrics-route.js';
 import { EventStreamHub, snapshotEvent } from './event-stream.js';
 import { packageVersion } from './package-version.js';

@@ -5,11 +5,11 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ConfigError } from '../errors.js';
-import type { GatewayMetrics } from './gateway-metrics.js';
+import { ConfigError } from '../core/errors.js';
+import type { GatewayMetrics } from '../gateway/gateway-metrics.js';
+import type { HttpRouter } from '../gateway/http-router.js';
+import { RateLimiter } from '../limits/rate-limiter.js';
 import { answerClientError, serveWithoutUpgrade, wantsWebSocket } from './http-edge.js';
-import type { HttpRouter } from './http-router.js';
-import { RateLimiter } from './rate-limiter.js';
 
 /**
  * The per-address budgets of the router: `perMinute` for requests that passed the token check, and a

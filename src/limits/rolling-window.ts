@@ -12,7 +12,7 @@
  * - `RollingWindow` (here): events of one thing, e.g. frames of one connection.
  * - `BucketedWindowPerKey` (limits/bucketed-window.ts): a rolling window per key in sub-window counters,
  *   e.g. upgrade attempts per remote IP, in a capped `KeyedTable` (limits/keyed-table.ts).
- * - `RateLimiter` (gateway/rate-limiter.ts): HTTP requests per client as token buckets, refilled evenly.
+ * - `RateLimiter` (rate-limiter.ts): HTTP requests per client as token buckets, refilled evenly.
  * - `WeightBudget` (exchange/binance/weight-budget.ts): REST request weight and bans per client IP.
  * - `UpstreamAdmission` (upstream-admission.ts): our own upstream attempts, a `RollingWindow` plus the
  *   pause a refusal's `Retry-After` asks for.

@@ -8,7 +8,7 @@
  * a 503 that names a Retry-After) stops every attempt until the time named has passed.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 import { RollingWindow } from './rolling-window.js';
 
 /**

@@ -5,7 +5,7 @@
  * Memory stays bounded: the buckets live in a KeyedTable (limits/keyed-table.ts), which caps the
  * addresses tracked and forgets full buckets a few at a time as new addresses come.
  */
-import { KeyedTable } from '../limits/keyed-table.js';
+import { KeyedTable } from './keyed-table.js';
 
 export interface RateLimitDecision {
   readonly allowed: boolean;

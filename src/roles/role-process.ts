@@ -5,13 +5,13 @@
  * configured, and one stop on the first SIGTERM or SIGINT.
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { GatewayConfig } from './config/gateway-config.js';
-import { loadConfig } from './config/load-config.js';
-import { configUsage } from './config/usage.js';
-import { ConfigError } from './errors.js';
-import { listenError } from './gateway/http-server.js';
-import { createLogger, type Logger } from './log.js';
-import { type Simulator, startSimulator } from './simulator/index.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { loadConfig } from '../config/load-config.js';
+import { configUsage } from '../config/usage.js';
+import { ConfigError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { listenError } from '../http/http-server.js';
+import { type Simulator, startSimulator } from '../simulator/index.js';
 
 export interface StartedRole<T> {
   readonly config: GatewayConfig;

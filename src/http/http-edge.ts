@@ -5,7 +5,7 @@
  */
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { refuseUpgrade } from '../refuse-upgrade.js';
+import { refuseUpgrade } from './refuse-upgrade.js';
 
 /** True when the request asks for a WebSocket (RFC 6455 §4.2.1: the Upgrade token is case-insensitive). */
 export function wantsWebSocket(req: IncomingMessage): boolean {
