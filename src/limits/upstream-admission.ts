@@ -9,51 +9,15 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../core/log.js';
+import { RetryAfterPause, refusalPauseMs } from './retry-after.js';
 import { RollingWindow } from './rolling-window.js';
 
-/**
- * Pause after a 429 or 418 without a usable `Retry-After`: 2 minutes, the shortest ban Binance
- * documents. Trying earlier after a refusal is what turns a 429 into a 418 and lengthens the ban.
- */
-export const DEFAULT_RETRY_AFTER_MS = 120_000;
-/** Shortest pause: a `Retry-After: 0` (or a date already past) must not let a refused client loop. */
-export const MIN_RETRY_AFTER_MS = 1000;
-/** Longest pause: 3 days, Binance's longest ban; a longer value is more likely a broken header. */
-export const MAX_RETRY_AFTER_MS = 3 * 24 * 3600 * 1000;
 /**
  * The exchange counts an attempt when it arrives, up to a network delay after it was made here; an
  * attempt made the moment the oldest one leaves our window could still be inside the exchange's. The
  * budget's window is kept this much longer (0.3 % of Binance's 5 minutes).
  */
 export const ATTEMPT_WINDOW_MARGIN_MS = 1000;
-
-/**
- * The wait a `Retry-After` value names, in ms from `now`: delta-seconds (`120`) or an HTTP-date
- * (`Wed, 21 Oct 2026 07:28:00 GMT`), RFC 9110 section 10.2.3. Undefined when absent or unreadable.
- */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // Only a date-like text: Date.parse also accepts bare numbers and fragments such as "1".
-  if (!/[a-z]/i.test(text)) return undefined;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : at - now;
-}
-
-/**
- * How long a refused upgrade stops every attempt, or undefined when the refusal asks for no pause
- * (another status, or a 503 without `Retry-After`, which the ordinary backoff handles).
- */
-export function refusalPauseMs(
-  status: number,
-  retryAfter: string | undefined,
-  now: number,
-): number | undefined {
-  const named = parseRetryAfter(retryAfter, now);
-  if (status !== 429 && status !== 418 && !(status === 503 && named !== undefined)) return undefined;
-  return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, named ?? DEFAULT_RETRY_AFTER_MS));
-}
 
 /** An upgrade answered with an HTTP status instead of 101, with the `Retry-After` it named, if any. */
 export interface UpgradeRefusal {
@@ -88,7 +52,7 @@ export class UpstreamAdmission {
   /** Upgrade attempts admitted since start. */
   attempts = 0;
   private readonly window: RollingWindow;
-  private pausedUntil = 0;
+  private readonly pause = new RetryAfterPause();
   private pauseCause: string | undefined;
 
   constructor(private readonly opts: UpstreamAdmissionOptions) {
@@ -127,9 +91,9 @@ export class UpstreamAdmission {
   refused(status: number, retryAfter: string | undefined): void {
     const now = this.opts.now();
     const pauseMs = refusalPauseMs(status, retryAfter, now);
-    if (pauseMs === undefined || now + pauseMs <= this.pausedUntil) return;
+    if (pauseMs === undefined) return;
     const starting = this.pausedMs(now) === 0;
-    this.pausedUntil = now + pauseMs;
+    if (!this.pause.lengthen(now, pauseMs)) return;
     this.pauseCause = status === 418 ? `banned (HTTP 418)` : `refused with HTTP ${status}`;
     if (starting) {
       this.opts.logger.warn(
@@ -138,7 +102,7 @@ export class UpstreamAdmission {
           status,
           retryAfter: retryAfter ?? null,
           pauseMs,
-          resumeAt: new Date(this.pausedUntil).toISOString(),
+          resumeAt: new Date(this.pause.endsAt).toISOString(),
         },
         'Upstream refused a connection; pausing every connection attempt until Retry-After passes',
       );
@@ -147,7 +111,7 @@ export class UpstreamAdmission {
 
   /** Milliseconds until the Retry-After pause ends (0 when attempts are allowed). */
   pausedMs(now = this.opts.now()): number {
-    return Math.max(0, this.pausedUntil - now);
+    return this.pause.remainingMs(now);
   }
 
   /** Why attempts are stopped now, for the health verdict; undefined when not paused. */

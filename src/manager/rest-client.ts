@@ -7,7 +7,7 @@
 
 import type { Logger } from '../core/log.js';
 import { USED_WEIGHT_HEADER } from '../exchange/binance/rest-limits.js';
-import { refusalPauseMs } from '../limits/upstream-admission.js';
+import { RetryAfterPause, refusalPauseMs } from '../limits/retry-after.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 
 const WINDOW_MS = 60_000;
@@ -51,7 +51,7 @@ export interface RestClientOptions {
 export class RestClient {
   private window = -1;
   private used = 0;
-  private pausedUntil = 0;
+  private readonly pause = new RetryAfterPause();
 
   constructor(private readonly options: RestClientOptions) {}
 
@@ -114,7 +114,8 @@ export class RestClient {
   ): Promise<ForwardedAnswer> {
     const { now, logger, metrics } = this.options;
     const t = now();
-    if (t < this.pausedUntil) return { ok: false, reason: 'retry_after', retryAfterMs: this.pausedUntil - t };
+    const paused = this.pause.remainingMs(t);
+    if (paused > 0) return { ok: false, reason: 'retry_after', retryAfterMs: paused };
     const window = Math.floor(t / WINDOW_MS);
     if (window !== this.window) {
       this.window = window;
@@ -147,12 +148,12 @@ export class RestClient {
     if (res.status === 429 || res.status === 418) {
       // Read as the upgrade refusals are: seconds or an HTTP date, bounded, 2 minutes when missing.
       const pauseMs = refusalPauseMs(res.status, res.headers.get('retry-after') ?? undefined, now()) ?? 0;
-      this.pausedUntil = Math.max(this.pausedUntil, now() + pauseMs);
+      this.pause.lengthen(now(), pauseMs);
       logger.warn(
         { url, status: res.status, pauseMs },
         'WSManager REST request refused; pausing REST requests',
       );
-      return { ok: false, reason: 'refused', retryAfterMs: this.pausedUntil - now() };
+      return { ok: false, reason: 'refused', retryAfterMs: this.pause.remainingMs(now()) };
     }
     return { ok: true, status: res.status, contentType: res.headers.get('content-type') ?? '', body };
   }

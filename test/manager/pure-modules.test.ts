@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RollingWindow } from '../../src/limits/rolling-window.js';
 import {
   DEFAULT_RETRY_AFTER_MS,
   MAX_RETRY_AFTER_MS,
   parseRetryAfter,
   refusalPauseMs,
-  UpstreamAdmission,
-} from '../../src/limits/upstream-admission.js';
+} from '../../src/limits/retry-after.js';
+import { RollingWindow } from '../../src/limits/rolling-window.js';
+import { UpstreamAdmission } from '../../src/limits/upstream-admission.js';
 import { backoffDelay } from '../../src/manager/backoff.js';
 import { GapDetector } from '../../src/manager/gap-detector.js';
 import { SilenceDetector } from '../../src/manager/silence-detector.js';
