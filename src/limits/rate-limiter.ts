@@ -5,6 +5,7 @@
  * Memory stays bounded: the buckets live in a KeyedTable (limits/keyed-table.ts), which caps the
  * addresses tracked and forgets full buckets a few at a time as new addresses come.
  */
+import { MINUTE_MS } from './fixed-window.js';
 import { KeyedTable } from './keyed-table.js';
 
 export interface RateLimitDecision {
@@ -26,7 +27,7 @@ export class RateLimiter {
     private readonly perMinute: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.refillPerMs = perMinute / 60_000;
+    this.refillPerMs = perMinute / MINUTE_MS;
     this.buckets = new KeyedTable({
       create: (now) => ({ tokens: perMinute, updatedAt: now }),
       idle: (bucket, now) => this.tokensAt(bucket, now) >= perMinute,

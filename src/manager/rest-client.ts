@@ -7,10 +7,10 @@
 
 import type { Logger } from '../core/log.js';
 import { USED_WEIGHT_HEADER } from '../exchange/binance/rest-limits.js';
+import { FixedWindow, MINUTE_MS } from '../limits/fixed-window.js';
 import { RetryAfterPause, refusalPauseMs } from '../limits/retry-after.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 
-const WINDOW_MS = 60_000;
 /**
  * Share of the budget that calls forwarded for a gateway's clients may use: the rest stays for the
  * manager's own refills and order-book snapshots, so clients polling REST cannot stop gap recovery.
@@ -49,8 +49,8 @@ export interface RestClientOptions {
 }
 
 export class RestClient {
-  private window = -1;
-  private used = 0;
+  /** Weight used this minute, by our count or the exchange's when higher. */
+  private readonly window = new FixedWindow(MINUTE_MS);
   private readonly pause = new RetryAfterPause();
 
   constructor(private readonly options: RestClientOptions) {}
@@ -116,14 +116,10 @@ export class RestClient {
     const t = now();
     const paused = this.pause.remainingMs(t);
     if (paused > 0) return { ok: false, reason: 'retry_after', retryAfterMs: paused };
-    const window = Math.floor(t / WINDOW_MS);
-    if (window !== this.window) {
-      this.window = window;
-      this.used = 0;
-    }
-    if (this.used + weight > limit)
-      return { ok: false, reason: 'budget', retryAfterMs: (window + 1) * WINDOW_MS - t };
-    this.used += weight;
+    this.window.advance(t);
+    if (this.window.used + weight > limit)
+      return { ok: false, reason: 'budget', retryAfterMs: this.window.msToEnd(t) };
+    this.window.used += weight;
     const url = `${this.options.baseUrl}${pathAndQuery}`;
     metrics.restRequests.inc();
     metrics.restWeight.inc(weight);
@@ -143,8 +139,7 @@ export class RestClient {
     }
     const header = Number(res.headers.get(USED_WEIGHT_HEADER));
     // The exchange counts every client of this IP: trust its count when it is higher than ours.
-    if (Number.isFinite(header) && header > this.used && Math.floor(now() / WINDOW_MS) === this.window)
-      this.used = header;
+    if (Number.isFinite(header)) this.window.raiseTo(header, now());
     if (res.status === 429 || res.status === 418) {
       // Read as the upgrade refusals are: seconds or an HTTP date, bounded, 2 minutes when missing.
       const pauseMs = refusalPauseMs(res.status, res.headers.get('retry-after') ?? undefined, now()) ?? 0;
