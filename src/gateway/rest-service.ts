@@ -7,14 +7,11 @@
  * through the {@link RestForwarder}.
  */
 import type { IncomingMessage } from 'node:http';
-import { RestErrors, USED_WEIGHT_HEADER } from '../exchange/binance/rest-limits.js';
 import { queryError, type RestEndpoint, requestWeight } from '../exchange/binance/rest-query.js';
-import {
-  BINANCE_WEIGHT_BUDGET,
-  WeightBudget,
-  type WeightBudgetOptions,
-} from '../exchange/binance/weight-budget.js';
+import { BINANCE_WEIGHT_ANSWERS, BINANCE_WEIGHT_BUDGET } from '../exchange/binance/weight-budget.js';
 import type { HttpResponse } from '../http/http-response.js';
+import { WeightBudget, type WeightBudgetOptions } from '../limits/weight-budget.js';
+import { chargeRequest } from '../limits/weighted-answer.js';
 import type { DepthService } from './depth-route.js';
 import type { RestForwarder } from './rest-forwarder.js';
 import { restError, withHeaders } from './rest-response.js';
@@ -29,25 +26,20 @@ export interface RestServiceOptions {
 
 export class RestService {
   private readonly budget: WeightBudget;
-  private readonly limit: number;
 
   constructor(private readonly options: RestServiceOptions) {
-    const limits = { ...BINANCE_WEIGHT_BUDGET, ...options.limits };
-    this.limit = limits.limit;
-    this.budget = new WeightBudget(limits, options.now ?? Date.now);
+    this.budget = new WeightBudget({ ...BINANCE_WEIGHT_BUDGET, ...options.limits }, options.now ?? Date.now);
   }
 
   async answer(endpoint: RestEndpoint, req: IncomingMessage, url: URL): Promise<HttpResponse> {
-    const verdict = this.budget.charge(
+    const charged = chargeRequest(
+      this.budget,
+      BINANCE_WEIGHT_ANSWERS,
       req.socket.remoteAddress ?? 'unknown',
       requestWeight(endpoint, url.searchParams),
     );
-    const used = { [USED_WEIGHT_HEADER]: String(verdict.used), 'x-mbx-used-weight': String(verdict.used) };
-    if (verdict.status !== 200) {
-      const body =
-        verdict.status === 418 ? RestErrors.banned(verdict.until) : RestErrors.tooMuchWeight(this.limit);
-      return restError(verdict.status, body, { ...used, 'retry-after': String(verdict.retryAfterS) });
-    }
+    const used = charged.headers;
+    if (charged.status !== 200) return restError(charged.status, charged.error, used);
     const malformed = queryError(endpoint, url.searchParams);
     if (malformed !== undefined) return restError(400, malformed, used);
     const response =

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queryError, requestWeight } from '../../src/exchange/binance/rest-query.js';
-import { WeightBudget } from '../../src/exchange/binance/weight-budget.js';
+import { WeightBudget } from '../../src/limits/weight-budget.js';
 
 const q = (s: string): URLSearchParams => new URLSearchParams(s);
 

@@ -5,19 +5,16 @@
  * status and `Retry-After`, latency delays every answer).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  BINANCE_CONTENT_TYPE,
-  type RestErrorBody,
-  RestErrors,
-  USED_WEIGHT_HEADER,
-} from '../../exchange/binance/rest-limits.js';
+import { BINANCE_CONTENT_TYPE, type RestErrorBody, RestErrors } from '../../exchange/binance/rest-limits.js';
 import {
   isRestEndpoint,
   queryError,
   type RestEndpoint,
   requestWeight,
 } from '../../exchange/binance/rest-query.js';
-import { WeightBudget, type WeightBudgetOptions } from '../../exchange/binance/weight-budget.js';
+import { BINANCE_WEIGHT_ANSWERS, BINANCE_WEIGHT_BUDGET } from '../../exchange/binance/weight-budget.js';
+import { WeightBudget, type WeightBudgetOptions } from '../../limits/weight-budget.js';
+import { chargeRequest } from '../../limits/weighted-answer.js';
 import type { RefuseStatus } from '../types.js';
 import {
   aggTrades,
@@ -45,7 +42,8 @@ const ANSWERS: Readonly<Record<RestEndpoint, Answer>> = {
 };
 
 export interface RestApiContext extends MarketDataContext {
-  readonly budget: WeightBudgetOptions;
+  /** The weight budget per IP; what it leaves out is Binance's. */
+  readonly budget: Partial<WeightBudgetOptions>;
   /** The upgrade gate's injected refusal, if one is in force. */
   readonly refusal: () =>
     | { status: RefuseStatus; retryAfterS: number | undefined; until: number }
@@ -58,7 +56,7 @@ export class RestApi {
   private readonly delayed = new Set<NodeJS.Timeout>();
 
   constructor(private readonly ctx: RestApiContext) {
-    this.budget = new WeightBudget(ctx.budget, ctx.clock);
+    this.budget = new WeightBudget({ ...BINANCE_WEIGHT_BUDGET, ...ctx.budget }, ctx.clock);
   }
 
   /** Serves one request whose path starts with {@link REST_PREFIX}. Never throws. */
@@ -78,19 +76,15 @@ export class RestApi {
       this.send(res, refusal.status, JSON.stringify(body), headers);
       return;
     }
-    const verdict = this.budget.charge(
+    const charged = chargeRequest(
+      this.budget,
+      BINANCE_WEIGHT_ANSWERS,
       req.socket.remoteAddress ?? 'unknown',
       requestWeight(name, url.searchParams),
     );
-    const used = { [USED_WEIGHT_HEADER]: String(verdict.used), 'x-mbx-used-weight': String(verdict.used) };
-    if (verdict.status === 429) {
-      const body = RestErrors.tooMuchWeight(this.ctx.weightLimit);
-      this.send(res, 429, JSON.stringify(body), { ...used, 'retry-after': String(verdict.retryAfterS) });
-      return;
-    }
-    if (verdict.status === 418) {
-      const body = RestErrors.banned(verdict.until);
-      this.send(res, 418, JSON.stringify(body), { ...used, 'retry-after': String(verdict.retryAfterS) });
+    const used = charged.headers;
+    if (charged.status !== 200) {
+      this.send(res, charged.status, JSON.stringify(charged.error), used);
       return;
     }
     const malformed = queryError(name, url.searchParams);
