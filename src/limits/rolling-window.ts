@@ -8,14 +8,22 @@
  * (one time per event), which suits one connection's few messages per second; state kept per client
  * address lives in limits/ instead, bounded per address and in the number of addresses.
  *
- * The project's limiters, one concept each:
+ * The project's limiters, one home each (all in limits/ unless named otherwise):
  * - `RollingWindow` (here): events of one thing, e.g. frames of one connection.
- * - `BucketedWindowPerKey` (limits/bucketed-window.ts): a rolling window per key in sub-window counters,
- *   e.g. upgrade attempts per remote IP, in a capped `KeyedTable` (limits/keyed-table.ts).
+ * - `FixedWindow` (fixed-window.ts): a count in clock-aligned windows, as the exchange counts request
+ *   weight; `MINUTE_MS` there is the window of every per-minute budget.
+ * - `KeyedTable` (keyed-table.ts): the one per-key table, capped and swept, behind every per-address
+ *   limiter below.
+ * - `BucketedWindowPerKey` (bucketed-window.ts): a rolling window per key in sub-window counters, e.g.
+ *   upgrade attempts per remote IP.
  * - `RateLimiter` (rate-limiter.ts): HTTP requests per client as token buckets, refilled evenly.
- * - `WeightBudget` (exchange/binance/weight-budget.ts): REST request weight and bans per client IP.
- * - `UpstreamAdmission` (upstream-admission.ts): our own upstream attempts, a `RollingWindow` plus the
- *   pause a refusal's `Retry-After` asks for.
+ * - `WeightBudget` (weight-budget.ts): REST request weight and bans per client address, answered by
+ *   `chargeRequest` (weighted-answer.ts) in the venue's words; Binance's numbers and words are data in
+ *   exchange/binance/weight-budget.ts.
+ * - `RetryAfterPause` (retry-after.ts): the pause a refusal's `Retry-After` asks for, kept by
+ *   `UpstreamAdmission` and by the manager's REST client.
+ * - `UpstreamAdmission` (upstream-admission.ts): our own upstream attempts, a `RollingWindow` plus a
+ *   `RetryAfterPause`.
  * - `UpstreamStreamCap` (gateway/upstream-stream-cap.ts): not a rate but a ceiling on the upstream
  *   subscriptions the gateway's clients cause together.
  */
