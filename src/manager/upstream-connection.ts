@@ -54,11 +54,19 @@ export const CLOSE_REASONS: Readonly<Record<CloseReason, string>> = {
   destroyed: 'manager destroyed',
 };
 
-/** Why a rotation starts: the exchange announced a shutdown, the 24 h limit nears, or a failed one is retried. */
+/** Why a rotation starts: a shutdown notice, the 24 h limit nearing, or a failed rotation retried. */
 export type RotationReason =
   | { readonly code: 'shutdown_notice' }
   | { readonly code: 'lifetime'; readonly ageMs: number }
   | { readonly code: 'rotation_retry'; readonly attempt: number; readonly cause: string };
+
+/** Why a rotation ended before its deadline. */
+type RotationEnd = 'switched' | 'nothing_to_switch';
+
+const ROTATION_ENDS: Readonly<Record<RotationEnd, string>> = {
+  switched: 'every stream delivers on the new socket',
+  nothing_to_switch: 'no streams to switch',
+};
 
 /** Why a connection changed state: a code, with the facts its text shows (`reasonText`). */
 export type ConnectionReason =
@@ -69,7 +77,7 @@ export type ConnectionReason =
   | { readonly code: 'upstream_paused'; readonly pause: string }
   | { readonly code: 'socket_open'; readonly socket: string }
   | RotationReason
-  | { readonly code: 'rotated'; readonly socket: string; readonly when: 'switched' | 'nothing_to_switch' }
+  | { readonly code: 'rotated'; readonly socket: string; readonly when: RotationEnd }
   | { readonly code: 'rotation_timeout'; readonly socket: string; readonly timeoutMs: number }
   | { readonly code: 'rotation_socket_ended'; readonly socket: string; readonly cause: string }
   | { readonly code: 'taken_over'; readonly old: string; readonly socket: string; readonly cause: string }
@@ -102,7 +110,7 @@ export function reasonText(r: ConnectionReason): string {
     case 'rotation_retry':
       return `retrying rotation ${r.attempt} after: ${r.cause}`;
     case 'rotated':
-      return `rotated to ${r.socket}: ${r.when === 'switched' ? 'every stream delivers on the new socket' : 'no streams to switch'}`;
+      return `rotated to ${r.socket}: ${ROTATION_ENDS[r.when]}`;
     case 'rotation_timeout':
       return `rotated to ${r.socket}: rotation timeout after ${r.timeoutMs} ms`;
     case 'rotation_socket_ended':
