@@ -5,10 +5,12 @@
  * hashing prefers once that node has been seen live twice; and creates the leases of free shards it
  * prefers (or any free shard nobody took within a tick). Both buckets have a bucket-level TTL equal
  * to the lease TTL (NATS 2.9 has no per-key TTL), so a node that stops renewing loses everything
- * after one TTL. The epoch of a lease is its KV revision at creation: it only grows.
+ * after one TTL. The epoch of a lease is its KV revision at creation: it only grows. Each lease this
+ * node holds moves through `LEASE_TRANSITIONS` until it is released or lost.
  */
 import type { KV } from '@nats-io/kv';
 import type { Logger } from '../core/log.js';
+import { StateMachine, type TransitionTable } from '../core/state-machine.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import { liveNodeEntries, type NodeEntries } from './settings-agreement.js';
 import { preferredOwner } from './shards.js';
@@ -38,11 +40,39 @@ export interface ShardLeasesOptions {
   readonly metrics: ClusterMetrics;
 }
 
+/**
+ * A lease this node created. held: created or renewed; renewing: a renewal is in flight (the lease is
+ * still owned until it may have expired); released: handed over to the preferred node or given up at
+ * stop; lost: it expired before a renewal came back, or a renewal was refused.
+ */
+export type LeaseState = 'held' | 'renewing' | 'released' | 'lost';
+
+export const LEASE_TRANSITIONS: TransitionTable<LeaseState> = {
+  held: ['renewing', 'released', 'lost'],
+  renewing: ['held', 'released', 'lost'],
+  released: [],
+  lost: [],
+};
+
+/** Why this node gave a lease up. */
+export type LeaseRelease = 'handed_over' | 'stopped';
+
+/** Why this node lost a lease without giving it up; the text is what the log line shows. */
+export type LeaseLoss = 'expired' | 'renewal_refused';
+
+export const LEASE_LOSSES: Readonly<Record<LeaseLoss, string>> = {
+  expired: 'lease expired before it could be renewed',
+  renewal_refused: 'renewal refused',
+};
+
+export type LeaseMove = 'renewal_sent' | 'renewed' | LeaseRelease | LeaseLoss;
+
 interface Held {
   revision: number;
   readonly epoch: number;
   /** When the request that created or last renewed the lease was sent: the server's clock starts later. */
   sentAt: number;
+  readonly lifecycle: StateMachine<LeaseState, LeaseMove>;
 }
 
 /** Margin below the TTL at which a lease is treated as lost locally, before the server expires it. */
@@ -76,7 +106,7 @@ export class ShardLeases {
     const held = this.held.get(shard);
     if (held === undefined) return undefined;
     if (Date.now() - held.sentAt >= this.o.ttlMs - EXPIRY_MARGIN_MS) {
-      this.drop(shard, 'lease expired before it could be renewed');
+      this.lose(shard, 'expired');
       return undefined;
     }
     return held.epoch;
@@ -144,7 +174,7 @@ export class ShardLeases {
     clearInterval(this.expiryTimer);
     await this.ticking;
     const releases = [...this.held].map(async ([shard, held]) => {
-      this.drop(shard, undefined);
+      this.release(shard, 'stopped');
       await this.kv.leases.delete(leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
     });
     await Promise.all(releases);
@@ -190,17 +220,20 @@ export class ShardLeases {
     const { nodeId } = this.o;
     const { leases } = this.kv;
     if (preferred !== undefined && preferred !== nodeId) {
-      this.drop(shard, undefined);
+      this.release(shard, 'handed_over');
       this.o.logger.info({ shard, to: preferred }, 'Handing shard over to its preferred node');
       await leases.delete(leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
       return;
     }
     const sentAt = Date.now();
+    held.lifecycle.transition('renewing', 'renewal_sent');
     try {
       held.revision = await leases.update(leaseKey(shard), nodeId, held.revision);
       held.sentAt = sentAt;
+      // Lost to expiry or released meanwhile, it stays so: the renewal came too late.
+      if (held.lifecycle.can('held')) held.lifecycle.transition('held', 'renewed');
     } catch (error) {
-      this.drop(shard, `renewal refused: ${String(error)}`);
+      this.lose(shard, 'renewal_refused', String(error));
     }
   }
 
@@ -218,7 +251,12 @@ export class ShardLeases {
     try {
       const revision = await this.kv.leases.create(leaseKey(shard), this.o.nodeId);
       if (this.stopped) return;
-      this.held.set(shard, { revision, epoch: revision, sentAt });
+      const lifecycle = new StateMachine<LeaseState, LeaseMove>({
+        owner: `Shard lease ${shard}`,
+        table: LEASE_TRANSITIONS,
+        initial: 'held',
+      });
+      this.held.set(shard, { revision, epoch: revision, sentAt, lifecycle });
       this.freeSince.delete(shard);
       this.o.metrics.leaseTakeovers.inc();
       this.o.logger.info({ shard, epoch: revision }, 'Shard lease acquired');
@@ -228,14 +266,29 @@ export class ShardLeases {
     }
   }
 
-  private drop(shard: number, lostReason: string | undefined): void {
-    if (!this.held.delete(shard)) return;
-    this.o.metrics.shardsOwned.set(this.held.size);
-    if (lostReason !== undefined) {
-      this.o.metrics.leasesLost.inc();
-      this.o.logger.warn({ shard, reason: lostReason }, 'Shard lease lost: stopped publishing it');
-    }
+  private release(shard: number, reason: LeaseRelease): void {
+    const held = this.held.get(shard);
+    if (held === undefined) return;
+    held.lifecycle.transition('released', reason);
+    this.forget(shard);
     this.o.events.lost(shard);
+  }
+
+  /** @param detail what the broker answered, shown after the loss's text. */
+  private lose(shard: number, loss: LeaseLoss, detail?: string): void {
+    const held = this.held.get(shard);
+    if (held === undefined) return;
+    held.lifecycle.transition('lost', loss);
+    this.forget(shard);
+    this.o.metrics.leasesLost.inc();
+    const reason = detail === undefined ? LEASE_LOSSES[loss] : `${LEASE_LOSSES[loss]}: ${detail}`;
+    this.o.logger.warn({ shard, reason }, 'Shard lease lost: stopped publishing it');
+    this.o.events.lost(shard);
+  }
+
+  private forget(shard: number): void {
+    this.held.delete(shard);
+    this.o.metrics.shardsOwned.set(this.held.size);
   }
 }
 

@@ -93,11 +93,25 @@ export interface MetricsSnapshot {
   readonly overdueIdleStreams: number;
 }
 
+/**
+ * An upstream connection's state as the status page shows it. connecting: a socket is being opened;
+ * open: it serves; rotating: it serves while a second socket opens to replace it; waiting: a retry or
+ * the attempt budget's pause is pending; reconnecting: the broker connection is being restored (the
+ * NATS source); failed: retries exhausted; closed: released.
+ */
+export type UpstreamState =
+  | 'connecting'
+  | 'open'
+  | 'rotating'
+  | 'waiting'
+  | 'reconnecting'
+  | 'failed'
+  | 'closed';
+
 /** One upstream connection as the status page lists it (Legacy: one per subscription socket). */
 export interface ConnectionInfo {
   readonly id: string;
-  /** e.g. connecting, open, rotating, waiting, failed; implementations may add states. */
-  readonly state: string;
+  readonly state: UpstreamState;
   /** Streams this connection carries (or should carry, while it reconnects). */
   readonly streams: number;
   /** Epoch ms when the socket serving now opened, or undefined while none is open. */

@@ -231,7 +231,7 @@ export class LegacyStreamSource implements StreamSource {
     this.perStream.clear();
     for (const s of subs) {
       s.close();
-      s.fail(new StreamError(ErrorCodes.DESTROYED, s.stream, 'LegacyStreamSource was destroyed'));
+      s.fail('destroyed');
     }
     this.metrics.cleanedUp('destroyed', subs.length);
     this.recount();

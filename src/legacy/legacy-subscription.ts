@@ -5,9 +5,10 @@
  * (attempt budget, Retry-After pause) and waits when it says so.
  */
 import WebSocket from 'ws';
-import type { StreamError } from '../core/errors.js';
+import { type ErrorCode, ErrorCodes, StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { PayloadMessage } from '../core/payload-message.js';
+import { StateMachine, type TransitionTable } from '../core/state-machine.js';
 import type { StreamListener } from '../core/stream-source.js';
 import { type FrameHandler, readRawFrame } from '../exchange/binance/frames.js';
 import {
@@ -33,10 +34,30 @@ export interface LegacySubscriptionContext {
 
 export type LegacySubscriptionState = 'connecting' | 'open' | 'waiting' | 'closed';
 
+/**
+ * connecting: a socket is being opened; open: it serves; waiting: the fixed reconnect delay or the
+ * upstream admission's wait is pending; closed: the subscriber left or the source was destroyed.
+ */
+export const LEGACY_TRANSITIONS: TransitionTable<LegacySubscriptionState> = {
+  connecting: ['open', 'waiting', 'closed'],
+  open: ['waiting', 'closed'],
+  waiting: ['connecting', 'closed'],
+  closed: [],
+};
+
+/** Why a subscription changed state. */
+export type LegacyMove = 'admission_wait' | 'connect' | 'socket_open' | 'socket_closed' | 'released';
+
+/** Why a subscription ends without its subscriber asking; each has one error code and message. */
+export type LegacyFailure = 'destroyed';
+
+const FAILURES: Readonly<Record<LegacyFailure, { readonly code: ErrorCode; readonly message: string }>> = {
+  destroyed: { code: ErrorCodes.DESTROYED, message: 'LegacyStreamSource was destroyed' },
+};
+
 export class LegacySubscription {
   readonly id: string;
   readonly stream: string;
-  state: LegacySubscriptionState = 'connecting';
   /** Epoch ms since when the subscription has had no open socket; undefined while open. */
   downSince: number | undefined;
   lastMessageAt: number | undefined;
@@ -45,6 +66,7 @@ export class LegacySubscription {
   /** Epoch ms of the open socket's last sign of life (its open, a frame or a ping). */
   lastTrafficAt: number | undefined;
   messages = 0;
+  private readonly lifecycle: StateMachine<LegacySubscriptionState, LegacyMove>;
   private socket: WebSocket | undefined;
   private timer: NodeJS.Timeout | undefined;
   private attempt = 0;
@@ -89,7 +111,16 @@ export class LegacySubscription {
     this.kind = parsed?.kind ?? 'trade';
     this.sequenced = parsed !== undefined && hasSequenceIds(parsed.kind);
     this.downSince = ctx.now();
+    this.lifecycle = new StateMachine({
+      owner: `Legacy subscription ${id}`,
+      table: LEGACY_TRANSITIONS,
+      initial: 'connecting',
+    });
     this.connect();
+  }
+
+  get state(): LegacySubscriptionState {
+    return this.lifecycle.state;
   }
 
   /** Consecutive failed reconnects; 0 once the socket is open again. */
@@ -105,7 +136,7 @@ export class LegacySubscription {
   close(): void {
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
-    this.state = 'closed';
+    this.lifecycle.transition('closed', 'released');
     clearTimeout(this.timer);
     this.timer = undefined;
     const socket = this.socket;
@@ -119,10 +150,10 @@ export class LegacySubscription {
   }
 
   /** Ends the subscription for good without the subscriber asking (delivered once). */
-  fail(error: StreamError): void {
-    const listener = this.listener;
+  fail(reason: LegacyFailure): void {
+    const { code, message } = FAILURES[reason];
     try {
-      listener.error?.(error);
+      this.listener.error?.(new StreamError(code, this.stream, message));
     } catch {
       this.error('handler_threw');
     }
@@ -135,7 +166,7 @@ export class LegacySubscription {
   private connect(): void {
     const wait = this.ctx.admission.admit();
     if (wait > 0) {
-      this.state = 'waiting';
+      this.lifecycle.transition('waiting', 'admission_wait');
       this.ctx.logger.debug(
         { stream: this.stream, connection: this.id, waitMs: wait },
         'Legacy connection attempt deferred by the upstream admission (attempt budget or Retry-After)',
@@ -146,7 +177,7 @@ export class LegacySubscription {
       }, wait);
       return;
     }
-    this.state = 'connecting';
+    this.lifecycle.transition('connecting', 'connect');
     const socket = new WebSocket(`${this.ctx.url}/ws/${this.stream}`, { perMessageDeflate: false });
     this.socket = socket;
     let opened = false;
@@ -158,7 +189,7 @@ export class LegacySubscription {
     });
     socket.on('open', () => {
       opened = true;
-      this.state = 'open';
+      this.lifecycle.transition('open', 'socket_open');
       if (this.downSince !== undefined && this.attempt > 0) {
         this.ctx.metrics.reconnectDuration.observe((this.ctx.now() - this.downSince) / 1000);
       }
@@ -197,7 +228,7 @@ export class LegacySubscription {
   }
 
   private scheduleReconnect(cause: string): void {
-    this.state = 'waiting';
+    this.lifecycle.transition('waiting', 'socket_closed');
     this.attempt++;
     this.ctx.metrics.retried();
     this.ctx.logger.info(

@@ -3,7 +3,7 @@
  * connection can listen to a maximum of 1024 streams"), opening a connection when all are full and
  * closing one as soon as it carries nothing.
  */
-import { type ConnectionContext, UpstreamConnection } from './upstream-connection.js';
+import { type CloseReason, type ConnectionContext, UpstreamConnection } from './upstream-connection.js';
 
 export class ConnectionPool {
   private readonly connections: UpstreamConnection[] = [];
@@ -49,11 +49,11 @@ export class ConnectionPool {
     if (connection === undefined) return;
     this.byStream.delete(stream);
     connection.remove(stream);
-    if (connection.wanted.size === 0) void this.drop(connection, 'no streams left');
+    if (connection.wanted.size === 0) void this.drop(connection, 'no_streams');
   }
 
   /** Removes a connection (empty, or failed for good) and closes it. */
-  drop(connection: UpstreamConnection, reason: string): Promise<void> {
+  drop(connection: UpstreamConnection, reason: CloseReason): Promise<void> {
     const i = this.connections.indexOf(connection);
     if (i >= 0) this.connections.splice(i, 1);
     for (const stream of connection.wanted) {
@@ -66,7 +66,7 @@ export class ConnectionPool {
   }
 
   /** Closes every connection; resolves once every socket, including those of connections dropped earlier, has closed. */
-  async closeAll(reason: string): Promise<void> {
+  async closeAll(reason: CloseReason): Promise<void> {
     for (const connection of [...this.connections]) void this.drop(connection, reason);
     await Promise.all([...this.closing]);
   }

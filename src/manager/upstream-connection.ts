@@ -4,12 +4,14 @@
  * budget and Retry-After pause, resubscription) and
  * rotated make-before-break on `serverShutdown` or before the 24 h limit.
  *
- * Its states and the moves between them are the table `TRANSITIONS` below; `setState` refuses any
- * other move by throwing, since it means the code lost track of its sockets or timers (the throw ends
- * the handler that made the move: under test the run fails, in production the process's uncaught
- * exception handling decides, as for any other programming error).
+ * Its states and the moves between them are the table `TRANSITIONS` below; its `StateMachine` refuses
+ * any other move by throwing, since it means the code lost track of its sockets or timers (the throw
+ * ends the handler that made the move: under test the run fails, in production the process's uncaught
+ * exception handling decides, as for any other programming error). Every move carries a
+ * `ConnectionReason`: a code with the facts its log line shows.
  */
 import type { Logger } from '../core/log.js';
+import { StateMachine, type TransitionTable } from '../core/state-machine.js';
 import type { UpstreamAdmission } from '../limits/upstream-admission.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { backoffDelay } from './backoff.js';
@@ -32,7 +34,7 @@ export type ConnectionState = 'connecting' | 'open' | 'rotating' | 'waiting' | '
  * second socket opens to replace it (make-before-break); waiting: a retry or the attempt budget's
  * pause is pending; failed: retries exhausted; closed: released by the pool or destroy.
  */
-export const TRANSITIONS: Readonly<Record<ConnectionState, readonly ConnectionState[]>> = {
+export const TRANSITIONS: TransitionTable<ConnectionState> = {
   connecting: ['open', 'waiting', 'failed', 'closed'],
   open: ['rotating', 'waiting', 'failed', 'closed'],
   // Back to open when the rotation ends either way; to connecting when the old socket ended before the
@@ -42,6 +44,87 @@ export const TRANSITIONS: Readonly<Record<ConnectionState, readonly ConnectionSt
   failed: ['closed'],
   closed: [],
 };
+
+/** Why a connection closes for good; the text is logged and sent in the upstream close frame. */
+export type CloseReason = 'no_streams' | 'retries_exhausted' | 'destroyed';
+
+export const CLOSE_REASONS: Readonly<Record<CloseReason, string>> = {
+  no_streams: 'no streams left',
+  retries_exhausted: 'retries exhausted',
+  destroyed: 'manager destroyed',
+};
+
+/** Why a rotation starts: a shutdown notice, the 24 h limit nearing, or a failed rotation retried. */
+export type RotationReason =
+  | { readonly code: 'shutdown_notice' }
+  | { readonly code: 'lifetime'; readonly ageMs: number }
+  | { readonly code: 'rotation_retry'; readonly attempt: number; readonly cause: string };
+
+/** Why a rotation ended before its deadline. */
+type RotationEnd = 'switched' | 'nothing_to_switch';
+
+const ROTATION_ENDS: Readonly<Record<RotationEnd, string>> = {
+  switched: 'every stream delivers on the new socket',
+  nothing_to_switch: 'no streams to switch',
+};
+
+/** Why a connection changed state: a code, with the facts its text shows (`reasonText`). */
+export type ConnectionReason =
+  | { readonly code: 'initial_connect' }
+  | { readonly code: 'retry_connect'; readonly attempt: number; readonly cause: string }
+  | { readonly code: 'attempt_budget'; readonly waitMs: number }
+  /** The shared admission pauses every attempt (Retry-After); `pause` is its own account of why. */
+  | { readonly code: 'upstream_paused'; readonly pause: string }
+  | { readonly code: 'socket_open'; readonly socket: string }
+  | RotationReason
+  | { readonly code: 'rotated'; readonly socket: string; readonly when: RotationEnd }
+  | { readonly code: 'rotation_timeout'; readonly socket: string; readonly timeoutMs: number }
+  | { readonly code: 'rotation_socket_ended'; readonly socket: string; readonly cause: string }
+  | { readonly code: 'taken_over'; readonly old: string; readonly socket: string; readonly cause: string }
+  | {
+      readonly code: 'retry_wait';
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly cause: string;
+    }
+  | { readonly code: 'retries_exhausted'; readonly attempts: number; readonly cause: string }
+  | { readonly code: 'close'; readonly reason: CloseReason };
+
+/** The reason as logs show it: one fixed wording per code. */
+export function reasonText(r: ConnectionReason): string {
+  switch (r.code) {
+    case 'initial_connect':
+      return 'initial connect';
+    case 'retry_connect':
+      return `retry ${r.attempt} after: ${r.cause}`;
+    case 'attempt_budget':
+      return `attempt budget exhausted, waiting ${r.waitMs} ms`;
+    case 'upstream_paused':
+      return r.pause;
+    case 'socket_open':
+      return `socket ${r.socket} open`;
+    case 'shutdown_notice':
+      return 'server announced shutdown';
+    case 'lifetime':
+      return `connection age reached ${r.ageMs} ms`;
+    case 'rotation_retry':
+      return `retrying rotation ${r.attempt} after: ${r.cause}`;
+    case 'rotated':
+      return `rotated to ${r.socket}: ${ROTATION_ENDS[r.when]}`;
+    case 'rotation_timeout':
+      return `rotated to ${r.socket}: rotation timeout after ${r.timeoutMs} ms`;
+    case 'rotation_socket_ended':
+      return `rotation socket ${r.socket} ended: ${r.cause}`;
+    case 'taken_over':
+      return `old socket ${r.old} ended during rotation (${r.cause}); ${r.socket} took over`;
+    case 'retry_wait':
+      return `retry ${r.attempt} in ${r.delayMs} ms after: ${r.cause}`;
+    case 'retries_exhausted':
+      return `retries exhausted after ${r.attempts} attempts; last cause: ${r.cause}`;
+    case 'close':
+      return CLOSE_REASONS[r.reason];
+  }
+}
 
 /** Opens a socket; the default opens an `UpstreamSocket`, a unit test passes a fake. */
 export type SocketFactory = (options: UpstreamSocketOptions, events: SocketEvents) => ConnectionSocket;
@@ -53,7 +136,7 @@ export interface StateChange {
   readonly connection: string;
   readonly from: ConnectionState;
   readonly to: ConnectionState;
-  readonly reason: string;
+  readonly reason: ConnectionReason;
 }
 
 /** What a connection tells the manager. */
@@ -87,7 +170,7 @@ export class UpstreamConnection {
   downSince: number | undefined;
   private current: ConnectionSocket | undefined;
   private next: ConnectionSocket | undefined;
-  private stateNow: ConnectionState = 'connecting';
+  private readonly lifecycle: StateMachine<ConnectionState, ConnectionReason>;
   /** Consecutive failed attempts to restore service (the current socket); these can exhaust the connection. */
   private attempts = 0;
   /** Consecutive failed rotations: they only set the backoff, since the current socket keeps serving. */
@@ -108,21 +191,34 @@ export class UpstreamConnection {
   ) {
     this.id = id;
     this.downSince = ctx.options.now();
+    this.lifecycle = new StateMachine({
+      owner: `WSManager connection ${id}`,
+      table: TRANSITIONS,
+      initial: 'connecting',
+      describe: reasonText,
+      onChange: (from, to, reason) => {
+        ctx.logger.info(
+          { connection: id, from, to, reason: reasonText(reason) },
+          'WSManager connection state changed',
+        );
+        ctx.hooks.onStateChange(this, { connection: id, from, to, reason });
+      },
+    });
     this.socketEvents = {
       onOpen: (s) => this.handleOpen(s),
       onFrame: ctx.hooks.onFrame,
       onReject: (s, method, streams, error) => this.handleReject(s, method, streams, error),
       onShutdownNotice: (s) => {
-        if (s === this.current) this.rotate('server announced shutdown');
+        if (s === this.current) this.rotate({ code: 'shutdown_notice' });
       },
       onMalformed: (_s, detail) => ctx.hooks.onMalformed(this, detail),
       onClose: (s, end) => this.handleClose(s, end),
     };
-    this.openSocket('initial connect');
+    this.openSocket({ code: 'initial_connect' });
   }
 
   get state(): ConnectionState {
-    return this.stateNow;
+    return this.lifecycle.state;
   }
 
   /** The socket delivering now (the newer one once a rotation completes). */
@@ -160,35 +256,26 @@ export class UpstreamConnection {
   }
 
   /** Make-before-break: opens a second socket for the same streams; the old one closes once it took over. */
-  rotate(reason: string): void {
+  rotate(reason: RotationReason): void {
     if (this.state !== 'open' || this.next !== undefined) return;
-    this.setState('rotating', reason);
+    this.lifecycle.transition('rotating', reason);
     this.awaitingSwitch = new Set(this.wanted);
     this.openSocket(reason);
   }
 
   /** Closes for good (the pool released it, or the manager is being destroyed). */
-  close(reason: string): Promise<void> {
+  close(reason: CloseReason): Promise<void> {
     this.timers.clearAll();
-    if (this.state !== 'closed') this.setState('closed', reason);
+    this.lifecycle.transition('closed', { code: 'close', reason });
     const sockets = [this.current, this.next].filter((s): s is ConnectionSocket => s !== undefined);
     this.current = undefined;
     this.next = undefined;
-    return Promise.all(sockets.map((s) => closeSocket(s, reason))).then(() => undefined);
+    const text = CLOSE_REASONS[reason];
+    return Promise.all(sockets.map((s) => closeSocket(s, text))).then(() => undefined);
   }
 
-  private setState(to: ConnectionState, reason: string): void {
-    const from = this.stateNow;
-    if (from === to) return;
-    if (!TRANSITIONS[from].includes(to))
-      throw new Error(`WSManager connection ${this.id}: illegal state change ${from} -> ${to} (${reason})`);
-    this.stateNow = to;
-    const change: StateChange = { connection: this.id, from, to, reason };
-    this.ctx.logger.info(change, 'WSManager connection state changed');
-    this.ctx.hooks.onStateChange(this, change);
-  }
-
-  private openSocket(reason: string): void {
+  /** @param reason why a socket opens: the connection's first, a retry, or a rotation's. */
+  private openSocket(reason: ConnectionReason): void {
     if (this.state === 'closed' || this.state === 'failed') return;
     const { options, admission } = this.ctx;
     const wait = admission.admit();
@@ -202,7 +289,12 @@ export class UpstreamConnection {
         );
       }
       if (this.state !== 'rotating')
-        this.setState('waiting', paused ?? `attempt budget exhausted, waiting ${wait} ms`);
+        this.lifecycle.transition(
+          'waiting',
+          paused === undefined
+            ? { code: 'attempt_budget', waitMs: wait }
+            : { code: 'upstream_paused', pause: paused },
+        );
       this.timers.set('retry', wait, () => this.openSocket(reason));
       return;
     }
@@ -225,7 +317,7 @@ export class UpstreamConnection {
       this.next = socket;
     } else {
       this.current = socket;
-      this.setState('connecting', reason);
+      this.lifecycle.transition('connecting', reason);
     }
   }
 
@@ -237,14 +329,15 @@ export class UpstreamConnection {
       this.everOpened = true;
       this.downSince = undefined;
       this.upSince ??= this.ctx.options.now();
-      this.setState('open', `socket ${socket.id} open`);
+      this.lifecycle.transition('open', { code: 'socket_open', socket: socket.id });
       this.armLifetime(socket);
     } else if (socket === this.next) {
       const timeoutMs = this.ctx.options.rotationTimeoutMs;
       this.timers.set('rotation', timeoutMs, () =>
-        this.finishRotation(`rotation timeout after ${timeoutMs} ms`),
+        this.finishRotation({ code: 'rotation_timeout', socket: socket.id, timeoutMs }),
       );
-      if (this.awaitingSwitch.size === 0) this.finishRotation('no streams to switch');
+      if (this.awaitingSwitch.size === 0)
+        this.finishRotation({ code: 'rotated', socket: socket.id, when: 'nothing_to_switch' });
     }
     this.ctx.hooks.onSocketOpen(this, downForMs);
   }
@@ -252,21 +345,22 @@ export class UpstreamConnection {
   private armLifetime(socket: ConnectionSocket): void {
     const { rotateAfterMs } = this.ctx.options;
     this.timers.set('lifetime', rotateAfterMs, () => {
-      if (socket === this.current) this.rotate(`connection age reached ${rotateAfterMs} ms`);
+      if (socket === this.current) this.rotate({ code: 'lifetime', ageMs: rotateAfterMs });
     });
   }
 
   private maybeFinishRotation(): void {
-    if (this.state === 'rotating' && this.next?.state === 'open' && this.awaitingSwitch.size === 0) {
-      this.finishRotation('every stream delivers on the new socket');
+    const fresh = this.next;
+    if (this.state === 'rotating' && fresh?.state === 'open' && this.awaitingSwitch.size === 0) {
+      this.finishRotation({ code: 'rotated', socket: fresh.id, when: 'switched' });
     }
   }
 
-  private finishRotation(reason: string): void {
+  private finishRotation(reason: ConnectionReason): void {
     const fresh = this.next;
     if (this.state !== 'rotating' || fresh === undefined || fresh.state !== 'open') return;
     const old = this.current;
-    this.takeOver(fresh, `rotated to ${fresh.id}: ${reason}`);
+    this.takeOver(fresh, reason);
     old?.close('rotated');
   }
 
@@ -274,20 +368,20 @@ export class UpstreamConnection {
    * The rotation's socket becomes the current one: the rotation ends, and the connection serves through
    * that socket when it is open, or is `connecting` until it opens.
    */
-  private takeOver(fresh: ConnectionSocket, reason: string): void {
+  private takeOver(fresh: ConnectionSocket, reason: ConnectionReason): void {
     this.timers.clear('rotation');
     this.current = fresh;
     this.next = undefined;
     this.awaitingSwitch.clear();
     if (fresh.state === 'open') {
       this.rotationAttempts = 0;
-      this.setState('open', reason);
+      this.lifecycle.transition('open', reason);
       this.armLifetime(fresh);
       return;
     }
     this.upSince = undefined;
     this.downSince = this.ctx.options.now();
-    this.setState('connecting', reason);
+    this.lifecycle.transition('connecting', reason);
   }
 
   private handleReject(
@@ -313,7 +407,11 @@ export class UpstreamConnection {
     if (socket === this.next) {
       this.next = undefined;
       this.timers.clear('rotation');
-      this.setState('open', `rotation socket ${socket.id} ended: ${end.cause}`);
+      this.lifecycle.transition('open', {
+        code: 'rotation_socket_ended',
+        socket: socket.id,
+        cause: end.cause,
+      });
       this.scheduleRetry(end.cause, 'rotate');
       return;
     }
@@ -324,10 +422,7 @@ export class UpstreamConnection {
     const fresh = this.next;
     if (fresh !== undefined) {
       // The old socket ended during a rotation: the new one takes over at once.
-      this.takeOver(
-        fresh,
-        `old socket ${socket.id} ended during rotation (${end.cause}); ${fresh.id} took over`,
-      );
+      this.takeOver(fresh, { code: 'taken_over', old: socket.id, socket: fresh.id, cause: end.cause });
       return;
     }
     this.upSince = undefined;
@@ -354,7 +449,7 @@ export class UpstreamConnection {
   private scheduleRetry(cause: string, kind: 'reconnect' | 'rotate', healthy = false): void {
     const { retry, random } = this.ctx.options;
     if (kind === 'reconnect' && this.attempts >= retry.maxAttempts) {
-      this.setState('failed', `retries exhausted after ${this.attempts} attempts; last cause: ${cause}`);
+      this.lifecycle.transition('failed', { code: 'retries_exhausted', attempts: this.attempts, cause });
       this.ctx.hooks.onExhausted(this, cause);
       return;
     }
@@ -366,10 +461,11 @@ export class UpstreamConnection {
       : backoffDelay(attempt - 1, retry, random);
     this.ctx.metrics.retried();
     this.ctx.logger.warn({ connection: this.id, attempt, delayMs, cause, kind }, 'WSManager retry scheduled');
-    if (kind === 'reconnect') this.setState('waiting', `retry ${attempt} in ${delayMs} ms after: ${cause}`);
+    if (kind === 'reconnect')
+      this.lifecycle.transition('waiting', { code: 'retry_wait', attempt, delayMs, cause });
     this.timers.set('retry', delayMs, () => {
-      if (kind === 'reconnect') this.openSocket(`retry ${attempt} after: ${cause}`);
-      else if (this.state === 'open') this.rotate(`retrying rotation ${attempt} after: ${cause}`);
+      if (kind === 'reconnect') this.openSocket({ code: 'retry_connect', attempt, cause });
+      else if (this.state === 'open') this.rotate({ code: 'rotation_retry', attempt, cause });
     });
   }
 }

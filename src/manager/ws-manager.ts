@@ -318,7 +318,7 @@ export class WSManager implements StreamSource {
     clearInterval(this.housekeeping);
     // Close the connections before releasing the streams: releasing empties connections, and the pool
     // would drop those on its own, outside the close this promise waits for.
-    const closed = this.pool.closeAll('manager destroyed');
+    const closed = this.pool.closeAll('destroyed');
     this.streams.destroyAll(
       (stream) =>
         new StreamError(ErrorCodes.DESTROYED, stream, `WSManager destroyed while ${stream} was subscribed`),
@@ -423,7 +423,7 @@ export class WSManager implements StreamSource {
       { connection: connection.id, streams: streams.length, cause },
       'WSManager retries exhausted; ending its streams',
     );
-    void this.pool.drop(connection, 'retries exhausted');
+    void this.pool.drop(connection, 'retries_exhausted');
     for (const stream of streams) {
       const message = `Reconnecting the upstream connection of ${stream} failed ${this.options.retry.maxAttempts} times; last cause: ${cause}`;
       this.streams.fail(stream, new StreamError(ErrorCodes.RETRIES_EXHAUSTED, stream, message), 'failed');

@@ -8,11 +8,15 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/core/log.js';
+import type { StateMachine } from '../../src/core/state-machine.js';
 import { UpstreamAdmission } from '../../src/limits/upstream-admission.js';
 import { resolveOptions } from '../../src/manager/resolve-options.js';
 import {
+  CLOSE_REASONS,
   type ConnectionHooks,
+  type ConnectionReason,
   type ConnectionState,
+  reasonText,
   TRANSITIONS,
   UpstreamConnection,
 } from '../../src/manager/upstream-connection.js';
@@ -24,6 +28,7 @@ import type {
   UpstreamSocketOptions,
 } from '../../src/manager/upstream-socket.js';
 import { ManagerMetrics } from '../../src/metrics/manager-metrics.js';
+import { assertTable } from '../core/transition-table.js';
 
 class FakeSocket implements ConnectionSocket {
   state: SocketState = 'connecting';
@@ -100,6 +105,7 @@ interface Rig {
   connection: UpstreamConnection;
   sockets: FakeSocket[];
   states: ConnectionState[];
+  reasons: ConnectionReason['code'][];
   exhausted: string[];
 }
 
@@ -122,6 +128,7 @@ function rig(maxAttempts = 2, attemptLimit = 300): Rig {
   });
   const sockets: FakeSocket[] = [];
   const states: ConnectionState[] = [];
+  const reasons: ConnectionReason['code'][] = [];
   const exhausted: string[] = [];
   const ignore = () => {};
   const hooks: ConnectionHooks = {
@@ -132,6 +139,7 @@ function rig(maxAttempts = 2, attemptLimit = 300): Rig {
         `${change.from} -> ${change.to} is in the table`,
       );
       states.push(change.to);
+      reasons.push(change.reason.code);
     },
     onSocketOpen: ignore,
     onSocketClosed: ignore,
@@ -149,7 +157,7 @@ function rig(maxAttempts = 2, attemptLimit = 300): Rig {
       return socket;
     },
   );
-  return { connection, sockets, states, exhausted };
+  return { connection, sockets, states, reasons, exhausted };
 }
 
 describe('UpstreamConnection states', () => {
@@ -177,7 +185,7 @@ describe('UpstreamConnection states', () => {
     const { connection, sockets } = rig();
     connection.add('btcusdt@trade');
     sockets[0]!.open();
-    connection.rotate('test');
+    connection.rotate({ code: 'shutdown_notice' });
     sockets[1]!.open();
     mock.timers.tick(5000);
     assert.equal(connection.state, 'open');
@@ -188,7 +196,7 @@ describe('UpstreamConnection states', () => {
     const { connection, sockets, states } = rig();
     connection.add('btcusdt@trade');
     sockets[0]!.open();
-    connection.rotate('test');
+    connection.rotate({ code: 'shutdown_notice' });
     sockets[0]!.drop();
     assert.equal(connection.state, 'connecting');
     assert.equal(connection.socket, sockets[1], 'the rotation socket is the current one');
@@ -199,7 +207,7 @@ describe('UpstreamConnection states', () => {
   it('a failed rotation socket leaves the old one serving and retries the rotation later', () => {
     const { connection, sockets, states } = rig();
     sockets[0]!.open();
-    connection.rotate('test');
+    connection.rotate({ code: 'shutdown_notice' });
     sockets[1]!.drop();
     assert.equal(connection.state, 'open');
     assert.equal(connection.socket, sockets[0]);
@@ -212,7 +220,7 @@ describe('UpstreamConnection states', () => {
   it('goes rotating -> waiting when the old socket ends while the rotation waits for the attempt budget', () => {
     const { connection, sockets, states } = rig(2, 1);
     sockets[0]!.open();
-    connection.rotate('test');
+    connection.rotate({ code: 'shutdown_notice' });
     assert.equal(sockets.length, 1, 'the budget (1 attempt) leaves the rotation waiting');
     assert.equal(connection.state, 'rotating');
     sockets[0]!.drop();
@@ -234,7 +242,7 @@ describe('UpstreamConnection states', () => {
     assert.equal(exhausted.length, 1);
     mock.timers.tick(60_000);
     assert.equal(sockets.length, 3, 'a failed connection opens nothing more');
-    void connection.close('released');
+    void connection.close('no_streams');
     assert.deepEqual(states, ['open', 'waiting', 'connecting', 'waiting', 'connecting', 'failed', 'closed']);
   });
 
@@ -242,7 +250,7 @@ describe('UpstreamConnection states', () => {
     const { connection, sockets } = rig();
     sockets[0]!.open();
     sockets[0]!.drop();
-    void connection.close('released');
+    void connection.close('no_streams');
     mock.timers.tick(60_000);
     assert.equal(sockets.length, 1);
     assert.equal(connection.state, 'closed');
@@ -250,10 +258,38 @@ describe('UpstreamConnection states', () => {
 
   it('refuses a move outside the table', () => {
     const { connection } = rig();
-    void connection.close('released');
-    const setState = Reflect.get(connection, 'setState') as (to: ConnectionState, reason: string) => void;
-    assert.throws(() => setState.call(connection, 'open', 'test'), /illegal state change closed -> open/);
+    void connection.close('no_streams');
+    const lifecycle = Reflect.get(connection, 'lifecycle') as StateMachine<ConnectionState, ConnectionReason>;
+    assert.throws(
+      () => lifecycle.transition('open', { code: 'socket_open', socket: 's9' }),
+      /WSManager connection c1: illegal state change closed -> open \(socket s9 open\)/,
+    );
     assert.equal(connection.state, 'closed');
+  });
+
+  it('every move outside the table throws, every move in it is made', () => {
+    assertTable(TRANSITIONS);
+  });
+
+  it('logs each reason with the wording it had as free text', () => {
+    assert.equal(
+      reasonText({ code: 'retry_wait', attempt: 2, delayMs: 150, cause: 'server closed with 1006' }),
+      'retry 2 in 150 ms after: server closed with 1006',
+    );
+    assert.equal(
+      reasonText({ code: 'rotated', socket: 's2', when: 'switched' }),
+      'rotated to s2: every stream delivers on the new socket',
+    );
+    assert.equal(reasonText({ code: 'close', reason: 'no_streams' }), 'no streams left');
+    assert.equal(CLOSE_REASONS.destroyed, 'manager destroyed');
+  });
+
+  it('tells the hooks the reason as a code', () => {
+    const { connection, sockets, reasons } = rig();
+    sockets[0]!.open();
+    sockets[0]!.drop();
+    void connection.close('destroyed');
+    assert.deepEqual(reasons, ['socket_open', 'retry_wait', 'close']);
   });
 
   it('the table has a way out of every state but closed, and into closed from all', () => {

@@ -3,7 +3,7 @@
  * uptime, message rates, one row per upstream connection and the busiest streams. Kept additive: every
  * field the document carried before keeps its name and meaning.
  */
-import type { ConnectionInfo, StreamInfo, StreamSource } from '../../core/stream-source.js';
+import type { ConnectionInfo, StreamInfo, StreamSource, UpstreamState } from '../../core/stream-source.js';
 
 /** Rows listed per document; Legacy has one socket per subscription, so the rest are only counted. */
 export const MAX_CONNECTION_ROWS = 20;
@@ -12,7 +12,7 @@ export const TOP_STREAMS = 5;
 
 export interface ConnectionRow {
   readonly id: string;
-  readonly state: string;
+  readonly state: UpstreamState;
   readonly streams: number;
   /** How long the socket serving now has been open; null while none is. */
   readonly ageMs: number | null;
