@@ -209,6 +209,7 @@ export class UpstreamConnection {
     const socket = this.openSocketWith(
       {
         url: options.streamUrl,
+        exchange: options.exchange,
         connection: this.id,
         serial: this.ctx.nextSerial(),
         pacingMessages: options.pacing.messages,
@@ -297,7 +298,7 @@ export class UpstreamConnection {
     error: ExchangeError,
   ): void {
     if (socket !== this.current && socket !== this.next) return;
-    if (method === 'UNSUBSCRIBE') {
+    if (method === 'unsubscribe') {
       this.ctx.logger.warn({ connection: this.id, streams, error }, 'WSManager UNSUBSCRIBE rejected');
       return;
     }
