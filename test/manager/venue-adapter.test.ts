@@ -9,7 +9,13 @@ import { test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { binance } from '../../src/exchange/binance/index.js';
 import type { Exchange, FrameHandler } from '../../src/exchange/exchange.js';
-import { type StreamMessage, WSManager } from '../../src/manager/index.js';
+import {
+  ErrorCodes,
+  type InvalidArgumentError,
+  type StreamMessage,
+  WSManager,
+} from '../../src/manager/index.js';
+import { resolveOptions } from '../../src/manager/resolve-options.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Reads `{"topic":..,"data":..}` events, `{"op":"pong"}` heartbeats and `{"req_id":..,"success":..}` replies. */
@@ -102,4 +108,32 @@ test('an op-style venue with topic envelopes and JSON pings fits the manager thr
     await manager.destroy();
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+test("the exchange's limits set the defaults and bounds of the options that follow them", () => {
+  const small: Exchange = {
+    ...binance,
+    limits: {
+      ...binance.limits,
+      streamsPerConnection: 500,
+      connectionAttempts: { limit: 50, windowMs: 60_000 },
+      connectionLifetimeMs: 3_600_000,
+    },
+    control: { ...binance.control, argsPerMessage: 10 },
+  };
+  const o = resolveOptions({ url: 'ws://h', exchange: small });
+  assert.equal(o.maxStreamsPerConnection, 500);
+  assert.equal(o.pacing.maxStreamsPerMessage, 10);
+  assert.deepEqual(o.connectionAttempts, { limit: 50, windowMs: 60_000 });
+  assert.equal(o.rotateAfterMs, 3_600_000 - 30 * 60_000);
+  assert.equal(o.streamUrl, 'ws://h/stream');
+  assert.throws(
+    () => resolveOptions({ url: 'ws://h', exchange: small, maxStreamsPerConnection: 501 }),
+    (e: InvalidArgumentError) => e.code === ErrorCodes.INVALID_OPTION && /from 1 to 500/.test(e.message),
+  );
+  assert.throws(
+    () => resolveOptions({ url: 'ws://h', exchange: {} as Exchange }),
+    (e: InvalidArgumentError) => e.code === ErrorCodes.INVALID_OPTION && e.message.includes('"exchange"'),
+  );
+  assert.equal(resolveOptions({ url: 'ws://h' }).exchange, binance);
 });
