@@ -7,7 +7,32 @@
 // reference `ws` types, and @types/ws is not a dependency of consumers.
 export type { GatewayConfig } from './config/gateway-config.js';
 export { createLogger, type Logger, type LoggerOptions } from './core/log.js';
+export { binance } from './exchange/binance/index.js';
 export type * from './exchange/binance/payloads.js';
+export type {
+  BookDiff,
+  BookSnapshot,
+  BookStep,
+  ControlCodec,
+  ControlMethod,
+  Endpoints,
+  Exchange,
+  ExchangeError,
+  ExchangeLimits,
+  FrameCodec,
+  FrameHandler,
+  HeartbeatPolicy,
+  HistoryProcedure,
+  OrderBookProcedure,
+  ParsedStream,
+  RefillResult,
+  RestAnswer,
+  RestGetter,
+  SequencePolicy,
+  SequenceRange,
+  SequenceRule,
+  StreamCodec,
+} from './exchange/exchange.js';
 export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from './gateway/start-gateway.js';
 export { LegacyStreamSource } from './legacy/index.js';
 export * from './manager/index.js';

@@ -20,12 +20,8 @@ import type {
   StreamSource,
   Unsubscribe,
 } from '../core/stream-source.js';
-import {
-  hasSequenceIds,
-  parseStreamName,
-  type StreamKind,
-  sequenceRange,
-} from '../exchange/binance/streams.js';
+import { binance } from '../exchange/binance/index.js';
+import type { Exchange, SequencePolicy } from '../exchange/exchange.js';
 import { GapDetector } from '../manager/gap-detector.js';
 import { type Broker, demandBucket } from './broker.js';
 import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
@@ -42,7 +38,7 @@ type Incoming = Pick<Msg, 'data' | 'headers'>;
 
 interface Entry {
   readonly stream: string;
-  readonly kind: StreamKind;
+  readonly kind: string;
   readonly listeners: Set<StreamListener>;
   /** The listeners as an array, replaced on every change: delivery iterates it without a copy per event. */
   snapshot: readonly StreamListener[];
@@ -69,12 +65,17 @@ export interface NatsStreamSourceOptions {
   readonly healthGraceMs: number;
   /** LEASE_TTL_SECONDS in ms: how long a stale owner can still publish after losing its lease. */
   readonly leaseTtlMs: number;
+  /** The venue the ingest nodes read: stream grammar and sequence ids. @default binance */
+  readonly exchange?: Exchange;
 }
 
 export class NatsStreamSource implements StreamSource {
   // The ingest tier runs WSManager; the gateway serves its streams with the same semantics.
   readonly implementation = 'WSManager' as const;
   readonly sharesUpstream = true;
+  readonly exchange: Exchange;
+  /** Held for the per-message path. */
+  private readonly sequenceRange: SequencePolicy['range'];
   private readonly entries = new Map<string, Entry>();
   private readonly demand: DemandDeclarer;
   private readonly js: JetStreamClient;
@@ -85,6 +86,8 @@ export class NatsStreamSource implements StreamSource {
   private counts = { consumed: 0, gaps: 0, seqGaps: 0, errors: 0, creations: 0, cleanups: 0 };
 
   constructor(private readonly o: NatsStreamSourceOptions) {
+    this.exchange = o.exchange ?? binance;
+    this.sequenceRange = this.exchange.sequence.range;
     this.demand = new DemandDeclarer(
       o.broker.demand,
       o.gatewayId,
@@ -101,7 +104,7 @@ export class NatsStreamSource implements StreamSource {
   }
 
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
-    const parsed = typeof stream === 'string' ? parseStreamName(stream) : undefined;
+    const parsed = typeof stream === 'string' ? this.exchange.streams.parse(stream) : undefined;
     if (parsed === undefined) {
       throw invalidStreamError(stream);
     }
@@ -199,7 +202,7 @@ export class NatsStreamSource implements StreamSource {
     await this.o.broker.close();
   }
 
-  private open(stream: string, kind: StreamKind): Entry {
+  private open(stream: string, kind: string): Entry {
     const entry: Entry = {
       stream,
       kind,
@@ -210,7 +213,7 @@ export class NatsStreamSource implements StreamSource {
           if (error === null) this.onLive(entry, msg);
         },
       }),
-      ids: hasSequenceIds(kind) ? new GapDetector(true) : undefined,
+      ids: this.exchange.sequence.ruleOf(kind) === 'contiguous' ? new GapDetector(true) : undefined,
       lastSeq: undefined,
       epoch: 0,
       lastAt: Date.now(),
@@ -372,7 +375,7 @@ export class NatsStreamSource implements StreamSource {
     const record = data as Record<string, unknown>;
     if (typeof record['E'] === 'number')
       this.o.metrics.endToEndLag.observe(Math.max(0, now - record['E']) / 1000);
-    const range = entry.ids ? sequenceRange(entry.kind, record) : undefined;
+    const range = entry.ids ? this.sequenceRange(entry.kind, record) : undefined;
     const verdict = range ? entry.ids?.check(range) : undefined;
     if (verdict?.kind === 'duplicate') {
       this.o.metrics.duplicatesDropped.inc();

@@ -19,17 +19,16 @@ import type {
   StreamSource,
   Unsubscribe,
 } from '../core/stream-source.js';
-import {
-  CONNECTION_ATTEMPT_WINDOW_MS,
-  isValidStreamName,
-  MAX_CONNECTION_ATTEMPTS,
-} from '../exchange/binance/streams.js';
+import { binance } from '../exchange/binance/index.js';
+import type { Exchange } from '../exchange/exchange.js';
 import { UpstreamAdmission } from '../limits/upstream-admission.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { LegacySubscription } from './legacy-subscription.js';
 
 export interface LegacyStreamSourceOptions {
-  /** Upstream base URL such as `wss://stream.binance.com:9443`; sockets open `${url}/ws/<stream>`. */
+  /** The venue. @default binance */
+  exchange?: Exchange;
+  /** Upstream base URL such as `wss://stream.binance.com:9443`; sockets open `${url}/ws/<stream>` (Binance). */
   url: string;
   /** @default a new Registry of its own */
   registry?: Registry;
@@ -46,7 +45,7 @@ export interface LegacyStreamSourceOptions {
   stallTimeoutMs?: number;
   /**
    * Upgrade attempts allowed in any rolling window, shared by every subscription; beyond it attempts
-   * wait. @default Binance's 300 per 300000 ms
+   * wait. @default the exchange's (Binance: 300 per 300000 ms)
    */
   connectionAttempts?: { limit?: number; windowMs?: number };
   /** Clock, injectable for tests. @default Date.now */
@@ -56,6 +55,7 @@ export interface LegacyStreamSourceOptions {
 export class LegacyStreamSource implements StreamSource {
   readonly implementation = 'Legacy' as const;
   readonly metrics: ManagerMetrics;
+  readonly exchange: Exchange;
   private readonly subscriptions = new Set<LegacySubscription>();
   /** Subscriptions per stream and open sockets, kept as counts so a change costs O(1), not O(subscriptions). */
   private readonly perStream = new Map<string, number>();
@@ -75,6 +75,8 @@ export class LegacyStreamSource implements StreamSource {
       throw invalidOption('url', 'a ws:// or wss:// URL', options?.url);
     }
     this.url = options.url.replace(/\/+$/, '');
+    this.exchange = options.exchange ?? binance;
+    const { connectionAttempts } = this.exchange.limits;
     this.reconnectDelayMs = positiveInteger('reconnectDelayMs', options.reconnectDelayMs, 5000);
     this.healthGraceMs = positiveInteger('healthGraceMs', options.healthGraceMs, 30_000);
     this.stallTimeoutMs = positiveInteger('stallTimeoutMs', options.stallTimeoutMs, 50_000);
@@ -85,12 +87,12 @@ export class LegacyStreamSource implements StreamSource {
       limit: positiveInteger(
         'connectionAttempts.limit',
         options.connectionAttempts?.limit,
-        MAX_CONNECTION_ATTEMPTS,
+        connectionAttempts.limit,
       ),
       windowMs: positiveInteger(
         'connectionAttempts.windowMs',
         options.connectionAttempts?.windowMs,
-        CONNECTION_ATTEMPT_WINDOW_MS,
+        connectionAttempts.windowMs,
       ),
       name: this.implementation,
       logger: this.logger,
@@ -101,7 +103,7 @@ export class LegacyStreamSource implements StreamSource {
   }
 
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
-    if (!isValidStreamName(stream)) {
+    if (!this.exchange.streams.isValid(stream)) {
       throw invalidStreamError(stream);
     }
     if (this.destroyed) {
@@ -110,6 +112,7 @@ export class LegacyStreamSource implements StreamSource {
     const normalized: StreamListener = typeof listener === 'function' ? { next: listener } : listener;
     const subscription = new LegacySubscription(`legacy-${this.nextId++}`, stream, normalized, {
       url: this.url,
+      exchange: this.exchange,
       reconnectDelayMs: this.reconnectDelayMs,
       admission: this.admission,
       metrics: this.metrics,

@@ -10,18 +10,14 @@ import type { Logger } from '../core/log.js';
 import { PayloadMessage } from '../core/payload-message.js';
 import { StateMachine, type TransitionTable } from '../core/state-machine.js';
 import type { StreamListener } from '../core/stream-source.js';
-import { type FrameHandler, readRawFrame } from '../exchange/binance/frames.js';
-import {
-  hasSequenceIds,
-  parseStreamName,
-  type StreamKind,
-  sequenceRange,
-} from '../exchange/binance/streams.js';
+import type { Exchange, FrameHandler } from '../exchange/exchange.js';
 import { readRefusal, type UpgradeRefusal, type UpstreamAdmission } from '../limits/upstream-admission.js';
 import type { ErrorReason, ManagerMetrics } from '../metrics/manager-metrics.js';
 
 export interface LegacySubscriptionContext {
   readonly url: string;
+  /** The venue: single-stream URL, frame reader, stream grammar and sequence ids. */
+  readonly exchange: Exchange;
   readonly reconnectDelayMs: number;
   /** Shared by every subscription of the source: the attempt budget and the Retry-After pause. */
   readonly admission: UpstreamAdmission;
@@ -72,7 +68,7 @@ export class LegacySubscription {
   private attempt = 0;
   private lastSequence: number | undefined;
   private readonly sequenced: boolean;
-  private readonly kind: StreamKind;
+  private readonly kind: string;
   private readonly frames: FrameHandler = {
     event: (_stream, data, frame) => {
       this.messages++;
@@ -107,9 +103,9 @@ export class LegacySubscription {
   ) {
     this.id = id;
     this.stream = stream;
-    const parsed = parseStreamName(stream);
-    this.kind = parsed?.kind ?? 'trade';
-    this.sequenced = parsed !== undefined && hasSequenceIds(parsed.kind);
+    const parsed = ctx.exchange.streams.parse(stream);
+    this.kind = parsed?.kind ?? '';
+    this.sequenced = parsed !== undefined && ctx.exchange.sequence.ruleOf(parsed.kind) === 'contiguous';
     this.downSince = ctx.now();
     this.lifecycle = new StateMachine({
       owner: `Legacy subscription ${id}`,
@@ -178,7 +174,9 @@ export class LegacySubscription {
       return;
     }
     this.lifecycle.transition('connecting', 'connect');
-    const socket = new WebSocket(`${this.ctx.url}/ws/${this.stream}`, { perMessageDeflate: false });
+    const socket = new WebSocket(this.ctx.exchange.endpoints.singleStreamUrl(this.ctx.url, this.stream), {
+      perMessageDeflate: false,
+    });
     this.socket = socket;
     let opened = false;
     let refusal: UpgradeRefusal | undefined;
@@ -202,7 +200,7 @@ export class LegacySubscription {
     });
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       this.lastTrafficAt = this.ctx.now();
-      if (!isBinary) readRawFrame(data, this.frames);
+      if (!isBinary) this.ctx.exchange.frames.readSingle(data, this.frames);
     });
     socket.on('ping', () => {
       this.lastTrafficAt = this.ctx.now();
@@ -248,7 +246,7 @@ export class LegacySubscription {
   }
 
   private checkSequence(data: Record<string, unknown>): void {
-    const range = sequenceRange(this.kind, data);
+    const range = this.ctx.exchange.sequence.range(this.kind, data);
     if (!range) return;
     const expected = this.lastSequence === undefined ? undefined : this.lastSequence + 1;
     if (expected !== undefined && range.first > expected) {

@@ -4,12 +4,11 @@
  * go back on a fresh socket after a reconnect are not duplicates but a restarted upstream: the owner
  * calls `restart()` then.
  *
- * Binance sequence ids (spot "WebSocket Streams"; depth: "How to manage a local order book correctly"):
- * trade `t` and aggTrade `a` grow by one per event; a depth diff covers `U`..`u` and the next one
- * starts at `u + 1`. bookTicker's `u` grows but not by one per event, so it orders (de-duplicates)
- * without detecting gaps.
+ * Which ids an event carries and whether they grow by one per event is the exchange's to say
+ * (`Exchange.sequence`; Binance: trade `t`, aggTrade `a`, depth `U`..`u` contiguous, bookTicker `u`
+ * ordered only).
  */
-import type { SequenceRange } from '../exchange/binance/streams.js';
+import type { SequenceRange } from '../exchange/exchange.js';
 
 /** What `check` decided for one event. */
 export type SequenceVerdict =

@@ -8,7 +8,7 @@
 
 import { describeValue, ErrorCodes, InvalidArgumentError, invalidStreamError } from '../core/errors.js';
 import type { StreamSource } from '../core/stream-source.js';
-import { isValidStreamName } from '../exchange/binance/streams.js';
+import { exchangeOf } from './default-exchange.js';
 
 // The same declaration rxjs ships, so the interop key type-checks with or without rxjs installed.
 declare global {
@@ -47,8 +47,8 @@ function interopKeys(): PropertyKey[] {
   return symbolObservable === undefined ? ['@@observable'] : [symbolObservable, '@@observable'];
 }
 
-function checkStream(stream: unknown): asserts stream is string {
-  if (!isValidStreamName(stream)) {
+function checkStream(source: StreamSource, stream: unknown): asserts stream is string {
+  if (!exchangeOf(source).streams.isValid(stream)) {
     throw invalidStreamError(stream);
   }
 }
@@ -105,7 +105,7 @@ export function toObservable<O>(
   stream: string,
   Observable?: ObservableConstructor<O>,
 ): StreamObservable | O {
-  checkStream(stream);
+  checkStream(source, stream);
   if (Observable !== undefined) {
     if (typeof Observable !== 'function') {
       throw new InvalidArgumentError(

@@ -4,12 +4,8 @@
  */
 import type { Registry } from 'prom-client';
 import type { Logger } from '../core/log.js';
-import {
-  CONNECTION_ATTEMPT_WINDOW_MS,
-  MAX_CONNECTION_ATTEMPTS,
-  MAX_CONNECTION_LIFETIME_MS,
-  MAX_STREAMS_PER_CONNECTION,
-} from '../exchange/binance/streams.js';
+import type { Exchange } from '../exchange/exchange.js';
+import { DEFAULT_EXCHANGE } from './default-exchange.js';
 
 /** Reconnection policy (full-jitter exponential backoff). */
 export interface RetryOptions {
@@ -60,6 +56,11 @@ export interface PacingOptions {
 }
 
 export interface WSManagerOptions {
+  /**
+   * The venue: its stream names, endpoints, control messages, limits, sequence ids, REST history and
+   * order-book procedure. Defaults and bounds of the options below follow its limits. @default binance
+   */
+  exchange?: Exchange;
   /** Upstream base URL (`ws://` or `wss://`), e.g. `wss://stream.binance.com:9443`; the manager opens `${url}/stream`. */
   url: string;
   /** prom-client registry for the metrics. @default a new Registry of its own */
@@ -122,6 +123,7 @@ export interface WSManagerOptions {
 }
 
 export interface ResolvedOptions {
+  readonly exchange: Exchange;
   readonly url: string;
   readonly streamUrl: string;
   readonly registry: Registry;
@@ -146,9 +148,16 @@ export interface ResolvedOptions {
 /** The longest retry delay (`retry.maxDelayMs` at most). */
 export const MAX_RETRY_DELAY_MS = 30_000;
 
+const { limits } = DEFAULT_EXCHANGE;
+
+/** The defaults with the default exchange; another exchange's limits change those derived from them. */
 export const DEFAULTS = Object.freeze({
-  maxStreamsPerConnection: MAX_STREAMS_PER_CONNECTION,
-  pacing: Object.freeze({ messages: 4, windowMs: 1000, maxStreamsPerMessage: 1024 }),
+  maxStreamsPerConnection: limits.streamsPerConnection,
+  pacing: Object.freeze({
+    messages: 4,
+    windowMs: 1000,
+    maxStreamsPerMessage: DEFAULT_EXCHANGE.control.argsPerMessage,
+  }),
   idleGraceMs: 30_000,
   retry: Object.freeze({
     baseDelayMs: 1000,
@@ -160,13 +169,18 @@ export const DEFAULTS = Object.freeze({
     firstRetryJitterMs: 50,
   }),
   connectionAttempts: Object.freeze({
-    limit: MAX_CONNECTION_ATTEMPTS,
-    windowMs: CONNECTION_ATTEMPT_WINDOW_MS,
+    limit: limits.connectionAttempts.limit,
+    windowMs: limits.connectionAttempts.windowMs,
   }),
   stallTimeoutMs: 50_000,
   connectTimeoutMs: 10_000,
-  rotateAfterMs: MAX_CONNECTION_LIFETIME_MS - 30 * 60_000,
+  rotateAfterMs: rotateAfterMsFor(DEFAULT_EXCHANGE),
   rotationTimeoutMs: 5_000,
   healthGraceMs: 30_000,
   restWeightPerMinute: 1200,
 });
+
+/** Connections rotate half an hour before the exchange would close them. */
+export function rotateAfterMsFor(exchange: Exchange): number {
+  return exchange.limits.connectionLifetimeMs - 30 * 60_000;
+}

@@ -1,16 +1,16 @@
 /**
- * Keeps one local order book in step with the exchange, following Binance's documented procedure
- * ("How to manage a local order book correctly"): buffer the `<symbol>@depth@100ms` diffs, fetch a
- * `/api/v3/depth` snapshot, drop the diffs with `u` ≤ its `lastUpdateId`, apply the first one that
- * straddles it, then each diff only when its `U` is the previous `u` + 1. Any gap (a reconnect that
- * lost diffs, an upstream whose ids went back) starts the procedure again by itself. Shared by every
- * subscriber of the same symbol and depth.
+ * Keeps one local order book in step with the exchange, following its documented procedure
+ * (`Exchange.book`; Binance: "How to manage a local order book correctly"): buffer the diff stream,
+ * fetch a REST snapshot, drop the diffs already in it, then apply each diff the continuity rule says
+ * continues the book. Any gap (a reconnect that lost diffs, an upstream whose ids went back) starts the
+ * procedure again by itself; a diff that replaces the whole book resets it. Shared by every subscriber
+ * of the same symbol and depth.
  */
 import type { StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { StreamListener, Unsubscribe } from '../core/stream-source.js';
-import { depthWeight } from '../exchange/binance/rest-limits.js';
-import { type BookLevel, LocalOrderBook, type OrderBookView } from './order-book.js';
+import type { BookDiff, BookSnapshot, OrderBookProcedure } from '../exchange/exchange.js';
+import { LocalOrderBook, type OrderBookView } from './order-book.js';
 import type { RestClient } from './rest-client.js';
 
 /** Why and where a book was (re)built from a snapshot. */
@@ -31,13 +31,6 @@ export interface OrderBookListener {
   error?(error: StreamError): void;
 }
 
-interface Diff {
-  readonly U: number;
-  readonly u: number;
-  readonly b: readonly BookLevel[];
-  readonly a: readonly BookLevel[];
-}
-
 /** Diffs buffered while a snapshot is on its way; beyond, the oldest are useless and the procedure restarts. */
 const MAX_BUFFERED = 10_000;
 /** A failed snapshot is retried after this, doubling up to the cap (the REST budget or Retry-After may be why). */
@@ -46,6 +39,8 @@ const SNAPSHOT_RETRY_MAX_MS = 30_000;
 
 export interface OrderBookDeps {
   subscribe(stream: string, listener: StreamListener): Unsubscribe;
+  /** The exchange's diff stream, snapshot and continuity rule. */
+  readonly procedure: OrderBookProcedure;
   readonly rest: RestClient;
   readonly logger: Logger;
 }
@@ -55,7 +50,7 @@ export class SyncedOrderBook {
   private readonly listeners = new Set<OrderBookListener>();
   private readonly unsubscribe: Unsubscribe;
   private synced = false;
-  private buffer: Diff[] = [];
+  private buffer: BookDiff[] = [];
   private reason = 'initial';
   private fetching = false;
   private refetch = false;
@@ -70,7 +65,7 @@ export class SyncedOrderBook {
   ) {
     this.book = new LocalOrderBook(symbol, depth);
     // Subscribe before fetching the snapshot, so no diff between the two is missed.
-    this.unsubscribe = deps.subscribe(`${symbol}@depth@100ms`, {
+    this.unsubscribe = deps.subscribe(deps.procedure.diffStream(symbol), {
       next: (data) => this.onDiff(data),
       gap: (g) => this.resync(`gap in the diff stream: expected ${g.expected}, received ${g.received}`),
       error: (e) => this.fail(e),
@@ -106,8 +101,12 @@ export class SyncedOrderBook {
   }
 
   private onDiff(data: unknown): void {
-    const diff = readDiff(data);
+    const diff = this.deps.procedure.readDiff(data);
     if (diff === undefined) return;
+    if (diff.resets) {
+      this.replaceWith(diff.last, diff, this.synced ? 'the exchange sent a new snapshot' : this.reason);
+      return;
+    }
     if (!this.synced) {
       this.buffer.push(diff);
       if (this.buffer.length > MAX_BUFFERED)
@@ -118,15 +117,16 @@ export class SyncedOrderBook {
   }
 
   /** Applies `diff` if it continues the book; starts a resync if it leaves a hole. */
-  private applyNext(diff: Diff): boolean {
+  private applyNext(diff: BookDiff): boolean {
     const last = this.book.lastUpdateId;
-    if (diff.u <= last) return false;
-    if (diff.U > last + 1) {
-      this.resync(`diff ${diff.U}-${diff.u} does not follow ${last}`);
+    const step = this.deps.procedure.step(diff, last);
+    if (step === 'stale') return false;
+    if (step === 'gap') {
+      this.resync(`diff ${diff.first}-${diff.last} does not follow ${last}`);
       this.buffer.push(diff);
       return false;
     }
-    this.book.apply(diff.u, diff.b, diff.a);
+    this.book.apply(diff.last, diff.bids, diff.asks);
     return true;
   }
 
@@ -147,14 +147,13 @@ export class SyncedOrderBook {
       return;
     }
     this.fetching = true;
-    const query = { symbol: this.symbol.toUpperCase(), limit: this.depth };
-    this.deps.rest.get('/api/v3/depth', query, depthWeight(this.depth)).then(
-      (answer) => this.snapshotIn(answer.ok ? answer.body : undefined),
+    this.deps.procedure.fetchSnapshot(this.deps.rest, this.symbol, this.depth).then(
+      (snapshot) => this.snapshotIn(snapshot),
       () => this.snapshotIn(undefined),
     );
   }
 
-  private snapshotIn(body: unknown): void {
+  private snapshotIn(snapshot: BookSnapshot | undefined): void {
     this.fetching = false;
     if (this.closed) return;
     if (this.refetch) {
@@ -162,21 +161,34 @@ export class SyncedOrderBook {
       this.fetchSnapshot();
       return;
     }
-    const snapshot = readSnapshot(body);
+    // A diff that replaced the whole book meanwhile already put it in step.
+    if (this.synced) return;
     if (snapshot === undefined) {
       this.retryLater();
       return;
     }
-    // Binance, step 4: diffs at or below the snapshot are already in it.
-    const pending = this.buffer.filter((d) => d.u > snapshot.lastUpdateId);
-    // Step 3: a snapshot older than the first buffered diff cannot be continued; fetch a newer one.
-    if (pending[0] !== undefined && pending[0].U > snapshot.lastUpdateId + 1) {
+    const { step } = this.deps.procedure;
+    // Diffs at or below the snapshot are already in it (Binance, step 4).
+    const pending = this.buffer.filter((d) => step(d, snapshot.lastUpdateId) !== 'stale');
+    // A snapshot older than the first buffered diff cannot be continued; fetch a newer one (step 3).
+    if (pending[0] !== undefined && step(pending[0], snapshot.lastUpdateId) === 'gap') {
       this.retryLater(100);
       return;
     }
-    this.book.reset(snapshot.lastUpdateId, snapshot.bids, snapshot.asks);
+    this.replaceWith(snapshot.lastUpdateId, snapshot, this.reason, pending);
+  }
+
+  /** Rebuilds the book from a snapshot (REST, or a diff that replaces the book), then applies `pending`. */
+  private replaceWith(
+    lastUpdateId: number,
+    levels: Pick<BookSnapshot, 'bids' | 'asks'>,
+    reason: string,
+    pending: readonly BookDiff[] = [],
+  ): void {
+    this.book.reset(lastUpdateId, levels.bids, levels.asks);
     this.buffer = [];
     this.synced = true;
+    this.reason = reason;
     this.retryMs = SNAPSHOT_RETRY_MS;
     for (const diff of pending) {
       this.applyNext(diff);
@@ -218,23 +230,4 @@ export class SyncedOrderBook {
       this.deps.logger.warn({ symbol: this.symbol, err }, 'WSManager order-book subscriber threw');
     }
   }
-}
-
-function readDiff(data: unknown): Diff | undefined {
-  const d = data as Record<string, unknown> | null;
-  if (d === null || typeof d !== 'object') return undefined;
-  const { U, u, b, a } = d;
-  if (typeof U !== 'number' || typeof u !== 'number' || !Array.isArray(b) || !Array.isArray(a))
-    return undefined;
-  return { U, u, b: b as BookLevel[], a: a as BookLevel[] };
-}
-
-function readSnapshot(
-  body: unknown,
-): { lastUpdateId: number; bids: BookLevel[]; asks: BookLevel[] } | undefined {
-  const s = body as Record<string, unknown> | null | undefined;
-  if (s === null || typeof s !== 'object') return undefined;
-  const { lastUpdateId, bids, asks } = s;
-  if (typeof lastUpdateId !== 'number' || !Array.isArray(bids) || !Array.isArray(asks)) return undefined;
-  return { lastUpdateId, bids: bids as BookLevel[], asks: asks as BookLevel[] };
 }

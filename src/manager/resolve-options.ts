@@ -6,14 +6,15 @@
 import { Registry } from 'prom-client';
 import { describeValue, ErrorCodes, InvalidArgumentError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/log.js';
-import { restBaseFor } from '../exchange/binance/rest-base.js';
-import { REQUEST_WEIGHT_PER_MINUTE } from '../exchange/binance/rest-limits.js';
+import type { Exchange } from '../exchange/exchange.js';
+import { DEFAULT_EXCHANGE } from './default-exchange.js';
 import {
-  MAX_CONNECTION_LIFETIME_MS,
-  MAX_INCOMING_MESSAGES_PER_SECOND,
-  MAX_STREAMS_PER_CONNECTION,
-} from '../exchange/binance/streams.js';
-import { DEFAULTS, MAX_RETRY_DELAY_MS, type ResolvedOptions, type WSManagerOptions } from './options.js';
+  DEFAULTS,
+  MAX_RETRY_DELAY_MS,
+  type ResolvedOptions,
+  rotateAfterMsFor,
+  type WSManagerOptions,
+} from './options.js';
 
 /** The longest delay setTimeout honours (2^31 - 1 ms); longer ones fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -43,16 +44,33 @@ export interface OptionRow {
 type Bound = number | ((resolved: Resolved) => number);
 const bound = (b: Bound, resolved: Resolved): number => (typeof b === 'number' ? b : b(resolved));
 
-function integer(name: string, fallback: number, min: Bound, max: number, doc: string): OptionRow {
+function integer(name: string, fallback: number, min: Bound, max: Bound, doc: string): OptionRow {
   return {
     name,
     default: () => fallback,
     shownDefault: String(fallback),
-    expected: (r) => `an integer from ${bound(min, r)} to ${max}`,
-    accepts: (v, r) => typeof v === 'number' && Number.isInteger(v) && v >= bound(min, r) && v <= max,
+    expected: (r) => `an integer from ${bound(min, r)} to ${bound(max, r)}`,
+    accepts: (v, r) =>
+      typeof v === 'number' && Number.isInteger(v) && v >= bound(min, r) && v <= bound(max, r),
     doc,
   };
 }
+
+/** The exchange row's value: the rows below it take their exchange-given defaults and bounds from it. */
+const exchangeIn = (r: Resolved): Exchange => r['exchange'] as Exchange;
+const streamsPerConnection = (r: Resolved): number => exchangeIn(r).limits.streamsPerConnection;
+/** Keys every adapter has, so a plain object standing in for one is caught at construction. */
+const EXCHANGE_PARTS = [
+  'streams',
+  'endpoints',
+  'control',
+  'frames',
+  'heartbeat',
+  'limits',
+  'sequence',
+  'history',
+  'book',
+];
 
 function fn(name: string, fallback: () => unknown, shownDefault: string, doc: string): OptionRow {
   return {
@@ -65,20 +83,31 @@ function fn(name: string, fallback: () => unknown, shownDefault: string, doc: st
   };
 }
 
-const WS_URL = 'a ws:// or wss:// URL such as "wss://stream.binance.com:9443"';
 const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '');
 
 /** Every option, in the order they are checked (a row may read the rows above it). */
 export const OPTION_TABLE: readonly OptionRow[] = [
   {
+    name: 'exchange',
+    default: () => DEFAULT_EXCHANGE,
+    shownDefault: '`binance`',
+    expected: () => 'an Exchange adapter such as binance',
+    accepts: (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as Exchange).name === 'string' &&
+      EXCHANGE_PARTS.every((part) => typeof (v as Record<string, unknown>)[part] === 'object'),
+    doc: 'The venue: stream names, endpoints, control messages, heartbeats, limits, sequence ids, REST history and order-book procedure (see Exchange adapter). Defaults and bounds marked Binance below follow its limits.',
+  },
+  {
     name: 'url',
     default: () => undefined,
     required: true,
     shownDefault: '(required)',
-    expected: () => WS_URL,
+    expected: (r) => `a ws:// or wss:// URL such as "${exchangeIn(r).endpoints.exampleUrl}"`,
     accepts: (v) => typeof v === 'string' && /^wss?:\/\/[^/\s]+/.test(v) && URL.canParse(v),
     normalise: withoutTrailingSlash,
-    doc: 'Upstream base URL, `ws://` or `wss://`. The manager opens `${url}/stream`.',
+    doc: 'Upstream base URL, `ws://` or `wss://`. The manager opens `${url}/stream` (Binance).',
   },
   {
     name: 'registry',
@@ -100,13 +129,16 @@ export const OPTION_TABLE: readonly OptionRow[] = [
       typeof (v as Logger).warn === 'function',
     doc: 'pino logger.',
   },
-  integer(
-    'maxStreamsPerConnection',
-    DEFAULTS.maxStreamsPerConnection,
-    1,
-    MAX_STREAMS_PER_CONNECTION,
-    'Streams packed onto one connection (Binance maximum 1024).',
-  ),
+  {
+    ...integer(
+      'maxStreamsPerConnection',
+      DEFAULTS.maxStreamsPerConnection,
+      1,
+      streamsPerConnection,
+      'Streams packed onto one connection (Binance maximum 1024).',
+    ),
+    default: streamsPerConnection,
+  },
   integer(
     'pacing.messages',
     DEFAULTS.pacing.messages,
@@ -115,13 +147,16 @@ export const OPTION_TABLE: readonly OptionRow[] = [
     'Frames sent per connection in any rolling window of `pacing.windowMs`: SUBSCRIBE, UNSUBSCRIBE **and pongs**. Binance allows 5 per second; more than 5 per 1000 ms is rejected.',
   ),
   integer('pacing.windowMs', DEFAULTS.pacing.windowMs, 1, MAX_TIMER_MS, 'The window of `pacing.messages`.'),
-  integer(
-    'pacing.maxStreamsPerMessage',
-    DEFAULTS.pacing.maxStreamsPerMessage,
-    1,
-    MAX_STREAMS_PER_CONNECTION,
-    'Streams carried by one SUBSCRIBE/UNSUBSCRIBE.',
-  ),
+  {
+    ...integer(
+      'pacing.maxStreamsPerMessage',
+      DEFAULTS.pacing.maxStreamsPerMessage,
+      1,
+      (r) => Math.min(exchangeIn(r).control.argsPerMessage, streamsPerConnection(r)),
+      'Streams carried by one SUBSCRIBE/UNSUBSCRIBE.',
+    ),
+    default: (r) => Math.min(exchangeIn(r).control.argsPerMessage, streamsPerConnection(r)),
+  },
   integer(
     'idleGraceMs',
     DEFAULTS.idleGraceMs,
@@ -176,20 +211,26 @@ export const OPTION_TABLE: readonly OptionRow[] = [
     MAX_RETRY_DELAY_MS,
     'Upper bound of the random delay of that immediate first reconnect.',
   ),
-  integer(
-    'connectionAttempts.limit',
-    DEFAULTS.connectionAttempts.limit,
-    1,
-    1_000_000,
-    'Connection attempts (connects, reconnects, rotations) allowed per rolling window, shared by all connections of the manager. When spent, connections wait.',
-  ),
-  integer(
-    'connectionAttempts.windowMs',
-    DEFAULTS.connectionAttempts.windowMs,
-    1,
-    MAX_TIMER_MS,
-    'The window of `connectionAttempts.limit`. It is kept 1 s longer than given, since the exchange counts an attempt when it arrives.',
-  ),
+  {
+    ...integer(
+      'connectionAttempts.limit',
+      DEFAULTS.connectionAttempts.limit,
+      1,
+      1_000_000,
+      'Connection attempts (connects, reconnects, rotations) allowed per rolling window, shared by all connections of the manager. When spent, connections wait.',
+    ),
+    default: (r) => exchangeIn(r).limits.connectionAttempts.limit,
+  },
+  {
+    ...integer(
+      'connectionAttempts.windowMs',
+      DEFAULTS.connectionAttempts.windowMs,
+      1,
+      MAX_TIMER_MS,
+      'The window of `connectionAttempts.limit`. It is kept 1 s longer than given, since the exchange counts an attempt when it arrives.',
+    ),
+    default: (r) => exchangeIn(r).limits.connectionAttempts.windowMs,
+  },
   integer(
     'stallTimeoutMs',
     DEFAULTS.stallTimeoutMs,
@@ -204,9 +245,10 @@ export const OPTION_TABLE: readonly OptionRow[] = [
       DEFAULTS.rotateAfterMs,
       1,
       // Binance closes connections at 24 h; rotating later than that would be a disconnect, not a rotation.
-      MAX_CONNECTION_LIFETIME_MS - 1,
+      (r) => exchangeIn(r).limits.connectionLifetimeMs - 1,
       'Connection age at which it is rotated (must be below 24 h).',
     ),
+    default: (r) => rotateAfterMsFor(exchangeIn(r)),
     shownDefault: `${DEFAULTS.rotateAfterMs} (23.5 h)`,
   },
   integer(
@@ -233,7 +275,7 @@ export const OPTION_TABLE: readonly OptionRow[] = [
   },
   {
     name: 'restUrl',
-    default: (r) => restBaseFor(r['url'] as string),
+    default: (r) => exchangeIn(r).endpoints.restBaseFor(r['url'] as string),
     shownDefault: 'derived from `url`',
     expected: () => 'an http:// or https:// URL such as "https://api.binance.com"',
     accepts: (v) => typeof v === 'string' && /^https?:\/\/[^/\s]+/.test(v),
@@ -244,7 +286,7 @@ export const OPTION_TABLE: readonly OptionRow[] = [
     'restWeightPerMinute',
     DEFAULTS.restWeightPerMinute,
     1,
-    REQUEST_WEIGHT_PER_MINUTE,
+    (r) => exchangeIn(r).limits.restWeightPerMinute,
     "Request weight all REST calls of the manager may use per minute together (at most 6000, Binance's limit per IP).",
   ),
   fn('random', Math.random, '`Math.random`', 'Returns a number in [0, 1) for jitter; injectable for tests.'),
@@ -297,12 +339,14 @@ export function resolveOptions(options: WSManagerOptions): ResolvedOptions {
     else if (!row.accepts(value, flat)) fail(row.name, row.expected(flat), value);
     else flat[row.name] = row.normalise ? row.normalise(value as never) : value;
   }
-  // Binance "WebSocket Limits": 5 incoming messages per second per connection, or 1008 and a disconnect.
+  // The exchange's limit on messages it receives (Binance "WebSocket Limits": 5 per second per
+  // connection, or 1008 and a disconnect).
   const { 'pacing.messages': messages, 'pacing.windowMs': windowMs } = flat as Record<string, number>;
-  if (messages! * 1000 > MAX_INCOMING_MESSAGES_PER_SECOND * windowMs!) {
-    const expected = `at most ${MAX_INCOMING_MESSAGES_PER_SECOND} messages per 1000 ms (the exchange limit)`;
+  const { endpoints, limits } = exchangeIn(flat);
+  if (messages! * 1000 > limits.incomingMessagesPerSecond * windowMs!) {
+    const expected = `at most ${limits.incomingMessagesPerSecond} messages per 1000 ms (the exchange limit)`;
     fail('pacing', expected, options.pacing);
   }
   const resolved = nest(flat) as unknown as Omit<ResolvedOptions, 'streamUrl'>;
-  return Object.freeze({ ...resolved, streamUrl: `${resolved.url}/stream` });
+  return Object.freeze({ ...resolved, streamUrl: endpoints.connectionUrl(resolved.url) });
 }

@@ -6,7 +6,7 @@
  */
 
 import type { Logger } from '../core/log.js';
-import { USED_WEIGHT_HEADER } from '../exchange/binance/rest-limits.js';
+import type { RestAnswer } from '../exchange/exchange.js';
 import { FixedWindow, MINUTE_MS } from '../limits/fixed-window.js';
 import { RetryAfterPause, refusalPauseMs } from '../limits/retry-after.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
@@ -24,9 +24,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const REFILL_MAX_BYTES = 8 << 20;
 
 /** A refill's answer: `refused` when the exchange answered with any error status (429/418 included). */
-export type RestAnswer =
-  | { readonly ok: true; readonly body: unknown }
-  | { readonly ok: false; readonly reason: 'budget' | 'retry_after' | 'refused' | 'unreachable' };
+export type { RestAnswer };
 
 /** An exchange answer passed on as it came (any status but 429/418), or why there is none. */
 export type ForwardedAnswer =
@@ -46,6 +44,8 @@ export interface RestClientOptions {
   readonly now: () => number;
   readonly logger: Logger;
   readonly metrics: ManagerMetrics;
+  /** The answer header carrying the weight the IP used this minute (Binance `x-mbx-used-weight-1m`), if any. */
+  readonly usedWeightHeader: string | undefined;
 }
 
 export class RestClient {
@@ -137,7 +137,8 @@ export class RestClient {
       logger.warn({ url, maxBytes }, 'WSManager REST answer longer than its bound; dropped');
       return { ok: false, reason: 'unreachable', retryAfterMs: 0 };
     }
-    const header = Number(res.headers.get(USED_WEIGHT_HEADER));
+    const { usedWeightHeader } = this.options;
+    const header = usedWeightHeader === undefined ? Number.NaN : Number(res.headers.get(usedWeightHeader));
     // The exchange counts every client of this IP: trust its count when it is higher than ours.
     if (Number.isFinite(header)) this.window.raiseTo(header, now());
     if (res.status === 429 || res.status === 418) {

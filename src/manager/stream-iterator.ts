@@ -16,7 +16,7 @@ import {
   StreamError,
 } from '../core/errors.js';
 import type { StreamSource, Unsubscribe } from '../core/stream-source.js';
-import { isValidStreamName } from '../exchange/binance/streams.js';
+import { exchangeOf } from './default-exchange.js';
 
 export interface StreamIteratorOptions {
   /** Events buffered for a consumer that is behind. @default 1024 */
@@ -48,7 +48,7 @@ export class StreamIterator implements AsyncIterableIterator<unknown> {
     private readonly stream: string,
     options: StreamIteratorOptions = {},
   ) {
-    if (!isValidStreamName(stream)) {
+    if (!exchangeOf(source).streams.isValid(stream)) {
       throw invalidStreamError(stream);
     }
     const size = options.bufferSize ?? 1024;

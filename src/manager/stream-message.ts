@@ -4,48 +4,46 @@
  */
 
 import type { StreamMessage } from '../core/stream-source.js';
-import { combinedPrefix } from '../exchange/binance/frames.js';
+import { combinedFrame, sliceData } from '../exchange/combined-frame.js';
+import type { FrameCodec } from '../exchange/exchange.js';
 
-const CLOSE_BRACE = 0x7d;
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+/** How a frame is laid out: whether it is a combined frame, and where its payload lies. */
+export type FrameLayout = Pick<FrameCodec, 'framesAreCombined' | 'payloadOf'>;
+
+/** The layout of frames built as combined frames (refilled events), whatever the exchange's own. */
+export const COMBINED: FrameLayout = Object.freeze({ framesAreCombined: true, payloadOf: sliceData });
 
 export class FrameMessage implements StreamMessage {
   private payload: Buffer | undefined;
+  /** The combined frame, when the received frame is not one. */
+  private combined: Buffer | undefined;
 
   /**
-   * @param frame the combined-stream frame exactly as received: `{"stream":"<name>","data":<payload>}`.
+   * @param frame the frame exactly as received (Binance: `{"stream":"<name>","data":<payload>}`).
+   * @param layout the exchange's frame layout, shared by every message.
    */
   constructor(
     readonly stream: string,
     readonly data: unknown,
     private readonly frame: Buffer,
+    private readonly layout: FrameLayout,
   ) {}
 
   frameBytes(): Buffer {
-    return this.frame;
+    if (this.layout.framesAreCombined) return this.frame;
+    this.combined ??= combinedFrame(this.stream, this.payloadBytes());
+    return this.combined;
   }
 
   /**
    * The payload bytes, sliced out of the frame on first use (no copy). When the frame is not laid out
-   * as Binance sends it (other key order or spacing), the payload is serialised from `data` instead.
+   * as the exchange sends it (other key order or spacing), the payload is serialised from `data` instead.
    */
   payloadBytes(): Buffer {
-    if (this.payload === undefined) this.payload = sliceData(this.frame, this.stream) ?? serialise(this.data);
+    if (this.payload === undefined)
+      this.payload = this.layout.payloadOf(this.frame, this.stream) ?? serialise(this.data);
     return this.payload;
   }
-}
-
-/** Locates `<payload>` in `{"stream":"<name>","data":<payload>}` (trailing whitespace allowed). */
-export function sliceData(frame: Buffer, stream: string): Buffer | undefined {
-  const prefix = combinedPrefix(stream);
-  const start = Buffer.byteLength(prefix);
-  if (frame.length <= start || frame.toString('utf8', 0, start) !== prefix) return undefined;
-  let end = frame.length - 1;
-  while (end > start && WHITESPACE.has(frame[end]!)) end--;
-  if (frame[end] !== CLOSE_BRACE) return undefined;
-  end--;
-  while (end >= start && WHITESPACE.has(frame[end]!)) end--;
-  return end >= start ? frame.subarray(start, end + 1) : undefined;
 }
 
 function serialise(data: unknown): Buffer {

@@ -1,16 +1,15 @@
 /**
- * Gap recovery of one stream for its backfill subscribers: a gap (or, on a kline stream, a candle whose
- * closing update never came) is refilled from the exchange history (`backfill.ts`) while the stream's
+ * Gap recovery of one stream for its backfill subscribers: a gap (or, on a candle stream, a candle whose
+ * closing update never came) is refilled from the exchange history (`Exchange.history`) while the stream's
  * live events are held back for them, so they get the missing events first, then the live ones, in
  * order, once each. Subscribers that asked for reports get them from the registry directly.
  */
 
 import type { LogDigest } from '../core/log-digest.js';
 import type { GapEvent } from '../core/stream-source.js';
-import { combinedFrame } from '../exchange/binance/frames.js';
-import { parseStreamName, type StreamKind } from '../exchange/binance/streams.js';
+import { combinedFrame } from '../exchange/combined-frame.js';
+import type { HistoryProcedure, ParsedStream, RefillResult } from '../exchange/exchange.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
-import type { RefillResult } from './backfill.js';
 
 /** Shared by every stream of a registry. */
 export interface RefillContext {
@@ -21,11 +20,13 @@ export interface RefillContext {
     readonly refillFailed: LogDigest;
     readonly refillTooSlow: LogDigest;
   };
+  /** The exchange's history: which kinds refill how, and how a candle event reads. */
+  readonly history: HistoryProcedure;
   /**
    * Fetches a gap's events (ids `from` to `to - 1`) from the exchange history; undefined when the
    * stream cannot be refilled (no REST base, or a kind without public history).
    */
-  fetch(stream: string, kind: StreamKind, from: number, to: number): Promise<RefillResult> | undefined;
+  fetch(stream: ParsedStream, from: number, to: number): Promise<RefillResult> | undefined;
 }
 
 /** The stream's backfill subscribers, as the registry reaches them. */
@@ -44,35 +45,26 @@ type Held =
 /** Live events held for backfill subscribers during one refill at most; beyond, the refill is abandoned. */
 const MAX_HELD = 100_000;
 
-const INTERVAL_UNIT_MS: Readonly<Record<string, number>> = {
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-function intervalMs(interval: string | undefined): number | undefined {
-  const match = /^(\d+)([smhdw])$/.exec(interval ?? '');
-  return match === null ? undefined : Number(match[1]) * (INTERVAL_UNIT_MS[match[2]!] as number);
-}
-
 export class StreamRefill {
   /** While a refill runs: the live events (and further gaps) its backfill subscribers wait for. */
   private held: Held[] | undefined;
-  /** Kline streams: the candle of the last event, and whether that event closed it. */
+  /** Candle streams: the candle of the last event, and whether that event closed it. */
   private candle: { t: number; closed: boolean } | undefined;
-  /** Kline streams: the interval's length (undefined for months, whose length varies). */
+  /** Candle streams: the interval's length (undefined for months, whose length varies). */
   private readonly intervalMs: number | undefined;
+  /** Missed events are found by candle (a closing update that never came), not by sequence id. */
+  private readonly byCandles: boolean;
+  private readonly stream: string;
   private ended = false;
 
   constructor(
-    private readonly stream: string,
-    private readonly kind: StreamKind,
+    private readonly parsed: ParsedStream,
     private readonly ctx: RefillContext,
     private readonly subscribers: BackfillSubscribers,
   ) {
-    this.intervalMs = kind === 'kline' ? intervalMs(parseStreamName(stream)?.param) : undefined;
+    this.stream = parsed.name;
+    this.byCandles = ctx.history.refillBy(parsed.kind) === 'candles';
+    this.intervalMs = this.byCandles ? ctx.history.candleIntervalMs(parsed) : undefined;
   }
 
   /** True while a refill runs: live events go to `hold`, not to the backfill subscribers. */
@@ -110,25 +102,26 @@ export class StreamRefill {
   }
 
   /**
-   * Kline streams carry no ids: a candle whose closing update (`"x":true`) never came, or a candle
-   * skipped altogether, is what an outage leaves. Backfill subscribers get those candles' closing
-   * updates from the history; the others see only the live updates (klines have no `gap` report).
+   * Candle streams (Binance klines) carry no ids: a candle whose closing update (`"x":true`) never came,
+   * or a candle skipped altogether, is what an outage leaves. Backfill subscribers get those candles'
+   * closing updates from the history; the others see only the live updates (no `gap` report).
    */
-  kline(data: unknown): void {
-    const k = (data as { k?: { t?: unknown; x?: unknown } } | null)?.k;
-    if (typeof k?.t !== 'number' || typeof k.x !== 'boolean') return;
+  candleEvent(data: unknown): void {
+    const history = this.ctx.history;
+    const t = history.candleOpenTime(data);
+    if (t === undefined) return;
     const previous = this.candle;
-    this.candle = { t: k.t, closed: k.x };
-    if (previous === undefined || k.t <= previous.t) return;
+    this.candle = { t, closed: history.candleClosed(data) };
+    if (previous === undefined || t <= previous.t) return;
     const step = this.intervalMs;
-    const skipped = step !== undefined && k.t > previous.t + step;
+    const skipped = step !== undefined && t > previous.t + step;
     if (previous.closed && !skipped) return;
     if (!this.subscribers.present()) return;
-    this.gap(previous.closed ? previous.t + (step as number) : previous.t, k.t);
+    this.gap(previous.closed ? previous.t + (step as number) : previous.t, t);
   }
 
   private start(expected: number, received: number, held: Held[]): void {
-    const pending = this.ctx.fetch(this.stream, this.kind, expected, received);
+    const pending = this.ctx.fetch(this.parsed, expected, received);
     if (pending === undefined) {
       this.reportMissed(expected, received);
       this.release(held);
@@ -160,9 +153,9 @@ export class StreamRefill {
     this.release(held);
   }
 
-  /** Reports ids `expected` to `received - 1` as missed; klines have no ids and no gap report. */
+  /** Reports ids `expected` to `received - 1` as missed; candles have no ids and no gap report. */
   private reportMissed(expected: number, received: number): void {
-    if (this.kind === 'kline' || received <= expected) return;
+    if (this.byCandles || received <= expected) return;
     this.subscribers.report({ stream: this.stream, expected, received, missed: received - expected });
   }
 

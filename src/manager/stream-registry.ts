@@ -8,16 +8,16 @@ import type { StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { LogDigest } from '../core/log-digest.js';
 import type { GapEvent, StreamInfo, StreamListener } from '../core/stream-source.js';
-import {
-  hasSequenceIds,
-  parseStreamName,
-  type SequenceRange,
-  type StreamKind,
-  sequenceRange,
-} from '../exchange/binance/streams.js';
+import type {
+  Exchange,
+  FrameCodec,
+  ParsedStream,
+  SequencePolicy,
+  SequenceRange,
+} from '../exchange/exchange.js';
 import type { CleanupReason, ManagerMetrics } from '../metrics/manager-metrics.js';
 import { GapDetector } from './gap-detector.js';
-import { FrameMessage } from './stream-message.js';
+import { COMBINED, FrameMessage } from './stream-message.js';
 import { type RefillContext, StreamRefill } from './stream-refill.js';
 import type { ConnectionSocket } from './upstream-socket.js';
 
@@ -33,7 +33,12 @@ interface Subscription {
 
 interface StreamEntry {
   readonly name: string;
-  readonly kind: StreamKind;
+  readonly parsed: ParsedStream;
+  readonly kind: string;
+  /** Its ids grow by one per event: a jump is a gap (`SequenceRule` `contiguous`). */
+  readonly contiguous: boolean;
+  /** Missed events show as candles whose closing update never came (`HistoryProcedure.refillBy`). */
+  readonly candles: boolean;
   /** Copy-on-write: replaced, never mutated, so delivery can iterate without copying. */
   subscriptions: readonly Subscription[];
   readonly sequence: GapDetector | undefined;
@@ -68,6 +73,9 @@ export class StreamRegistry {
   /** Lines that can repeat per event or per stream: one line per interval each (see LogDigest). */
   private readonly handlerThrewLog: LogDigest;
   private readonly sequenceResetLog: LogDigest;
+  /** The exchange's functions the hot path calls, held here so a call is one field read away. */
+  private readonly sequenceRange: SequencePolicy['range'];
+  private readonly frames: FrameCodec;
   /** Coarse wall clock for `lastMessageAt`, refreshed by the manager's housekeeping (a clock read per event costs more than routing it). */
   coarseNow: number;
 
@@ -76,18 +84,22 @@ export class StreamRegistry {
     logger: Logger,
     private readonly idleGraceMs: number,
     private readonly now: () => number,
+    private readonly exchange: Exchange,
     private readonly hooks: RegistryHooks,
     private readonly defaultBackfill = false,
   ) {
     this.coarseNow = now();
+    this.sequenceRange = exchange.sequence.range;
+    this.frames = exchange.frames;
     this.refillContext = {
       metrics,
+      history: exchange.history,
       logs: {
         refilled: new LogDigest(logger, 'info', 'WSManager gap refilled from the exchange history'),
         refillFailed: new LogDigest(logger, 'warn', 'WSManager gap could not be refilled; reported'),
         refillTooSlow: new LogDigest(logger, 'warn', 'WSManager refill too slow; gap reported'),
       },
-      fetch: (stream, kind, from, to) => hooks.refill?.(stream, kind, from, to),
+      fetch: (stream, from, to) => hooks.refill?.(stream, from, to),
     };
     this.handlerThrewLog = new LogDigest(
       logger,
@@ -126,13 +138,16 @@ export class StreamRegistry {
     let entry = this.entries.get(stream);
     let created = false;
     if (entry === undefined) {
-      const kind = parseStreamName(stream)!.kind;
-      const ordered = hasSequenceIds(kind) || kind === 'bookTicker';
+      const parsed = this.exchange.streams.parse(stream)!;
+      const rule = this.exchange.sequence.ruleOf(parsed.kind);
       entry = {
         name: stream,
-        kind,
+        parsed,
+        kind: parsed.kind,
+        contiguous: rule === 'contiguous',
+        candles: this.exchange.history.refillBy(parsed.kind) === 'candles',
         subscriptions: [],
-        sequence: ordered ? new GapDetector(hasSequenceIds(kind)) : undefined,
+        sequence: rule === undefined ? undefined : new GapDetector(rule === 'contiguous'),
         source: undefined,
         messages: 0,
         lastMessageAt: undefined,
@@ -248,7 +263,7 @@ export class StreamRegistry {
     this.metrics.message();
     let range: SequenceRange | undefined;
     if (entry.sequence !== undefined && typeof data === 'object' && data !== null) {
-      range = sequenceRange(entry.kind, data as Record<string, unknown>);
+      range = this.sequenceRange(entry.kind, data as Record<string, unknown>);
     }
     if (entry.source !== socket && !this.takeFrom(entry, socket, range)) return;
     if (range !== undefined) {
@@ -256,16 +271,16 @@ export class StreamRegistry {
       if (verdict.kind === 'duplicate') return;
       if (verdict.kind === 'gap') this.gapFound(entry, verdict.expected, verdict.received, verdict.missed);
     }
-    if (entry.kind === 'kline') this.refillOf(entry).kline(data);
+    if (entry.candles) this.refillOf(entry).candleEvent(data);
     entry.messages++;
     entry.lastMessageAt = this.coarseNow;
     if (entry.subscriptions.length === 0) return;
     const refill = entry.refill;
     if (refill === undefined || !refill.holding) {
-      this.deliver(entry, data, new FrameMessage(stream, data, frame), undefined);
+      this.deliver(entry, data, new FrameMessage(stream, data, frame, this.frames), undefined);
       return;
     }
-    this.deliver(entry, data, new FrameMessage(stream, data, frame), false);
+    this.deliver(entry, data, new FrameMessage(stream, data, frame, this.frames), false);
     refill.hold(data, frame);
   }
 
@@ -308,9 +323,11 @@ export class StreamRegistry {
   }
 
   private refillOf(entry: StreamEntry): StreamRefill {
-    entry.refill ??= new StreamRefill(entry.name, entry.kind, this.refillContext, {
+    entry.refill ??= new StreamRefill(entry.parsed, this.refillContext, {
       present: () => entry.subscriptions.some((s) => s.backfill),
-      deliver: (data, frame) => this.deliver(entry, data, new FrameMessage(entry.name, data, frame), true),
+      // Refilled frames are built in the combined form, whatever the exchange's own envelope.
+      deliver: (data, frame) =>
+        this.deliver(entry, data, new FrameMessage(entry.name, data, frame, COMBINED), true),
       report: (gap) => this.notifyGap(entry, gap, true),
     });
     return entry.refill;
@@ -342,7 +359,7 @@ export class StreamRegistry {
         return false;
       }
       // Ahead of the old socket: it still delivers the events in between, so wait for them.
-      if (hasSequenceIds(entry.kind) && range.first > last + 1) return false;
+      if (entry.contiguous && range.first > last + 1) return false;
     }
     this.switchTo(entry, socket);
     return true;
@@ -363,7 +380,7 @@ export class StreamRegistry {
     this.metrics.sequenceReset();
     this.sequenceResetLog.add({ stream: entry.name, lastId: last, receivedId: range.first });
     const [expected, received] = [last + 1, range.first];
-    if (hasSequenceIds(entry.kind))
+    if (entry.contiguous)
       this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected });
   }
 

@@ -301,6 +301,7 @@ export class UpstreamConnection {
     const socket = this.openSocketWith(
       {
         url: options.streamUrl,
+        exchange: options.exchange,
         connection: this.id,
         serial: this.ctx.nextSerial(),
         pacingMessages: options.pacing.messages,
@@ -391,7 +392,7 @@ export class UpstreamConnection {
     error: ExchangeError,
   ): void {
     if (socket !== this.current && socket !== this.next) return;
-    if (method === 'UNSUBSCRIBE') {
+    if (method === 'unsubscribe') {
       this.ctx.logger.warn({ connection: this.id, streams, error }, 'WSManager UNSUBSCRIBE rejected');
       return;
     }

@@ -1,18 +1,26 @@
 /**
- * One physical combined-stream WebSocket (`${url}/stream`): opening, paced sending of control
- * messages and pongs, request/acknowledgement matching. Frames are read by the Binance frame reader
- * (`exchange/binance/frames.ts`), stalls found by `SocketLiveness`. Reconnection and rotation are
- * decided by its owner (UpstreamConnection).
+ * One physical multi-stream WebSocket (Binance: `${url}/stream`): opening, paced sending of control
+ * messages, pongs and heartbeats, request/acknowledgement matching. What is venue-specific comes from
+ * the exchange adapter: the control messages' text, the frame reader (events, replies, notices,
+ * heartbeats) and the heartbeat policy. Stalls are found by `SocketLiveness`. Reconnection and rotation
+ * are decided by its owner (UpstreamConnection).
  */
 import WebSocket, { type RawData } from 'ws';
 import { CloseCodes } from '../core/close-codes.js';
-import { type ExchangeError, type FrameHandler, readCombinedFrame } from '../exchange/binance/frames.js';
+import type {
+  ControlCodec,
+  ControlMethod,
+  Exchange,
+  ExchangeError,
+  FrameCodec,
+  FrameHandler,
+} from '../exchange/exchange.js';
 import { RollingWindow } from '../limits/rolling-window.js';
 import { readRefusal, type UpgradeRefusal } from '../limits/upstream-admission.js';
 import { SocketLiveness } from './socket-liveness.js';
 
 export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
-export type ControlMethod = 'SUBSCRIBE' | 'UNSUBSCRIBE';
+export type { ControlMethod };
 
 /** How a socket ended. `expected` is true only when this side asked for the close. */
 export interface SocketEnd {
@@ -60,6 +68,8 @@ export interface SocketEvents {
 
 export interface UpstreamSocketOptions {
   readonly url: string;
+  /** The venue: control messages, frame reader and heartbeat policy. */
+  readonly exchange: Exchange;
   /** Id of the logical connection this socket serves (its rotations share it). */
   readonly connection: string;
   readonly serial: number;
@@ -100,6 +110,14 @@ export class UpstreamSocket implements ConnectionSocket {
   /** Batches re-sent on their own after the exchange rejected a batch they were part of. */
   private readonly isolated: string[][] = [];
   private readonly pongs: Buffer[] = [];
+  /** A keep-alive heartbeat is due (venues whose server does not ping: `HeartbeatPolicy.keepAliveMs`). */
+  private keepAliveDue = false;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** The adapter's functions, held so the per-frame path calls them without a lookup. */
+  private readonly readFrame: FrameCodec['read'];
+  private readonly encode: ControlCodec['encode'];
+  /** The heartbeat text this side sends; undefined for a WebSocket ping frame. */
+  private readonly pingMessage: string | undefined;
   private readonly inflight = new Map<number, Request>();
   private nextRequestId = 1;
   private flushQueued = false;
@@ -119,6 +137,8 @@ export class UpstreamSocket implements ConnectionSocket {
     },
     shutdown: () => this.events.onShutdownNotice(this),
     reply: (id, error) => this.handleReply(id, error),
+    // An application-level pong (text or JSON) answers a probe as a WebSocket pong would.
+    heartbeat: () => this.liveness?.pong(),
     malformed: (detail) => this.events.onMalformed(this, detail),
   };
 
@@ -130,6 +150,9 @@ export class UpstreamSocket implements ConnectionSocket {
     this.id = `s${opts.serial}`;
     this.connection = opts.connection;
     this.limiter = new RollingWindow(opts.pacingMessages, opts.pacingWindowMs);
+    this.readFrame = opts.exchange.frames.read;
+    this.encode = opts.exchange.control.encode;
+    this.pingMessage = opts.exchange.heartbeat.pingMessage;
     this.ws = new WebSocket(opts.url, {
       // Pongs are sent by this class so they count against the pacing window (they count at Binance too).
       autoPong: false,
@@ -207,7 +230,7 @@ export class UpstreamSocket implements ConnectionSocket {
     this.liveness = new SocketLiveness(this.opts.stallTimeoutMs, this.opts.now, {
       ping: (now) => {
         if (!this.limiter.tryRecord(now)) return false;
-        this.ws.ping();
+        this.sendPing();
         return true;
       },
       stalled: (cause) => {
@@ -217,8 +240,21 @@ export class UpstreamSocket implements ConnectionSocket {
         this.ws.terminate();
       },
     });
+    const keepAliveMs = this.opts.exchange.heartbeat.keepAliveMs;
+    if (keepAliveMs !== undefined) {
+      this.keepAliveTimer = setInterval(() => {
+        this.keepAliveDue = true;
+        this.flush();
+      }, keepAliveMs);
+    }
     this.events.onOpen(this);
     this.flush();
+  }
+
+  /** A heartbeat as the venue takes it: a WebSocket ping frame, or its ping text. */
+  private sendPing(): void {
+    if (this.pingMessage === undefined) this.ws.ping();
+    else this.ws.send(this.pingMessage);
   }
 
   private handlePing(payload: Buffer): void {
@@ -230,7 +266,7 @@ export class UpstreamSocket implements ConnectionSocket {
 
   private handleMessage(raw: RawData): void {
     this.liveness?.frame();
-    readCombinedFrame(
+    this.readFrame(
       Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw),
       this.frames,
     );
@@ -242,14 +278,14 @@ export class UpstreamSocket implements ConnectionSocket {
     this.inflight.delete(id);
     if (error === undefined) {
       // Acknowledgements come in request order, so the last one seen for a stream says where it stands.
-      if (request.method === 'SUBSCRIBE') {
+      if (request.method === 'subscribe') {
         for (const s of request.streams) if (this.wanted.has(s)) this.subscribed.add(s);
       } else {
         for (const s of request.streams) this.subscribed.delete(s);
       }
       return;
     }
-    if (request.method === 'SUBSCRIBE' && request.streams.length > 1) {
+    if (request.method === 'subscribe' && request.streams.length > 1) {
       // One bad stream fails the whole message; halve the batch until the culprit stands alone, so the
       // error reaches exactly the affected subscribers.
       const half = Math.ceil(request.streams.length / 2);
@@ -259,7 +295,7 @@ export class UpstreamSocket implements ConnectionSocket {
     }
     // A rejected SUBSCRIBE left nothing upstream: a later subscribe() must send it again, and a later
     // unsubscribe() has nothing to take back.
-    if (request.method === 'SUBSCRIBE') for (const s of request.streams) this.wanted.delete(s);
+    if (request.method === 'subscribe') for (const s of request.streams) this.wanted.delete(s);
     this.events.onReject(this, request.method, request.streams, error);
   }
 
@@ -276,6 +312,7 @@ export class UpstreamSocket implements ConnectionSocket {
   private hasWork(): boolean {
     return (
       this.pongs.length > 0 ||
+      this.keepAliveDue ||
       this.isolated.length > 0 ||
       this.toUnsubscribe.size > 0 ||
       this.toSubscribe.size > 0
@@ -301,11 +338,16 @@ export class UpstreamSocket implements ConnectionSocket {
         this.ws.pong(pong);
         continue;
       }
+      if (this.keepAliveDue) {
+        this.keepAliveDue = false;
+        this.sendPing();
+        continue;
+      }
       const batch = this.isolated.shift();
-      if (batch !== undefined) this.send('SUBSCRIBE', batch);
+      if (batch !== undefined) this.send('subscribe', batch);
       else if (this.toUnsubscribe.size > 0)
-        this.send('UNSUBSCRIBE', take(this.toUnsubscribe, this.opts.maxStreamsPerMessage));
-      else this.send('SUBSCRIBE', take(this.toSubscribe, this.opts.maxStreamsPerMessage));
+        this.send('unsubscribe', take(this.toUnsubscribe, this.opts.maxStreamsPerMessage));
+      else this.send('subscribe', take(this.toSubscribe, this.opts.maxStreamsPerMessage));
     }
   }
 
@@ -325,11 +367,13 @@ export class UpstreamSocket implements ConnectionSocket {
   private send(method: ControlMethod, streams: string[]): void {
     const id = this.nextRequestId++;
     this.inflight.set(id, { method, streams });
-    this.ws.send(JSON.stringify({ method, params: streams, id }));
+    this.ws.send(this.encode(method, streams, id));
   }
 
   private stopTimers(): void {
     this.liveness?.stop();
+    if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
   }

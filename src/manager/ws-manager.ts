@@ -21,13 +21,12 @@ import type {
   StreamSource,
   Unsubscribe,
 } from '../core/stream-source.js';
-import type { StreamPayload } from '../exchange/binance/payloads.js';
-import { isValidStreamName, parseStreamName } from '../exchange/binance/streams.js';
+import type { Exchange } from '../exchange/exchange.js';
 import { UpstreamAdmission } from '../limits/upstream-admission.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
-import { canRefill, fetchMissing } from './backfill.js';
 import { ConnectionPool } from './connection-pool.js';
 import { connectionRows } from './connection-rows.js';
+import type { DefaultStreamPayload } from './default-exchange.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
 import type { ResolvedOptions, WSManagerOptions } from './options.js';
 import { type OrderBookListener, SyncedOrderBook } from './order-book-sync.js';
@@ -43,6 +42,8 @@ const HOUSEKEEPING_MAX_MS = 1000;
 export class WSManager implements StreamSource {
   readonly implementation: Implementation = 'WSManager';
   readonly sharesUpstream = true;
+  /** The venue this manager reads (`options.exchange`). */
+  readonly exchange: Exchange;
   private readonly options: ResolvedOptions;
   private readonly logger: Logger;
   private readonly metrics: ManagerMetrics;
@@ -61,7 +62,8 @@ export class WSManager implements StreamSource {
   /** @throws InvalidArgumentError (a TypeError) with code `WS_ERR_INVALID_OPTION` naming the bad option. */
   constructor(options: WSManagerOptions) {
     this.options = resolveOptions(options);
-    const { registry, logger } = this.options;
+    const { registry, logger, exchange } = this.options;
+    this.exchange = exchange;
     this.logger = logger;
     this.metrics = new ManagerMetrics(registry, 'WSManager');
     const rest =
@@ -73,6 +75,7 @@ export class WSManager implements StreamSource {
             now: this.options.now,
             logger,
             metrics: this.metrics,
+            usedWeightHeader: exchange.limits.usedWeightHeader,
           });
     this.rest = rest;
     this.streams = new StreamRegistry(
@@ -80,6 +83,7 @@ export class WSManager implements StreamSource {
       logger,
       this.options.idleGraceMs,
       this.options.now,
+      exchange,
       {
         onCreate: (stream) => this.pool.add(stream),
         onRelease: (stream) => this.pool.remove(stream),
@@ -88,10 +92,10 @@ export class WSManager implements StreamSource {
           const connection = this.pool.connectionOf(stream);
           return connection?.socket?.subscribed.has(stream) ? connection.id : undefined;
         },
-        refill: (stream, kind, from, to) => {
-          const parsed = parseStreamName(stream);
-          if (rest === undefined || !canRefill(kind) || parsed?.symbol === undefined) return undefined;
-          return fetchMissing(rest, kind, parsed.symbol, from, to, parsed.param);
+        refill: (stream, from, to) => {
+          if (rest === undefined || stream.symbol === undefined) return undefined;
+          if (exchange.history.refillBy(stream.kind) === undefined) return undefined;
+          return exchange.history.fetch(rest, stream, from, to);
         },
       },
       this.options.recovery === 'backfill',
@@ -126,12 +130,12 @@ export class WSManager implements StreamSource {
    * Subscribes to `stream`. The first subscriber subscribes upstream; later ones share it.
    * @param listener a function called with each payload, or a `StreamListener` with `next`, `gap`, `error`.
    * @returns an idempotent unsubscribe function.
-   * @throws InvalidArgumentError `WS_ERR_INVALID_STREAM` for a name outside the Binance grammar,
+   * @throws InvalidArgumentError `WS_ERR_INVALID_STREAM` for a name outside the exchange's grammar,
    *   `WS_ERR_INVALID_ARGUMENT` for a listener without `next`; StreamError `WS_ERR_DESTROYED` after destroy().
    */
   subscribe<S extends string>(
     stream: S,
-    listener: StreamListener<StreamPayload<S>> | StreamListener<StreamPayload<S>>['next'],
+    listener: StreamListener<DefaultStreamPayload<S>> | StreamListener<DefaultStreamPayload<S>>['next'],
   ): Unsubscribe;
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
     if (this.destroyed) {
@@ -141,7 +145,7 @@ export class WSManager implements StreamSource {
         'WSManager.subscribe() called after destroy()',
       );
     }
-    if (!isValidStreamName(stream)) {
+    if (!this.exchange.streams.isValid(stream)) {
       throw invalidStreamError(stream);
     }
     if (typeof listener === 'function') return this.streams.add(stream, { next: listener }, listener);
@@ -167,11 +171,12 @@ export class WSManager implements StreamSource {
   }
 
   /**
-   * Subscribes to a local order book of `symbol` kept from the `@depth@100ms` stream and REST
-   * snapshots (Binance's documented procedure; resynchronised by itself after any gap). Subscribers of
+   * Subscribes to a local order book of `symbol` kept from the exchange's diff stream and REST
+   * snapshots (its documented procedure; resynchronised by itself after any gap). Subscribers of
    * the same symbol and depth share one book. `listener` is a function called with the book after each
    * update, or an `OrderBookListener` (`next`, `resynced`, `error`).
-   * @param options.depth levels per side (the snapshot's `limit`), 1 to 5000. @default 1000
+   * @param options.depth levels per side (the snapshot's `limit`), 1 to the exchange's maximum (Binance:
+   *   5000). @default 1000
    * @throws InvalidArgumentError for a bad symbol, depth or listener, or without a REST base URL.
    */
   orderBook(
@@ -186,17 +191,19 @@ export class WSManager implements StreamSource {
         'WSManager.orderBook() called after destroy()',
       );
     }
-    if (typeof symbol !== 'string' || !/^[a-z0-9]{2,20}$/.test(symbol)) {
+    const { streams, book: procedure } = this.exchange;
+    if (!streams.isSymbol(symbol)) {
       throw new InvalidArgumentError(
         ErrorCodes.INVALID_ARGUMENT,
-        `WSManager.orderBook(symbol): symbol must be a lowercase Binance symbol such as "btcusdt"; received ${describeValue(symbol)}`,
+        `WSManager.orderBook(symbol): symbol must be ${streams.symbolRule}; received ${describeValue(symbol)}`,
       );
     }
-    const depth = options?.depth ?? 1000;
-    if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 1 || depth > 5000) {
+    const maxDepth = procedure.maxDepth;
+    const depth = options?.depth ?? Math.min(1000, maxDepth);
+    if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 1 || depth > maxDepth) {
       throw new InvalidArgumentError(
         ErrorCodes.INVALID_ARGUMENT,
-        `WSManager.orderBook(${JSON.stringify(symbol)}): depth must be an integer from 1 to 5000 (the snapshot limit); received ${describeValue(depth)}`,
+        `WSManager.orderBook(${JSON.stringify(symbol)}): depth must be an integer from 1 to ${maxDepth} (the snapshot limit); received ${describeValue(depth)}`,
       );
     }
     const l: OrderBookListener = typeof listener === 'function' ? { next: listener } : listener;
@@ -218,6 +225,7 @@ export class WSManager implements StreamSource {
     if (book === undefined || book.isClosed) {
       book = new SyncedOrderBook(symbol, depth, {
         subscribe: (stream, listener) => this.subscribe(stream, listener),
+        procedure,
         rest,
         logger: this.logger,
       });

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { ErrorCodes, type StreamError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { StateMachine } from '../../src/core/state-machine.js';
+import { binance } from '../../src/exchange/binance/index.js';
 import {
   LEGACY_TRANSITIONS,
   type LegacyMove,
@@ -37,6 +38,7 @@ function subscription(url: string, errors: StreamError[]): LegacySubscription {
     { next: () => {}, error: (e) => errors.push(e) },
     {
       url,
+      exchange: binance,
       reconnectDelayMs: 50,
       admission,
       metrics,

@@ -10,41 +10,14 @@
  * stream event, and an ordinary event then costs one JSON.parse and no further allocation.
  */
 
-/** The error of a rejected control message, as the exchange sent it (not validated further). */
-export interface ExchangeError {
-  readonly code: unknown;
-  readonly msg: unknown;
-}
+import type { ExchangeError, FrameHandler } from '../exchange.js';
 
-export interface FrameHandler {
-  /**
-   * A stream event: `stream` is the envelope's stream on a combined connection, undefined on a raw one;
-   * `frame` the bytes it came in (the envelope included), for consumers that pass them on unchanged.
-   */
-  event(stream: string | undefined, data: unknown, frame: Buffer): void;
-  /** The exchange will close this connection soon; reconnect now. */
-  shutdown(): void;
-  /** The answer to control message `id`: `error` undefined for a success. */
-  reply(id: number, error: ExchangeError | undefined): void;
-  /** A frame that is none of the above; `detail` says what it was, for a log line. */
-  malformed(detail: string): void;
-}
+export { combinedFrame, combinedPrefix, sliceData } from '../combined-frame.js';
+export type { ExchangeError, FrameHandler };
 
 export const SERVER_SHUTDOWN_EVENT = 'serverShutdown';
 /** The pseudo stream a combined connection sends the `serverShutdown` event on. */
 export const SERVER_SHUTDOWN_STREAM = '!serverShutdown';
-
-/** The text before the payload in a combined-stream frame: `{"stream":"<name>","data":`. */
-export function combinedPrefix(stream: string): string {
-  return `{"stream":${JSON.stringify(stream)},"data":`;
-}
-
-const CLOSE_BRACE = Buffer.from('}');
-
-/** The combined-stream frame that carries `payload` (JSON text), built from its bytes. */
-export function combinedFrame(stream: string, payload: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(combinedPrefix(stream)), payload, CLOSE_BRACE]);
-}
 
 /** Reads one frame of a combined-stream connection. */
 export function readCombinedFrame(frame: Buffer, handler: FrameHandler): void {

@@ -4,6 +4,7 @@
  * Source: Binance "WebSocket Streams" documentation (spot), sections "Stream names",
  * "Live subscribing/unsubscribing" and "WebSocket limits".
  */
+import type { SequenceRange } from '../exchange.js';
 
 /** Streams one connection may carry ("A single connection can listen to a maximum of 1024 streams"). */
 export const MAX_STREAMS_PER_CONNECTION = 1024;
@@ -103,18 +104,10 @@ export function isValidStreamName(name: unknown): name is string {
   return typeof name === 'string' && parseStreamName(name) !== undefined;
 }
 
-/**
- * The sequence ids an event carries, used to detect gaps and de-duplicate.
- * `first`..`last` is the inclusive range of ids the event covers; the next event of the
- * same stream is expected to start at `last + 1`.
- */
-export interface SequenceRange {
-  readonly first: number;
-  readonly last: number;
-}
+export type { SequenceRange };
 
 /** Kinds whose events carry sequence ids that increase by exactly one per event (or per range). */
-export function hasSequenceIds(kind: StreamKind): boolean {
+export function hasSequenceIds(kind: string): boolean {
   return kind === 'trade' || kind === 'aggTrade' || kind === 'depth';
 }
 
@@ -123,7 +116,7 @@ export function hasSequenceIds(kind: StreamKind): boolean {
  * trade: `t`; aggTrade: `a`; depth diff: `U`..`u`. bookTicker's `u` increases but is shared across
  * a symbol's order-book updates, so it is used for ordering (de-duplication) but not for gaps.
  */
-export function sequenceRange(kind: StreamKind, data: Record<string, unknown>): SequenceRange | undefined {
+export function sequenceRange(kind: string, data: Record<string, unknown>): SequenceRange | undefined {
   switch (kind) {
     case 'trade':
       return single(data['t']);

@@ -1,58 +1,71 @@
 /**
- * Fetches the events a stream missed from the exchange's REST history, as the stream would have carried
- * them: aggTrade from `/api/v3/aggTrades?fromId=` (paged, 1000 per request), trade from `/api/v3/trades`
- * (Binance publishes only the recent trades without an API key, so a range older than that page cannot
- * be refilled), kline from `/api/v3/klines` (the candles whose closing update was missed). Payloads are
- * rebuilt in the stream's field order; `E`, which the history does not keep, is the trade time (for a
- * kline, its close time).
+ * Binance's REST history of a stream, for refilling what it missed: aggTrade from
+ * `/api/v3/aggTrades?fromId=` (paged, 1000 per request), trade from `/api/v3/trades` (Binance publishes
+ * only the recent trades without an API key, so a range older than that page cannot be refilled), kline
+ * from `/api/v3/klines` (the candles whose closing update was missed). Payloads are rebuilt in the
+ * stream's field order; `E`, which the history does not keep, is the trade time (for a kline, its close
+ * time).
  */
-import { LIST_MAX_LIMIT, REST_WEIGHTS } from '../exchange/binance/rest-limits.js';
-import type { StreamKind } from '../exchange/binance/streams.js';
-import type { RefillFailureReason } from '../metrics/manager-metrics.js';
-import type { RestClient } from './rest-client.js';
+import type { HistoryProcedure, ParsedStream, RefillResult, RestGetter } from '../exchange.js';
+import { LIST_MAX_LIMIT, REST_WEIGHTS } from './rest-limits.js';
 
 /** Events refilled per gap at most; a longer outage is reported rather than paged through. */
 export const MAX_REFILL_EVENTS = 10 * LIST_MAX_LIMIT;
 
-export type RefillResult =
-  | {
-      readonly ok: true;
-      /** Id of the first event refilled (above the gap's first missing id when the oldest are gone). */
-      readonly firstId: number;
-      /** Payloads with contiguous ids from `firstId`, up to the id before the gap's end. */
-      readonly events: readonly Record<string, unknown>[];
-    }
-  | { readonly ok: false; readonly reason: RefillFailureReason };
-
-/** Stream kinds whose gaps can be refilled. */
-export function canRefill(kind: StreamKind): boolean {
-  return kind === 'aggTrade' || kind === 'trade' || kind === 'kline';
-}
-
 /**
- * Fetches ids `from` to `to - 1` of `symbol`'s `kind` stream; for klines, the candles with open times
- * in [from, to) of `interval`.
+ * Fetches ids `from` to `to - 1` of the stream; for klines, the candles with open times in [from, to)
+ * of its interval.
  */
-export async function fetchMissing(
-  rest: RestClient,
-  kind: StreamKind,
-  symbol: string,
+function fetchMissing(
+  rest: RestGetter,
+  stream: ParsedStream,
   from: number,
   to: number,
-  interval?: string,
 ): Promise<RefillResult> {
-  const upper = symbol.toUpperCase();
-  if (kind === 'kline') return klines(rest, upper, interval ?? '1m', from, to);
-  if (to - from > MAX_REFILL_EVENTS) return { ok: false, reason: 'too_large' };
-  return kind === 'aggTrade' ? aggTrades(rest, upper, from, to) : trades(rest, upper, from, to);
+  const upper = (stream.symbol ?? '').toUpperCase();
+  if (stream.kind === 'kline') return klines(rest, upper, stream.param ?? '1m', from, to);
+  if (to - from > MAX_REFILL_EVENTS) return Promise.resolve({ ok: false, reason: 'too_large' });
+  return stream.kind === 'aggTrade' ? aggTrades(rest, upper, from, to) : trades(rest, upper, from, to);
 }
+
+const INTERVAL_UNIT_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** A kline interval's length; undefined for months, whose length varies. */
+function candleIntervalMs(stream: ParsedStream): number | undefined {
+  const match = /^(\d+)([smhdw])$/.exec(stream.param ?? '');
+  return match === null ? undefined : Number(match[1]) * (INTERVAL_UNIT_MS[match[2]!] as number);
+}
+
+/** The `k` object of a kline event (`t` its open time, `x` whether the update closes the candle). */
+function candleOf(data: unknown): { t?: unknown; x?: unknown } | undefined {
+  return (data as { k?: { t?: unknown; x?: unknown } } | null)?.k;
+}
+
+export const binanceHistory: HistoryProcedure = {
+  refillBy: (kind) =>
+    kind === 'aggTrade' || kind === 'trade' ? 'ids' : kind === 'kline' ? 'candles' : undefined,
+  maxEvents: MAX_REFILL_EVENTS,
+  fetch: fetchMissing,
+  candleOpenTime: (data) => {
+    const k = candleOf(data);
+    return typeof k?.t === 'number' && typeof k.x === 'boolean' ? k.t : undefined;
+  },
+  candleClosed: (data) => candleOf(data)?.x === true,
+  candleIntervalMs,
+};
 
 /**
  * Klines of the candles that opened in [from, to) (open times, ms), as closing updates (`"x":true`) in
  * the stream's field order. The history has no trade ids: `f` and `L` are -1.
  */
 async function klines(
-  rest: RestClient,
+  rest: RestGetter,
   symbol: string,
   interval: string,
   from: number,
@@ -104,7 +117,7 @@ interface AggTradeRow {
   M: boolean;
 }
 
-async function aggTrades(rest: RestClient, symbol: string, from: number, to: number): Promise<RefillResult> {
+async function aggTrades(rest: RestGetter, symbol: string, from: number, to: number): Promise<RefillResult> {
   const events: Record<string, unknown>[] = [];
   let firstId: number | undefined;
   let next = from;
@@ -153,7 +166,7 @@ interface TradeRow {
   isBestMatch: boolean;
 }
 
-async function trades(rest: RestClient, symbol: string, from: number, to: number): Promise<RefillResult> {
+async function trades(rest: RestGetter, symbol: string, from: number, to: number): Promise<RefillResult> {
   const answer = await rest.get('/api/v3/trades', { symbol, limit: LIST_MAX_LIMIT }, REST_WEIGHTS.trades);
   if (!answer.ok) return { ok: false, reason: answer.reason };
   const rows = (Array.isArray(answer.body) ? (answer.body as TradeRow[]) : []).filter(
