@@ -8,7 +8,7 @@
 export type { GatewayConfig } from './config/gateway-config.js';
 export { createLogger, type Logger, type LoggerOptions } from './core/log.js';
 export type * from './exchange/binance/payloads.js';
-export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from './gateway/start-gateway.js';
 export { LegacyStreamSource } from './legacy/index.js';
 export * from './manager/index.js';
+export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from './roles/start-gateway.js';
 export { Simulator, type SimulatorOptions, type SimulatorStats, startSimulator } from './simulator/index.js';

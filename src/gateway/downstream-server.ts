@@ -13,6 +13,8 @@ import type { StreamSource } from '../core/stream-source.js';
 import { TurnCorks } from '../core/ws-socket.js';
 import { parseConnectionPath } from '../exchange/binance/connection-path.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
+import { jsonError } from '../http/http-response.js';
+import type { HttpRouter } from '../http/http-router.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
 import { type ClientPeer, DownstreamClient, type DownstreamClientContext } from './downstream-client.js';
@@ -281,6 +283,21 @@ export class DownstreamServer {
     }
     return admission;
   }
+}
+
+/**
+ * Registers the downstream paths (`/ws`, `/ws/...`, `/stream`, `/stream/...`) for requests that arrive
+ * without an upgrade: they are told, with 426, to connect with a WebSocket client.
+ */
+export function addWebSocketPathHint(router: HttpRouter): void {
+  const hint = {
+    name: 'other',
+    handle: () =>
+      jsonError(426, 'this path is a WebSocket endpoint: connect with a WebSocket client', {
+        upgrade: 'websocket',
+      }),
+  };
+  router.add('/ws', hint).addPrefix('/ws/', hint).add('/stream', hint).addPrefix('/stream/', hint);
 }
 
 /** A module function, not a closure: a closure here would keep the upgrade request for the socket's life. */
