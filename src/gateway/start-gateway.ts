@@ -12,6 +12,7 @@ import { readSettingFile } from '../config/setting-file.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { HealthVerdict, StreamSource } from '../core/stream-source.js';
+import { binanceDialect } from '../exchange/binance/dialect.js';
 import type { WeightBudgetOptions } from '../exchange/binance/weight-budget.js';
 import { HttpRouter } from '../http/http-router.js';
 import { closeServer, edgeLimiters, listen, listenError, serveHttp } from '../http/http-server.js';
@@ -127,8 +128,11 @@ export async function startGateway(
   let draining = false;
   const verdict = (): HealthVerdict =>
     draining ? { healthy: false, reason: 'draining for shutdown' } : source.health();
+  // The one place the venue protocol the gateway serves is chosen.
+  const dialect = binanceDialect;
   const downstream = new DownstreamServer({
     source,
+    dialect,
     metrics,
     logger,
     maxClients: cfg.maxClients,
@@ -164,8 +168,13 @@ export async function startGateway(
   let depth: DepthService | undefined;
   let rest: RestService | undefined;
   if (source instanceof WSManager && source.restClient !== undefined) {
-    const forwarder = new RestForwarder(source.restClient);
-    depth = new DepthService(source, (symbol) => forwarder.symbolInfo(symbol), downstream.streamCap);
+    const forwarder = new RestForwarder(source.restClient, dialect.rest);
+    depth = new DepthService(
+      source,
+      (symbol) => forwarder.symbolInfo(symbol),
+      downstream.streamCap,
+      dialect.rest,
+    );
     rest = new RestService({ depth, forwarder, limits: runtime.restClientLimits });
   }
   const router = new HttpRouter({
@@ -180,10 +189,10 @@ export async function startGateway(
   );
   addProbeRoutes(router, verdict, source);
   if (cfg.adminToken !== undefined) addAdminRoutes(router, source, cfg.adminToken);
-  if (rest !== undefined) addRestRoutes(router, rest);
+  if (rest !== undefined) addRestRoutes(router, dialect.rest, rest);
   addStatusRoutes(router, status, cfg.metricsToken);
   addWebSocketPathHint(router);
-  addRestFallback(router);
+  addRestFallback(router, dialect.rest);
 
   serveHttp(server, router, metrics.httpRequests, (req, socket, head) =>
     downstream.handleUpgrade(req, socket, head),

@@ -19,6 +19,7 @@ import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { HealthVerdict } from '../core/stream-source.js';
+import { binanceDialect } from '../exchange/binance/dialect.js';
 import { addRestFallback } from '../gateway/rest-routes.js';
 import { HttpRouter } from '../http/http-router.js';
 import { closeServer, edgeLimiters, listen, listenError, serveHttp } from '../http/http-server.js';
@@ -138,7 +139,7 @@ export async function startIngest(
   // REST paths still get Binance's 404, as on the gateway.
   addMetricsRoute(router, { registry, source: manager, verdict }, cfg.metricsToken);
   addProbeRoutes(router, verdict, manager);
-  addRestFallback(router);
+  addRestFallback(router, binanceDialect.rest);
   // Leases first, so other nodes can take the shards while this one winds down.
   const stopPublishing = async () => {
     clearInterval(demandGauge);
