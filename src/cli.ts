@@ -4,9 +4,9 @@
  * Without a command it serves, so `node dist/src/cli.js` alone starts the gateway.
  */
 import { readFileSync } from 'node:fs';
-import { ingestCommand } from './cluster/ingest-command.js';
 import { ConfigError } from './core/errors.js';
-import { serveCommand, serveUsage } from './gateway/command.js';
+import { ingestCommand } from './roles/ingest-command.js';
+import { serveCommand, serveUsage } from './roles/serve-command.js';
 import { simulateCommand, simulateUsage } from './simulator/command.js';
 
 const usage = `Usage: ws-manager <command> [options]

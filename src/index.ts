@@ -33,7 +33,7 @@ export type {
   SequenceRule,
   StreamCodec,
 } from './exchange/exchange.js';
-export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from './gateway/start-gateway.js';
 export { LegacyStreamSource } from './legacy/index.js';
 export * from './manager/index.js';
+export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from './roles/start-gateway.js';
 export { Simulator, type SimulatorOptions, type SimulatorStats, startSimulator } from './simulator/index.js';

@@ -4,6 +4,27 @@
  */
 import type { StreamSource } from '../core/stream-source.js';
 import { type HttpResponse, json, jsonError } from '../http/http-response.js';
+import type { HttpRouter } from '../http/http-router.js';
+
+/** Registers both admin routes, each behind `adminToken` and the per-address rate limit. */
+export function addAdminRoutes(router: HttpRouter, source: StreamSource, adminToken: string): void {
+  const token = () => adminToken;
+  const limited = () => true;
+  router.add('/api/ws/admin/streams', {
+    name: 'admin_streams',
+    methods: ['GET'],
+    limited,
+    token,
+    handle: () => adminStreamsResponse(source),
+  });
+  router.add('/api/ws/admin/cleanup', {
+    name: 'admin_cleanup',
+    methods: ['POST'],
+    limited,
+    token,
+    handle: (_req, url) => adminCleanupResponse(source, url),
+  });
+}
 
 export function adminStreamsResponse(source: StreamSource, now: number = Date.now()): HttpResponse {
   const streams = source.listStreams().map((s) => ({

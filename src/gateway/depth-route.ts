@@ -11,12 +11,10 @@
  */
 
 import type { Unsubscribe } from '../core/stream-source.js';
-import type { RestErrorBody } from '../exchange/binance/rest-limits.js';
-import { DEPTH_MAX_LIMIT } from '../exchange/binance/rest-limits.js';
-import { depthLimit } from '../exchange/binance/rest-query.js';
+import type { RestDialect } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
 import type { OrderBookView, WSManager } from '../manager/index.js';
-import { INTERNAL_ERROR, restAnswer, restError } from './rest-response.js';
+import { restAnswer, restError } from './rest-response.js';
 import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 /** Depth of the books kept: one that answers every limit up to 1000 at the snapshot weight of 1000. */
@@ -24,12 +22,6 @@ const BOOK_DEPTH = 1000;
 /** A first request waits this long for its book to be in step with the exchange. */
 const FIRST_SNAPSHOT_TIMEOUT_MS = 5000;
 const DEFAULT_IDLE_MS = 60_000;
-
-/** Binance's answer when it is too busy to serve a request (docs "Error codes": -1008 SERVER_BUSY). */
-export const SERVER_BUSY: RestErrorBody = Object.freeze({
-  code: -1008,
-  msg: 'Server is currently overloaded with other requests. Please try again in a few minutes.',
-});
 
 interface Kept {
   /** The upstream stream the book is kept from, held in the stream cap. */
@@ -53,6 +45,7 @@ export class DepthService {
     private readonly manager: WSManager,
     private readonly symbolInfo: (symbol: string) => Promise<HttpResponse>,
     private readonly streamCap: UpstreamStreamCap,
+    private readonly dialect: RestDialect,
     private readonly idleMs = DEFAULT_IDLE_MS,
   ) {}
 
@@ -60,8 +53,8 @@ export class DepthService {
   async answer(url: URL): Promise<HttpResponse> {
     const upper = url.searchParams.get('symbol') ?? '';
     const symbol = upper.toLowerCase();
-    const limit = depthLimit(url.searchParams);
-    const depth = limit <= BOOK_DEPTH ? BOOK_DEPTH : DEPTH_MAX_LIMIT;
+    const limit = this.dialect.depthLimit(url.searchParams);
+    const depth = limit <= BOOK_DEPTH ? BOOK_DEPTH : this.dialect.depthMaxLimit;
     if (!this.books.has(`${symbol}:${depth}`)) {
       const info = await this.symbolInfo(upper);
       if (info.status !== 200) return info;
@@ -71,12 +64,14 @@ export class DepthService {
       kept = this.keep(symbol, depth);
     } catch {
       // The manager refused the book (a symbol outside its stricter name rule, or it is shutting down).
-      return restError(503, INTERNAL_ERROR);
+      return restError(503, this.dialect.errors.internal);
     }
     // Room may come within a book's idle time, or sooner as WebSocket clients leave.
-    if (kept === undefined) return restError(503, SERVER_BUSY, { 'retry-after': String(this.idleMs / 1000) });
+    if (kept === undefined) {
+      return restError(503, this.dialect.errors.busy, { 'retry-after': String(this.idleMs / 1000) });
+    }
     const view = kept.view ?? (await this.firstView(kept));
-    if (view === undefined) return restError(503, INTERNAL_ERROR);
+    if (view === undefined) return restError(503, this.dialect.errors.internal);
     return restAnswer(
       200,
       JSON.stringify({ lastUpdateId: view.lastUpdateId, bids: view.bids(limit), asks: view.asks(limit) }),

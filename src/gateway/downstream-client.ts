@@ -10,11 +10,7 @@ import type { Logger } from '../core/log.js';
 import type { LogDigest } from '../core/log-digest.js';
 import type { StreamMessage, StreamSource, Unsubscribe } from '../core/stream-source.js';
 import type { TurnCorks } from '../core/ws-socket.js';
-import {
-  answerControl,
-  type ControlTarget,
-  parseControlMessage,
-} from '../exchange/binance/control-protocol.js';
+import type { ControlTarget, Dialect } from '../exchange/dialect.js';
 import { RollingWindow } from '../limits/rolling-window.js';
 import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
 import type { UpstreamStreamCap } from './upstream-stream-cap.js';
@@ -29,6 +25,7 @@ const TEXT_FRAME = { binary: false } as const;
  */
 export interface DownstreamClientContext {
   readonly source: StreamSource;
+  readonly dialect: Dialect;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly maxStreams: number;
@@ -260,9 +257,8 @@ export class DownstreamClient {
   onMessage(data: Buffer, isBinary: boolean): void {
     if (!this.admit()) return;
     this.ctx.metrics.controlMessages.inc();
-    const parsed = parseControlMessage(isBinary ? '' : data.toString('utf8'));
     this.control ??= this.controlTarget();
-    this.reply(parsed.ok ? answerControl(parsed.request, this.control) : parsed.reply);
+    this.reply(this.ctx.dialect.answerControl(isBinary ? '' : data.toString('utf8'), this.control));
   }
 
   /** The connection as the control protocol sees it (SUBSCRIBE is all or nothing). */

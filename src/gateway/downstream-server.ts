@@ -11,8 +11,9 @@ import type { Logger } from '../core/log.js';
 import { LogDigest } from '../core/log-digest.js';
 import type { StreamSource } from '../core/stream-source.js';
 import { TurnCorks } from '../core/ws-socket.js';
-import { parseConnectionPath } from '../exchange/binance/connection-path.js';
-import { CONNECTION_ATTEMPT_WINDOW_MS } from '../exchange/binance/streams.js';
+import type { Dialect } from '../exchange/dialect.js';
+import { jsonError } from '../http/http-response.js';
+import type { HttpRouter } from '../http/http-router.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
 import { type ClientPeer, DownstreamClient, type DownstreamClientContext } from './downstream-client.js';
@@ -21,6 +22,8 @@ import { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 export interface DownstreamServerOptions {
   readonly source: StreamSource;
+  /** The venue protocol clients speak: connection paths and control messages. */
+  readonly dialect: Dialect;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly maxClients: number;
@@ -88,7 +91,7 @@ export class DownstreamServer {
     this.now = options.now ?? Date.now;
     this.attempts = new BucketedWindowPerKey(
       options.connectAttemptsPerIp,
-      CONNECTION_ATTEMPT_WINDOW_MS,
+      options.dialect.connectionAttemptWindowMs,
       this.now,
     );
     this.streamCap = new UpstreamStreamCap(options.maxUpstreamStreams, options.source);
@@ -109,6 +112,7 @@ export class DownstreamServer {
     this.heartbeat.unref();
     this.clientContext = {
       source: options.source,
+      dialect: options.dialect,
       metrics: options.metrics,
       logger: options.logger,
       maxStreams: options.maxStreams,
@@ -260,7 +264,7 @@ export class DownstreamServer {
     if (allowed && origin !== undefined && !allowed.has(normalizeOrigin(origin) ?? '')) {
       return { status: 403, reason: 'origin', message: 'origin not allowed' };
     }
-    const admission = parseConnectionPath(req.url);
+    const admission = this.options.dialect.connectionPath(req.url);
     if (!admission.ok) return admission;
     if (admission.streams.length > this.options.maxStreams) {
       return {
@@ -281,6 +285,21 @@ export class DownstreamServer {
     }
     return admission;
   }
+}
+
+/**
+ * Registers the downstream paths (`/ws`, `/ws/...`, `/stream`, `/stream/...`) for requests that arrive
+ * without an upgrade: they are told, with 426, to connect with a WebSocket client.
+ */
+export function addWebSocketPathHint(router: HttpRouter): void {
+  const hint = {
+    name: 'other',
+    handle: () =>
+      jsonError(426, 'this path is a WebSocket endpoint: connect with a WebSocket client', {
+        upgrade: 'websocket',
+      }),
+  };
+  router.add('/ws', hint).addPrefix('/ws/', hint).add('/stream', hint).addPrefix('/stream/', hint);
 }
 
 /** A module function, not a closure: a closure here would keep the upgrade request for the socket's life. */

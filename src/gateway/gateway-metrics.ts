@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { logWriteErrors } from '../core/log.js';
+import { httpRequestsCounter } from '../http/request-metrics.js';
 import { talliedCounter } from '../metrics/tallied-counter.js';
 
 /** Why an upgrade was refused (`ws_gateway_rejected_connections_total{reason}`). */
@@ -30,21 +31,16 @@ export const DISCONNECT_REASONS = [
 ] as const;
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
 
-/** The HTTP routes counted by `ws_gateway_http_requests_total{route}`; anything else is `other`. */
-export const HTTP_ROUTES = [
-  'metrics',
-  'healthz',
-  'readyz',
-  'admin_streams',
-  'admin_cleanup',
-  'other',
-  'status_page',
-  'status',
-  'status_events',
-  'depth',
-  'rest',
-] as const;
-export type HttpRoute = (typeof HTTP_ROUTES)[number];
+/** What the gateway adds to the JSON metrics document, under `gateway`. */
+export interface GatewayStats {
+  readonly clients: number;
+  /** Highest `clients` since start. */
+  readonly clientsHwm: number;
+  readonly clientSubscriptions: number;
+  readonly messagesSent: number;
+  readonly slowClientDisconnects: number;
+  readonly draining: boolean;
+}
 
 /**
  * Hot-path tallies: plain numbers bumped once per frame sent, published into the counters when the
@@ -143,14 +139,4 @@ export class GatewayMetrics {
     for (const reason of REJECT_REASONS) this.rejectedConnections.inc({ reason }, 0);
     for (const reason of DISCONNECT_REASONS) this.clientDisconnects.inc({ reason }, 0);
   }
-}
-
-/** `ws_gateway_http_requests_total`: also registered alone by an ingest node, which serves the same HTTP edge. */
-export function httpRequestsCounter(registry: Registry): Counter<'route' | 'status'> {
-  return new Counter({
-    name: 'ws_gateway_http_requests_total',
-    help: 'HTTP requests by route and status code',
-    labelNames: ['route', 'status'],
-    registers: [registry],
-  });
 }

@@ -2,5 +2,4 @@
 
 export type { GatewayConfig } from '../config/gateway-config.js';
 export { CloseCodes } from '../core/close-codes.js';
-export { serveCommand, serveUsage } from './command.js';
 export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from './start-gateway.js';

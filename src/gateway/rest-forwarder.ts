@@ -14,18 +14,20 @@
  * When the shared budget has no room, or the exchange asked for a pause (429/418 with `Retry-After`),
  * the client gets 429 with `Retry-After` instead of the exchange getting one more request.
  */
-import { REST_WEIGHTS, RestErrors } from '../exchange/binance/rest-limits.js';
-import type { RestEndpoint } from '../exchange/binance/rest-query.js';
+import type { BinanceEndpoint } from '../exchange/binance/dialect.js';
+import type { RestDialect } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
 import type { ForwardedAnswer, RestClient } from '../manager/rest-client.js';
-import { INTERNAL_ERROR, restAnswer, restError } from './rest-response.js';
+import { restAnswer, restError } from './rest-response.js';
 
 export const EXCHANGE_INFO_TTL_MS = 60_000;
 export const TIME_REFRESH_MS = 60_000;
+/** The forwarded calls' weights are fixed: none depends on the query. */
+const NO_QUERY = new URLSearchParams();
 /** Distinct exchangeInfo queries kept (one per `symbol`, plus the full one). */
 const EXCHANGE_INFO_KEYS = 64;
 
-export type ForwardedEndpoint = Exclude<RestEndpoint, 'depth'>;
+export type ForwardedEndpoint = Exclude<BinanceEndpoint, 'depth'>;
 
 interface AnswerRule {
   /** Bytes read at most; the exchange's largest real answers are a fraction of this. */
@@ -67,6 +69,7 @@ export class RestForwarder {
 
   constructor(
     private readonly client: RestClient,
+    private readonly dialect: RestDialect<BinanceEndpoint>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -95,7 +98,7 @@ export class RestForwarder {
   ): Promise<HttpResponse> {
     const answer = await this.client.forward(
       pathAndQuery,
-      REST_WEIGHTS[endpoint],
+      this.dialect.weight(endpoint, NO_QUERY),
       ANSWER_RULES[endpoint].maxBytes,
     );
     return this.toResponse(endpoint, answer);
@@ -103,15 +106,16 @@ export class RestForwarder {
 
   private toResponse(endpoint: Exclude<ForwardedEndpoint, 'ping'>, answer: ForwardedAnswer): HttpResponse {
     if (!answer.ok) {
-      if (answer.reason === 'unreachable') return restError(502, INTERNAL_ERROR);
+      if (answer.reason === 'unreachable') return restError(502, this.dialect.errors.internal);
       const seconds = Math.max(1, Math.ceil(answer.retryAfterMs / 1000));
-      return restError(429, RestErrors.tooMuchWeight(this.client.clientWeightPerMinute), {
+      return restError(429, this.dialect.errors.tooMuchWeight(this.client.clientWeightPerMinute), {
         'retry-after': String(seconds),
       });
     }
     const body = answer.contentType.includes('application/json') ? parseJson(answer.body) : undefined;
-    const wellFormed = answer.status === 200 ? ANSWER_RULES[endpoint].wellFormed(body) : isBinanceError(body);
-    if (!wellFormed) return restError(502, INTERNAL_ERROR);
+    const wellFormed =
+      answer.status === 200 ? ANSWER_RULES[endpoint].wellFormed(body) : this.dialect.isError(body);
+    if (!wellFormed) return restError(502, this.dialect.errors.internal);
     return restAnswer(answer.status, answer.body, {}, answer.contentType);
   }
 
@@ -144,7 +148,7 @@ export class RestForwarder {
       failure = await this.timeRefresh;
     }
     // A refresh that failed leaves the last offset measured, if any: the exchange's clock has not moved.
-    if (this.offsetMs === undefined) return failure ?? restError(502, INTERNAL_ERROR);
+    if (this.offsetMs === undefined) return failure ?? restError(502, this.dialect.errors.internal);
     return restAnswer(200, `{"serverTime":${Math.round(this.now() + this.offsetMs)}}`);
   }
 
@@ -171,9 +175,4 @@ function parseJson(text: string): unknown {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Binance's error body `{"code":-1121,"msg":"Invalid symbol."}`. */
-function isBinanceError(body: unknown): boolean {
-  return isRecord(body) && typeof body.code === 'number' && typeof body.msg === 'string';
 }

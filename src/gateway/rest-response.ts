@@ -2,14 +2,9 @@
  * Answers of the gateway's Binance REST routes, shaped as Binance sends them: `application/json;charset=UTF-8`,
  * the JSON text with no trailing newline, errors as `{"code":..,"msg":..}`.
  */
-import { BINANCE_CONTENT_TYPE, type RestErrorBody } from '../exchange/binance/rest-limits.js';
+import { BINANCE_CONTENT_TYPE } from '../exchange/binance/rest-limits.js';
+import type { RestErrorBody } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
-
-/** Binance's answer when it cannot serve a request (docs "Error codes": -1001 DISCONNECTED). */
-export const INTERNAL_ERROR: RestErrorBody = Object.freeze({
-  code: -1001,
-  msg: 'Internal error; unable to process your request. Please try again.',
-});
 
 export function restAnswer(
   status: number,

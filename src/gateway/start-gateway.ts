@@ -6,27 +6,42 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { startNatsSource } from '../cluster/gateway-source.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { readSettingFile } from '../config/setting-file.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { HealthVerdict, StreamSource } from '../core/stream-source.js';
+import { binanceDialect } from '../exchange/binance/dialect.js';
+import { HttpRouter } from '../http/http-router.js';
 import { closeServer, edgeLimiters, listen, listenError, serveHttp } from '../http/http-server.js';
+import { addMetricsRoute } from '../http/metrics-route.js';
+import { addProbeRoutes } from '../http/probe-routes.js';
 import { LegacyStreamSource } from '../legacy/legacy-stream-source.js';
 import type { WeightBudgetOptions } from '../limits/weight-budget.js';
 import { WSManager } from '../manager/index.js';
 import { processMetricsRegistry, roleUpstream } from '../roles/role-process.js';
 import type { Simulator } from '../simulator/index.js';
 import { ActivitySummary } from './activity-summary.js';
+import { addAdminRoutes } from './admin-route.js';
 import { DepthService } from './depth-route.js';
-import { DownstreamServer } from './downstream-server.js';
+import { addWebSocketPathHint, DownstreamServer } from './downstream-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
-import { HttpRouter } from './http-router.js';
 import { RestForwarder } from './rest-forwarder.js';
+import { addRestFallback, addRestRoutes } from './rest-routes.js';
 import { RestService } from './rest-service.js';
+import { addStatusRoutes } from './status/status-routes.js';
 import { StatusService } from './status/status-service.js';
+
+/**
+ * The StreamSource of clustered mode (NATS_URL set): the streams come from NATS, published by ingest
+ * nodes. The roles layer supplies it, so the gateway does not depend on the cluster.
+ */
+export type ClusteredSource = (
+  config: GatewayConfig & { natsUrl: string },
+  registry: Registry,
+  logger: Logger,
+) => Promise<StreamSource>;
 
 /** Wiring choices that are not configuration (tests shorten timers through these). */
 export interface GatewayRuntimeOptions {
@@ -46,6 +61,8 @@ export interface GatewayRuntimeOptions {
   restClientLimits?: Partial<WeightBudgetOptions>;
   /** Lifetime of one status page event stream. @default 60000 */
   statusEventStreamMaxAgeMs?: number;
+  /** Required when NATS_URL is set (src/roles/start-gateway.ts supplies it). */
+  clusteredSource?: ClusteredSource;
 }
 
 export interface RunningGateway {
@@ -89,7 +106,7 @@ export async function startGateway(
   const { url: upstream, simulator } = await roleUpstream(cfg.natsUrl ?? cfg.upstreamUrl, cfg);
   const healthGraceMs = cfg.healthGraceSeconds * 1000;
   const source: StreamSource = cfg.natsUrl
-    ? await startNatsSource({ ...cfg, natsUrl: cfg.natsUrl }, registry, logger)
+    ? await clusteredSource(runtime)({ ...cfg, natsUrl: cfg.natsUrl }, registry, logger)
     : cfg.useNewWsManager
       ? new WSManager({
           url: upstream,
@@ -111,8 +128,11 @@ export async function startGateway(
   let draining = false;
   const verdict = (): HealthVerdict =>
     draining ? { healthy: false, reason: 'draining for shutdown' } : source.health();
+  // The one place the venue protocol the gateway serves is chosen.
+  const dialect = binanceDialect;
   const downstream = new DownstreamServer({
     source,
+    dialect,
     metrics,
     logger,
     maxClients: cfg.maxClients,
@@ -148,25 +168,35 @@ export async function startGateway(
   let depth: DepthService | undefined;
   let rest: RestService | undefined;
   if (source instanceof WSManager && source.restClient !== undefined) {
-    const forwarder = new RestForwarder(source.restClient);
-    depth = new DepthService(source, (symbol) => forwarder.symbolInfo(symbol), downstream.streamCap);
+    const forwarder = new RestForwarder(source.restClient, dialect.rest);
+    depth = new DepthService(
+      source,
+      (symbol) => forwarder.symbolInfo(symbol),
+      downstream.streamCap,
+      dialect.rest,
+    );
     rest = new RestService({ depth, forwarder, limits: runtime.restClientLimits });
   }
   const router = new HttpRouter({
-    registry,
-    source,
-    metrics,
     logger,
+    requests: metrics.httpRequests,
     ...edgeLimiters(cfg.rateLimitPerMinute),
-    metricsToken: cfg.metricsToken,
-    adminToken: cfg.adminToken,
-    verdict,
-    stats,
-    status,
-    rest,
   });
+  addMetricsRoute(
+    router,
+    { registry, source, verdict, extra: () => status.documentFields() },
+    cfg.metricsToken,
+  );
+  addProbeRoutes(router, verdict, source);
+  if (cfg.adminToken !== undefined) addAdminRoutes(router, source, cfg.adminToken);
+  if (rest !== undefined) addRestRoutes(router, dialect.rest, rest);
+  addStatusRoutes(router, status, cfg.metricsToken);
+  addWebSocketPathHint(router);
+  addRestFallback(router, dialect.rest);
 
-  serveHttp(server, router, metrics, (req, socket, head) => downstream.handleUpgrade(req, socket, head));
+  serveHttp(server, router, metrics.httpRequests, (req, socket, head) =>
+    downstream.handleUpgrade(req, socket, head),
+  );
 
   try {
     await listen(server, cfg.port, cfg.host);
@@ -234,6 +264,15 @@ export async function startGateway(
     shutdown,
     close: () => shutdown(runtime.closeGraceMs ?? 1000),
   };
+}
+
+function clusteredSource(runtime: GatewayRuntimeOptions): ClusteredSource {
+  if (runtime.clusteredSource === undefined) {
+    throw new Error(
+      'NATS_URL is set: clustered mode starts through startGateway of src/roles/start-gateway.ts',
+    );
+  }
+  return runtime.clusteredSource;
 }
 
 function readTls(cfg: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {

@@ -6,10 +6,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ConfigError } from '../core/errors.js';
-import type { GatewayMetrics } from '../gateway/gateway-metrics.js';
-import type { HttpRouter } from '../gateway/http-router.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { answerClientError, serveWithoutUpgrade, wantsWebSocket } from './http-edge.js';
+import type { HttpRouter, RequestCounter } from './http-router.js';
 
 /**
  * The per-address budgets of the router: `perMinute` for requests that passed the token check, and a
@@ -33,7 +32,7 @@ export function edgeLimiters(perMinute: number): {
 export function serveHttp(
   server: Server,
   router: HttpRouter,
-  metrics: Pick<GatewayMetrics, 'httpRequests'>,
+  requests: RequestCounter,
   onWebSocket?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
 ): void {
   server.on('request', (req, res) => void router.handle(req, res));
@@ -43,7 +42,7 @@ export function serveHttp(
   });
   server.on('clientError', (error: Error & { code?: string }, socket) => {
     const status = answerClientError(error, socket);
-    if (status !== undefined) metrics.httpRequests.inc({ route: 'other', status: String(status) });
+    if (status !== undefined) requests.inc({ route: 'other', status: String(status) });
   });
 }
 

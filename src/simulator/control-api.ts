@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../core/errors.js';
+import { parseRequestTarget } from '../http/request-target.js';
 import { record } from './fault-options.js';
 import type { Simulator } from './simulator.js';
 import type { RefuseStatus } from './types.js';
@@ -67,7 +68,9 @@ export class ControlApi {
   }
 
   private async route(req: IncomingMessage): Promise<unknown> {
-    const path = new URL(req.url ?? '/', 'http://simulator.invalid').pathname;
+    const url = parseRequestTarget(req.url);
+    if (url === undefined) throw new HttpError(400, 'malformed request target');
+    const path = url.pathname;
     if (path === '/stats') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'Use GET /stats');
       return this.simulator.stats();

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it, type TestContext } from 'node:test';
 import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';

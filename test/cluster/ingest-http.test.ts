@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
 import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
+import { type RunningIngest, startIngest } from '../../src/roles/start-ingest.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { fetchRaw } from '../gateway/helpers.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
@@ -69,7 +69,10 @@ describe('ingest node HTTP edge, checked against the gateway', () => {
 
       const json = await fetchRaw(metrics, { headers: { authorization: AUTH } });
       assert.match(String(json.headers['content-type']), /^application\/json/);
-      assert.equal((JSON.parse(json.body) as { success: boolean }).success, true);
+      const document = JSON.parse(json.body) as { success: boolean; metrics: Record<string, unknown> };
+      assert.equal(document.success, true);
+      // Only the gateway has clients to report.
+      assert.equal('gateway' in document.metrics, role === 'gateway');
 
       // The token first: an anonymous caller learns nothing about which methods exist.
       const anonymousPost = await fetchRaw(metrics, { method: 'POST' });
@@ -100,6 +103,10 @@ describe('ingest node HTTP edge, checked against the gateway', () => {
       // Only the gateway has downstream WebSockets; it tells a plain GET there to upgrade.
       assert.equal((await fetchRaw(`${base}/ws/btcusdt@trade`)).status, role === 'gateway' ? 426 : 404);
       assert.equal((await fetchRaw(`${base}/api/ws/admin/streams`)).status, 404, 'no admin routes');
+      // Binance's REST paths get Binance's own 404 on both roles.
+      const rest = await fetchRaw(`${base}/api/v3/avgPrice`);
+      assert.equal(rest.status, 404);
+      assert.equal(rest.body, '{"code":-5000,"msg":"Path /api/v3/avgPrice, Method GET is invalid"}');
     });
   }
 });

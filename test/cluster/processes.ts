@@ -5,8 +5,8 @@ import { waitFor } from '../support/wait-for.js';
 import { freePort } from './nats-server.js';
 
 const MAIN = {
-  ingest: fileURLToPath(new URL('../../src/cluster/ingest-main.ts', import.meta.url)),
-  serve: fileURLToPath(new URL('../../src/gateway/command-main.ts', import.meta.url)),
+  ingest: fileURLToPath(new URL('../../src/roles/ingest-main.ts', import.meta.url)),
+  serve: fileURLToPath(new URL('../../src/roles/serve-main.ts', import.meta.url)),
 };
 
 export interface IngestProcess {

@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it, type TestContext } from 'node:test';
-import { startIngest } from '../../src/cluster/start-ingest.js';
 import { silentLogger } from '../../src/core/log.js';
-import { startGateway } from '../../src/gateway/index.js';
+import { startGateway } from '../../src/roles/start-gateway.js';
+import { startIngest } from '../../src/roles/start-ingest.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';

@@ -8,10 +8,10 @@ import { after, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
-import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
 import { DEMAND_BUCKET, HISTORY_STREAM, LEASE_BUCKET, NODE_BUCKET } from '../../src/cluster/subjects.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
+import { type RunningIngest, startIngest } from '../../src/roles/start-ingest.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 

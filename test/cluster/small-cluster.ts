@@ -4,10 +4,10 @@
  * process on loopback. Everything started is closed, last first, when the test ends.
  */
 import type { TestContext } from 'node:test';
-import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
 import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
+import { type RunningIngest, startIngest } from '../../src/roles/start-ingest.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';

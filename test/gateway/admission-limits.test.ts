@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { silentLogger } from '../../src/core/log.js';
 import type { StreamSource } from '../../src/core/stream-source.js';
+import { binanceDialect } from '../../src/exchange/binance/dialect.js';
 import { DownstreamServer } from '../../src/gateway/downstream-server.js';
 import { GatewayMetrics } from '../../src/gateway/gateway-metrics.js';
 import { LegacyStreamSource } from '../../src/legacy/index.js';
@@ -121,6 +122,7 @@ describe('SUBSCRIBE that fails part-way', () => {
     });
     const downstream = new DownstreamServer({
       source,
+      dialect: binanceDialect,
       metrics: new GatewayMetrics(new Registry()),
       logger: silentLogger(),
       maxClients: 10,

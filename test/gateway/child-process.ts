@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../support/wait-for.js';
 
-const entry = fileURLToPath(new URL('../../src/gateway/command-main.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../../src/roles/serve-main.ts', import.meta.url));
 
 export interface Child {
   readonly process: ChildProcess;

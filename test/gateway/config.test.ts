@@ -11,7 +11,7 @@ import {
   VARIABLES,
 } from '../../src/config/index.js';
 import { ConfigError, ErrorCodes } from '../../src/core/errors.js';
-import { serveUsage } from '../../src/gateway/index.js';
+import { serveUsage } from '../../src/roles/serve-command.js';
 
 function configError(fn: () => unknown): ConfigError {
   try {

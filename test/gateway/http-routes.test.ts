@@ -12,9 +12,9 @@ import type WebSocket from 'ws';
 import { silentLogger } from '../../src/core/log.js';
 import type { StreamSource } from '../../src/core/stream-source.js';
 import { GatewayMetrics } from '../../src/gateway/gateway-metrics.js';
-import { HttpRouter } from '../../src/gateway/http-router.js';
 import type { RunningGateway } from '../../src/gateway/index.js';
-import { metricsResponse } from '../../src/gateway/metrics-route.js';
+import { HttpRouter } from '../../src/http/http-router.js';
+import { addMetricsRoute, metricsResponse } from '../../src/http/metrics-route.js';
 import { RateLimiter } from '../../src/limits/rate-limiter.js';
 import { waitFor } from '../support/wait-for.js';
 import { fetchRaw, openClient, startTestGateway } from './helpers.js';
@@ -238,21 +238,7 @@ describe('HTTP routes in process', () => {
   const context = {
     registry,
     source: throwing,
-    metrics: new GatewayMetrics(registry),
-    logger: silentLogger(),
-    rateLimiter: new RateLimiter(100),
-    unauthenticatedLimiter: new RateLimiter(25),
-    metricsToken: undefined,
-    adminToken: undefined,
     verdict: () => ({ healthy: false, reason: 'draining for shutdown' }),
-    stats: () => ({
-      clients: 0,
-      clientsHwm: 0,
-      clientSubscriptions: 0,
-      messagesSent: 0,
-      slowClientDisconnects: 0,
-      draining: true,
-    }),
   };
 
   it('renders without a socket', async () => {
@@ -265,7 +251,13 @@ describe('HTTP routes in process', () => {
   });
 
   it('answers 500 with a generic message and no stack trace', async () => {
-    const router = new HttpRouter(context);
+    const router = new HttpRouter({
+      logger: silentLogger(),
+      requests: new GatewayMetrics(registry).httpRequests,
+      rateLimiter: new RateLimiter(100),
+      unauthenticatedLimiter: new RateLimiter(25),
+    });
+    addMetricsRoute(router, context, undefined);
     const server: Server = createServer((req, res) => void router.handle(req, res));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {

@@ -12,7 +12,7 @@ import { type ExitResult, runToExit } from '../support/run-to-exit.js';
 import { upgradeStatus } from '../support/upgrade.js';
 import { startTestGateway } from './helpers.js';
 
-const entry = fileURLToPath(new URL('../../src/gateway/command-main.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../../src/roles/serve-main.ts', import.meta.url));
 
 function configMessage(fn: () => unknown): string {
   try {

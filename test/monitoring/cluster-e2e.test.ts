@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type RunningIngest, startIngest } from '../../src/cluster/start-ingest.js';
 import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
+import { type RunningIngest, startIngest } from '../../src/roles/start-ingest.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type NatsServer, startNatsServer } from '../cluster/nats-server.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';

@@ -8,40 +8,38 @@
 import type { IncomingMessage } from 'node:http';
 import type { HttpResponse } from '../../http/http-response.js';
 import { json, jsonError } from '../../http/http-response.js';
+import type { HttpRouter } from '../../http/http-router.js';
 import { MAX_EVENT_STREAMS, MAX_EVENT_STREAMS_PER_ADDRESS, snapshotEvent } from './event-stream.js';
 import { assetResponse, STATUS_ASSET_PATHS } from './status-assets.js';
 import type { StatusService } from './status-service.js';
 
-export interface StatusRoute {
-  readonly path: string;
-  readonly name: 'status_page' | 'status' | 'status_events';
-  /** True for the data routes: they take METRICS_TOKEN and the per-client rate limit. */
-  readonly data: boolean;
-  readonly handle: (req: IncomingMessage) => HttpResponse;
-}
-
-export function statusRoutes(status: StatusService): StatusRoute[] {
-  const pages: StatusRoute[] = STATUS_ASSET_PATHS.map((path) => ({
-    path,
-    name: 'status_page',
-    data: false,
-    handle: () => assetResponse(path),
-  }));
-  return [
-    ...pages,
-    {
-      path: '/api/ws/status',
-      name: 'status',
-      data: true,
-      handle: () => json(200, { ...status.document(), history: status.history() }),
-    },
-    {
-      path: '/api/ws/status/events',
-      name: 'status_events',
-      data: true,
-      handle: (req) => eventsResponse(status, req.socket.remoteAddress ?? 'unknown'),
-    },
-  ];
+/**
+ * Registers the page's files (GET and HEAD, open to all) and the two data routes (GET only, behind
+ * `metricsToken` and the per-client rate limit).
+ */
+export function addStatusRoutes(
+  router: HttpRouter,
+  status: StatusService,
+  metricsToken: string | undefined,
+): void {
+  for (const path of STATUS_ASSET_PATHS) {
+    router.add(path, { name: 'status_page', methods: ['GET', 'HEAD'], handle: () => assetResponse(path) });
+  }
+  const data = (name: string, handle: (req: IncomingMessage) => HttpResponse) => ({
+    name,
+    methods: ['GET'],
+    limited: () => true,
+    token: () => metricsToken,
+    handle,
+  });
+  router.add(
+    '/api/ws/status',
+    data('status', () => json(200, { ...status.document(), history: status.history() })),
+  );
+  router.add(
+    '/api/ws/status/events',
+    data('status_events', (req) => eventsResponse(status, req.socket.remoteAddress ?? 'unknown')),
+  );
 }
 
 /** Seconds a refused page waits before it asks again. */

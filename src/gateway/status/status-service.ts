@@ -6,11 +6,15 @@
  * soon as someone looks.
  */
 import type { HealthVerdict, StreamSource } from '../../core/stream-source.js';
-import { type GatewayStats, type MetricsDocument, metricsDocument } from '../metrics-route.js';
+import { type MetricsDocument, metricsDocument } from '../../http/metrics-route.js';
+import type { GatewayStats } from '../gateway-metrics.js';
 import { EventStreamHub, snapshotEvent } from './event-stream.js';
 import { packageVersion } from './package-version.js';
 import { RingBuffer } from './ring-buffer.js';
 import { type Rates, type StatusFields, statusFields } from './status-fields.js';
+
+/** What the gateway adds to the JSON metrics document: its clients, then the status figures. */
+export type GatewayFields = { readonly gateway: GatewayStats } & StatusFields;
 
 /** 15 minutes at one sample a second. */
 export const HISTORY_SAMPLES = 900;
@@ -68,9 +72,18 @@ export class StatusService {
     );
   }
 
+  /** The gateway's part of the JSON metrics document. */
+  documentFields(): GatewayFields {
+    return { gateway: this.options.stats(), ...this.fields() };
+  }
+
   /** The JSON metrics document (what `GET /api/ws/metrics?format=json` answers). */
-  document(): MetricsDocument {
-    return metricsDocument({ ...this.options, status: this });
+  document(): MetricsDocument<GatewayFields> {
+    return metricsDocument({
+      source: this.options.source,
+      verdict: this.options.verdict,
+      extra: () => this.documentFields(),
+    });
   }
 
   history(): History {

@@ -13,6 +13,7 @@ import {
   requestWeight,
 } from '../../exchange/binance/rest-query.js';
 import { BINANCE_WEIGHT_ANSWERS, BINANCE_WEIGHT_BUDGET } from '../../exchange/binance/weight-budget.js';
+import { parseRequestTarget } from '../../http/request-target.js';
 import { WeightBudget, type WeightBudgetOptions } from '../../limits/weight-budget.js';
 import { chargeRequest } from '../../limits/weighted-answer.js';
 import type { RefuseStatus } from '../types.js';
@@ -61,11 +62,12 @@ export class RestApi {
 
   /** Serves one request whose path starts with {@link REST_PREFIX}. Never throws. */
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://simulator.invalid');
-    const name = url.pathname.slice(REST_PREFIX.length);
+    const url = parseRequestTarget(req.url);
+    const name = url?.pathname.slice(REST_PREFIX.length) ?? '';
     const method = req.method ?? 'GET';
-    if (!isRestEndpoint(name) || (method !== 'GET' && method !== 'HEAD')) {
-      this.send(res, 404, JSON.stringify(RestErrors.unknownPath(method, url.pathname)), {});
+    if (url === undefined || !isRestEndpoint(name) || (method !== 'GET' && method !== 'HEAD')) {
+      const path = url?.pathname ?? req.url ?? '/';
+      this.send(res, 404, JSON.stringify(RestErrors.unknownPath(method, path)), {});
       return;
     }
     const refusal = this.ctx.refusal();

@@ -1,30 +1,34 @@
 /**
- * `ws-manager ingest`: WSManager upstream, shard leases, demand, and publication to NATS, plus the
- * gateway's HTTP edge on PORT with only the routes an ingest node has: /api/ws/metrics, /healthz and
- * /readyz, under the same token, rate-limit and content-negotiation rules.
+ * `ws-manager ingest`: WSManager upstream, shard leases, demand, and publication to NATS, plus the HTTP
+ * kit's edge on PORT with only the routes an ingest node has: /api/ws/metrics, /healthz and /readyz,
+ * under the same token, rate-limit and content-negotiation rules as the gateway.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { connectOrExplain, demandBucket, ensureHistory, leaseBuckets } from '../cluster/broker.js';
+import { ClusterMetrics } from '../cluster/cluster-metrics.js';
+import { clusterSettingsOf } from '../cluster/cluster-settings.js';
+import { DemandView } from '../cluster/demand.js';
+import { IngestPublisher } from '../cluster/ingest-publisher.js';
+import { claimNodeId } from '../cluster/node-claim.js';
+import { agreedValues, refuseToDisagree, SettingsAgreement } from '../cluster/settings-agreement.js';
+import { ShardLeases } from '../cluster/shard-leases.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { HealthVerdict } from '../core/stream-source.js';
-import { httpRequestsCounter } from '../gateway/gateway-metrics.js';
-import { HttpRouter } from '../gateway/http-router.js';
+import { binanceDialect } from '../exchange/binance/dialect.js';
+import { addRestFallback } from '../gateway/rest-routes.js';
+import { HttpRouter } from '../http/http-router.js';
 import { closeServer, edgeLimiters, listen, listenError, serveHttp } from '../http/http-server.js';
+import { addMetricsRoute } from '../http/metrics-route.js';
+import { addProbeRoutes } from '../http/probe-routes.js';
+import { httpRequestsCounter } from '../http/request-metrics.js';
 import { WSManager } from '../manager/index.js';
-import { processMetricsRegistry, roleUpstream } from '../roles/role-process.js';
 import type { Simulator } from '../simulator/index.js';
-import { connectOrExplain, demandBucket, ensureHistory, leaseBuckets } from './broker.js';
-import { ClusterMetrics } from './cluster-metrics.js';
-import { clusterSettingsOf } from './cluster-settings.js';
-import { DemandView } from './demand.js';
-import { IngestPublisher } from './ingest-publisher.js';
-import { claimNodeId } from './node-claim.js';
-import { agreedValues, refuseToDisagree, SettingsAgreement } from './settings-agreement.js';
-import { ShardLeases } from './shard-leases.js';
+import { processMetricsRegistry, roleUpstream } from './role-process.js';
 
 export interface RunningIngest {
   readonly url: string;
@@ -129,20 +133,13 @@ export async function startIngest(
     if (!demand.watching) return { healthy: false, reason: 'demand watch not running' };
     return manager.health();
   };
-  const httpMetrics = { httpRequests: httpRequestsCounter(registry) };
-  const router = new HttpRouter({
-    registry,
-    source: manager,
-    metrics: httpMetrics,
-    logger,
-    ...edgeLimiters(cfg.rateLimitPerMinute),
-    metricsToken: cfg.metricsToken,
-    // No admin routes, status page or depth: an ingest node serves no clients.
-    adminToken: undefined,
-    verdict,
-    stats: () => NO_CLIENTS,
-    servesWebSockets: false,
-  });
+  const requests = httpRequestsCounter(registry);
+  const router = new HttpRouter({ logger, requests, ...edgeLimiters(cfg.rateLimitPerMinute) });
+  // No admin routes, status page, REST or downstream paths: an ingest node serves no clients. Binance's
+  // REST paths still get Binance's 404, as on the gateway.
+  addMetricsRoute(router, { registry, source: manager, verdict }, cfg.metricsToken);
+  addProbeRoutes(router, verdict, manager);
+  addRestFallback(router, binanceDialect.rest);
   // Leases first, so other nodes can take the shards while this one winds down.
   const stopPublishing = async () => {
     clearInterval(demandGauge);
@@ -154,7 +151,7 @@ export async function startIngest(
     await simulator?.close();
   };
   const server = createServer();
-  serveHttp(server, router, httpMetrics);
+  serveHttp(server, router, requests);
   try {
     await listen(server, cfg.port, cfg.host);
   } catch (error) {
@@ -185,13 +182,3 @@ export async function startIngest(
     },
   };
 }
-
-/** The gateway-only part of the JSON metrics document: an ingest node has no downstream clients. */
-const NO_CLIENTS = {
-  clients: 0,
-  clientsHwm: 0,
-  clientSubscriptions: 0,
-  messagesSent: 0,
-  slowClientDisconnects: 0,
-  draining: false,
-} as const;

@@ -1,6 +1,6 @@
 /** `ws-manager serve`: configuration from the environment, the gateway, and graceful shutdown on signals. */
-import { handledArguments } from '../roles/command-args.js';
-import { roleUsage, startRole, stopOnSignal } from '../roles/role-process.js';
+import { handledArguments } from './command-args.js';
+import { roleUsage, startRole, stopOnSignal } from './role-process.js';
 import { startGateway } from './start-gateway.js';
 
 /** The `--help` text of `ws-manager serve`, generated from the configuration table. */

@@ -1,6 +1,6 @@
 /** `ws-manager ingest`: configuration from the environment, an ingest node, and a clean stop on signals. */
-import { handledArguments } from '../roles/command-args.js';
-import { roleUsage, startRole, stopOnSignal } from '../roles/role-process.js';
+import { handledArguments } from './command-args.js';
+import { roleUsage, startRole, stopOnSignal } from './role-process.js';
 import { startIngest } from './start-ingest.js';
 
 export const ingestUsage = roleUsage('ingest', [

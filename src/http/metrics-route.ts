@@ -6,40 +6,26 @@
 import type { IncomingMessage } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { HealthVerdict, MetricsSnapshot, StreamSource } from '../core/stream-source.js';
-import { type HttpResponse, json, jsonError } from '../http/http-response.js';
-import { renderOpenMetrics } from '../http/open-metrics.js';
-import type { StatusFields } from './status/status-fields.js';
+import { type HttpResponse, json, jsonError } from './http-response.js';
+import type { HttpRouter } from './http-router.js';
+import { renderOpenMetrics } from './open-metrics.js';
 
-/** What the gateway adds to the JSON `metrics` object. */
-export interface GatewayStats {
-  readonly clients: number;
-  /** Highest `clients` since start. */
-  readonly clientsHwm: number;
-  readonly clientSubscriptions: number;
-  readonly messagesSent: number;
-  readonly slowClientDisconnects: number;
-  readonly draining: boolean;
-}
-
-export interface MetricsRouteContext {
+export interface MetricsRouteContext<Extra extends object = object> {
   readonly registry: Registry;
   readonly source: StreamSource;
-  /** The gateway's verdict (the source's, or unhealthy while draining). */
+  /** The role's verdict (the gateway's is the source's, or unhealthy while draining). */
   readonly verdict: () => HealthVerdict;
-  readonly stats: () => GatewayStats;
-  /** Adds the status page's figures (version, uptime, rates, connection rows, top streams). */
-  readonly status?: { fields(): StatusFields };
+  /** What the role adds to the JSON `metrics` object (the gateway: its clients and the status figures). */
+  readonly extra?: () => Extra;
 }
 
 /** The JSON representation: `jq '.metrics.activeConnections'` works. */
-export interface MetricsDocument {
+export interface MetricsDocument<Extra extends object = object> {
   readonly success: true;
   readonly timestamp: string;
-  readonly metrics: Omit<MetricsSnapshot, 'healthReason'> &
-    Partial<StatusFields> & {
-      readonly healthReason: string | null;
-      readonly gateway: GatewayStats;
-    };
+  readonly metrics: Omit<MetricsSnapshot, 'healthReason'> & {
+    readonly healthReason: string | null;
+  } & Extra;
 }
 
 const FORMATS = ['prometheus', 'json'] as const;
@@ -47,6 +33,24 @@ const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 type Representation = 'prometheus' | 'openmetrics' | 'json';
+
+/**
+ * Registers `/api/ws/metrics`: GET spends the rate limit, HEAD (the health probe) does not and stays
+ * open for load balancers; every other method, allowed or not, needs `token` when one is set.
+ */
+export function addMetricsRoute(
+  router: HttpRouter,
+  ctx: MetricsRouteContext,
+  token: string | undefined,
+): void {
+  router.add('/api/ws/metrics', {
+    name: 'metrics',
+    methods: ['GET', 'HEAD'],
+    limited: (method) => method === 'GET',
+    token: (method) => (method === 'HEAD' ? undefined : token),
+    handle: (req, url, head) => metricsResponse(ctx, req, url, head),
+  });
+}
 
 /**
  * Builds the GET representation. HEAD sends the same headers and replaces the status by the health
@@ -82,12 +86,11 @@ function choose(format: string | null, accept: string | undefined): Representati
 }
 
 /** The JSON metrics document; the status page's event stream sends exactly this. */
-export function metricsDocument(
-  ctx: Pick<MetricsRouteContext, 'source' | 'verdict' | 'stats' | 'status'>,
+export function metricsDocument<Extra extends object>(
+  ctx: Pick<MetricsRouteContext<Extra>, 'source' | 'verdict' | 'extra'>,
   verdict: HealthVerdict = ctx.verdict(),
-): MetricsDocument {
+): MetricsDocument<Extra> {
   const snapshot = ctx.source.getMetrics();
-  const stats = ctx.stats();
   return {
     success: true,
     timestamp: new Date().toISOString(),
@@ -95,8 +98,7 @@ export function metricsDocument(
       ...snapshot,
       isHealthy: verdict.healthy,
       healthReason: verdict.reason ?? null,
-      gateway: stats,
-      ...ctx.status?.fields(),
+      ...(ctx.extra?.() as Extra),
     },
   };
 }

@@ -1,4 +1,0 @@
-/** Process entry for `ws-manager ingest` alone: `node --import tsx src/cluster/ingest-main.ts`. */
-import { ingestCommand } from './ingest-command.js';
-
-await ingestCommand(process.argv.slice(2));

@@ -1,0 +1,68 @@
+/**
+ * A venue's protocol as the gateway serves it to its own clients: the paths they connect on, the control
+ * messages they send on a connection, and the REST market-data routes with their weights and error
+ * bodies. The gateway is written against this interface; a venue provides one implementation
+ * (Binance's: src/exchange/binance/dialect.ts) and the gateway's wiring hands it to every module.
+ */
+
+/** What an upgrade's request target asks for: the streams to start with, or why it is refused. */
+export type ConnectionPath =
+  | { readonly ok: true; readonly combined: boolean; readonly streams: string[] }
+  | {
+      readonly ok: false;
+      readonly status: 400 | 404;
+      /** `path`: not a WebSocket endpoint or not a URL; `invalid_stream`: a stream name outside the grammar. */
+      readonly reason: 'path' | 'invalid_stream';
+      readonly message: string;
+    };
+
+/** The server side of one connection, as the control messages see it. */
+export interface ControlTarget {
+  /** Whether events are sent in the combined envelope (`{"stream":..,"data":..}`). */
+  getCombined(): boolean;
+  setCombined(value: boolean): void;
+  /** Adds streams; returns the refusal to answer when it added none, else undefined. */
+  subscribe(streams: readonly string[]): string | undefined;
+  unsubscribe(streams: readonly string[]): void;
+  /** The connection's streams, in subscription order. */
+  list(): string[];
+}
+
+/** An error body of the venue's REST API, sent as JSON. */
+export type RestErrorBody = object;
+
+/** The venue's REST market-data API: the calls served under {@link prefix}, their weights and errors. */
+export interface RestDialect<Endpoint extends string = string> {
+  /** The API's path prefix, `/` included at both ends (`/api/v3/`). */
+  readonly prefix: string;
+  /** The calls served, each at `<prefix><endpoint>`. */
+  readonly endpoints: readonly Endpoint[];
+  /** The weight a call costs against the budget the gateway shares upstream. */
+  weight(endpoint: Endpoint, query: URLSearchParams): number;
+  /** The order book depth a depth query asks for. */
+  depthLimit(query: URLSearchParams): number;
+  /** The deepest book the venue serves. */
+  readonly depthMaxLimit: number;
+  /** True for a body the venue sends with an error status. */
+  isError(body: unknown): boolean;
+  readonly errors: {
+    /** The answer to a path under the prefix that is not a served call. */
+    unknownPath(method: string, path: string): RestErrorBody;
+    /** The answer when a client, or the gateway upstream, has no weight left this minute. */
+    tooMuchWeight(limitPerMinute: number): RestErrorBody;
+    /** The venue cannot serve the request now. */
+    readonly internal: RestErrorBody;
+    /** The venue is too busy to serve the request. */
+    readonly busy: RestErrorBody;
+  };
+}
+
+export interface Dialect<Endpoint extends string = string> {
+  /** Parses an upgrade's request target (`req.url`). */
+  connectionPath(target: string | undefined): ConnectionPath;
+  /** The window over which a client address's connection attempts are counted. */
+  readonly connectionAttemptWindowMs: number;
+  /** Carries out one control message a client sent on `target` and returns the reply to send. */
+  answerControl(text: string, target: ControlTarget): string;
+  readonly rest: RestDialect<Endpoint>;
+}
