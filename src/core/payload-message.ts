@@ -3,7 +3,7 @@
  * a clustered gateway's NATS messages). The combined frame is built by concatenating bytes
  * (`{"stream":"x","data":` + payload + `}`) when first asked, never by serialising `data` again.
  */
-import { combinedFrame } from '../exchange/combined-frame.js';
+import { combinedFrame } from './combined-frame.js';
 import type { StreamMessage } from './stream-source.js';
 
 export class PayloadMessage implements StreamMessage {

@@ -3,8 +3,8 @@
  * frame and shared, so forwarding needs neither a copy nor a re-serialisation.
  */
 
+import { combinedFrame, sliceData } from '../core/combined-frame.js';
 import type { StreamMessage } from '../core/stream-source.js';
-import { combinedFrame, sliceData } from '../exchange/combined-frame.js';
 import type { FrameCodec } from '../exchange/exchange.js';
 
 /** How a frame is laid out: whether it is a combined frame, and where its payload lies. */

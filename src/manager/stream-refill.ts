@@ -5,9 +5,9 @@
  * order, once each. Subscribers that asked for reports get them from the registry directly.
  */
 
+import { combinedFrame } from '../core/combined-frame.js';
 import type { LogDigest } from '../core/log-digest.js';
 import type { GapEvent } from '../core/stream-source.js';
-import { combinedFrame } from '../exchange/combined-frame.js';
 import type { HistoryProcedure, ParsedStream, RefillResult } from '../exchange/exchange.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sliceData } from '../../src/exchange/combined-frame.js';
+import { sliceData } from '../../src/core/combined-frame.js';
 import { COMBINED, FrameMessage } from '../../src/manager/stream-message.js';
 
 test('payloadBytes slices the data out of the frame without copying', () => {

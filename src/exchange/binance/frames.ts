@@ -12,7 +12,7 @@
 
 import type { ExchangeError, FrameHandler } from '../exchange.js';
 
-export { combinedFrame, combinedPrefix, sliceData } from '../combined-frame.js';
+export { combinedFrame, combinedPrefix, sliceData } from '../../core/combined-frame.js';
 export type { ExchangeError, FrameHandler };
 
 export const SERVER_SHUTDOWN_EVENT = 'serverShutdown';

@@ -4,7 +4,7 @@
  * Source: Binance spot "WebSocket Streams" and "Market Data endpoints" documentation.
  */
 
-import { sliceData } from '../combined-frame.js';
+import { sliceData } from '../../core/combined-frame.js';
 import type { Exchange, SequenceRule } from '../exchange.js';
 import { readCombinedFrame, readRawFrame } from './frames.js';
 import { binanceHistory } from './history.js';
