@@ -162,6 +162,10 @@ describe('simulator limits', () => {
     await assert.rejects(startSimulator({ limits: { maxLifetimeMs: 100, shutdownNoticeMs: 200 } }), {
       message: /^limits.shutdownNoticeMs must be an integer from 0 to 100/,
     });
+    await assert.rejects(startSimulator({ clock: 5 as never }), {
+      code: 'WS_ERR_INVALID_OPTION',
+      message: /^clock must be a function/,
+    });
     await assert.rejects(startSimulator({ port: 70_000 }), (error: unknown) => error instanceof TypeError);
   });
 });
