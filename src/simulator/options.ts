@@ -92,6 +92,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     invalidOption('rate', `a number above 0 and at most ${MAX_NUMERIC_RATE}, or 'max'`, rate);
   }
   const seed = integerOption('seed', options.seed, 0, 0xffff_ffff, DEFAULT_SEED);
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    invalidOption('clock', 'a function', options.clock);
+  }
   return Object.freeze({
     host,
     port,

@@ -52,7 +52,7 @@ export class Simulator {
     connectionAttempts: 0,
     breaches: { streams: 0, messageRate: 0, connectionAttempts: 0 },
   };
-  private readonly clock: () => number = Date.now;
+  private readonly clock: () => number;
   private latency = 0;
   private nextId = 0;
   private listening: AddressInfo | undefined;
@@ -61,7 +61,9 @@ export class Simulator {
   /** @internal Use {@link startSimulator}, which validates the options and listens. */
   constructor(options: SimulatorOptions = {}) {
     this.options = resolveOptions(options);
+    this.clock = options.clock ?? Date.now;
     this.hub = new FeedHub({
+      clock: this.clock,
       rate: this.options.rate,
       seed: this.options.seed,
       symbols: this.options.symbols,

@@ -59,6 +59,8 @@ export interface SimulatorOptions {
   rate?: number | 'max';
   /** Seed of the deterministic data. @default 1 */
   seed?: number;
+  /** Wall clock in epoch milliseconds of the feeds, limits and refusals; injectable for tests. @default Date.now */
+  clock?: () => number;
   limits?: SimulatorLimits;
   rest?: SimulatorRestLimits;
 }

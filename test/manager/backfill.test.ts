@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { type GapEvent, WSManager, type WSManagerOptions } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { aheadClock } from '../support/ahead-clock.js';
 import { waitFor } from '../support/wait-for.js';
 import { captureLogger, sleep } from './helpers.js';
 
@@ -161,15 +162,16 @@ test('backfill: a refill the REST budget cannot pay for is reported as a gap, ne
 });
 
 test('backfill: REST answering 429 pauses REST calls for its Retry-After and the gap is reported', async () => {
-  // The simulator's weight budget, like Binance's, resets when its wall-clock window turns: a new window
-  // mid-test would let the refill through. A 10-minute window, entered with at least 15 s to spare.
+  // The simulator's weight budget, like Binance's, resets when its clock's window turns: a new window
+  // mid-test would let the refill through. A 10-minute window, entered at its start: the clock the
+  // simulator and the manager share is moved there instead of waiting for it.
   const windowMs = 600_000;
-  const into = Date.now() % windowMs;
-  if (into > windowMs - 15_000) await new Promise((r) => setTimeout(r, windowMs - into + 100));
+  const clock = aheadClock();
+  clock.advance(windowMs - (Date.now() % windowMs));
   const registry = new Registry();
   await withManager(
-    { rate: 100, rest: { weightLimit: 4, requestsBeforeBan: 0, windowMs } },
-    { registry, recovery: 'backfill', retry: slowRetry, random: () => 0.99 },
+    { rate: 100, rest: { weightLimit: 4, requestsBeforeBan: 0, windowMs }, clock: clock.now },
+    { registry, recovery: 'backfill', retry: slowRetry, random: () => 0.99, now: clock.now },
     async (manager, sim) => {
       const r = record(manager, 'btcusdt@aggTrade', 'a');
       await waitFor('first events', () => r.ids.length >= 5);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { aheadClock } from '../support/ahead-clock.js';
 import { waitFor } from '../support/wait-for.js';
 import { sleep } from './helpers.js';
 
@@ -54,13 +55,14 @@ test('idle grace: released after the grace, reused within it, empty connection c
 
 test('forceCleanupIdleStreams(idleMs) releases only streams idle at least that long', async () => {
   const registry = new Registry();
-  const manager = new WSManager({ url: sim.url, registry, idleGraceMs: 60_000 });
+  const clock = aheadClock();
+  const manager = new WSManager({ url: sim.url, registry, idleGraceMs: 60_000, now: clock.now });
   try {
     const a = manager.subscribe('ethusdt@trade', () => {});
     const b = manager.subscribe('ethusdt@bookTicker', () => {});
     manager.subscribe('ethusdt@ticker', () => {});
     a();
-    await sleep(250);
+    clock.advance(250);
     b();
     assert.equal(manager.forceCleanupIdleStreams(200), 1);
     assert.deepEqual(

@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import { type OrderBookView, type ResyncNotice, WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../support/wait-for.js';
-import { sleep } from './helpers.js';
 
 interface Snapshot {
   lastUpdateId: number;
@@ -121,8 +120,7 @@ test('order book: subscribers of one symbol share one book and one diff stream; 
     stopA();
     stopB();
     stopB();
-    await sleep(50);
-    assert.deepEqual(manager.listStreams(), []);
+    await waitFor('the diff stream released', () => manager.listStreams().length === 0);
   } finally {
     await manager.destroy();
     await sim.close();

@@ -4,6 +4,7 @@ import { ErrorCodes, type StreamError } from '../../src/core/errors.js';
 import { KLINE_INTERVALS } from '../../src/exchange/binance/streams.js';
 import { WSManager } from '../../src/manager/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
+import { aheadClock } from '../support/ahead-clock.js';
 import { waitFor } from '../support/wait-for.js';
 import { sleep } from './helpers.js';
 
@@ -149,14 +150,20 @@ test('a stream unsubscribed while its rejected batch was in flight is not subscr
   // and split. btc was released before the rejection arrived (the simulator answers 200 ms late), so
   // only eth may be re-sent; eth then fits.
   const sim = await startSimulator({ rate: 5, limits: { maxStreamsPerConnection: 2 } });
-  const manager = new WSManager({ url: sim.url, maxStreamsPerConnection: 3, idleGraceMs: 600_000 });
+  const clock = aheadClock();
+  const manager = new WSManager({
+    url: sim.url,
+    maxStreamsPerConnection: 3,
+    idleGraceMs: 600_000,
+    now: clock.now,
+  });
   try {
     const errors: StreamError[] = [];
     const listener = { next: () => {}, error: (e: StreamError) => errors.push(e) };
     manager.subscribe('xrpusdt@trade', listener);
     await waitFor('xrp subscribed upstream', () => sim.stats().connections[0]?.streams.length === 1);
-    // Let the pacing window empty, so the next three messages go out at once.
-    await sleep(1100);
+    // Move past the pacing window, so the next three messages go out at once.
+    clock.advance(1100);
     sim.setLatency(200);
     const unBtc = manager.subscribe('btcusdt@trade', listener);
     manager.subscribe('ethusdt@trade', listener);
@@ -189,11 +196,13 @@ test('a stream released on one connection and subscribed again on another delive
   // UNSUBSCRIBE queued while the stream is already subscribed again on the other connection, so both
   // deliver it for a while.
   const sim = await startSimulator({ rate: 50 });
+  const clock = aheadClock();
   const manager = new WSManager({
     url: sim.url,
     maxStreamsPerConnection: 3,
     idleGraceMs: 600_000,
     pacing: { messages: 1, windowMs: 1000 },
+    now: clock.now,
   });
   try {
     const noop = () => {};
@@ -211,8 +220,8 @@ test('a stream released on one connection and subscribed again on another delive
     unFirst();
     manager.forceCleanupIdleStreams();
     await waitFor('room on the first connection', () => upstream().some((s) => s.length === 2));
-    // Let both pacing windows empty.
-    await sleep(1100);
+    // Move past both pacing windows.
+    clock.advance(1100);
     unTrade();
     manager.forceCleanupIdleStreams();
     await new Promise((resolve) => setImmediate(resolve));

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { ErrorCodes, type StreamError } from '../../src/core/errors.js';
 import { type GapEvent, WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { aheadClock } from '../support/ahead-clock.js';
 import { waitFor } from '../support/wait-for.js';
 import { captureLogger, sleep } from './helpers.js';
 
@@ -302,12 +303,13 @@ test('a healthy connection reconnects at once after an abrupt drop; a second dro
   const { logger, lines } = captureLogger();
   // A long backoff (random fixed at 0.99: 4950 ms) that the first reconnect of a healthy socket skips.
   const retry = { baseDelayMs: 5000, maxDelayMs: 5000, healthyAfterMs: 300, firstRetryJitterMs: 50 };
-  const manager = new WSManager({ url: local.url, logger, retry, random: () => 0.99 });
+  const clock = aheadClock();
+  const manager = new WSManager({ url: local.url, logger, retry, random: () => 0.99, now: clock.now });
   try {
     let n = 0;
     manager.subscribe('btcusdt@aggTrade', () => n++);
     await waitFor('open and delivering', () => n > 0);
-    await sleep(400); // served longer than healthyAfterMs
+    clock.advance(400); // served longer than healthyAfterMs
     const before = n;
     const dropped = Date.now();
     local.dropConnections({ abrupt: true });
@@ -333,12 +335,13 @@ test('a healthy connection reconnects at once after an abrupt drop; a second dro
 test("the immediate reconnect of a healthy connection still honours the exchange's Retry-After", async () => {
   const local = await startSimulator({ rate: 50 });
   const retry = { baseDelayMs: 50, maxDelayMs: 200, healthyAfterMs: 300 };
-  const manager = new WSManager({ url: local.url, retry, random: () => 0.5 });
+  const clock = aheadClock();
+  const manager = new WSManager({ url: local.url, retry, random: () => 0.5, now: clock.now });
   try {
     let n = 0;
     manager.subscribe('btcusdt@aggTrade', () => n++);
     await waitFor('open and delivering', () => n > 0);
-    await sleep(400);
+    clock.advance(400); // served longer than healthyAfterMs
     local.refuseConnections(60_000, 429, 2);
     const attempts = local.stats().connectionAttempts;
     const refusedAt = Date.now();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
+import { aheadClock } from '../support/ahead-clock.js';
 import { KLINE_FIELDS, PAYLOAD_FIELDS } from '../support/payload-fields.js';
 import { waitFor } from '../support/wait-for.js';
 import { connect } from './helpers.js';
@@ -29,13 +30,14 @@ describe('simulator data', () => {
   });
 
   it('keeps a feed advancing while nobody listens, so a returning client sees a gap', async () => {
-    const sim = await startSimulator({ rate: 100 });
+    const clock = aheadClock();
+    const sim = await startSimulator({ rate: 100, clock: clock.now });
     try {
       const first = await connect(`${sim.url}/ws/btcusdt@aggTrade`);
       await waitFor('3 frames', () => first.frames.length >= 3);
       await first.close();
       const lastSeen = Math.max(...(first.json() as Msg[]).map((m) => m['a'] as number));
-      await new Promise((r) => setTimeout(r, 300));
+      clock.advance(300);
       const second = await connect(`${sim.url}/ws/btcusdt@aggTrade`);
       const next = await second.next((m) => m['e'] === 'aggTrade');
       assert.ok((next['a'] as number) > lastSeen + 10, `gap expected: ${lastSeen} -> ${next['a']}`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { aheadClock } from '../support/ahead-clock.js';
 import { upgradeRefusal, upgradeStatus } from '../support/upgrade.js';
 import { waitFor } from '../support/wait-for.js';
 import { connect } from './helpers.js';
@@ -9,8 +10,10 @@ const idle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('simulator faults', () => {
   let sim: Simulator;
+  // Refusals end by the simulator's clock: the tests move it past them instead of waiting.
+  const clock = aheadClock();
   before(async () => {
-    sim = await startSimulator({ rate: 50, limits: { maxMessagesPerSecond: 100 } });
+    sim = await startSimulator({ rate: 50, limits: { maxMessagesPerSecond: 100 }, clock: clock.now });
   });
   after(() => sim.close());
   // Every test starts without connections left over from the previous one.
@@ -61,7 +64,7 @@ describe('simulator faults', () => {
   it('refuses new connections for a while with 429 or 503', async () => {
     sim.refuseConnections(300, 503);
     assert.equal(await upgradeStatus(`${sim.url}/ws`), 503);
-    await idle(350);
+    clock.advance(350);
     assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
     sim.refuseConnections(300);
     assert.equal(await upgradeStatus(`${sim.url}/ws`), 429);
@@ -83,7 +86,7 @@ describe('simulator faults', () => {
   it('bans with 418 and Retry-After, like Binance after repeated 429s', async () => {
     sim.refuseConnections(300, 418, 120);
     assert.deepEqual(await upgradeRefusal(`${sim.url}/stream`), { status: 418, retryAfter: '120' });
-    await idle(350);
+    clock.advance(350);
     assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
   });
 

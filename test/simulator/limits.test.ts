@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
+import { aheadClock } from '../support/ahead-clock.js';
 import { upgradeStatus } from '../support/upgrade.js';
 import { waitFor } from '../support/wait-for.js';
 import { connect } from './helpers.js';
@@ -87,12 +88,15 @@ describe('simulator limits', () => {
 
   it('lets attempts through again once the window has passed', async () => {
     // A 1 s window instead of 5 minutes.
-    const sim = await startSimulator({ limits: { maxConnectionAttempts: 1, attemptWindowMs: 1000 } });
+    const clock = aheadClock();
+    const sim = await startSimulator({
+      limits: { maxConnectionAttempts: 1, attemptWindowMs: 1000 },
+      clock: clock.now,
+    });
     try {
-      const started = Date.now();
       assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
       assert.equal(await upgradeStatus(`${sim.url}/ws`), 429);
-      await new Promise((r) => setTimeout(r, Math.max(0, started + 1100 - Date.now())));
+      clock.advance(1100);
       assert.equal(await upgradeStatus(`${sim.url}/ws`), 101);
     } finally {
       await sim.close();
@@ -157,6 +161,10 @@ describe('simulator limits', () => {
     });
     await assert.rejects(startSimulator({ limits: { maxLifetimeMs: 100, shutdownNoticeMs: 200 } }), {
       message: /^limits.shutdownNoticeMs must be an integer from 0 to 100/,
+    });
+    await assert.rejects(startSimulator({ clock: 5 as never }), {
+      code: 'WS_ERR_INVALID_OPTION',
+      message: /^clock must be a function/,
     });
     await assert.rejects(startSimulator({ port: 70_000 }), (error: unknown) => error instanceof TypeError);
   });

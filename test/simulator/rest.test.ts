@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
+import { aheadClock } from '../support/ahead-clock.js';
 import { waitFor } from '../support/wait-for.js';
 import { connect } from './helpers.js';
 
@@ -100,7 +101,8 @@ describe('simulator REST API', () => {
   });
 
   it('serves the aggTrades the stream carried, and the ones a dropped client missed, with contiguous ids', async () => {
-    const sim = await startSimulator({ rate: 100 });
+    const clock = aheadClock();
+    const sim = await startSimulator({ rate: 100, clock: clock.now });
     try {
       const client = await connect(`${sim.url}/ws/btcusdt@aggTrade`);
       await waitFor('20 frames', () => client.frames.length >= 20);
@@ -116,7 +118,7 @@ describe('simulator REST API', () => {
         seen.map(({ e: _e, E: _E, s: _s, ...row }) => row),
       );
 
-      await sleep(300); // nobody listens: the feed goes on, the client misses ~30 events
+      clock.advance(300); // nobody listens: the feed goes on, the client misses ~30 events
       const back = await connect(`${sim.url}/ws/btcusdt@aggTrade`);
       const resumed = await back.next((m) => m['e'] === 'aggTrade');
       await back.close();
