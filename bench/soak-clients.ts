@@ -25,7 +25,7 @@ export interface SoakJob {
   readonly concurrency: number;
   /** Give up on a handshake after this long (and try again). */
   readonly handshakeTimeoutMs: number;
-  /** Stop trying again this long after connecting (or the storm) began. */
+  /** Start no attempt this long after connecting (or the storm) began. */
   readonly deadlineMs: number;
 }
 
@@ -187,8 +187,10 @@ function open(job: SoakJob, i: number): Promise<Outcome> {
 
 /**
  * Opens every client, `concurrency` handshakes at a time. A client whose attempt fails, times out or is
- * refused tries again after a random pause of up to a second, as client libraries do, until `deadline`;
- * the counts are of attempts, and `open` says how many got through.
+ * refused tries again after a random pause of up to a second, as client libraries do. No attempt starts
+ * after `deadline`, so a server too busy to take handshakes ends the ramp there (within one handshake
+ * timeout) rather than after one more timed-out attempt per client left; the counts are of attempts, and
+ * `open` says how many got through.
  */
 async function connectAll(job: SoakJob, concurrency: number, deadline: number): Promise<ConnectedReport> {
   const started = Date.now();
@@ -197,7 +199,7 @@ async function connectAll(job: SoakJob, concurrency: number, deadline: number): 
   let timedOut = 0;
   let next = 0;
   const worker = async () => {
-    while (next < job.clients) {
+    while (next < job.clients && Date.now() < deadline) {
       const i = next++;
       for (;;) {
         const outcome = await open(job, i);
@@ -205,8 +207,8 @@ async function connectAll(job: SoakJob, concurrency: number, deadline: number): 
         if (outcome === 'failed') failed++;
         else if (outcome === 'timeout') timedOut++;
         else refused[outcome.slice(8)] = (refused[outcome.slice(8)] ?? 0) + 1;
-        if (Date.now() >= deadline) break;
         await new Promise((r) => setTimeout(r, Math.random() * 1000));
+        if (Date.now() >= deadline) break;
       }
     }
   };

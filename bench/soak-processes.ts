@@ -15,11 +15,20 @@ import { nextMessage } from './support.js';
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const PER_ADDRESS = 100;
 const TICK = 100; // clock ticks per second, for /proc/<pid>/stat
+/**
+ * How long a server has to answer for its metrics. Node accepts one connection per event-loop turn, so a
+ * server fanning out more than it can carry (its turns seconds long) reaches this request only after the
+ * handshakes queued ahead of it, abandoned ones included; past this the bench says so instead of waiting.
+ */
+const METRICS_TIMEOUT_MS = 15_000;
 
 export interface Server {
   readonly pid: number;
   readonly port: number;
-  /** The gateway's Prometheus text as name → value; the floor's event-loop delay under the same names. */
+  /**
+   * The gateway's Prometheus text as name → value; the floor's event-loop delay under the same names.
+   * Rejects when the server has not answered within METRICS_TIMEOUT_MS.
+   */
   metrics(): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
@@ -123,7 +132,11 @@ export async function startRoleProcess(
     pid: child.pid!,
     port,
     async metrics() {
-      const text = await (await fetch(`${base}/api/ws/metrics?format=prometheus`)).text();
+      const text = await (
+        await fetch(`${base}/api/ws/metrics?format=prometheus`, {
+          signal: AbortSignal.timeout(METRICS_TIMEOUT_MS),
+        })
+      ).text();
       const values = new Map<string, number>();
       for (const line of text.split('\n')) {
         if (line.startsWith('#') || line === '') continue;
@@ -197,7 +210,9 @@ export async function startFloorProcess(upstreamUrl: string, streams: string[]):
     pid: child.pid!,
     port,
     async metrics() {
-      const loop = (await (await fetch(`http://127.0.0.1:${port}/loop`)).json()) as Record<string, number>;
+      const loop = (await (
+        await fetch(`http://127.0.0.1:${port}/loop`, { signal: AbortSignal.timeout(METRICS_TIMEOUT_MS) })
+      ).json()) as Record<string, number>;
       return new Map(Object.entries(loop));
     },
     close: () => stop(child),

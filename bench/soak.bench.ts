@@ -21,7 +21,10 @@
  * so every process stays far under the 20,000 open files one process may hold here. The gateway and the
  * floor hold one descriptor per client: Node raises its soft limit to the hard one at start, and the
  * bench says so when that is below the client count.
- * Bounded: every wait has a deadline; everything it starts is stopped when it ends.
+ * Bounded: every wait has a deadline; everything it starts is stopped when it ends. A side that cannot
+ * carry its profile's fan-out falls behind upstream, each turn of its event loop then lasts seconds, and
+ * Node accepts one connection per turn: handshakes time out and the ramp ends at its deadline with clients
+ * left unconnected, and metrics the server does not answer in time print as unanswered.
  */
 import { spawnSync } from 'node:child_process';
 import type { ConnectedReport } from './soak-clients.js';
@@ -55,6 +58,9 @@ interface ProfileResult {
   readonly line: string;
 }
 
+/** The server's metrics, or undefined when it left them unanswered (see Server.metrics). */
+const metricsOf = (server: Server) => server.metrics().catch(() => undefined);
+
 /** One side of a profile: starts the server, connects the clients, measures a window, optionally the storm. */
 async function runSide(
   side: 'gateway' | 'floor',
@@ -83,17 +89,22 @@ async function runSide(
     }
     const connected = await pool.connect();
     await new Promise((r) => setTimeout(r, 3000));
-    const before = await server.metrics();
+    const before = await metricsOf(server);
     const usage0 = processUsage(server.pid);
     const window = await pool.window(WINDOW_MS);
     const usage1 = processUsage(server.pid);
-    const after = await server.metrics();
+    const after = await metricsOf(server);
     const lat = window.latencies.sort((a, b) => a - b);
-    const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
-    const heap = after.get('nodejs_heap_size_used_bytes');
-    const loopDelay = (m: Map<string, number>, which: readonly string[]) =>
-      which.map((q) => ms(m.get(`nodejs_eventloop_lag_${q}_seconds`))).join('/');
-    const upstream = (d: (name: string) => number) =>
+    // Counted changes between two answers; n/a when the server left either unanswered.
+    const change = (m0: Map<string, number> | undefined, m1: Map<string, number> | undefined) =>
+      m0 && m1
+        ? (name: string) => String((m1.get(name) ?? 0) - (m0.get(name) ?? 0))
+        : (_name: string) => 'n/a';
+    const delta = change(before, after);
+    const heap = after?.get('nodejs_heap_size_used_bytes');
+    const loopDelay = (m: Map<string, number> | undefined, which: readonly string[]) =>
+      m ? `${which.map((q) => ms(m.get(`nodejs_eventloop_lag_${q}_seconds`))).join('/')} ms` : 'unanswered';
+    const upstream = (d: (name: string) => string) =>
       side === 'gateway'
         ? `; upstream gaps ${d('ws_manager_message_gaps_total')}, attempts ${d('ws_manager_upstream_connect_attempts_total')}, errors ${d('ws_manager_errors_total')}`
         : '';
@@ -109,20 +120,20 @@ async function runSide(
         `delivered ${Math.round(window.frames / (WINDOW_MS / 1000))}/s, silent ${window.silent}, closed ${window.closedByServer}` +
         `${side === 'gateway' ? `, slow disconnects ${delta('ws_gateway_slow_client_disconnects_total')}` : ''}; ` +
         `latency p50/p99 ${percentile(lat, 50)}/${percentile(lat, 99)} ms; ` +
-        `loop delay p50/p99/max ${loopDelay(after, ['p50', 'p99', 'max'])} ms${upstream(delta)}`,
+        `loop delay p50/p99/max ${loopDelay(after, ['p50', 'p99', 'max'])}${upstream(delta)}`,
     });
     if (storm) {
-      const m0 = await server.metrics();
+      const m0 = await metricsOf(server);
       const back = await pool.reconnect();
-      const m1 = await server.metrics();
+      const m1 = await metricsOf(server);
       await new Promise((r) => setTimeout(r, 2000));
       const check = await pool.window(5000);
-      const m2 = await server.metrics();
+      const m2 = await metricsOf(server);
       lines.push({
         line:
           `${side} storm: ${back.open}/${clients} back in ${(back.ms / 1000).toFixed(1)} s (${attempts(back)}), ` +
-          `loop delay p99/max ${loopDelay(m1, ['p99', 'max'])} ms; then silent ${check.silent}, closed ${check.closedByServer}, ` +
-          `loop delay p99/max ${loopDelay(m2, ['p99', 'max'])} ms${upstream((name) => (m2.get(name) ?? 0) - (m0.get(name) ?? 0))}`,
+          `loop delay p99/max ${loopDelay(m1, ['p99', 'max'])}; then silent ${check.silent}, closed ${check.closedByServer}, ` +
+          `loop delay p99/max ${loopDelay(m2, ['p99', 'max'])}${upstream(change(m0, m2))}`,
       });
     }
   } finally {
