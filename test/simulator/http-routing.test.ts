@@ -7,8 +7,12 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 
-/** Sends `GET <target>` as written (fetch would normalise it) and returns the status and body. */
-function get(port: number, target: string): Promise<{ status: number; body: string }> {
+/** Sends `<method> <target>` as written (fetch would normalise it) and returns the status, head and body. */
+function get(
+  port: number,
+  target: string,
+  method = 'GET',
+): Promise<{ status: number; head: string; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -19,10 +23,13 @@ function get(port: number, target: string): Promise<{ status: number; body: stri
       const split = all.indexOf('\r\n\r\n');
       resolve({
         status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(all)?.[1] ?? 0),
+        head: split < 0 ? all : all.slice(0, split),
         body: split < 0 ? '' : all.slice(split + 4),
       });
     });
-    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    socket.write(
+      `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
   });
 }
 
@@ -35,7 +42,8 @@ describe('simulator HTTP routing', () => {
 
   it('serves REST calls by their path, absolute-form included', async () => {
     for (const target of ['/api/v3/ping', `http://127.0.0.1:${sim.port}/api/v3/ping`, '/api/v3/ping?x=1']) {
-      assert.deepEqual(await get(sim.port, target), { status: 200, body: '{}' }, target);
+      const res = await get(sim.port, target);
+      assert.deepEqual([res.status, res.body], [200, '{}'], target);
     }
     const unknown = await get(sim.port, '/api/v3/nope');
     assert.equal(unknown.status, 404);
@@ -53,5 +61,16 @@ describe('simulator HTTP routing', () => {
     }
     assert.equal((await get(sim.port, '/stats')).status, 200);
     assert.equal((await get(sim.port, `http://127.0.0.1:${sim.port}/stats`)).status, 200);
+  });
+
+  it('names the methods a control path allows by the path it parsed', async () => {
+    for (const target of ['/stats', `http://127.0.0.1:${sim.port}/stats`]) {
+      const res = await get(sim.port, target, 'POST');
+      assert.equal(res.status, 405, target);
+      assert.match(res.head, /^allow: GET, HEAD$/im, target);
+    }
+    const drop = await get(sim.port, '/stats/../faults/drop');
+    assert.equal(drop.status, 405);
+    assert.match(drop.head, /^allow: POST$/im);
   });
 });
