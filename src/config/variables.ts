@@ -3,14 +3,17 @@
  * The loader, the `--help` text and docs/configuration.md (kept in sync by a test) all derive from it.
  */
 import { z } from 'zod';
-import {
-  MAX_CONNECTION_ATTEMPTS,
-  MAX_INCOMING_MESSAGES_PER_SECOND,
-  MAX_STREAMS_PER_CONNECTION,
-} from '../exchange/binance/streams.js';
+import { binanceDialect } from '../exchange/binance/dialect.js';
 import { GAP_RECOVERIES, type GatewayConfig, LOG_LEVELS } from './gateway-config.js';
 import { ImplementationDefault } from './implementation-default.js';
 import { normalizeOrigin } from './origin.js';
+
+// The venue's limits on one client are the defaults and bounds of the gateway's own clients.
+const {
+  streamsPerConnection: MAX_STREAMS_PER_CONNECTION,
+  incomingMessagesPerSecond: MAX_INCOMING_MESSAGES_PER_SECOND,
+  connectionAttempts: { limit: MAX_CONNECTION_ATTEMPTS },
+} = binanceDialect.clientLimits;
 
 /** One environment variable: how to read it from a string and how to check a typed value. */
 export interface Variable<K extends keyof GatewayConfig = keyof GatewayConfig> {

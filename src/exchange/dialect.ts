@@ -4,6 +4,7 @@
  * bodies. The gateway is written against this interface; a venue provides one implementation
  * (Binance's: src/exchange/binance/dialect.ts) and the gateway's wiring hands it to every module.
  */
+import type { ExchangeLimits } from './exchange.js';
 
 /** What an upgrade's request target asks for: the streams to start with, or why it is refused. */
 export type ConnectionPath =
@@ -16,7 +17,7 @@ export type ConnectionPath =
       readonly message: string;
     };
 
-/** The server side of one connection, as the control messages see it. */
+/** The server side of one connection, as the control messages see it (the gateway's and the simulator's). */
 export interface ControlTarget {
   /** Whether events are sent in the combined envelope (`{"stream":..,"data":..}`). */
   getCombined(): boolean;
@@ -27,6 +28,12 @@ export interface ControlTarget {
   /** The connection's streams, in subscription order. */
   list(): string[];
 }
+
+/** The limits the venue sets on one client, which the gateway applies to its own clients by default. */
+export type ClientLimits = Pick<
+  ExchangeLimits,
+  'streamsPerConnection' | 'incomingMessagesPerSecond' | 'connectionAttempts'
+>;
 
 /** An error body of the venue's REST API, sent as JSON. */
 export type RestErrorBody = object;
@@ -58,10 +65,14 @@ export interface RestDialect<Endpoint extends string = string> {
 }
 
 export interface Dialect<Endpoint extends string = string> {
+  /**
+   * The WebSocket endpoints: each path, and every path under it, is upgraded (a plain request to one is
+   * told to upgrade).
+   */
+  readonly webSocketPaths: readonly string[];
   /** Parses an upgrade's request target (`req.url`). */
   connectionPath(target: string | undefined): ConnectionPath;
-  /** The window over which a client address's connection attempts are counted. */
-  readonly connectionAttemptWindowMs: number;
+  readonly clientLimits: ClientLimits;
   /** Carries out one control message a client sent on `target` and returns the reply to send. */
   answerControl(text: string, target: ControlTarget): string;
   readonly rest: RestDialect<Endpoint>;

@@ -1,5 +1,5 @@
 /**
- * Accepts downstream WebSocket upgrades on Binance's paths (`/ws`, `/ws/<stream>[/<stream>...]`,
+ * Accepts downstream WebSocket upgrades on the dialect's paths (Binance's `/ws`, `/ws/<stream>[/<stream>...]`,
  * `/stream`, `/stream?streams=a/b`), applies the admission checks, and keeps the heartbeat.
  */
 import type { IncomingMessage } from 'node:http';
@@ -91,7 +91,7 @@ export class DownstreamServer {
     this.now = options.now ?? Date.now;
     this.attempts = new BucketedWindowPerKey(
       options.connectAttemptsPerIp,
-      options.dialect.connectionAttemptWindowMs,
+      options.dialect.clientLimits.connectionAttempts.windowMs,
       this.now,
     );
     this.streamCap = new UpstreamStreamCap(options.maxUpstreamStreams, options.source);
@@ -288,10 +288,10 @@ export class DownstreamServer {
 }
 
 /**
- * Registers the downstream paths (`/ws`, `/ws/...`, `/stream`, `/stream/...`) for requests that arrive
- * without an upgrade: they are told, with 426, to connect with a WebSocket client.
+ * Registers the dialect's WebSocket paths (Binance: `/ws`, `/ws/...`, `/stream`, `/stream/...`) for
+ * requests that arrive without an upgrade: they are told, with 426, to connect with a WebSocket client.
  */
-export function addWebSocketPathHint(router: HttpRouter): void {
+export function addWebSocketPathHint(router: HttpRouter, dialect: Dialect): void {
   const hint = {
     name: 'other',
     handle: () =>
@@ -299,7 +299,7 @@ export function addWebSocketPathHint(router: HttpRouter): void {
         upgrade: 'websocket',
       }),
   };
-  router.add('/ws', hint).addPrefix('/ws/', hint).add('/stream', hint).addPrefix('/stream/', hint);
+  for (const path of dialect.webSocketPaths) router.add(path, hint).addPrefix(`${path}/`, hint);
 }
 
 /** A module function, not a closure: a closure here would keep the upgrade request for the socket's life. */

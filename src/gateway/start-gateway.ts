@@ -191,7 +191,7 @@ export async function startGateway(
   if (cfg.adminToken !== undefined) addAdminRoutes(router, source, cfg.adminToken);
   if (rest !== undefined) addRestRoutes(router, dialect.rest, rest);
   addStatusRoutes(router, status, cfg.metricsToken);
-  addWebSocketPathHint(router);
+  addWebSocketPathHint(router, dialect);
   addRestFallback(router, dialect.rest);
 
   serveHttp(server, router, metrics.httpRequests, (req, socket, head) =>

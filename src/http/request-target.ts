@@ -1,5 +1,6 @@
 /**
- * Parses an HTTP request target (RFC 9112 §3.2) into a URL without letting the target pick the base:
+ * The one parser of HTTP request targets (RFC 9112 §3.2): the router's, the upgrade paths' and the
+ * simulator's. It makes a URL without letting the target pick the base:
  * `new URL('//api/ws/metrics', base)` reads `api` as a host, so an origin-form target is appended to a
  * fixed origin instead. Absolute-form targets (`GET http://host/path`) are parsed as they are.
  */

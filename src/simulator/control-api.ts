@@ -112,7 +112,8 @@ function send(res: ServerResponse, status: number, body: unknown, methodNotAllow
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
   };
-  if (methodNotAllowed) headers['allow'] = methodNotAllowed.url?.startsWith('/stats') ? 'GET, HEAD' : 'POST';
+  if (methodNotAllowed)
+    headers['allow'] = parseRequestTarget(methodNotAllowed.url)?.pathname === '/stats' ? 'GET, HEAD' : 'POST';
   res.writeHead(status, headers);
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }

@@ -6,12 +6,9 @@
 import type { WebSocket } from 'ws';
 import { CloseCodes } from '../core/close-codes.js';
 import { tcpSocketOf } from '../core/ws-socket.js';
-import {
-  answerControl,
-  type ControlTarget,
-  parseControlMessage,
-} from '../exchange/binance/control-protocol.js';
+import { answerControl, parseControlMessage } from '../exchange/binance/control-protocol.js';
 import { combinedPrefix, SERVER_SHUTDOWN_EVENT, SERVER_SHUTDOWN_STREAM } from '../exchange/binance/frames.js';
+import type { ControlTarget } from '../exchange/dialect.js';
 import { RollingWindow } from '../limits/rolling-window.js';
 import { DelayQueue } from './delay-queue.js';
 import type { Subscriber } from './feed.js';

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CloseCodes } from '../core/close-codes.js';
+import { parseRequestTarget } from '../http/request-target.js';
 import { ControlApi } from './control-api.js';
 import {
   resolveDrop,
@@ -88,7 +89,8 @@ export class Simulator {
       maxPayload: MAX_INCOMING_PAYLOAD,
     });
     this.server = createServer((req, res) => {
-      if (req.url?.startsWith(REST_PREFIX)) this.rest.handle(req, res);
+      // By the parsed path, as each API reads it: an absolute-form target reaches the API its path names.
+      if (parseRequestTarget(req.url)?.pathname.startsWith(REST_PREFIX)) this.rest.handle(req, res);
       else this.api.handle(req, res);
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>

@@ -11,20 +11,13 @@
  * uppercase symbol, a misspelt kind) the upgrade is refused with 400, so a typo is reported instead of
  * giving a silent connection. `/stream?streams=` lists streams only, so every entry must be valid.
  */
+
+import { parseRequestTarget } from '../../http/request-target.js';
+import type { ConnectionPath } from '../dialect.js';
 import { isValidStreamName } from './streams.js';
 
-export type ConnectionPath =
-  | { readonly ok: true; readonly combined: boolean; readonly streams: string[] }
-  | {
-      readonly ok: false;
-      readonly status: 400 | 404;
-      /** `path`: not a WebSocket endpoint or not a URL; `invalid_stream`: a stream name outside the grammar. */
-      readonly reason: 'path' | 'invalid_stream';
-      readonly message: string;
-    };
-
-/** Origin-form targets are appended to a fixed origin: `new URL('//ws/x', base)` would read `ws` as a host. */
-const BASE = 'http://binance-path.invalid';
+/** The WebSocket endpoints: `/ws`, `/stream` and the paths under them. */
+export const CONNECTION_PATHS: readonly string[] = ['/ws', '/stream'];
 
 const malformed: ConnectionPath = {
   ok: false,
@@ -35,13 +28,8 @@ const malformed: ConnectionPath = {
 
 /** Parses the request target of an upgrade (`req.url`). */
 export function parseConnectionPath(target: string | undefined): ConnectionPath {
-  const raw = target ?? '/';
-  let url: URL;
-  try {
-    url = raw.startsWith('/') ? new URL(BASE + raw) : new URL(raw);
-  } catch {
-    return malformed;
-  }
+  const url = parseRequestTarget(target);
+  if (url === undefined) return malformed;
   const path = url.pathname;
   if (path === '/ws' || path.startsWith('/ws/')) {
     const segments = decodeSegments(path.slice(3));

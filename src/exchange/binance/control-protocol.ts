@@ -4,6 +4,7 @@
  * documentation's "Error Messages" table, in the envelope the production servers send on the wire:
  * `{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":1}`.
  */
+import type { ControlTarget } from '../dialect.js';
 import { isValidStreamName } from './streams.js';
 
 /**
@@ -196,19 +197,10 @@ function parseParams(method: (typeof METHODS)[number], params: unknown, id: Cont
   }
 }
 
-/** The server side of one connection, as the live control messages see it. */
-export interface ControlTarget {
-  /** The connection's `combined` property (GET_PROPERTY / SET_PROPERTY). */
-  getCombined(): boolean;
-  setCombined(value: boolean): void;
-  /** Adds streams; returns the error message to answer (code 2) when it refused, else undefined. */
-  subscribe(streams: readonly string[]): string | undefined;
-  unsubscribe(streams: readonly string[]): void;
-  /** The connection's streams, in subscription order (LIST_SUBSCRIPTIONS). */
-  list(): string[];
-}
-
-/** Carries out a parsed control request on a connection and returns Binance's reply. */
+/**
+ * Carries out a parsed control request on a connection and returns Binance's reply: a refused SUBSCRIBE
+ * answers code 2 with the target's message; the `combined` property is GET_PROPERTY / SET_PROPERTY.
+ */
 export function answerControl(request: ControlRequest, target: ControlTarget): string {
   switch (request.method) {
     case 'SUBSCRIBE': {

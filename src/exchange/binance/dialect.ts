@@ -4,11 +4,11 @@
  * (rest-query.ts, rest-limits.ts), gathered behind the gateway's Dialect.
  */
 import type { Dialect } from '../dialect.js';
-import { parseConnectionPath } from './connection-path.js';
+import { CONNECTION_PATHS, parseConnectionPath } from './connection-path.js';
 import { answerControl, parseControlMessage } from './control-protocol.js';
+import { binance } from './index.js';
 import { DEPTH_MAX_LIMIT, type RestErrorBody, RestErrors } from './rest-limits.js';
 import { depthLimit, REST_ENDPOINTS, type RestEndpoint, requestWeight } from './rest-query.js';
-import { CONNECTION_ATTEMPT_WINDOW_MS } from './streams.js';
 
 export type BinanceEndpoint = RestEndpoint;
 
@@ -32,8 +32,9 @@ function isErrorBody(body: unknown): boolean {
 }
 
 export const binanceDialect: Dialect<BinanceEndpoint> = {
+  webSocketPaths: CONNECTION_PATHS,
   connectionPath: parseConnectionPath,
-  connectionAttemptWindowMs: CONNECTION_ATTEMPT_WINDOW_MS,
+  clientLimits: binance.limits,
   answerControl(text, target) {
     const parsed = parseControlMessage(text);
     return parsed.ok ? answerControl(parsed.request, target) : parsed.reply;
