@@ -18,11 +18,15 @@ import { backoffDelay } from './backoff.js';
 import { NamedTimers } from './named-timers.js';
 import type { ResolvedOptions } from './options.js';
 import {
+  CLOSE_REQUESTS,
+  type CloseRequest,
   type ConnectionSocket,
   type ControlMethod,
   type ExchangeError,
+  type SocketCause,
   type SocketEnd,
   type SocketEvents,
+  socketCauseText,
   UpstreamSocket,
   type UpstreamSocketOptions,
 } from './upstream-socket.js';
@@ -46,19 +50,15 @@ export const TRANSITIONS: TransitionTable<ConnectionState> = {
 };
 
 /** Why a connection closes for good; the text is logged and sent in the upstream close frame. */
-export type CloseReason = 'no_streams' | 'retries_exhausted' | 'destroyed';
+export type CloseReason = Exclude<CloseRequest, 'rotated'>;
 
-export const CLOSE_REASONS: Readonly<Record<CloseReason, string>> = {
-  no_streams: 'no streams left',
-  retries_exhausted: 'retries exhausted',
-  destroyed: 'manager destroyed',
-};
+export const CLOSE_REASONS: Readonly<Record<CloseReason, string>> = CLOSE_REQUESTS;
 
 /** Why a rotation starts: a shutdown notice, the 24 h limit nearing, or a failed rotation retried. */
 export type RotationReason =
   | { readonly code: 'shutdown_notice' }
   | { readonly code: 'lifetime'; readonly ageMs: number }
-  | { readonly code: 'rotation_retry'; readonly attempt: number; readonly cause: string };
+  | { readonly code: 'rotation_retry'; readonly attempt: number; readonly cause: SocketCause };
 
 /** Why a rotation ended before its deadline. */
 type RotationEnd = 'switched' | 'nothing_to_switch';
@@ -71,7 +71,7 @@ const ROTATION_ENDS: Readonly<Record<RotationEnd, string>> = {
 /** Why a connection changed state: a code, with the facts its text shows (`reasonText`). */
 export type ConnectionReason =
   | { readonly code: 'initial_connect' }
-  | { readonly code: 'retry_connect'; readonly attempt: number; readonly cause: string }
+  | { readonly code: 'retry_connect'; readonly attempt: number; readonly cause: SocketCause }
   | { readonly code: 'attempt_budget'; readonly waitMs: number }
   /** The shared admission pauses every attempt (Retry-After); `pause` is its own account of why. */
   | { readonly code: 'upstream_paused'; readonly pause: string }
@@ -79,15 +79,20 @@ export type ConnectionReason =
   | RotationReason
   | { readonly code: 'rotated'; readonly socket: string; readonly when: RotationEnd }
   | { readonly code: 'rotation_timeout'; readonly socket: string; readonly timeoutMs: number }
-  | { readonly code: 'rotation_socket_ended'; readonly socket: string; readonly cause: string }
-  | { readonly code: 'taken_over'; readonly old: string; readonly socket: string; readonly cause: string }
+  | { readonly code: 'rotation_socket_ended'; readonly socket: string; readonly cause: SocketCause }
+  | {
+      readonly code: 'taken_over';
+      readonly old: string;
+      readonly socket: string;
+      readonly cause: SocketCause;
+    }
   | {
       readonly code: 'retry_wait';
       readonly attempt: number;
       readonly delayMs: number;
-      readonly cause: string;
+      readonly cause: SocketCause;
     }
-  | { readonly code: 'retries_exhausted'; readonly attempts: number; readonly cause: string }
+  | { readonly code: 'retries_exhausted'; readonly attempts: number; readonly cause: SocketCause }
   | { readonly code: 'close'; readonly reason: CloseReason };
 
 /** The reason as logs show it: one fixed wording per code. */
@@ -96,7 +101,7 @@ export function reasonText(r: ConnectionReason): string {
     case 'initial_connect':
       return 'initial connect';
     case 'retry_connect':
-      return `retry ${r.attempt} after: ${r.cause}`;
+      return `retry ${r.attempt} after: ${socketCauseText(r.cause)}`;
     case 'attempt_budget':
       return `attempt budget exhausted, waiting ${r.waitMs} ms`;
     case 'upstream_paused':
@@ -108,19 +113,19 @@ export function reasonText(r: ConnectionReason): string {
     case 'lifetime':
       return `connection age reached ${r.ageMs} ms`;
     case 'rotation_retry':
-      return `retrying rotation ${r.attempt} after: ${r.cause}`;
+      return `retrying rotation ${r.attempt} after: ${socketCauseText(r.cause)}`;
     case 'rotated':
       return `rotated to ${r.socket}: ${ROTATION_ENDS[r.when]}`;
     case 'rotation_timeout':
       return `rotated to ${r.socket}: rotation timeout after ${r.timeoutMs} ms`;
     case 'rotation_socket_ended':
-      return `rotation socket ${r.socket} ended: ${r.cause}`;
+      return `rotation socket ${r.socket} ended: ${socketCauseText(r.cause)}`;
     case 'taken_over':
-      return `old socket ${r.old} ended during rotation (${r.cause}); ${r.socket} took over`;
+      return `old socket ${r.old} ended during rotation (${socketCauseText(r.cause)}); ${r.socket} took over`;
     case 'retry_wait':
-      return `retry ${r.attempt} in ${r.delayMs} ms after: ${r.cause}`;
+      return `retry ${r.attempt} in ${r.delayMs} ms after: ${socketCauseText(r.cause)}`;
     case 'retries_exhausted':
-      return `retries exhausted after ${r.attempts} attempts; last cause: ${r.cause}`;
+      return `retries exhausted after ${r.attempts} attempts; last cause: ${socketCauseText(r.cause)}`;
     case 'close':
       return CLOSE_REASONS[r.reason];
   }
@@ -139,13 +144,16 @@ export interface StateChange {
   readonly reason: ConnectionReason;
 }
 
-/** What a connection tells the manager. */
+/** A socket's end as the manager logs it: its cause in words. */
+export type ShownSocketEnd = Omit<SocketEnd, 'cause'> & { readonly cause: string };
+
+/** What a connection tells the manager; the causes it hands on are in words, as the manager shows them. */
 export interface ConnectionHooks {
   onFrame(socket: ConnectionSocket, stream: string, data: unknown, frame: Buffer): void;
   onStateChange(connection: UpstreamConnection, change: StateChange): void;
   /** @param downForMs how long the connection had been down, for a reconnect (undefined on the first open). */
   onSocketOpen(connection: UpstreamConnection, downForMs: number | undefined): void;
-  onSocketClosed(connection: UpstreamConnection, end: SocketEnd, wasOpen: boolean): void;
+  onSocketClosed(connection: UpstreamConnection, end: ShownSocketEnd, wasOpen: boolean): void;
   onRejected(connection: UpstreamConnection, stream: string, error: ExchangeError): void;
   onExhausted(connection: UpstreamConnection, cause: string): void;
   onMalformed(connection: UpstreamConnection, detail: string): void;
@@ -270,8 +278,7 @@ export class UpstreamConnection {
     const sockets = [this.current, this.next].filter((s): s is ConnectionSocket => s !== undefined);
     this.current = undefined;
     this.next = undefined;
-    const text = CLOSE_REASONS[reason];
-    return Promise.all(sockets.map((s) => closeSocket(s, text))).then(() => undefined);
+    return Promise.all(sockets.map((s) => closeSocket(s, reason))).then(() => undefined);
   }
 
   /** @param reason why a socket opens: the connection's first, a retry, or a rotation's. */
@@ -402,7 +409,7 @@ export class UpstreamConnection {
   private handleClose(socket: ConnectionSocket, end: SocketEnd): void {
     const wasOpen = socket.openedAt !== undefined;
     if (end.refusal !== undefined) this.ctx.admission.refused(end.refusal.status, end.refusal.retryAfter);
-    this.ctx.hooks.onSocketClosed(this, end, wasOpen);
+    this.ctx.hooks.onSocketClosed(this, { ...end, cause: socketCauseText(end.cause) }, wasOpen);
     if (this.state === 'closed' || this.state === 'failed') return;
     const now = this.ctx.options.now();
     if (socket === this.next) {
@@ -428,7 +435,7 @@ export class UpstreamConnection {
     }
     this.upSince = undefined;
     // A stalled socket stopped serving when it fell silent, not when the silence was noticed.
-    const servedUntil = Math.min(now, end.silentSince ?? now);
+    const servedUntil = end.cause.code === 'stalled' ? Math.min(now, end.cause.silentSince) : now;
     this.downSince ??= servedUntil;
     const healthy =
       socket.openedAt !== undefined && servedUntil - socket.openedAt >= this.ctx.options.retry.healthyAfterMs;
@@ -447,11 +454,11 @@ export class UpstreamConnection {
    * rotation retry never does: the current socket still serves, so the rotation is tried again later
    * (its own backoff), and only the current socket's end can lead to `failed`.
    */
-  private scheduleRetry(cause: string, kind: 'reconnect' | 'rotate', healthy = false): void {
+  private scheduleRetry(cause: SocketCause, kind: 'reconnect' | 'rotate', healthy = false): void {
     const { retry, random } = this.ctx.options;
     if (kind === 'reconnect' && this.attempts >= retry.maxAttempts) {
       this.lifecycle.transition('failed', { code: 'retries_exhausted', attempts: this.attempts, cause });
-      this.ctx.hooks.onExhausted(this, cause);
+      this.ctx.hooks.onExhausted(this, socketCauseText(cause));
       return;
     }
     const attempt = kind === 'reconnect' ? ++this.attempts : ++this.rotationAttempts;
@@ -461,7 +468,10 @@ export class UpstreamConnection {
       ? Math.floor(random() * retry.firstRetryJitterMs)
       : backoffDelay(attempt - 1, retry, random);
     this.ctx.metrics.retried();
-    this.ctx.logger.warn({ connection: this.id, attempt, delayMs, cause, kind }, 'WSManager retry scheduled');
+    this.ctx.logger.warn(
+      { connection: this.id, attempt, delayMs, cause: socketCauseText(cause), kind },
+      'WSManager retry scheduled',
+    );
     if (kind === 'reconnect')
       this.lifecycle.transition('waiting', { code: 'retry_wait', attempt, delayMs, cause });
     this.timers.set('retry', delayMs, () => {
@@ -471,7 +481,7 @@ export class UpstreamConnection {
   }
 }
 
-function closeSocket(socket: ConnectionSocket, reason: string): Promise<void> {
+function closeSocket(socket: ConnectionSocket, reason: CloseReason): Promise<void> {
   if (socket.state === 'closed') return Promise.resolve();
   return new Promise((resolve) => {
     socket.onceClosed(resolve);

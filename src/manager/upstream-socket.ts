@@ -4,9 +4,13 @@
  * the exchange adapter: the control messages' text, the frame reader (events, replies, notices,
  * heartbeats) and the heartbeat policy. Stalls are found by `SocketLiveness`. Reconnection and rotation
  * are decided by its owner (UpstreamConnection).
+ *
+ * Its states move only along `SOCKET_TRANSITIONS` (a `StateMachine` throws on any other move), and its
+ * end is reported as a `SocketCause`: a code with its facts, worded by `socketCauseText`.
  */
 import WebSocket, { type RawData } from 'ws';
 import { CloseCodes } from '../core/close-codes.js';
+import { StateMachine, type TransitionTable } from '../core/state-machine.js';
 import type {
   ControlCodec,
   ControlMethod,
@@ -22,17 +26,83 @@ import { SocketLiveness } from './socket-liveness.js';
 export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
 export type { ControlMethod };
 
+/**
+ * The legal moves. A close asked for while connecting or open passes through closing; a socket that
+ * fails to open, errs, stalls or is closed by the server goes straight to closed. A close asked for
+ * before the open keeps it from ever being open.
+ */
+export const SOCKET_TRANSITIONS: TransitionTable<SocketState> = {
+  connecting: ['open', 'closing', 'closed'],
+  open: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+};
+
+/** Why this side closes a socket; its text goes in the close frame. */
+export type CloseRequest = 'no_streams' | 'retries_exhausted' | 'destroyed' | 'rotated';
+
+export const CLOSE_REQUESTS: Readonly<Record<CloseRequest, string>> = {
+  no_streams: 'no streams left',
+  retries_exhausted: 'retries exhausted',
+  destroyed: 'manager destroyed',
+  rotated: 'rotated',
+};
+
+/** Why a socket ended: a code, with the facts its text shows (`socketCauseText`). */
+export type SocketCause =
+  /** This side closed it. */
+  | { readonly code: 'requested'; readonly request: CloseRequest }
+  /** The upgrade was answered with an HTTP status instead of 101 (with its `Retry-After`, if any). */
+  | { readonly code: 'refused'; readonly refusal: UpgradeRefusal }
+  /** The socket failed (connecting, or once open): the error's message. */
+  | { readonly code: 'error'; readonly message: string }
+  /**
+   * Stall detection ended it. `detail` says which path found it; `silentSince` is the epoch ms of the
+   * last traffic seen, since when the socket served nothing.
+   */
+  | { readonly code: 'stalled'; readonly detail: string; readonly silentSince: number }
+  /** The server closed it (or the connection dropped: 1006) without any of the above. */
+  | { readonly code: 'server_closed'; readonly closeCode: number; readonly reason: string };
+
+/** The cause as logs, health and stream errors show it: one fixed wording per code. */
+export function socketCauseText(cause: SocketCause): string {
+  switch (cause.code) {
+    case 'requested':
+      return CLOSE_REQUESTS[cause.request];
+    case 'refused': {
+      const { status, retryAfter } = cause.refusal;
+      return `upgrade refused with HTTP ${status}${retryAfter === undefined ? '' : ` (Retry-After: ${retryAfter})`}`;
+    }
+    case 'error':
+      return cause.message;
+    case 'stalled':
+      return cause.detail;
+    case 'server_closed':
+      return `server closed with ${cause.closeCode}${cause.reason ? ` ${cause.reason}` : ''}`;
+  }
+}
+
 /** How a socket ended. `expected` is true only when this side asked for the close. */
 export interface SocketEnd {
   readonly code: number;
-  readonly cause: string;
+  readonly cause: SocketCause;
   readonly expected: boolean;
   /** `ws_manager_errors_total` reason of an unexpected end. */
   readonly reason: 'connect_failed' | 'connection_error' | 'unexpected_close' | 'stalled' | undefined;
-  /** The upgrade was answered with this HTTP status instead of 101 (with its `Retry-After`, if any). */
+  /**
+   * The upgrade was answered with this HTTP status instead of 101: also when a close asked for meanwhile
+   * is the cause, since the upstream's answer still counts.
+   */
   readonly refusal?: UpgradeRefusal;
-  /** For a stall: epoch ms of the last traffic seen, since when the socket served nothing. */
-  readonly silentSince?: number;
+}
+
+/** Why a socket changes state: it opened, a close was asked for (closing), or it ended (closed). */
+type SocketMove = { readonly code: 'opened' } | SocketCause;
+
+const OPENED: SocketMove = { code: 'opened' };
+
+function moveText(move: SocketMove): string {
+  return move.code === 'opened' ? 'opened' : socketCauseText(move);
 }
 
 export type { ExchangeError };
@@ -52,7 +122,7 @@ export interface ConnectionSocket {
   readonly subscribed: ReadonlySet<string>;
   subscribe(streams: Iterable<string>): void;
   unsubscribe(streams: Iterable<string>): void;
-  close(cause: string): void;
+  close(request: CloseRequest): void;
   onceClosed(callback: () => void): void;
 }
 
@@ -93,7 +163,6 @@ export class UpstreamSocket implements ConnectionSocket {
   readonly serial: number;
   readonly id: string;
   readonly connection: string;
-  state: SocketState = 'connecting';
   openedAt: number | undefined;
   /** Streams the exchange acknowledged on this socket and that are still wanted. */
   readonly subscribed = new Set<string>();
@@ -124,10 +193,10 @@ export class UpstreamSocket implements ConnectionSocket {
   private flushTimer: NodeJS.Timeout | undefined;
   /** Stall detection, from the open on. */
   private liveness: SocketLiveness | undefined;
-  private refusal: SocketEnd['refusal'];
-  private closeRequested: string | undefined;
-  private endReason: SocketEnd['reason'];
-  private endCause: string | undefined;
+  private readonly lifecycle: StateMachine<SocketState, SocketMove>;
+  /** Why the socket is ending, once known: the close asked for, or the first failure seen. */
+  private cause: SocketCause | undefined;
+  private refusal: UpgradeRefusal | undefined;
   private closedCallbacks: Array<() => void> = [];
   private readonly frames: FrameHandler = {
     // After an UNSUBSCRIBE (sent, or still waiting for the pacing window) the exchange keeps sending
@@ -149,6 +218,12 @@ export class UpstreamSocket implements ConnectionSocket {
     this.serial = opts.serial;
     this.id = `s${opts.serial}`;
     this.connection = opts.connection;
+    this.lifecycle = new StateMachine<SocketState, SocketMove>({
+      owner: `WSManager connection ${opts.connection} socket ${this.id}`,
+      table: SOCKET_TRANSITIONS,
+      initial: 'connecting',
+      describe: moveText,
+    });
     this.limiter = new RollingWindow(opts.pacingMessages, opts.pacingWindowMs);
     this.readFrame = opts.exchange.frames.read;
     this.encode = opts.exchange.control.encode;
@@ -166,18 +241,20 @@ export class UpstreamSocket implements ConnectionSocket {
     this.ws.on('ping', (payload) => this.handlePing(payload));
     this.ws.on('pong', () => this.liveness?.pong());
     this.ws.on('unexpected-response', (_req, res) => {
-      const refusal = readRefusal(res);
-      this.endReason = 'connect_failed';
-      this.endCause = `upgrade refused with HTTP ${refusal.status}${refusal.retryAfter === undefined ? '' : ` (Retry-After: ${refusal.retryAfter})`}`;
-      this.refusal = refusal;
+      this.refusal = readRefusal(res);
+      this.cause ??= { code: 'refused', refusal: this.refusal };
       res.resume();
       this.ws.terminate();
     });
     this.ws.on('error', (err) => {
-      this.endReason ??= this.state === 'connecting' ? 'connect_failed' : 'connection_error';
-      this.endCause ??= err.message;
+      this.cause ??= { code: 'error', message: err.message };
     });
     this.ws.on('close', (code, reason) => this.handleClose(code, reason.toString()));
+  }
+
+  /** Read on every flush: a plain read of the machine's field. */
+  get state(): SocketState {
+    return this.lifecycle.state;
   }
 
   /** Queues streams for SUBSCRIBE (or cancels an UNSUBSCRIBE not sent yet); sent batched and paced once open. */
@@ -207,25 +284,26 @@ export class UpstreamSocket implements ConnectionSocket {
   }
 
   /** Closes on this side's request: the end is reported as expected. */
-  close(cause: string): void {
-    if (this.state === 'closed' || this.closeRequested !== undefined) return;
-    this.closeRequested = cause;
+  close(request: CloseRequest): void {
+    const from = this.state;
+    if (from === 'closed' || from === 'closing') return;
+    const cause: SocketCause = { code: 'requested', request };
+    this.cause = cause;
     this.stopTimers();
-    if (this.state === 'connecting') {
-      this.state = 'closing';
+    this.lifecycle.transition('closing', cause);
+    if (from === 'connecting') {
       this.ws.terminate();
       return;
     }
-    this.state = 'closing';
-    this.ws.close(CloseCodes.NORMAL, cause.slice(0, 120));
+    this.ws.close(CloseCodes.NORMAL, CLOSE_REQUESTS[request]);
     // A server that does not answer the close frame is cut off rather than waited for.
     const hardStop = setTimeout(() => this.ws.terminate(), 1000);
     this.ws.once('close', () => clearTimeout(hardStop));
   }
 
   private handleOpen(): void {
-    if (this.closeRequested !== undefined) return;
-    this.state = 'open';
+    if (this.state === 'closing') return;
+    this.lifecycle.transition('open', OPENED);
     this.openedAt = this.opts.now();
     this.liveness = new SocketLiveness(this.opts.stallTimeoutMs, this.opts.now, {
       ping: (now) => {
@@ -233,9 +311,8 @@ export class UpstreamSocket implements ConnectionSocket {
         this.sendPing();
         return true;
       },
-      stalled: (cause) => {
-        this.endReason = 'stalled';
-        this.endCause = cause;
+      stalled: (detail) => {
+        this.cause = { code: 'stalled', detail, silentSince: this.liveness!.lastActiveAt };
         this.stopTimers();
         this.ws.terminate();
       },
@@ -379,32 +456,30 @@ export class UpstreamSocket implements ConnectionSocket {
   }
 
   private handleClose(code: number, reason: string): void {
-    const wasOpen = this.openedAt !== undefined;
-    this.state = 'closed';
+    const cause = this.cause ?? { code: 'server_closed', closeCode: code, reason };
+    this.lifecycle.transition('closed', cause);
     this.stopTimers();
     this.inflight.clear();
-    const expected = this.closeRequested !== undefined;
-    let cause: string;
-    if (expected) cause = this.closeRequested!;
-    else if (this.endCause !== undefined) cause = this.endCause;
-    else cause = `server closed with ${code}${reason ? ` ${reason}` : ''}`;
-    let endReason = this.endReason;
-    if (!expected && endReason === undefined) endReason = wasOpen ? 'unexpected_close' : 'connect_failed';
+    const expected = cause.code === 'requested';
     const end: SocketEnd = {
       code,
       cause,
       expected,
-      reason: expected ? undefined : endReason,
+      reason: expected ? undefined : errorReason(cause, this.openedAt !== undefined),
       ...(this.refusal === undefined ? {} : { refusal: this.refusal }),
-      ...(endReason === 'stalled' && !expected && this.liveness !== undefined
-        ? { silentSince: this.liveness.lastActiveAt }
-        : {}),
     };
     this.events.onClose(this, end);
     const callbacks = this.closedCallbacks;
     this.closedCallbacks = [];
     for (const callback of callbacks) callback();
   }
+}
+
+/** The `ws_manager_errors_total` reason of an end this side did not ask for. */
+function errorReason(cause: SocketCause, wasOpen: boolean): SocketEnd['reason'] {
+  if (cause.code === 'stalled') return 'stalled';
+  if (!wasOpen) return 'connect_failed';
+  return cause.code === 'error' ? 'connection_error' : 'unexpected_close';
 }
 
 function take(set: Set<string>, max: number): string[] {

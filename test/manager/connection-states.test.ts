@@ -21,7 +21,9 @@ import {
   UpstreamConnection,
 } from '../../src/manager/upstream-connection.js';
 import type {
+  CloseRequest,
   ConnectionSocket,
+  SocketCause,
   SocketEnd,
   SocketEvents,
   SocketState,
@@ -34,7 +36,7 @@ class FakeSocket implements ConnectionSocket {
   state: SocketState = 'connecting';
   openedAt: number | undefined;
   readonly subscribed = new Set<string>();
-  closedWith: string | undefined;
+  closedWith: CloseRequest | undefined;
   private readonly closed: Array<() => void> = [];
 
   constructor(
@@ -69,9 +71,10 @@ class FakeSocket implements ConnectionSocket {
   }
 
   /** The socket ends: on this side's request (`close`) or not (`drop`). */
-  end(expected: boolean, cause = 'server closed with 1006'): void {
+  end(cause: SocketCause): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    const expected = cause.code === 'requested';
     const end: SocketEnd = {
       code: expected ? 1000 : 1006,
       cause,
@@ -83,16 +86,16 @@ class FakeSocket implements ConnectionSocket {
   }
 
   drop(): void {
-    this.end(false);
+    this.end({ code: 'server_closed', closeCode: 1006, reason: '' });
   }
 
   shutdownNotice(): void {
     this.events.onShutdownNotice(this);
   }
 
-  close(cause: string): void {
-    this.closedWith = cause;
-    this.end(true, cause);
+  close(request: CloseRequest): void {
+    this.closedWith = request;
+    this.end({ code: 'requested', request });
   }
 
   onceClosed(callback: () => void): void {
@@ -239,7 +242,7 @@ describe('UpstreamConnection states', () => {
     mock.timers.tick(100);
     sockets[2]!.drop();
     assert.equal(connection.state, 'failed');
-    assert.equal(exhausted.length, 1);
+    assert.deepEqual(exhausted, ['server closed with 1006'], 'the last cause, in words');
     mock.timers.tick(60_000);
     assert.equal(sockets.length, 3, 'a failed connection opens nothing more');
     void connection.close('no_streams');
@@ -273,8 +276,21 @@ describe('UpstreamConnection states', () => {
 
   it('logs each reason with the wording it had as free text', () => {
     assert.equal(
-      reasonText({ code: 'retry_wait', attempt: 2, delayMs: 150, cause: 'server closed with 1006' }),
+      reasonText({
+        code: 'retry_wait',
+        attempt: 2,
+        delayMs: 150,
+        cause: { code: 'server_closed', closeCode: 1006, reason: '' },
+      }),
       'retry 2 in 150 ms after: server closed with 1006',
+    );
+    assert.equal(
+      reasonText({
+        code: 'retries_exhausted',
+        attempts: 5,
+        cause: { code: 'refused', refusal: { status: 429, retryAfter: '30' } },
+      }),
+      'retries exhausted after 5 attempts; last cause: upgrade refused with HTTP 429 (Retry-After: 30)',
     );
     assert.equal(
       reasonText({ code: 'rotated', socket: 's2', when: 'switched' }),
