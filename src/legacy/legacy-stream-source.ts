@@ -8,17 +8,19 @@
  * (ManagerMetrics) so the canary compares like with like.
  */
 import { Registry } from 'prom-client';
-import { ErrorCodes, InvalidArgumentError, invalidStreamError, StreamError } from '../core/errors.js';
+import { ErrorCodes, InvalidArgumentError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
-  MetricsSnapshot,
+  SourceMetrics,
   StreamInfo,
   StreamListener,
   StreamSource,
   Unsubscribe,
+  UpstreamSocketMetrics,
 } from '../core/stream-source.js';
+import { subscriberOf } from '../core/subscriber.js';
 import { binance } from '../exchange/binance/index.js';
 import type { Exchange } from '../exchange/exchange.js';
 import { UpstreamAdmission } from '../limits/upstream-admission.js';
@@ -103,14 +105,14 @@ export class LegacyStreamSource implements StreamSource {
   }
 
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
-    if (!this.exchange.streams.isValid(stream)) {
-      throw invalidStreamError(stream);
-    }
-    if (this.destroyed) {
-      throw new StreamError(ErrorCodes.DESTROYED, stream, 'LegacyStreamSource was destroyed');
-    }
-    const normalized: StreamListener = typeof listener === 'function' ? { next: listener } : listener;
-    const subscription = new LegacySubscription(`legacy-${this.nextId++}`, stream, normalized, {
+    const subscriber = subscriberOf(
+      'LegacyStreamSource',
+      this.destroyed,
+      this.exchange.streams,
+      stream,
+      listener,
+    );
+    const subscription = new LegacySubscription(`legacy-${this.nextId++}`, stream, subscriber, {
       url: this.url,
       exchange: this.exchange,
       reconnectDelayMs: this.reconnectDelayMs,
@@ -201,7 +203,7 @@ export class LegacyStreamSource implements StreamSource {
     return undefined;
   }
 
-  getMetrics(): MetricsSnapshot {
+  getMetrics(): SourceMetrics & UpstreamSocketMetrics {
     const verdict = this.health();
     const counts = this.metrics.counts;
     return {
