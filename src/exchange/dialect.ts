@@ -54,6 +54,11 @@ export interface RestDialect<Endpoint extends string = string> {
     readonly internal: RestErrorBody;
     /** The venue is too busy to serve the request. */
     readonly busy: RestErrorBody;
+    /**
+     * The answer to a served call this gateway cannot serve, `message` saying why (its source has no
+     * REST API or order books); sent with 404, the status of a path the venue does not serve.
+     */
+    unavailable(message: string): RestErrorBody;
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The gateway's Binance REST calls other than `/depth`, answered from the exchange through the
- * manager's REST client, so they spend the one weight budget the manager keeps below the exchange's
+ * source's REST API, so they spend the one weight budget the manager keeps below the exchange's
  * (Binance "LIMITS": weight per IP per minute; the gateway is one IP to the exchange however many clients
  * it has). Only a well-formed Binance answer passes through, as the exchange sent it: a 200 JSON of the
  * call's shape, or Binance's `{"code","msg"}` error body with any other status; anything else (a captive
@@ -14,10 +14,12 @@
  * When the shared budget has no room, or the exchange asked for a pause (429/418 with `Retry-After`),
  * the client gets 429 with `Retry-After` instead of the exchange getting one more request.
  */
+
+import type { RestCapability } from '../core/stream-source.js';
 import type { BinanceEndpoint } from '../exchange/binance/dialect.js';
 import type { RestDialect } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
-import type { ForwardedAnswer, RestClient } from '../manager/rest-client.js';
+import type { ForwardedAnswer } from '../manager/rest-client.js';
 import { restAnswer, restError } from './rest-response.js';
 
 export const EXCHANGE_INFO_TTL_MS = 60_000;
@@ -68,7 +70,7 @@ export class RestForwarder {
   private timeRefresh: Promise<HttpResponse | undefined> | undefined;
 
   constructor(
-    private readonly client: RestClient,
+    private readonly client: RestCapability,
     private readonly dialect: RestDialect<BinanceEndpoint>,
     private readonly now: () => number = Date.now,
   ) {}

@@ -4,7 +4,8 @@
  * own per-minute window (Binance "LIMITS": `X-MBX-USED-WEIGHT-1M` on every answer, 429 with `Retry-After`
  * beyond the limit, 418 and a ban for an address that keeps going), a malformed query is answered with
  * Binance's error body, and the rest is served: `/depth` from the books the gateway keeps, the others
- * through the {@link RestForwarder}.
+ * through the {@link RestForwarder}. A gateway whose source has no REST API (clustered and legacy mode)
+ * or no order books answers the calls that need them with 404 and a body that says so, uncharged.
  */
 import type { IncomingMessage } from 'node:http';
 import { queryError, type RestEndpoint, requestWeight } from '../exchange/binance/rest-query.js';
@@ -17,8 +18,12 @@ import type { RestForwarder } from './rest-forwarder.js';
 import { restError, withHeaders } from './rest-response.js';
 
 export interface RestServiceOptions {
-  readonly depth: DepthService;
-  readonly forwarder: RestForwarder;
+  /** Undefined when the source keeps no order books. */
+  readonly depth: DepthService | undefined;
+  /** Undefined when the source has no REST API. */
+  readonly forwarder: RestForwarder | undefined;
+  /** Answers a call whose service is absent. */
+  readonly unavailable: (endpoint: RestEndpoint) => HttpResponse;
   /** Each client address's weight budget. @default Binance's: 6000 per minute, 418 after 5 more requests */
   readonly limits?: Partial<WeightBudgetOptions>;
   readonly now?: () => number;
@@ -32,6 +37,8 @@ export class RestService {
   }
 
   async answer(endpoint: RestEndpoint, req: IncomingMessage, url: URL): Promise<HttpResponse> {
+    const { depth, forwarder } = this.options;
+    if ((endpoint === 'depth' ? depth : forwarder) === undefined) return this.options.unavailable(endpoint);
     const charged = chargeRequest(
       this.budget,
       BINANCE_WEIGHT_ANSWERS,
@@ -44,8 +51,8 @@ export class RestService {
     if (malformed !== undefined) return restError(400, malformed, used);
     const response =
       endpoint === 'depth'
-        ? await this.options.depth.answer(url)
-        : await this.options.forwarder.answer(endpoint, url);
+        ? await (depth as DepthService).answer(url)
+        : await (forwarder as RestForwarder).answer(endpoint, url);
     return withHeaders(response, used);
   }
 }

@@ -50,6 +50,8 @@ export const binanceDialect: Dialect<BinanceEndpoint> = {
       tooMuchWeight: RestErrors.tooMuchWeight,
       internal: INTERNAL_ERROR,
       busy: SERVER_BUSY,
+      // The code of Binance's answer to a path it does not serve, with a message that says why.
+      unavailable: (message) => ({ code: -5000, msg: message }),
     },
   },
 };
