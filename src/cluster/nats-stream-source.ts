@@ -20,8 +20,8 @@ import type {
   Unsubscribe,
 } from '../core/stream-source.js';
 import { subscriberOf } from '../core/subscriber.js';
-import { binance } from '../exchange/binance/index.js';
 import type { Exchange, SequencePolicy } from '../exchange/exchange.js';
+import { DEFAULT_EXCHANGE } from '../manager/default-exchange.js';
 import { GapDetector } from '../manager/gap-detector.js';
 import { type Broker, demandBucket } from './broker.js';
 import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
@@ -88,7 +88,7 @@ export class NatsStreamSource implements StreamSource {
   private counts = { consumed: 0, gaps: 0, seqGaps: 0, errors: 0, creations: 0, cleanups: 0 };
 
   constructor(private readonly o: NatsStreamSourceOptions) {
-    this.exchange = o.exchange ?? binance;
+    this.exchange = o.exchange ?? DEFAULT_EXCHANGE;
     this.sequenceRange = this.exchange.sequence.range;
     this.demand = new DemandDeclarer(
       o.broker.demand,

@@ -28,8 +28,19 @@ export interface ControlTarget {
   list(): string[];
 }
 
+import type { WeightBudgetOptions } from '../limits/weight-budget.js';
+import type { WeightAnswers } from '../limits/weighted-answer.js';
+
 /** An error body of the venue's REST API, sent as JSON. */
 export type RestErrorBody = object;
+
+/** What a forwarded call's answer may be. */
+export interface AnswerRule {
+  /** Bytes read at most; beyond, the answer is dropped unread. */
+  readonly maxBytes: number;
+  /** True for a 200 body of the call's shape. */
+  readonly wellFormed: (body: unknown) => boolean;
+}
 
 /** The venue's REST market-data API: the calls served under {@link prefix}, their weights and errors. */
 export interface RestDialect<Endpoint extends string = string> {
@@ -37,8 +48,18 @@ export interface RestDialect<Endpoint extends string = string> {
   readonly prefix: string;
   /** The calls served, each at `<prefix><endpoint>`. */
   readonly endpoints: readonly Endpoint[];
-  /** The weight a call costs against the budget the gateway shares upstream. */
+  /** The `Content-Type` of the venue's JSON answers, error bodies included. */
+  readonly contentType: string;
+  /** The weight a call costs: against each client address's budget, and the budget the gateway shares upstream. */
   weight(endpoint: Endpoint, query: URLSearchParams): number;
+  /** The venue's error body for a query outside the call's rules, or undefined for a well-formed one. */
+  queryError(endpoint: Endpoint, query: URLSearchParams): RestErrorBody | undefined;
+  /** Each client address's weight budget, as the venue keeps one per address. */
+  readonly clientBudget: WeightBudgetOptions;
+  /** The venue's used-weight headers and its answers past the budget. */
+  readonly weightAnswers: WeightAnswers<RestErrorBody>;
+  /** The bound and shape of a forwarded call's answer. */
+  answerRule(endpoint: Endpoint): AnswerRule;
   /** The order book depth a depth query asks for. */
   depthLimit(query: URLSearchParams): number;
   /** The deepest book the venue serves. */

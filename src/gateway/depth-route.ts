@@ -64,15 +64,18 @@ export class DepthService {
       kept = this.keep(symbol, depth);
     } catch {
       // The source refused the book (a symbol outside its stricter name rule, or it is shutting down).
-      return restError(503, this.dialect.errors.internal);
+      return restError(this.dialect, 503, this.dialect.errors.internal);
     }
     // Room may come within a book's idle time, or sooner as WebSocket clients leave.
     if (kept === undefined) {
-      return restError(503, this.dialect.errors.busy, { 'retry-after': String(this.idleMs / 1000) });
+      return restError(this.dialect, 503, this.dialect.errors.busy, {
+        'retry-after': String(this.idleMs / 1000),
+      });
     }
     const view = kept.view ?? (await this.firstView(kept));
-    if (view === undefined) return restError(503, this.dialect.errors.internal);
+    if (view === undefined) return restError(this.dialect, 503, this.dialect.errors.internal);
     return restAnswer(
+      this.dialect,
       200,
       JSON.stringify({ lastUpdateId: view.lastUpdateId, bids: view.bids(limit), asks: view.asks(limit) }),
     );

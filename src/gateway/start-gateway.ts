@@ -179,10 +179,12 @@ export async function startGateway(
         );
   const why = unservedReason(cfg);
   const rest = new RestService({
+    dialect: dialect.rest,
     depth,
     forwarder,
     unavailable: (endpoint) =>
       restError(
+        dialect.rest,
         404,
         dialect.rest.errors.unavailable(
           `${endpoint === 'depth' && forwarder !== undefined ? 'Order books are' : 'REST market data is'} not available from this gateway's source (${why})`,

@@ -21,9 +21,9 @@ import type {
   UpstreamSocketMetrics,
 } from '../core/stream-source.js';
 import { subscriberOf } from '../core/subscriber.js';
-import { binance } from '../exchange/binance/index.js';
 import type { Exchange } from '../exchange/exchange.js';
 import { UpstreamAdmission } from '../limits/upstream-admission.js';
+import { DEFAULT_EXCHANGE } from '../manager/default-exchange.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { LegacySubscription } from './legacy-subscription.js';
 
@@ -77,7 +77,7 @@ export class LegacyStreamSource implements StreamSource {
       throw invalidOption('url', 'a ws:// or wss:// URL', options?.url);
     }
     this.url = options.url.replace(/\/+$/, '');
-    this.exchange = options.exchange ?? binance;
+    this.exchange = options.exchange ?? DEFAULT_EXCHANGE;
     const { connectionAttempts } = this.exchange.limits;
     this.reconnectDelayMs = positiveInteger('reconnectDelayMs', options.reconnectDelayMs, 5000);
     this.healthGraceMs = positiveInteger('healthGraceMs', options.healthGraceMs, 30_000);

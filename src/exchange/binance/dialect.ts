@@ -6,9 +6,11 @@
 import type { Dialect } from '../dialect.js';
 import { parseConnectionPath } from './connection-path.js';
 import { answerControl, parseControlMessage } from './control-protocol.js';
-import { DEPTH_MAX_LIMIT, type RestErrorBody, RestErrors } from './rest-limits.js';
-import { depthLimit, REST_ENDPOINTS, type RestEndpoint, requestWeight } from './rest-query.js';
+import { answerRule } from './rest-answers.js';
+import { BINANCE_CONTENT_TYPE, DEPTH_MAX_LIMIT, type RestErrorBody, RestErrors } from './rest-limits.js';
+import { depthLimit, queryError, REST_ENDPOINTS, type RestEndpoint, requestWeight } from './rest-query.js';
 import { CONNECTION_ATTEMPT_WINDOW_MS } from './streams.js';
+import { BINANCE_WEIGHT_ANSWERS, BINANCE_WEIGHT_BUDGET } from './weight-budget.js';
 
 export type BinanceEndpoint = RestEndpoint;
 
@@ -41,7 +43,12 @@ export const binanceDialect: Dialect<BinanceEndpoint> = {
   rest: {
     prefix: '/api/v3/',
     endpoints: REST_ENDPOINTS,
+    contentType: BINANCE_CONTENT_TYPE,
     weight: requestWeight,
+    queryError,
+    answerRule,
+    clientBudget: BINANCE_WEIGHT_BUDGET,
+    weightAnswers: BINANCE_WEIGHT_ANSWERS,
     depthLimit,
     depthMaxLimit: DEPTH_MAX_LIMIT,
     isError: isErrorBody,
