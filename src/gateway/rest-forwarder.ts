@@ -101,7 +101,7 @@ export class RestForwarder {
     if (this.info.size >= EXCHANGE_INFO_KEYS) this.info.delete(this.info.keys().next().value as string);
     const entry: CachedInfo = {
       at: now,
-      answer: this.forward('exchangeInfo', `/api/v3/exchangeInfo${search}`).then((response) => {
+      answer: this.forward('exchangeInfo', `${this.dialect.prefix}exchangeInfo${search}`).then((response) => {
         // An answer about the query (200, or 400 for an unknown symbol) is kept; a refusal, a failure or
         // an answer that is not Binance's (502) is asked again next time.
         const about = response.status === 200 || response.status === 400;
@@ -130,7 +130,7 @@ export class RestForwarder {
   /** Measures the exchange's clock against ours (half the round trip on each side); a failure's answer otherwise. */
   private async refreshOffset(): Promise<HttpResponse | undefined> {
     const sent = this.now();
-    const response = await this.forward('time', '/api/v3/time');
+    const response = await this.forward('time', `${this.dialect.prefix}time`);
     const received = this.now();
     if (response.status !== 200) return response;
     const { serverTime } = JSON.parse(response.body) as { serverTime: number };

@@ -51,6 +51,7 @@ export class WSManager implements StreamSource {
   /**
    * The exchange's REST API (its REST base and the weight budget shared by refills and snapshots), or
    * undefined when no REST base is known. The gateway forwards REST calls through it.
+   * @internal
    */
   readonly rest: RestClient | undefined;
   /** Local order books for the gateway's depth route; present with a REST base, as `orderBook` needs it. */
