@@ -8,20 +8,20 @@
  */
 import { DeliverPolicy, type JetStreamClient, type JsMsg, jetstream } from '@nats-io/jetstream';
 import type { Msg, Subscription } from '@nats-io/transport-node';
-import { invalidStreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { PayloadMessage } from '../core/payload-message.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
-  MetricsSnapshot,
+  SourceMetrics,
   StreamInfo,
   StreamListener,
   StreamSource,
   Unsubscribe,
 } from '../core/stream-source.js';
-import { binance } from '../exchange/binance/index.js';
+import { subscriberOf } from '../core/subscriber.js';
 import type { Exchange, SequencePolicy } from '../exchange/exchange.js';
+import { DEFAULT_EXCHANGE } from '../manager/default-exchange.js';
 import { GapDetector } from '../manager/gap-detector.js';
 import { type Broker, demandBucket } from './broker.js';
 import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
@@ -70,7 +70,9 @@ export interface NatsStreamSourceOptions {
 }
 
 export class NatsStreamSource implements StreamSource {
-  // The ingest tier runs WSManager; the gateway serves its streams with the same semantics.
+  // The ingest tier runs WSManager and the gateway serves its streams with the same semantics; the
+  // label stays 'WSManager' so the dashboards and alerts selecting on it keep covering clustered
+  // gateways (docs/scale-out.md). Its metrics say what it does not have by leaving it out.
   readonly implementation = 'WSManager' as const;
   readonly sharesUpstream = true;
   readonly exchange: Exchange;
@@ -86,7 +88,7 @@ export class NatsStreamSource implements StreamSource {
   private counts = { consumed: 0, gaps: 0, seqGaps: 0, errors: 0, creations: 0, cleanups: 0 };
 
   constructor(private readonly o: NatsStreamSourceOptions) {
-    this.exchange = o.exchange ?? binance;
+    this.exchange = o.exchange ?? DEFAULT_EXCHANGE;
     this.sequenceRange = this.exchange.sequence.range;
     this.demand = new DemandDeclarer(
       o.broker.demand,
@@ -104,13 +106,16 @@ export class NatsStreamSource implements StreamSource {
   }
 
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
-    const parsed = typeof stream === 'string' ? this.exchange.streams.parse(stream) : undefined;
-    if (parsed === undefined) {
-      throw invalidStreamError(stream);
-    }
-    const normalised: StreamListener = typeof listener === 'function' ? { next: listener } : listener;
+    const normalised = subscriberOf(
+      'NatsStreamSource',
+      this.destroyed,
+      this.exchange.streams,
+      stream,
+      listener,
+    );
     let entry = this.entries.get(stream);
-    if (entry === undefined) entry = this.open(stream, parsed.kind);
+    // subscriberOf accepted the name, so it parses.
+    if (entry === undefined) entry = this.open(stream, this.exchange.streams.parse(stream)!.kind);
     entry.listeners.add(normalised);
     entry.snapshot = [...entry.listeners];
     const target = entry;
@@ -154,15 +159,18 @@ export class NatsStreamSource implements StreamSource {
     return 0;
   }
 
-  getMetrics(): MetricsSnapshot {
+  /**
+   * The common fields only: the exchange's sockets, their retries and attempt budget, and the idle
+   * grace are the ingest nodes' (their own metrics), so those fields are absent here. `activeConnections`
+   * is the NATS connection (0 or 1); `idleStreams` is 0 as streams are released with their last subscriber.
+   */
+  getMetrics(): SourceMetrics {
     const verdict = this.health();
     let subscribers = 0;
     for (const e of this.entries.values()) subscribers += e.listeners.size;
     return {
       implementation: this.implementation,
       activeConnections: this.o.broker.connected() ? 1 : 0,
-      activeConnectionsHwm: 1,
-      retryCount: 0,
       streamCreations: this.counts.creations,
       streamCleanups: this.counts.cleanups,
       activeStreams: this.entries.size,
@@ -173,10 +181,6 @@ export class NatsStreamSource implements StreamSource {
       errors: this.counts.errors,
       isHealthy: verdict.healthy,
       healthReason: verdict.reason,
-      upstreamConnectAttempts: 0,
-      upstreamConnectBudgetRatio: 0,
-      upstreamRetryAfterSeconds: 0,
-      overdueIdleStreams: 0,
     };
   }
 

@@ -1,7 +1,12 @@
 /**
- * The interface every upstream implementation serves (WSManager and the legacy baseline), so the
- * gateway, the metrics endpoint and the canary can treat them alike.
+ * The interface every upstream implementation serves (WSManager, the legacy baseline, the clustered
+ * NATS source), so the gateway, the metrics endpoint and the canary can treat them alike: a small core
+ * every source has, and optional capabilities (`rest`, `books`) found by property, which only a source
+ * that holds the exchange's REST API offers.
  */
+
+import type { OrderBookListener } from '../manager/order-book-sync.js';
+import type { ForwardedAnswer } from '../manager/rest-client.js';
 import type { StreamError } from './errors.js';
 
 /** One event of one stream, shared read-only by every subscriber of that stream. */
@@ -67,12 +72,15 @@ export interface StreamInfo {
   readonly messages: number;
 }
 
-/** A point-in-time view of the metrics; feeds the JSON metrics endpoint. */
-export interface MetricsSnapshot {
+/**
+ * A point-in-time view of what every source counts; feeds the JSON metrics endpoint. A source reports
+ * only what it has: the upstream socket fields ({@link UpstreamSocketMetrics}) are absent from a source
+ * that opens no exchange sockets itself (the clustered source), never filled with zeros.
+ */
+export interface SourceMetrics {
   readonly implementation: Implementation;
+  /** Open upstream connections (the clustered source: its NATS connection, 0 or 1). */
   readonly activeConnections: number;
-  readonly activeConnectionsHwm: number;
-  readonly retryCount: number;
   readonly streamCreations: number;
   readonly streamCleanups: number;
   readonly activeStreams: number;
@@ -83,6 +91,12 @@ export interface MetricsSnapshot {
   readonly errors: number;
   readonly isHealthy: boolean;
   readonly healthReason: string | undefined;
+}
+
+/** What a source that opens the exchange's sockets itself adds (WSManager, Legacy). */
+export interface UpstreamSocketMetrics {
+  readonly activeConnectionsHwm: number;
+  readonly retryCount: number;
   /** Upstream upgrade attempts made since start (`ws_manager_upstream_connect_attempts_total`). */
   readonly upstreamConnectAttempts: number;
   /** Attempts in the rolling window over the limit (`ws_manager_upstream_connect_budget_ratio`). */
@@ -92,6 +106,9 @@ export interface MetricsSnapshot {
   /** Idle streams whose idle grace has passed but that are still held upstream (cleanup lag). */
   readonly overdueIdleStreams: number;
 }
+
+/** What `StreamSource.getMetrics` returns: the common fields, and the socket fields where they exist. */
+export type MetricsSnapshot = SourceMetrics & Partial<UpstreamSocketMetrics>;
 
 /**
  * An upstream connection's state as the status page shows it. connecting: a socket is being opened;
@@ -130,8 +147,29 @@ export interface HealthVerdict {
   readonly reason: string | undefined;
 }
 
+/**
+ * GET calls to the exchange's REST API within the weight budget the source keeps below the exchange's
+ * limit (its own refills and snapshots spend the same budget). The gateway forwards REST calls through it.
+ */
+export interface RestCapability {
+  /** GET `pathAndQuery` costing `weight`, read up to `maxBytes`, unless the budget or a Retry-After forbids it. */
+  forward(pathAndQuery: string, weight: number, maxBytes: number): Promise<ForwardedAnswer>;
+  /** The weight per minute clients may spend through `forward`: the rest is kept for the source's own calls. */
+  readonly clientWeightPerMinute: number;
+}
+
+/** Local order books kept from the exchange's diff stream and REST snapshots (WSManager's `orderBook`). */
+export interface BookCapability {
+  /**
+   * Subscribes to `symbol`'s book of `depth` levels per side; subscribers of one symbol and depth share it.
+   * @throws InvalidArgumentError for a bad symbol or depth, StreamError after destroy().
+   */
+  orderBook(symbol: string, depth: number, listener: OrderBookListener): Unsubscribe;
+}
+
 /** What the gateway needs from an upstream implementation. */
 export interface StreamSource {
+  /** The implementation's name, the `implementation` label of the metrics. */
   readonly implementation: Implementation;
   /**
    * True when all subscribers of a stream share one upstream subscription, which outlives the last of
@@ -154,4 +192,8 @@ export interface StreamSource {
   health(): HealthVerdict;
   /** Closes every connection and timer; subscribers are released. Safe to call twice. */
   destroy(): Promise<void>;
+  /** The exchange's REST API, when the source holds it (WSManager with a REST base). */
+  readonly rest?: RestCapability | undefined;
+  /** Local order books, when the source keeps them (WSManager with a REST base). */
+  readonly books?: BookCapability | undefined;
 }

@@ -4,6 +4,8 @@
  * bodies. The gateway is written against this interface; a venue provides one implementation
  * (Binance's: src/exchange/binance/dialect.ts) and the gateway's wiring hands it to every module.
  */
+import type { WeightBudgetOptions } from '../limits/weight-budget.js';
+import type { WeightAnswers } from '../limits/weighted-answer.js';
 import type { ExchangeLimits } from './exchange.js';
 
 /** What an upgrade's request target asks for: the streams to start with, or why it is refused. */
@@ -38,14 +40,32 @@ export type ClientLimits = Pick<
 /** An error body of the venue's REST API, sent as JSON. */
 export type RestErrorBody = object;
 
+/** What a forwarded call's answer may be. */
+export interface AnswerRule {
+  /** Bytes read at most; beyond, the answer is dropped unread. */
+  readonly maxBytes: number;
+  /** True for a 200 body of the call's shape. */
+  readonly wellFormed: (body: unknown) => boolean;
+}
+
 /** The venue's REST market-data API: the calls served under {@link prefix}, their weights and errors. */
 export interface RestDialect<Endpoint extends string = string> {
   /** The API's path prefix, `/` included at both ends (`/api/v3/`). */
   readonly prefix: string;
   /** The calls served, each at `<prefix><endpoint>`. */
   readonly endpoints: readonly Endpoint[];
-  /** The weight a call costs against the budget the gateway shares upstream. */
+  /** The `Content-Type` of the venue's JSON answers, error bodies included. */
+  readonly contentType: string;
+  /** The weight a call costs: against each client address's budget, and the budget the gateway shares upstream. */
   weight(endpoint: Endpoint, query: URLSearchParams): number;
+  /** The venue's error body for a query outside the call's rules, or undefined for a well-formed one. */
+  queryError(endpoint: Endpoint, query: URLSearchParams): RestErrorBody | undefined;
+  /** Each client address's weight budget, as the venue keeps one per address. */
+  readonly clientBudget: WeightBudgetOptions;
+  /** The venue's used-weight headers and its answers past the budget. */
+  readonly weightAnswers: WeightAnswers<RestErrorBody>;
+  /** The bound and shape of a forwarded call's answer. */
+  answerRule(endpoint: Endpoint): AnswerRule;
   /** The order book depth a depth query asks for. */
   depthLimit(query: URLSearchParams): number;
   /** The deepest book the venue serves. */
@@ -61,6 +81,11 @@ export interface RestDialect<Endpoint extends string = string> {
     readonly internal: RestErrorBody;
     /** The venue is too busy to serve the request. */
     readonly busy: RestErrorBody;
+    /**
+     * The answer to a served call this gateway cannot serve, `message` saying why (its source has no
+     * REST API or order books); sent with 404, the status of a path the venue does not serve.
+     */
+    unavailable(message: string): RestErrorBody;
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * `GET /api/v3/depth` served from order books the gateway keeps (WSManager's `orderBook`), so a Binance
+ * `GET /api/v3/depth` served from order books the gateway keeps (its source's `books`), so a Binance
  * client's snapshot step works through the gateway and a thousand clients cost the exchange one book's
  * snapshots, not a thousand. Answers as Binance does (`{"lastUpdateId","bids","asks"}`, error bodies
  * `{"code","msg"}`; the query rules and weights are `RestService`'s). A book is kept while
@@ -10,10 +10,10 @@
  * are not displaced.
  */
 
-import type { Unsubscribe } from '../core/stream-source.js';
+import type { BookCapability, Unsubscribe } from '../core/stream-source.js';
 import type { RestDialect } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
-import type { OrderBookView, WSManager } from '../manager/index.js';
+import type { OrderBookView } from '../manager/index.js';
 import { restAnswer, restError } from './rest-response.js';
 import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 
@@ -42,7 +42,7 @@ export class DepthService {
    *   upstream subscription nor snapshot retries.
    */
   constructor(
-    private readonly manager: WSManager,
+    private readonly source: BookCapability,
     private readonly symbolInfo: (symbol: string) => Promise<HttpResponse>,
     private readonly streamCap: UpstreamStreamCap,
     private readonly dialect: RestDialect,
@@ -63,16 +63,19 @@ export class DepthService {
     try {
       kept = this.keep(symbol, depth);
     } catch {
-      // The manager refused the book (a symbol outside its stricter name rule, or it is shutting down).
-      return restError(503, this.dialect.errors.internal);
+      // The source refused the book (a symbol outside its stricter name rule, or it is shutting down).
+      return restError(this.dialect, 503, this.dialect.errors.internal);
     }
     // Room may come within a book's idle time, or sooner as WebSocket clients leave.
     if (kept === undefined) {
-      return restError(503, this.dialect.errors.busy, { 'retry-after': String(this.idleMs / 1000) });
+      return restError(this.dialect, 503, this.dialect.errors.busy, {
+        'retry-after': String(this.idleMs / 1000),
+      });
     }
     const view = kept.view ?? (await this.firstView(kept));
-    if (view === undefined) return restError(503, this.dialect.errors.internal);
+    if (view === undefined) return restError(this.dialect, 503, this.dialect.errors.internal);
     return restAnswer(
+      this.dialect,
       200,
       JSON.stringify({ lastUpdateId: view.lastUpdateId, bids: view.bids(limit), asks: view.asks(limit) }),
     );
@@ -88,7 +91,7 @@ export class DepthService {
     const key = `${symbol}:${depth}`;
     let kept = this.books.get(key);
     if (kept === undefined) {
-      // The stream WSManager.orderBook keeps a book from.
+      // The stream an order book is kept from.
       const stream = `${symbol}@depth@100ms`;
       if (!this.streamCap.acquire(stream, false)) return undefined;
       const fresh: Kept = {
@@ -100,21 +103,17 @@ export class DepthService {
         released: false,
       };
       try {
-        fresh.stop = this.manager.orderBook(
-          symbol,
-          {
-            next: (view) => {
-              fresh.view = view;
-              for (const wake of fresh.waiters.splice(0)) wake();
-            },
-            // The book ended (its stream failed): its hold on the cap goes with it.
-            error: () => {
-              if (this.books.get(key) === fresh) this.books.delete(key);
-              this.release(fresh);
-            },
+        fresh.stop = this.source.orderBook(symbol, depth, {
+          next: (view) => {
+            fresh.view = view;
+            for (const wake of fresh.waiters.splice(0)) wake();
           },
-          { depth },
-        );
+          // The book ended (its stream failed): its hold on the cap goes with it.
+          error: () => {
+            if (this.books.get(key) === fresh) this.books.delete(key);
+            this.release(fresh);
+          },
+        });
       } catch (error) {
         this.streamCap.release(stream, false);
         throw error;

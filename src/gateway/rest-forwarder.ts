@@ -1,6 +1,6 @@
 /**
  * The gateway's Binance REST calls other than `/depth`, answered from the exchange through the
- * manager's REST client, so they spend the one weight budget the manager keeps below the exchange's
+ * source's REST API, so they spend the one weight budget the manager keeps below the exchange's
  * (Binance "LIMITS": weight per IP per minute; the gateway is one IP to the exchange however many clients
  * it has). Only a well-formed Binance answer passes through, as the exchange sent it: a 200 JSON of the
  * call's shape, or Binance's `{"code","msg"}` error body with any other status; anything else (a captive
@@ -14,47 +14,19 @@
  * When the shared budget has no room, or the exchange asked for a pause (429/418 with `Retry-After`),
  * the client gets 429 with `Retry-After` instead of the exchange getting one more request.
  */
-import type { BinanceEndpoint } from '../exchange/binance/dialect.js';
+
+import type { RestCapability } from '../core/stream-source.js';
 import type { RestDialect } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
-import type { ForwardedAnswer, RestClient } from '../manager/rest-client.js';
+import type { ForwardedAnswer } from '../manager/rest-client.js';
 import { restAnswer, restError } from './rest-response.js';
 
 export const EXCHANGE_INFO_TTL_MS = 60_000;
 export const TIME_REFRESH_MS = 60_000;
-/** The forwarded calls' weights are fixed: none depends on the query. */
+/** The forwarded calls' weights are fixed: none depends on the query (the answer bounds are the dialect's). */
 const NO_QUERY = new URLSearchParams();
 /** Distinct exchangeInfo queries kept (one per `symbol`, plus the full one). */
 const EXCHANGE_INFO_KEYS = 64;
-
-export type ForwardedEndpoint = Exclude<BinanceEndpoint, 'depth'>;
-
-interface AnswerRule {
-  /** Bytes read at most; the exchange's largest real answers are a fraction of this. */
-  readonly maxBytes: number;
-  /** True for a 200 body of the call's shape (Binance "Market Data endpoints"). */
-  readonly wellFormed: (body: unknown) => boolean;
-}
-
-const LIST_MAX_BYTES = 4 << 20;
-
-/**
- * What each forwarded call answers. A full `exchangeInfo` of Binance's is a few MiB; 1000 trades or
- * klines are a few hundred KiB.
- */
-const ANSWER_RULES: Readonly<Record<Exclude<ForwardedEndpoint, 'ping'>, AnswerRule>> = {
-  time: { maxBytes: 64 << 10, wellFormed: (b) => isRecord(b) && Number.isFinite(b.serverTime) },
-  exchangeInfo: {
-    maxBytes: 16 << 20,
-    wellFormed: (b) => isRecord(b) && typeof b.timezone === 'string' && Array.isArray(b.symbols),
-  },
-  trades: { maxBytes: LIST_MAX_BYTES, wellFormed: (b) => Array.isArray(b) && b.every(isRecord) },
-  aggTrades: { maxBytes: LIST_MAX_BYTES, wellFormed: (b) => Array.isArray(b) && b.every(isRecord) },
-  klines: {
-    maxBytes: LIST_MAX_BYTES,
-    wellFormed: (b) => Array.isArray(b) && b.every((k) => Array.isArray(k)),
-  },
-};
 
 interface CachedInfo {
   readonly at: number;
@@ -68,16 +40,16 @@ export class RestForwarder {
   private timeRefresh: Promise<HttpResponse | undefined> | undefined;
 
   constructor(
-    private readonly client: RestClient,
-    private readonly dialect: RestDialect<BinanceEndpoint>,
+    private readonly client: RestCapability,
+    private readonly dialect: RestDialect,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Answers a call whose query passed Binance's query rules. Never rejects. */
-  answer(endpoint: ForwardedEndpoint, url: URL): Promise<HttpResponse> {
+  /** Answers a call other than `depth` whose query passed Binance's query rules. Never rejects. */
+  answer(endpoint: string, url: URL): Promise<HttpResponse> {
     switch (endpoint) {
       case 'ping':
-        return Promise.resolve(restAnswer(200, '{}'));
+        return Promise.resolve(restAnswer(this.dialect, 200, '{}'));
       case 'time':
         return this.time();
       case 'exchangeInfo':
@@ -92,31 +64,33 @@ export class RestForwarder {
     return this.exchangeInfo(`?symbol=${encodeURIComponent(symbol)}`);
   }
 
-  private async forward(
-    endpoint: Exclude<ForwardedEndpoint, 'ping'>,
-    pathAndQuery: string,
-  ): Promise<HttpResponse> {
+  private async forward(endpoint: string, pathAndQuery: string): Promise<HttpResponse> {
     const answer = await this.client.forward(
       pathAndQuery,
       this.dialect.weight(endpoint, NO_QUERY),
-      ANSWER_RULES[endpoint].maxBytes,
+      this.dialect.answerRule(endpoint).maxBytes,
     );
     return this.toResponse(endpoint, answer);
   }
 
-  private toResponse(endpoint: Exclude<ForwardedEndpoint, 'ping'>, answer: ForwardedAnswer): HttpResponse {
+  private toResponse(endpoint: string, answer: ForwardedAnswer): HttpResponse {
     if (!answer.ok) {
-      if (answer.reason === 'unreachable') return restError(502, this.dialect.errors.internal);
+      if (answer.reason === 'unreachable') return restError(this.dialect, 502, this.dialect.errors.internal);
       const seconds = Math.max(1, Math.ceil(answer.retryAfterMs / 1000));
-      return restError(429, this.dialect.errors.tooMuchWeight(this.client.clientWeightPerMinute), {
-        'retry-after': String(seconds),
-      });
+      return restError(
+        this.dialect,
+        429,
+        this.dialect.errors.tooMuchWeight(this.client.clientWeightPerMinute),
+        {
+          'retry-after': String(seconds),
+        },
+      );
     }
     const body = answer.contentType.includes('application/json') ? parseJson(answer.body) : undefined;
     const wellFormed =
-      answer.status === 200 ? ANSWER_RULES[endpoint].wellFormed(body) : this.dialect.isError(body);
-    if (!wellFormed) return restError(502, this.dialect.errors.internal);
-    return restAnswer(answer.status, answer.body, {}, answer.contentType);
+      answer.status === 200 ? this.dialect.answerRule(endpoint).wellFormed(body) : this.dialect.isError(body);
+    if (!wellFormed) return restError(this.dialect, 502, this.dialect.errors.internal);
+    return restAnswer(this.dialect, answer.status, answer.body, {}, answer.contentType);
   }
 
   private exchangeInfo(search: string): Promise<HttpResponse> {
@@ -127,7 +101,7 @@ export class RestForwarder {
     if (this.info.size >= EXCHANGE_INFO_KEYS) this.info.delete(this.info.keys().next().value as string);
     const entry: CachedInfo = {
       at: now,
-      answer: this.forward('exchangeInfo', `/api/v3/exchangeInfo${search}`).then((response) => {
+      answer: this.forward('exchangeInfo', `${this.dialect.prefix}exchangeInfo${search}`).then((response) => {
         // An answer about the query (200, or 400 for an unknown symbol) is kept; a refusal, a failure or
         // an answer that is not Binance's (502) is asked again next time.
         const about = response.status === 200 || response.status === 400;
@@ -148,14 +122,15 @@ export class RestForwarder {
       failure = await this.timeRefresh;
     }
     // A refresh that failed leaves the last offset measured, if any: the exchange's clock has not moved.
-    if (this.offsetMs === undefined) return failure ?? restError(502, this.dialect.errors.internal);
-    return restAnswer(200, `{"serverTime":${Math.round(this.now() + this.offsetMs)}}`);
+    if (this.offsetMs === undefined)
+      return failure ?? restError(this.dialect, 502, this.dialect.errors.internal);
+    return restAnswer(this.dialect, 200, `{"serverTime":${Math.round(this.now() + this.offsetMs)}}`);
   }
 
   /** Measures the exchange's clock against ours (half the round trip on each side); a failure's answer otherwise. */
   private async refreshOffset(): Promise<HttpResponse | undefined> {
     const sent = this.now();
-    const response = await this.forward('time', '/api/v3/time');
+    const response = await this.forward('time', `${this.dialect.prefix}time`);
     const received = this.now();
     if (response.status !== 200) return response;
     const { serverTime } = JSON.parse(response.body) as { serverTime: number };
@@ -171,8 +146,4 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

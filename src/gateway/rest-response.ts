@@ -1,26 +1,31 @@
 /**
- * Answers of the gateway's Binance REST routes, shaped as Binance sends them: `application/json;charset=UTF-8`,
- * the JSON text with no trailing newline, errors as `{"code":..,"msg":..}`.
+ * Answers of the gateway's venue REST routes, shaped as the venue sends them: its JSON `Content-Type`
+ * (Binance: `application/json;charset=UTF-8`), the JSON text with no trailing newline, errors as the
+ * venue's error body (Binance: `{"code":..,"msg":..}`).
  */
-import { BINANCE_CONTENT_TYPE } from '../exchange/binance/rest-limits.js';
-import type { RestErrorBody } from '../exchange/dialect.js';
+import type { RestDialect, RestErrorBody } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
 
+/** What the answers need of the venue's REST dialect. */
+type AnswerDialect = Pick<RestDialect, 'contentType'>;
+
 export function restAnswer(
+  dialect: AnswerDialect,
   status: number,
   body: string,
   headers: Record<string, string> = {},
-  contentType = BINANCE_CONTENT_TYPE,
+  contentType = dialect.contentType,
 ): HttpResponse {
   return { status, headers: { 'content-type': contentType, ...headers }, body };
 }
 
 export function restError(
+  dialect: AnswerDialect,
   status: number,
   error: RestErrorBody,
   headers: Record<string, string> = {},
 ): HttpResponse {
-  return restAnswer(status, JSON.stringify(error), headers);
+  return restAnswer(dialect, status, JSON.stringify(error), headers);
 }
 
 /** A response with more headers. */

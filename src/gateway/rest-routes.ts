@@ -28,6 +28,7 @@ export function addRestRoutes<Endpoint extends string>(
 export function addRestFallback(router: HttpRouter, dialect: RestDialect): void {
   router.addPrefix(dialect.prefix, {
     name: 'other',
-    handle: (req, url) => restError(404, dialect.errors.unknownPath(req.method ?? 'GET', url.pathname)),
+    handle: (req, url) =>
+      restError(dialect, 404, dialect.errors.unknownPath(req.method ?? 'GET', url.pathname)),
   });
 }

@@ -28,6 +28,7 @@ import { DepthService } from './depth-route.js';
 import { addWebSocketPathHint, DownstreamServer } from './downstream-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { RestForwarder } from './rest-forwarder.js';
+import { restError } from './rest-response.js';
 import { addRestFallback, addRestRoutes } from './rest-routes.js';
 import { RestService } from './rest-service.js';
 import { addStatusRoutes } from './status/status-routes.js';
@@ -164,19 +165,33 @@ export async function startGateway(
       ? {}
       : { eventStreamMaxAgeMs: runtime.statusEventStreamMaxAgeMs }),
   });
-  // The REST routes need the manager's REST client (its REST base and shared weight budget).
-  let depth: DepthService | undefined;
-  let rest: RestService | undefined;
-  if (source instanceof WSManager && source.restClient !== undefined) {
-    const forwarder = new RestForwarder(source.restClient, dialect.rest);
-    depth = new DepthService(
-      source,
-      (symbol) => forwarder.symbolInfo(symbol),
-      downstream.streamCap,
-      dialect.rest,
-    );
-    rest = new RestService({ depth, forwarder, limits: runtime.restClientLimits });
-  }
+  // The REST routes need the source's REST API (its REST base and shared weight budget), `/depth` its
+  // order books as well; without them the calls are answered with why they are not served.
+  const forwarder = source.rest === undefined ? undefined : new RestForwarder(source.rest, dialect.rest);
+  const depth =
+    forwarder === undefined || source.books === undefined
+      ? undefined
+      : new DepthService(
+          source.books,
+          (symbol) => forwarder.symbolInfo(symbol),
+          downstream.streamCap,
+          dialect.rest,
+        );
+  const why = unservedReason(cfg);
+  const rest = new RestService({
+    dialect: dialect.rest,
+    depth,
+    forwarder,
+    unavailable: (endpoint) =>
+      restError(
+        dialect.rest,
+        404,
+        dialect.rest.errors.unavailable(
+          `${endpoint === 'depth' && forwarder !== undefined ? 'Order books are' : 'REST market data is'} not available from this gateway's source (${why})`,
+        ),
+      ),
+    limits: runtime.restClientLimits,
+  });
   const router = new HttpRouter({
     logger,
     requests: metrics.httpRequests,
@@ -189,7 +204,7 @@ export async function startGateway(
   );
   addProbeRoutes(router, verdict, source);
   if (cfg.adminToken !== undefined) addAdminRoutes(router, source, cfg.adminToken);
-  if (rest !== undefined) addRestRoutes(router, dialect.rest, rest);
+  addRestRoutes(router, dialect.rest, rest);
   addStatusRoutes(router, status, cfg.metricsToken);
   addWebSocketPathHint(router, dialect);
   addRestFallback(router, dialect.rest);
@@ -264,6 +279,13 @@ export async function startGateway(
     shutdown,
     close: () => shutdown(runtime.closeGraceMs ?? 1000),
   };
+}
+
+/** Why the source lacks the REST API, said in the answers of the REST calls it cannot serve. */
+function unservedReason(cfg: GatewayConfig): string {
+  if (cfg.natsUrl !== undefined) return 'clustered mode';
+  if (!cfg.useNewWsManager) return 'legacy mode, USE_NEW_WS_MANAGER=false';
+  return 'no REST base is known for UPSTREAM_URL';
 }
 
 function clusteredSource(runtime: GatewayRuntimeOptions): ClusteredSource {

@@ -8,20 +8,22 @@
  * (ManagerMetrics) so the canary compares like with like.
  */
 import { Registry } from 'prom-client';
-import { ErrorCodes, InvalidArgumentError, invalidStreamError, StreamError } from '../core/errors.js';
+import { ErrorCodes, InvalidArgumentError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
-  MetricsSnapshot,
+  SourceMetrics,
   StreamInfo,
   StreamListener,
   StreamSource,
   Unsubscribe,
+  UpstreamSocketMetrics,
 } from '../core/stream-source.js';
-import { binance } from '../exchange/binance/index.js';
+import { subscriberOf } from '../core/subscriber.js';
 import type { Exchange } from '../exchange/exchange.js';
 import { UpstreamAdmission } from '../limits/upstream-admission.js';
+import { DEFAULT_EXCHANGE } from '../manager/default-exchange.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { LegacySubscription } from './legacy-subscription.js';
 
@@ -75,7 +77,7 @@ export class LegacyStreamSource implements StreamSource {
       throw invalidOption('url', 'a ws:// or wss:// URL', options?.url);
     }
     this.url = options.url.replace(/\/+$/, '');
-    this.exchange = options.exchange ?? binance;
+    this.exchange = options.exchange ?? DEFAULT_EXCHANGE;
     const { connectionAttempts } = this.exchange.limits;
     this.reconnectDelayMs = positiveInteger('reconnectDelayMs', options.reconnectDelayMs, 5000);
     this.healthGraceMs = positiveInteger('healthGraceMs', options.healthGraceMs, 30_000);
@@ -103,14 +105,14 @@ export class LegacyStreamSource implements StreamSource {
   }
 
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
-    if (!this.exchange.streams.isValid(stream)) {
-      throw invalidStreamError(stream);
-    }
-    if (this.destroyed) {
-      throw new StreamError(ErrorCodes.DESTROYED, stream, 'LegacyStreamSource was destroyed');
-    }
-    const normalized: StreamListener = typeof listener === 'function' ? { next: listener } : listener;
-    const subscription = new LegacySubscription(`legacy-${this.nextId++}`, stream, normalized, {
+    const subscriber = subscriberOf(
+      'LegacyStreamSource',
+      this.destroyed,
+      this.exchange.streams,
+      stream,
+      listener,
+    );
+    const subscription = new LegacySubscription(`legacy-${this.nextId++}`, stream, subscriber, {
       url: this.url,
       exchange: this.exchange,
       reconnectDelayMs: this.reconnectDelayMs,
@@ -201,7 +203,7 @@ export class LegacyStreamSource implements StreamSource {
     return undefined;
   }
 
-  getMetrics(): MetricsSnapshot {
+  getMetrics(): SourceMetrics & UpstreamSocketMetrics {
     const verdict = this.health();
     const counts = this.metrics.counts;
     return {

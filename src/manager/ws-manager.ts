@@ -3,24 +3,21 @@
  * upstream subscription; streams are packed onto few combined-stream connections that reconnect,
  * resubscribe and rotate on their own. See docs/manager.md.
  */
-import {
-  describeValue,
-  ErrorCodes,
-  InvalidArgumentError,
-  invalidStreamError,
-  StreamError,
-} from '../core/errors.js';
+import { describeValue, ErrorCodes, InvalidArgumentError, StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type {
+  BookCapability,
   ConnectionInfo,
   HealthVerdict,
   Implementation,
-  MetricsSnapshot,
+  SourceMetrics,
   StreamInfo,
   StreamListener,
   StreamSource,
   Unsubscribe,
+  UpstreamSocketMetrics,
 } from '../core/stream-source.js';
+import { subscriberOf } from '../core/subscriber.js';
 import type { Exchange } from '../exchange/exchange.js';
 import { UpstreamAdmission } from '../limits/upstream-admission.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
@@ -51,9 +48,16 @@ export class WSManager implements StreamSource {
   private readonly pool: ConnectionPool;
   private readonly admission: UpstreamAdmission;
   private readonly housekeeping: NodeJS.Timeout;
-  private readonly rest: RestClient | undefined;
+  /**
+   * The exchange's REST API (its REST base and the weight budget shared by refills and snapshots), or
+   * undefined when no REST base is known. The gateway forwards REST calls through it.
+   * @internal
+   */
+  readonly rest: RestClient | undefined;
+  /** Local order books for the gateway's depth route; present with a REST base, as `orderBook` needs it. */
+  readonly books: BookCapability | undefined;
   /** Local order books by `symbol:depth`, each shared by all its subscribers. */
-  private readonly books = new Map<string, SyncedOrderBook>();
+  private readonly syncedBooks = new Map<string, SyncedOrderBook>();
   private destroyed = false;
   private destroying: Promise<void> | undefined;
   private exhaustedCause: string | undefined;
@@ -78,6 +82,10 @@ export class WSManager implements StreamSource {
             usedWeightHeader: exchange.limits.usedWeightHeader,
           });
     this.rest = rest;
+    this.books =
+      rest === undefined
+        ? undefined
+        : { orderBook: (symbol, depth, listener) => this.orderBook(symbol, listener, { depth }) };
     this.streams = new StreamRegistry(
       this.metrics,
       logger,
@@ -138,36 +146,11 @@ export class WSManager implements StreamSource {
     listener: StreamListener<DefaultStreamPayload<S>> | StreamListener<DefaultStreamPayload<S>>['next'],
   ): Unsubscribe;
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
-    if (this.destroyed) {
-      throw new StreamError(
-        ErrorCodes.DESTROYED,
-        String(stream),
-        'WSManager.subscribe() called after destroy()',
-      );
-    }
-    if (!this.exchange.streams.isValid(stream)) {
-      throw invalidStreamError(stream);
-    }
-    if (typeof listener === 'function') return this.streams.add(stream, { next: listener }, listener);
-    let normalised: StreamListener;
-    if (typeof listener === 'object' && listener !== null && typeof listener.next === 'function')
-      normalised = listener;
-    else {
-      throw new InvalidArgumentError(
-        ErrorCodes.INVALID_ARGUMENT,
-        `WSManager.subscribe(${JSON.stringify(stream)}, listener): listener must be a function or an object with a next() method; received ${describeValue(listener)}`,
-      );
-    }
-    return this.streams.add(stream, normalised);
-  }
-
-  /**
-   * The manager's REST client (the exchange's REST base and the weight budget shared by refills and
-   * snapshots), or undefined when no REST base is known. The gateway forwards REST calls through it.
-   * @internal
-   */
-  get restClient(): RestClient | undefined {
-    return this.rest;
+    const subscriber = subscriberOf('WSManager', this.destroyed, this.exchange.streams, stream, listener);
+    // A plain function is delivered to as is, saving a bound-function hop per event.
+    return typeof listener === 'function'
+      ? this.streams.add(stream, subscriber, listener)
+      : this.streams.add(stream, subscriber);
   }
 
   /**
@@ -221,7 +204,7 @@ export class WSManager implements StreamSource {
       );
     }
     const key = `${symbol}:${depth}`;
-    let book = this.books.get(key);
+    let book = this.syncedBooks.get(key);
     if (book === undefined || book.isClosed) {
       book = new SyncedOrderBook(symbol, depth, {
         subscribe: (stream, listener) => this.subscribe(stream, listener),
@@ -229,7 +212,7 @@ export class WSManager implements StreamSource {
         rest,
         logger: this.logger,
       });
-      this.books.set(key, book);
+      this.syncedBooks.set(key, book);
     }
     const shared = book;
     shared.add(l);
@@ -238,8 +221,8 @@ export class WSManager implements StreamSource {
       if (!active) return;
       active = false;
       shared.remove(l);
-      if (shared.size === 0 && this.books.get(key) === shared) {
-        this.books.delete(key);
+      if (shared.size === 0 && this.syncedBooks.get(key) === shared) {
+        this.syncedBooks.delete(key);
         shared.close();
       }
     };
@@ -282,7 +265,7 @@ export class WSManager implements StreamSource {
     return released;
   }
 
-  getMetrics(): MetricsSnapshot {
+  getMetrics(): SourceMetrics & UpstreamSocketMetrics {
     const verdict = this.health();
     return {
       implementation: this.implementation,

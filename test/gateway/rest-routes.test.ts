@@ -184,7 +184,7 @@ describe('Binance REST calls through the gateway', () => {
       assert.ok(Number(a.headers['retry-after']) >= 1);
     }
     // What the clients could not take stays for the manager's own refills and snapshots.
-    const refill = await (gateway.source as WSManager).restClient?.get(
+    const refill = await (gateway.source as WSManager).rest?.get(
       '/api/v3/trades',
       { symbol: 'BTCUSDT', limit: 5 },
       25,
@@ -277,11 +277,24 @@ describe('Binance REST calls through the gateway', () => {
     }
   });
 
-  it('is not served by the legacy implementation, which has no REST client', async (t) => {
+  it('says the legacy implementation, which has no REST client, does not serve the calls', async (t) => {
     const gateway = await startTestGateway({ useNewWsManager: false });
     t.after(() => gateway.close());
     for (const path of ['/api/v3/ping', '/api/v3/depth?symbol=BTCUSDT', '/api/v3/trades?symbol=BTCUSDT']) {
-      assert.equal((await get(`${gateway.url}${path}`)).status, 404, path);
+      const answer = await get(`${gateway.url}${path}`);
+      assert.deepEqual(
+        [answer.status, answer.headers['content-type'], JSON.parse(answer.body)],
+        [
+          404,
+          'application/json;charset=UTF-8',
+          {
+            code: -5000,
+            msg: "REST market data is not available from this gateway's source (legacy mode, USE_NEW_WS_MANAGER=false)",
+          },
+        ],
+        path,
+      );
+      assert.equal(answer.headers['x-mbx-used-weight-1m'], undefined, 'not charged');
     }
   });
 });

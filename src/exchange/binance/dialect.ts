@@ -7,8 +7,10 @@ import type { Dialect } from '../dialect.js';
 import { CONNECTION_PATHS, parseConnectionPath } from './connection-path.js';
 import { answerControl, parseControlMessage } from './control-protocol.js';
 import { binance } from './index.js';
-import { DEPTH_MAX_LIMIT, type RestErrorBody, RestErrors } from './rest-limits.js';
-import { depthLimit, REST_ENDPOINTS, type RestEndpoint, requestWeight } from './rest-query.js';
+import { answerRule } from './rest-answers.js';
+import { BINANCE_CONTENT_TYPE, DEPTH_MAX_LIMIT, type RestErrorBody, RestErrors } from './rest-limits.js';
+import { depthLimit, queryError, REST_ENDPOINTS, type RestEndpoint, requestWeight } from './rest-query.js';
+import { BINANCE_WEIGHT_ANSWERS, BINANCE_WEIGHT_BUDGET } from './weight-budget.js';
 
 export type BinanceEndpoint = RestEndpoint;
 
@@ -42,7 +44,12 @@ export const binanceDialect: Dialect<BinanceEndpoint> = {
   rest: {
     prefix: '/api/v3/',
     endpoints: REST_ENDPOINTS,
+    contentType: BINANCE_CONTENT_TYPE,
     weight: requestWeight,
+    queryError,
+    answerRule,
+    clientBudget: BINANCE_WEIGHT_BUDGET,
+    weightAnswers: BINANCE_WEIGHT_ANSWERS,
     depthLimit,
     depthMaxLimit: DEPTH_MAX_LIMIT,
     isError: isErrorBody,
@@ -51,6 +58,8 @@ export const binanceDialect: Dialect<BinanceEndpoint> = {
       tooMuchWeight: RestErrors.tooMuchWeight,
       internal: INTERNAL_ERROR,
       busy: SERVER_BUSY,
+      // The code of Binance's answer to a path it does not serve, with a message that says why.
+      unavailable: (message) => ({ code: -5000, msg: message }),
     },
   },
 };

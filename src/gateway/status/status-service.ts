@@ -121,7 +121,7 @@ export class StatusService {
       activeConnections: m.activeConnections,
       messagesInPerSecond: this.rates.messagesInPerSecond,
       messagesOutPerSecond: this.rates.messagesOutPerSecond,
-      retryCount: m.retryCount,
+      retryCount: m.retryCount ?? 0,
       messageGaps: m.messageGaps,
     });
     if (this.hub.size > 0) this.hub.broadcast(snapshotEvent(doc));
