@@ -5,8 +5,10 @@
  * that holds the exchange's REST API offers.
  */
 
-import type { OrderBookListener } from '../manager/order-book-sync.js';
-import type { ForwardedAnswer } from '../manager/rest-client.js';
+import type { BookCapability, RestCapability } from './capabilities.js';
+
+export type { BookCapability, RestCapability } from './capabilities.js';
+
 import type { StreamError } from './errors.js';
 
 /** One event of one stream, shared read-only by every subscriber of that stream. */
@@ -145,26 +147,6 @@ export interface HealthVerdict {
   readonly healthy: boolean;
   /** Why it is unhealthy; undefined when healthy. */
   readonly reason: string | undefined;
-}
-
-/**
- * GET calls to the exchange's REST API within the weight budget the source keeps below the exchange's
- * limit (its own refills and snapshots spend the same budget). The gateway forwards REST calls through it.
- */
-export interface RestCapability {
-  /** GET `pathAndQuery` costing `weight`, read up to `maxBytes`, unless the budget or a Retry-After forbids it. */
-  forward(pathAndQuery: string, weight: number, maxBytes: number): Promise<ForwardedAnswer>;
-  /** The weight per minute clients may spend through `forward`: the rest is kept for the source's own calls. */
-  readonly clientWeightPerMinute: number;
-}
-
-/** Local order books kept from the exchange's diff stream and REST snapshots (WSManager's `orderBook`). */
-export interface BookCapability {
-  /**
-   * Subscribes to `symbol`'s book of `depth` levels per side; subscribers of one symbol and depth share it.
-   * @throws InvalidArgumentError for a bad symbol or depth, StreamError after destroy().
-   */
-  orderBook(symbol: string, depth: number, listener: OrderBookListener): Unsubscribe;
 }
 
 /** What the gateway needs from an upstream implementation. */

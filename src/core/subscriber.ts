@@ -4,7 +4,6 @@
  * `next`. A plain function becomes the listener `{ next }`.
  */
 
-import type { StreamCodec } from '../exchange/exchange.js';
 import {
   describeValue,
   ErrorCodes,
@@ -16,14 +15,14 @@ import type { StreamListener } from './stream-source.js';
 
 /**
  * The listener of a valid subscription of `source` (its name in the errors), normalised; `streams` is
- * the exchange's stream grammar.
+ * the exchange's stream grammar (its `StreamCodec`).
  * @throws StreamError `WS_ERR_DESTROYED` after destroy(), InvalidArgumentError `WS_ERR_INVALID_STREAM`
  *   for a name outside the grammar, `WS_ERR_INVALID_ARGUMENT` for a listener without `next`.
  */
 export function subscriberOf(
   source: string,
   destroyed: boolean,
-  streams: Pick<StreamCodec, 'isValid'>,
+  streams: { isValid(name: unknown): boolean },
   stream: string,
   listener: StreamListener | StreamListener['next'],
 ): StreamListener {

@@ -10,10 +10,10 @@
  * are not displaced.
  */
 
+import type { OrderBookView } from '../core/capabilities.js';
 import type { BookCapability, Unsubscribe } from '../core/stream-source.js';
 import type { RestDialect } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
-import type { OrderBookView } from '../manager/index.js';
 import { restAnswer, restError } from './rest-response.js';
 import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 

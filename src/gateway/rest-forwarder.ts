@@ -15,10 +15,10 @@
  * the client gets 429 with `Retry-After` instead of the exchange getting one more request.
  */
 
+import type { ForwardedAnswer } from '../core/capabilities.js';
 import type { RestCapability } from '../core/stream-source.js';
 import type { RestDialect } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
-import type { ForwardedAnswer } from '../manager/rest-client.js';
 import { restAnswer, restError } from './rest-response.js';
 
 export const EXCHANGE_INFO_TTL_MS = 60_000;

@@ -1,6 +1,13 @@
 /**
  * The public surface of the WSManager library. Everything not exported here is internal.
  */
+
+export type {
+  BookLevel as OrderBookLevel,
+  OrderBookListener,
+  OrderBookView,
+  ResyncNotice,
+} from '../core/capabilities.js';
 export {
   ConfigError,
   type ErrorCode,
@@ -34,7 +41,5 @@ export {
   type RetryOptions,
   type WSManagerOptions,
 } from './options.js';
-export type { BookLevel as OrderBookLevel, OrderBookView } from './order-book.js';
-export type { OrderBookListener, ResyncNotice } from './order-book-sync.js';
 export { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
 export { WSManager } from './ws-manager.js';

@@ -6,30 +6,14 @@
  * procedure again by itself; a diff that replaces the whole book resets it. Shared by every subscriber
  * of the same symbol and depth.
  */
+
+import type { OrderBookListener, ResyncNotice } from '../core/capabilities.js';
 import type { StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { StreamListener, Unsubscribe } from '../core/stream-source.js';
 import type { BookDiff, BookSnapshot, OrderBookProcedure } from '../exchange/exchange.js';
-import { LocalOrderBook, type OrderBookView } from './order-book.js';
+import { LocalOrderBook } from './order-book.js';
 import type { RestClient } from './rest-client.js';
-
-/** Why and where a book was (re)built from a snapshot. */
-export interface ResyncNotice {
-  readonly symbol: string;
-  readonly lastUpdateId: number;
-  /** `'initial'`, or what broke the chain (a gap, a sequence reset, a diff that did not follow). */
-  readonly reason: string;
-}
-
-/** What an order-book subscriber gets. */
-export interface OrderBookListener {
-  /** The book after each applied diff (and once on joining a book already in step). Read-only, shared. */
-  next(book: OrderBookView): void;
-  /** The book was (re)built from a snapshot; `next` follows with it. */
-  resynced?(notice: ResyncNotice): void;
-  /** The diff stream ended for good (retries exhausted, manager destroyed). Nothing follows. */
-  error?(error: StreamError): void;
-}
 
 /** Diffs buffered while a snapshot is on its way; beyond, the oldest are useless and the procedure restarts. */
 const MAX_BUFFERED = 10_000;

@@ -4,20 +4,7 @@
  * however often it comes and however rarely it is read.
  */
 
-/** One price level: `[price, quantity]`, decimal strings as on the wire. */
-export type BookLevel = readonly [price: string, quantity: string];
-
-/** What order-book subscribers read. Shared by every subscriber: treat it as read-only. */
-export interface OrderBookView {
-  /** Lowercase symbol, e.g. `btcusdt`. */
-  readonly symbol: string;
-  /** The `u` of the last diff applied (or the snapshot's `lastUpdateId`). */
-  readonly lastUpdateId: number;
-  /** Bids, best (highest) first; at most `limit` of them, at most the book's depth. */
-  bids(limit?: number): readonly BookLevel[];
-  /** Asks, best (lowest) first. */
-  asks(limit?: number): readonly BookLevel[];
-}
+import type { BookLevel, OrderBookView } from '../core/capabilities.js';
 
 type Side = Map<string, string>;
 

@@ -5,6 +5,7 @@
  * the manager never keeps going after a 429 and never provokes a 418 ban.
  */
 
+import type { ForwardedAnswer } from '../core/capabilities.js';
 import type { Logger } from '../core/log.js';
 import type { RestAnswer } from '../exchange/exchange.js';
 import { FixedWindow, MINUTE_MS } from '../limits/fixed-window.js';
@@ -25,17 +26,6 @@ const REFILL_MAX_BYTES = 8 << 20;
 
 /** A refill's answer: `refused` when the exchange answered with any error status (429/418 included). */
 export type { RestAnswer };
-
-/** An exchange answer passed on as it came (any status but 429/418), or why there is none. */
-export type ForwardedAnswer =
-  | { readonly ok: true; readonly status: number; readonly contentType: string; readonly body: string }
-  | {
-      readonly ok: false;
-      /** `refused`: this very request got 429/418, and requests pause until its Retry-After. */
-      readonly reason: 'budget' | 'retry_after' | 'refused' | 'unreachable';
-      /** When a request could go out again (0 when unreachable). */
-      readonly retryAfterMs: number;
-    };
 
 export interface RestClientOptions {
   readonly baseUrl: string;

@@ -3,6 +3,8 @@
  * upstream subscription; streams are packed onto few combined-stream connections that reconnect,
  * resubscribe and rotate on their own. See docs/manager.md.
  */
+
+import type { OrderBookListener } from '../core/capabilities.js';
 import { describeValue, ErrorCodes, InvalidArgumentError, StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type {
@@ -26,7 +28,7 @@ import { connectionRows } from './connection-rows.js';
 import type { DefaultStreamPayload } from './default-exchange.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
 import type { ResolvedOptions, WSManagerOptions } from './options.js';
-import { type OrderBookListener, SyncedOrderBook } from './order-book-sync.js';
+import { SyncedOrderBook } from './order-book-sync.js';
 import { resolveOptions } from './resolve-options.js';
 import { RestClient } from './rest-client.js';
 import { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';

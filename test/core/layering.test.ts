@@ -56,3 +56,20 @@ test('the HTTP kit and the core import no feature', () => {
     [],
   );
 });
+
+test("a venue's modules are named only by the exchange folder, the simulator and the wiring places", () => {
+  const wiring = [
+    'index.ts', // the package's exports: the Binance adapter and its payload types
+    'manager/default-exchange.ts', // the adapter WSManager, the legacy source and the NATS source default to
+    'gateway/start-gateway.ts', // the dialect the gateway serves
+    'roles/start-ingest.ts', // the dialect of an ingest node's HTTP side
+    'config/variables.ts', // the venue limits the gateway's client limits default to
+  ];
+  const naming = edges
+    .filter((e) => e.to.startsWith('exchange/binance/'))
+    .map((e) => e.from)
+    .filter(
+      (from) => !from.startsWith('exchange/') && !from.startsWith('simulator/') && !wiring.includes(from),
+    );
+  assert.deepEqual([...new Set(naming)], []);
+});
