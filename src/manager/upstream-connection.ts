@@ -145,7 +145,6 @@ export interface StateChange {
 }
 
 /** A socket's end as the manager logs it: its cause in words. */
-export type ShownSocketEnd = Omit<SocketEnd, 'cause'> & { readonly cause: string };
 
 /** What a connection tells the manager; the causes it hands on are in words, as the manager shows them. */
 export interface ConnectionHooks {
@@ -153,9 +152,9 @@ export interface ConnectionHooks {
   onStateChange(connection: UpstreamConnection, change: StateChange): void;
   /** @param downForMs how long the connection had been down, for a reconnect (undefined on the first open). */
   onSocketOpen(connection: UpstreamConnection, downForMs: number | undefined): void;
-  onSocketClosed(connection: UpstreamConnection, end: ShownSocketEnd, wasOpen: boolean): void;
+  onSocketClosed(connection: UpstreamConnection, end: SocketEnd, wasOpen: boolean): void;
   onRejected(connection: UpstreamConnection, stream: string, error: ExchangeError): void;
-  onExhausted(connection: UpstreamConnection, cause: string): void;
+  onExhausted(connection: UpstreamConnection, cause: SocketCause): void;
   onMalformed(connection: UpstreamConnection, detail: string): void;
 }
 
@@ -409,7 +408,7 @@ export class UpstreamConnection {
   private handleClose(socket: ConnectionSocket, end: SocketEnd): void {
     const wasOpen = socket.openedAt !== undefined;
     if (end.refusal !== undefined) this.ctx.admission.refused(end.refusal.status, end.refusal.retryAfter);
-    this.ctx.hooks.onSocketClosed(this, { ...end, cause: socketCauseText(end.cause) }, wasOpen);
+    this.ctx.hooks.onSocketClosed(this, end, wasOpen);
     if (this.state === 'closed' || this.state === 'failed') return;
     const now = this.ctx.options.now();
     if (socket === this.next) {
@@ -458,7 +457,7 @@ export class UpstreamConnection {
     const { retry, random } = this.ctx.options;
     if (kind === 'reconnect' && this.attempts >= retry.maxAttempts) {
       this.lifecycle.transition('failed', { code: 'retries_exhausted', attempts: this.attempts, cause });
-      this.ctx.hooks.onExhausted(this, socketCauseText(cause));
+      this.ctx.hooks.onExhausted(this, cause);
       return;
     }
     const attempt = kind === 'reconnect' ? ++this.attempts : ++this.rotationAttempts;

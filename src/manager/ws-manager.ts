@@ -34,6 +34,7 @@ import { RestClient } from './rest-client.js';
 import { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
 import { StreamRegistry } from './stream-registry.js';
 import type { ConnectionHooks, UpstreamConnection } from './upstream-connection.js';
+import { type SocketCause, socketCauseText } from './upstream-socket.js';
 
 /** Housekeeping (coarse clock for listings, health and cleanup-lag gauges) runs at most this often. */
 const HOUSEKEEPING_MAX_MS = 1000;
@@ -62,7 +63,7 @@ export class WSManager implements StreamSource {
   private readonly syncedBooks = new Map<string, SyncedOrderBook>();
   private destroyed = false;
   private destroying: Promise<void> | undefined;
-  private exhaustedCause: string | undefined;
+  private exhaustedCause: SocketCause | undefined;
   private serial = 0;
 
   /** @throws InvalidArgumentError (a TypeError) with code `WS_ERR_INVALID_OPTION` naming the bad option. */
@@ -329,7 +330,7 @@ export class WSManager implements StreamSource {
     if (this.exhaustedCause !== undefined) {
       return {
         healthy: false,
-        reason: `reconnection retries exhausted (last cause: ${this.exhaustedCause})`,
+        reason: `reconnection retries exhausted (last cause: ${socketCauseText(this.exhaustedCause)})`,
       };
     }
     const now = this.options.now();
@@ -376,7 +377,12 @@ export class WSManager implements StreamSource {
         if (end.reason !== undefined && !this.destroyed) {
           this.metrics.error(end.reason);
           this.logger.warn(
-            { connection: connection.id, code: end.code, cause: end.cause, reason: end.reason },
+            {
+              connection: connection.id,
+              code: end.code,
+              cause: socketCauseText(end.cause),
+              reason: end.reason,
+            },
             'WSManager upstream socket ended unexpectedly',
           );
         }
@@ -408,17 +414,18 @@ export class WSManager implements StreamSource {
     );
   }
 
-  private exhausted(connection: UpstreamConnection, cause: string): void {
+  private exhausted(connection: UpstreamConnection, cause: SocketCause): void {
     this.exhaustedCause = cause;
     this.metrics.error('retries_exhausted');
     const streams = [...connection.wanted];
+    const causeText = socketCauseText(cause);
     this.logger.error(
-      { connection: connection.id, streams: streams.length, cause },
+      { connection: connection.id, streams: streams.length, cause: causeText },
       'WSManager retries exhausted; ending its streams',
     );
     void this.pool.drop(connection, 'retries_exhausted');
     for (const stream of streams) {
-      const message = `Reconnecting the upstream connection of ${stream} failed ${this.options.retry.maxAttempts} times; last cause: ${cause}`;
+      const message = `Reconnecting the upstream connection of ${stream} failed ${this.options.retry.maxAttempts} times; last cause: ${causeText}`;
       this.streams.fail(stream, new StreamError(ErrorCodes.RETRIES_EXHAUSTED, stream, message), 'failed');
     }
     this.health();

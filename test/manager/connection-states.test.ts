@@ -20,14 +20,15 @@ import {
   TRANSITIONS,
   UpstreamConnection,
 } from '../../src/manager/upstream-connection.js';
-import type {
-  CloseRequest,
-  ConnectionSocket,
-  SocketCause,
-  SocketEnd,
-  SocketEvents,
-  SocketState,
-  UpstreamSocketOptions,
+import {
+  type CloseRequest,
+  type ConnectionSocket,
+  type SocketCause,
+  type SocketEnd,
+  type SocketEvents,
+  type SocketState,
+  socketCauseText,
+  type UpstreamSocketOptions,
 } from '../../src/manager/upstream-socket.js';
 import { ManagerMetrics } from '../../src/metrics/manager-metrics.js';
 import { assertTable } from '../core/transition-table.js';
@@ -147,7 +148,7 @@ function rig(maxAttempts = 2, attemptLimit = 300): Rig {
     onSocketOpen: ignore,
     onSocketClosed: ignore,
     onRejected: ignore,
-    onExhausted: (_c, cause) => exhausted.push(cause),
+    onExhausted: (_c, cause) => exhausted.push(socketCauseText(cause)),
     onMalformed: ignore,
   };
   let serial = 0;
