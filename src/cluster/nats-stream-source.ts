@@ -34,7 +34,7 @@ const REPLAY_LOOKBACK_MS = 5000;
 /** A replay that has not reached its end by then gives up; the rest is reported missed. */
 const REPLAY_TIMEOUT_MS = 3000;
 
-type Incoming = Pick<Msg, 'data' | 'headers'>;
+type Incoming = { readonly data: Msg['data']; readonly headers?: Msg['headers'] | undefined };
 
 interface Entry {
   readonly stream: string;

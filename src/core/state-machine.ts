@@ -27,7 +27,7 @@ export interface StateMachineOptions<S extends string, R> {
   readonly owner: string;
   readonly table: TransitionTable<S>;
   readonly initial: S;
-  readonly onChange?: TransitionListener<S, R>;
+  readonly onChange?: TransitionListener<S, R> | undefined;
   /** The reason as the error of an illegal move shows it (default: `String(reason)`). */
   readonly describe?: (reason: R) => string;
 }

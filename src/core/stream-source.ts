@@ -158,7 +158,7 @@ export interface StreamSource {
    * them by an idle grace that `forceCleanupIdleStreams` can cut short (WSManager, the NATS source).
    * Absent or false: each subscription is its own upstream subscription, released with it (Legacy).
    */
-  readonly sharesUpstream?: boolean;
+  readonly sharesUpstream?: boolean | undefined;
   /**
    * Subscribes to a stream; the first subscriber makes the upstream subscription.
    * @throws TypeError with code `WS_ERR_INVALID_STREAM` for a name outside the Binance grammar.

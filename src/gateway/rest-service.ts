@@ -25,7 +25,7 @@ export interface RestServiceOptions<Endpoint extends string> {
   /** Answers a call whose service is absent. */
   readonly unavailable: (endpoint: Endpoint) => HttpResponse;
   /** Each client address's weight budget. @default the venue's (Binance: 6000 per minute, 418 after 5 more requests) */
-  readonly limits?: Partial<WeightBudgetOptions>;
+  readonly limits?: Partial<WeightBudgetOptions> | undefined;
   readonly now?: () => number;
 }
 

@@ -32,7 +32,7 @@ export const SWEEP_STEP = 4;
 
 export interface KeyedTableOptions<V> {
   /** Keys tracked at most. @default MAX_TRACKED_ADDRESSES */
-  readonly maxKeys?: number;
+  readonly maxKeys?: number | undefined;
   /** The state of a new key. */
   readonly create: (now: number) => V;
   /** True when the entry holds nothing worth keeping at `now`: a sweep deletes it. */

@@ -2,7 +2,7 @@
 export function contiguousTradeIds(
   messages: readonly string[],
   stream: string,
-): { count: number; gaps: number; first?: number; last?: number; missing: number[] } {
+): { count: number; gaps: number; first: number | undefined; last: number | undefined; missing: number[] } {
   const key = stream.endsWith('@aggTrade') ? 'a' : 't';
   let last: number | undefined;
   let first: number | undefined;

@@ -11,7 +11,7 @@ describe('simulator HTTP control API', () => {
     fetch(`${sim.httpUrl}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: typeof body === 'string' ? body : body === undefined ? undefined : JSON.stringify(body),
+      body: typeof body === 'string' ? body : body === undefined ? null : JSON.stringify(body),
     });
 
   before(async () => {
