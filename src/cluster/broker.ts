@@ -10,6 +10,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ClusterSettings } from './cluster-settings.js';
+import type { DemandBucket } from './demand.js';
 import { natsAuthenticator } from './nats-auth.js';
 import { DEMAND_BUCKET, HISTORY_STREAM, LEASE_BUCKET, NODE_BUCKET, SUBJECT_WILDCARD } from './subjects.js';
 
@@ -21,7 +22,8 @@ export interface Broker {
   /** The settings it was connected with (TTLs and replicas for recreating buckets). */
   readonly settings: ClusterSettings;
   readonly jsm: JetStreamManager;
-  readonly demand: KV;
+  /** The demand bucket, with its entries' TTL and how to recreate it. */
+  readonly demand: DemandBucket;
   /** True while the TCP connection to a NATS server is up. */
   connected(): boolean;
   /**
@@ -87,7 +89,11 @@ export async function connectBroker(
     nc,
     settings,
     jsm,
-    demand,
+    demand: {
+      kv: demand,
+      ttlMs: settings.demandTtlSeconds * 1000,
+      reopen: () => demandBucket(nc, settings),
+    },
     connected: () => up && !nc.isClosed(),
     onReconnect: (listener) => reconnected.push(listener),
     async close() {

@@ -10,6 +10,15 @@ import type { KV } from '@nats-io/kv';
 import type { Logger } from '../core/log.js';
 import { kvTokenOf, streamOfKvToken } from './subjects.js';
 
+/** The demand bucket as both sides use it. */
+export interface DemandBucket {
+  readonly kv: KV;
+  /** DEMAND_TTL_SECONDS in ms: how long an entry counts after its last write. */
+  readonly ttlMs: number;
+  /** Recreates the bucket after NATS lost it (memory storage does on a server restart). */
+  reopen(): Promise<KV>;
+}
+
 /** The gateway side: declares this gateway's wanted streams. */
 export class DemandDeclarer {
   private readonly wanted = new Set<string>();
@@ -21,14 +30,18 @@ export class DemandDeclarer {
   /** Set when NATS returned, cleared once every wanted stream has been written again. */
   private redeclaring = false;
 
-  /** @param repair recreates the bucket after NATS lost it (memory storage does on a server restart). */
+  private kv: KV;
+  private readonly ttlMs: number;
+  private readonly repair: () => Promise<KV>;
+
   constructor(
-    private kv: KV,
+    bucket: DemandBucket,
     gatewayId: string,
     private readonly logger: Logger,
-    private readonly ttlMs: number,
-    private readonly repair?: () => Promise<KV>,
   ) {
+    this.kv = bucket.kv;
+    this.ttlMs = bucket.ttlMs;
+    this.repair = bucket.reopen;
     this.owner = `${gatewayId}-${randomBytes(4).toString('hex')}`;
     this.timer = setInterval(() => void this.refresh(), this.ttlMs / 3);
   }
@@ -49,7 +62,7 @@ export class DemandDeclarer {
   }
 
   private async refresh(): Promise<void> {
-    if (this.failed && this.repair) {
+    if (this.failed) {
       this.kv = await this.repair().catch(() => this.kv);
     }
     this.failed = false;
@@ -106,14 +119,19 @@ export class DemandView {
   private rewatching = false;
   private stopped = false;
 
-  /** @param repair recreates the bucket after NATS lost it; the watch restarts on it. */
+  private kv: KV;
+  private readonly ttlMs: number;
+  /** Recreates the bucket after NATS lost it; the watch restarts on it. */
+  private readonly repair: () => Promise<KV>;
+
   constructor(
-    private kv: KV,
+    bucket: DemandBucket,
     private readonly onChange: (stream: string, wanted: boolean) => void,
     private readonly logger: Logger,
-    private readonly ttlMs: number,
-    private readonly repair?: () => Promise<KV>,
   ) {
+    this.kv = bucket.kv;
+    this.ttlMs = bucket.ttlMs;
+    this.repair = bucket.reopen;
     this.timer = setInterval(() => this.sweep(), 1000);
   }
 
@@ -188,7 +206,7 @@ export class DemandView {
         await new Promise((r) => setTimeout(r, delay));
         if (this.stopped) return;
         try {
-          if (this.repair) this.kv = await this.repair();
+          this.kv = await this.repair();
           await this.start();
           this.logger.info('Demand watch restarted');
           return;

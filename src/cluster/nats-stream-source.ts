@@ -23,7 +23,7 @@ import { subscriberOf } from '../core/subscriber.js';
 import type { Exchange, SequencePolicy } from '../exchange/exchange.js';
 import { DEFAULT_EXCHANGE } from '../manager/default-exchange.js';
 import { GapDetector } from '../manager/gap-detector.js';
-import { type Broker, demandBucket } from './broker.js';
+import type { Broker } from './broker.js';
 import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
 import { DemandDeclarer } from './demand.js';
 import { changesLine, confirms, judge, type Pending } from './stream-order.js';
@@ -90,13 +90,7 @@ export class NatsStreamSource implements StreamSource {
   constructor(private readonly o: NatsStreamSourceOptions) {
     this.exchange = o.exchange ?? DEFAULT_EXCHANGE;
     this.sequenceRange = this.exchange.sequence.range;
-    this.demand = new DemandDeclarer(
-      o.broker.demand,
-      o.gatewayId,
-      o.logger,
-      o.broker.settings.demandTtlSeconds * 1000,
-      () => demandBucket(o.broker.nc, o.broker.settings),
-    );
+    this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger);
     o.broker.onReconnect(() => this.demand.redeclare());
     this.js = jetstream(o.broker.nc);
     this.healthTimer = setInterval(() => {

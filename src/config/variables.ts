@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { binanceDialect } from '../exchange/binance/dialect.js';
+import { isStreamSymbol } from '../exchange/binance/streams.js';
 import { GAP_RECOVERIES, type GatewayConfig, LOG_LEVELS } from './gateway-config.js';
 import { ImplementationDefault } from './implementation-default.js';
 import { normalizeOrigin } from './origin.js';
@@ -55,7 +56,7 @@ const wsUrl = z
   .string()
   .regex(/^wss?:\/\/[^\s/]+(\/[^\s]*)?$/)
   .refine((s) => URL.canParse(s));
-const symbolList = z.array(z.string().regex(/^[a-z0-9]{2,20}$/)).min(1);
+const symbolList = z.array(z.string().refine(isStreamSymbol)).min(1);
 const origin = z.string().transform((s, ctx) => {
   const normalized = normalizeOrigin(s);
   if (normalized === undefined) ctx.addIssue('not an origin');

@@ -6,6 +6,7 @@
 import { Registry } from 'prom-client';
 import { describeValue, ErrorCodes, InvalidArgumentError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/log.js';
+import { MAX_TIMER_MS } from '../core/timers.js';
 import type { Exchange } from '../exchange/exchange.js';
 import { DEFAULT_EXCHANGE } from './default-exchange.js';
 import {
@@ -15,9 +16,6 @@ import {
   rotateAfterMsFor,
   type WSManagerOptions,
 } from './options.js';
-
-/** The longest delay setTimeout honours (2^31 - 1 ms); longer ones fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Option values resolved so far, by dotted name: a row's bounds or default may depend on earlier rows. */
 type Resolved = Readonly<Record<string, unknown>>;

@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { connectOrExplain, demandBucket, ensureHistory, leaseBuckets } from '../cluster/broker.js';
+import { connectOrExplain, ensureHistory, leaseBuckets } from '../cluster/broker.js';
 import { ClusterMetrics } from '../cluster/cluster-metrics.js';
 import { clusterSettingsOf } from '../cluster/cluster-settings.js';
 import { DemandView } from '../cluster/demand.js';
@@ -109,13 +109,7 @@ export async function startIngest(
     logger,
     metrics,
   });
-  const demand = new DemandView(
-    broker.demand,
-    (stream) => publisher.demandChanged(stream),
-    logger,
-    settings.demandTtlSeconds * 1000,
-    () => demandBucket(broker.nc, settings),
-  );
+  const demand = new DemandView(broker.demand, (stream) => publisher.demandChanged(stream), logger);
   publisher.attach(leases, demand);
   const demandGauge = setInterval(() => metrics.demandStreams.set(publisher.streams), 1000);
   await demand.start();

@@ -1,6 +1,7 @@
 /** `ws-manager simulate`: runs the simulator in the foreground until SIGINT or SIGTERM. */
 import { parseArgs } from 'node:util';
 import { ConfigError, InvalidArgumentError } from '../core/errors.js';
+import { isStreamSymbol } from '../exchange/binance/streams.js';
 import { DEFAULT_RATE, DEFAULT_SEED, DEFAULT_SYMBOLS, MAX_NUMERIC_RATE } from './options.js';
 import { startSimulator } from './simulator.js';
 import type { SimulatorOptions } from './types.js';
@@ -73,7 +74,7 @@ export function parseSimulateArgs(argv: string[]): SimulatorOptions | 'help' {
   }
   if (symbols !== undefined) {
     const list = symbols.split(',').map((s) => s.trim());
-    const bad = list.find((s) => !/^[a-z0-9]{2,20}$/.test(s));
+    const bad = list.find((s) => !isStreamSymbol(s));
     if (bad !== undefined) fail(`--symbols must be lowercase symbols separated by commas, received "${bad}"`);
     options.symbols = list;
   }

@@ -3,7 +3,8 @@
  * 400 responses carry these messages). Unknown keys are rejected so a typo never passes silently.
  */
 import { CloseCodes } from '../core/close-codes.js';
-import { integerOption, invalidOption, MAX_TIMER_MS } from './options.js';
+import { MAX_TIMER_MS } from '../core/timers.js';
+import { integerOption, invalidOption } from './options.js';
 import type { DropOptions, MalformedOptions, RefuseStatus, ShutdownOptions } from './types.js';
 
 export interface ResolvedDrop {

@@ -1,7 +1,9 @@
 /** Simulator defaults in one place, and the validation that turns options into a frozen configuration. */
 import { describeValue, ErrorCodes, InvalidArgumentError } from '../core/errors.js';
+import { MAX_TIMER_MS } from '../core/timers.js';
 import {
   CONNECTION_ATTEMPT_WINDOW_MS,
+  isStreamSymbol,
   MAX_CONNECTION_ATTEMPTS,
   MAX_CONNECTION_LIFETIME_MS,
   MAX_INCOMING_MESSAGES_PER_SECOND,
@@ -17,8 +19,6 @@ export const DEFAULT_RATE = 5;
 export const DEFAULT_SEED = 1;
 /** Binance does not say how early the notice comes; ten seconds leaves a client time to reconnect. */
 export const DEFAULT_SHUTDOWN_NOTICE_MS = 10_000;
-/** Node timers overflow above this (2^31 - 1 ms). */
-export const MAX_TIMER_MS = 2_147_483_647;
 /** Highest `rate` accepted as a number; beyond it use 'max'. */
 export const MAX_NUMERIC_RATE = 100_000;
 
@@ -47,8 +47,6 @@ export interface ResolvedOptions {
   readonly limits: ResolvedLimits;
   readonly rest: ResolvedRestLimits;
 }
-
-const SYMBOL_RE = /^[a-z0-9]{2,20}$/;
 
 /** Throws the TypeError every bad option gets: it names the option, what was expected and what came. */
 export function invalidOption(name: string, expected: string, received: unknown): never {
@@ -83,7 +81,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     invalidOption('symbols', 'a non-empty array of lowercase symbols', symbols);
   }
   for (const s of symbols) {
-    if (typeof s !== 'string' || !SYMBOL_RE.test(s)) {
+    if (!isStreamSymbol(s)) {
       invalidOption('symbols', 'lowercase symbols of 2 to 20 letters or digits', s);
     }
   }

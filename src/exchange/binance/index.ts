@@ -19,6 +19,7 @@ import {
 import {
   CONNECTION_ATTEMPT_WINDOW_MS,
   hasSequenceIds,
+  isStreamSymbol,
   isValidStreamName,
   MAX_CONNECTION_ATTEMPTS,
   MAX_CONNECTION_LIFETIME_MS,
@@ -29,7 +30,6 @@ import {
   sequenceRange,
 } from './streams.js';
 
-const SYMBOL_RE = /^[a-z0-9]{2,20}$/;
 const CONTROL_METHODS = { subscribe: 'SUBSCRIBE', unsubscribe: 'UNSUBSCRIBE' } as const;
 
 /**
@@ -47,7 +47,7 @@ export const binance: Exchange = Object.freeze<Exchange>({
   streams: {
     parse: parseStreamName,
     isValid: isValidStreamName,
-    isSymbol: (symbol: unknown): symbol is string => typeof symbol === 'string' && SYMBOL_RE.test(symbol),
+    isSymbol: isStreamSymbol,
     symbolRule: 'a lowercase Binance symbol such as "btcusdt"',
   },
   endpoints: {

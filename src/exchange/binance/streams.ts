@@ -70,6 +70,12 @@ export interface ParsedStream {
 }
 
 const SYMBOL = '[a-z0-9]{2,20}';
+const SYMBOL_RE = new RegExp(`^${SYMBOL}$`);
+
+/** A symbol as the streams name it: lowercase letters and digits, e.g. `btcusdt`. */
+export function isStreamSymbol(symbol: unknown): symbol is string {
+  return typeof symbol === 'string' && SYMBOL_RE.test(symbol);
+}
 const SIMPLE = new Set(['trade', 'aggTrade', 'bookTicker', 'miniTicker', 'ticker', 'avgPrice']);
 const STREAM_RE = new RegExp(
   `^(${SYMBOL})@(?:(trade|aggTrade|bookTicker|miniTicker|ticker|avgPrice)` +
