@@ -63,12 +63,11 @@ export interface BookTickerEvent {
   A: Decimal;
 }
 
-/** `<symbol>@miniTicker`, and each element of `!miniTicker@arr` */
-export interface MiniTickerEvent {
-  e: '24hrMiniTicker';
+/** The prices and volumes every ticker stream carries for its window. */
+interface TickerPrices {
   E: number;
   s: string;
-  /** Close, open, high, low price. */
+  /** Close (last), open, high, low price. */
   c: Decimal;
   o: Decimal;
   h: Decimal;
@@ -78,33 +77,21 @@ export interface MiniTickerEvent {
   q: Decimal;
 }
 
+/** `<symbol>@miniTicker`, and each element of `!miniTicker@arr` */
+export interface MiniTickerEvent extends TickerPrices {
+  e: '24hrMiniTicker';
+}
+
 /** `!miniTicker@arr`: the mini tickers that changed. */
 export type AllMiniTickersEvent = MiniTickerEvent[];
 
-/** `<symbol>@ticker` */
-export interface TickerEvent {
-  e: '24hrTicker';
-  E: number;
-  s: string;
+/** The window statistics both full ticker streams carry. */
+interface TickerWindow extends TickerPrices {
   /** Price change and percent. */
   p: Decimal;
   P: Decimal;
   /** Weighted average price. */
   w: Decimal;
-  /** First trade before the window. */
-  x: Decimal;
-  /** Last price and quantity. */
-  c: Decimal;
-  Q: Decimal;
-  b: Decimal;
-  B: Decimal;
-  a: Decimal;
-  A: Decimal;
-  o: Decimal;
-  h: Decimal;
-  l: Decimal;
-  v: Decimal;
-  q: Decimal;
   /** Statistics open and close time (ms). */
   O: number;
   C: number;
@@ -114,25 +101,22 @@ export interface TickerEvent {
   n: number;
 }
 
+/** `<symbol>@ticker` */
+export interface TickerEvent extends TickerWindow {
+  e: '24hrTicker';
+  /** First trade before the window. */
+  x: Decimal;
+  /** Last quantity; best bid and ask with their quantities. */
+  Q: Decimal;
+  b: Decimal;
+  B: Decimal;
+  a: Decimal;
+  A: Decimal;
+}
+
 /** `<symbol>@ticker_<1h|4h|1d>` */
-export interface RollingTickerEvent {
+export interface RollingTickerEvent extends TickerWindow {
   e: '1hTicker' | '4hTicker' | '1dTicker';
-  E: number;
-  s: string;
-  p: Decimal;
-  P: Decimal;
-  o: Decimal;
-  h: Decimal;
-  l: Decimal;
-  c: Decimal;
-  w: Decimal;
-  v: Decimal;
-  q: Decimal;
-  O: number;
-  C: number;
-  F: number;
-  L: number;
-  n: number;
 }
 
 /** `<symbol>@avgPrice` */
