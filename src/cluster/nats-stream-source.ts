@@ -20,6 +20,7 @@ import type {
   Unsubscribe,
 } from '../core/stream-source.js';
 import { subscriberOf } from '../core/subscriber.js';
+import { SubscriberList } from '../core/subscriber-list.js';
 import type { Exchange, SequencePolicy } from '../exchange/exchange.js';
 import { DEFAULT_EXCHANGE } from '../manager/default-exchange.js';
 import { GapDetector } from '../manager/gap-detector.js';
@@ -39,9 +40,7 @@ type Incoming = { readonly data: Msg['data']; readonly headers?: Msg['headers'] 
 interface Entry {
   readonly stream: string;
   readonly kind: string;
-  readonly listeners: Set<StreamListener>;
-  /** The listeners as an array, replaced on every change: delivery iterates it without a copy per event. */
-  snapshot: readonly StreamListener[];
+  readonly listeners: SubscriberList<StreamListener>;
   readonly sub: Subscription;
   readonly ids: GapDetector | undefined;
   lastSeq: number | undefined;
@@ -110,13 +109,10 @@ export class NatsStreamSource implements StreamSource {
     let entry = this.entries.get(stream);
     // subscriberOf accepted the name, so it parses.
     if (entry === undefined) entry = this.open(stream, this.exchange.streams.parse(stream)!.kind);
-    entry.listeners.add(normalised);
-    entry.snapshot = [...entry.listeners];
+    const remove = entry.listeners.add(normalised);
     const target = entry;
     return () => {
-      if (!target.listeners.delete(normalised)) return;
-      target.snapshot = [...target.listeners];
-      if (target.listeners.size > 0) return;
+      if (!remove() || target.listeners.size > 0) return;
       if (this.entries.get(stream) === target) this.release(target);
     };
   }
@@ -204,8 +200,7 @@ export class NatsStreamSource implements StreamSource {
     const entry: Entry = {
       stream,
       kind,
-      listeners: new Set(),
-      snapshot: [],
+      listeners: new SubscriberList(),
       sub: this.o.broker.nc.subscribe(subjectOf(stream), {
         callback: (error, msg) => {
           if (error === null) this.onLive(entry, msg);
@@ -393,7 +388,12 @@ export class NatsStreamSource implements StreamSource {
       );
     }
     const message = new PayloadMessage(entry.stream, payload, data);
-    for (const listener of entry.snapshot) {
+    const list = entry.listeners;
+    const listeners = list.members;
+    for (let i = 0; i < listeners.length; i++) {
+      const listener = listeners[i]!;
+      // A handler may unsubscribe another subscriber of this stream while the loop runs.
+      if (!list.holds(listeners, listener)) continue;
       try {
         if (verdict?.kind === 'gap') {
           listener.gap?.({

@@ -48,6 +48,19 @@ export interface AnswerRule {
   readonly wellFormed: (body: unknown) => boolean;
 }
 
+/**
+ * The venue's server-time call. The gateway answers it from its own clock plus the exchange's offset,
+ * measured with a forwarded call at most once per {@link refreshMs}.
+ */
+export interface ClockCall<Endpoint extends string = string> {
+  readonly endpoint: Endpoint;
+  readonly refreshMs: number;
+  /** The venue's time (epoch ms) in a well-formed 200 answer of the call. */
+  timeOf(body: string): number;
+  /** The call's answer for the venue's time `ms`. */
+  answer(ms: number): string;
+}
+
 /** The venue's REST market-data API: the calls served under {@link prefix}, their weights and errors. */
 export interface RestDialect<Endpoint extends string = string> {
   /** The API's path prefix, `/` included at both ends (`/api/v3/`). */
@@ -66,6 +79,16 @@ export interface RestDialect<Endpoint extends string = string> {
   readonly weightAnswers: WeightAnswers<RestErrorBody>;
   /** The bound and shape of a forwarded call's answer. */
   answerRule(endpoint: Endpoint): AnswerRule;
+  /** Calls the gateway answers itself, with their 200 body: they test the API a client talks to, the gateway's. */
+  readonly localAnswers: ReadonlyMap<Endpoint, string>;
+  readonly clock: ClockCall<Endpoint>;
+  /**
+   * Calls whose answers about the query (200, or 400 for an unknown one) are kept per query and shared
+   * by every client, with how long (ms) each copy is kept.
+   */
+  readonly keptMs: ReadonlyMap<Endpoint, number>;
+  /** The kept call and its query (`?…`) that describe one symbol (uppercase), asked before serving its book. */
+  symbolInfo(symbol: string): { readonly endpoint: Endpoint; readonly search: string };
   /** The order book depth a depth query asks for. */
   depthLimit(query: URLSearchParams): number;
   /** The deepest book the venue serves. */

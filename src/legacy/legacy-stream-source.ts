@@ -21,6 +21,7 @@ import type {
   UpstreamSocketMetrics,
 } from '../core/stream-source.js';
 import { subscriberOf } from '../core/subscriber.js';
+import { SubscriberList } from '../core/subscriber-list.js';
 import type { Exchange } from '../exchange/exchange.js';
 import { UpstreamAdmission } from '../limits/upstream-admission.js';
 import { DEFAULT_EXCHANGE } from '../manager/default-exchange.js';
@@ -58,7 +59,7 @@ export class LegacyStreamSource implements StreamSource {
   readonly implementation = 'Legacy' as const;
   readonly metrics: ManagerMetrics;
   readonly exchange: Exchange;
-  private readonly subscriptions = new Set<LegacySubscription>();
+  private readonly subscriptions = new SubscriberList<LegacySubscription>();
   /** Subscriptions per stream and open sockets, kept as counts so a change costs O(1), not O(subscriptions). */
   private readonly perStream = new Map<string, number>();
   private openSockets = 0;
@@ -125,12 +126,12 @@ export class LegacyStreamSource implements StreamSource {
         this.recount();
       },
     });
-    this.subscriptions.add(subscription);
+    const remove = this.subscriptions.add(subscription);
     this.perStream.set(stream, (this.perStream.get(stream) ?? 0) + 1);
     this.metrics.created();
     this.recount();
     return () => {
-      if (!this.subscriptions.delete(subscription)) return;
+      if (!remove()) return;
       const left = (this.perStream.get(stream) ?? 1) - 1;
       if (left === 0) this.perStream.delete(stream);
       else this.perStream.set(stream, left);
@@ -143,7 +144,7 @@ export class LegacyStreamSource implements StreamSource {
 
   listStreams(): StreamInfo[] {
     const byStream = new Map<string, LegacySubscription[]>();
-    for (const s of this.subscriptions) {
+    for (const s of this.subscriptions.members) {
       const list = byStream.get(s.stream);
       if (list) list.push(s);
       else byStream.set(s.stream, [s]);
@@ -160,7 +161,7 @@ export class LegacyStreamSource implements StreamSource {
 
   /** One row per subscription: the legacy code opened a socket for each. */
   connections(): ConnectionInfo[] {
-    return [...this.subscriptions].map((s) => ({
+    return this.subscriptions.members.map((s) => ({
       id: s.id,
       state: s.state,
       streams: 1,
@@ -182,7 +183,7 @@ export class LegacyStreamSource implements StreamSource {
       const now = this.now();
       const paused = this.subscriptions.size > 0 ? this.admission.pauseReason(now) : undefined;
       if (paused !== undefined) verdict = { healthy: false, reason: paused };
-      for (const s of paused === undefined ? this.subscriptions : []) {
+      for (const s of paused === undefined ? this.subscriptions.members : []) {
         const reason = this.unhealthyReason(s, now);
         if (reason !== undefined) {
           verdict = { healthy: false, reason };
@@ -231,8 +232,7 @@ export class LegacyStreamSource implements StreamSource {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    const subs = [...this.subscriptions];
-    this.subscriptions.clear();
+    const subs = this.subscriptions.clear();
     this.perStream.clear();
     for (const s of subs) {
       s.close();

@@ -8,6 +8,7 @@ import type { StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { LogDigest } from '../core/log-digest.js';
 import type { GapEvent, StreamInfo, StreamListener } from '../core/stream-source.js';
+import { SubscriberList } from '../core/subscriber-list.js';
 import type {
   Exchange,
   FrameCodec,
@@ -26,7 +27,6 @@ interface Subscription {
   readonly listener: StreamListener;
   /** `listener.next` bound to the listener once, so delivery is a single call. */
   readonly next: StreamListener['next'];
-  active: boolean;
   /** Gaps are refilled for this subscriber (when the stream can be refilled), not reported. */
   readonly backfill: boolean;
 }
@@ -39,8 +39,7 @@ interface StreamEntry {
   readonly contiguous: boolean;
   /** Missed events show as candles whose closing update never came (`HistoryProcedure.refillBy`). */
   readonly candles: boolean;
-  /** Copy-on-write: replaced, never mutated, so delivery can iterate without copying. */
-  subscriptions: readonly Subscription[];
+  readonly subscriptions: SubscriberList<Subscription>;
   readonly sequence: GapDetector | undefined;
   /** The socket this stream's events are taken from. */
   source: ConnectionSocket | undefined;
@@ -146,7 +145,7 @@ export class StreamRegistry {
         kind: parsed.kind,
         contiguous: rule === 'contiguous',
         candles: this.exchange.history.refillBy(parsed.kind) === 'candles',
-        subscriptions: [],
+        subscriptions: new SubscriberList(),
         sequence: rule === undefined ? undefined : new GapDetector(rule === 'contiguous'),
         source: undefined,
         messages: 0,
@@ -162,8 +161,8 @@ export class StreamRegistry {
     }
     const backfill =
       listener.recovery === undefined ? this.defaultBackfill : listener.recovery === 'backfill';
-    const subscription: Subscription = { listener, next, active: true, backfill };
-    entry.subscriptions = [...entry.subscriptions, subscription];
+    const subscription: Subscription = { listener, next, backfill };
+    entry.subscriptions.add(subscription);
     this.subscriberCount++;
     this.updateGauges();
     if (created) {
@@ -175,11 +174,9 @@ export class StreamRegistry {
   }
 
   private removeSubscription(entry: StreamEntry, subscription: Subscription): void {
-    if (!subscription.active) return;
-    subscription.active = false;
-    entry.subscriptions = entry.subscriptions.filter((s) => s !== subscription);
+    if (!entry.subscriptions.remove(subscription)) return;
     this.subscriberCount--;
-    if (entry.subscriptions.length === 0 && this.entries.get(entry.name) === entry) this.enterIdle(entry);
+    if (entry.subscriptions.size === 0 && this.entries.get(entry.name) === entry) this.enterIdle(entry);
     this.updateGauges();
   }
 
@@ -231,8 +228,7 @@ export class StreamRegistry {
   fail(stream: string, error: StreamError, reason: CleanupReason): void {
     const entry = this.entries.get(stream);
     if (entry === undefined) return;
-    // Every subscription in the array is active: removing one takes it out of the array.
-    const ended = entry.subscriptions;
+    const ended = entry.subscriptions.members;
     this.release(entry, reason);
     for (const s of ended) {
       try {
@@ -246,9 +242,8 @@ export class StreamRegistry {
   private release(entry: StreamEntry, reason: CleanupReason): void {
     if (this.entries.get(entry.name) !== entry) return;
     if (entry.idleSince !== undefined) this.leaveIdle(entry);
-    this.subscriberCount -= entry.subscriptions.length;
-    for (const s of entry.subscriptions) s.active = false;
-    entry.subscriptions = [];
+    this.subscriberCount -= entry.subscriptions.size;
+    entry.subscriptions.clear();
     entry.refill?.end();
     this.entries.delete(entry.name);
     this.metrics.cleanedUp(reason);
@@ -274,7 +269,7 @@ export class StreamRegistry {
     if (entry.candles) this.refillOf(entry).candleEvent(data);
     entry.messages++;
     entry.lastMessageAt = this.coarseNow;
-    if (entry.subscriptions.length === 0) return;
+    if (entry.subscriptions.size === 0) return;
     const refill = entry.refill;
     if (refill === undefined || !refill.holding) {
       this.deliver(entry, data, new FrameMessage(stream, data, frame, this.frames), undefined);
@@ -291,12 +286,12 @@ export class StreamRegistry {
     message: FrameMessage,
     backfill: boolean | undefined,
   ): void {
-    const subscriptions = entry.subscriptions;
+    const list = entry.subscriptions;
+    const subscriptions = list.members;
     for (let i = 0; i < subscriptions.length; i++) {
       const s = subscriptions[i]!;
-      // A handler may unsubscribe another subscriber of this stream while the loop runs (the array is
-      // replaced then, so the per-subscriber check is only paid after a change).
-      if (entry.subscriptions !== subscriptions && !s.active) continue;
+      // A handler may unsubscribe another subscriber of this stream while the loop runs.
+      if (!list.holds(subscriptions, s)) continue;
       if (backfill !== undefined && s.backfill !== backfill) continue;
       try {
         s.next(data, message);
@@ -314,7 +309,7 @@ export class StreamRegistry {
   private gapFound(entry: StreamEntry, expected: number, received: number, missed: number): void {
     this.metrics.gap(missed);
     const gap: GapEvent = { stream: entry.name, expected, received, missed };
-    if (!entry.subscriptions.some((s) => s.backfill)) {
+    if (!entry.subscriptions.members.some((s) => s.backfill)) {
       this.notifyGap(entry, gap, undefined);
       return;
     }
@@ -324,7 +319,7 @@ export class StreamRegistry {
 
   private refillOf(entry: StreamEntry): StreamRefill {
     entry.refill ??= new StreamRefill(entry.parsed, this.refillContext, {
-      present: () => entry.subscriptions.some((s) => s.backfill),
+      present: () => entry.subscriptions.members.some((s) => s.backfill),
       // Refilled frames are built in the combined form, whatever the exchange's own envelope.
       deliver: (data, frame) =>
         this.deliver(entry, data, new FrameMessage(entry.name, data, frame, COMBINED), true),
@@ -386,7 +381,7 @@ export class StreamRegistry {
 
   /** Calls `gap` of the stream's subscribers: all, or only those whose `backfill` equals `backfill`. */
   private notifyGap(entry: StreamEntry, gap: GapEvent, backfill?: boolean): void {
-    for (const s of entry.subscriptions) {
+    for (const s of entry.subscriptions.members) {
       if (s.listener.gap === undefined || (backfill !== undefined && s.backfill !== backfill)) continue;
       try {
         s.listener.gap(gap);
@@ -405,7 +400,7 @@ export class StreamRegistry {
     const now = this.now();
     return [...this.entries.values()].map((e) => ({
       stream: e.name,
-      subscribers: e.subscriptions.length,
+      subscribers: e.subscriptions.size,
       connection: this.hooks.connectionOf(e.name),
       lastMessageAt: e.lastMessageAt,
       idleMs: e.idleSince === undefined ? undefined : now - e.idleSince,

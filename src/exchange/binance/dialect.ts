@@ -7,7 +7,7 @@ import type { Dialect } from '../dialect.js';
 import { CONNECTION_PATHS, parseConnectionPath } from './connection-path.js';
 import { answerControl, parseControlMessage } from './control-protocol.js';
 import { binance } from './index.js';
-import { answerRule } from './rest-answers.js';
+import { answerRule, CLOCK, KEPT_MS, LOCAL_ANSWERS, symbolInfo } from './rest-answers.js';
 import { BINANCE_CONTENT_TYPE, DEPTH_MAX_LIMIT, type RestErrorBody, RestErrors } from './rest-limits.js';
 import { depthLimit, queryError, REST_ENDPOINTS, type RestEndpoint, requestWeight } from './rest-query.js';
 import { BINANCE_WEIGHT_ANSWERS, BINANCE_WEIGHT_BUDGET } from './weight-budget.js';
@@ -48,6 +48,10 @@ export const binanceDialect: Dialect<BinanceEndpoint> = {
     weight: requestWeight,
     queryError,
     answerRule,
+    localAnswers: LOCAL_ANSWERS,
+    clock: CLOCK,
+    keptMs: KEPT_MS,
+    symbolInfo,
     clientBudget: BINANCE_WEIGHT_BUDGET,
     weightAnswers: BINANCE_WEIGHT_ANSWERS,
     depthLimit,
