@@ -30,20 +30,17 @@ export class DemandDeclarer {
   /** Set when NATS returned, cleared once every wanted stream has been written again. */
   private redeclaring = false;
 
+  /** The bucket in use: the one given, or its replacement once NATS lost it. */
   private kv: KV;
-  private readonly ttlMs: number;
-  private readonly repair: () => Promise<KV>;
 
   constructor(
-    bucket: DemandBucket,
+    private readonly bucket: DemandBucket,
     gatewayId: string,
     private readonly logger: Logger,
   ) {
     this.kv = bucket.kv;
-    this.ttlMs = bucket.ttlMs;
-    this.repair = bucket.reopen;
     this.owner = `${gatewayId}-${randomBytes(4).toString('hex')}`;
-    this.timer = setInterval(() => void this.refresh(), this.ttlMs / 3);
+    this.timer = setInterval(() => void this.refresh(), this.bucket.ttlMs / 3);
   }
 
   /** False from NATS returning until this gateway's demand is written again: no events flow before. */
@@ -63,7 +60,7 @@ export class DemandDeclarer {
 
   private async refresh(): Promise<void> {
     if (this.failed) {
-      this.kv = await this.repair().catch(() => this.kv);
+      this.kv = await this.bucket.reopen().catch(() => this.kv);
     }
     this.failed = false;
     const written = await Promise.all([...this.wanted].map((stream) => this.put(stream)));
@@ -119,19 +116,15 @@ export class DemandView {
   private rewatching = false;
   private stopped = false;
 
+  /** The bucket in use: the one given, or its replacement once NATS lost it (the watch restarts on it). */
   private kv: KV;
-  private readonly ttlMs: number;
-  /** Recreates the bucket after NATS lost it; the watch restarts on it. */
-  private readonly repair: () => Promise<KV>;
 
   constructor(
-    bucket: DemandBucket,
+    private readonly bucket: DemandBucket,
     private readonly onChange: (stream: string, wanted: boolean) => void,
     private readonly logger: Logger,
   ) {
     this.kv = bucket.kv;
-    this.ttlMs = bucket.ttlMs;
-    this.repair = bucket.reopen;
     this.timer = setInterval(() => this.sweep(), 1000);
   }
 
@@ -155,7 +148,7 @@ export class DemandView {
         const gateway = entry.key.slice(dot + 1);
         if (entry.operation === 'PUT') {
           const written = Math.min(entry.created.getTime(), Date.now());
-          this.set(stream, gateway, written + this.ttlMs);
+          this.set(stream, gateway, written + this.bucket.ttlMs);
         } else {
           this.unset(stream, gateway);
         }
@@ -206,7 +199,7 @@ export class DemandView {
         await new Promise((r) => setTimeout(r, delay));
         if (this.stopped) return;
         try {
-          this.kv = await this.repair();
+          this.kv = await this.bucket.reopen();
           await this.start();
           this.logger.info('Demand watch restarted');
           return;
