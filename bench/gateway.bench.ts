@@ -8,8 +8,8 @@
  *   each side's capacity.
  * Only the server under test runs in this process: the simulator runs in a child process
  * (bench/gateway-sim.ts) and the clients in a forked one (bench/gateway-clients.ts), so neither's CPU
- * is taken from the server and the memory per client is the server's alone. Also: metrics render time
- * with 10,000 streams.
+ * is taken from the server and the memory per client is the server's alone. The metrics render with
+ * 10,000 streams is measured by bench/metrics.bench.ts.
  */
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -18,7 +18,6 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { silentLogger } from '../src/core/log.js';
 import { tcpSocketOf } from '../src/core/ws-socket.js';
 import { type RunningGateway, startGateway } from '../src/gateway/index.js';
-import type { WSManager } from '../src/manager/index.js';
 import type { ClientsResult } from './gateway-clients.js';
 import { type SimulatorProcess, startSimulatorProcess } from './gateway-sim.js';
 import { median, nextMessage, percentile } from './support.js';
@@ -298,46 +297,6 @@ async function saturated(): Promise<string[]> {
   return lines;
 }
 
-async function metricsRender(): Promise<string[]> {
-  const STREAMS = 10_000;
-  const simulator = await startSimulatorProcess({ rate: 0.2 });
-  const gateway = await startGateway(
-    { port: 0, upstreamUrl: simulator.url, useNewWsManager: true },
-    { logger: silentLogger() },
-  );
-  const manager = gateway.source as WSManager;
-  const offs: Array<() => void> = [];
-  for (let i = 0; i < STREAMS; i++) offs.push(manager.subscribe(`s${i}usdt@trade`, () => {}));
-  const deadline = Date.now() + 40_000;
-  const carried = () => manager.listStreams().filter((s) => s.connection !== undefined).length;
-  while (carried() < STREAMS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-  const held = manager.getMetrics();
-  const upstream = carried();
-  const time = async (format: string): Promise<{ p50: number; max: number; bytes: number }> => {
-    const runs: number[] = [];
-    let bytes = 0;
-    for (let i = 0; i < 30; i++) {
-      const t = performance.now();
-      const res = await fetch(`${gateway.url}/api/ws/metrics?format=${format}`);
-      bytes = (await res.text()).length;
-      runs.push(performance.now() - t);
-    }
-    runs.sort((a, b) => a - b);
-    return { p50: percentile(runs, 50), max: runs.at(-1)!, bytes };
-  };
-  const prom = await time('prometheus');
-  const json = await time('json');
-  for (const off of offs) off();
-  await gateway.close();
-  await simulator.close();
-  return [
-    `metrics render with ${held.activeStreams} active streams (${upstream} subscribed upstream on ` +
-      `${held.activeConnections} connections, ${held.subscribers} subscribers), 30 requests each:`,
-    `  prometheus: p50 ${prom.p50.toFixed(1)} ms, max ${prom.max.toFixed(1)} ms, ${prom.bytes} bytes`,
-    `  json:       p50 ${json.p50.toFixed(1)} ms, max ${json.max.toFixed(1)} ms, ${json.bytes} bytes`,
-  ];
-}
-
 const hardStop = setTimeout(() => {
   process.stderr.write('gateway bench exceeded 480 s\n');
   process.exit(1);
@@ -350,7 +309,5 @@ const unsaturatedLines = await fanOut();
 progress('unsaturated done');
 const saturatedLines = await saturated();
 progress('saturated done');
-const renderLines = await metricsRender();
-progress('metrics render done');
-const out = [...unsaturatedLines, '', ...saturatedLines, '', ...renderLines];
+const out = [...unsaturatedLines, '', ...saturatedLines];
 process.stdout.write(`${out.join('\n')}\n`);

@@ -84,15 +84,30 @@ function row(c: ConnectionInfo, now: number): ConnectionRow {
   };
 }
 
-function topStreams(streams: StreamInfo[], now: number): TopStream[] {
-  return streams
-    .sort((a, b) => b.subscribers - a.subscribers || a.stream.localeCompare(b.stream))
-    .slice(0, TOP_STREAMS)
-    .map((s) => ({
-      stream: s.stream,
-      subscribers: s.subscribers,
-      lastMessageAgeMs: age(s.lastMessageAt, now),
-    }));
+/**
+ * The first TOP_STREAMS of the streams in `byRank` order, as a stable sort would give them, in one pass:
+ * with thousands of streams, sorting them all on every document cost more than the rest of it.
+ */
+function topStreams(streams: readonly StreamInfo[], now: number): TopStream[] {
+  const top: StreamInfo[] = [];
+  for (const s of streams) {
+    // Not ahead of the last one kept: a stable sort would place it after.
+    if (top.length === TOP_STREAMS && byRank(s, top[TOP_STREAMS - 1]!) >= 0) continue;
+    let at = top.length;
+    while (at > 0 && byRank(s, top[at - 1]!) < 0) at--;
+    top.splice(at, 0, s);
+    if (top.length > TOP_STREAMS) top.pop();
+  }
+  return top.map((s) => ({
+    stream: s.stream,
+    subscribers: s.subscribers,
+    lastMessageAgeMs: age(s.lastMessageAt, now),
+  }));
+}
+
+/** Most subscribers first, then by name. */
+function byRank(a: StreamInfo, b: StreamInfo): number {
+  return b.subscribers - a.subscribers || a.stream.localeCompare(b.stream);
 }
 
 function age(at: number | undefined, now: number): number | null {
