@@ -1,8 +1,8 @@
 /**
  * Feeds the status page: samples the gateway once a second into a 15-minute ring (900 samples, a few
  * tens of kilobytes whatever the load), works out message rates from the counters, and pushes the JSON
- * metrics document to every open event stream. Sampling runs whether or not a page is open: one
- * snapshot a second costs far less than the traffic it describes, and the charts then have history as
+ * metrics document to every open event stream. Sampling runs whether or not a page is open: it reads
+ * a few counters a second, far less than the traffic it describes, and the charts then have history as
  * soon as someone looks.
  */
 import type { HealthVerdict, StreamSource } from '../../core/stream-source.js';
@@ -100,11 +100,16 @@ export class StatusService {
     };
   }
 
-  /** Takes one sample and pushes the document to the open event streams. */
+  /**
+   * Takes one sample and pushes the document to the open event streams. The sample reads the counters
+   * alone; the document, which lists streams and connections, is built only when a page is open.
+   */
   tick(): void {
     const at = this.now();
-    const received = this.options.source.getMetrics().messagesReceived;
-    const sent = this.options.stats().messagesSent;
+    const m = this.options.source.getMetrics();
+    const stats = this.options.stats();
+    const received = m.messagesReceived;
+    const sent = stats.messagesSent;
     if (this.last !== undefined && at > this.last.at) {
       const seconds = (at - this.last.at) / 1000;
       this.rates = {
@@ -113,18 +118,16 @@ export class StatusService {
       };
     }
     this.last = { at, received, sent };
-    const doc = this.document();
-    const m = doc.metrics;
     this.ring.push({
       t: Math.floor(at / 1000),
-      clients: m.gateway.clients,
+      clients: stats.clients,
       activeConnections: m.activeConnections,
       messagesInPerSecond: this.rates.messagesInPerSecond,
       messagesOutPerSecond: this.rates.messagesOutPerSecond,
       retryCount: m.retryCount ?? 0,
       messageGaps: m.messageGaps,
     });
-    if (this.hub.size > 0) this.hub.broadcast(snapshotEvent(doc));
+    if (this.hub.size > 0) this.hub.broadcast(snapshotEvent(this.document()));
   }
 
   close(): void {
