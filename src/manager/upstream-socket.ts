@@ -130,6 +130,10 @@ export interface ConnectionSocket {
 export interface SocketEvents {
   onOpen(socket: ConnectionSocket): void;
   onFrame(socket: ConnectionSocket, stream: string, data: unknown, frame: Buffer): void;
+  /** Whether `stream`'s events must be parsed (`FrameHandler.readsData`): asked once per event frame. */
+  readsData(stream: string): boolean;
+  /** A stream event left unparsed (see `readsData`): its payload is `frame[start..end)`. */
+  onUnparsedFrame(socket: ConnectionSocket, stream: string, frame: Buffer, start: number, end: number): void;
   onReject(socket: ConnectionSocket, method: ControlMethod, streams: string[], error: ExchangeError): void;
   onShutdownNotice(socket: ConnectionSocket): void;
   onMalformed(socket: ConnectionSocket, detail: string): void;
@@ -203,6 +207,11 @@ export class UpstreamSocket implements ConnectionSocket {
     // the stream for a while; those frames belong to no subscriber of this socket any more.
     event: (stream, data, frame) => {
       if (this.wanted.has(stream!)) this.events.onFrame(this, stream!, data, frame);
+    },
+    // A stream no longer wanted is dropped either way: nothing needs its payload.
+    readsData: (stream) => this.wanted.has(stream) && this.events.readsData(stream),
+    unparsedEvent: (stream, frame, start, end) => {
+      if (this.wanted.has(stream)) this.events.onUnparsedFrame(this, stream, frame, start, end);
     },
     shutdown: () => this.events.onShutdownNotice(this),
     reply: (id, error) => this.handleReply(id, error),

@@ -10,8 +10,10 @@ import type { Logger } from '../core/log.js';
 import type {
   BookCapability,
   ConnectionInfo,
+  FrameListener,
   HealthVerdict,
   Implementation,
+  Listener,
   SourceMetrics,
   StreamInfo,
   StreamListener,
@@ -148,7 +150,8 @@ export class WSManager implements StreamSource {
     stream: S,
     listener: StreamListener<DefaultStreamPayload<S>> | StreamListener<DefaultStreamPayload<S>>['next'],
   ): Unsubscribe;
-  subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
+  subscribe(stream: string, listener: FrameListener): Unsubscribe;
+  subscribe(stream: string, listener: Listener): Unsubscribe {
     const subscriber = subscriberOf('WSManager', this.destroyed, this.exchange.streams, stream, listener);
     // A plain function is delivered to as is, saving a bound-function hop per event.
     return typeof listener === 'function'
@@ -365,6 +368,9 @@ export class WSManager implements StreamSource {
   private connectionHooks(): ConnectionHooks {
     return {
       onFrame: (socket, stream, data, frame) => this.streams.dispatch(socket, stream, data, frame),
+      readsData: (stream) => this.streams.readsData(stream),
+      onUnparsedFrame: (socket, stream, frame, start, end) =>
+        this.streams.dispatchUnparsed(socket, stream, frame, start, end),
       onStateChange: () => this.health(),
       onSocketOpen: (_connection, downForMs) => {
         this.exhaustedCause = undefined;

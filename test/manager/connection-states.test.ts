@@ -137,6 +137,8 @@ function rig(maxAttempts = 2, attemptLimit = 300): Rig {
   const ignore = () => {};
   const hooks: ConnectionHooks = {
     onFrame: ignore,
+    readsData: () => true,
+    onUnparsedFrame: ignore,
     onStateChange: (_c, change) => {
       assert.ok(
         TRANSITIONS[change.from].includes(change.to),

@@ -49,6 +49,8 @@ function openSocket(url: string): {
     {
       onOpen,
       onFrame: ignore,
+      readsData: () => true,
+      onUnparsedFrame: ignore,
       onReject: ignore,
       onShutdownNotice: ignore,
       onMalformed: ignore,
