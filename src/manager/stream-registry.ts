@@ -334,7 +334,19 @@ export class StreamRegistry {
       return;
     }
     this.deliver(entry, data, new FrameMessage(stream, data, frame, this.frames), false);
-    refill.hold(data, frame);
+    // A held event may reach a subscriber of the payload that arrives before the refill ends.
+    refill.hold(data === undefined ? this.payloadData(frame, stream) : data, frame);
+  }
+
+  /** The payload of an event routed unparsed, parsed now; undefined when it is not JSON. */
+  private payloadData(frame: Buffer, stream: string): unknown {
+    const payload = this.frames.payloadOf(frame, stream);
+    if (payload === undefined) return undefined;
+    try {
+      return JSON.parse(payload.toString());
+    } catch {
+      return undefined;
+    }
   }
 
   /** Calls `next` of the stream's subscribers: all, or only those whose `backfill` equals `backfill`. */
