@@ -21,7 +21,7 @@ import type {
   Unsubscribe,
   UpstreamSocketMetrics,
 } from '../core/stream-source.js';
-import { subscriberOf } from '../core/subscriber.js';
+import { readsPayload, subscriberOf } from '../core/subscriber.js';
 import type { Exchange } from '../exchange/exchange.js';
 import { UpstreamAdmission } from '../limits/upstream-admission.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
@@ -64,6 +64,8 @@ export class WSManager implements StreamSource {
   /** Local order books by `symbol:depth`, each shared by all its subscribers. */
   private readonly syncedBooks = new Map<string, SyncedOrderBook>();
   private destroyed = false;
+  /** A frame listener has subscribed: the frame reader looks for streams it may leave unparsed. */
+  private frameListened = false;
   private destroying: Promise<void> | undefined;
   private exhaustedCause: SocketCause | undefined;
   private serial = 0;
@@ -153,6 +155,7 @@ export class WSManager implements StreamSource {
   subscribe(stream: string, listener: FrameListener): Unsubscribe;
   subscribe(stream: string, listener: Listener): Unsubscribe {
     const subscriber = subscriberOf('WSManager', this.destroyed, this.exchange.streams, stream, listener);
+    if (!readsPayload(subscriber)) this.frameListened = true;
     // A plain function is delivered to as is, saving a bound-function hop per event.
     return typeof listener === 'function'
       ? this.streams.add(stream, subscriber, listener)
@@ -368,6 +371,7 @@ export class WSManager implements StreamSource {
   private connectionHooks(): ConnectionHooks {
     return {
       onFrame: (socket, stream, data, frame) => this.streams.dispatch(socket, stream, data, frame),
+      mayLeaveUnparsed: () => this.frameListened,
       readsData: (stream) => this.streams.readsData(stream),
       onUnparsedFrame: (socket, stream, frame, start, end) =>
         this.streams.dispatchUnparsed(socket, stream, frame, start, end),

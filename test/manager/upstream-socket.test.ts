@@ -49,6 +49,7 @@ function openSocket(url: string): {
     {
       onOpen,
       onFrame: ignore,
+      mayLeaveUnparsed: () => false,
       readsData: () => true,
       onUnparsedFrame: ignore,
       onReject: ignore,
