@@ -13,6 +13,7 @@ import { PayloadMessage } from '../core/payload-message.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
+  Listener,
   SourceMetrics,
   StreamInfo,
   StreamListener,
@@ -98,7 +99,7 @@ export class NatsStreamSource implements StreamSource {
     }, 250);
   }
 
-  subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
+  subscribe(stream: string, listener: Listener): Unsubscribe {
     const normalised = subscriberOf(
       'NatsStreamSource',
       this.destroyed,

@@ -11,16 +11,20 @@ export type { BookCapability, RestCapability } from './capabilities.js';
 
 import type { StreamError } from './errors.js';
 
-/** One event of one stream, shared read-only by every subscriber of that stream. */
-export interface StreamMessage {
+/** One event of one stream as bytes, shared read-only by every subscriber of that stream. */
+export interface StreamFrame {
   /** Stream name, e.g. `btcusdt@trade`. */
   readonly stream: string;
-  /** The event payload, parsed once per frame. Treat it as read-only: all subscribers share it. */
-  readonly data: unknown;
   /** The combined-stream frame bytes `{"stream":..,"data":..}`, for forwarding without re-serialising. */
   frameBytes(): Buffer;
   /** The payload bytes alone (what a raw `/ws/<stream>` client receives). */
   payloadBytes(): Buffer;
+}
+
+/** One event of one stream with its parsed payload, shared read-only by every subscriber of that stream. */
+export interface StreamMessage extends StreamFrame {
+  /** The event payload, parsed once per frame. Treat it as read-only: all subscribers share it. */
+  readonly data: unknown;
 }
 
 /**
@@ -40,9 +44,29 @@ export interface GapEvent {
 }
 
 /** What a subscriber gets. Only `next` is required. `T` is the payload type (see `StreamPayload`). */
-export interface StreamListener<T = unknown> {
+export interface StreamListener<T = unknown> extends ListenerCallbacks {
+  /** Absent for a listener that reads the payload; see `FrameListener`. */
+  readonly frames?: false;
   /** Called for every event of the stream. An exception thrown here harms no other subscriber. */
   next(data: T, message: StreamMessage): void;
+}
+
+/**
+ * A subscriber that reads only the events' bytes (the gateway forwards them as they came). A stream
+ * whose subscribers are all frame listeners is routed without parsing its payloads (WSManager), so
+ * none is offered; a payload that is not JSON inside a well-formed envelope is then passed on as is.
+ */
+export interface FrameListener extends ListenerCallbacks {
+  readonly frames: true;
+  /** Called for every event of the stream. An exception thrown here harms no other subscriber. */
+  next(frame: StreamFrame): void;
+}
+
+/** What `StreamSource.subscribe` takes: a listener, or a plain function called as `StreamListener.next`. */
+export type Listener = StreamListener | FrameListener | StreamListener['next'];
+
+/** The calls every kind of listener may take besides `next`. */
+export interface ListenerCallbacks {
   /** Called when the stream skipped events (sequence-id gap), e.g. after a reconnect. */
   gap?(gap: GapEvent): void;
   /**
@@ -164,6 +188,8 @@ export interface StreamSource {
    * @throws TypeError with code `WS_ERR_INVALID_STREAM` for a name outside the Binance grammar.
    */
   subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe;
+  /** Subscribes a listener of the events' bytes alone (see `FrameListener`). */
+  subscribe(stream: string, listener: FrameListener): Unsubscribe;
   /** Streams known now, with subscribers and idle ones awaiting cleanup. */
   listStreams(): StreamInfo[];
   /** Upstream connections now, read-only, for the status page. */

@@ -49,6 +49,14 @@ export interface FrameHandler {
    * single-stream one; `frame` the bytes it came in, for consumers that pass them on unchanged.
    */
   event(stream: string | undefined, data: unknown, frame: Buffer): void;
+  /**
+   * Whether events of `stream` must be parsed. Where it answers false, a reader that finds the stream
+   * and the payload from the frame's bytes alone calls `unparsedEvent` instead of `event`, leaving the
+   * payload unparsed (and unchecked: only the envelope around it is). Absent: every event is parsed.
+   */
+  readsData?(stream: string): boolean;
+  /** A stream event left unparsed (see `readsData`): its payload is `frame[start..end)`. */
+  unparsedEvent?(stream: string, frame: Buffer, start: number, end: number): void;
   /** The exchange will close this connection soon (Binance `serverShutdown`, OKX 64008): reconnect now. */
   shutdown(): void;
   /** The answer to control message `id`: `error` undefined for a success. */
@@ -146,6 +154,11 @@ export interface SequencePolicy {
   ruleOf(kind: string): SequenceRule | undefined;
   /** The ids of one event payload (the hot path: called once per event of a sequenced kind). */
   range(kind: string, data: Record<string, unknown>): SequenceRange | undefined;
+  /**
+   * The same from the payload's bytes `bytes[start..end)`, without parsing the rest of it; it parses
+   * the payload when the bytes are not laid out as expected, so the answer always equals `range`'s.
+   */
+  rangeIn(kind: string, bytes: Buffer, start: number, end: number): SequenceRange | undefined;
 }
 
 /** What a REST GET answers, as the manager's client reports it. */

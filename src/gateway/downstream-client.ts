@@ -8,7 +8,7 @@ import { CloseCodes } from '../core/close-codes.js';
 import { ErrorCodes, StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { LogDigest } from '../core/log-digest.js';
-import type { StreamMessage, StreamSource, Unsubscribe } from '../core/stream-source.js';
+import type { StreamFrame, StreamSource, Unsubscribe } from '../core/stream-source.js';
 import type { TurnCorks } from '../core/ws-socket.js';
 import type { ControlTarget, Dialect } from '../exchange/dialect.js';
 import { RollingWindow } from '../limits/rolling-window.js';
@@ -165,7 +165,7 @@ export class DownstreamClient {
     this.ws.terminate();
   }
 
-  private forward(message: StreamMessage): void {
+  private forward(message: StreamFrame): void {
     if (this.closing) {
       this.ctx.metrics.tally.droppedMessages++;
       return;
@@ -201,8 +201,10 @@ export class DownstreamClient {
     }
     let unsubscribe: Unsubscribe;
     try {
+      // Only the bytes are forwarded: the source need not parse the payloads for this subscriber.
       unsubscribe = this.ctx.source.subscribe(stream, {
-        next: (_data, message) => this.forward(message),
+        frames: true,
+        next: (message) => this.forward(message),
         error: (error) => this.onStreamError(stream, error),
       });
     } catch (error) {

@@ -13,9 +13,9 @@ import { type Logger, silentLogger } from '../core/log.js';
 import type {
   ConnectionInfo,
   HealthVerdict,
+  Listener,
   SourceMetrics,
   StreamInfo,
-  StreamListener,
   StreamSource,
   Unsubscribe,
   UpstreamSocketMetrics,
@@ -105,7 +105,7 @@ export class LegacyStreamSource implements StreamSource {
     this.metrics.watchAdmission(this.admission);
   }
 
-  subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
+  subscribe(stream: string, listener: Listener): Unsubscribe {
     const subscriber = subscriberOf(
       'LegacyStreamSource',
       this.destroyed,

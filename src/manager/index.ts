@@ -17,9 +17,11 @@ export {
   WsManagerError,
 } from '../core/errors.js';
 export type {
+  FrameListener,
   GapEvent,
   HealthVerdict,
   MetricsSnapshot,
+  StreamFrame,
   StreamInfo,
   StreamListener,
   StreamMessage,

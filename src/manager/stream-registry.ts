@@ -8,6 +8,7 @@ import type { StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { LogDigest } from '../core/log-digest.js';
 import type { GapEvent, StreamInfo, StreamListener } from '../core/stream-source.js';
+import { readsPayload } from '../core/subscriber.js';
 import { SubscriberList } from '../core/subscriber-list.js';
 import type {
   Exchange,
@@ -49,6 +50,9 @@ interface StreamEntry {
   idleTimer: NodeJS.Timeout | undefined;
   /** Gap recovery for backfill subscribers, made when first needed. */
   refill: StreamRefill | undefined;
+  /** Whether a subscriber reads payloads (`readers`), as of the subscriptions `readersOf`. */
+  readers: boolean;
+  readersOf: readonly Subscription[] | undefined;
 }
 
 export interface RegistryHooks {
@@ -74,6 +78,7 @@ export class StreamRegistry {
   private readonly sequenceResetLog: LogDigest;
   /** The exchange's functions the hot path calls, held here so a call is one field read away. */
   private readonly sequenceRange: SequencePolicy['range'];
+  private readonly sequenceRangeIn: SequencePolicy['rangeIn'];
   private readonly frames: FrameCodec;
   /** Coarse wall clock for `lastMessageAt`, refreshed by the manager's housekeeping (a clock read per event costs more than routing it). */
   coarseNow: number;
@@ -89,6 +94,7 @@ export class StreamRegistry {
   ) {
     this.coarseNow = now();
     this.sequenceRange = exchange.sequence.range;
+    this.sequenceRangeIn = exchange.sequence.rangeIn;
     this.frames = exchange.frames;
     this.refillContext = {
       metrics,
@@ -153,6 +159,8 @@ export class StreamRegistry {
         idleSince: undefined,
         idleTimer: undefined,
         refill: undefined,
+        readers: true,
+        readersOf: undefined,
       };
       this.entries.set(stream, entry);
       created = true;
@@ -251,15 +259,61 @@ export class StreamRegistry {
     this.hooks.onRelease(entry.name, reason);
   }
 
+  /**
+   * Whether the stream's events must be parsed: some subscriber reads the payload, its candles are
+   * watched for refills, or a refill holds events back. Otherwise they may come to `dispatchUnparsed`.
+   */
+  readsData(stream: string): boolean {
+    const entry = this.entries.get(stream);
+    if (entry === undefined) return false;
+    if (entry.candles || entry.refill?.holding === true) return true;
+    // The members array is replaced on every change, so the answer holds until it is.
+    const members = entry.subscriptions.members;
+    if (entry.readersOf !== members) {
+      entry.readersOf = members;
+      entry.readers = members.some((s) => readsPayload(s.listener));
+    }
+    return entry.readers;
+  }
+
   /** Routes one event to the stream's subscribers: the hot path. */
   dispatch(socket: ConnectionSocket, stream: string, data: unknown, frame: Buffer): void {
     const entry = this.entries.get(stream);
     if (entry === undefined) return;
-    this.metrics.message();
     let range: SequenceRange | undefined;
     if (entry.sequence !== undefined && typeof data === 'object' && data !== null) {
       range = this.sequenceRange(entry.kind, data as Record<string, unknown>);
     }
+    this.route(entry, socket, range, data, frame);
+  }
+
+  /**
+   * Routes one event whose payload `frame[start..end)` was left unparsed, as `readsData` allowed: its
+   * sequence ids are read from the bytes, and subscribers (frame listeners only) get no payload.
+   */
+  dispatchUnparsed(
+    socket: ConnectionSocket,
+    stream: string,
+    frame: Buffer,
+    start: number,
+    end: number,
+  ): void {
+    const entry = this.entries.get(stream);
+    if (entry === undefined) return;
+    const range =
+      entry.sequence === undefined ? undefined : this.sequenceRangeIn(entry.kind, frame, start, end);
+    this.route(entry, socket, range, undefined, frame);
+  }
+
+  private route(
+    entry: StreamEntry,
+    socket: ConnectionSocket,
+    range: SequenceRange | undefined,
+    data: unknown,
+    frame: Buffer,
+  ): void {
+    const stream = entry.name;
+    this.metrics.message();
     if (entry.source !== socket && !this.takeFrom(entry, socket, range)) return;
     if (range !== undefined) {
       const verdict = entry.sequence!.check(range);
@@ -276,7 +330,19 @@ export class StreamRegistry {
       return;
     }
     this.deliver(entry, data, new FrameMessage(stream, data, frame, this.frames), false);
-    refill.hold(data, frame);
+    // A held event may reach a subscriber of the payload that arrives before the refill ends.
+    refill.hold(data === undefined ? this.payloadData(frame, stream) : data, frame);
+  }
+
+  /** The payload of an event routed unparsed, parsed now; undefined when it is not JSON. */
+  private payloadData(frame: Buffer, stream: string): unknown {
+    const payload = this.frames.payloadOf(frame, stream);
+    if (payload === undefined) return undefined;
+    try {
+      return JSON.parse(payload.toString());
+    } catch {
+      return undefined;
+    }
   }
 
   /** Calls `next` of the stream's subscribers: all, or only those whose `backfill` equals `backfill`. */

@@ -149,6 +149,9 @@ export interface StateChange {
 /** What a connection tells the manager; the causes it hands on are in words, as the manager shows them. */
 export interface ConnectionHooks {
   onFrame(socket: ConnectionSocket, stream: string, data: unknown, frame: Buffer): void;
+  mayLeaveUnparsed: SocketEvents['mayLeaveUnparsed'];
+  readsData: SocketEvents['readsData'];
+  onUnparsedFrame: SocketEvents['onUnparsedFrame'];
   onStateChange(connection: UpstreamConnection, change: StateChange): void;
   /** @param downForMs how long the connection had been down, for a reconnect (undefined on the first open). */
   onSocketOpen(connection: UpstreamConnection, downForMs: number | undefined): void;
@@ -214,6 +217,9 @@ export class UpstreamConnection {
     this.socketEvents = {
       onOpen: (s) => this.handleOpen(s),
       onFrame: ctx.hooks.onFrame,
+      mayLeaveUnparsed: ctx.hooks.mayLeaveUnparsed,
+      readsData: ctx.hooks.readsData,
+      onUnparsedFrame: ctx.hooks.onUnparsedFrame,
       onReject: (s, method, streams, error) => this.handleReject(s, method, streams, error),
       onShutdownNotice: (s) => {
         if (s === this.current) this.rotate({ code: 'shutdown_notice' });

@@ -130,6 +130,15 @@ export interface ConnectionSocket {
 export interface SocketEvents {
   onOpen(socket: ConnectionSocket): void;
   onFrame(socket: ConnectionSocket, stream: string, data: unknown, frame: Buffer): void;
+  /**
+   * Whether some stream may be read unparsed (it has frame listeners): asked once per frame; when not,
+   * the frame reader is not asked to look for the stream in the bytes first.
+   */
+  mayLeaveUnparsed(): boolean;
+  /** Whether `stream`'s events must be parsed (`FrameHandler.readsData`): asked once per event frame. */
+  readsData(stream: string): boolean;
+  /** A stream event left unparsed (see `readsData`): its payload is `frame[start..end)`. */
+  onUnparsedFrame(socket: ConnectionSocket, stream: string, frame: Buffer, start: number, end: number): void;
   onReject(socket: ConnectionSocket, method: ControlMethod, streams: string[], error: ExchangeError): void;
   onShutdownNotice(socket: ConnectionSocket): void;
   onMalformed(socket: ConnectionSocket, detail: string): void;
@@ -198,7 +207,8 @@ export class UpstreamSocket implements ConnectionSocket {
   private cause: SocketCause | undefined;
   private refusal: UpgradeRefusal | undefined;
   private closedCallbacks: Array<() => void> = [];
-  private readonly frames: FrameHandler = {
+  /** The frame reader's handler when every event is parsed. */
+  private readonly parsedFrames: FrameHandler = {
     // After an UNSUBSCRIBE (sent, or still waiting for the pacing window) the exchange keeps sending
     // the stream for a while; those frames belong to no subscriber of this socket any more.
     event: (stream, data, frame) => {
@@ -209,6 +219,15 @@ export class UpstreamSocket implements ConnectionSocket {
     // An application-level pong (text or JSON) answers a probe as a WebSocket pong would.
     heartbeat: () => this.liveness?.pong(),
     malformed: (detail) => this.events.onMalformed(this, detail),
+  };
+  /** The same, also taking the events of streams nobody parses unparsed. */
+  private readonly frames: FrameHandler = {
+    ...this.parsedFrames,
+    // A stream no longer wanted is dropped either way: nothing needs its payload.
+    readsData: (stream) => this.wanted.has(stream) && this.events.readsData(stream),
+    unparsedEvent: (stream, frame, start, end) => {
+      if (this.wanted.has(stream)) this.events.onUnparsedFrame(this, stream, frame, start, end);
+    },
   };
 
   constructor(
@@ -345,7 +364,7 @@ export class UpstreamSocket implements ConnectionSocket {
     this.liveness?.frame();
     this.readFrame(
       Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw),
-      this.frames,
+      this.events.mayLeaveUnparsed() ? this.frames : this.parsedFrames,
     );
   }
 

@@ -10,8 +10,10 @@ import type { Logger } from '../core/log.js';
 import type {
   BookCapability,
   ConnectionInfo,
+  FrameListener,
   HealthVerdict,
   Implementation,
+  Listener,
   SourceMetrics,
   StreamInfo,
   StreamListener,
@@ -19,7 +21,7 @@ import type {
   Unsubscribe,
   UpstreamSocketMetrics,
 } from '../core/stream-source.js';
-import { subscriberOf } from '../core/subscriber.js';
+import { readsPayload, subscriberOf } from '../core/subscriber.js';
 import type { Exchange } from '../exchange/exchange.js';
 import { UpstreamAdmission } from '../limits/upstream-admission.js';
 import { ManagerMetrics } from '../metrics/manager-metrics.js';
@@ -62,6 +64,8 @@ export class WSManager implements StreamSource {
   /** Local order books by `symbol:depth`, each shared by all its subscribers. */
   private readonly syncedBooks = new Map<string, SyncedOrderBook>();
   private destroyed = false;
+  /** A frame listener has subscribed: the frame reader looks for streams it may leave unparsed. */
+  private frameListened = false;
   private destroying: Promise<void> | undefined;
   private exhaustedCause: SocketCause | undefined;
   private serial = 0;
@@ -148,8 +152,10 @@ export class WSManager implements StreamSource {
     stream: S,
     listener: StreamListener<DefaultStreamPayload<S>> | StreamListener<DefaultStreamPayload<S>>['next'],
   ): Unsubscribe;
-  subscribe(stream: string, listener: StreamListener | StreamListener['next']): Unsubscribe {
+  subscribe(stream: string, listener: FrameListener): Unsubscribe;
+  subscribe(stream: string, listener: Listener): Unsubscribe {
     const subscriber = subscriberOf('WSManager', this.destroyed, this.exchange.streams, stream, listener);
+    if (!readsPayload(subscriber)) this.frameListened = true;
     // A plain function is delivered to as is, saving a bound-function hop per event.
     return typeof listener === 'function'
       ? this.streams.add(stream, subscriber, listener)
@@ -365,6 +371,10 @@ export class WSManager implements StreamSource {
   private connectionHooks(): ConnectionHooks {
     return {
       onFrame: (socket, stream, data, frame) => this.streams.dispatch(socket, stream, data, frame),
+      mayLeaveUnparsed: () => this.frameListened,
+      readsData: (stream) => this.streams.readsData(stream),
+      onUnparsedFrame: (socket, stream, frame, start, end) =>
+        this.streams.dispatchUnparsed(socket, stream, frame, start, end),
       onStateChange: () => this.health(),
       onSocketOpen: (_connection, downForMs) => {
         this.exhaustedCause = undefined;

@@ -80,3 +80,49 @@ describe('combinedFrame', () => {
     ]);
   });
 });
+
+describe('readCombinedFrame for a handler that reads some streams unparsed', () => {
+  function readUnparsed(text: string, parsed: readonly string[]): Seen[] {
+    const seen: Seen[] = [];
+    const frame = Buffer.from(text);
+    readCombinedFrame(frame, {
+      event: (stream, data) => seen.push(['event', stream, data]),
+      readsData: (stream) => parsed.includes(stream),
+      unparsedEvent: (stream, bytes, start, end) => {
+        assert.equal(bytes, frame, 'the event carries the frame it came in');
+        seen.push(['unparsed', stream, bytes.toString('utf8', start, end)]);
+      },
+      shutdown: () => seen.push(['shutdown']),
+      reply: (id, error) => seen.push(['reply', id, error]),
+      malformed: (detail) => seen.push(['malformed', detail]),
+    });
+    return seen;
+  }
+
+  it('hands on the payload bytes of a stream nobody parses, and parses the others', () => {
+    const text = '{"stream":"btcusdt@trade","data":{"e":"trade","t":7} }\n';
+    assert.deepEqual(readUnparsed(text, []), [['unparsed', 'btcusdt@trade', '{"e":"trade","t":7}']]);
+    assert.deepEqual(readUnparsed(text, ['btcusdt@trade']), [
+      ['event', 'btcusdt@trade', { e: 'trade', t: 7 }],
+    ]);
+  });
+
+  it('parses whatever is not laid out as Binance sends events', () => {
+    assert.deepEqual(readUnparsed('{"data":{"t":7},"stream":"btcusdt@trade"}', []), [
+      ['event', 'btcusdt@trade', { t: 7 }],
+    ]);
+    assert.deepEqual(readUnparsed('{"stream":"!serverShutdown","data":{}}', []), [['shutdown']]);
+    assert.deepEqual(readUnparsed('{"stream":"btcusdt@trade","data":}', []), [
+      ['malformed', 'frame that is not JSON'],
+    ]);
+  });
+
+  it('does not check the payload of a stream nobody parses', () => {
+    assert.deepEqual(readUnparsed('{"stream":"btcusdt@trade","data":nope}', []), [
+      ['unparsed', 'btcusdt@trade', 'nope'],
+    ]);
+    assert.deepEqual(readUnparsed('{"stream":"btcusdt@trade","data":{"t":7}', []), [
+      ['unparsed', 'btcusdt@trade', '{"t":7'],
+    ]);
+  });
+});

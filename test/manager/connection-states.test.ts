@@ -137,6 +137,9 @@ function rig(maxAttempts = 2, attemptLimit = 300): Rig {
   const ignore = () => {};
   const hooks: ConnectionHooks = {
     onFrame: ignore,
+    mayLeaveUnparsed: () => false,
+    readsData: () => true,
+    onUnparsedFrame: ignore,
     onStateChange: (_c, change) => {
       assert.ok(
         TRANSITIONS[change.from].includes(change.to),

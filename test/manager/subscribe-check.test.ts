@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCodes, InvalidArgumentError, StreamError } from '../../src/core/errors.js';
-import type { StreamListener } from '../../src/core/stream-source.js';
+import type { StreamListener, StreamSource } from '../../src/core/stream-source.js';
 import { subscriberOf } from '../../src/core/subscriber.js';
 import { binance } from '../../src/exchange/binance/index.js';
 import { LegacyStreamSource } from '../../src/legacy/legacy-stream-source.js';
@@ -45,7 +45,7 @@ test('refuses after destroy first, then a bad name, then a listener without next
 
 test('WSManager and the legacy baseline refuse the same subscriptions with the same codes', async () => {
   // No socket is opened: every call below is refused before any upstream work.
-  const sources = [
+  const sources: StreamSource[] = [
     new WSManager({ url: 'ws://127.0.0.1:9' }),
     new LegacyStreamSource({ url: 'ws://127.0.0.1:9' }),
   ];

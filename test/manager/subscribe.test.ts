@@ -266,3 +266,42 @@ test('rxjs retry() re-subscribes after WS_ERR_SUBSCRIBE_REJECTED and receives ev
     await local.close();
   }
 });
+
+test('frame listeners get the bytes; a stream only they read is routed without parsing its payloads', async () => {
+  const manager = new WSManager({ url: sim.url });
+  const parse = JSON.parse;
+  let parsed = 0;
+  JSON.parse = ((text: string, reviver?: Parameters<typeof parse>[1]) => {
+    if (text.startsWith('{"stream":"bnbusdt@trade"')) parsed++;
+    return parse(text, reviver);
+  }) as typeof JSON.parse;
+  try {
+    const frames: Buffer[] = [];
+    const unFrames = manager.subscribe('bnbusdt@trade', {
+      frames: true,
+      next: (frame) => frames.push(frame.payloadBytes()),
+    });
+    await waitFor('frames', () => frames.length >= 5);
+    assert.equal(parsed, 0, 'no frame of a stream only frame listeners read is parsed');
+    const ids = frames.map((bytes) => (parse(bytes.toString()) as { t: number }).t);
+    assert.deepEqual(
+      ids,
+      ids.map((_, i) => ids[0]! + i),
+      'events in order, once each',
+    );
+    const data: unknown[] = [];
+    const unData = manager.subscribe('bnbusdt@trade', (d) => data.push(d));
+    await waitFor('data', () => data.length >= 3);
+    assert.ok(parsed >= 3, 'a subscriber of the payload gets it parsed');
+    assert.equal((data[0] as { e: string }).e, 'trade');
+    unData();
+    const since = parsed;
+    const count = frames.length;
+    await waitFor('more frames', () => frames.length >= count + 5);
+    assert.ok(parsed <= since + 1, 'unparsed again once only frame listeners are left');
+    unFrames();
+  } finally {
+    JSON.parse = parse;
+    await manager.destroy();
+  }
+});

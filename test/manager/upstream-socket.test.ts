@@ -49,6 +49,9 @@ function openSocket(url: string): {
     {
       onOpen,
       onFrame: ignore,
+      mayLeaveUnparsed: () => false,
+      readsData: () => true,
+      onUnparsedFrame: ignore,
       onReject: ignore,
       onShutdownNotice: ignore,
       onMalformed: ignore,

@@ -7,7 +7,8 @@
  * `{"error":{"code":..,"msg":..},"id":..}`; clients must accept both.
  *
  * The readers hand the frame to a handler instead of returning a description of it: they run once per
- * stream event, and an ordinary event then costs one JSON.parse and no further allocation.
+ * stream event, and an ordinary event then costs one JSON.parse and no further allocation, or no parse
+ * at all when the handler does not read the stream's payload (`FrameHandler.readsData`).
  */
 
 import type { ExchangeError, FrameHandler } from '../exchange.js';
@@ -21,6 +22,7 @@ export const SERVER_SHUTDOWN_STREAM = '!serverShutdown';
 
 /** Reads one frame of a combined-stream connection. */
 export function readCombinedFrame(frame: Buffer, handler: FrameHandler): void {
+  if (handler.readsData !== undefined && readUnparsed(frame, handler)) return;
   const obj = parseObject(frame, handler);
   if (obj === undefined) return;
   const stream = obj['stream'];
@@ -57,6 +59,52 @@ export function readRawFrame(frame: Buffer, handler: FrameHandler): void {
   )
     handler.shutdown();
   else handler.event(undefined, data, frame);
+}
+
+const STREAM_OPENING = Buffer.from('{"stream":"');
+const DATA_KEY = Buffer.from('","data":');
+
+/**
+ * Reads an event frame laid out exactly as Binance sends it, `{"stream":"<name>","data":<payload>}`,
+ * from its bytes, and hands it on unparsed when the handler does not read the stream's payload. False
+ * (nothing called) when the frame is laid out otherwise, is the shutdown notice, or is to be parsed.
+ */
+function readUnparsed(frame: Buffer, handler: FrameHandler): boolean {
+  const opening = STREAM_OPENING.length;
+  if (!bytesAt(frame, 0, STREAM_OPENING)) return false;
+  // Stream names are ASCII without escapes; anything else is left to the parse.
+  let close = opening;
+  for (; close < frame.length; close++) {
+    const c = frame[close]!;
+    if (c === QUOTE) break;
+    if (c === BACKSLASH || c >= 0x80) return false;
+  }
+  const start = close + DATA_KEY.length;
+  if (!bytesAt(frame, close, DATA_KEY)) return false;
+  let end = frame.length - 1;
+  while (end > start && isSpace(frame[end]!)) end--;
+  if (frame[end] !== CLOSE_BRACE) return false;
+  while (end > start && isSpace(frame[end - 1]!)) end--;
+  if (end <= start) return false;
+  const stream = frame.toString('latin1', opening, close);
+  if (stream === SERVER_SHUTDOWN_STREAM || handler.readsData!(stream)) return false;
+  handler.unparsedEvent!(stream, frame, start, end);
+  return true;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const CLOSE_BRACE = 0x7d;
+
+/** Whether `frame` holds `bytes` at `at` (a loop: cheaper than a native compare for a few bytes). */
+function bytesAt(frame: Buffer, at: number, bytes: Buffer): boolean {
+  if (at + bytes.length > frame.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (frame[at + i] !== bytes[i]) return false;
+  return true;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 /** The error a control reply carries, in either envelope; undefined for a success. */

@@ -28,6 +28,7 @@ import {
   PONG_DEADLINE_MS,
   parseStreamName,
   sequenceRange,
+  sequenceRangeIn,
 } from './streams.js';
 
 const CONTROL_METHODS = { subscribe: 'SUBSCRIBE', unsubscribe: 'UNSUBSCRIBE' } as const;
@@ -83,6 +84,7 @@ export const binance: Exchange = Object.freeze<Exchange>({
   sequence: {
     ruleOf: sequenceRule,
     range: sequenceRange,
+    rangeIn: sequenceRangeIn,
   },
   history: binanceHistory,
   book: binanceOrderBook,

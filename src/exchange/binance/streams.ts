@@ -143,3 +143,186 @@ export function sequenceRange(kind: string, data: Record<string, unknown>): Sequ
 function single(v: unknown): SequenceRange | undefined {
   return typeof v === 'number' ? { first: v, last: v } : undefined;
 }
+
+/** The key bytes `sequenceRange` reads per kind: [first id, last id] (the same key for single ids). */
+function idKeys(kind: string): readonly [number, number] | undefined {
+  switch (kind) {
+    case 'trade':
+      return T_KEYS;
+    case 'aggTrade':
+      return A_KEYS;
+    case 'depth':
+      return DEPTH_KEYS;
+    case 'bookTicker':
+      return U_KEYS;
+    default:
+      return undefined;
+  }
+}
+const T_KEYS = [0x74, 0x74] as const;
+const A_KEYS = [0x61, 0x61] as const;
+const DEPTH_KEYS = [0x55, 0x75] as const;
+const U_KEYS = [0x75, 0x75] as const;
+
+/**
+ * `sequenceRange` of the payload `bytes[start..end)`, read from its bytes: the top-level members of the
+ * event object are walked (nested objects, arrays and strings skipped whole, so kline's `k.t` is not
+ * taken for a trade id) and only the id members' values are read. Whatever the walk is not sure of (a
+ * negative, fractional or long number, an escaped key, bytes that are no object) is left to a full parse.
+ */
+export function sequenceRangeIn(
+  kind: string,
+  bytes: Buffer,
+  start: number,
+  end: number,
+): SequenceRange | undefined {
+  const keys = idKeys(kind);
+  if (keys === undefined) return undefined;
+  if (!scanIds(bytes, start, end, keys[0], keys[1])) return parsedRange(kind, bytes, start, end);
+  const first = scannedFirst;
+  const last = scannedLast;
+  // NaN: the member is absent or not a number, as `sequenceRange` reads it.
+  if (Number.isNaN(first) || Number.isNaN(last)) return undefined;
+  return { first, last };
+}
+
+function parsedRange(kind: string, bytes: Buffer, start: number, end: number): SequenceRange | undefined {
+  let data: unknown;
+  try {
+    data = JSON.parse(bytes.toString('utf8', start, end));
+  } catch {
+    return undefined;
+  }
+  return typeof data === 'object' && data !== null
+    ? sequenceRange(kind, data as Record<string, unknown>)
+    : undefined;
+}
+
+// The walk's answers, in module state rather than a result object per event.
+let scannedFirst = Number.NaN;
+let scannedLast = Number.NaN;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const ZERO = 0x30;
+const NINE = 0x39;
+/** Digits of an id read exactly: 15 stay below 2^53. */
+const MAX_DIGITS = 15;
+
+/**
+ * Walks the top-level members of the object in `bytes[start..end)`, leaving the values of the members
+ * named by the one-byte keys `firstKey` and `lastKey` in `scannedFirst` and `scannedLast` (NaN when
+ * absent or not a number; the last member of a repeated key wins, as in JSON.parse). False when unsure.
+ */
+function scanIds(bytes: Buffer, start: number, end: number, firstKey: number, lastKey: number): boolean {
+  scannedFirst = Number.NaN;
+  scannedLast = Number.NaN;
+  let i = skipSpace(bytes, start, end);
+  if (bytes[i] !== OPEN_BRACE) return false;
+  i = skipSpace(bytes, i + 1, end);
+  if (bytes[i] === CLOSE_BRACE) return skipSpace(bytes, i + 1, end) === end;
+  for (;;) {
+    if (i >= end || bytes[i] !== QUOTE) return false;
+    let key = -1;
+    if (i + 2 < end && bytes[i + 2] === QUOTE && bytes[i + 1] !== BACKSLASH) {
+      key = bytes[i + 1]!;
+      i += 3;
+    } else {
+      // A longer key is none of the ids, unless an escape spells one.
+      for (i++; i < end && bytes[i] !== QUOTE; i++) if (bytes[i] === BACKSLASH) return false;
+      i++;
+    }
+    i = skipSpace(bytes, i, end);
+    if (bytes[i] !== COLON) return false;
+    i = skipSpace(bytes, i + 1, end);
+    if (i >= end) return false;
+    if (key === firstKey || key === lastKey) {
+      let value = Number.NaN;
+      const c = bytes[i]!;
+      if (c >= ZERO && c <= NINE) {
+        let n = 0;
+        let j = i;
+        for (; j < end; j++) {
+          const d = bytes[j]!;
+          if (d < ZERO || d > NINE) break;
+          n = n * 10 + (d - ZERO);
+        }
+        // A fraction, an exponent, a leading zero or too many digits: JSON.parse reads it better.
+        if (j - i > MAX_DIGITS || (c === ZERO && j - i > 1)) return false;
+        const next = bytes[j];
+        if (next !== COMMA && next !== CLOSE_BRACE && !isSpace(next)) return false;
+        value = n;
+        i = j;
+      } else {
+        if (c === 0x2d) return false; // a negative number
+        i = skipValue(bytes, i, end);
+        if (i < 0) return false;
+      }
+      if (key === firstKey) scannedFirst = value;
+      if (key === lastKey) scannedLast = value;
+    } else {
+      i = skipValue(bytes, i, end);
+      if (i < 0) return false;
+    }
+    i = skipSpace(bytes, i, end);
+    const sep = bytes[i];
+    if (sep === CLOSE_BRACE) return skipSpace(bytes, i + 1, end) === end;
+    if (sep !== COMMA) return false;
+    i = skipSpace(bytes, i + 1, end);
+  }
+}
+
+function isSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function skipSpace(bytes: Buffer, i: number, end: number): number {
+  while (i < end && isSpace(bytes[i])) i++;
+  return i;
+}
+
+/** The index after the string opening at `i`, or -1 when it does not end before `end`. */
+function skipString(bytes: Buffer, i: number, end: number): number {
+  for (let j = i + 1; j < end; j++) {
+    const c = bytes[j];
+    if (c === BACKSLASH) j++;
+    else if (c === QUOTE) return j + 1;
+  }
+  return -1;
+}
+
+/** The index after the value starting at `i`, or -1 when it does not end before `end`. */
+function skipValue(bytes: Buffer, i: number, end: number): number {
+  const c = bytes[i];
+  if (c === QUOTE) return skipString(bytes, i, end);
+  if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+    let depth = 0;
+    for (let j = i; j < end; j++) {
+      const b = bytes[j];
+      if (b === QUOTE) {
+        j = skipString(bytes, j, end);
+        if (j < 0) return -1;
+        j--;
+      } else if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
+      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+    return -1;
+  }
+  // A number or a literal: up to the next separator.
+  let j = i;
+  while (j < end) {
+    const b = bytes[j];
+    if (b === COMMA || b === CLOSE_BRACE || b === CLOSE_BRACKET || isSpace(b)) return j;
+    j++;
+  }
+  return -1;
+}
