@@ -64,7 +64,8 @@ async function runAgainst(role: 'ingest' | 'serve', port: number) {
   return { code, exitedAt: Date.now(), stderr };
 }
 
-describe('NATS_URL pointing at something that is not NATS', () => {
+// The four cases run at once: each waits out the connect timeout, and they share nothing but the CPU.
+describe('NATS_URL pointing at something that is not NATS', { concurrency: true }, () => {
   for (const role of ['ingest', 'serve'] as const) {
     for (const [kind, make] of [
       ['a silent TCP listener', silentTcp],
