@@ -10,13 +10,7 @@ import { LogDigest } from '../core/log-digest.js';
 import type { GapEvent, StreamInfo, StreamListener } from '../core/stream-source.js';
 import { readsPayload } from '../core/subscriber.js';
 import { SubscriberList } from '../core/subscriber-list.js';
-import type {
-  Exchange,
-  FrameCodec,
-  ParsedStream,
-  SequencePolicy,
-  SequenceRange,
-} from '../exchange/exchange.js';
+import type { Exchange, FrameCodec, SequencePolicy, SequenceRange } from '../exchange/exchange.js';
 import type { CleanupReason, ManagerMetrics } from '../metrics/manager-metrics.js';
 import { GapDetector } from './gap-detector.js';
 import { COMBINED, FrameMessage } from './stream-message.js';
@@ -34,7 +28,6 @@ interface Subscription {
 
 interface StreamEntry {
   readonly name: string;
-  readonly parsed: ParsedStream;
   readonly kind: string;
   /** Its ids grow by one per event: a jump is a gap (`SequenceRule` `contiguous`). */
   readonly contiguous: boolean;
@@ -147,7 +140,6 @@ export class StreamRegistry {
       const rule = this.exchange.sequence.ruleOf(parsed.kind);
       entry = {
         name: stream,
-        parsed,
         kind: parsed.kind,
         contiguous: rule === 'contiguous',
         candles: this.exchange.history.refillBy(parsed.kind) === 'candles',
@@ -384,7 +376,8 @@ export class StreamRegistry {
   }
 
   private refillOf(entry: StreamEntry): StreamRefill {
-    entry.refill ??= new StreamRefill(entry.parsed, this.refillContext, {
+    // Parsed again here rather than kept per stream: few streams ever need a refill.
+    entry.refill ??= new StreamRefill(this.exchange.streams.parse(entry.name)!, this.refillContext, {
       present: () => entry.subscriptions.members.some((s) => s.backfill),
       // Refilled frames are built in the combined form, whatever the exchange's own envelope.
       deliver: (data, frame) =>
