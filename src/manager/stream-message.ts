@@ -15,6 +15,9 @@ export const COMBINED: FrameLayout = Object.freeze({ framesAreCombined: true, pa
 
 export class FrameMessage implements StreamMessage {
   private payload: Buffer | undefined;
+  /** The payload's place in the frame when its reader found it; -1 until then. */
+  private payloadStart = -1;
+  private payloadEnd = -1;
   /** The combined frame, when the received frame is not one. */
   private combined: Buffer | undefined;
 
@@ -29,6 +32,12 @@ export class FrameMessage implements StreamMessage {
     private readonly layout: FrameLayout,
   ) {}
 
+  /** Where the payload lies in the frame, when the frame's reader found it: `payloadBytes` slices there. */
+  payloadAt(start: number, end: number): void {
+    this.payloadStart = start;
+    this.payloadEnd = end;
+  }
+
   frameBytes(): Buffer {
     if (this.layout.framesAreCombined) return this.frame;
     this.combined ??= combinedFrame(this.stream, this.payloadBytes());
@@ -41,7 +50,10 @@ export class FrameMessage implements StreamMessage {
    */
   payloadBytes(): Buffer {
     if (this.payload === undefined)
-      this.payload = this.layout.payloadOf(this.frame, this.stream) ?? serialise(this.data);
+      this.payload =
+        this.payloadStart >= 0
+          ? this.frame.subarray(this.payloadStart, this.payloadEnd)
+          : (this.layout.payloadOf(this.frame, this.stream) ?? serialise(this.data));
     return this.payload;
   }
 }

@@ -294,7 +294,7 @@ export class StreamRegistry {
     if (entry === undefined) return;
     const range =
       entry.sequence === undefined ? undefined : this.sequenceRangeIn(entry.kind, frame, start, end);
-    this.route(entry, socket, range, undefined, frame);
+    this.route(entry, socket, range, undefined, frame, start, end);
   }
 
   private route(
@@ -303,6 +303,9 @@ export class StreamRegistry {
     range: SequenceRange | undefined,
     data: unknown,
     frame: Buffer,
+    /** Where the payload lies in `frame`, when the reader found it (an unparsed event); else -1. */
+    payloadStart = -1,
+    payloadEnd = -1,
   ): void {
     const stream = entry.name;
     this.metrics.message();
@@ -318,12 +321,19 @@ export class StreamRegistry {
     if (entry.subscriptions.size === 0) return;
     const refill = entry.refill;
     if (refill === undefined || !refill.holding) {
-      this.deliver(entry, data, new FrameMessage(stream, data, frame, this.frames), undefined);
+      this.deliver(entry, data, this.message(stream, data, frame, payloadStart, payloadEnd), undefined);
       return;
     }
-    this.deliver(entry, data, new FrameMessage(stream, data, frame, this.frames), false);
+    this.deliver(entry, data, this.message(stream, data, frame, payloadStart, payloadEnd), false);
     // A held event may reach a subscriber of the payload that arrives before the refill ends.
     refill.hold(data === undefined ? this.payloadData(frame, stream) : data, frame);
+  }
+
+  private message(stream: string, data: unknown, frame: Buffer, start: number, end: number): FrameMessage {
+    const message = new FrameMessage(stream, data, frame, this.frames);
+    // The reader found the payload already: no second scan of the envelope when it is asked for.
+    if (start >= 0) message.payloadAt(start, end);
+    return message;
   }
 
   /** The payload of an event routed unparsed, parsed now; undefined when it is not JSON. */
