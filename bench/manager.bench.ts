@@ -235,8 +235,13 @@ async function coldStartCase(): Promise<void> {
 console.log(
   `manager.bench: node ${process.version}; throughput: ${ROUNDS} alternating rounds of ${PHASE_MS} ms per side after ${WARMUP_MS} ms warm-up; simulator in a child process`,
 );
-await throughputCase('1 stream x 1 subscriber', 1, 1);
-await throughputCase('1 stream x 100 subscribers', 1, 100);
-await throughputCase('1,000 streams x 1 subscriber', 1000, 1);
-await heapCase();
-await coldStartCase();
+// MANAGER_BENCH_CASES=heap,cold (any of throughput, heap, cold) runs only those cases.
+const only = process.env['MANAGER_BENCH_CASES']?.split(',');
+const runs = (name: string): boolean => only === undefined || only.includes(name);
+if (runs('throughput')) {
+  await throughputCase('1 stream x 1 subscriber', 1, 1);
+  await throughputCase('1 stream x 100 subscribers', 1, 100);
+  await throughputCase('1,000 streams x 1 subscriber', 1000, 1);
+}
+if (runs('heap')) await heapCase();
+if (runs('cold')) await coldStartCase();

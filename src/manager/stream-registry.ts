@@ -26,26 +26,38 @@ interface Subscription {
   readonly backfill: boolean;
 }
 
-interface StreamEntry {
-  readonly name: string;
+/** What the exchange says about one kind of stream: one object per kind, shared by its streams. */
+interface KindRules {
   readonly kind: string;
   /** Its ids grow by one per event: a jump is a gap (`SequenceRule` `contiguous`). */
   readonly contiguous: boolean;
   /** Missed events show as candles whose closing update never came (`HistoryProcedure.refillBy`). */
   readonly candles: boolean;
-  readonly subscriptions: SubscriberList<Subscription>;
-  readonly sequence: GapDetector | undefined;
+}
+
+/**
+ * One stream: the list of its subscriptions (the entry is that list, so a stream costs one object less:
+ * a manager holds thousands) and its state.
+ */
+class StreamEntry extends SubscriberList<Subscription> {
   /** The socket this stream's events are taken from. */
-  source: ConnectionSocket | undefined;
-  messages: number;
-  lastMessageAt: number | undefined;
-  idleSince: number | undefined;
-  idleTimer: NodeJS.Timeout | undefined;
+  source: ConnectionSocket | undefined = undefined;
+  messages = 0;
+  lastMessageAt: number | undefined = undefined;
+  idleSince: number | undefined = undefined;
+  idleTimer: NodeJS.Timeout | undefined = undefined;
   /** Gap recovery for backfill subscribers, made when first needed. */
-  refill: StreamRefill | undefined;
-  /** Whether a subscriber reads payloads (`readers`), as of the subscriptions `readersOf`. */
-  readers: boolean;
-  readersOf: readonly Subscription[] | undefined;
+  refill: StreamRefill | undefined = undefined;
+  /** How many subscribers read payloads (`readsPayload`): with none, events may go unparsed. */
+  readers = 0;
+
+  constructor(
+    readonly name: string,
+    readonly rules: KindRules,
+    readonly sequence: GapDetector | undefined,
+  ) {
+    super();
+  }
 }
 
 export interface RegistryHooks {
@@ -63,6 +75,7 @@ export interface RegistryHooks {
 
 export class StreamRegistry {
   private readonly entries = new Map<string, StreamEntry>();
+  private readonly kinds = new Map<string, KindRules>();
   private subscriberCount = 0;
   private idleCount = 0;
   private readonly refillContext: RefillContext;
@@ -136,24 +149,13 @@ export class StreamRegistry {
     let entry = this.entries.get(stream);
     let created = false;
     if (entry === undefined) {
-      const parsed = this.exchange.streams.parse(stream)!;
-      const rule = this.exchange.sequence.ruleOf(parsed.kind);
-      entry = {
-        name: stream,
-        kind: parsed.kind,
-        contiguous: rule === 'contiguous',
-        candles: this.exchange.history.refillBy(parsed.kind) === 'candles',
-        subscriptions: new SubscriberList(),
-        sequence: rule === undefined ? undefined : new GapDetector(rule === 'contiguous'),
-        source: undefined,
-        messages: 0,
-        lastMessageAt: undefined,
-        idleSince: undefined,
-        idleTimer: undefined,
-        refill: undefined,
-        readers: true,
-        readersOf: undefined,
-      };
+      const rules = this.rulesOf(this.exchange.streams.parse(stream)!.kind);
+      const rule = this.exchange.sequence.ruleOf(rules.kind);
+      entry = new StreamEntry(
+        stream,
+        rules,
+        rule === undefined ? undefined : new GapDetector(rule === 'contiguous'),
+      );
       this.entries.set(stream, entry);
       created = true;
     } else if (entry.idleSince !== undefined) {
@@ -162,7 +164,8 @@ export class StreamRegistry {
     const backfill =
       listener.recovery === undefined ? this.defaultBackfill : listener.recovery === 'backfill';
     const subscription: Subscription = { listener, next, backfill };
-    entry.subscriptions.add(subscription);
+    entry.add(subscription);
+    if (readsPayload(listener)) entry.readers++;
     this.subscriberCount++;
     this.updateGauges();
     if (created) {
@@ -173,10 +176,24 @@ export class StreamRegistry {
     return () => this.removeSubscription(owner, subscription);
   }
 
+  private rulesOf(kind: string): KindRules {
+    let rules = this.kinds.get(kind);
+    if (rules === undefined) {
+      rules = {
+        kind,
+        contiguous: this.exchange.sequence.ruleOf(kind) === 'contiguous',
+        candles: this.exchange.history.refillBy(kind) === 'candles',
+      };
+      this.kinds.set(kind, rules);
+    }
+    return rules;
+  }
+
   private removeSubscription(entry: StreamEntry, subscription: Subscription): void {
-    if (!entry.subscriptions.remove(subscription)) return;
+    if (!entry.remove(subscription)) return;
+    if (readsPayload(subscription.listener)) entry.readers--;
     this.subscriberCount--;
-    if (entry.subscriptions.size === 0 && this.entries.get(entry.name) === entry) this.enterIdle(entry);
+    if (entry.size === 0 && this.entries.get(entry.name) === entry) this.enterIdle(entry);
     this.updateGauges();
   }
 
@@ -228,7 +245,7 @@ export class StreamRegistry {
   fail(stream: string, error: StreamError, reason: CleanupReason): void {
     const entry = this.entries.get(stream);
     if (entry === undefined) return;
-    const ended = entry.subscriptions.members;
+    const ended = entry.members;
     this.release(entry, reason);
     for (const s of ended) {
       try {
@@ -242,8 +259,9 @@ export class StreamRegistry {
   private release(entry: StreamEntry, reason: CleanupReason): void {
     if (this.entries.get(entry.name) !== entry) return;
     if (entry.idleSince !== undefined) this.leaveIdle(entry);
-    this.subscriberCount -= entry.subscriptions.size;
-    entry.subscriptions.clear();
+    this.subscriberCount -= entry.size;
+    entry.clear();
+    entry.readers = 0;
     entry.refill?.end();
     this.entries.delete(entry.name);
     this.metrics.cleanedUp(reason);
@@ -258,14 +276,7 @@ export class StreamRegistry {
   readsData(stream: string): boolean {
     const entry = this.entries.get(stream);
     if (entry === undefined) return false;
-    if (entry.candles || entry.refill?.holding === true) return true;
-    // The members array is replaced on every change, so the answer holds until it is.
-    const members = entry.subscriptions.members;
-    if (entry.readersOf !== members) {
-      entry.readersOf = members;
-      entry.readers = members.some((s) => readsPayload(s.listener));
-    }
-    return entry.readers;
+    return entry.readers > 0 || entry.rules.candles || entry.refill?.holding === true;
   }
 
   /** Routes one event to the stream's subscribers: the hot path. */
@@ -274,7 +285,7 @@ export class StreamRegistry {
     if (entry === undefined) return;
     let range: SequenceRange | undefined;
     if (entry.sequence !== undefined && typeof data === 'object' && data !== null) {
-      range = this.sequenceRange(entry.kind, data as Record<string, unknown>);
+      range = this.sequenceRange(entry.rules.kind, data as Record<string, unknown>);
     }
     this.route(entry, socket, range, data, frame);
   }
@@ -293,7 +304,7 @@ export class StreamRegistry {
     const entry = this.entries.get(stream);
     if (entry === undefined) return;
     const range =
-      entry.sequence === undefined ? undefined : this.sequenceRangeIn(entry.kind, frame, start, end);
+      entry.sequence === undefined ? undefined : this.sequenceRangeIn(entry.rules.kind, frame, start, end);
     this.route(entry, socket, range, undefined, frame, start, end);
   }
 
@@ -315,10 +326,10 @@ export class StreamRegistry {
       if (verdict.kind === 'duplicate') return;
       if (verdict.kind === 'gap') this.gapFound(entry, verdict.expected, verdict.received, verdict.missed);
     }
-    if (entry.candles) this.refillOf(entry).candleEvent(data);
+    if (entry.rules.candles) this.refillOf(entry).candleEvent(data);
     entry.messages++;
     entry.lastMessageAt = this.coarseNow;
-    if (entry.subscriptions.size === 0) return;
+    if (entry.size === 0) return;
     const refill = entry.refill;
     if (refill === undefined || !refill.holding) {
       this.deliver(entry, data, this.message(stream, data, frame, payloadStart, payloadEnd), undefined);
@@ -354,12 +365,11 @@ export class StreamRegistry {
     message: FrameMessage,
     backfill: boolean | undefined,
   ): void {
-    const list = entry.subscriptions;
-    const subscriptions = list.members;
+    const subscriptions = entry.members;
     for (let i = 0; i < subscriptions.length; i++) {
       const s = subscriptions[i]!;
       // A handler may unsubscribe another subscriber of this stream while the loop runs.
-      if (!list.holds(subscriptions, s)) continue;
+      if (!entry.holds(subscriptions, s)) continue;
       if (backfill !== undefined && s.backfill !== backfill) continue;
       try {
         s.next(data, message);
@@ -377,7 +387,7 @@ export class StreamRegistry {
   private gapFound(entry: StreamEntry, expected: number, received: number, missed: number): void {
     this.metrics.gap(missed);
     const gap: GapEvent = { stream: entry.name, expected, received, missed };
-    if (!entry.subscriptions.members.some((s) => s.backfill)) {
+    if (!entry.members.some((s) => s.backfill)) {
       this.notifyGap(entry, gap, undefined);
       return;
     }
@@ -388,7 +398,7 @@ export class StreamRegistry {
   private refillOf(entry: StreamEntry): StreamRefill {
     // Parsed again here rather than kept per stream: few streams ever need a refill.
     entry.refill ??= new StreamRefill(this.exchange.streams.parse(entry.name)!, this.refillContext, {
-      present: () => entry.subscriptions.members.some((s) => s.backfill),
+      present: () => entry.members.some((s) => s.backfill),
       // Refilled frames are built in the combined form, whatever the exchange's own envelope.
       deliver: (data, frame) =>
         this.deliver(entry, data, new FrameMessage(entry.name, data, frame, COMBINED), true),
@@ -423,7 +433,7 @@ export class StreamRegistry {
         return false;
       }
       // Ahead of the old socket: it still delivers the events in between, so wait for them.
-      if (entry.contiguous && range.first > last + 1) return false;
+      if (entry.rules.contiguous && range.first > last + 1) return false;
     }
     this.switchTo(entry, socket);
     return true;
@@ -444,13 +454,13 @@ export class StreamRegistry {
     this.metrics.sequenceReset();
     this.sequenceResetLog.add({ stream: entry.name, lastId: last, receivedId: range.first });
     const [expected, received] = [last + 1, range.first];
-    if (entry.contiguous)
+    if (entry.rules.contiguous)
       this.notifyGap(entry, { stream: entry.name, expected, received, missed: received - expected });
   }
 
   /** Calls `gap` of the stream's subscribers: all, or only those whose `backfill` equals `backfill`. */
   private notifyGap(entry: StreamEntry, gap: GapEvent, backfill?: boolean): void {
-    for (const s of entry.subscriptions.members) {
+    for (const s of entry.members) {
       if (s.listener.gap === undefined || (backfill !== undefined && s.backfill !== backfill)) continue;
       try {
         s.listener.gap(gap);
@@ -469,7 +479,7 @@ export class StreamRegistry {
     const now = this.now();
     return [...this.entries.values()].map((e) => ({
       stream: e.name,
-      subscribers: e.subscriptions.size,
+      subscribers: e.size,
       connection: this.hooks.connectionOf(e.name),
       lastMessageAt: e.lastMessageAt,
       idleMs: e.idleSince === undefined ? undefined : now - e.idleSince,

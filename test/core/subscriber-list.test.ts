@@ -77,4 +77,26 @@ describe('SubscriberList', () => {
     assert.deepEqual(list.members, []);
     assert.equal(removeB(), false);
   });
+
+  it('keeps order, membership and the skip rule past the size where it switches to a Set', () => {
+    const list = new SubscriberList<number>();
+    const removes = Array.from({ length: 40 }, (_, i) => list.add(i));
+    list.add(7);
+    assert.equal(list.size, 40, 'a member already in the list is not added again');
+    const during = list.members;
+    for (let i = 0; i < 40; i += 2) assert.equal(removes[i]!(), true);
+    assert.equal(removes[0]!(), false);
+    assert.equal(list.size, 20);
+    assert.deepEqual(
+      list.members,
+      Array.from({ length: 20 }, (_, i) => 2 * i + 1),
+    );
+    assert.equal(during.length, 40, 'an array given out is never changed');
+    assert.equal(list.holds(during, 4), false);
+    assert.equal(list.holds(during, 5), true);
+    for (let i = 1; i < 40; i += 2) removes[i]!();
+    assert.equal(list.size, 0);
+    list.add(99);
+    assert.deepEqual(list.members, [99]);
+  });
 });
