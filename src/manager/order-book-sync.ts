@@ -49,7 +49,7 @@ export class SyncedOrderBook {
   ) {
     this.book = new LocalOrderBook(symbol, depth);
     // Subscribe before fetching the snapshot, so no diff between the two is missed.
-    this.unsubscribe = deps.subscribe(deps.procedure.diffStream(symbol), {
+    this.unsubscribe = deps.subscribe(deps.procedure.diffStream(symbol, depth), {
       next: (data) => this.onDiff(data),
       gap: (g) => this.resync(`gap in the diff stream: expected ${g.expected}, received ${g.received}`),
       error: (e) => this.fail(e),
@@ -124,7 +124,8 @@ export class SyncedOrderBook {
   }
 
   private fetchSnapshot(): void {
-    if (this.closed || this.retryTimer !== undefined) return;
+    // A stream-seeded book waits for the snapshot its stream pushes (on subscribe, and on any trouble).
+    if (this.closed || this.retryTimer !== undefined || this.deps.procedure.seed === 'stream') return;
     if (this.fetching) {
       // The snapshot on its way was asked for before this resync: fetch another once it is in.
       this.refetch = true;

@@ -191,6 +191,8 @@ export class UpstreamSocket implements ConnectionSocket {
   /** A keep-alive heartbeat is due (venues whose server does not ping: `HeartbeatPolicy.keepAliveMs`). */
   private keepAliveDue = false;
   private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Running while a keep-alive ping awaits its answer (`HeartbeatPolicy.pongTimeoutMs`). */
+  private pongTimer: NodeJS.Timeout | undefined;
   /** The adapter's functions, held so the per-frame path calls them without a lookup. */
   private readonly readFrame: FrameCodec['read'];
   private readonly encode: ControlCodec['encode'];
@@ -217,7 +219,7 @@ export class UpstreamSocket implements ConnectionSocket {
     shutdown: () => this.events.onShutdownNotice(this),
     reply: (id, error) => this.handleReply(id, error),
     // An application-level pong (text or JSON) answers a probe as a WebSocket pong would.
-    heartbeat: () => this.liveness?.pong(),
+    heartbeat: () => this.heartbeatAnswered(),
     malformed: (detail) => this.events.onMalformed(this, detail),
   };
   /** The same, also taking the events of streams nobody parses unparsed. */
@@ -353,6 +355,33 @@ export class UpstreamSocket implements ConnectionSocket {
     else this.ws.send(this.pingMessage);
   }
 
+  /**
+   * Starts the keep-alive ping's answer deadline, unless one runs already (a later pong answers both).
+   * Data frames do not stop it: a venue that keeps sending but no longer answers pings is not trusted.
+   */
+  private awaitPong(): void {
+    const timeoutMs = this.opts.exchange.heartbeat.pongTimeoutMs;
+    if (timeoutMs === undefined || this.pongTimer !== undefined) return;
+    const sentAt = this.opts.now();
+    this.pongTimer = setTimeout(() => {
+      this.pongTimer = undefined;
+      if (this.state !== 'open') return;
+      this.cause = {
+        code: 'stalled',
+        detail: `no pong within ${timeoutMs} ms to the keep-alive ping`,
+        silentSince: sentAt,
+      };
+      this.stopTimers();
+      this.ws.terminate();
+    }, timeoutMs);
+  }
+
+  private heartbeatAnswered(): void {
+    if (this.pongTimer !== undefined) clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
+    this.liveness?.pong();
+  }
+
   private handlePing(payload: Buffer): void {
     this.liveness?.ping();
     if (this.pongs.length >= MAX_QUEUED_PONGS) this.pongs.shift();
@@ -437,6 +466,7 @@ export class UpstreamSocket implements ConnectionSocket {
       if (this.keepAliveDue) {
         this.keepAliveDue = false;
         this.sendPing();
+        this.awaitPong();
         continue;
       }
       const batch = this.isolated.shift();
@@ -470,6 +500,8 @@ export class UpstreamSocket implements ConnectionSocket {
     this.liveness?.stop();
     if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
     this.keepAliveTimer = undefined;
+    if (this.pongTimer !== undefined) clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
   }

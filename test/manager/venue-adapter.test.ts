@@ -53,7 +53,12 @@ const opVenue: Exchange = {
     framesAreCombined: false,
     payloadOf: () => undefined,
   },
-  heartbeat: { pongDeadlineMs: undefined, pingMessage: '{"op":"ping"}', keepAliveMs: 100 },
+  heartbeat: {
+    pongDeadlineMs: undefined,
+    pingMessage: '{"op":"ping"}',
+    keepAliveMs: 100,
+    pongTimeoutMs: undefined,
+  },
 };
 
 test('an op-style venue with topic envelopes and JSON pings fits the manager through its adapter', async () => {
