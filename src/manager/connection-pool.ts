@@ -56,6 +56,11 @@ export class ConnectionPool {
     target.add(stream);
   }
 
+  /** Has the venue send `stream` afresh (a stream-seeded order book out of step). */
+  refresh(stream: string): void {
+    this.byStream.get(stream)?.refresh(stream);
+  }
+
   /** Stops carrying `stream`; a connection left empty closes. */
   remove(stream: string): void {
     const connection = this.byStream.get(stream);

@@ -122,6 +122,8 @@ export interface ConnectionSocket {
   readonly subscribed: ReadonlySet<string>;
   subscribe(streams: Iterable<string>): void;
   unsubscribe(streams: Iterable<string>): void;
+  /** Unsubscribes then subscribes again streams it carries, so the venue sends them afresh. */
+  resubscribe?(streams: Iterable<string>): void;
   close(request: CloseRequest): void;
   onceClosed(callback: () => void): void;
 }
@@ -185,6 +187,8 @@ export class UpstreamSocket implements ConnectionSocket {
   private readonly limiter: RollingWindow;
   private readonly toSubscribe = new Set<string>();
   private readonly toUnsubscribe = new Set<string>();
+  /** Streams to subscribe again once their UNSUBSCRIBE is acknowledged (`resubscribe`). */
+  private readonly resubscribing = new Set<string>();
   /** Batches re-sent on their own after the exchange rejected a batch they were part of. */
   private readonly isolated: string[][] = [];
   private readonly pongs: Buffer[] = [];
@@ -298,6 +302,21 @@ export class UpstreamSocket implements ConnectionSocket {
     this.scheduleFlush();
   }
 
+  /**
+   * Unsubscribes streams it carries and subscribes them again once the exchange acknowledged that (a
+   * venue that pushes a snapshot on subscribe, Bybit, sends one). Their events keep being delivered
+   * meanwhile; a stream not acknowledged yet is left alone, its snapshot is on its way.
+   */
+  resubscribe(streams: Iterable<string>): void {
+    for (const s of streams) {
+      if (!this.subscribed.has(s) || this.resubscribing.has(s)) continue;
+      this.subscribed.delete(s);
+      this.resubscribing.add(s);
+      this.toUnsubscribe.add(s);
+    }
+    this.scheduleFlush();
+  }
+
   /** Calls `callback` once this socket has closed (at once if it already has). */
   onceClosed(callback: () => void): void {
     if (this.state === 'closed') callback();
@@ -406,7 +425,11 @@ export class UpstreamSocket implements ConnectionSocket {
       if (request.method === 'subscribe') {
         for (const s of request.streams) if (this.wanted.has(s)) this.subscribed.add(s);
       } else {
-        for (const s of request.streams) this.subscribed.delete(s);
+        for (const s of request.streams) {
+          this.subscribed.delete(s);
+          if (this.resubscribing.delete(s) && this.wanted.has(s)) this.toSubscribe.add(s);
+        }
+        if (this.toSubscribe.size > 0) this.scheduleFlush();
       }
       return;
     }

@@ -116,7 +116,7 @@ test('a connection whose pongs stop is replaced, though its data keeps flowing',
   });
 });
 
-test('a stream-seeded book: a gap stops it, a u=1 snapshot resets it, and after a drop it equals the simulator', async () => {
+test('a stream-seeded book: a gap has it sent afresh, a u=1 snapshot resets it, and after a drop it equals the simulator', async () => {
   await withBybit(bybitSpot, async (sim, manager) => {
     const topic = 'orderbook.50.BTCUSDT';
     const notices: ResyncNotice[] = [];
@@ -142,27 +142,31 @@ test('a stream-seeded book: a gap stops it, a u=1 snapshot resets it, and after 
     assert.equal(notices[0]?.reason, 'initial');
     assert.equal(latest!.bids().length, 50);
 
-    // A lost update: the book stops where it was (no wrong levels), while the topic moves on.
+    // A lost update: the book never applies a delta past the hole; it has the topic sent afresh
+    // (unsubscribe, subscribe: one more subscribe request upstream) and the new snapshot reseeds it.
+    const subscribesBefore = sim.bybitStats()[0]!.subscribeArgs.length;
+    matched = undefined;
     sim.skipBybitBookUpdate(topic);
-    const stuckAt = await waitFor('the gap', () => {
-      const u = latest!.lastUpdateId;
-      return sim.bybitBook(topic)!.u > u + 3 ? u : undefined;
-    });
-    assert.equal(latest!.lastUpdateId, stuckAt);
+    await waitFor('the reseed after the gap', () => notices.length === 2);
+    assert.match(notices[1]!.reason, /^diff \d+-\d+ does not follow \d+$/);
+    assert.equal(sim.bybitStats()[0]!.subscribeArgs.length, subscribesBefore + 1);
+    await waitFor('the book in step after the gap', () => matched === true);
 
     // The service "restarts": u=1 overwrites the book, and deltas continue from 2.
     matched = undefined;
     sim.restartBybitBook(topic);
-    await waitFor('the reset', () => notices.length === 2);
-    assert.equal(notices[1]!.lastUpdateId, 1);
-    assert.match(notices[1]!.reason, /does not follow/);
-    await waitFor('the book in step again', () => matched === true);
+    await waitFor('the reset', () => notices.length === 3);
+    assert.deepEqual(
+      { u: notices[2]!.lastUpdateId, reason: notices[2]!.reason },
+      { u: 1, reason: 'the exchange sent a new snapshot' },
+    );
+    await waitFor('the book in step after the reset', () => matched === true && latest!.lastUpdateId > 1);
 
     // A dropped connection: the new one's snapshot reseeds the book.
     matched = undefined;
     assert.equal(sim.dropConnections(), 1);
-    await waitFor('the reseed', () => notices.length === 3);
-    assert.equal(notices[2]!.reason, 'the exchange sent a new snapshot');
+    await waitFor('the reseed', () => notices.length === 4);
+    assert.equal(notices[3]!.reason, 'the exchange sent a new snapshot');
     await waitFor('the book equal to the simulator after the drop', () => matched === true);
   });
 });
