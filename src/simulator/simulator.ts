@@ -11,8 +11,8 @@ import { CONNECTION_ATTEMPTS } from '../exchange/bybit/limits.js';
 import { parseRequestTarget } from '../http/request-target.js';
 import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
 import { BYBIT_REST_PREFIX, BybitRestApi } from './bybit/rest-api.js';
-import { type BybitConnectionStats, BybitSession } from './bybit/session.js';
-import { type BookView, TopicFeeds } from './bybit/topic-feeds.js';
+import { BybitSession } from './bybit/session.js';
+import { TopicFeeds } from './bybit/topic-feeds.js';
 import { ControlApi } from './control-api.js';
 import {
   resolveDrop,
@@ -27,6 +27,8 @@ import { type ResolvedOptions, resolveOptions } from './options.js';
 import { REST_PREFIX, RestApi } from './rest/rest-api.js';
 import { Session, type SimulatorCounters } from './session.js';
 import type {
+  BybitBookView,
+  BybitConnectionStats,
   ConnectionTarget,
   DropOptions,
   MalformedOptions,
@@ -175,7 +177,7 @@ export class Simulator {
   }
 
   /** The book a Bybit order-book topic (`orderbook.50.BTCUSDT`) last sent, or undefined when it never ran. */
-  bybitBook(topic: string): BookView | undefined {
+  bybitBook(topic: string): BybitBookView | undefined {
     return this.bybitFeeds.get(topic)?.view();
   }
 

@@ -236,3 +236,36 @@ test('REST klines (newest first) are refilled by the adapter as closing updates,
   );
   assert.equal(rows.list[2]![4], (refill.events[0] as { data: { close: string }[] }).data[0]!.close);
 });
+
+test('control API: Bybit stats and book faults over HTTP', async () => {
+  const client = await open('spot');
+  try {
+    await request(client, { op: 'subscribe', req_id: '1', args: ['orderbook.50.SOLUSDT'] });
+    const post = (path: string, body: unknown) =>
+      fetch(`${sim.httpUrl}${path}`, { method: 'POST', body: JSON.stringify(body) }).then(
+        async (r) => [r.status, await r.json()] as const,
+      );
+    assert.deepEqual(await post('/faults/bybit/book-restart', { topic: 'orderbook.50.SOLUSDT' }), [
+      200,
+      { restarted: true },
+    ]);
+    const restart = await waitFor('the u=1 snapshot', () =>
+      (client.json() as { topic?: string; type: string; data: { u: number } }[]).find(
+        (f) => f.topic === 'orderbook.50.SOLUSDT' && f.data.u === 1,
+      ),
+    );
+    assert.equal(restart.type, 'snapshot');
+    assert.deepEqual(await post('/faults/bybit/book-skip', { topic: 'publicTrade.SOLUSDT' }), [
+      200,
+      { skipped: false },
+    ]);
+    assert.equal((await post('/faults/bybit/book-skip', { topic: 7 }))[0], 400);
+    const stats = (await (await fetch(`${sim.httpUrl}/bybit/stats`)).json()) as {
+      connections: { topics: string[] }[];
+    };
+    assert.ok(stats.connections.some((c) => c.topics.includes('orderbook.50.SOLUSDT')));
+  } finally {
+    client.ws.close();
+    await client.done;
+  }
+});

@@ -9,24 +9,13 @@ import { ARG_CHARS_PER_CONNECTION, SPOT_ARGS_PER_MESSAGE } from '../../exchange/
 import type { BybitMarket } from '../../exchange/bybit/rest.js';
 import { parseTopic } from '../../exchange/bybit/streams.js';
 import { DelayQueue } from '../delay-queue.js';
+import type { BybitConnectionStats } from '../types.js';
 import type { TopicFeeds, TopicSubscriber } from './topic-feeds.js';
 
 export interface BybitSessionContext {
   readonly feeds: TopicFeeds;
   latencyMs(): number;
   clock(): number;
-}
-
-/** What a Bybit connection did, for tests and `GET /stats`-style reads. */
-export interface BybitConnectionStats {
-  readonly id: string;
-  readonly category: BybitMarket;
-  readonly topics: string[];
-  /** Args of each subscribe request received, in order. */
-  readonly subscribeArgs: number[];
-  readonly pings: number;
-  readonly stalled: boolean;
-  readonly withholdingPongs: boolean;
 }
 
 const TEXT = { binary: false } as const;

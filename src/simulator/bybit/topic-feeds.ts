@@ -9,6 +9,7 @@ import type { Subscriber } from '../feed.js';
 import type { FeedHub } from '../feed-hub.js';
 import { DepthDiffGenerator } from '../generators/book-generators.js';
 import { formatFixed } from '../generators/decimal.js';
+import type { BybitBookView } from '../types.js';
 import { klineFrame, sourceStreamOf, tickerFrame, tradeFrame } from './translate.js';
 
 /** What a topic sends frames to: a Bybit session. */
@@ -22,13 +23,6 @@ export interface TopicSubscriber {
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
 type Side = Map<string, string>;
-
-/** The book view of one order-book topic. */
-export interface BookView {
-  readonly u: number;
-  readonly bids: [string, string][];
-  readonly asks: [string, string][];
-}
 
 export class TopicFeed implements Subscriber {
   readonly combined = false;
@@ -74,7 +68,7 @@ export class TopicFeed implements Subscriber {
   }
 
   /** The book as the topic last sent it. */
-  view(): BookView {
+  view(): BybitBookView {
     return { u: this.u, bids: sorted(this.bids, true), asks: sorted(this.asks, false) };
   }
 
