@@ -99,7 +99,7 @@ export class Simulator {
       refusal: () => this.gate.refusal(),
       latencyMs: () => this.latency,
     });
-    this.bybitFeeds = new TopicFeeds(this.hub);
+    this.bybitFeeds = new TopicFeeds(this.hub, this.clock);
     this.bybitAttempts = new BucketedWindowPerKey(
       CONNECTION_ATTEMPTS.limit,
       CONNECTION_ATTEMPTS.windowMs,

@@ -40,6 +40,7 @@ export class TopicFeed implements Subscriber {
   constructor(
     readonly topic: ParsedStream,
     private readonly hub: FeedHub,
+    private readonly clock: () => number,
   ) {
     this.source = sourceStreamOf(topic);
     this.depth = topic.kind === 'orderbook' ? Number(topic.param) : 0;
@@ -59,7 +60,7 @@ export class TopicFeed implements Subscriber {
       if (this.isBook) this.refreshLevels();
     }
     // Bybit answers a book subscription with a snapshot of the book as it stands.
-    if (this.isBook) session.deliver(Buffer.from(this.snapshotFrame(Date.now())));
+    if (this.isBook) session.deliver(Buffer.from(this.snapshotFrame(this.clock())));
   }
 
   remove(session: TopicSubscriber): void {
@@ -75,7 +76,7 @@ export class TopicFeed implements Subscriber {
   /** Sends a snapshot with `u=1` to every session: the service restarted, the book starts over. */
   restart(): void {
     this.u = 1;
-    this.broadcast(this.snapshotFrame(Date.now()));
+    this.broadcast(this.snapshotFrame(this.clock()));
   }
 
   /** The next delta skips one update id. */
@@ -190,7 +191,10 @@ function levels(list: readonly [string, string][]): string {
 export class TopicFeeds {
   private readonly feeds = new Map<string, TopicFeed>();
 
-  constructor(private readonly hub: FeedHub) {}
+  constructor(
+    private readonly hub: FeedHub,
+    private readonly clock: () => number,
+  ) {}
 
   get(name: string): TopicFeed | undefined {
     return this.feeds.get(name);
@@ -199,7 +203,7 @@ export class TopicFeeds {
   subscribe(session: TopicSubscriber, topic: ParsedStream): void {
     let feed = this.feeds.get(topic.name);
     if (feed === undefined) {
-      feed = new TopicFeed(topic, this.hub);
+      feed = new TopicFeed(topic, this.hub, this.clock);
       this.feeds.set(topic.name, feed);
     }
     feed.add(session);
