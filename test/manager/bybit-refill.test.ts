@@ -3,7 +3,8 @@
  * shows no gap, and `/v5/market/recent-trade` answers only the latest 60 spot trades. Through the
  * manager's REST client, `refillRecentTrades` gives back what that window holds between the last trade
  * seen and the first one live again, and says whether it reached back far enough. The simulator's trade
- * ids do grow by one, which lets the test check exactly what was refilled and what was not.
+ * ids do grow by one, which lets the test check exactly what was refilled and what was not. Candles,
+ * whose closing update (`confirm:true`) shows what an outage took, are refilled by the manager itself.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -11,6 +12,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { bybitSpot, refillRecentTrades, type TradeMark } from '../../src/exchange/bybit/index.js';
 import { WSManager } from '../../src/manager/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
+import { aheadClock } from '../support/ahead-clock.js';
 import { waitFor } from '../support/wait-for.js';
 
 interface TradeEnvelope {
@@ -80,6 +82,67 @@ test('trades missed in an outage are refilled from the recent-trade window, and 
     const unrefilled = got[0]! - Number(lastSeen.i) - 1;
     assert.ok(unrefilled > 0, `trades ${Number(lastSeen.i) + 1} to ${got[0]! - 1} are gone`);
     assert.ok(long.oldestTime! > lastSeen.T);
+  } finally {
+    await manager.destroy();
+    await sim.close();
+  }
+});
+
+interface KlineEnvelope {
+  data: { start: number; confirm: boolean; close: string }[];
+}
+
+test('kline candles closed during an outage reach backfill subscribers as closing updates, in order', async () => {
+  // The simulator's clock jumps 3 minutes during the outage, so 1-minute candles close unseen.
+  const clock = aheadClock();
+  const sim = await startSimulator({ rate: 20, clock: clock.now });
+  const manager = new WSManager({
+    url: `${sim.url}/bybit`,
+    exchange: bybitSpot,
+    logger: silentLogger(),
+    retry: { baseDelayMs: 100, maxDelayMs: 200, maxAttempts: Number.POSITIVE_INFINITY },
+  });
+  const filled: KlineEnvelope['data'][number][] = [];
+  const plain: KlineEnvelope['data'][number][] = [];
+  manager.subscribe('kline.1.BTCUSDT', {
+    next: (d) => filled.push(...(d as KlineEnvelope).data),
+    recovery: 'backfill',
+  });
+  manager.subscribe('kline.1.BTCUSDT', (d) => plain.push(...(d as KlineEnvelope).data));
+  try {
+    await waitFor('a candle update', () => filled.length > 0);
+    const first = filled[0]!.start;
+    sim.dropConnections({ abrupt: true });
+    clock.advance(3 * 60_000);
+    await waitFor(
+      'a candle three minutes on',
+      () => filled.some((c) => c.start >= first + 3 * 60_000),
+      10_000,
+    );
+    await waitFor('the live candle after the refill', () => plain.some((c) => c.start >= first + 3 * 60_000));
+    const closes = (list: typeof filled) => list.filter((c) => c.confirm).map((c) => c.start);
+    const refilled = closes(filled);
+    assert.deepEqual(
+      refilled.slice(0, 3),
+      [0, 1, 2].map((k) => first + k * 60_000),
+      `closes: ${refilled.join(',')}`,
+    );
+    // A real minute boundary may pass during the test and close a candle live; the jump's are not.
+    const live = closes(plain);
+    assert.ok(live.every((t) => refilled.includes(t)));
+    assert.ok(refilled.length - live.length >= 2, `live closes: ${live.join(',')}`);
+    // In time order: no refilled close after a later candle's update.
+    for (let k = 1; k < filled.length; k++) assert.ok(filled[k]!.start >= filled[k - 1]!.start);
+    // The refilled closes are the venue's own bars.
+    const rows = (
+      (await (
+        await fetch(
+          `${sim.httpUrl}/bybit/v5/market/kline?category=spot&symbol=BTCUSDT&interval=1&start=${first}`,
+        )
+      ).json()) as { result: { list: string[][] } }
+    ).result.list;
+    const closeOf = new Map(rows.map((r) => [Number(r[0]), r[4]]));
+    for (const c of filled.filter((x) => x.confirm)) assert.equal(c.close, closeOf.get(c.start));
   } finally {
     await manager.destroy();
     await sim.close();
