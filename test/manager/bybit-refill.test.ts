@@ -25,7 +25,12 @@ const ids = (events: readonly Record<string, unknown>[]): number[] =>
 test('trades missed in an outage are refilled from the recent-trade window, and an outage longer than it is reported', async () => {
   // 20 trades/s: the 60-trade window covers 3 s.
   const sim = await startSimulator({ rate: 20 });
-  const manager = new WSManager({ url: `${sim.url}/bybit`, exchange: bybitSpot, logger: silentLogger() });
+  const manager = new WSManager({
+    url: `${sim.url}/bybit`,
+    exchange: bybitSpot,
+    logger: silentLogger(),
+    retry: { baseDelayMs: 100, maxDelayMs: 200, maxAttempts: Number.POSITIVE_INFINITY },
+  });
   const topic = bybitSpot.streams.parse('publicTrade.BTCUSDT')!;
   const seen: TradeMark[] = [];
   let connection = '';
@@ -41,8 +46,10 @@ test('trades missed in an outage are refilled from the recent-trade window, and 
   });
   const rest = manager.rest!;
   try {
-    // A short outage: the window still holds the last trade seen, so everything in between comes back.
+    // A short outage (upgrades refused for 0.5 s, about 10 trades): the window still holds the last
+    // trade seen, so everything in between comes back.
     await waitFor('trades', () => seen.length >= 5);
+    sim.refuseConnections(500, 503, null);
     sim.dropConnections();
     const resumed = await waitFor('trades on a new connection', () =>
       firstOf.size === 2 ? [...firstOf.values()][1] : undefined,
