@@ -9,6 +9,14 @@ export type { GatewayConfig } from './config/gateway-config.js';
 export { createLogger, type Logger, type LoggerOptions } from './core/log.js';
 export { binance } from './exchange/binance/index.js';
 export type * from './exchange/binance/payloads.js';
+export {
+  type BybitMarket,
+  bybitLinear,
+  bybitSpot,
+  type RecentTradesRefill,
+  refillRecentTrades,
+  type TradeMark,
+} from './exchange/bybit/index.js';
 export type {
   BookDiff,
   BookSnapshot,

@@ -129,11 +129,21 @@ export interface HeartbeatPolicy {
   readonly pingMessage: string | undefined;
   /** Send `pingMessage` this often even on a busy connection (OKX: under 30 s); undefined when the server pings. */
   readonly keepAliveMs: number | undefined;
+  /**
+   * A keep-alive ping unanswered for this long ends the connection, which is then replaced, however
+   * busy it is (Bybit: a connection whose pongs stop is no longer trusted); undefined: no such deadline.
+   */
+  readonly pongTimeoutMs: number | undefined;
 }
 
 /** The venue's limits, as data. */
 export interface ExchangeLimits {
   readonly streamsPerConnection: number;
+  /**
+   * Characters the subscribe args of one connection may total (Bybit: 21,000), counted as the stream
+   * names' lengths; undefined when only `streamsPerConnection` bounds a connection.
+   */
+  readonly argCharsPerConnection: number | undefined;
   /** Messages this side may send per second per connection (pongs and control messages count). */
   readonly incomingMessagesPerSecond: number;
   /** Connection attempts per IP per window. */
@@ -239,8 +249,14 @@ export type BookStep = 'stale' | 'apply' | 'gap';
 export interface OrderBookProcedure {
   /** Levels per side a snapshot may ask for. */
   readonly maxDepth: number;
-  /** The diff stream of `symbol`. */
-  diffStream(symbol: string): string;
+  /**
+   * Where a book's first state comes from: `rest` (a snapshot fetched while the diffs are buffered,
+   * Binance) or `stream` (the stream itself pushes a snapshot on subscribe and after any trouble of its
+   * own, Bybit: `fetchSnapshot` is never called, and a book out of step waits for the next one).
+   */
+  readonly seed: 'rest' | 'stream';
+  /** The diff stream of `symbol` carrying at least `depth` levels per side (the deepest when not given). */
+  diffStream(symbol: string, depth?: number): string;
   /** Reads a diff payload, or undefined when it is none. */
   readDiff(data: unknown): BookDiff | undefined;
   /** Fetches a snapshot of `depth` levels per side, or undefined when none came. */

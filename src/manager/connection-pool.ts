@@ -1,7 +1,8 @@
 /**
  * Packs streams onto upstream connections, up to `maxStreamsPerConnection` each (Binance: "A single
- * connection can listen to a maximum of 1024 streams"), opening a connection when all are full and
- * closing one as soon as it carries nothing.
+ * connection can listen to a maximum of 1024 streams") and, where the venue counts them, up to
+ * `argCharsPerConnection` characters of stream names each (Bybit: 21,000), opening a connection when all
+ * are full and closing one as soon as it carries nothing.
  */
 import { type CloseReason, type ConnectionContext, UpstreamConnection } from './upstream-connection.js';
 
@@ -10,12 +11,18 @@ export class ConnectionPool {
   private readonly byStream = new Map<string, UpstreamConnection>();
   /** Closes started by `drop` and not finished yet, so `closeAll` can wait for them too. */
   private readonly closing = new Set<Promise<void>>();
+  /** Characters of stream names each connection carries, kept only when the venue caps them. */
+  private readonly chars = new Map<UpstreamConnection, number>();
   private nextId = 1;
+
+  private readonly argCharsPerConnection: number | undefined;
 
   constructor(
     private readonly ctx: ConnectionContext,
     private readonly maxStreamsPerConnection: number,
-  ) {}
+  ) {
+    this.argCharsPerConnection = ctx.options.exchange.limits.argCharsPerConnection;
+  }
 
   get size(): number {
     return this.connections.length;
@@ -32,15 +39,26 @@ export class ConnectionPool {
   /** Carries `stream` on the first connection with room, or on a new one. */
   add(stream: string): void {
     if (this.byStream.has(stream)) return;
+    const cap = this.argCharsPerConnection;
     let target = this.connections.find(
-      (c) => c.wanted.size < this.maxStreamsPerConnection && c.state !== 'failed' && c.state !== 'closed',
+      (c) =>
+        c.wanted.size < this.maxStreamsPerConnection &&
+        c.state !== 'failed' &&
+        c.state !== 'closed' &&
+        (cap === undefined || (this.chars.get(c) ?? 0) + stream.length <= cap),
     );
     if (target === undefined) {
       target = new UpstreamConnection(`c${this.nextId++}`, this.ctx);
       this.connections.push(target);
     }
     this.byStream.set(stream, target);
+    if (cap !== undefined) this.chars.set(target, (this.chars.get(target) ?? 0) + stream.length);
     target.add(stream);
+  }
+
+  /** Has the venue send `stream` afresh (a stream-seeded order book out of step). */
+  refresh(stream: string): void {
+    this.byStream.get(stream)?.refresh(stream);
   }
 
   /** Stops carrying `stream`; a connection left empty closes. */
@@ -48,6 +66,8 @@ export class ConnectionPool {
     const connection = this.byStream.get(stream);
     if (connection === undefined) return;
     this.byStream.delete(stream);
+    if (this.argCharsPerConnection !== undefined)
+      this.chars.set(connection, (this.chars.get(connection) ?? 0) - stream.length);
     connection.remove(stream);
     if (connection.wanted.size === 0) void this.drop(connection, 'no_streams');
   }
@@ -56,6 +76,7 @@ export class ConnectionPool {
   drop(connection: UpstreamConnection, reason: CloseReason): Promise<void> {
     const i = this.connections.indexOf(connection);
     if (i >= 0) this.connections.splice(i, 1);
+    this.chars.delete(connection);
     for (const stream of connection.wanted) {
       if (this.byStream.get(stream) === connection) this.byStream.delete(stream);
     }

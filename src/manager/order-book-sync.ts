@@ -27,12 +27,18 @@ export interface OrderBookDeps {
   readonly procedure: OrderBookProcedure;
   readonly rest: RestClient;
   readonly logger: Logger;
+  /**
+   * Has the venue send `stream` afresh (unsubscribe, then subscribe again upstream): a stream-seeded
+   * book out of step gets its next snapshot this way.
+   */
+  refresh?(stream: string): void;
 }
 
 export class SyncedOrderBook {
   private readonly book: LocalOrderBook;
   private readonly listeners = new Set<OrderBookListener>();
   private readonly unsubscribe: Unsubscribe;
+  private readonly stream: string;
   private synced = false;
   private buffer: BookDiff[] = [];
   private reason = 'initial';
@@ -49,7 +55,8 @@ export class SyncedOrderBook {
   ) {
     this.book = new LocalOrderBook(symbol, depth);
     // Subscribe before fetching the snapshot, so no diff between the two is missed.
-    this.unsubscribe = deps.subscribe(deps.procedure.diffStream(symbol), {
+    this.stream = deps.procedure.diffStream(symbol, depth);
+    this.unsubscribe = deps.subscribe(this.stream, {
       next: (data) => this.onDiff(data),
       gap: (g) => this.resync(`gap in the diff stream: expected ${g.expected}, received ${g.received}`),
       error: (e) => this.fail(e),
@@ -120,10 +127,31 @@ export class SyncedOrderBook {
     this.synced = false;
     this.buffer = [];
     this.reason = reason;
-    this.fetchSnapshot();
+    if (this.deps.procedure.seed === 'stream') this.awaitStreamSnapshot(true);
+    else this.fetchSnapshot();
+  }
+
+  /**
+   * A stream-seeded book (Bybit) waits for the snapshot its stream pushes on subscribe. Out of step, or
+   * still without one after the retry delay (the stream was already subscribed, so no snapshot came),
+   * it has the stream sent afresh, backing off like a failed REST snapshot.
+   */
+  private awaitStreamSnapshot(refreshNow: boolean): void {
+    if (refreshNow) this.deps.refresh?.(this.stream);
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.closed || this.synced) return;
+      this.retryMs = Math.min(SNAPSHOT_RETRY_MAX_MS, this.retryMs * 2);
+      this.awaitStreamSnapshot(true);
+    }, this.retryMs);
   }
 
   private fetchSnapshot(): void {
+    if (this.deps.procedure.seed === 'stream') {
+      this.awaitStreamSnapshot(false);
+      return;
+    }
     if (this.closed || this.retryTimer !== undefined) return;
     if (this.fetching) {
       // The snapshot on its way was asked for before this resync: fetch another once it is in.

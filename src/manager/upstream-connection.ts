@@ -262,6 +262,11 @@ export class UpstreamConnection {
     if (this.awaitingSwitch.delete(stream)) this.maybeFinishRotation();
   }
 
+  /** Has the venue send `stream` afresh on the socket delivering it (see `UpstreamSocket.resubscribe`). */
+  refresh(stream: string): void {
+    if (this.wanted.has(stream)) this.current?.resubscribe?.([stream]);
+  }
+
   /** Called when `socket` took over delivering `stream` during a rotation. */
   streamSwitched(stream: string, socket: ConnectionSocket): void {
     if (socket !== this.next) return;

@@ -122,6 +122,8 @@ export interface ConnectionSocket {
   readonly subscribed: ReadonlySet<string>;
   subscribe(streams: Iterable<string>): void;
   unsubscribe(streams: Iterable<string>): void;
+  /** Unsubscribes then subscribes again streams it carries, so the venue sends them afresh. */
+  resubscribe?(streams: Iterable<string>): void;
   close(request: CloseRequest): void;
   onceClosed(callback: () => void): void;
 }
@@ -185,12 +187,16 @@ export class UpstreamSocket implements ConnectionSocket {
   private readonly limiter: RollingWindow;
   private readonly toSubscribe = new Set<string>();
   private readonly toUnsubscribe = new Set<string>();
+  /** Streams to subscribe again once their UNSUBSCRIBE is acknowledged (`resubscribe`). */
+  private readonly resubscribing = new Set<string>();
   /** Batches re-sent on their own after the exchange rejected a batch they were part of. */
   private readonly isolated: string[][] = [];
   private readonly pongs: Buffer[] = [];
   /** A keep-alive heartbeat is due (venues whose server does not ping: `HeartbeatPolicy.keepAliveMs`). */
   private keepAliveDue = false;
   private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Running while a keep-alive ping awaits its answer (`HeartbeatPolicy.pongTimeoutMs`). */
+  private pongTimer: NodeJS.Timeout | undefined;
   /** The adapter's functions, held so the per-frame path calls them without a lookup. */
   private readonly readFrame: FrameCodec['read'];
   private readonly encode: ControlCodec['encode'];
@@ -217,7 +223,7 @@ export class UpstreamSocket implements ConnectionSocket {
     shutdown: () => this.events.onShutdownNotice(this),
     reply: (id, error) => this.handleReply(id, error),
     // An application-level pong (text or JSON) answers a probe as a WebSocket pong would.
-    heartbeat: () => this.liveness?.pong(),
+    heartbeat: () => this.heartbeatAnswered(),
     malformed: (detail) => this.events.onMalformed(this, detail),
   };
   /** The same, also taking the events of streams nobody parses unparsed. */
@@ -296,6 +302,21 @@ export class UpstreamSocket implements ConnectionSocket {
     this.scheduleFlush();
   }
 
+  /**
+   * Unsubscribes streams it carries and subscribes them again once the exchange acknowledged that (a
+   * venue that pushes a snapshot on subscribe, Bybit, sends one). Their events keep being delivered
+   * meanwhile; a stream not acknowledged yet is left alone, its snapshot is on its way.
+   */
+  resubscribe(streams: Iterable<string>): void {
+    for (const s of streams) {
+      if (!this.subscribed.has(s) || this.resubscribing.has(s)) continue;
+      this.subscribed.delete(s);
+      this.resubscribing.add(s);
+      this.toUnsubscribe.add(s);
+    }
+    this.scheduleFlush();
+  }
+
   /** Calls `callback` once this socket has closed (at once if it already has). */
   onceClosed(callback: () => void): void {
     if (this.state === 'closed') callback();
@@ -353,6 +374,33 @@ export class UpstreamSocket implements ConnectionSocket {
     else this.ws.send(this.pingMessage);
   }
 
+  /**
+   * Starts the keep-alive ping's answer deadline, unless one runs already (a later pong answers both).
+   * Data frames do not stop it: a venue that keeps sending but no longer answers pings is not trusted.
+   */
+  private awaitPong(): void {
+    const timeoutMs = this.opts.exchange.heartbeat.pongTimeoutMs;
+    if (timeoutMs === undefined || this.pongTimer !== undefined) return;
+    const sentAt = this.opts.now();
+    this.pongTimer = setTimeout(() => {
+      this.pongTimer = undefined;
+      if (this.state !== 'open') return;
+      this.cause = {
+        code: 'stalled',
+        detail: `no pong within ${timeoutMs} ms to the keep-alive ping`,
+        silentSince: sentAt,
+      };
+      this.stopTimers();
+      this.ws.terminate();
+    }, timeoutMs);
+  }
+
+  private heartbeatAnswered(): void {
+    if (this.pongTimer !== undefined) clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
+    this.liveness?.pong();
+  }
+
   private handlePing(payload: Buffer): void {
     this.liveness?.ping();
     if (this.pongs.length >= MAX_QUEUED_PONGS) this.pongs.shift();
@@ -377,7 +425,11 @@ export class UpstreamSocket implements ConnectionSocket {
       if (request.method === 'subscribe') {
         for (const s of request.streams) if (this.wanted.has(s)) this.subscribed.add(s);
       } else {
-        for (const s of request.streams) this.subscribed.delete(s);
+        for (const s of request.streams) {
+          this.subscribed.delete(s);
+          if (this.resubscribing.delete(s) && this.wanted.has(s)) this.toSubscribe.add(s);
+        }
+        if (this.toSubscribe.size > 0) this.scheduleFlush();
       }
       return;
     }
@@ -437,6 +489,7 @@ export class UpstreamSocket implements ConnectionSocket {
       if (this.keepAliveDue) {
         this.keepAliveDue = false;
         this.sendPing();
+        this.awaitPong();
         continue;
       }
       const batch = this.isolated.shift();
@@ -470,6 +523,8 @@ export class UpstreamSocket implements ConnectionSocket {
     this.liveness?.stop();
     if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
     this.keepAliveTimer = undefined;
+    if (this.pongTimer !== undefined) clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
   }

@@ -220,6 +220,7 @@ export class WSManager implements StreamSource {
         procedure,
         rest,
         logger: this.logger,
+        refresh: (stream) => this.pool.refresh(stream),
       });
       this.syncedBooks.set(key, book);
     }

@@ -46,6 +46,11 @@ export class ControlApi {
         const answer = { refusingForMs: o['ms'], status: o['status'] ?? 429 };
         return retryAfterS === undefined ? answer : { ...answer, retryAfterS };
       },
+      '/faults/bybit/withhold-pongs': (b) => ({
+        connections: s.withholdBybitPongs(b as Parameters<Simulator['withholdBybitPongs']>[0]),
+      }),
+      '/faults/bybit/book-restart': (b) => ({ restarted: s.restartBybitBook(topicOf(b)) }),
+      '/faults/bybit/book-skip': (b) => ({ skipped: s.skipBybitBookUpdate(topicOf(b)) }),
       '/faults/latency': (b) => {
         const o = record('latency body', b, ['ms']);
         s.setLatency(o['ms'] as number);
@@ -75,6 +80,10 @@ export class ControlApi {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'Use GET /stats');
       return this.simulator.stats();
     }
+    if (path === '/bybit/stats') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'Use GET /bybit/stats');
+      return { connections: this.simulator.bybitStats() };
+    }
     const route = this.posts[path];
     if (route === undefined) {
       throw new HttpError(
@@ -85,6 +94,13 @@ export class ControlApi {
     if (req.method !== 'POST') throw new HttpError(405, `Use POST ${path}`);
     return route(await readJson(req));
   }
+}
+
+/** The `topic` of a Bybit book fault's body, e.g. `{"topic":"orderbook.50.BTCUSDT"}`. */
+function topicOf(body: unknown): string {
+  const o = record('bybit book body', body, ['topic']);
+  if (typeof o['topic'] !== 'string') throw new HttpError(400, 'topic must be a Bybit order-book topic');
+  return o['topic'];
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -113,7 +129,11 @@ function send(res: ServerResponse, status: number, body: unknown, methodNotAllow
     'content-length': Buffer.byteLength(text),
   };
   if (methodNotAllowed)
-    headers['allow'] = parseRequestTarget(methodNotAllowed.url)?.pathname === '/stats' ? 'GET, HEAD' : 'POST';
+    headers['allow'] = ['/stats', '/bybit/stats'].includes(
+      parseRequestTarget(methodNotAllowed.url)?.pathname ?? '',
+    )
+      ? 'GET, HEAD'
+      : 'POST';
   res.writeHead(status, headers);
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }

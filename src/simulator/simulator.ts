@@ -7,7 +7,12 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CloseCodes } from '../core/close-codes.js';
+import { CONNECTION_ATTEMPTS } from '../exchange/bybit/limits.js';
 import { parseRequestTarget } from '../http/request-target.js';
+import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
+import { BYBIT_REST_PREFIX, BybitRestApi } from './bybit/rest-api.js';
+import { BybitSession } from './bybit/session.js';
+import { TopicFeeds } from './bybit/topic-feeds.js';
 import { ControlApi } from './control-api.js';
 import {
   resolveDrop,
@@ -22,6 +27,8 @@ import { type ResolvedOptions, resolveOptions } from './options.js';
 import { REST_PREFIX, RestApi } from './rest/rest-api.js';
 import { Session, type SimulatorCounters } from './session.js';
 import type {
+  BybitBookView,
+  BybitConnectionStats,
   ConnectionTarget,
   DropOptions,
   MalformedOptions,
@@ -31,6 +38,12 @@ import type {
   SimulatorStats,
 } from './types.js';
 import { rejectUpgrade, UpgradeGate, type UpgradeVerdict } from './upgrade-gate.js';
+
+/** Bybit's WebSocket paths: `/bybit` then the venue's own path, one per category. */
+const BYBIT_WS_PATHS: Readonly<Record<string, 'spot' | 'linear'>> = {
+  '/bybit/v5/public/spot': 'spot',
+  '/bybit/v5/public/linear': 'linear',
+};
 
 /** Enough for a SUBSCRIBE of 1024 long stream names. */
 const MAX_INCOMING_PAYLOAD = 1024 * 1024;
@@ -47,6 +60,11 @@ export class Simulator {
   private readonly api: ControlApi;
   private readonly rest: RestApi;
   private readonly sessions = new Map<string, Session>();
+  private readonly bybitSessions = new Map<string, BybitSession>();
+  private readonly bybitFeeds: TopicFeeds;
+  private readonly bybitRest: BybitRestApi;
+  /** Bybit's "500 connections per 5 minutes" per IP. */
+  private readonly bybitAttempts: BucketedWindowPerKey;
   private readonly counters: SimulatorCounters = {
     messagesSent: 0,
     controlMessagesReceived: 0,
@@ -81,6 +99,20 @@ export class Simulator {
       refusal: () => this.gate.refusal(),
       latencyMs: () => this.latency,
     });
+    this.bybitFeeds = new TopicFeeds(this.hub, this.clock);
+    this.bybitAttempts = new BucketedWindowPerKey(
+      CONNECTION_ATTEMPTS.limit,
+      CONNECTION_ATTEMPTS.windowMs,
+      this.clock,
+    );
+    this.bybitRest = new BybitRestApi({
+      hub: this.hub,
+      feeds: this.bybitFeeds,
+      symbols: this.options.symbols,
+      clock: this.clock,
+      refusal: () => this.gate.refusal(),
+      latencyMs: () => this.latency,
+    });
     this.wss = new WebSocketServer({
       noServer: true,
       autoPong: false,
@@ -90,7 +122,9 @@ export class Simulator {
     });
     this.server = createServer((req, res) => {
       // By the parsed path, as each API reads it: an absolute-form target reaches the API its path names.
-      if (parseRequestTarget(req.url)?.pathname.startsWith(REST_PREFIX)) this.rest.handle(req, res);
+      const path = parseRequestTarget(req.url)?.pathname;
+      if (path?.startsWith(REST_PREFIX)) this.rest.handle(req, res);
+      else if (path?.startsWith(BYBIT_REST_PREFIX)) this.bybitRest.handle(req, res);
       else this.api.handle(req, res);
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -137,6 +171,41 @@ export class Simulator {
     };
   }
 
+  /** The Bybit connections (`/bybit/v5/public/*`) and what each did. */
+  bybitStats(): BybitConnectionStats[] {
+    return [...this.bybitSessions.values()].map((s) => s.stats());
+  }
+
+  /** The book a Bybit order-book topic (`orderbook.50.BTCUSDT`) last sent, or undefined when it never ran. */
+  bybitBook(topic: string): BybitBookView | undefined {
+    return this.bybitFeeds.get(topic)?.view();
+  }
+
+  /** Sends a `u=1` snapshot on a Bybit order-book topic, as Bybit does after a service restart. */
+  restartBybitBook(topic: string): boolean {
+    const feed = this.bybitFeeds.get(topic);
+    if (feed === undefined || !feed.isBook) return false;
+    feed.restart();
+    return true;
+  }
+
+  /** The next delta of a Bybit order-book topic skips one update id (a lost update). */
+  skipBybitBookUpdate(topic: string): boolean {
+    const feed = this.bybitFeeds.get(topic);
+    if (feed === undefined || !feed.isBook) return false;
+    feed.skipUpdate();
+    return true;
+  }
+
+  /** Bybit connections stop answering `{"op":"ping"}` (data keeps flowing). Returns how many. */
+  withholdBybitPongs(options?: ConnectionTarget): number {
+    const id = resolveTarget('withhold options', options);
+    let n = 0;
+    for (const s of this.bybitSessions.values())
+      if ((id === undefined || s.id === id) && s.withholdPongs()) n++;
+    return n;
+  }
+
   /** Closes one connection (`id`) or all: cleanly with `code` (default 1001), or by destroying the socket. Returns how many. */
   dropConnections(options?: DropOptions): number {
     const drop = resolveDrop(options);
@@ -152,7 +221,7 @@ export class Simulator {
 
   /** Stops sending and answering pings on one connection or all, leaving TCP open. Returns how many. */
   stall(options?: ConnectionTarget): number {
-    return this.count(resolveTarget('stall options', options), (s) => s.stall());
+    return this.countAll(resolveTarget('stall options', options), (s) => s.stall());
   }
 
   /**
@@ -168,7 +237,7 @@ export class Simulator {
   /** Sends `count` malformed text frames to one connection or all. Returns how many connections. */
   sendMalformed(options?: MalformedOptions): number {
     const o = resolveMalformed(options);
-    return this.count(o.id, (s) => s.sendMalformed(o.count));
+    return this.countAll(o.id, (s) => s.sendMalformed(o.count));
   }
 
   /** Delays every outgoing frame (events, replies, pings, pongs) by `ms`; 0 removes the delay. */
@@ -191,6 +260,8 @@ export class Simulator {
   private async shutdown(): Promise<void> {
     this.hub.close();
     this.rest.close();
+    this.bybitRest.close();
+    for (const s of this.bybitSessions.values()) s.terminate();
     const closed = [...this.sessions.values()].map(
       (s) =>
         new Promise<void>((resolve) => {
@@ -214,13 +285,20 @@ export class Simulator {
     return `${host}:${this.port}`;
   }
 
-  private targets(id: string | undefined): Session[] {
-    if (id === undefined) return [...this.sessions.values()];
-    const session = this.sessions.get(id);
+  /** Connections of either venue: the faults that act on one connection apply to both. */
+  private targets(id: string | undefined): (Session | BybitSession)[] {
+    if (id === undefined) return [...this.sessions.values(), ...this.bybitSessions.values()];
+    const session = this.sessions.get(id) ?? this.bybitSessions.get(id);
     return session ? [session] : [];
   }
 
   private count(id: string | undefined, act: (s: Session) => boolean): number {
+    let n = 0;
+    for (const s of this.targets(id)) if (s instanceof Session && act(s)) n++;
+    return n;
+  }
+
+  private countAll(id: string | undefined, act: (s: Session | BybitSession) => boolean): number {
     let n = 0;
     for (const s of this.targets(id)) if (act(s)) n++;
     return n;
@@ -232,12 +310,68 @@ export class Simulator {
       socket.destroy();
       return;
     }
+    const path = parseRequestTarget(req.url)?.pathname ?? '';
+    if (path.startsWith('/bybit/')) {
+      this.onBybitUpgrade(req, socket, head, path);
+      return;
+    }
     const verdict = this.gate.check(req);
     if (!verdict.ok) {
       rejectUpgrade(socket, verdict);
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, verdict));
+  }
+
+  /**
+   * A Bybit connection: the connection-attempt budget is Bybit's (500 per 5 minutes, counted with
+   * Binance's attempts per IP by the same gate when a test lowers it), the injected refusal applies, and
+   * the path names the category.
+   */
+  private onBybitUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
+    const category = BYBIT_WS_PATHS[path];
+    const refusal = this.gate.refusal();
+    if (refusal !== undefined) {
+      rejectUpgrade(socket, {
+        ok: false,
+        status: refusal.status,
+        message: 'Connections are refused for now (fault injection)',
+        ...(refusal.retryAfterS === undefined ? {} : { retryAfterS: refusal.retryAfterS }),
+      });
+      return;
+    }
+    if (category === undefined) {
+      rejectUpgrade(socket, { ok: false, status: 404, message: `No Bybit WebSocket at ${path}` });
+      return;
+    }
+    this.counters.connectionAttempts++;
+    if (!this.bybitAttempts.tryRecord(req.socket.remoteAddress ?? 'unknown')) {
+      this.counters.breaches.connectionAttempts++;
+      rejectUpgrade(socket, {
+        ok: false,
+        status: 429,
+        message: `Too many connection attempts: at most ${CONNECTION_ATTEMPTS.limit} per ${CONNECTION_ATTEMPTS.windowMs} ms`,
+        retryAfterS: Math.ceil(CONNECTION_ATTEMPTS.windowMs / 1000),
+      });
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (this.closing) {
+        ws.terminate();
+        return;
+      }
+      const id = `c${++this.nextId}`;
+      const session = new BybitSession(id, category, ws, {
+        feeds: this.bybitFeeds,
+        latencyMs: () => this.latency,
+        clock: this.clock,
+      });
+      this.bybitSessions.set(id, session);
+      ws.once('close', () => {
+        session.dispose();
+        this.bybitSessions.delete(id);
+      });
+    });
   }
 
   private accept(ws: WebSocket, verdict: Extract<UpgradeVerdict, { ok: true }>): void {

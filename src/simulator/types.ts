@@ -116,3 +116,22 @@ export interface SimulatorStats {
   limitBreaches: { streams: number; messageRate: number; connectionAttempts: number };
   connections: ConnectionStats[];
 }
+
+/** What a Bybit connection did, for tests and `GET /stats`-style reads. */
+export interface BybitConnectionStats {
+  readonly id: string;
+  readonly category: 'spot' | 'linear';
+  readonly topics: string[];
+  /** Args of each subscribe request received, in order. */
+  readonly subscribeArgs: number[];
+  readonly pings: number;
+  readonly stalled: boolean;
+  readonly withholdingPongs: boolean;
+}
+
+/** The book of one Bybit order-book topic as it last sent it: update id, bids best first, asks best first. */
+export interface BybitBookView {
+  readonly u: number;
+  readonly bids: [string, string][];
+  readonly asks: [string, string][];
+}

@@ -2,6 +2,8 @@
  * The manager drives a venue it has never heard of through the `exchange` option: op-style subscribes
  * (`{"op":"subscribe","args":[..],"req_id":".."}`), topic envelopes and client-sent JSON pings, as Bybit
  * v5 speaks them, against a loopback server on port 0. Nothing in the socket or the registry changes.
+ * It stands for a venue the project has no folder for; the real Bybit adapter is tested against the
+ * simulator in bybit.test.ts.
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -53,7 +55,12 @@ const opVenue: Exchange = {
     framesAreCombined: false,
     payloadOf: () => undefined,
   },
-  heartbeat: { pongDeadlineMs: undefined, pingMessage: '{"op":"ping"}', keepAliveMs: 100 },
+  heartbeat: {
+    pongDeadlineMs: undefined,
+    pingMessage: '{"op":"ping"}',
+    keepAliveMs: 100,
+    pongTimeoutMs: undefined,
+  },
 };
 
 test('an op-style venue with topic envelopes and JSON pings fits the manager through its adapter', async () => {

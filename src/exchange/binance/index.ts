@@ -71,9 +71,15 @@ export const binance: Exchange = Object.freeze<Exchange>({
   },
   // The server pings every 20 s and closes without a pong within 60 s; it answers a client's ping frame
   // with a pong at once, so probes are plain WebSocket pings.
-  heartbeat: { pongDeadlineMs: PONG_DEADLINE_MS, pingMessage: undefined, keepAliveMs: undefined },
+  heartbeat: {
+    pongDeadlineMs: PONG_DEADLINE_MS,
+    pingMessage: undefined,
+    keepAliveMs: undefined,
+    pongTimeoutMs: undefined,
+  },
   limits: {
     streamsPerConnection: MAX_STREAMS_PER_CONNECTION,
+    argCharsPerConnection: undefined,
     incomingMessagesPerSecond: MAX_INCOMING_MESSAGES_PER_SECOND,
     connectionAttempts: { limit: MAX_CONNECTION_ATTEMPTS, windowMs: CONNECTION_ATTEMPT_WINDOW_MS },
     connectionLifetimeMs: MAX_CONNECTION_LIFETIME_MS,

@@ -26,6 +26,8 @@ function readSnapshot(body: unknown): BookSnapshot | undefined {
 
 export const binanceOrderBook: OrderBookProcedure = {
   maxDepth: DEPTH_MAX_LIMIT,
+  seed: 'rest',
+  // One diff stream carries every level, whatever the depth kept.
   diffStream: (symbol) => `${symbol}@depth@100ms`,
   readDiff,
   fetchSnapshot: async (rest, symbol, depth) => {
