@@ -35,4 +35,4 @@ for f in test/{library,manager,gateway,legacy,simulator,exchange,limits,core,htt
   # The 5,000-client soak checks the gateway under load, not the runtime: npm test runs it.
   [ "$f" = test/gateway/soak.test.ts ] || files+=("$f")
 done
-PATH="$PWD/$(dirname "$bin"):$PATH" exec "$bin" --import tsx --test --test-concurrency=1 "${files[@]}"
+PATH="$PWD/$(dirname "$bin"):$PATH" NODE="$bin" exec bash scripts/run-tests.sh "${files[@]}"
