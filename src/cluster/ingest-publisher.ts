@@ -4,16 +4,32 @@
  * to `md.binance.<stream>` with the per-stream sequence and the lease epoch in headers. The sequence
  * continues from the last one in the history, so it stays contiguous across owners. Losing a shard
  * ends its subscriptions at once, and a publish first checks the lease, so nothing goes out after.
+ *
+ * Handing a shard over, it publishes each stream until the successor's epoch shows in the history of
+ * that stream (plus a grace for the two upstream sockets' skew). Taking a shard whose owner died, it
+ * refills, per stream, the window between the last event in the history and its own first live event
+ * from the exchange's REST history (`TakeoverRefill`) before publishing live.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { type MsgHdrs, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import type { Logger } from '../core/log.js';
 import type { StreamMessage, StreamSource, Unsubscribe } from '../core/stream-source.js';
+import type { Exchange, RestGetter } from '../exchange/exchange.js';
+import { DEFAULT_EXCHANGE } from '../manager/default-exchange.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { DemandView } from './demand.js';
-import type { LeaseEvents, ShardLeases } from './shard-leases.js';
+import type { LeaseEvents, LeaseOrigin, ShardLeases } from './shard-leases.js';
 import { shardOf } from './shards.js';
 import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
+import { TakeoverRefill } from './takeover-refill.js';
+
+/** How often a node handing a shard over looks for its successor's epoch in the history. */
+const SUCCESSOR_POLL_MS = 100;
+/**
+ * How long a node publishes a stream after its successor's first event of it showed: the two nodes
+ * read the exchange on different sockets, and the old line must reach the successor's first event.
+ */
+const SUCCESSOR_GRACE_MS = 500;
 
 interface Publishing {
   readonly epoch: number;
@@ -26,6 +42,13 @@ interface Publishing {
   readonly publishOptions: { readonly headers: MsgHdrs };
   seq: number;
   unsubscribe: Unsubscribe | undefined;
+  /**
+   * After taking a dead owner's shard: the last event of the stream in the history, until the first
+   * live event shows whether a window between them is missing.
+   */
+  refillAfter: object | undefined;
+  /** Live payloads held while a refill runs: published after the refilled events. */
+  held: Buffer[] | undefined;
 }
 
 export interface IngestPublisherOptions {
@@ -36,14 +59,28 @@ export interface IngestPublisherOptions {
   readonly shardCount: number;
   readonly metrics: ClusterMetrics;
   readonly logger: Logger;
+  /** The exchange's REST history, for refilling a dead owner's window; unset: such windows are reported. */
+  readonly rest?: RestGetter | undefined;
+  /** The venue the source reads: sequence ids and history. @default binance */
+  readonly exchange?: Exchange;
 }
 
 export class IngestPublisher implements LeaseEvents {
   private readonly active = new Map<string, Publishing>();
   private leases: ShardLeases | undefined;
   private demand: DemandView | undefined;
+  /** Shards being handed over: no stream of theirs starts here any more. */
+  private readonly handingShards = new Set<number>();
+  private readonly refill: TakeoverRefill;
 
-  constructor(private readonly o: IngestPublisherOptions) {}
+  constructor(private readonly o: IngestPublisherOptions) {
+    this.refill = new TakeoverRefill({
+      exchange: o.exchange ?? DEFAULT_EXCHANGE,
+      rest: o.rest,
+      metrics: o.metrics,
+      logger: o.logger,
+    });
+  }
 
   /** Wires the two inputs (they are built after the publisher, as they call back into it). */
   attach(leases: ShardLeases, demand: DemandView): void {
@@ -55,20 +92,56 @@ export class IngestPublisher implements LeaseEvents {
     return this.active.size;
   }
 
-  gained(shard: number): void {
+  gained(shard: number, _epoch?: number, origin: LeaseOrigin = 'free'): void {
+    this.handingShards.delete(shard);
     for (const stream of this.demand?.streams() ?? []) {
-      if (shardOf(stream, this.o.shardCount) === shard) this.reconcile(stream);
+      if (shardOf(stream, this.o.shardCount) === shard) this.reconcile(stream, origin === 'free');
     }
   }
 
   lost(shard: number): void {
+    this.handingShards.delete(shard);
     for (const stream of [...this.active.keys()]) {
       if (shardOf(stream, this.o.shardCount) === shard) this.stop(stream);
     }
   }
 
+  /**
+   * Publishes the shard's streams on until the successor publishes each (its higher epoch is the last
+   * in the history of that stream), then for a grace; true when every stream got there before `deadline`.
+   */
+  async handing(shard: number, deadline: number): Promise<boolean> {
+    this.handingShards.add(shard);
+    const streams = [...this.active.values()].filter((p) => p.shard === shard);
+    const handed = await Promise.all(streams.map((state) => this.handOver(state, deadline)));
+    return handed.every(Boolean);
+  }
+
+  private async handOver(state: Publishing, deadline: number): Promise<boolean> {
+    const stream = state.subject;
+    while (Date.now() < deadline && this.isCurrent(state)) {
+      if ((await this.lastInHistory(stream)).epoch > state.epoch) {
+        await sleep(Math.min(SUCCESSOR_GRACE_MS, Math.max(0, deadline - Date.now())));
+        this.stopState(state);
+        return true;
+      }
+      await sleep(Math.min(SUCCESSOR_POLL_MS, Math.max(0, deadline - Date.now())));
+    }
+    // Stopped for another reason (demand gone, lease lost) counts as handed: nothing is left to hand.
+    return this.isCurrent(state) ? false : Date.now() < deadline;
+  }
+
+  private isCurrent(state: Publishing): boolean {
+    for (const s of this.active.values()) if (s === state) return true;
+    return false;
+  }
+
+  private stopState(state: Publishing): void {
+    for (const [stream, s] of this.active) if (s === state) this.stop(stream);
+  }
+
   demandChanged(stream: string): void {
-    this.reconcile(stream);
+    this.reconcile(stream, false);
   }
 
   /** Stops every publication (shutdown). */
@@ -76,15 +149,19 @@ export class IngestPublisher implements LeaseEvents {
     for (const stream of [...this.active.keys()]) this.stop(stream);
   }
 
-  private reconcile(stream: string): void {
-    const epoch = this.leases?.epochOf(shardOf(stream, this.o.shardCount));
+  /** @param refill the shard was just taken from a dead owner: refill the window it left. */
+  private reconcile(stream: string, refill: boolean): void {
+    const shard = shardOf(stream, this.o.shardCount);
+    const epoch = this.leases?.epochOf(shard);
     const wanted = epoch !== undefined && this.demand?.wants(stream) === true;
     const current = this.active.get(stream);
     if (current !== undefined && (!wanted || current.epoch !== epoch)) this.stop(stream);
-    if (wanted && !this.active.has(stream)) void this.start(stream, epoch);
+    // A stream wanted while its shard is being handed over starts at the successor only.
+    if (wanted && !this.active.has(stream) && !this.handingShards.has(shard))
+      void this.start(stream, epoch, refill);
   }
 
-  private async start(stream: string, epoch: number): Promise<void> {
+  private async start(stream: string, epoch: number, refill: boolean): Promise<void> {
     const headers = natsHeaders();
     headers.set(HEADERS.epoch, String(epoch));
     headers.set(HEADERS.node, this.o.nodeId);
@@ -95,20 +172,23 @@ export class IngestPublisher implements LeaseEvents {
       publishOptions: { headers },
       seq: 0,
       unsubscribe: undefined,
+      refillAfter: undefined,
+      held: undefined,
     };
     this.active.set(stream, state);
-    const last = await this.lastSeq(stream);
+    const last = await this.lastInHistory(state.subject);
     if (this.active.get(stream) !== state) return;
-    state.seq = last;
+    state.seq = last.seq;
+    if (refill && this.refill.covers(stream)) state.refillAfter = last.data;
     try {
       state.unsubscribe = this.o.source.subscribe(stream, {
-        next: (_data, message) => this.publish(stream, state, message),
+        next: (data, message) => this.publish(stream, state, data, message),
         error: (error) => {
           this.o.logger.warn({ stream, code: error.code }, 'Upstream ended the stream');
           if (this.active.get(stream) === state) this.active.delete(stream);
         },
       });
-      this.o.logger.info({ stream, epoch, seq: last }, 'Publishing stream');
+      this.o.logger.info({ stream, epoch, seq: last.seq }, 'Publishing stream');
     } catch (error) {
       this.active.delete(stream);
       this.o.logger.warn({ stream, err: String(error) }, 'Cannot subscribe upstream');
@@ -122,7 +202,38 @@ export class IngestPublisher implements LeaseEvents {
     state.unsubscribe?.();
   }
 
-  private publish(stream: string, state: Publishing, message: StreamMessage): void {
+  private publish(stream: string, state: Publishing, data: unknown, message: StreamMessage): void {
+    if (state.held !== undefined) {
+      if (!this.refill.hold(stream, state.held, message.payloadBytes())) this.release(stream, state);
+      return;
+    }
+    if (state.refillAfter !== undefined) {
+      const after = state.refillAfter;
+      state.refillAfter = undefined;
+      const window = this.refill.windowOf(stream, after, data);
+      if (window !== undefined && this.active.get(stream) === state) {
+        const held = [message.payloadBytes()];
+        state.held = held;
+        void this.refill.fetch(stream, window).then((events) => {
+          // Released meanwhile (stopped, or too much held back): the refill is void.
+          if (state.held !== held) return;
+          for (const event of events) this.send(stream, state, Buffer.from(JSON.stringify(event)));
+          this.release(stream, state);
+        });
+        return;
+      }
+    }
+    this.send(stream, state, message.payloadBytes());
+  }
+
+  /** Publishes the live payloads held during a refill, then goes live. */
+  private release(stream: string, state: Publishing): void {
+    const held = state.held ?? [];
+    state.held = undefined;
+    for (const payload of held) this.send(stream, state, payload);
+  }
+
+  private send(stream: string, state: Publishing, payload: Buffer): void {
     if (this.active.get(stream) !== state) return;
     if (this.leases?.epochOf(state.shard) !== state.epoch) {
       this.stop(stream);
@@ -130,23 +241,50 @@ export class IngestPublisher implements LeaseEvents {
     }
     state.seq++;
     state.publishOptions.headers.set(HEADERS.seq, String(state.seq));
-    this.o.nc.publish(state.subject, message.payloadBytes(), state.publishOptions);
+    this.o.nc.publish(state.subject, payload, state.publishOptions);
     this.o.metrics.tally.published++;
   }
 
   /**
-   * The last per-stream sequence in the history, or 0 when it holds nothing usable for the stream. Each
-   * event an owner numbers is stored once, so a stream's sequence cannot pass the history's own: one that
-   * does came from another publisher, and continuing from it (up to past the safe integers) would make
-   * every later event unreadable. Starting afresh instead is a restart, which gateways follow.
+   * The last event of a subject in the history: its per-stream sequence (0 when it holds nothing usable
+   * for the stream), epoch (0 when none) and payload. Each event an owner numbers is stored once, so a
+   * stream's sequence cannot pass the history's own: one that does came from another publisher, and
+   * continuing from it (up to past the safe integers) would make every later event unreadable. Starting
+   * afresh instead is a restart, which gateways follow.
    */
-  private async lastSeq(stream: string): Promise<number> {
+  private async lastInHistory(
+    subject: string,
+  ): Promise<{ seq: number; epoch: number; data: object | undefined }> {
     try {
-      const m = await this.o.jsm.streams.getMessage(HISTORY_STREAM, { last_by_subj: subjectOf(stream) });
-      const seq = Number(m?.header.get(HEADERS.seq));
-      return Number.isSafeInteger(seq) && seq > 0 && m !== null && seq <= m.seq ? seq : 0;
+      const m = await this.o.jsm.streams.getMessage(HISTORY_STREAM, { last_by_subj: subject });
+      if (m === null) return NOTHING;
+      const seq = Number(m.header.get(HEADERS.seq));
+      const epoch = Number(m.header.get(HEADERS.epoch));
+      const usable = Number.isSafeInteger(seq) && seq > 0 && seq <= m.seq;
+      return {
+        seq: usable ? seq : 0,
+        epoch: Number.isSafeInteger(epoch) ? epoch : 0,
+        data: usable ? jsonObjectOf(m.data) : undefined,
+      };
     } catch {
-      return 0;
+      return NOTHING;
     }
+  }
+}
+
+const NOTHING = { seq: 0, epoch: 0, data: undefined } as const;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function jsonObjectOf(bytes: Uint8Array): object | undefined {
+  try {
+    const data: unknown = JSON.parse(
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+    );
+    return typeof data === 'object' && data !== null && !Array.isArray(data) ? data : undefined;
+  } catch {
+    return undefined;
   }
 }

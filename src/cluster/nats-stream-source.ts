@@ -28,7 +28,7 @@ import { GapDetector } from '../manager/gap-detector.js';
 import type { Broker } from './broker.js';
 import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
 import { DemandDeclarer } from './demand.js';
-import { changesLine, confirms, judge, type Pending } from './stream-order.js';
+import { changesLine, confirms, judge, outlives, type Pending } from './stream-order.js';
 import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
 
 /** How far before the last delivered event a replay starts reading, for clock and transit slack. */
@@ -257,7 +257,8 @@ export class NatsStreamSource implements StreamSource {
       entry.pending = undefined;
       this.adopt(entry, pending);
     }
-    const verdict = judge(entry, seq, epoch, Date.now() - entry.lastAt > this.o.leaseTtlMs);
+    const now = Date.now();
+    const verdict = judge(entry, seq, epoch, now - entry.lastAt > this.o.leaseTtlMs);
     if (verdict.kind === 'duplicate') {
       this.o.metrics.duplicatesDropped.inc();
       return false;
@@ -271,11 +272,12 @@ export class NatsStreamSource implements StreamSource {
       // Adopted only once the next event of the same line follows it: one stray message (a forged
       // or corrupt Ws-Seq or Ws-Epoch) cannot move the stream away from its owner's sequence.
       if (entry.pending !== undefined) this.reject('unconfirmed');
-      entry.pending = { seq, epoch, payload, data };
+      entry.pending = { seq, epoch, at: now, payload, data };
       return false;
     }
-    if (entry.pending !== undefined) {
-      // The current line went on: what waited was not the owner's sequence.
+    if (entry.pending !== undefined && !outlives(entry.pending, entry, now, this.o.leaseTtlMs)) {
+      // The current line went on: what waited was not the owner's sequence, nor a successor's line
+      // (a successor's second event follows its first within the handover).
       entry.pending = undefined;
       this.reject('unconfirmed');
     }
@@ -287,7 +289,11 @@ export class NatsStreamSource implements StreamSource {
   private adopt(entry: Entry, line: Pending): void {
     if (entry.lastSeq !== undefined && line.epoch >= entry.epoch && line.seq > entry.lastSeq + 1) {
       this.reportMissed(entry, entry.lastSeq + 1, line.seq - 1);
-    } else if (entry.lastSeq !== undefined && (line.epoch < entry.epoch || line.seq <= entry.lastSeq)) {
+    } else if (
+      entry.lastSeq !== undefined &&
+      (line.epoch < entry.epoch ||
+        (line.seq <= entry.lastSeq && (line.epoch === entry.epoch || line.seq === 1)))
+    ) {
       // The exchange's own ids still show what was lost in between.
       this.o.logger.warn(
         { stream: entry.stream, epoch: line.epoch, seq: line.seq },
@@ -372,7 +378,8 @@ export class NatsStreamSource implements StreamSource {
     const range = entry.ids ? this.sequenceRange(entry.kind, record) : undefined;
     const verdict = range ? entry.ids?.check(range) : undefined;
     if (verdict?.kind === 'duplicate') {
-      this.o.metrics.duplicatesDropped.inc();
+      // Already delivered by the previous owner's line (the overlap of a handover).
+      this.o.metrics.overlapDropped.inc();
       return;
     }
     if (verdict?.kind === 'gap') {

@@ -7,7 +7,13 @@ export type OrderVerdict =
   | { readonly kind: 'duplicate' }
   | { readonly kind: 'gap'; readonly from: number; readonly to: number }
   /** Sequence or epochs restarted (the history or the lease bucket was lost): track afresh from here. */
-  | { readonly kind: 'reset' };
+  | { readonly kind: 'reset' }
+  /**
+   * A higher epoch numbering from at or below the last sequence: a successor that started while the
+   * previous owner still published (a planned handover). Its numbering replaces the current one; the
+   * events both published are told apart by the exchange's own ids.
+   */
+  | { readonly kind: 'switch' };
 
 export interface OrderState {
   readonly lastSeq: number | undefined;
@@ -24,8 +30,10 @@ export function judge(state: OrderState, seq: number, epoch: number, ownerSilent
   if (epoch < state.epoch) return ownerSilent ? { kind: 'reset' } : { kind: 'duplicate' };
   if (state.lastSeq === undefined) return { kind: 'deliver' };
   if (seq === state.lastSeq + 1) return { kind: 'deliver' };
-  if (seq <= state.lastSeq)
-    return epoch > state.epoch && seq === 1 ? { kind: 'reset' } : { kind: 'duplicate' };
+  if (seq <= state.lastSeq) {
+    if (epoch <= state.epoch) return { kind: 'duplicate' };
+    return seq === 1 ? { kind: 'reset' } : { kind: 'switch' };
+  }
   return { kind: 'gap', from: state.lastSeq + 1, to: seq - 1 };
 }
 
@@ -33,6 +41,8 @@ export function judge(state: OrderState, seq: number, epoch: number, ownerSilent
 export interface Pending {
   readonly seq: number;
   readonly epoch: number;
+  /** Local time it arrived. */
+  readonly at: number;
   readonly payload: Buffer;
   readonly data: object;
 }
@@ -43,11 +53,27 @@ export interface Pending {
  * only once `confirms` holds for the next one.
  */
 export function changesLine(state: OrderState, verdict: OrderVerdict, epoch: number): boolean {
-  if (verdict.kind === 'gap' || verdict.kind === 'reset') return true;
+  if (verdict.kind === 'gap' || verdict.kind === 'reset' || verdict.kind === 'switch') return true;
   return verdict.kind === 'deliver' && (state.lastSeq === undefined || epoch > state.epoch);
 }
 
 /** The next event of the pending line: same epoch, the following sequence number. */
 export function confirms(pending: Pick<Pending, 'seq' | 'epoch'>, seq: number, epoch: number): boolean {
   return epoch === pending.epoch && seq === pending.seq + 1;
+}
+
+/**
+ * Whether a pending line survives an event of the current line being delivered. During a handover both
+ * owners publish, so events of the old owner come between the successor's first and second events: a
+ * pending line of a higher epoch waits through them, for at most `boundMs` (the old owner stops within
+ * a lease TTL). Any other pending line is dropped as soon as the current line goes on, so one stray
+ * message still cannot hold a stream.
+ */
+export function outlives(
+  pending: Pick<Pending, 'epoch' | 'at'>,
+  state: OrderState,
+  now: number,
+  boundMs: number,
+): boolean {
+  return pending.epoch > state.epoch && now - pending.at <= boundMs;
 }
