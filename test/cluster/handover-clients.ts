@@ -3,6 +3,7 @@
  * what each received by the exchange's own ids (trade `t`, aggTrade `a`): every id once, in order, none
  * skipped.
  */
+import type { Registry } from 'prom-client';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -103,4 +104,18 @@ export function summarise(clients: readonly StreamClient[]): {
     if (r.missed > 0 || r.repeated > 0) faulty.push(`${stream}: missed ${r.missed}, repeated ${r.repeated}`);
   }
   return { events, missed, repeated, faulty };
+}
+
+/** The value of a counter or gauge in `registry`, summed over the series whose labels include `labels`. */
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (metric === undefined) return 0;
+  const { values } = await metric.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+    .reduce((sum, v) => sum + v.value, 0);
 }
