@@ -28,7 +28,7 @@ import { GapDetector } from '../manager/gap-detector.js';
 import type { Broker } from './broker.js';
 import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
 import { DemandDeclarer } from './demand.js';
-import { changesLine, confirms, judge, outlives, type Pending } from './stream-order.js';
+import { awaitsOldLine, changesLine, confirms, judge, outlives, type Pending } from './stream-order.js';
 import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
 
 /** How far before the last delivered event a replay starts reading, for clock and transit slack. */
@@ -52,6 +52,11 @@ interface Entry {
   held: Incoming[] | undefined;
   /** An event that would move the stream to another line, waiting for the next event of that line. */
   pending: Pending | undefined;
+  /**
+   * A confirmed successor's events, from the one that confirmed `pending` on, held while the previous
+   * owner's line has yet to reach the successor's first exchange id (its socket lags the successor's).
+   */
+  successor: Incoming[] | undefined;
   messages: number;
   lastMessageAt: number | undefined;
 }
@@ -213,6 +218,7 @@ export class NatsStreamSource implements StreamSource {
       lastAt: Date.now(),
       held: undefined,
       pending: undefined,
+      successor: undefined,
       messages: 0,
       lastMessageAt: undefined,
     };
@@ -252,12 +258,25 @@ export class NatsStreamSource implements StreamSource {
     const payload = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
     const data = jsonObjectOf(payload);
     if (data === undefined) return this.reject('body');
+    const now = Date.now();
+    if (entry.successor !== undefined) {
+      if (epoch === entry.pending?.epoch) {
+        entry.successor.push(msg);
+        this.trySwitch(entry, now);
+        return false;
+      }
+      // A third line: the successor's is no longer worth waiting for.
+      if (epoch > entry.epoch) this.switchNow(entry);
+    }
     const pending = entry.pending;
     if (pending !== undefined && confirms(pending, seq, epoch)) {
+      if (this.defersSwitch(entry, pending, now)) {
+        entry.successor = [msg];
+        return false;
+      }
       entry.pending = undefined;
       this.adopt(entry, pending);
     }
-    const now = Date.now();
     const verdict = judge(entry, seq, epoch, now - entry.lastAt > this.o.leaseTtlMs);
     if (verdict.kind === 'duplicate') {
       this.o.metrics.duplicatesDropped.inc();
@@ -275,14 +294,46 @@ export class NatsStreamSource implements StreamSource {
       entry.pending = { seq, epoch, at: now, payload, data };
       return false;
     }
-    if (entry.pending !== undefined && !outlives(entry.pending, entry, now, this.o.leaseTtlMs)) {
+    if (
+      entry.pending !== undefined &&
+      entry.successor === undefined &&
+      !outlives(entry.pending, entry, now, this.o.leaseTtlMs)
+    ) {
       // The current line went on: what waited was not the owner's sequence, nor a successor's line
       // (a successor's second event follows its first within the handover).
       entry.pending = undefined;
       this.reject('unconfirmed');
     }
     this.advance(entry, seq, epoch, payload, data);
+    if (entry.successor !== undefined) this.trySwitch(entry, now);
     return true;
+  }
+
+  /**
+   * Whether to keep delivering the previous owner's line before switching to a confirmed successor:
+   * while the exchange ids it delivered have not reached the successor's first one, it still publishes
+   * (delivered within `OLD_LINE_QUIET_MS`), and the handover's bound has not passed.
+   */
+  private defersSwitch(entry: Entry, pending: Pending, now: number): boolean {
+    const lastId = entry.ids?.lastId;
+    if (lastId === undefined || pending.epoch <= entry.epoch) return false;
+    const first = this.sequenceRange(entry.kind, pending.data as Record<string, unknown>)?.first;
+    return awaitsOldLine(lastId, first, now - entry.lastAt, now - pending.at, this.o.leaseTtlMs);
+  }
+
+  private trySwitch(entry: Entry, now: number): void {
+    const pending = entry.pending;
+    if (pending === undefined || !this.defersSwitch(entry, pending, now)) this.switchNow(entry);
+  }
+
+  /** Adopts the confirmed successor's line and applies the events of it held meanwhile. */
+  private switchNow(entry: Entry): void {
+    const queue = entry.successor ?? [];
+    const pending = entry.pending;
+    entry.successor = undefined;
+    entry.pending = undefined;
+    if (pending !== undefined) this.adopt(entry, pending);
+    for (const msg of queue) this.accept(entry, msg, true);
   }
 
   /** Moves the stream to a confirmed line, reporting what it skipped. */

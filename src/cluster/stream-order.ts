@@ -77,3 +77,28 @@ export function outlives(
 ): boolean {
   return pending.epoch > state.epoch && now - pending.at <= boundMs;
 }
+
+/**
+ * How long the previous owner's line may stay silent and still count as publishing: the gap between
+ * two of its events while both owners read the same stream is far shorter.
+ */
+export const OLD_LINE_QUIET_MS = 250;
+
+/**
+ * Whether a gateway waits for the previous owner's line before switching to a confirmed successor: the
+ * successor's first exchange id `first` lies beyond the next one due (`lastId + 1`), the previous line
+ * delivered within `OLD_LINE_QUIET_MS`, and the switch has waited less than `boundMs`. The two owners
+ * read the exchange on different sockets, so the old line can lag; switching at once would drop the
+ * ids it has yet to deliver (as a superseded owner's) and report them lost.
+ */
+export function awaitsOldLine(
+  lastId: number,
+  first: number | undefined,
+  oldLineQuietMs: number,
+  waitedMs: number,
+  boundMs: number,
+): boolean {
+  return (
+    first !== undefined && first > lastId + 1 && oldLineQuietMs < OLD_LINE_QUIET_MS && waitedMs < boundMs
+  );
+}
