@@ -28,7 +28,15 @@ import { GapDetector } from '../manager/gap-detector.js';
 import type { Broker } from './broker.js';
 import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
 import { DemandDeclarer } from './demand.js';
-import { awaitsOldLine, changesLine, confirms, judge, outlives, type Pending } from './stream-order.js';
+import {
+  awaitsOldLine,
+  candleFollows,
+  changesLine,
+  confirms,
+  judge,
+  outlives,
+  type Pending,
+} from './stream-order.js';
 import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
 
 /** How far before the last delivered event a replay starts reading, for clock and transit slack. */
@@ -44,6 +52,10 @@ interface Entry {
   readonly listeners: SubscriberList<StreamListener>;
   readonly sub: Subscription;
   readonly ids: GapDetector | undefined;
+  /** A candle stream (no ids): the last delivered candle's open time and whether it was closed. */
+  readonly candles: boolean;
+  candleOpen: number;
+  candleClosed: boolean;
   lastSeq: number | undefined;
   epoch: number;
   /** Local time the last delivered event arrived: where a replay starts looking. */
@@ -213,6 +225,9 @@ export class NatsStreamSource implements StreamSource {
         },
       }),
       ids: this.exchange.sequence.ruleOf(kind) === 'contiguous' ? new GapDetector(true) : undefined,
+      candles: this.exchange.history.refillBy(kind) === 'candles',
+      candleOpen: Number.NEGATIVE_INFINITY,
+      candleClosed: false,
       lastSeq: undefined,
       epoch: 0,
       lastAt: Date.now(),
@@ -419,6 +434,21 @@ export class NatsStreamSource implements StreamSource {
     );
   }
 
+  /**
+   * Whether a candle event comes after the last one delivered (records it if so): candle streams carry
+   * no ids, so the overlap of two owners is told by the candle's open time and closing update.
+   */
+  private candleAhead(entry: Entry, data: object): boolean {
+    const history = this.exchange.history;
+    const open = history.candleOpenTime(data);
+    if (open === undefined) return true;
+    const closed = history.candleClosed(data);
+    if (!candleFollows(entry.candleOpen, entry.candleClosed, open)) return false;
+    entry.candleOpen = open;
+    entry.candleClosed = closed;
+    return true;
+  }
+
   private deliver(entry: Entry, payload: Buffer, data: object): void {
     const now = Date.now();
     entry.messages++;
@@ -430,6 +460,10 @@ export class NatsStreamSource implements StreamSource {
     const verdict = range ? entry.ids?.check(range) : undefined;
     if (verdict?.kind === 'duplicate') {
       // Already delivered by the previous owner's line (the overlap of a handover).
+      this.o.metrics.overlapDropped.inc();
+      return;
+    }
+    if (entry.candles && !this.candleAhead(entry, record)) {
       this.o.metrics.overlapDropped.inc();
       return;
     }

@@ -102,3 +102,13 @@ export function awaitsOldLine(
     first !== undefined && first > lastId + 1 && oldLineQuietMs < OLD_LINE_QUIET_MS && waitedMs < boundMs
   );
 }
+
+/**
+ * Whether a candle update opening at `open` may follow the last one delivered (opening at `lastOpen`,
+ * closing it when `lastClosed`): a later candle, or the same one while it is still open. An earlier
+ * candle, or any update of a candle already closed, was delivered by the other owner of an overlap.
+ * (Two updates of a still open candle cannot be told apart without ids: one may come twice.)
+ */
+export function candleFollows(lastOpen: number, lastClosed: boolean, open: number): boolean {
+  return open > lastOpen || (open === lastOpen && !lastClosed);
+}

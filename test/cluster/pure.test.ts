@@ -7,6 +7,7 @@ import { offeredTo, offerValue } from '../../src/cluster/shard-leases.js';
 import { preferredOwner, shardOf } from '../../src/cluster/shards.js';
 import {
   awaitsOldLine,
+  candleFollows,
   changesLine,
   confirms,
   judge,
@@ -98,6 +99,14 @@ describe('a successor owner at the gateway (planned handover)', () => {
     assert.equal(awaitsOldLine(100, 105, OLD_LINE_QUIET_MS, 50, 2000), false, 'the old line went quiet');
     assert.equal(awaitsOldLine(100, 105, 10, 2000, 2000), false, 'the bound passed');
     assert.equal(awaitsOldLine(100, undefined, 10, 50, 2000), false, 'no ids to compare');
+  });
+
+  it('a candle update follows a later candle or the same one still open, nothing the other owner closed', () => {
+    assert.equal(candleFollows(Number.NEGATIVE_INFINITY, false, 60_000), true, 'the first');
+    assert.equal(candleFollows(60_000, false, 60_000), true, 'the open candle goes on');
+    assert.equal(candleFollows(60_000, false, 120_000), true, 'the next candle');
+    assert.equal(candleFollows(60_000, true, 60_000), false, 'an update of a candle already closed');
+    assert.equal(candleFollows(120_000, false, 60_000), false, 'an earlier candle');
   });
 });
 
