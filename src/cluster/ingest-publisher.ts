@@ -6,9 +6,11 @@
  * ends its subscriptions at once, and a publish first checks the lease, so nothing goes out after.
  *
  * Handing a shard over, it publishes each stream until the successor's epoch shows in the history of
- * that stream (plus a grace for the two upstream sockets' skew). Taking a shard whose owner died, it
- * refills, per stream, the window between the last event in the history and its own first live event
- * from the exchange's REST history (`TakeoverRefill`) before publishing live.
+ * that stream (plus a grace for the two upstream sockets' skew). Taking a shard, it holds each stream's
+ * first live event, reads the stream's last event in the history then, and refills the window between
+ * the two from the exchange's REST history (`TakeoverRefill`) before publishing live. After a dead
+ * owner that window is what nobody read; after a handover it is empty, as the previous owner still
+ * publishes, unless that owner stopped before this node started (an offer taken late).
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { type MsgHdrs, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
@@ -32,6 +34,7 @@ const SUCCESSOR_POLL_MS = 100;
 const SUCCESSOR_GRACE_MS = 500;
 
 interface Publishing {
+  readonly stream: string;
   readonly epoch: number;
   readonly shard: number;
   readonly subject: string;
@@ -43,10 +46,10 @@ interface Publishing {
   seq: number;
   unsubscribe: Unsubscribe | undefined;
   /**
-   * After taking a dead owner's shard: the last event of the stream in the history, until the first
-   * live event shows whether a window between them is missing.
+   * The shard was just taken: the first live event is compared with the history's last event, read
+   * this long after it (undefined: not taken, nothing to compare).
    */
-  refillAfter: object | undefined;
+  probeAfterMs: number | undefined;
   /** Live payloads held while a refill runs: published after the refilled events. */
   held: Buffer[] | undefined;
 }
@@ -92,10 +95,13 @@ export class IngestPublisher implements LeaseEvents {
     return this.active.size;
   }
 
-  gained(shard: number, _epoch?: number, origin: LeaseOrigin = 'free'): void {
+  gained(shard: number, _epoch: number, origin: LeaseOrigin): void {
     this.handingShards.delete(shard);
+    // After a handover the previous owner still publishes: its line passes this node's first event
+    // within the sockets' skew, and reading the history after that finds no window to refill.
+    const probeAfterMs = origin === 'handover' ? SUCCESSOR_GRACE_MS / 2 : 0;
     for (const stream of this.demand?.streams() ?? []) {
-      if (shardOf(stream, this.o.shardCount) === shard) this.reconcile(stream, origin === 'free');
+      if (shardOf(stream, this.o.shardCount) === shard) this.reconcile(stream, probeAfterMs);
     }
   }
 
@@ -118,30 +124,26 @@ export class IngestPublisher implements LeaseEvents {
   }
 
   private async handOver(state: Publishing, deadline: number): Promise<boolean> {
-    const stream = state.subject;
+    const seqAtOffer = state.seq;
     while (Date.now() < deadline && this.isCurrent(state)) {
-      if ((await this.lastInHistory(stream)).epoch > state.epoch) {
+      if ((await this.lastInHistory(state.subject)).epoch > state.epoch) {
         await sleep(Math.min(SUCCESSOR_GRACE_MS, Math.max(0, deadline - Date.now())));
-        this.stopState(state);
+        if (this.isCurrent(state)) this.stop(state.stream);
         return true;
       }
       await sleep(Math.min(SUCCESSOR_POLL_MS, Math.max(0, deadline - Date.now())));
     }
-    // Stopped for another reason (demand gone, lease lost) counts as handed: nothing is left to hand.
-    return this.isCurrent(state) ? false : Date.now() < deadline;
+    // Stopped for another reason (demand gone, lease lost) counts as handed: nothing is left to hand;
+    // so does a stream with no event since the offer (a quiet symbol): nothing can be lost at its switch.
+    return !this.isCurrent(state) || state.seq === seqAtOffer;
   }
 
   private isCurrent(state: Publishing): boolean {
-    for (const s of this.active.values()) if (s === state) return true;
-    return false;
-  }
-
-  private stopState(state: Publishing): void {
-    for (const [stream, s] of this.active) if (s === state) this.stop(stream);
+    return this.active.get(state.stream) === state;
   }
 
   demandChanged(stream: string): void {
-    this.reconcile(stream, false);
+    this.reconcile(stream, undefined);
   }
 
   /** Stops every publication (shutdown). */
@@ -149,8 +151,8 @@ export class IngestPublisher implements LeaseEvents {
     for (const stream of [...this.active.keys()]) this.stop(stream);
   }
 
-  /** @param refill the shard was just taken from a dead owner: refill the window it left. */
-  private reconcile(stream: string, refill: boolean): void {
+  /** @param probeAfterMs the shard was just taken: refill the window its previous owner may have left. */
+  private reconcile(stream: string, probeAfterMs: number | undefined): void {
     const shard = shardOf(stream, this.o.shardCount);
     const epoch = this.leases?.epochOf(shard);
     const wanted = epoch !== undefined && this.demand?.wants(stream) === true;
@@ -158,28 +160,28 @@ export class IngestPublisher implements LeaseEvents {
     if (current !== undefined && (!wanted || current.epoch !== epoch)) this.stop(stream);
     // A stream wanted while its shard is being handed over starts at the successor only.
     if (wanted && !this.active.has(stream) && !this.handingShards.has(shard))
-      void this.start(stream, epoch, refill);
+      void this.start(stream, epoch, probeAfterMs);
   }
 
-  private async start(stream: string, epoch: number, refill: boolean): Promise<void> {
+  private async start(stream: string, epoch: number, probeAfterMs: number | undefined): Promise<void> {
     const headers = natsHeaders();
     headers.set(HEADERS.epoch, String(epoch));
     headers.set(HEADERS.node, this.o.nodeId);
     const state: Publishing = {
+      stream,
       epoch,
       shard: shardOf(stream, this.o.shardCount),
       subject: subjectOf(stream),
       publishOptions: { headers },
       seq: 0,
       unsubscribe: undefined,
-      refillAfter: undefined,
+      probeAfterMs: this.refill.covers(stream) ? probeAfterMs : undefined,
       held: undefined,
     };
     this.active.set(stream, state);
     const last = await this.lastInHistory(state.subject);
     if (this.active.get(stream) !== state) return;
     state.seq = last.seq;
-    if (refill && this.refill.covers(stream)) state.refillAfter = last.data;
     try {
       state.unsubscribe = this.o.source.subscribe(stream, {
         next: (data, message) => this.publish(stream, state, data, message),
@@ -207,23 +209,30 @@ export class IngestPublisher implements LeaseEvents {
       if (!this.refill.hold(stream, state.held, message.payloadBytes())) this.release(stream, state);
       return;
     }
-    if (state.refillAfter !== undefined) {
-      const after = state.refillAfter;
-      state.refillAfter = undefined;
-      const window = this.refill.windowOf(stream, after, data);
-      if (window !== undefined && this.active.get(stream) === state) {
-        const held = [message.payloadBytes()];
-        state.held = held;
-        void this.refill.fetch(stream, window).then((events) => {
-          // Released meanwhile (stopped, or too much held back): the refill is void.
-          if (state.held !== held) return;
-          for (const event of events) this.send(stream, state, Buffer.from(JSON.stringify(event)));
-          this.release(stream, state);
-        });
-        return;
-      }
+    if (state.probeAfterMs !== undefined && this.active.get(stream) === state) {
+      const delay = state.probeAfterMs;
+      state.probeAfterMs = undefined;
+      const held = [message.payloadBytes()];
+      state.held = held;
+      void sleep(delay).then(() => this.fillBefore(stream, state, held, data));
+      return;
     }
     this.send(stream, state, message.payloadBytes());
+  }
+
+  /**
+   * Publishes what the exchange's history holds between the stream's last event in the history (read
+   * now: a previous owner still publishing has passed `first` by then) and this node's first live event
+   * `first`, then the live events held meanwhile.
+   */
+  private async fillBefore(stream: string, state: Publishing, held: Buffer[], first: unknown): Promise<void> {
+    const last = await this.lastInHistory(state.subject);
+    const window = last.data === undefined ? undefined : this.refill.windowOf(stream, last.data, first);
+    const events = window === undefined ? [] : await this.refill.fetch(stream, window);
+    // Released meanwhile (stopped, or too much held back): the refill is void.
+    if (state.held !== held) return;
+    for (const event of events) this.send(stream, state, Buffer.from(JSON.stringify(event)));
+    this.release(stream, state);
   }
 
   /** Publishes the live payloads held during a refill, then goes live. */

@@ -137,8 +137,8 @@ export class ShardLeases {
     const held = this.held.get(shard);
     if (held === undefined) return undefined;
     if (Date.now() - held.sentAt >= this.o.ttlMs - EXPIRY_MARGIN_MS) {
-      if (held.lifecycle.state === 'handing') this.endHandover(shard, held, false);
-      else this.lose(shard, 'expired');
+      // A handover ends when its own wait does (at this same deadline): nothing is published meanwhile.
+      if (held.lifecycle.state !== 'handing') this.lose(shard, 'expired');
       return undefined;
     }
     return held.epoch;
@@ -290,8 +290,9 @@ export class ShardLeases {
   }
 
   /**
-   * Writes the offer by revision (a refusal means the lease is no longer this node's) and publishes on
-   * until the successor does; the offer write renews the lease for one more TTL, which bounds it.
+   * Writes the offer by revision (a refusal means the lease is no longer this node's); the shard is
+   * published on until the successor does, at most until the lease, renewed by the offer write for one
+   * more TTL, would expire locally.
    */
   private async handOver(shard: number, held: Held, to: string): Promise<void> {
     const sentAt = Date.now();
@@ -314,8 +315,8 @@ export class ShardLeases {
       (completed) => this.endHandover(shard, held, completed),
       () => this.endHandover(shard, held, false),
     );
+    // Not awaited: the tick goes on renewing the other leases meanwhile; stop() waits for it.
     this.handovers.set(shard, handing);
-    await handing;
   }
 
   /** The handover of `shard` ended: stop publishing it, and count how. */
