@@ -119,3 +119,41 @@ export async function metricValue(
     .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
     .reduce((sum, v) => sum + v.value, 0);
 }
+
+/**
+ * What one client of a kline stream received: candles by open time, each expected to go on until one
+ * closing update (`x`), then the next candle. Counts what breaks that: an earlier candle after a later
+ * one, an update after the candle's close, a candle left for the next without its close.
+ */
+export function candleFaultsOf(messages: readonly string[]): {
+  candles: number;
+  backwards: number;
+  afterClose: number;
+  unclosed: number;
+} {
+  let open: number | undefined;
+  let closed = false;
+  let candles = 0;
+  let backwards = 0;
+  let afterClose = 0;
+  let unclosed = 0;
+  for (const text of messages) {
+    const k = (JSON.parse(text) as { k?: { t?: number; x?: boolean } }).k;
+    if (typeof k?.t !== 'number') continue;
+    if (open !== undefined && k.t < open) {
+      backwards++;
+      continue;
+    }
+    if (open !== undefined && k.t === open && closed) {
+      afterClose++;
+      continue;
+    }
+    if (open !== undefined && k.t > open) {
+      if (!closed) unclosed++;
+      candles++;
+    }
+    open = k.t;
+    closed = k.x === true;
+  }
+  return { candles, backwards, afterClose, unclosed };
+}
