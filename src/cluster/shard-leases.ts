@@ -106,6 +106,8 @@ interface Held {
 
 /** Margin below the TTL at which a lease is treated as lost locally, before the server expires it. */
 const EXPIRY_MARGIN_MS = 250;
+/** How often a node handing a shard over reads its lease to see whether the successor took it. */
+const OFFER_POLL_MS = 100;
 
 export class ShardLeases {
   private readonly held = new Map<number, Held>();
@@ -311,12 +313,30 @@ export class ShardLeases {
     held.lifecycle.transition('handing', 'offered');
     this.o.logger.info({ shard, to }, 'Handing shard over: publishing until the successor does');
     const deadline = sentAt + this.o.ttlMs - EXPIRY_MARGIN_MS;
-    const handing = (this.o.events.handing?.(shard, deadline) ?? Promise.resolve(true)).then(
-      (completed) => this.endHandover(shard, held, completed),
-      () => this.endHandover(shard, held, false),
-    );
+    const offered = held.revision;
+    const handing = this.successorTook(shard, offered, deadline)
+      .then((took) => (took ? (this.o.events.handing?.(shard, deadline) ?? true) : false))
+      .then(
+        (completed) => this.endHandover(shard, held, completed),
+        () => this.endHandover(shard, held, false),
+      );
     // Not awaited: the tick goes on renewing the other leases meanwhile; stop() waits for it.
     this.handovers.set(shard, handing);
+  }
+
+  /**
+   * Waits until the offered lease changed hands (its revision moved on), reading the one lease key
+   * instead of every stream's history while the successor's tick is still to come; false at `deadline`.
+   */
+  private async successorTook(shard: number, offered: number, deadline: number): Promise<boolean> {
+    while (Date.now() < deadline) {
+      const entry = await this.kv.leases.get(leaseKey(shard)).catch(() => null);
+      if (entry !== null && entry.revision !== offered) return entry.operation === 'PUT';
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(OFFER_POLL_MS, Math.max(0, deadline - Date.now()))),
+      );
+    }
+    return false;
   }
 
   /** The handover of `shard` ended: stop publishing it, and count how. */
