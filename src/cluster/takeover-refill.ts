@@ -104,7 +104,7 @@ export class TakeoverRefill {
   hold(stream: string, held: Buffer[], payload: Buffer): boolean {
     held.push(payload);
     if (held.length <= MAX_HELD) return true;
-    this.failed(stream, { from: Number.NaN, to: Number.NaN }, 'too_large');
+    this.failed(stream, undefined, 'too_large');
     return false;
   }
 
@@ -134,8 +134,9 @@ export class TakeoverRefill {
     return result.events;
   }
 
-  private failed(stream: string, window: RefillWindow, reason: RefillFailureReason): void {
+  /** @param window undefined when the refill was abandoned while it ran (too many live events held). */
+  private failed(stream: string, window: RefillWindow | undefined, reason: RefillFailureReason): void {
     this.o.metrics.refillFailures.inc({ reason });
-    this.failedLog.add({ stream, reason, from: window.from, to: window.to });
+    this.failedLog.add({ stream, reason, ...window });
   }
 }
