@@ -3,6 +3,7 @@
  * No per-stream or per-shard labels: cardinality stays fixed.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { RefillFailure } from '../exchange/exchange.js';
 import { talliedCounter } from '../metrics/tallied-counter.js';
 
 /**
@@ -22,6 +23,22 @@ export interface EventTally {
  */
 export type RejectReason = 'headers' | 'body' | 'unconfirmed';
 
+/** Why a takeover window was not refilled: the history's own reasons, or no REST API configured. */
+export type RefillFailureReason = RefillFailure | 'unavailable';
+
+const REFILL_FAILURE_REASONS = [
+  'budget',
+  'retry_after',
+  'refused',
+  'unreachable',
+  'history_gone',
+  'too_large',
+  'unavailable',
+] as const satisfies readonly RefillFailureReason[];
+
+/** How a handover of a shard ended on the node handing it over. */
+export type HandoverOutcome = 'completed' | 'expired';
+
 export class ClusterMetrics {
   readonly tally: EventTally = { published: 0, consumed: 0 };
   readonly brokerConnected: Gauge;
@@ -38,6 +55,10 @@ export class ClusterMetrics {
   readonly leaseTakeovers: Counter;
   readonly leasesLost: Counter;
   readonly settingsMismatch: Gauge;
+  readonly handovers: Counter<'outcome'>;
+  readonly refilled: Counter;
+  readonly refillFailures: Counter<'reason'>;
+  readonly overlapDropped: Counter;
   readonly demandStreams: Gauge;
   readonly endToEndLag: Histogram;
 
@@ -138,6 +159,31 @@ export class ClusterMetrics {
       name: 'ws_manager_cluster_settings_mismatch',
       help: 'Ingest node: 1 while a live ingest node runs with another value of this setting (which every process of a cluster must share)',
       labelNames: ['setting'],
+      registers,
+    });
+    this.handovers = new Counter({
+      name: 'ws_manager_cluster_handovers_total',
+      help: 'Shards this ingest node handed to a successor while publishing on (outcome completed: the successor was seen publishing every stream; expired: the lease ran out first)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of ['completed', 'expired'] satisfies HandoverOutcome[])
+      this.handovers.inc({ outcome }, 0);
+    this.refilled = new Counter({
+      name: 'ws_manager_cluster_refilled_events_total',
+      help: "Events an ingest node published from the exchange's REST history after taking a shard whose owner died",
+      registers,
+    });
+    this.refillFailures = new Counter({
+      name: 'ws_manager_cluster_refill_failures_total',
+      help: "Streams whose window after a dead owner's last event could not be refilled from the exchange's history, by reason",
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of REFILL_FAILURE_REASONS) this.refillFailures.inc({ reason }, 0);
+    this.overlapDropped = new Counter({
+      name: 'ws_manager_cluster_overlap_dropped_total',
+      help: "Events a gateway dropped because the exchange's ids show another owner's line already delivered them (the overlap of a handover)",
       registers,
     });
     this.demandStreams = new Gauge({

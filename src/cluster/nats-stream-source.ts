@@ -28,7 +28,15 @@ import { GapDetector } from '../manager/gap-detector.js';
 import type { Broker } from './broker.js';
 import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
 import { DemandDeclarer } from './demand.js';
-import { changesLine, confirms, judge, type Pending } from './stream-order.js';
+import {
+  awaitsOldLine,
+  candleFollows,
+  changesLine,
+  confirms,
+  judge,
+  outlives,
+  type Pending,
+} from './stream-order.js';
 import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
 
 /** How far before the last delivered event a replay starts reading, for clock and transit slack. */
@@ -44,6 +52,10 @@ interface Entry {
   readonly listeners: SubscriberList<StreamListener>;
   readonly sub: Subscription;
   readonly ids: GapDetector | undefined;
+  /** A candle stream (no ids): the last delivered candle's open time and whether it was closed. */
+  readonly candles: boolean;
+  candleOpen: number;
+  candleClosed: boolean;
   lastSeq: number | undefined;
   epoch: number;
   /** Local time the last delivered event arrived: where a replay starts looking. */
@@ -52,6 +64,11 @@ interface Entry {
   held: Incoming[] | undefined;
   /** An event that would move the stream to another line, waiting for the next event of that line. */
   pending: Pending | undefined;
+  /**
+   * A confirmed successor's events, from the one that confirmed `pending` on, held while the previous
+   * owner's line has yet to reach the successor's first exchange id (its socket lags the successor's).
+   */
+  successor: Incoming[] | undefined;
   messages: number;
   lastMessageAt: number | undefined;
 }
@@ -208,11 +225,15 @@ export class NatsStreamSource implements StreamSource {
         },
       }),
       ids: this.exchange.sequence.ruleOf(kind) === 'contiguous' ? new GapDetector(true) : undefined,
+      candles: this.exchange.history.refillBy(kind) === 'candles',
+      candleOpen: Number.NEGATIVE_INFINITY,
+      candleClosed: false,
       lastSeq: undefined,
       epoch: 0,
       lastAt: Date.now(),
       held: undefined,
       pending: undefined,
+      successor: undefined,
       messages: 0,
       lastMessageAt: undefined,
     };
@@ -252,12 +273,26 @@ export class NatsStreamSource implements StreamSource {
     const payload = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
     const data = jsonObjectOf(payload);
     if (data === undefined) return this.reject('body');
+    const now = Date.now();
+    if (entry.successor !== undefined) {
+      if (epoch === entry.pending?.epoch) {
+        entry.successor.push(msg);
+        this.trySwitch(entry, now);
+        return false;
+      }
+      // A third line: the successor's is no longer worth waiting for.
+      if (epoch > entry.epoch) this.switchNow(entry);
+    }
     const pending = entry.pending;
     if (pending !== undefined && confirms(pending, seq, epoch)) {
+      if (this.defersSwitch(entry, pending, now)) {
+        entry.successor = [msg];
+        return false;
+      }
       entry.pending = undefined;
       this.adopt(entry, pending);
     }
-    const verdict = judge(entry, seq, epoch, Date.now() - entry.lastAt > this.o.leaseTtlMs);
+    const verdict = judge(entry, seq, epoch, now - entry.lastAt > this.o.leaseTtlMs);
     if (verdict.kind === 'duplicate') {
       this.o.metrics.duplicatesDropped.inc();
       return false;
@@ -271,23 +306,60 @@ export class NatsStreamSource implements StreamSource {
       // Adopted only once the next event of the same line follows it: one stray message (a forged
       // or corrupt Ws-Seq or Ws-Epoch) cannot move the stream away from its owner's sequence.
       if (entry.pending !== undefined) this.reject('unconfirmed');
-      entry.pending = { seq, epoch, payload, data };
+      entry.pending = { seq, epoch, at: now, payload, data };
       return false;
     }
-    if (entry.pending !== undefined) {
-      // The current line went on: what waited was not the owner's sequence.
+    if (
+      entry.pending !== undefined &&
+      entry.successor === undefined &&
+      !outlives(entry.pending, entry, now, this.o.leaseTtlMs)
+    ) {
+      // The current line went on: what waited was not the owner's sequence, nor a successor's line
+      // (a successor's second event follows its first within the handover).
       entry.pending = undefined;
       this.reject('unconfirmed');
     }
     this.advance(entry, seq, epoch, payload, data);
+    if (entry.successor !== undefined) this.trySwitch(entry, now);
     return true;
+  }
+
+  /**
+   * Whether to keep delivering the previous owner's line before switching to a confirmed successor:
+   * while the exchange ids it delivered have not reached the successor's first one, it still publishes
+   * (delivered within `OLD_LINE_QUIET_MS`), and the handover's bound has not passed.
+   */
+  private defersSwitch(entry: Entry, pending: Pending, now: number): boolean {
+    const lastId = entry.ids?.lastId;
+    if (lastId === undefined || pending.epoch <= entry.epoch) return false;
+    const first = this.sequenceRange(entry.kind, pending.data as Record<string, unknown>)?.first;
+    return awaitsOldLine(lastId, first, now - entry.lastAt, now - pending.at, this.o.leaseTtlMs);
+  }
+
+  private trySwitch(entry: Entry, now: number): void {
+    const pending = entry.pending;
+    if (pending === undefined || !this.defersSwitch(entry, pending, now)) this.switchNow(entry);
+  }
+
+  /** Adopts the confirmed successor's line and applies the events of it held meanwhile. */
+  private switchNow(entry: Entry): void {
+    const queue = entry.successor ?? [];
+    const pending = entry.pending;
+    entry.successor = undefined;
+    entry.pending = undefined;
+    if (pending !== undefined) this.adopt(entry, pending);
+    for (const msg of queue) this.accept(entry, msg, true);
   }
 
   /** Moves the stream to a confirmed line, reporting what it skipped. */
   private adopt(entry: Entry, line: Pending): void {
     if (entry.lastSeq !== undefined && line.epoch >= entry.epoch && line.seq > entry.lastSeq + 1) {
       this.reportMissed(entry, entry.lastSeq + 1, line.seq - 1);
-    } else if (entry.lastSeq !== undefined && (line.epoch < entry.epoch || line.seq <= entry.lastSeq)) {
+    } else if (
+      entry.lastSeq !== undefined &&
+      (line.epoch < entry.epoch ||
+        (line.seq <= entry.lastSeq && (line.epoch === entry.epoch || line.seq === 1)))
+    ) {
       // The exchange's own ids still show what was lost in between.
       this.o.logger.warn(
         { stream: entry.stream, epoch: line.epoch, seq: line.seq },
@@ -362,6 +434,21 @@ export class NatsStreamSource implements StreamSource {
     );
   }
 
+  /**
+   * Whether a candle event comes after the last one delivered (records it if so): candle streams carry
+   * no ids, so the overlap of two owners is told by the candle's open time and closing update.
+   */
+  private candleAhead(entry: Entry, data: object): boolean {
+    const history = this.exchange.history;
+    const open = history.candleOpenTime(data);
+    if (open === undefined) return true;
+    const closed = history.candleClosed(data);
+    if (!candleFollows(entry.candleOpen, entry.candleClosed, open)) return false;
+    entry.candleOpen = open;
+    entry.candleClosed = closed;
+    return true;
+  }
+
   private deliver(entry: Entry, payload: Buffer, data: object): void {
     const now = Date.now();
     entry.messages++;
@@ -372,7 +459,12 @@ export class NatsStreamSource implements StreamSource {
     const range = entry.ids ? this.sequenceRange(entry.kind, record) : undefined;
     const verdict = range ? entry.ids?.check(range) : undefined;
     if (verdict?.kind === 'duplicate') {
-      this.o.metrics.duplicatesDropped.inc();
+      // Already delivered by the previous owner's line (the overlap of a handover).
+      this.o.metrics.overlapDropped.inc();
+      return;
+    }
+    if (entry.candles && !this.candleAhead(entry, record)) {
+      this.o.metrics.overlapDropped.inc();
       return;
     }
     if (verdict?.kind === 'gap') {

@@ -5,8 +5,15 @@
  * hashing prefers once that node has been seen live twice; and creates the leases of free shards it
  * prefers (or any free shard nobody took within a tick). Both buckets have a bucket-level TTL equal
  * to the lease TTL (NATS 2.9 has no per-key TTL), so a node that stops renewing loses everything
- * after one TTL. The epoch of a lease is its KV revision at creation: it only grows. Each lease this
- * node holds moves through `LEASE_TRANSITIONS` until it is released or lost.
+ * after one TTL. The epoch of a lease is its KV revision when its holder got it: it only grows. Each
+ * lease this node holds moves through `LEASE_TRANSITIONS` until it is released or lost.
+ *
+ * A planned handover (the preferred node is another one, or this node stops) is make before break:
+ * the holder writes an offer naming the successor into the lease (by revision) and publishes on; the
+ * successor takes the offered lease by revision at its next tick, which gives it a higher epoch, and
+ * starts publishing; the holder stops each stream once the successor publishes it, and stops the
+ * shard at the latest when its lease would expire locally (a lease TTL after the offer), so two owners
+ * publish for a bounded moment and gateways drop the overlap by the exchange's ids.
  */
 import type { KV } from '@nats-io/kv';
 import type { Logger } from '../core/log.js';
@@ -15,9 +22,18 @@ import type { ClusterMetrics } from './cluster-metrics.js';
 import { liveNodeEntries, type NodeEntries } from './settings-agreement.js';
 import { preferredOwner } from './shards.js';
 
+/** How this node got a lease: a free shard (its owner, if any, died or gave up) or an offer. */
+export type LeaseOrigin = 'free' | 'handover';
+
 export interface LeaseEvents {
   /** This node now owns `shard`; events it publishes carry `epoch`. */
-  gained(shard: number, epoch: number): void;
+  gained(shard: number, epoch: number, origin: LeaseOrigin): void;
+  /**
+   * This node offered `shard` to a successor and keeps publishing it: resolves true once the
+   * successor publishes every stream this node publishes in the shard, false when `deadline` (epoch
+   * ms) came first. `lost` follows either way. Absent: the shard is released at once.
+   */
+  handing?(shard: number, deadline: number): Promise<boolean>;
   /** This node no longer owns `shard`: stop publishing it at once. */
   lost(shard: number): void;
 }
@@ -45,11 +61,13 @@ export interface ShardLeasesOptions {
  * still owned until it may have expired); released: handed over to the preferred node or given up at
  * stop; lost: it expired before a renewal came back, or a renewal was refused.
  */
-export type LeaseState = 'held' | 'renewing' | 'released' | 'lost';
+export type LeaseState = 'held' | 'renewing' | 'handing' | 'released' | 'lost';
 
+/** handing: offered to a successor, still published until the successor is seen or the lease runs out. */
 export const LEASE_TRANSITIONS: TransitionTable<LeaseState> = {
-  held: ['renewing', 'released', 'lost'],
+  held: ['renewing', 'handing', 'released', 'lost'],
   renewing: ['held', 'released', 'lost'],
+  handing: ['released', 'lost'],
   released: [],
   lost: [],
 };
@@ -65,7 +83,18 @@ export const LEASE_LOSSES: Readonly<Record<LeaseLoss, string>> = {
   renewal_refused: 'renewal refused',
 };
 
-export type LeaseMove = 'renewal_sent' | 'renewed' | LeaseRelease | LeaseLoss;
+export type LeaseMove = 'renewal_sent' | 'renewed' | 'offered' | LeaseRelease | LeaseLoss;
+
+/** The lease value of an offer: `<from> <to>` (node ids hold no space). */
+export function offerValue(from: string, to: string): string {
+  return `${from} ${to}`;
+}
+
+/** The successor an offer names, or undefined when the value is a plain holder's id. */
+export function offeredTo(value: string): string | undefined {
+  const space = value.indexOf(' ');
+  return space < 0 ? undefined : value.slice(space + 1);
+}
 
 interface Held {
   revision: number;
@@ -77,6 +106,8 @@ interface Held {
 
 /** Margin below the TTL at which a lease is treated as lost locally, before the server expires it. */
 const EXPIRY_MARGIN_MS = 250;
+/** How often a node handing a shard over reads its lease to see whether the successor took it. */
+const OFFER_POLL_MS = 100;
 
 export class ShardLeases {
   private readonly held = new Map<number, Held>();
@@ -91,6 +122,8 @@ export class ShardLeases {
   /** Counts ticks started: only the latest one schedules the next, after a resume() cut in. */
   private generation = 0;
   private kv: { leases: KV; nodes: KV };
+  /** Handovers in progress, by shard: each ends when its successor publishes or its lease runs out. */
+  private readonly handovers = new Map<number, Promise<void>>();
 
   constructor(private readonly o: ShardLeasesOptions) {
     this.kv = { leases: o.leases, nodes: o.nodes };
@@ -106,7 +139,8 @@ export class ShardLeases {
     const held = this.held.get(shard);
     if (held === undefined) return undefined;
     if (Date.now() - held.sentAt >= this.o.ttlMs - EXPIRY_MARGIN_MS) {
-      this.lose(shard, 'expired');
+      // A handover ends when its own wait does (at this same deadline): nothing is published meanwhile.
+      if (held.lifecycle.state !== 'handing') this.lose(shard, 'expired');
       return undefined;
     }
     return held.epoch;
@@ -167,18 +201,32 @@ export class ShardLeases {
     if (this.o.repair) this.kv = await this.o.repair().catch(() => this.kv);
   }
 
-  /** Stops renewing and deletes this node's leases and node entry, so others take over at their next tick. */
+  /**
+   * Stops renewing and gives every lease up: each shard is offered to the node that would own it
+   * without this one and published until that node publishes it (at most a lease TTL); with no other
+   * live node, its lease is deleted. The node entry goes first, so the successors do not hand the
+   * shards back.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    clearInterval(this.expiryTimer);
     await this.ticking;
+    await this.kv.nodes.delete(this.o.nodeId).catch(() => {});
+    const others = new Set([...this.liveOnce].filter((n) => n !== this.o.nodeId));
     const releases = [...this.held].map(async ([shard, held]) => {
+      const state = held.lifecycle.state;
+      if (state === 'handing' || state === 'released' || state === 'lost') return;
+      const successor = preferredOwner(shard, others);
+      if (successor !== undefined && this.o.events.handing !== undefined) {
+        await this.handOver(shard, held, successor);
+        return;
+      }
       this.release(shard, 'stopped');
       await this.kv.leases.delete(leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
     });
     await Promise.all(releases);
-    await this.kv.nodes.delete(this.o.nodeId).catch(() => {});
+    await Promise.all(this.handovers.values());
+    clearInterval(this.expiryTimer);
   }
 
   /** @param generation the loop's count when it started: a tick superseded by resume() changes nothing. */
@@ -219,7 +267,13 @@ export class ShardLeases {
     if (held === undefined) return;
     const { nodeId } = this.o;
     const { leases } = this.kv;
+    // Offered already: nothing to renew, the successor holds the lease or it runs out.
+    if (held.lifecycle.state === 'handing') return;
     if (preferred !== undefined && preferred !== nodeId) {
+      if (this.o.events.handing !== undefined) {
+        await this.handOver(shard, held, preferred);
+        return;
+      }
       this.release(shard, 'handed_over');
       this.o.logger.info({ shard, to: preferred }, 'Handing shard over to its preferred node');
       await leases.delete(leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
@@ -237,19 +291,91 @@ export class ShardLeases {
     }
   }
 
+  /**
+   * Writes the offer by revision (a refusal means the lease is no longer this node's); the shard is
+   * published on until the successor does, at most until the lease, renewed by the offer write for one
+   * more TTL, would expire locally.
+   */
+  private async handOver(shard: number, held: Held, to: string): Promise<void> {
+    const sentAt = Date.now();
+    try {
+      held.revision = await this.kv.leases.update(
+        leaseKey(shard),
+        offerValue(this.o.nodeId, to),
+        held.revision,
+      );
+    } catch (error) {
+      this.lose(shard, 'renewal_refused', String(error));
+      return;
+    }
+    if (!held.lifecycle.can('handing')) return;
+    held.sentAt = sentAt;
+    held.lifecycle.transition('handing', 'offered');
+    this.o.logger.info({ shard, to }, 'Handing shard over: publishing until the successor does');
+    const deadline = sentAt + this.o.ttlMs - EXPIRY_MARGIN_MS;
+    const offered = held.revision;
+    const handing = this.successorTook(shard, offered, deadline)
+      .then((took) => (took ? (this.o.events.handing?.(shard, deadline) ?? true) : false))
+      .then(
+        (completed) => this.endHandover(shard, held, completed),
+        () => this.endHandover(shard, held, false),
+      );
+    // Not awaited: the tick goes on renewing the other leases meanwhile; stop() waits for it.
+    this.handovers.set(shard, handing);
+  }
+
+  /**
+   * Waits until the offered lease changed hands (its revision moved on), reading the one lease key
+   * instead of every stream's history while the successor's tick is still to come; false at `deadline`.
+   */
+  private async successorTook(shard: number, offered: number, deadline: number): Promise<boolean> {
+    while (Date.now() < deadline) {
+      const entry = await this.kv.leases.get(leaseKey(shard)).catch(() => null);
+      if (entry !== null && entry.revision !== offered) return entry.operation === 'PUT';
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(OFFER_POLL_MS, Math.max(0, deadline - Date.now()))),
+      );
+    }
+    return false;
+  }
+
+  /** The handover of `shard` ended: stop publishing it, and count how. */
+  private endHandover(shard: number, held: Held, completed: boolean): void {
+    this.handovers.delete(shard);
+    if (this.held.get(shard) !== held) return;
+    this.o.metrics.handovers.inc({ outcome: completed ? 'completed' : 'expired' });
+    if (!completed)
+      this.o.logger.warn(
+        { shard },
+        'Handover ended by the lease running out before the successor published every stream',
+      );
+    this.release(shard, 'handed_over');
+  }
+
   private async maybeTake(shard: number, preferred: boolean, now: number): Promise<void> {
     const entry = await this.kv.leases.get(leaseKey(shard));
     if (entry !== null && entry.operation === 'PUT') {
       this.freeSince.delete(shard);
+      // An offer to this node: take it by revision, which fails if the holder changed its mind.
+      if (offeredTo(entry.string()) === this.o.nodeId) await this.take(shard, entry.revision);
       return;
     }
     const since = this.freeSince.get(shard) ?? now;
     this.freeSince.set(shard, since);
     // The preferred node gets one tick to take a free shard; after that anyone may.
     if (!preferred && now - since < this.tickMs) return;
+    await this.take(shard, undefined);
+  }
+
+  /** Creates a free shard's lease, or takes an offered one by its revision. */
+  private async take(shard: number, offerRevision: number | undefined): Promise<void> {
     const sentAt = Date.now();
+    const { leases } = this.kv;
     try {
-      const revision = await this.kv.leases.create(leaseKey(shard), this.o.nodeId);
+      const revision =
+        offerRevision === undefined
+          ? await leases.create(leaseKey(shard), this.o.nodeId)
+          : await leases.update(leaseKey(shard), this.o.nodeId, offerRevision);
       if (this.stopped) return;
       const lifecycle = new StateMachine<LeaseState, LeaseMove>({
         owner: `Shard lease ${shard}`,
@@ -259,10 +385,11 @@ export class ShardLeases {
       this.held.set(shard, { revision, epoch: revision, sentAt, lifecycle });
       this.freeSince.delete(shard);
       this.o.metrics.leaseTakeovers.inc();
-      this.o.logger.info({ shard, epoch: revision }, 'Shard lease acquired');
-      this.o.events.gained(shard, revision);
+      const origin = offerRevision === undefined ? 'free' : 'handover';
+      this.o.logger.info({ shard, epoch: revision, origin }, 'Shard lease acquired');
+      this.o.events.gained(shard, revision, origin);
     } catch {
-      // Someone else created it first.
+      // Someone else created it first, or the offer was withdrawn.
     }
   }
 

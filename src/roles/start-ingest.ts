@@ -84,6 +84,8 @@ export async function startIngest(
     logger,
     healthGraceMs: cfg.healthGraceSeconds * 1000,
     stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
+    // An upstream blip of this node is refilled from the exchange's history before it is published.
+    recovery: 'backfill',
     ...(runtime.idleGraceMs === undefined ? {} : { idleGraceMs: runtime.idleGraceMs }),
   });
   const publisher = new IngestPublisher({
@@ -94,6 +96,8 @@ export async function startIngest(
     shardCount: settings.shardCount,
     metrics,
     logger,
+    rest: manager.rest,
+    exchange: manager.exchange,
   });
   const leases = new ShardLeases({
     ...buckets,

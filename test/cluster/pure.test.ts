@@ -3,9 +3,20 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KV } from '@nats-io/kv';
 import { liveNodeEntries, refuseToDisagree } from '../../src/cluster/settings-agreement.js';
+import { offeredTo, offerValue } from '../../src/cluster/shard-leases.js';
 import { preferredOwner, shardOf } from '../../src/cluster/shards.js';
-import { changesLine, confirms, judge } from '../../src/cluster/stream-order.js';
+import {
+  awaitsOldLine,
+  candleFollows,
+  changesLine,
+  confirms,
+  judge,
+  OLD_LINE_QUIET_MS,
+  outlives,
+} from '../../src/cluster/stream-order.js';
 import { kvTokenOf, streamOfKvToken } from '../../src/cluster/subjects.js';
+import { refillWindow } from '../../src/cluster/takeover-refill.js';
+import { binance } from '../../src/exchange/binance/index.js';
 import { captureLogger } from '../manager/helpers.js';
 
 describe('shards and rendezvous ownership', () => {
@@ -54,6 +65,92 @@ describe('per-stream ordering at the gateway', () => {
     assert.equal(confirms({ seq: 8, epoch: 9 }, 9, 9), true);
     assert.equal(confirms({ seq: 8, epoch: 9 }, 9, 3), false);
     assert.equal(confirms({ seq: 8, epoch: 9 }, 10, 9), false);
+  });
+});
+
+describe('a successor owner at the gateway (planned handover)', () => {
+  it('a higher epoch numbering from at or below the last sequence is a switch, a lower one a stale owner', () => {
+    const state = { lastSeq: 40, epoch: 3 };
+    assert.deepEqual(judge(state, 12, 9), { kind: 'switch' });
+    assert.deepEqual(judge(state, 40, 9), { kind: 'switch' });
+    assert.deepEqual(judge(state, 41, 9), { kind: 'deliver' });
+    assert.deepEqual(judge(state, 12, 3), { kind: 'duplicate' });
+    assert.deepEqual(
+      judge({ lastSeq: 12, epoch: 9 }, 41, 3),
+      { kind: 'duplicate' },
+      'the old owner after the switch',
+    );
+    assert.equal(changesLine(state, judge(state, 12, 9), 9), true, 'held until its next event confirms it');
+  });
+
+  it("a successor's pending line outlives the old owner's events for the bound, nothing else does", () => {
+    const state = { lastSeq: 40, epoch: 3 };
+    assert.equal(outlives({ epoch: 9, at: 1000 }, state, 1500, 2000), true);
+    assert.equal(outlives({ epoch: 9, at: 1000 }, state, 3000, 2000), true, 'at the bound');
+    assert.equal(outlives({ epoch: 9, at: 1000 }, state, 3001, 2000), false, 'past the bound');
+    assert.equal(outlives({ epoch: 3, at: 1000 }, state, 1001, 2000), false, 'a jump of the same epoch');
+    assert.equal(outlives({ epoch: 2, at: 1000 }, state, 1001, 2000), false);
+  });
+
+  it('the switch waits while the old line still publishes ids before the successor first one', () => {
+    assert.equal(awaitsOldLine(100, 105, 10, 50, 2000), true, 'ids 101-104 still due from the old line');
+    assert.equal(awaitsOldLine(100, 101, 10, 50, 2000), false, 'the successor continues the ids');
+    assert.equal(awaitsOldLine(100, 90, 10, 50, 2000), false, 'an overlap: dropped by ids after the switch');
+    assert.equal(awaitsOldLine(100, 105, OLD_LINE_QUIET_MS, 50, 2000), false, 'the old line went quiet');
+    assert.equal(awaitsOldLine(100, 105, 10, 2000, 2000), false, 'the bound passed');
+    assert.equal(awaitsOldLine(100, undefined, 10, 50, 2000), false, 'no ids to compare');
+  });
+
+  it('a candle update follows a later candle or the same one still open, nothing the other owner closed', () => {
+    assert.equal(candleFollows(Number.NEGATIVE_INFINITY, false, 60_000), true, 'the first');
+    assert.equal(candleFollows(60_000, false, 60_000), true, 'the open candle goes on');
+    assert.equal(candleFollows(60_000, false, 120_000), true, 'the next candle');
+    assert.equal(candleFollows(60_000, true, 60_000), false, 'an update of a candle already closed');
+    assert.equal(candleFollows(120_000, false, 60_000), false, 'an earlier candle');
+  });
+});
+
+describe('lease offers', () => {
+  it('names the successor, and a holder id is no offer', () => {
+    assert.equal(offeredTo(offerValue('node-a', 'node-b')), 'node-b');
+    assert.equal(offeredTo('node-a'), undefined);
+  });
+});
+
+describe('the window a dead owner left (takeover refill)', () => {
+  const window = (stream: string, after: object, first: unknown) =>
+    refillWindow(binance.history, binance.sequence, binance.streams.parse(stream)!, after, first);
+
+  it('trade and aggTrade: the ids between the last event in the history and the first live one', () => {
+    assert.deepEqual(window('btcusdt@trade', { e: 'trade', t: 100 }, { e: 'trade', t: 160 }), {
+      from: 101,
+      to: 160,
+    });
+    assert.deepEqual(window('btcusdt@aggTrade', { e: 'aggTrade', a: 7 }, { e: 'aggTrade', a: 9 }), {
+      from: 8,
+      to: 9,
+    });
+    assert.equal(
+      window('btcusdt@trade', { e: 'trade', t: 100 }, { e: 'trade', t: 101 }),
+      undefined,
+      'contiguous',
+    );
+    assert.equal(window('btcusdt@trade', { e: 'trade', t: 100 }, { e: 'trade', t: 90 }), undefined, 'behind');
+    assert.equal(window('btcusdt@trade', {}, { e: 'trade', t: 90 }), undefined, 'no id in the history');
+  });
+
+  it('kline: the candle whose closing update never came, and candles skipped', () => {
+    const k = (t: number, x: boolean) => ({ e: 'kline', k: { t, x } });
+    const stream = 'btcusdt@kline_1m';
+    assert.deepEqual(window(stream, k(60_000, false), k(120_000, false)), { from: 60_000, to: 120_000 });
+    assert.deepEqual(window(stream, k(60_000, true), k(240_000, false)), { from: 120_000, to: 240_000 });
+    assert.equal(window(stream, k(60_000, true), k(120_000, false)), undefined, 'closed, then the next');
+    assert.equal(window(stream, k(60_000, false), k(60_000, false)), undefined, 'the same candle goes on');
+  });
+
+  it('kinds without a public history have no window', () => {
+    assert.equal(window('btcusdt@depth', { U: 1, u: 5 }, { U: 9, u: 12 }), undefined);
+    assert.equal(window('btcusdt@bookTicker', { u: 1 }, { u: 9 }), undefined);
   });
 });
 
