@@ -24,6 +24,16 @@ const SNAPSHOT_MAX_BYTES = 8 << 20;
 const UNREACHABLE: ForwardedAnswer = { ok: false, reason: 'unreachable', retryAfterMs: 0 };
 const REFUSALS = new Set(['budget', 'retry_after', 'refused', 'unreachable']);
 
+/** Why a request got no usable answer, as logged. */
+const FAILURES: Readonly<Record<AnswerFailure | 'malformed' | 'refused', string>> = {
+  no_responders: 'no ingest node is subscribed',
+  timeout: 'no answer in time',
+  too_large: 'the answer passed its size bound',
+  failed: 'the NATS request failed',
+  malformed: 'the answer was not well formed',
+  refused: 'the ingest node refused the request as not well formed (another version?)',
+};
+
 export interface NatsRestOptions {
   /** @default 12000 */
   readonly forwardTimeoutMs?: number;
@@ -123,22 +133,14 @@ export class NatsRest implements RestCapability {
   }
 
   /** Logs the first failure of a run, and the run's count once answers come again. */
-  private failed<T>(why: AnswerFailure | 'malformed' | 'refused', value: T): T {
+  private failed<T>(why: keyof typeof FAILURES, value: T): T {
     if (this.failing !== undefined) {
       this.failing.count++;
       return value;
     }
     this.failing = { since: Date.now(), count: 1 };
-    const reasons: Record<typeof why, string> = {
-      no_responders: 'no ingest node is subscribed',
-      timeout: 'no answer in time',
-      too_large: 'the answer passed its size bound',
-      failed: 'the NATS request failed',
-      malformed: 'the answer was not well formed',
-      refused: 'the ingest node refused the request as not well formed (another version?)',
-    };
     this.logger.warn(
-      { reason: reasons[why] },
+      { reason: FAILURES[why] },
       'REST and snapshot requests to the ingest tier fail: answered as the exchange being unreachable',
     );
     return value;
