@@ -132,9 +132,9 @@ export async function startIngest(
       "No REST base is known for UPSTREAM_URL: this node answers no gateway's REST calls nor snapshots",
     );
   }
-  restService?.start();
   await demand.start();
   leases.start();
+  restService?.start();
   broker.onReconnect(() => {
     demand.restart();
     leases.resume();
