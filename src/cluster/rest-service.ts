@@ -83,13 +83,17 @@ export class IngestRestService {
     ];
   }
 
-  /** Stops taking requests (the other nodes of the queue group get them), then lets answers under way finish. */
+  /**
+   * Stops taking requests (the other nodes of the queue group get them), then lets answers under way
+   * finish. Draining, not unsubscribing: requests the server sent before it saw the unsubscribe are
+   * answered too, instead of being dropped on arrival and left to time out at the gateway.
+   */
   async stop(): Promise<void> {
-    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    const drained = this.subscriptions.map((subscription) => subscription.drain().catch(() => {}));
     this.subscriptions = [];
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.underWay]),
+      Promise.all(drained).then(() => Promise.allSettled([...this.underWay])),
       new Promise((resolve) => {
         timer = setTimeout(resolve, STOP_GRACE_MS);
       }),

@@ -165,6 +165,60 @@ describe('REST in the clustered mode', () => {
     assert.equal((await fetchRaw(`${clustered.url}/api/v3/trades?symbol=RESTAUSDT&limit=1`)).status, 200);
   });
 
+  it('an ingest node stopping (SIGTERM) finishes the answers under way and the other node takes the next', async (t) => {
+    const cleanups: (() => Promise<unknown>)[] = [];
+    t.after(async () => {
+      for (const close of cleanups.reverse()) await close().catch(() => {});
+    });
+    const nats = await startNatsServer(t);
+    if (nats === undefined) return;
+    cleanups.push(() => nats.stop());
+    const simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: SYMBOLS, rate: 20 });
+    cleanups.push(() => simulator.close());
+    const [a, b] = await Promise.all(
+      ['stop-a', 'stop-b'].map((nodeId) =>
+        startIngest(
+          { ...common, natsUrl: nats.url, upstreamUrl: simulator.url, nodeId },
+          { logger: silentLogger() },
+        ),
+      ),
+    );
+    cleanups.push(
+      () => a!.close(),
+      () => b!.close(),
+    );
+    const gateway = await startGateway(
+      { ...common, natsUrl: nats.url, nodeId: 'gateway' },
+      { logger: silentLogger() },
+    );
+    cleanups.push(() => gateway.close());
+    const callsOf = async (node: typeof a) =>
+      (await node!.registry.getSingleMetric('ws_manager_rest_requests_total')?.get())?.values[0]?.value ?? 0;
+    // Every exchange answer takes 600 ms, so calls are under way at both nodes when one stops.
+    simulator.setLatency(600);
+    const trades = () => fetchRaw(`${gateway.url}/api/v3/trades?symbol=RESTAUSDT&limit=2`);
+    const underWay = Array.from({ length: 8 }, trades);
+    await waitFor(
+      'calls under way at both nodes',
+      async () => (await callsOf(a)) > 0 && (await callsOf(b)) > 0,
+    );
+    const stopped = a!.close();
+    const answers = await Promise.all(underWay);
+    assert.deepEqual(
+      answers.map((r) => r.status),
+      answers.map(() => 200),
+    );
+    await stopped;
+    const atStop = await callsOf(a);
+    simulator.setLatency(0);
+    const after = await Promise.all(Array.from({ length: 4 }, trades));
+    assert.deepEqual(
+      after.map((r) => r.status),
+      after.map(() => 200),
+    );
+    assert.equal(await callsOf(a), atStop, 'the stopped node took no more calls');
+  });
+
   it('no ingest node: the answer of a single-process gateway whose exchange is unreachable, at once', async (t) => {
     const cleanups: (() => Promise<unknown>)[] = [];
     t.after(async () => {
