@@ -2,8 +2,9 @@
  * A clustered gateway's way to the exchange's REST API: the `rest` capability of its source, and the
  * snapshots of its order books, both asked of the ingest tier over NATS (rest-service.ts answers).
  * Nothing leaves the gateway for the exchange, so the weight spent there does not grow with the number
- * of gateways. No ingest node subscribed, an answer that does not come in time or one that is not well
- * formed reads as the exchange being unreachable, which the gateway answers as in single-process mode
+ * of gateways. A request no node acknowledges at once is sent again (rest-wire.ts). No ingest node
+ * subscribed, an answer that does not come in time or one that is not well formed reads as the exchange
+ * being unreachable, which the gateway answers as in single-process mode
  * (502 with the venue's internal-error body; a book keeps retrying its snapshot); never a hang.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -11,7 +12,7 @@ import type { BookLevel, ForwardedAnswer, RestCapability } from '../core/capabil
 import type { Logger } from '../core/log.js';
 import type { BookSnapshot } from '../exchange/exchange.js';
 import type { RestRequest } from './rest-service.js';
-import { type AnswerFailure, type Reply, requestAnswer } from './rest-wire.js';
+import { type AnswerFailure, type Reply, type RequestLimits, requestAnswer } from './rest-wire.js';
 import { BOOK_WAIT_MS } from './snapshot-books.js';
 import { BOOK_SUBJECT, REST_HEADERS, REST_SUBJECT } from './subjects.js';
 
@@ -19,6 +20,12 @@ import { BOOK_SUBJECT, REST_HEADERS, REST_SUBJECT } from './subjects.js';
 const FORWARD_TIMEOUT_MS = 12_000;
 /** The ingest node's wait for a new book, plus the NATS hops. */
 const SNAPSHOT_TIMEOUT_MS = BOOK_WAIT_MS + 1000;
+/**
+ * A live node acknowledges on receipt, within milliseconds; one that has not by then is taken for dead
+ * and the request sent again (to a node the queue group picks at random).
+ */
+const ACK_TIMEOUT_MS = 750;
+const ATTEMPTS = 4;
 /** The largest snapshot read (as the manager's own snapshots: a 5000-level book is under 1 MiB). */
 const SNAPSHOT_MAX_BYTES = 8 << 20;
 const UNREACHABLE: ForwardedAnswer = { ok: false, reason: 'unreachable', retryAfterMs: 0 };
@@ -27,6 +34,7 @@ const REFUSALS = new Set(['budget', 'retry_after', 'refused', 'unreachable']);
 /** Why a request got no usable answer, as logged. */
 const FAILURES: Readonly<Record<AnswerFailure | 'malformed' | 'refused', string>> = {
   no_responders: 'no ingest node is subscribed',
+  unacknowledged: 'no ingest node acknowledged the request in time, however often it was sent',
   timeout: 'no answer in time',
   too_large: 'the answer passed its size bound',
   failed: 'the NATS request failed',
@@ -35,26 +43,37 @@ const FAILURES: Readonly<Record<AnswerFailure | 'malformed' | 'refused', string>
 };
 
 export interface NatsRestOptions {
-  /** @default 12000 */
+  /** How long an acknowledged call may take to be answered. @default 12000 */
   readonly forwardTimeoutMs?: number;
-  /** @default 4000 */
+  /** How long an acknowledged snapshot request may take to be answered. @default 4000 */
   readonly snapshotTimeoutMs?: number;
+  /** How long a node may take to acknowledge a request. @default 750 */
+  readonly ackTimeoutMs?: number;
+  /** Sendings of a request no node acknowledges. @default 4 */
+  readonly attempts?: number;
 }
 
 export class NatsRest implements RestCapability {
   private clientWeight = 0;
   /** Requests without an answer since the last one answered; undefined while answers come. */
   private failing: { since: number; count: number } | undefined;
-  private readonly forwardTimeoutMs: number;
-  private readonly snapshotTimeoutMs: number;
+  private readonly limits: { readonly forward: RequestLimits; readonly snapshot: RequestLimits };
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly logger: Logger,
     options: NatsRestOptions = {},
   ) {
-    this.forwardTimeoutMs = options.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS;
-    this.snapshotTimeoutMs = options.snapshotTimeoutMs ?? SNAPSHOT_TIMEOUT_MS;
+    const ack = { ackMs: options.ackTimeoutMs ?? ACK_TIMEOUT_MS, attempts: options.attempts ?? ATTEMPTS };
+    this.limits = {
+      // The answer's bound is the call's own (set per call).
+      forward: { ...ack, answerMs: options.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS, maxBytes: 0 },
+      snapshot: {
+        ...ack,
+        answerMs: options.snapshotTimeoutMs ?? SNAPSHOT_TIMEOUT_MS,
+        maxBytes: SNAPSHOT_MAX_BYTES,
+      },
+    };
   }
 
   /**
@@ -67,13 +86,10 @@ export class NatsRest implements RestCapability {
 
   async forward(pathAndQuery: string, weight: number, maxBytes: number): Promise<ForwardedAnswer> {
     const request: RestRequest = { path: pathAndQuery, weight, maxBytes };
-    const reply = await requestAnswer(
-      this.nc,
-      REST_SUBJECT,
-      JSON.stringify(request),
-      this.forwardTimeoutMs,
+    const reply = await requestAnswer(this.nc, REST_SUBJECT, JSON.stringify(request), {
+      ...this.limits.forward,
       maxBytes,
-    );
+    });
     if (!reply.ok) return this.failed(reply.failure, UNREACHABLE);
     const get = (name: string) => reply.headers?.get(name) ?? '';
     const clientWeight = Number(get(REST_HEADERS.clientWeight));
@@ -108,8 +124,7 @@ export class NatsRest implements RestCapability {
       this.nc,
       BOOK_SUBJECT,
       JSON.stringify({ symbol, depth }),
-      this.snapshotTimeoutMs,
-      SNAPSHOT_MAX_BYTES,
+      this.limits.snapshot,
     );
     if (!reply.ok) return this.failed(reply.failure, undefined);
     const outcome = reply.headers?.get(REST_HEADERS.outcome);

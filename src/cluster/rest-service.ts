@@ -13,7 +13,7 @@ import type { ForwardedAnswer, RestCapability } from '../core/capabilities.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { RestDialect } from '../exchange/dialect.js';
-import { sendAnswer } from './rest-wire.js';
+import { acknowledge, sendAnswer } from './rest-wire.js';
 import type { SnapshotBooks } from './snapshot-books.js';
 import { BOOK_SUBJECT, REST_HEADERS, REST_QUEUE, REST_SUBJECT } from './subjects.js';
 
@@ -71,13 +71,13 @@ export class IngestRestService {
       nc.subscribe(REST_SUBJECT, {
         queue: REST_QUEUE,
         callback: (error, msg) => {
-          if (error === null) this.track(this.answerRest(msg));
+          if (error === null) this.receive(msg, (m) => this.answerRest(m));
         },
       }),
       nc.subscribe(BOOK_SUBJECT, {
         queue: REST_QUEUE,
         callback: (error, msg) => {
-          if (error === null) this.track(this.answerBook(msg));
+          if (error === null) this.receive(msg, (m) => this.answerBook(m));
         },
       }),
     ];
@@ -100,6 +100,18 @@ export class IngestRestService {
     ]);
     clearTimeout(timer);
     this.o.books.close();
+  }
+
+  /** Acknowledges `msg` at once, so the gateway knows a live node has it, then answers it. */
+  private receive(msg: Msg, answer: (msg: Msg) => Promise<void>): void {
+    if (msg.reply === undefined || msg.reply === '') return;
+    try {
+      acknowledge(this.o.nc, msg.reply);
+    } catch {
+      // The connection is closing: the gateway sends the request again.
+      return;
+    }
+    this.track(answer(msg));
   }
 
   private track(work: Promise<void>): void {

@@ -1,14 +1,16 @@
 /**
  * The `/api/v3/*` routes of a clustered gateway (NATS_URL), served through the ingest tier over NATS
  * request/reply, answer as a single-process gateway's do against the same simulator: status, Binance's
- * bodies and per-client weights. Without any ingest node, or with one that does not answer, a call gets
- * the single-process gateway's answer to an unreachable exchange at once, never a hang. Real
- * nats-server, simulator, ingest node and gateways on loopback.
+ * bodies and per-client weights. An ingest node stopping finishes what it received; a request a dead
+ * node took is sent again. Without any ingest node, or with one that does not answer, a call gets the
+ * single-process gateway's answer to an unreachable exchange, never a hang. Real nats-server,
+ * simulator, ingest nodes and gateways on loopback.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { NatsRest } from '../../src/cluster/nats-rest.js';
+import { acknowledge, requestAnswer, sendAnswer } from '../../src/cluster/rest-wire.js';
 import { BOOK_SUBJECT, REST_HEADERS, REST_QUEUE, REST_SUBJECT } from '../../src/cluster/subjects.js';
 import { silentLogger } from '../../src/core/log.js';
 import { startGateway } from '../../src/roles/start-gateway.js';
@@ -159,7 +161,13 @@ describe('REST in the clustered mode', () => {
       [BOOK_SUBJECT, JSON.stringify({ symbol: 'NOT A SYMBOL', depth: 10 })],
       [BOOK_SUBJECT, JSON.stringify({ symbol: 'restausdt', depth: 10_000_000 })],
     ] as const) {
-      const answer = await nc.request(subject, body, { timeout: 2000 });
+      const answer = await requestAnswer(nc, subject, body, {
+        ackMs: 1000,
+        attempts: 1,
+        answerMs: 2000,
+        maxBytes: 1000,
+      });
+      assert.ok(answer.ok, body);
       assert.equal(answer.headers?.get(REST_HEADERS.outcome), 'invalid', body);
     }
     assert.equal((await fetchRaw(`${clustered.url}/api/v3/trades?symbol=RESTAUSDT&limit=1`)).status, 200);
@@ -254,6 +262,52 @@ describe('REST in the clustered mode', () => {
     }
   });
 
+  it('a request no node acknowledges (sent to a dead one) is sent again, and another node answers it', async (t) => {
+    const nats = await startNatsServer(t);
+    if (nats === undefined) return;
+    const nc = await connect({ servers: nats.url });
+    const nodes = await Promise.all([connect({ servers: nats.url }), connect({ servers: nats.url })]);
+    t.after(async () => {
+      for (const c of [nc, ...nodes]) await c.close();
+      await nats.stop();
+    });
+    // Two members of the queue group: one takes requests and never acknowledges them, as a node the
+    // server has not yet found dead; the other answers.
+    let swallowed = 0;
+    nodes[0]!.subscribe(REST_SUBJECT, {
+      queue: REST_QUEUE,
+      callback: () => {
+        swallowed++;
+      },
+    });
+    let answered = 0;
+    nodes[1]!.subscribe(REST_SUBJECT, {
+      queue: REST_QUEUE,
+      callback: (_e, msg) => {
+        acknowledge(nodes[1]!, msg.reply!);
+        answered++;
+        sendAnswer(
+          nodes[1]!,
+          msg.reply!,
+          { [REST_HEADERS.outcome]: 'ok', [REST_HEADERS.status]: '200', [REST_HEADERS.contentType]: 'json' },
+          Buffer.from(`[${answered}]`),
+        );
+      },
+    });
+    await Promise.all(nodes.map((c) => c.flush()));
+    // Many sendings at most, so that no call can meet the silent member every time.
+    const rest = new NatsRest(nc, silentLogger(), { ackTimeoutMs: 50, attempts: 30 });
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => rest.forward('/api/v3/trades?symbol=RESTAUSDT', 25, 1 << 20)),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.ok && a.status),
+      answers.map(() => 200),
+    );
+    assert.equal(answered, 20);
+    assert.ok(swallowed > 0, 'the silent member got some of the requests');
+  });
+
   it('an ingest node that does not answer, or stops halfway: no answer after the timeout, never a hang', async (t) => {
     const nats = await startNatsServer(t);
     if (nats === undefined) return;
@@ -276,7 +330,12 @@ describe('REST in the clustered mode', () => {
       },
     });
     await silent.flush();
-    const rest = new NatsRest(nc, silentLogger(), { forwardTimeoutMs: 300, snapshotTimeoutMs: 300 });
+    const rest = new NatsRest(nc, silentLogger(), {
+      forwardTimeoutMs: 300,
+      snapshotTimeoutMs: 300,
+      ackTimeoutMs: 100,
+      attempts: 3,
+    });
     let started = Date.now();
     assert.deepEqual(await rest.forward('/api/v3/trades?symbol=RESTAUSDT', 25, 1 << 20), {
       ok: false,
@@ -284,10 +343,12 @@ describe('REST in the clustered mode', () => {
       retryAfterMs: 0,
     });
     let tookMs = Date.now() - started;
-    assert.ok(tookMs >= 300 && tookMs < 1500, `forward gave up after ${tookMs} ms`);
+    // Its first message counts as the acknowledgement: the answer's timeout applies.
+    assert.ok(tookMs >= 400 && tookMs < 1500, `forward gave up after ${tookMs} ms`);
     started = Date.now();
     assert.equal(await rest.snapshot('restausdt', 100), undefined);
     tookMs = Date.now() - started;
+    // Never acknowledged: three sendings of 100 ms.
     assert.ok(tookMs >= 300 && tookMs < 1500, `snapshot gave up after ${tookMs} ms`);
   });
 });
