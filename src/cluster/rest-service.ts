@@ -115,8 +115,13 @@ export class IngestRestService {
   }
 
   private track(work: Promise<void>): void {
-    this.underWay.add(work);
-    void work.finally(() => this.underWay.delete(work));
+    // Answering never rejects by design; should it, the node logs it rather than crash on it.
+    const done: Promise<void> = work
+      .catch((error: unknown) => {
+        this.o.logger.warn({ err: String(error) }, "Answering a gateway's request failed");
+      })
+      .finally(() => this.underWay.delete(done));
+    this.underWay.add(done);
   }
 
   private async answerRest(msg: Msg): Promise<void> {

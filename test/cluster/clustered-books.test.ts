@@ -5,22 +5,31 @@
  * the simulator's at the same update id, before and after the ingest node publishing the stream is
  * SIGKILLed. The diffs lost while its lease expires leave a hole: the gateway's own book resynchronises
  * from the surviving node's snapshot, and so does the client from the gateway's. Real nats-server,
- * simulator, two ingest nodes as child processes, a gateway and a ws client on loopback.
+ * simulator, an ingest node as a child process (the one killed) and one in this process, a gateway and a
+ * ws client on loopback.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { preferredOwner, shardOf } from '../../src/cluster/shards.js';
 import { silentLogger } from '../../src/core/log.js';
 import { startGateway } from '../../src/roles/start-gateway.js';
+import { startIngest } from '../../src/roles/start-ingest.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { fetchRaw, openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
 import { startNatsServer } from './nats-server.js';
-import { type IngestProcess, spawnIngest } from './processes.js';
+import { spawnIngest } from './processes.js';
 
-const SYMBOL = 'bookausdt';
 const SHARDS = 4;
 /** Short, so that the survivor takes the stream over within the test. */
 const LEASE_TTL_SECONDS = 3;
+/** The node killed (a child process) and the survivor (in this process). */
+const NODES = ['book-killed', 'book-survivor'] as const;
+/** A symbol whose book stream's shard the node to kill is preferred for, so that it publishes the stream. */
+const SYMBOL = ['booka', 'bookb', 'bookc', 'bookd', 'booke', 'bookf', 'bookg', 'bookh']
+  .map((base) => `${base}usdt`)
+  .find((symbol) => preferredOwner(shardOf(`${symbol}@depth@100ms`, SHARDS), NODES) === NODES[0])!;
+const STREAM = `${SYMBOL}@depth@100ms`;
 
 interface Depth {
   lastUpdateId: number;
@@ -116,23 +125,39 @@ it('a client keeps a book equal to the exchange through a clustered gateway, acr
   cleanups.push(() => nats.stop());
   const simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: [SYMBOL], rate: 20 });
   cleanups.push(() => simulator.close());
-  const env = {
-    NATS_URL: nats.url,
-    UPSTREAM_URL: simulator.url,
-    SHARD_COUNT: String(SHARDS),
-    LEASE_TTL_SECONDS: String(LEASE_TTL_SECONDS),
-  };
-  const ingests: IngestProcess[] = await Promise.all([
-    spawnIngest('book-a', env),
-    spawnIngest('book-b', env),
+  const common = { shardCount: SHARDS, leaseTtlSeconds: LEASE_TTL_SECONDS };
+  const [killed, survivor] = await Promise.all([
+    spawnIngest(NODES[0], {
+      NATS_URL: nats.url,
+      UPSTREAM_URL: simulator.url,
+      SHARD_COUNT: String(SHARDS),
+      LEASE_TTL_SECONDS: String(LEASE_TTL_SECONDS),
+    }),
+    startIngest(
+      {
+        ...common,
+        natsUrl: nats.url,
+        upstreamUrl: simulator.url,
+        nodeId: NODES[1],
+        port: 0,
+        host: '127.0.0.1',
+      },
+      { logger: silentLogger() },
+    ),
   ]);
-  cleanups.push(() => Promise.all(ingests.map((i) => i.kill('SIGKILL'))));
+  cleanups.push(
+    () => killed.kill('SIGKILL'),
+    () => survivor.close(),
+  );
+  const shard = shardOf(STREAM, SHARDS);
+  // Both nodes hold their preferred shards (the stream's is the node to kill's), so no shard moves later.
   await waitFor(
-    'every shard leased',
-    async () => {
-      const owned = await Promise.all(ingests.map((i) => i.metric('ws_manager_cluster_shards_owned')));
-      return owned.reduce((a = 0, b = 0) => a + b, 0) === SHARDS;
-    },
+    'the shards spread over both nodes',
+    async () =>
+      !survivor.leases.ownedShards().includes(shard) &&
+      survivor.leases.ownedShards().length +
+        ((await killed.metric('ws_manager_cluster_shards_owned')) ?? 0) ===
+        SHARDS,
     15_000,
   );
   const gateway = await startGateway(
@@ -140,7 +165,7 @@ it('a client keeps a book equal to the exchange through a clustered gateway, acr
     { logger: silentLogger() },
   );
   cleanups.push(() => gateway.close());
-  const client = await openClient(`${gateway.wsUrl}/ws/${SYMBOL}@depth@100ms`);
+  const client = await openClient(`${gateway.wsUrl}/ws/${STREAM}`);
   cleanups.push(() => client.close());
   const book = followBook(gateway.url, client);
 
@@ -159,12 +184,7 @@ it('a client keeps a book equal to the exchange through a clustered gateway, acr
   await waitFor('the client in step', () => book.step() > 0 && book.counts.snapshots === 1, 10_000);
   await compareWithExchange('before the kill');
 
-  const owners = await waitFor('the node publishing the stream', async () => {
-    const streams = await Promise.all(ingests.map((i) => i.metric('ws_manager_cluster_demand_streams')));
-    const owner = streams.findIndex((n) => (n ?? 0) > 0);
-    return owner < 0 ? undefined : { owner: ingests[owner]!, survivor: ingests[1 - owner]! };
-  });
-  await owners.owner.kill('SIGKILL');
+  await killed.kill('SIGKILL');
   const killedAt = Date.now();
   const appliedAtKill = book.step();
   // The survivor takes the shard within the lease TTL and a tick; both books then resynchronise.
@@ -178,10 +198,7 @@ it('a client keeps a book equal to the exchange through a clustered gateway, acr
     `back in step ${resumedMs} ms after the kill; holes ${book.counts.holes}, snapshots ${book.counts.snapshots}`,
   );
   await compareWithExchange('after the kill');
-  await waitFor(
-    'the survivor publishing the stream (its gauge is refreshed every second)',
-    async () => (await owners.survivor.metric('ws_manager_cluster_demand_streams')) === 1,
-  );
+  assert.ok(survivor.leases.ownedShards().includes(shard), 'the survivor publishes the stream');
   assert.ok(
     resumedMs < LEASE_TTL_SECONDS * 1000 + 5000,
     `the book back in step ${resumedMs} ms after the kill`,
