@@ -296,7 +296,7 @@ describe('REST in the clustered mode', () => {
     });
     await Promise.all(nodes.map((c) => c.flush()));
     // Many sendings at most, so that no call can meet the silent member every time.
-    const rest = new NatsRest(nc, silentLogger(), { ackTimeoutMs: 50, attempts: 30 });
+    const rest = new NatsRest(nc, silentLogger(), { ackTimeoutMs: 200, attempts: 30 });
     const answers = await Promise.all(
       Array.from({ length: 20 }, () => rest.forward('/api/v3/trades?symbol=RESTAUSDT', 25, 1 << 20)),
     );
@@ -304,7 +304,8 @@ describe('REST in the clustered mode', () => {
       answers.map((a) => a.ok && a.status),
       answers.map(() => 200),
     );
-    assert.equal(answered, 20);
+    // More than once for a call whose acknowledgement came late on a busy machine (then sent again).
+    assert.ok(answered >= 20, `the answering member answered ${answered} requests`);
     assert.ok(swallowed > 0, 'the silent member got some of the requests');
   });
 
