@@ -1,11 +1,17 @@
-/** Builds the gateway's StreamSource for clustered mode (NATS_URL set). */
+/**
+ * Builds the gateway's StreamSource for clustered mode (NATS_URL set): streams from NATS, and REST calls
+ * and order books through the ingest tier.
+ */
 import { type KV, Kvm } from '@nats-io/kv';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { Logger } from '../core/log.js';
+import { DEFAULT_EXCHANGE } from '../manager/default-exchange.js';
 import { type Broker, connectOrExplain } from './broker.js';
 import { ClusterMetrics } from './cluster-metrics.js';
 import { type ClusterSettings, clusterSettingsOf } from './cluster-settings.js';
+import { ClusteredBooks } from './clustered-books.js';
+import { NatsRest } from './nats-rest.js';
 import { NatsStreamSource } from './nats-stream-source.js';
 import { agreedValues, refuseToDisagree } from './settings-agreement.js';
 import { NODE_BUCKET } from './subjects.js';
@@ -24,14 +30,26 @@ export async function startNatsSource(
     throw error;
   });
   logger.info({ nats: settings.natsUrl, nodeId: settings.nodeId }, 'Gateway takes its streams from NATS');
-  return new NatsStreamSource({
+  // REST calls and book snapshots are asked of the ingest tier: the exchange is never called from here.
+  const rest = new NatsRest(broker.nc, logger);
+  const books = new ClusteredBooks({
+    // The books' diff streams come through this very source.
+    subscribe: (stream, listener) => source.subscribe(stream, listener),
+    exchange: DEFAULT_EXCHANGE,
+    snapshot: (symbol, depth) => rest.snapshot(symbol, depth),
+    logger,
+  });
+  const source: NatsStreamSource = new NatsStreamSource({
     broker,
     gatewayId: settings.nodeId,
     metrics,
     logger,
     healthGraceMs: config.healthGraceSeconds * 1000,
     leaseTtlMs: settings.leaseTtlSeconds * 1000,
+    rest,
+    books,
   });
+  return source;
 }
 
 /** The ingest nodes' shared settings against the gateway's; nothing to compare before any ingest node ran. */

@@ -8,6 +8,7 @@
  */
 import { DeliverPolicy, type JetStreamClient, type JsMsg, jetstream } from '@nats-io/jetstream';
 import type { Msg, Subscription } from '@nats-io/transport-node';
+import type { BookCapability, RestCapability } from '../core/capabilities.js';
 import type { Logger } from '../core/log.js';
 import { PayloadMessage } from '../core/payload-message.js';
 import type {
@@ -84,6 +85,9 @@ export interface NatsStreamSourceOptions {
   readonly leaseTtlMs: number;
   /** The venue the ingest nodes read: stream grammar and sequence ids. @default binance */
   readonly exchange?: Exchange;
+  /** REST calls and order books through the ingest tier (gateway-source.ts). */
+  readonly rest?: RestCapability;
+  readonly books?: BookCapability;
 }
 
 export class NatsStreamSource implements StreamSource {
@@ -93,6 +97,8 @@ export class NatsStreamSource implements StreamSource {
   readonly implementation = 'WSManager' as const;
   readonly sharesUpstream = true;
   readonly exchange: Exchange;
+  readonly rest: RestCapability | undefined;
+  readonly books: BookCapability | undefined;
   /** Held for the per-message path. */
   private readonly sequenceRange: SequencePolicy['range'];
   private readonly entries = new Map<string, Entry>();
@@ -106,6 +112,8 @@ export class NatsStreamSource implements StreamSource {
 
   constructor(private readonly o: NatsStreamSourceOptions) {
     this.exchange = o.exchange ?? DEFAULT_EXCHANGE;
+    this.rest = o.rest;
+    this.books = o.books;
     this.sequenceRange = this.exchange.sequence.range;
     this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger);
     o.broker.onReconnect(() => this.demand.redeclare());

@@ -46,3 +46,26 @@ export function streamOfKvToken(token: string): string {
 
 /** Node and gateway ids end up in KV keys: the same alphabet, without `.` (the key separator). */
 export const NODE_ID_PATTERN = /^[-_a-zA-Z0-9]{1,64}$/;
+
+/**
+ * REST calls forwarded to the exchange for gateways' clients: requests from gateways, answered by one
+ * ingest node of the queue group through its WSManager's REST client.
+ */
+export const REST_SUBJECT = 'svc.binance.rest';
+/** Order-book snapshots for gateways' books, answered from a book the ingest node keeps. */
+export const BOOK_SUBJECT = 'svc.binance.book';
+/** The queue group of the ingest nodes on the two subjects above: one node answers each request. */
+export const REST_QUEUE = 'ws-manager-ingest';
+/** Headers of the first message of an answer on those subjects (see rest-wire.ts). */
+export const REST_HEADERS = {
+  /** What came of the request: `ok`, or why there is no answer. */
+  outcome: 'Ws-Outcome',
+  /** The exchange's HTTP status (`ok` only). */
+  status: 'Ws-Status',
+  /** The exchange's Content-Type (`ok` only). */
+  contentType: 'Ws-Content-Type',
+  /** When a refused request could go out again, in ms. */
+  retryAfterMs: 'Ws-Retry-After-Ms',
+  /** The weight per minute the answering node lets clients' calls use. */
+  clientWeight: 'Ws-Client-Weight',
+} as const;

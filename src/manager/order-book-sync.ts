@@ -13,7 +13,6 @@ import type { Logger } from '../core/log.js';
 import type { StreamListener, Unsubscribe } from '../core/stream-source.js';
 import type { BookDiff, BookSnapshot, OrderBookProcedure } from '../exchange/exchange.js';
 import { LocalOrderBook } from './order-book.js';
-import type { RestClient } from './rest-client.js';
 
 /** Diffs buffered while a snapshot is on its way; beyond, the oldest are useless and the procedure restarts. */
 const MAX_BUFFERED = 10_000;
@@ -23,9 +22,13 @@ const SNAPSHOT_RETRY_MAX_MS = 30_000;
 
 export interface OrderBookDeps {
   subscribe(stream: string, listener: StreamListener): Unsubscribe;
-  /** The exchange's diff stream, snapshot and continuity rule. */
+  /** The exchange's diff stream and continuity rule. */
   readonly procedure: OrderBookProcedure;
-  readonly rest: RestClient;
+  /**
+   * A snapshot of `depth` levels per side, or undefined when none came: the procedure's REST call for
+   * WSManager, the ingest tier's book for a clustered gateway.
+   */
+  snapshot(symbol: string, depth: number): Promise<BookSnapshot | undefined>;
   readonly logger: Logger;
   /**
    * Has the venue send `stream` afresh (unsubscribe, then subscribe again upstream): a stream-seeded
@@ -159,7 +162,7 @@ export class SyncedOrderBook {
       return;
     }
     this.fetching = true;
-    this.deps.procedure.fetchSnapshot(this.deps.rest, this.symbol, this.depth).then(
+    this.deps.snapshot(this.symbol, this.depth).then(
       (snapshot) => this.snapshotIn(snapshot),
       () => this.snapshotIn(undefined),
     );

@@ -218,7 +218,7 @@ export class WSManager implements StreamSource {
       book = new SyncedOrderBook(symbol, depth, {
         subscribe: (stream, listener) => this.subscribe(stream, listener),
         procedure,
-        rest,
+        snapshot: (symbol, depth) => procedure.fetchSnapshot(rest, symbol, depth),
         logger: this.logger,
         refresh: (stream) => this.pool.refresh(stream),
       });

@@ -1,7 +1,8 @@
 /**
- * `ws-manager ingest`: WSManager upstream, shard leases, demand, and publication to NATS, plus the HTTP
- * kit's edge on PORT with only the routes an ingest node has: /api/ws/metrics, /healthz and /readyz,
- * under the same token, rate-limit and content-negotiation rules as the gateway.
+ * `ws-manager ingest`: WSManager upstream, shard leases, demand, publication to NATS, the gateways' REST
+ * calls and book snapshots over NATS request/reply, plus the HTTP kit's edge on PORT with only the
+ * routes an ingest node has: /api/ws/metrics, /healthz and /readyz, under the same token, rate-limit and
+ * content-negotiation rules as the gateway.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,8 +13,10 @@ import { clusterSettingsOf } from '../cluster/cluster-settings.js';
 import { DemandView } from '../cluster/demand.js';
 import { IngestPublisher } from '../cluster/ingest-publisher.js';
 import { claimNodeId } from '../cluster/node-claim.js';
+import { IngestRestService } from '../cluster/rest-service.js';
 import { agreedValues, refuseToDisagree, SettingsAgreement } from '../cluster/settings-agreement.js';
 import { ShardLeases } from '../cluster/shard-leases.js';
+import { SnapshotBooks } from '../cluster/snapshot-books.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../core/errors.js';
@@ -116,8 +119,26 @@ export async function startIngest(
   const demand = new DemandView(broker.demand, (stream) => publisher.demandChanged(stream), logger);
   publisher.attach(leases, demand);
   const demandGauge = setInterval(() => metrics.demandStreams.set(publisher.streams), 1000);
+  // Gateways' REST calls and book snapshots, within this node's REST budget.
+  const restService =
+    manager.rest === undefined || manager.books === undefined
+      ? undefined
+      : new IngestRestService({
+          nc: broker.nc,
+          rest: manager.rest,
+          books: new SnapshotBooks(manager.books),
+          dialect: binanceDialect.rest,
+          logger,
+        });
+  if (restService === undefined) {
+    logger.warn(
+      { upstream },
+      "No REST base is known for UPSTREAM_URL: this node answers no gateway's REST calls nor snapshots",
+    );
+  }
   await demand.start();
   leases.start();
+  restService?.start();
   broker.onReconnect(() => {
     demand.restart();
     leases.resume();
@@ -141,9 +162,12 @@ export async function startIngest(
   // Leases first, so other nodes can take the shards while this one winds down.
   const stopPublishing = async () => {
     clearInterval(demandGauge);
+    // New requests go to the other nodes at once; the answers under way finish meanwhile.
+    const restStopped = restService?.stop();
     await leases.stop();
     publisher.stopAll();
     demand.stop();
+    await restStopped;
     await manager.destroy();
     await broker.close();
     await simulator?.close();

@@ -2,8 +2,9 @@
  * The NATS users of k8s/cluster/cluster.yaml, on a real nats-server started with that manifest's
  * authorization block and two fresh nkey users: an ingest node (NATS_CREDS_FILE holding the ingest
  * seed) and a gateway (the gateway seed) work end to end, including a replay from the history after the
- * gateway's link is cut; the gateway user cannot publish on md.> nor write the lease or node buckets;
- * and the server logs no other permission violation.
+ * gateway's link is cut and REST calls and book snapshots answered by the ingest node over NATS
+ * request/reply; the gateway user cannot publish on md.>, write the lease or node buckets, nor answer
+ * REST requests; and the server logs no other permission violation.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { startGateway } from '../../src/roles/start-gateway.js';
 import { startIngest } from '../../src/roles/start-ingest.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { openClient } from '../gateway/helpers.js';
+import { fetchRaw, openClient } from '../gateway/helpers.js';
 import { findObject, parseManifest, readRepoFile } from '../k8s/manifest.js';
 import { waitFor } from '../support/wait-for.js';
 import { startNatsServer } from './nats-server.js';
@@ -102,7 +103,14 @@ it('NATS users of the manifest: only ingest publishes on md.>, both roles work e
     'events replayed from the history',
   );
 
-  // The gateway user: subscribing to md.> works, publishing there or on the lease buckets does not.
+  // REST calls and book snapshots: requests from the gateway user, answers from the ingest user.
+  for (const call of ['trades?symbol=PERMAAUSDT&limit=3', 'depth?symbol=PERMAAUSDT&limit=5']) {
+    const answer = await fetchRaw(`${gateway.url}/api/v3/${call}`);
+    assert.equal(answer.status, 200, `${call}: ${answer.body}`);
+  }
+
+  // The gateway user: subscribing to md.> works, publishing there or on the lease buckets does not,
+  // nor answering other gateways' REST requests.
   const intruder = await connect({
     servers: nats.url,
     authenticator: nkeyAuthenticator(users.gateway.getSeed()),
@@ -126,10 +134,11 @@ it('NATS users of the manifest: only ingest publishes on md.>, both roles work e
   intruder.publish(subjectOf(STREAM), '{"e":"trade","t":-1}', { headers: forged });
   intruder.publish('$KV.ws_manager_leases.shard.0', 'intruder');
   intruder.publish('$KV.ws_manager_nodes.intruder', '1');
+  intruder.subscribe('svc.binance.rest', { queue: 'ws-manager-ingest', callback: () => {} });
   await intruder.flush();
   await waitFor('two more events from the owner', () => seen.length >= 6);
   assert.ok(!seen.some((m) => m.includes('"t":-1')), 'the forged event was not delivered');
-  await waitFor('the refusals reported', () => refused.length >= 3);
+  await waitFor('the refusals reported', () => refused.length >= 4);
   assert.ok(ingest.leases.ownedShards().length === 4, 'the ingest node kept its leases');
 
   const violations = [...nats.log().matchAll(/(\w+) Violation - .*, Subject "([^"]+)"/g)].map(
@@ -139,5 +148,6 @@ it('NATS users of the manifest: only ingest publishes on md.>, both roles work e
     'Publish $KV.ws_manager_leases.shard.0',
     'Publish $KV.ws_manager_nodes.intruder',
     `Publish ${subjectOf(STREAM)}`,
+    'Subscription svc.binance.rest',
   ]);
 });

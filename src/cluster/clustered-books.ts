@@ -1,0 +1,69 @@
+/**
+ * A clustered gateway's order books (the `books` capability of its source): each is kept by the
+ * manager's procedure (SyncedOrderBook) from the diff stream the gateway already receives through NATS,
+ * and rebuilt from a snapshot the ingest tier answers from a book it keeps (nats-rest.ts), so a gateway
+ * never calls the exchange. A gap in the diff stream (an owner change the history could not fill)
+ * resynchronises the book as in single-process mode. Subscribers of one symbol and depth share a book.
+ */
+import type { BookCapability, OrderBookListener } from '../core/capabilities.js';
+import { describeValue, ErrorCodes, InvalidArgumentError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { StreamListener, Unsubscribe } from '../core/stream-source.js';
+import type { BookSnapshot, Exchange } from '../exchange/exchange.js';
+import { SyncedOrderBook } from '../manager/order-book-sync.js';
+
+export interface ClusteredBooksOptions {
+  /** The source's subscribe: the diff streams come through NATS. */
+  subscribe(stream: string, listener: StreamListener): Unsubscribe;
+  readonly exchange: Exchange;
+  /** A snapshot from the ingest tier, or undefined when none came (the book retries). */
+  snapshot(symbol: string, depth: number): Promise<BookSnapshot | undefined>;
+  readonly logger: Logger;
+}
+
+export class ClusteredBooks implements BookCapability {
+  /** By `symbol:depth`. */
+  private readonly books = new Map<string, SyncedOrderBook>();
+
+  constructor(private readonly o: ClusteredBooksOptions) {}
+
+  orderBook(symbol: string, depth: number, listener: OrderBookListener): Unsubscribe {
+    const { streams, book: procedure } = this.o.exchange;
+    if (!streams.isSymbol(symbol)) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `orderBook(symbol): symbol must be ${streams.symbolRule}; received ${describeValue(symbol)}`,
+      );
+    }
+    if (!Number.isInteger(depth) || depth < 1 || depth > procedure.maxDepth) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `orderBook(${JSON.stringify(symbol)}): depth must be an integer from 1 to ${procedure.maxDepth} (the snapshot limit); received ${describeValue(depth)}`,
+      );
+    }
+    const key = `${symbol}:${depth}`;
+    let book = this.books.get(key);
+    if (book === undefined || book.isClosed) {
+      // Subscribes to the diff stream (throws once the source is destroyed).
+      book = new SyncedOrderBook(symbol, depth, {
+        subscribe: (stream, l) => this.o.subscribe(stream, l),
+        procedure,
+        snapshot: (s, d) => this.o.snapshot(s, d),
+        logger: this.o.logger,
+      });
+      this.books.set(key, book);
+    }
+    const shared = book;
+    shared.add(listener);
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      shared.remove(listener);
+      if (shared.size === 0 && this.books.get(key) === shared) {
+        this.books.delete(key);
+        shared.close();
+      }
+    };
+  }
+}
