@@ -29,6 +29,8 @@ export interface ControlTarget {
   unsubscribe(streams: readonly string[]): void;
   /** The connection's streams, in subscription order. */
   list(): string[];
+  /** The connection's name on this server, for venues whose replies carry one (Bybit `conn_id`). */
+  readonly connectionId?: string;
 }
 
 /** The limits the venue sets on one client, which the gateway applies to its own clients by default. */
@@ -65,6 +67,11 @@ export interface ClockCall<Endpoint extends string = string> {
 export interface RestDialect<Endpoint extends string = string> {
   /** The API's path prefix, `/` included at both ends (`/api/v3/`). */
   readonly prefix: string;
+  /**
+   * Where the calls live on the source's REST base, `/` at both ends, when not at {@link prefix} (Bybit:
+   * `/bybit/v5/market/` here is `/v5/market/` on `https://api.bybit.com`).
+   */
+  readonly upstreamPrefix?: string;
   /** The calls served, each at `<prefix><endpoint>`. */
   readonly endpoints: readonly Endpoint[];
   /** The `Content-Type` of the venue's JSON answers, error bodies included. */
@@ -81,7 +88,8 @@ export interface RestDialect<Endpoint extends string = string> {
   answerRule(endpoint: Endpoint): AnswerRule;
   /** Calls the gateway answers itself, with their 200 body: they test the API a client talks to, the gateway's. */
   readonly localAnswers: ReadonlyMap<Endpoint, string>;
-  readonly clock: ClockCall<Endpoint>;
+  /** The server-time call answered from the gateway's clock, when the venue's served calls include one. */
+  readonly clock?: ClockCall<Endpoint>;
   /**
    * Calls whose answers about the query (200, or 400 for an unknown one) are kept per query and shared
    * by every client, with how long (ms) each copy is kept.
@@ -118,6 +126,11 @@ export interface Dialect<Endpoint extends string = string> {
    * told to upgrade).
    */
   readonly webSocketPaths: readonly string[];
+  /**
+   * The path prefix of a venue served under `/<venue>/` (`/bybit/`): an upgrade anywhere under it is
+   * this dialect's to answer, refusals included. Undefined for the venue served at the root (Binance).
+   */
+  readonly pathPrefix?: string;
   /** Parses an upgrade's request target (`req.url`). */
   connectionPath(target: string | undefined): ConnectionPath;
   readonly clientLimits: ClientLimits;

@@ -275,6 +275,7 @@ export class DownstreamClient {
         for (const stream of streams) this.remove(stream);
       },
       list: () => [...this.subscriptions.keys()],
+      connectionId: this.id,
     };
   }
 
