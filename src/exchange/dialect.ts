@@ -4,6 +4,7 @@
  * bodies. The gateway is written against this interface; a venue provides one implementation
  * (Binance's: src/exchange/binance/dialect.ts) and the gateway's wiring hands it to every module.
  */
+import type { OrderBookView } from '../core/capabilities.js';
 import type { WeightBudgetOptions } from '../limits/weight-budget.js';
 import type { WeightAnswers } from '../limits/weighted-answer.js';
 import type { ExchangeLimits } from './exchange.js';
@@ -120,6 +121,21 @@ export interface RestDialect<Endpoint extends string = string> {
   };
 }
 
+/**
+ * Order-book topics of a venue whose every subscription starts with a snapshot of its own (Bybit
+ * `orderbook.{depth}.{symbol}`). Behind a shared upstream subscription only the first client gets the
+ * venue's snapshot; a client joining later is sent one built from the source's kept book, then the
+ * updates that follow it.
+ */
+export interface SeededBooks {
+  /** The book a stream carries (symbol as the source's books take it, depth), or undefined for any other stream. */
+  bookOf(stream: string): { readonly symbol: string; readonly depth: number } | undefined;
+  /** The venue's snapshot frame of `stream` for `book`'s state at `now` (epoch ms). */
+  snapshotFrame(stream: string, book: OrderBookView, now: number): string;
+  /** A frame's update id and whether it is a snapshot (which resets a book), or undefined when it is none. */
+  readFrame(frame: Buffer): { readonly updateId: number; readonly snapshot: boolean } | undefined;
+}
+
 export interface Dialect<Endpoint extends string = string> {
   /**
    * The WebSocket endpoints: each path, and every path under it, is upgraded (a plain request to one is
@@ -136,5 +152,7 @@ export interface Dialect<Endpoint extends string = string> {
   readonly clientLimits: ClientLimits;
   /** Carries out one control message a client sent on `target` and returns the reply to send. */
   answerControl(text: string, target: ControlTarget): string;
+  /** Order-book topics whose subscriptions each start with a snapshot; undefined when the venue has none. */
+  readonly seededBooks?: SeededBooks;
   readonly rest: RestDialect<Endpoint>;
 }

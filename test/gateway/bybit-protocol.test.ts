@@ -45,6 +45,36 @@ async function send(client: TestClient, request: Record<string, unknown>): Promi
   return JSON.parse(text) as Reply;
 }
 
+type Level = [string, string];
+type BookFrame = { type: string; data: { u: number; b: Level[]; a: Level[] } };
+
+/** The book after each update of a client's frames (snapshot then deltas), by update id; top 50 per side. */
+function replay(frames: string[]): Map<number, { bids: Level[]; asks: Level[] }> {
+  const bids = new Map<string, string>();
+  const asks = new Map<string, string>();
+  const states = new Map<number, { bids: Level[]; asks: Level[] }>();
+  for (const text of frames) {
+    const frame = JSON.parse(text) as BookFrame;
+    if (frame.type === 'snapshot') {
+      bids.clear();
+      asks.clear();
+    }
+    for (const [side, levels] of [
+      [bids, frame.data.b],
+      [asks, frame.data.a],
+    ] as const) {
+      for (const [price, qty] of levels) {
+        if (Number(qty) === 0) side.delete(price);
+        else side.set(price, qty);
+      }
+    }
+    const sorted = (side: Map<string, string>, dir: number): Level[] =>
+      [...side.entries()].sort((x, y) => dir * (Number(x[0]) - Number(y[0]))).slice(0, 50);
+    states.set(frame.data.u, { bids: sorted(bids, -1), asks: sorted(asks, 1) });
+  }
+  return states;
+}
+
 function framesOf(client: TestClient, topic: string): string[] {
   return client.messages.filter((m) => m.startsWith(`{"topic":"${topic}"`));
 }
@@ -164,26 +194,50 @@ describe('Bybit WebSocket protocol through the gateway', () => {
     assert.equal(client.messages.filter((m) => m.includes('"ret_msg":"pong"')).length, 5);
   });
 
-  it('shares one upstream subscription between two clients of a topic, frames byte for byte', async () => {
+  it('shares one upstream subscription between two clients of a book, the later one starting from a snapshot', async () => {
     const topic = 'orderbook.50.ETHUSDT';
     const first = await bybitClient('spot');
     const second = await bybitClient('spot');
     assert.equal((await send(first, { op: 'subscribe', req_id: 'o1', args: [topic] })).success, true);
-    await waitFor('the first book frames', () => framesOf(first, topic).length >= 2);
+    await waitFor('the first book frames', () => framesOf(first, topic).length >= 3);
     assert.equal((await send(second, { op: 'subscribe', req_id: 'o2', args: [topic] })).success, true);
     await waitFor('the second client frames', () => framesOf(second, topic).length >= 5);
     assert.equal(upstreamHolders(topic), 1);
-    const firstFrames = new Set(framesOf(first, topic));
-    const secondFrames = framesOf(second, topic);
-    await waitFor('the first client to have what the second got', () =>
-      secondFrames.every((f) => new Set(framesOf(first, topic)).has(f)),
+
+    const firstBooks = replay(framesOf(first, topic));
+    const secondFrames = framesOf(second, topic).map((f) => JSON.parse(f) as BookFrame);
+    // The later client starts with a snapshot, then deltas continuing it one update at a time.
+    assert.equal(secondFrames[0]!.type, 'snapshot');
+    for (let i = 1; i < secondFrames.length; i++) {
+      assert.equal(secondFrames[i]!.type, 'delta');
+      assert.equal(secondFrames[i]!.data.u, secondFrames[i - 1]!.data.u + 1);
+    }
+    // Its snapshot is the book the first client holds at that update, level for level.
+    const at = secondFrames[0]!.data.u;
+    await waitFor('the first client at the snapshot update', () => replay(framesOf(first, topic)).has(at));
+    const expected = replay(framesOf(first, topic)).get(at)!;
+    assert.deepEqual(secondFrames[0]!.data.b, expected.bids);
+    assert.deepEqual(secondFrames[0]!.data.a, expected.asks);
+    // The deltas are the upstream's frames, byte for byte.
+    const firstSet = new Set(framesOf(first, topic));
+    await waitFor('the first client to have the deltas the second got', () => {
+      for (const f of framesOf(first, topic)) firstSet.add(f);
+      return framesOf(second, topic)
+        .slice(1)
+        .every((f) => firstSet.has(f));
+    });
+    assert.ok(firstBooks.size >= 3);
+    // The join was served from the kept book: the venue was not asked to send the topic afresh.
+    assert.equal(framesOf(first, topic).filter((f) => f.includes('"type":"snapshot"')).length, 1);
+
+    // Letting go and subscribing again starts from a snapshot too.
+    assert.equal((await send(second, { op: 'unsubscribe', req_id: 'o3', args: [topic] })).success, true);
+    const before = second.messages.length;
+    assert.equal((await send(second, { op: 'subscribe', req_id: 'o4', args: [topic] })).success, true);
+    const again = await waitFor('a frame after subscribing again', () =>
+      second.messages.slice(before).find((m) => m.startsWith(`{"topic":"${topic}"`)),
     );
-    assert.ok(firstFrames.size >= 2);
-    const snapshot = JSON.parse(framesOf(first, topic)[0]!) as { type: string; data: { u: number } };
-    assert.equal(snapshot.type, 'snapshot');
-    // Deltas follow with `u` growing by one, as the simulator sent them.
-    const us = framesOf(first, topic).map((f) => (JSON.parse(f) as { data: { u: number } }).data.u);
-    for (let i = 1; i < us.length; i++) assert.equal(us[i], us[i - 1]! + 1);
+    assert.equal((JSON.parse(again) as BookFrame).type, 'snapshot');
   });
 
   it('refuses an upgrade on a Bybit path the gateway does not serve, with 404 and why', async () => {

@@ -10,7 +10,7 @@
  *   `time`) for every error the gateway gives itself.
  * Sources: Bybit v5 "Connect", "Rate Limit", "Market" pages (bybit-exchange.github.io/docs/v5).
  */
-import type { ControlTarget, Dialect, RestDialect, RestErrorBody } from '../dialect.js';
+import type { ControlTarget, Dialect, RestDialect, RestErrorBody, SeededBooks } from '../dialect.js';
 import {
   ARG_CHARS_PER_CONNECTION,
   CONNECTION_ATTEMPTS,
@@ -21,7 +21,7 @@ import {
   STREAMS_PER_CONNECTION,
 } from './limits.js';
 import type { BybitMarket } from './rest.js';
-import { isValidTopic } from './streams.js';
+import { isValidTopic, parseTopic } from './streams.js';
 
 export type BybitEndpoint = 'instruments-info' | 'orderbook' | 'recent-trade' | 'kline';
 
@@ -136,6 +136,39 @@ const bybitRest: RestDialect<BybitEndpoint> = Object.freeze({
   }),
 });
 
+/**
+ * Bybit's book topics (v5 "Orderbook"): each subscription pushes its own `snapshot`, then `delta`s with
+ * `u` growing by one. Depth 1 is snapshot-only, so it needs nothing of this.
+ */
+const seededBooks: SeededBooks = Object.freeze({
+  bookOf(stream: string) {
+    const topic = parseTopic(stream);
+    if (topic?.kind !== 'orderbook' || topic.param === '1' || topic.symbol === undefined) return undefined;
+    return { symbol: topic.symbol, depth: Number(topic.param) };
+  },
+  snapshotFrame(stream: string, book: Parameters<SeededBooks['snapshotFrame']>[1], now: number) {
+    const depth = Number(stream.split('.')[1]);
+    const data = {
+      s: stream.slice(stream.lastIndexOf('.') + 1),
+      b: book.bids(depth),
+      a: book.asks(depth),
+      u: book.lastUpdateId,
+    };
+    return JSON.stringify({ topic: stream, type: 'snapshot', ts: now, data, cts: now });
+  },
+  readFrame(frame: Buffer) {
+    let envelope: { type?: unknown; data?: { u?: unknown } };
+    try {
+      envelope = JSON.parse(frame.toString('utf8')) as typeof envelope;
+    } catch {
+      return undefined;
+    }
+    const u = envelope?.data?.u;
+    if (typeof u !== 'number') return undefined;
+    return { updateId: u, snapshot: envelope.type === 'snapshot' };
+  },
+});
+
 interface ControlRequest {
   op?: unknown;
   args?: unknown;
@@ -226,6 +259,7 @@ function bybitDialect(category: BybitMarket): Dialect<BybitEndpoint> {
       connectionAttempts: CONNECTION_ATTEMPTS,
     },
     answerControl: controlAnswerer(category),
+    seededBooks,
     rest: bybitRest,
   });
 }
