@@ -185,6 +185,37 @@ describe('Bybit WebSocket protocol through the gateway', () => {
     assert.deepEqual(new Set(linearSessions[0]!.topics), new Set(topics));
   });
 
+  it('bounds the topics of one connection by CLIENT_MAX_STREAMS, refusing the whole request', async () => {
+    const small = await startTestGateway({
+      useNewWsManager: true,
+      venues: ['binance', 'bybit'],
+      clientMaxStreams: 2,
+    });
+    try {
+      const client = await openClient(`${small.wsUrl}/bybit/v5/public/linear`);
+      clients.push(client);
+      const three = ['tickers.BTCUSDT', 'tickers.ETHUSDT', 'tickers.SOLUSDT'];
+      const refused = await send(client, { op: 'subscribe', req_id: 'm1', args: three });
+      assert.deepEqual(
+        [refused.success, refused.ret_msg],
+        [false, 'error:too many streams, a connection can listen to at most 2'],
+      );
+      assert.deepEqual(
+        small.simulator!.bybitStats().flatMap((s) => s.topics),
+        [],
+      );
+      assert.equal(
+        (await send(client, { op: 'subscribe', req_id: 'm2', args: three.slice(0, 2) })).success,
+        true,
+      );
+      const third = await send(client, { op: 'subscribe', req_id: 'm3', args: three.slice(2) });
+      assert.equal(third.success, false);
+      await client.close();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('closes a client sending more than its messages per second, as for Binance', async () => {
     const client = await bybitClient('spot');
     // CLIENT_MAX_MESSAGES_PER_SECOND defaults to 5: the sixth frame within a second is one too many.

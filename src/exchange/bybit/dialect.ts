@@ -206,7 +206,8 @@ function controlAnswerer(category: BybitMarket): (text: string, target: ControlT
     if (chars > ARG_CHARS_PER_CONNECTION)
       return fail(`error:args length exceeds ${ARG_CHARS_PER_CONNECTION} characters`);
     const refusal = target.subscribe(args);
-    if (refusal !== undefined) return fail(`error:${refusal}`);
+    // The gateway words its refusals for Binance's `{"error":{"msg":..}}`; Bybit's ret_msg has no such lead.
+    if (refusal !== undefined) return fail(`error:${refusal.replace(/^Invalid request: /, '')}`);
     return reply(target, 'subscribe', reqId, true, okMessage('subscribe'));
   };
 
