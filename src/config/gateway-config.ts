@@ -13,6 +13,10 @@ export interface GatewayConfig {
   readonly useNewWsManager: boolean;
   /** `UPSTREAM_URL`: exchange base URL; undefined starts the embedded simulator. */
   readonly upstreamUrl: string | undefined;
+  /** `VENUES`: the venues whose protocols the gateway serves; Binance always among them. */
+  readonly venues: readonly Venue[];
+  /** `BYBIT_URL`: Bybit's WebSocket base; undefined: the embedded simulator's `/bybit`. */
+  readonly bybitUrl: string | undefined;
   /** `SIMULATOR_PORT`: port of the embedded simulator; 0 picks a free one. */
   readonly simulatorPort: number;
   /** `SIMULATOR_SYMBOLS`: symbols the embedded simulator serves. */
@@ -82,6 +86,10 @@ export interface GatewayConfig {
   /** `JETSTREAM_REPLICAS`: replicas of the history stream and the KV buckets. */
   readonly jetstreamReplicas: number;
 }
+
+/** Values of `VENUES`. */
+export const VENUES = ['binance', 'bybit'] as const;
+export type Venue = (typeof VENUES)[number];
 
 /** Values of `UPSTREAM_GAP_RECOVERY`. */
 export const GAP_RECOVERIES = ['backfill', 'report'] as const;

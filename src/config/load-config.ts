@@ -74,9 +74,35 @@ function finish(config: GatewayConfig): GatewayConfig {
       : ['TLS_KEY_FILE', 'TLS_CERT_FILE'];
     throw new ConfigError(`${set} is set but ${unset} is not: expected both or neither`);
   }
+  checkVenues(config);
   if (config.simulatorSymbols) Object.freeze(config.simulatorSymbols);
+  Object.freeze(config.venues);
   if (config.allowedOrigins) Object.freeze(config.allowedOrigins);
   return Object.freeze(config);
+}
+
+/** The venues' settings that only make sense together. */
+function checkVenues(config: GatewayConfig): void {
+  const bybit = config.venues.includes('bybit');
+  if (!bybit) {
+    if (config.bybitUrl !== undefined)
+      throw new ConfigError(
+        'BYBIT_URL is set but VENUES does not include bybit: expected VENUES=binance,bybit',
+      );
+    return;
+  }
+  if (config.natsUrl !== undefined)
+    throw new ConfigError(
+      'VENUES includes bybit, which clustered mode (NATS_URL) does not serve: expected VENUES=binance with NATS_URL',
+    );
+  if (!config.useNewWsManager)
+    throw new ConfigError(
+      'VENUES includes bybit, which only WSManager serves: expected USE_NEW_WS_MANAGER=true',
+    );
+  if (config.upstreamUrl !== undefined && config.bybitUrl === undefined)
+    throw new ConfigError(
+      'VENUES includes bybit and UPSTREAM_URL is set but BYBIT_URL is not: expected a Bybit WebSocket base such as wss://stream.bybit.com',
+    );
 }
 
 function assign(target: Record<string, unknown>, v: Variable, value: unknown): void {

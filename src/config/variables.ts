@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { binanceDialect } from '../exchange/binance/dialect.js';
 import { isStreamSymbol } from '../exchange/binance/streams.js';
-import { GAP_RECOVERIES, type GatewayConfig, LOG_LEVELS } from './gateway-config.js';
+import { GAP_RECOVERIES, type GatewayConfig, LOG_LEVELS, VENUES } from './gateway-config.js';
 import { ImplementationDefault } from './implementation-default.js';
 import { normalizeOrigin } from './origin.js';
 
@@ -63,6 +63,11 @@ const origin = z.string().transform((s, ctx) => {
   return normalized ?? z.NEVER;
 });
 const originList = z.array(origin).min(1);
+const venueList = z
+  .array(z.enum(VENUES))
+  .min(1)
+  .refine((list) => new Set(list).size === list.length, 'a venue listed twice')
+  .refine((list) => list.includes('binance'), 'binance missing');
 // Visible ASCII only: a space cannot survive the `Authorization: Bearer` header, and Node reads header
 // bytes as Latin-1, so a token with either could never match.
 const token = z.string().regex(/^[\x21-\x7e]+$/);
@@ -113,6 +118,26 @@ export const VARIABLES = [
     default: undefined,
     expected: 'a ws:// or wss:// URL such as wss://stream.binance.com:9443',
     description: 'Exchange base URL. Unset: an embedded simulator is started on 127.0.0.1:SIMULATOR_PORT.',
+    fromEnv: wsUrl.transform((s) => s.replace(/\/+$/, '')),
+    value: wsUrl.optional(),
+  }),
+  variable({
+    env: 'VENUES',
+    key: 'venues',
+    default: ['binance'],
+    expected: `a comma-separated list of ${VENUES.join(', ')}, binance included, such as binance,bybit`,
+    description:
+      'Venues served, each under its own paths (Binance at the root, Bybit under /bybit). bybit needs USE_NEW_WS_MANAGER=true and is not served in clustered mode (NATS_URL).',
+    fromEnv: z.string().transform(splitList).pipe(venueList),
+    value: venueList,
+  }),
+  variable({
+    env: 'BYBIT_URL',
+    key: 'bybitUrl',
+    default: undefined,
+    expected: 'a ws:// or wss:// URL such as wss://stream.bybit.com',
+    description:
+      "Bybit's WebSocket base when VENUES includes bybit (its REST base follows: wss://stream.bybit.com gives https://api.bybit.com). Unset: the embedded simulator's /bybit, so it must be set with UPSTREAM_URL.",
     fromEnv: wsUrl.transform((s) => s.replace(/\/+$/, '')),
     value: wsUrl.optional(),
   }),

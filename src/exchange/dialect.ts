@@ -4,6 +4,7 @@
  * bodies. The gateway is written against this interface; a venue provides one implementation
  * (Binance's: src/exchange/binance/dialect.ts) and the gateway's wiring hands it to every module.
  */
+import type { OrderBookView } from '../core/capabilities.js';
 import type { WeightBudgetOptions } from '../limits/weight-budget.js';
 import type { WeightAnswers } from '../limits/weighted-answer.js';
 import type { ExchangeLimits } from './exchange.js';
@@ -29,6 +30,8 @@ export interface ControlTarget {
   unsubscribe(streams: readonly string[]): void;
   /** The connection's streams, in subscription order. */
   list(): string[];
+  /** The connection's name on this server, for venues whose replies carry one (Bybit `conn_id`). */
+  readonly connectionId?: string;
 }
 
 /** The limits the venue sets on one client, which the gateway applies to its own clients by default. */
@@ -65,6 +68,11 @@ export interface ClockCall<Endpoint extends string = string> {
 export interface RestDialect<Endpoint extends string = string> {
   /** The API's path prefix, `/` included at both ends (`/api/v3/`). */
   readonly prefix: string;
+  /**
+   * Where the calls live on the source's REST base, `/` at both ends, when not at {@link prefix} (Bybit:
+   * `/bybit/v5/market/` here is `/v5/market/` on `https://api.bybit.com`).
+   */
+  readonly upstreamPrefix?: string;
   /** The calls served, each at `<prefix><endpoint>`. */
   readonly endpoints: readonly Endpoint[];
   /** The `Content-Type` of the venue's JSON answers, error bodies included. */
@@ -81,7 +89,8 @@ export interface RestDialect<Endpoint extends string = string> {
   answerRule(endpoint: Endpoint): AnswerRule;
   /** Calls the gateway answers itself, with their 200 body: they test the API a client talks to, the gateway's. */
   readonly localAnswers: ReadonlyMap<Endpoint, string>;
-  readonly clock: ClockCall<Endpoint>;
+  /** The server-time call answered from the gateway's clock, when the venue's served calls include one. */
+  readonly clock?: ClockCall<Endpoint>;
   /**
    * Calls whose answers about the query (200, or 400 for an unknown one) are kept per query and shared
    * by every client, with how long (ms) each copy is kept.
@@ -112,16 +121,38 @@ export interface RestDialect<Endpoint extends string = string> {
   };
 }
 
+/**
+ * Order-book topics of a venue whose every subscription starts with a snapshot of its own (Bybit
+ * `orderbook.{depth}.{symbol}`). Behind a shared upstream subscription only the first client gets the
+ * venue's snapshot; a client joining later is sent one built from the source's kept book, then the
+ * updates that follow it.
+ */
+export interface SeededBooks {
+  /** The book a stream carries (symbol as the source's books take it, depth), or undefined for any other stream. */
+  bookOf(stream: string): { readonly symbol: string; readonly depth: number } | undefined;
+  /** The venue's snapshot frame of `stream` for `book`'s state at `now` (epoch ms). */
+  snapshotFrame(stream: string, book: OrderBookView, now: number): string;
+  /** A frame's update id and whether it is a snapshot (which resets a book), or undefined when it is none. */
+  readFrame(frame: Buffer): { readonly updateId: number; readonly snapshot: boolean } | undefined;
+}
+
 export interface Dialect<Endpoint extends string = string> {
   /**
    * The WebSocket endpoints: each path, and every path under it, is upgraded (a plain request to one is
    * told to upgrade).
    */
   readonly webSocketPaths: readonly string[];
+  /**
+   * The path prefix of a venue served under `/<venue>/` (`/bybit/`): an upgrade anywhere under it is
+   * this dialect's to answer, refusals included. Undefined for the venue served at the root (Binance).
+   */
+  readonly pathPrefix?: string;
   /** Parses an upgrade's request target (`req.url`). */
   connectionPath(target: string | undefined): ConnectionPath;
   readonly clientLimits: ClientLimits;
   /** Carries out one control message a client sent on `target` and returns the reply to send. */
   answerControl(text: string, target: ControlTarget): string;
+  /** Order-book topics whose subscriptions each start with a snapshot; undefined when the venue has none. */
+  readonly seededBooks?: SeededBooks;
   readonly rest: RestDialect<Endpoint>;
 }

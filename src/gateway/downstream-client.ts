@@ -12,6 +12,7 @@ import type { StreamFrame, StreamSource, Unsubscribe } from '../core/stream-sour
 import type { TurnCorks } from '../core/ws-socket.js';
 import type { ControlTarget, Dialect } from '../exchange/dialect.js';
 import { RollingWindow } from '../limits/rolling-window.js';
+import { BookJoin } from './book-join.js';
 import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
 import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 
@@ -199,20 +200,45 @@ export class DownstreamClient {
       const message = `the server carries at most ${this.ctx.streamCap.limit} upstream streams`;
       throw new StreamError(ErrorCodes.UPSTREAM_STREAM_CAP, stream, message);
     }
+    const join = this.bookJoin(stream);
     let unsubscribe: Unsubscribe;
     try {
       // Only the bytes are forwarded: the source need not parse the payloads for this subscriber.
       unsubscribe = this.ctx.source.subscribe(stream, {
         frames: true,
-        next: (message) => this.forward(message),
-        error: (error) => this.onStreamError(stream, error),
+        next:
+          join === undefined
+            ? (message) => this.forward(message)
+            : (message) => {
+                if (join.admits(message.payloadBytes())) this.forward(message);
+              },
+        error: (error) => {
+          join?.close();
+          this.onStreamError(stream, error);
+        },
       });
     } catch (error) {
+      join?.close();
       this.ctx.streamCap.release(stream);
       throw error;
     }
+    if (join !== undefined) {
+      const release = unsubscribe;
+      unsubscribe = () => {
+        join.close();
+        release();
+      };
+    }
     this.subscriptions.set(stream, unsubscribe);
     this.ctx.onSubscriptionsChanged();
+  }
+
+  /** For a book topic whose subscriptions each start with a snapshot, what puts this client's book in step. */
+  private bookJoin(stream: string): BookJoin | undefined {
+    const seeded = this.ctx.dialect.seededBooks;
+    const books = this.ctx.source.books;
+    if (seeded === undefined || books === undefined || seeded.bookOf(stream) === undefined) return undefined;
+    return new BookJoin(stream, seeded, books, (text) => this.reply(text), this.ctx.now);
   }
 
   private remove(stream: string): void {
@@ -275,6 +301,7 @@ export class DownstreamClient {
         for (const stream of streams) this.remove(stream);
       },
       list: () => [...this.subscriptions.keys()],
+      connectionId: this.id,
     };
   }
 

@@ -20,10 +20,25 @@ import { type ClientPeer, DownstreamClient, type DownstreamClientContext } from 
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
 import { UpstreamStreamCap } from './upstream-stream-cap.js';
 
+/** A venue served besides the main one: its protocol, the source of its streams, and its clients' limits. */
+export interface DownstreamVenue {
+  readonly dialect: Dialect;
+  readonly source: StreamSource;
+  /** Streams one client of this venue may hold. */
+  readonly maxStreams: number;
+  /** Incoming frames per second one client of this venue may send. */
+  readonly maxMessagesPerSecond: number;
+}
+
 export interface DownstreamServerOptions {
   readonly source: StreamSource;
   /** The venue protocol clients speak: connection paths and control messages. */
   readonly dialect: Dialect;
+  /**
+   * Venues served under their own paths besides the main dialect (Bybit under `/bybit/...`): each with
+   * its own source and its own MAX_UPSTREAM_STREAMS cap, as each source holds its own upstream sockets.
+   */
+  readonly venues?: readonly DownstreamVenue[];
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly maxClients: number;
@@ -47,9 +62,17 @@ export interface DownstreamServerOptions {
   readonly now?: () => number;
 }
 
+/** What one served venue's clients share. */
+interface VenueRoute {
+  readonly dialect: Dialect;
+  readonly context: DownstreamClientContext;
+  readonly streamCap: UpstreamStreamCap;
+}
+
 interface Admission {
   readonly combined: boolean;
   readonly streams: string[];
+  readonly route: VenueRoute;
 }
 
 type Rejection = { readonly status: number; readonly reason: RejectReason; readonly message: string };
@@ -73,8 +96,11 @@ export class DownstreamServer {
   );
   private heartbeatSlice = 0;
   private readonly heartbeat: NodeJS.Timeout;
-  /** What every client shares (one object for the server). */
+  /** What every client of the main dialect shares (one object for the server). */
   private readonly clientContext: DownstreamClientContext;
+  private readonly mainRoute: VenueRoute;
+  /** The other venues, found by path on upgrade. */
+  private readonly venueRoutes: readonly VenueRoute[];
   private readonly now: () => number;
   private readonly attempts: BucketedWindowPerKey;
   /** The gateway's one MAX_UPSTREAM_STREAMS cap, which the depth route's order books count against too. */
@@ -129,13 +155,43 @@ export class DownstreamServer {
         messageRate: new LogDigest(options.logger, 'info', 'Client sent too many messages'),
       },
       onSubscriptionsChanged: () => {
-        this.options.metrics.clientSubscriptions.set(this.streamCap.subscriptions);
+        // Client subscriptions of every venue together.
+        this.options.metrics.clientSubscriptions.set(this.subscriptions);
       },
       onClosed: (client, code, reason) => this.closed(client, code, reason),
       onSlow: () => {
         this.slowDisconnectsSeen++;
       },
     };
+    this.mainRoute = { dialect: options.dialect, context: this.clientContext, streamCap: this.streamCap };
+    this.venueRoutes = (options.venues ?? []).map((venue) => {
+      const streamCap = new UpstreamStreamCap(options.maxUpstreamStreams, venue.source);
+      const context: DownstreamClientContext = {
+        ...this.clientContext,
+        source: venue.source,
+        dialect: venue.dialect,
+        maxStreams: venue.maxStreams,
+        maxMessagesPerSecond: venue.maxMessagesPerSecond,
+        streamCap,
+      };
+      return { dialect: venue.dialect, context, streamCap };
+    });
+  }
+
+  /** The venue an upgrade's target belongs to: another venue's path or prefix, else the main dialect. */
+  private routeOf(target: string | undefined): VenueRoute {
+    if (target === undefined || this.venueRoutes.length === 0) return this.mainRoute;
+    const query = target.indexOf('?');
+    const path = query < 0 ? target : target.slice(0, query);
+    let prefixed: VenueRoute | undefined;
+    for (const route of this.venueRoutes) {
+      for (const p of route.dialect.webSocketPaths) {
+        if (path === p || path.startsWith(`${p}/`)) return route;
+      }
+      const prefix = route.dialect.pathPrefix;
+      if (prefixed === undefined && prefix !== undefined && path.startsWith(prefix)) prefixed = route;
+    }
+    return prefixed ?? this.mainRoute;
   }
 
   get clientCount(): number {
@@ -143,12 +199,16 @@ export class DownstreamServer {
   }
 
   get subscriptions(): number {
-    return this.streamCap.subscriptions;
+    let total = this.streamCap.subscriptions;
+    for (const route of this.venueRoutes) total += route.streamCap.subscriptions;
+    return total;
   }
 
   /** Distinct streams the clients hold (each one upstream subscription). */
   get distinctStreams(): number {
-    return this.streamCap.streams;
+    let total = this.streamCap.streams;
+    for (const route of this.venueRoutes) total += route.streamCap.streams;
+    return total;
   }
 
   /** What one client may have queued now: its own cap, or its share of the total when that is lower. */
@@ -185,7 +245,7 @@ export class DownstreamServer {
         return;
       }
       // Other clients may have taken the last streams while this handshake completed.
-      if (!this.streamCap.admits(admission.streams)) {
+      if (!admission.route.streamCap.admits(admission.streams)) {
         this.options.metrics.rejectedConnections.inc({ reason: 'upstream_streams' });
         ws.close(CloseCodes.TRY_AGAIN_LATER, 'too many streams on this server');
         return;
@@ -197,7 +257,7 @@ export class DownstreamServer {
   /** Takes an upgraded socket as a client (apart from `handleUpgrade`, whose request it must not keep). */
   private accept(ws: WebSocket, admission: Admission, peer: ClientPeer): void {
     const id = this.nextId++;
-    const client = new DownstreamClient(id, ws, admission.combined, peer, this.clientContext);
+    const client = new DownstreamClient(id, ws, admission.combined, peer, admission.route.context);
     this.clients.add(client);
     this.slices[id % HEARTBEAT_SLICES]!.add(client);
     this.clientsChanged();
@@ -264,26 +324,28 @@ export class DownstreamServer {
     if (allowed && origin !== undefined && !allowed.has(normalizeOrigin(origin) ?? '')) {
       return { status: 403, reason: 'origin', message: 'origin not allowed' };
     }
-    const admission = this.options.dialect.connectionPath(req.url);
+    const route = this.routeOf(req.url);
+    const admission = route.dialect.connectionPath(req.url);
     if (!admission.ok) return admission;
-    if (admission.streams.length > this.options.maxStreams) {
+    const { maxStreams } = route.context;
+    if (admission.streams.length > maxStreams) {
       return {
         status: 400,
         reason: 'too_many_streams',
-        message: `too many streams, a connection can listen to at most ${this.options.maxStreams}`,
+        message: `too many streams, a connection can listen to at most ${maxStreams}`,
       };
     }
-    if (!this.streamCap.admits(admission.streams)) {
+    if (!route.streamCap.admits(admission.streams)) {
       return {
         status: 400,
         reason: 'upstream_streams',
-        message: `too many streams, the server carries at most ${this.streamCap.limit} upstream streams`,
+        message: `too many streams, the server carries at most ${route.streamCap.limit} upstream streams`,
       };
     }
     if (this.clients.size >= this.options.maxClients) {
       return { status: 503, reason: 'max_clients', message: 'too many clients' };
     }
-    return admission;
+    return { combined: admission.combined, streams: admission.streams, route };
   }
 }
 

@@ -14,7 +14,7 @@
 
 import type { ForwardedAnswer } from '../core/capabilities.js';
 import type { RestCapability } from '../core/stream-source.js';
-import type { RestDialect } from '../exchange/dialect.js';
+import type { ClockCall, RestDialect } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
 import { restAnswer, restError } from './rest-response.js';
 
@@ -45,16 +45,21 @@ export class RestForwarder {
   answer(endpoint: string, url: URL): Promise<HttpResponse> {
     const local = this.dialect.localAnswers.get(endpoint);
     if (local !== undefined) return Promise.resolve(restAnswer(this.dialect, 200, local));
-    if (endpoint === this.dialect.clock.endpoint) return this.time();
+    if (endpoint === this.dialect.clock?.endpoint) return this.time();
     const keptMs = this.dialect.keptMs.get(endpoint);
     if (keptMs !== undefined) return this.keptAnswer(endpoint, url.search, keptMs);
-    return this.forward(endpoint, `${url.pathname}${url.search}`);
+    return this.forward(endpoint, this.upstreamPath(endpoint, url.search));
   }
 
   /** The kept answer describing `symbol` (uppercase), as any answer of its call: 200 if it trades, the venue's error if unknown. */
   symbolInfo(symbol: string): Promise<HttpResponse> {
     const { endpoint, search } = this.dialect.symbolInfo(symbol);
     return this.keptAnswer(endpoint, search, this.dialect.keptMs.get(endpoint) ?? 0);
+  }
+
+  /** The call's path and query on the source's REST base. */
+  private upstreamPath(endpoint: string, search: string): string {
+    return `${this.dialect.upstreamPrefix ?? this.dialect.prefix}${endpoint}${search}`;
   }
 
   private async forward(endpoint: string, pathAndQuery: string): Promise<HttpResponse> {
@@ -88,7 +93,7 @@ export class RestForwarder {
 
   private keptAnswer(endpoint: string, search: string, keptMs: number): Promise<HttpResponse> {
     const now = this.now();
-    const path = `${this.dialect.prefix}${endpoint}${search}`;
+    const path = this.upstreamPath(endpoint, search);
     const kept = this.kept.get(path);
     if (kept !== undefined && now - kept.at < keptMs) return kept.answer;
     this.kept.delete(path);
@@ -107,9 +112,11 @@ export class RestForwarder {
     return entry.answer;
   }
 
+  /** Answers the dialect's clock call (only routed here when it has one). */
   private async time(): Promise<HttpResponse> {
+    const clock = this.dialect.clock as ClockCall;
     let failure: HttpResponse | undefined;
-    if (this.now() - this.offsetAt >= this.dialect.clock.refreshMs) {
+    if (this.now() - this.offsetAt >= clock.refreshMs) {
       this.timeRefresh ??= this.refreshOffset().finally(() => {
         this.timeRefresh = undefined;
       });
@@ -118,17 +125,17 @@ export class RestForwarder {
     // A refresh that failed leaves the last offset measured, if any: the exchange's clock has not moved.
     if (this.offsetMs === undefined)
       return failure ?? restError(this.dialect, 502, this.dialect.errors.internal);
-    return restAnswer(this.dialect, 200, this.dialect.clock.answer(this.now() + this.offsetMs));
+    return restAnswer(this.dialect, 200, clock.answer(this.now() + this.offsetMs));
   }
 
   /** Measures the exchange's clock against ours (half the round trip on each side); a failure's answer otherwise. */
   private async refreshOffset(): Promise<HttpResponse | undefined> {
     const sent = this.now();
-    const { endpoint } = this.dialect.clock;
-    const response = await this.forward(endpoint, `${this.dialect.prefix}${endpoint}`);
+    const clock = this.dialect.clock as ClockCall;
+    const response = await this.forward(clock.endpoint, this.upstreamPath(clock.endpoint, ''));
     const received = this.now();
     if (response.status !== 200) return response;
-    this.offsetMs = this.dialect.clock.timeOf(response.body) - (sent + received) / 2;
+    this.offsetMs = clock.timeOf(response.body) - (sent + received) / 2;
     this.offsetAt = received;
     return undefined;
   }

@@ -5,7 +5,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { readSettingFile } from '../config/setting-file.js';
@@ -13,6 +13,10 @@ import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { HealthVerdict, StreamSource } from '../core/stream-source.js';
 import { binanceDialect } from '../exchange/binance/dialect.js';
+import { bybitLinearDialect, bybitSpotDialect } from '../exchange/bybit/dialect.js';
+import { bybitLinear, bybitSpot } from '../exchange/bybit/index.js';
+import type { Dialect } from '../exchange/dialect.js';
+import type { Exchange } from '../exchange/exchange.js';
 import { HttpRouter } from '../http/http-router.js';
 import { closeServer, edgeLimiters, listen, listenError, serveHttp } from '../http/http-server.js';
 import { addMetricsRoute } from '../http/metrics-route.js';
@@ -25,7 +29,7 @@ import type { Simulator } from '../simulator/index.js';
 import { ActivitySummary } from './activity-summary.js';
 import { addAdminRoutes } from './admin-route.js';
 import { DepthService } from './depth-route.js';
-import { addWebSocketPathHint, DownstreamServer } from './downstream-server.js';
+import { addWebSocketPathHint, DownstreamServer, type DownstreamVenue } from './downstream-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { RestForwarder } from './rest-forwarder.js';
 import { restError } from './rest-response.js';
@@ -74,6 +78,8 @@ export interface RunningGateway {
   readonly source: StreamSource;
   /** The embedded simulator when UPSTREAM_URL was unset. */
   readonly simulator?: Simulator;
+  /** The sources of the venues served besides Binance (VENUES), by market: `bybit/spot`, `bybit/linear`. */
+  readonly venueSources: ReadonlyMap<string, StreamSource>;
   readonly config: GatewayConfig;
   readonly registry: Registry;
   /** The health verdict behind HEAD /api/ws/metrics and /readyz. */
@@ -126,6 +132,8 @@ export async function startGateway(
           reconnectDelayMs: cfg.legacyReconnectDelayMs,
         });
 
+  const venues = venueSources(cfg, simulator, logger, healthGraceMs);
+
   let draining = false;
   const verdict = (): HealthVerdict =>
     draining ? { healthy: false, reason: 'draining for shutdown' } : source.health();
@@ -148,6 +156,18 @@ export async function startGateway(
     pingIntervalMs: runtime.pingIntervalMs ?? 20_000,
     pongTimeoutMs: runtime.pongTimeoutMs ?? 60_000,
     closeGraceMs: runtime.closeGraceMs ?? 1000,
+    venues: venues.map(
+      ({ dialect, source }): DownstreamVenue => ({
+        dialect,
+        source,
+        // The venue's own limits on one connection bound the configured ones.
+        maxStreams: Math.min(cfg.clientMaxStreams, dialect.clientLimits.streamsPerConnection),
+        maxMessagesPerSecond: Math.min(
+          cfg.clientMaxMessagesPerSecond,
+          dialect.clientLimits.incomingMessagesPerSecond,
+        ),
+      }),
+    ),
   });
   const stats = () => ({
     clients: downstream.clientCount,
@@ -208,6 +228,7 @@ export async function startGateway(
   addStatusRoutes(router, status, cfg.metricsToken);
   addWebSocketPathHint(router, dialect);
   addRestFallback(router, dialect.rest);
+  addVenueRoutes(router, venues);
 
   serveHttp(server, router, metrics.httpRequests, (req, socket, head) =>
     downstream.handleUpgrade(req, socket, head),
@@ -220,6 +241,7 @@ export async function startGateway(
     depth?.close();
     downstream.close();
     await source.destroy();
+    await Promise.all(venues.map((v) => v.source.destroy()));
     await simulator?.close();
     throw listenError(error, { PORT: cfg.port, HOST: cfg.host }) ?? error;
   }
@@ -234,9 +256,16 @@ export async function startGateway(
       implementation: source.implementation,
       upstream,
       embeddedSimulator: simulator !== undefined,
+      venues: cfg.venues,
     },
     `Gateway listening on ${url} (implementation ${source.implementation}, upstream ${upstream})`,
   );
+  for (const venue of venues) {
+    logger.info(
+      { venue: venue.name, path: venue.dialect.webSocketPaths[0], upstream: venue.url },
+      `Serving ${venue.name} at ${venue.dialect.webSocketPaths[0]} (upstream ${venue.url})`,
+    );
+  }
 
   const summary = new ActivitySummary(
     source,
@@ -261,6 +290,7 @@ export async function startGateway(
       await downstream.drain(Date.now() + timeoutMs);
       downstream.close();
       await source.destroy();
+      await Promise.all(venues.map((v) => v.source.destroy()));
       await simulator?.close();
       await closeServer(server);
       logger.info('Gateway stopped');
@@ -273,12 +303,84 @@ export async function startGateway(
     wsUrl,
     source,
     ...(simulator ? { simulator } : {}),
+    venueSources: new Map(venues.map((v) => [v.name, v.source])),
     config: cfg,
     registry,
     health: verdict,
     shutdown,
     close: () => shutdown(runtime.closeGraceMs ?? 1000),
   };
+}
+
+/** A venue served besides Binance: one source per market, each behind its own dialect. */
+interface ServedVenue {
+  /** `bybit/spot`: the venue and market, for logs and `venueSources`. */
+  readonly name: string;
+  readonly url: string;
+  readonly dialect: Dialect;
+  readonly source: StreamSource;
+}
+
+/**
+ * The sources of the venues in VENUES besides Binance. Each is a WSManager of its own, with a registry of
+ * its own: the upstream metrics carry no venue label, so /api/ws/metrics shows the Binance source's.
+ */
+function venueSources(
+  cfg: GatewayConfig,
+  simulator: Simulator | undefined,
+  logger: Logger,
+  healthGraceMs: number,
+): ServedVenue[] {
+  if (!cfg.venues.includes('bybit')) return [];
+  // Configuration checks that BYBIT_URL is set whenever the simulator is not embedded.
+  const url = cfg.bybitUrl ?? `${(simulator as Simulator).url}/bybit`;
+  const markets: [string, Exchange, Dialect][] = [
+    ['bybit/spot', bybitSpot, bybitSpotDialect],
+    ['bybit/linear', bybitLinear, bybitLinearDialect],
+  ];
+  return markets.map(([name, exchange, dialect]) => ({
+    name,
+    url,
+    dialect,
+    source: new WSManager({
+      url,
+      exchange,
+      registry: new Registry(),
+      logger: logger.child({ venue: name }),
+      healthGraceMs,
+      stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
+      recovery: cfg.upstreamGapRecovery,
+    }),
+  }));
+}
+
+/**
+ * A venue's REST calls and WebSocket path hints. Its markets share one REST API (Bybit's category is a
+ * query parameter), served through the first market's source and registered once.
+ */
+function addVenueRoutes(router: HttpRouter, venues: readonly ServedVenue[]): void {
+  const served = new Set<object>();
+  for (const { dialect, source } of venues) {
+    addWebSocketPathHint(router, dialect);
+    if (served.has(dialect.rest)) continue;
+    served.add(dialect.rest);
+    const forwarder = source.rest === undefined ? undefined : new RestForwarder(source.rest, dialect.rest);
+    const rest = new RestService({
+      dialect: dialect.rest,
+      depth: undefined,
+      forwarder,
+      unavailable: () =>
+        restError(
+          dialect.rest,
+          404,
+          dialect.rest.errors.unavailable(
+            "REST market data is not available from this gateway's source (no REST base is known for BYBIT_URL)",
+          ),
+        ),
+    });
+    addRestRoutes(router, dialect.rest, rest);
+    addRestFallback(router, dialect.rest);
+  }
 }
 
 /** Why the source lacks the REST API, said in the answers of the REST calls it cannot serve. */
