@@ -10,8 +10,8 @@
  * are not displaced.
  */
 
-import type { OrderBookView } from '../core/capabilities.js';
-import type { BookCapability, Unsubscribe } from '../core/stream-source.js';
+import { KeptBooks } from '../core/kept-books.js';
+import type { BookCapability } from '../core/stream-source.js';
 import type { RestDialect } from '../exchange/dialect.js';
 import type { HttpResponse } from '../http/http-response.js';
 import { restAnswer, restError } from './rest-response.js';
@@ -23,18 +23,13 @@ const BOOK_DEPTH = 1000;
 const FIRST_SNAPSHOT_TIMEOUT_MS = 5000;
 const DEFAULT_IDLE_MS = 60_000;
 
-interface Kept {
-  /** The upstream stream the book is kept from, held in the stream cap. */
-  readonly stream: string;
-  view: OrderBookView | undefined;
-  readonly waiters: Array<() => void>;
-  stop: Unsubscribe;
-  timer: NodeJS.Timeout | undefined;
-  released: boolean;
+/** The upstream stream a book of `symbol` is kept from, held in the stream cap while the book is kept. */
+function bookStream(symbol: string): string {
+  return `${symbol}@depth@100ms`;
 }
 
 export class DepthService {
-  private readonly books = new Map<string, Kept>();
+  private readonly books: KeptBooks;
 
   /**
    * @param symbolInfo the exchange's `exchangeInfo?symbol=` answer for a symbol (uppercase): asked before
@@ -42,12 +37,19 @@ export class DepthService {
    *   upstream subscription nor snapshot retries.
    */
   constructor(
-    private readonly source: BookCapability,
+    source: BookCapability,
     private readonly symbolInfo: (symbol: string) => Promise<HttpResponse>,
-    private readonly streamCap: UpstreamStreamCap,
+    streamCap: UpstreamStreamCap,
     private readonly dialect: RestDialect,
     private readonly idleMs = DEFAULT_IDLE_MS,
-  ) {}
+  ) {
+    this.books = new KeptBooks(source, {
+      idleMs,
+      waitMs: FIRST_SNAPSHOT_TIMEOUT_MS,
+      admit: (symbol) => streamCap.acquire(bookStream(symbol), false),
+      released: (symbol) => streamCap.release(bookStream(symbol), false),
+    });
+  }
 
   /** Answers a query that passed Binance's query rules (`queryError`). */
   async answer(url: URL): Promise<HttpResponse> {
@@ -55,13 +57,13 @@ export class DepthService {
     const symbol = upper.toLowerCase();
     const limit = this.dialect.depthLimit(url.searchParams);
     const depth = limit <= BOOK_DEPTH ? BOOK_DEPTH : this.dialect.depthMaxLimit;
-    if (!this.books.has(`${symbol}:${depth}`)) {
+    if (!this.books.has(symbol, depth)) {
       const info = await this.symbolInfo(upper);
       if (info.status !== 200) return info;
     }
-    let kept: Kept | undefined;
+    let kept: ReturnType<KeptBooks['keep']>;
     try {
-      kept = this.keep(symbol, depth);
+      kept = this.books.keep(symbol, depth);
     } catch {
       // The source refused the book (a symbol outside its stricter name rule, or it is shutting down).
       return restError(this.dialect, 503, this.dialect.errors.internal);
@@ -72,7 +74,7 @@ export class DepthService {
         'retry-after': String(this.idleMs / 1000),
       });
     }
-    const view = kept.view ?? (await this.firstView(kept));
+    const view = await kept.view();
     if (view === undefined) return restError(this.dialect, 503, this.dialect.errors.internal);
     return restAnswer(
       this.dialect,
@@ -82,77 +84,6 @@ export class DepthService {
   }
 
   close(): void {
-    for (const kept of this.books.values()) this.release(kept);
-    this.books.clear();
-  }
-
-  /** The kept book, kept from now if new; undefined when its stream would pass the stream cap. */
-  private keep(symbol: string, depth: number): Kept | undefined {
-    const key = `${symbol}:${depth}`;
-    let kept = this.books.get(key);
-    if (kept === undefined) {
-      // The stream an order book is kept from.
-      const stream = `${symbol}@depth@100ms`;
-      if (!this.streamCap.acquire(stream, false)) return undefined;
-      const fresh: Kept = {
-        stream,
-        view: undefined,
-        waiters: [],
-        timer: undefined,
-        stop: () => {},
-        released: false,
-      };
-      try {
-        fresh.stop = this.source.orderBook(symbol, depth, {
-          next: (view) => {
-            fresh.view = view;
-            for (const wake of fresh.waiters.splice(0)) wake();
-          },
-          // The book ended (its stream failed): its hold on the cap goes with it.
-          error: () => {
-            if (this.books.get(key) === fresh) this.books.delete(key);
-            this.release(fresh);
-          },
-        });
-      } catch (error) {
-        this.streamCap.release(stream, false);
-        throw error;
-      }
-      kept = fresh;
-      this.books.set(key, kept);
-    }
-    const current = kept;
-    if (current.timer !== undefined) clearTimeout(current.timer);
-    current.timer = setTimeout(() => {
-      if (this.books.get(key) === current) this.books.delete(key);
-      this.release(current);
-    }, this.idleMs);
-    current.timer.unref();
-    return current;
-  }
-
-  private firstView(kept: Kept): Promise<OrderBookView | undefined> {
-    return new Promise((resolve) => {
-      const waiter = () => {
-        clearTimeout(timer);
-        resolve(kept.view);
-      };
-      // A book that stays out of step keeps no waiter past its timeout.
-      const timer = setTimeout(() => {
-        const i = kept.waiters.indexOf(waiter);
-        if (i >= 0) kept.waiters.splice(i, 1);
-        resolve(kept.view);
-      }, FIRST_SNAPSHOT_TIMEOUT_MS);
-      kept.waiters.push(waiter);
-    });
-  }
-
-  /** Stops keeping a book; the first call for a book counts, later ones do nothing. */
-  private release(kept: Kept): void {
-    if (kept.released) return;
-    kept.released = true;
-    if (kept.timer !== undefined) clearTimeout(kept.timer);
-    kept.stop();
-    this.streamCap.release(kept.stream, false);
+    this.books.close();
   }
 }
