@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RefillFailure } from '../exchange/exchange.js';
+import { REFILL_FAILURE_REASONS as HISTORY_REFILL_FAILURES } from '../metrics/manager-metrics.js';
 import { talliedCounter } from '../metrics/tallied-counter.js';
 
 /**
@@ -26,13 +27,9 @@ export type RejectReason = 'headers' | 'body' | 'unconfirmed';
 /** Why a takeover window was not refilled: the history's own reasons, or no REST API configured. */
 export type RefillFailureReason = RefillFailure | 'unavailable';
 
+/** The history's reasons (as the manager counts them) and `unavailable`. */
 const REFILL_FAILURE_REASONS = [
-  'budget',
-  'retry_after',
-  'refused',
-  'unreachable',
-  'history_gone',
-  'too_large',
+  ...HISTORY_REFILL_FAILURES,
   'unavailable',
 ] as const satisfies readonly RefillFailureReason[];
 

@@ -10,7 +10,7 @@ import { describeValue, ErrorCodes, InvalidArgumentError } from '../core/errors.
 import type { Logger } from '../core/log.js';
 import type { StreamListener, Unsubscribe } from '../core/stream-source.js';
 import type { BookSnapshot, Exchange } from '../exchange/exchange.js';
-import { SyncedOrderBook } from '../manager/order-book-sync.js';
+import { SharedBooks } from '../manager/shared-books.js';
 
 export interface ClusteredBooksOptions {
   /** The source's subscribe: the diff streams come through NATS. */
@@ -22,10 +22,16 @@ export interface ClusteredBooksOptions {
 }
 
 export class ClusteredBooks implements BookCapability {
-  /** By `symbol:depth`. */
-  private readonly books = new Map<string, SyncedOrderBook>();
+  private readonly books: SharedBooks;
 
-  constructor(private readonly o: ClusteredBooksOptions) {}
+  constructor(private readonly o: ClusteredBooksOptions) {
+    this.books = new SharedBooks({
+      subscribe: (stream, l) => o.subscribe(stream, l),
+      procedure: o.exchange.book,
+      snapshot: (s, d) => o.snapshot(s, d),
+      logger: o.logger,
+    });
+  }
 
   orderBook(symbol: string, depth: number, listener: OrderBookListener): Unsubscribe {
     const { streams, book: procedure } = this.o.exchange;
@@ -41,29 +47,6 @@ export class ClusteredBooks implements BookCapability {
         `orderBook(${JSON.stringify(symbol)}): depth must be an integer from 1 to ${procedure.maxDepth} (the snapshot limit); received ${describeValue(depth)}`,
       );
     }
-    const key = `${symbol}:${depth}`;
-    let book = this.books.get(key);
-    if (book === undefined || book.isClosed) {
-      // Subscribes to the diff stream (throws once the source is destroyed).
-      book = new SyncedOrderBook(symbol, depth, {
-        subscribe: (stream, l) => this.o.subscribe(stream, l),
-        procedure,
-        snapshot: (s, d) => this.o.snapshot(s, d),
-        logger: this.o.logger,
-      });
-      this.books.set(key, book);
-    }
-    const shared = book;
-    shared.add(listener);
-    let active = true;
-    return () => {
-      if (!active) return;
-      active = false;
-      shared.remove(listener);
-      if (shared.size === 0 && this.books.get(key) === shared) {
-        this.books.delete(key);
-        shared.close();
-      }
-    };
+    return this.books.add(symbol, depth, listener);
   }
 }

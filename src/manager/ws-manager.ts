@@ -30,9 +30,9 @@ import { connectionRows } from './connection-rows.js';
 import type { DefaultStreamPayload } from './default-exchange.js';
 import { type ObservableConstructor, type StreamObservable, toObservable } from './observable.js';
 import type { ResolvedOptions, WSManagerOptions } from './options.js';
-import { SyncedOrderBook } from './order-book-sync.js';
 import { resolveOptions } from './resolve-options.js';
 import { RestClient } from './rest-client.js';
+import { SharedBooks } from './shared-books.js';
 import { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
 import { StreamRegistry } from './stream-registry.js';
 import type { ConnectionHooks, UpstreamConnection } from './upstream-connection.js';
@@ -61,8 +61,8 @@ export class WSManager implements StreamSource {
   readonly rest: RestClient | undefined;
   /** Local order books for the gateway's depth route; present with a REST base, as `orderBook` needs it. */
   readonly books: BookCapability | undefined;
-  /** Local order books by `symbol:depth`, each shared by all its subscribers. */
-  private readonly syncedBooks = new Map<string, SyncedOrderBook>();
+  /** Local order books, each shared by all its subscribers; made with the first. */
+  private sharedBooks: SharedBooks | undefined;
   private destroyed = false;
   /** A frame listener has subscribed: the frame reader looks for streams it may leave unparsed. */
   private frameListened = false;
@@ -212,30 +212,14 @@ export class WSManager implements StreamSource {
         `WSManager.orderBook() needs the exchange's REST API for snapshots: no REST base is known for ${this.options.url}; set the "restUrl" option`,
       );
     }
-    const key = `${symbol}:${depth}`;
-    let book = this.syncedBooks.get(key);
-    if (book === undefined || book.isClosed) {
-      book = new SyncedOrderBook(symbol, depth, {
-        subscribe: (stream, listener) => this.subscribe(stream, listener),
-        procedure,
-        snapshot: (symbol, depth) => procedure.fetchSnapshot(rest, symbol, depth),
-        logger: this.logger,
-        refresh: (stream) => this.pool.refresh(stream),
-      });
-      this.syncedBooks.set(key, book);
-    }
-    const shared = book;
-    shared.add(l);
-    let active = true;
-    return () => {
-      if (!active) return;
-      active = false;
-      shared.remove(l);
-      if (shared.size === 0 && this.syncedBooks.get(key) === shared) {
-        this.syncedBooks.delete(key);
-        shared.close();
-      }
-    };
+    this.sharedBooks ??= new SharedBooks({
+      subscribe: (stream, listener) => this.subscribe(stream, listener),
+      procedure,
+      snapshot: (symbol, depth) => procedure.fetchSnapshot(rest, symbol, depth),
+      logger: this.logger,
+      refresh: (stream) => this.pool.refresh(stream),
+    });
+    return this.sharedBooks.add(symbol, depth, l);
   }
 
   /**
