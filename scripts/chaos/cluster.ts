@@ -128,8 +128,13 @@ export async function startCluster(settings: ClusterSettings): Promise<Cluster> 
       return role;
     };
 
+    // On a fresh NATS cluster the first node creates the history and the buckets, whose replicas then
+    // elect their leaders; a node starting meanwhile times out reading them and exits. One node first.
+    const firstIngest = settings.natsServers > 1 ? await startRole('ingest', 'ingest-0') : undefined;
     const ingestsStarting = Promise.all(
-      Array.from({ length: settings.ingestNodes }, (_, i) => startRole('ingest', `ingest-${i}`)),
+      Array.from({ length: settings.ingestNodes }, (_, i) =>
+        i === 0 && firstIngest !== undefined ? firstIngest : startRole('ingest', `ingest-${i}`),
+      ),
     );
     const gatewaysStarting = Promise.all(
       Array.from({ length: settings.gateways }, (_, i) => startRole('serve', `gateway-${i}`)),

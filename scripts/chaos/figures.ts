@@ -82,6 +82,8 @@ export interface RowFigures {
   readonly upstreamAttempts: number;
   /** Clients without an event in the last second of the row (not receiving again). */
   readonly silentAtEnd: number;
+  /** Clients that had to open more than one connection (their gateway went away). */
+  readonly reconnected: number;
   readonly events: number;
 }
 
@@ -103,6 +105,7 @@ export function rowFigures(
     outOfOrder: sum((c) => c.outOfOrder),
     upstreamAttempts,
     silentAtEnd,
+    reconnected: clients.filter((c) => c.connections > 1).length,
     events: sum((c) => c.events),
   };
 }
@@ -117,6 +120,7 @@ const HEADER = [
   'out of order',
   'upstream attempts',
   'silent at end',
+  'reconnected',
   'events',
 ];
 
@@ -144,6 +148,7 @@ export function markdownTable(rows: readonly (RowFigures | { row: string; error:
         r.outOfOrder,
         r.upstreamAttempts,
         r.silentAtEnd,
+        r.reconnected,
         r.events,
       ].join(' | ')} |`,
     );
