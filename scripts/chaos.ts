@@ -1,6 +1,6 @@
 /**
  * `npm run chaos [-- <row> ...] [--clients n] [--streams n] [--ingest-nodes n] [--gateways n] [--rate n]
- * [--lease-ttl s]`: the failure matrix of the clustered mode, run for real on loopback. Each row starts a
+ * [--lease-ttl s] [--settle-ms ms]`: the failure matrix of the clustered mode, run for real on loopback. Each row starts a
  * fresh cluster (nats-server, the simulator, ingest nodes, gateways, raw ws clients), applies its fault
  * and prints what the clients saw; a markdown table of every row is printed at the end (stdout, progress
  * on stderr). Exits 0 whatever the figures are (the table reports loss); 1 on a harness error (a process
@@ -14,7 +14,7 @@ import { markdownTable, type RowFigures } from './chaos/figures.js';
 import { DEFAULT_SETTINGS, type MatrixSettings, runRow } from './chaos/matrix.js';
 import { ROWS } from './chaos/rows.js';
 
-const USAGE = `Usage: npm run chaos -- [row ...] [--clients n] [--streams n] [--ingest-nodes n] [--gateways n] [--rate n] [--lease-ttl s]
+const USAGE = `Usage: npm run chaos -- [row ...] [--clients n] [--streams n] [--ingest-nodes n] [--gateways n] [--rate n] [--lease-ttl s] [--settle-ms ms]
 Rows (all when none is named): ${ROWS.map((r) => r.name).join(', ')}
 Needs nats-server on PATH.`;
 
@@ -38,6 +38,7 @@ function parse(argv: string[]): { rows: typeof ROWS; settings: MatrixSettings } 
       gateways: { type: 'string' },
       rate: { type: 'string' },
       'lease-ttl': { type: 'string' },
+      'settle-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -53,6 +54,7 @@ function parse(argv: string[]): { rows: typeof ROWS; settings: MatrixSettings } 
     gateways: integer('gateways', values.gateways, d.gateways, 1, 8),
     rate: integer('rate', values.rate, d.rate, 1, 1000),
     leaseTtlSeconds: integer('lease-ttl', values['lease-ttl'], d.leaseTtlSeconds, 2, 300),
+    settleMs: integer('settle-ms', values['settle-ms'], d.settleMs, 0, 600_000),
   };
   if (settings.gateways < 2)
     process.stderr.write('chaos: with one gateway, its clients have nowhere to go\n');

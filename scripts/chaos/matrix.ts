@@ -76,7 +76,9 @@ export async function runRow(row: Row, settings: MatrixSettings): Promise<RowFig
     log(`${row.name}: ${row.does}`);
     await row.fault(cluster);
     const faultEnd = Date.now();
-    const receiving = (c: StreamClient) => (c.arrivals.at(-1) ?? 0) > faultEnd + RECEIVING_AGAIN_AFTER_MS;
+    // Receiving again: an event later than a second after the fault, and within the last second.
+    const receiving = (c: StreamClient) =>
+      (c.arrivals.at(-1) ?? 0) > Math.max(faultEnd, Date.now() - 1000) + RECEIVING_AGAIN_AFTER_MS - 1000;
     await until(
       'every client receiving again',
       () => clients.every(receiving),
