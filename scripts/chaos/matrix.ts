@@ -76,18 +76,31 @@ export async function runRow(row: Row, settings: MatrixSettings): Promise<RowFig
     log(`${row.name}: ${row.does}`);
     await row.fault(cluster);
     const faultEnd = Date.now();
-    // Receiving again: an event later than a second after the fault, and within the last second.
+    // Receiving again: an event later than a second after the fault, and within the last second. A stall
+    // can begin a while after the fault (a lease expiring, a replica election): clients are watched for
+    // settleMs after they all receive, and waited for again if some fell silent meanwhile.
     const receiving = (c: StreamClient) =>
-      (c.arrivals.at(-1) ?? 0) > Math.max(faultEnd, Date.now() - 1000) + RECEIVING_AGAIN_AFTER_MS - 1000;
-    await until(
-      'every client receiving again',
-      () => clients.every(receiving),
-      settings.recoveryTimeoutMs,
-      50,
-    ).catch(() =>
-      log(`${row.name}: ${clients.filter((c) => !receiving(c)).length} clients not receiving again`),
-    );
-    await sleep(settings.settleMs);
+      (c.arrivals.at(-1) ?? 0) >
+      Math.max(faultEnd + RECEIVING_AGAIN_AFTER_MS, Date.now() - RECEIVING_AGAIN_AFTER_MS);
+    const recoveryDeadline = faultEnd + settings.recoveryTimeoutMs;
+    for (;;) {
+      const left = recoveryDeadline - Date.now();
+      const recovered = await until(
+        'every client receiving again',
+        () => clients.every(receiving),
+        Math.max(0, left),
+        50,
+      ).then(
+        () => true,
+        () => false,
+      );
+      if (!recovered) {
+        log(`${row.name}: ${clients.filter((c) => !receiving(c)).length} clients not receiving again`);
+        break;
+      }
+      await sleep(settings.settleMs);
+      if (clients.every(receiving) || Date.now() > recoveryDeadline) break;
+    }
     const attemptsAfter = (await cluster.simulatorStats()).connectionAttempts;
     const end = Date.now();
     const figures = clients.map((c) => clientFigures(c, faultAt, end));
