@@ -84,8 +84,17 @@ export interface StreamCodec {
 export interface Endpoints {
   /** A base URL as users give it, for error messages. */
   readonly exampleUrl: string;
-  /** The URL of a multi-stream connection on `baseUrl` (Binance: `${baseUrl}/stream`). */
-  connectionUrl(baseUrl: string): string;
+  /**
+   * The URL of a multi-stream connection on `baseUrl` (Binance: `${baseUrl}/stream`); `route` is the
+   * `routeOf` of the streams it carries, where the venue has several.
+   */
+  connectionUrl(baseUrl: string, route?: string): string;
+  /**
+   * Which of the venue's endpoints carries `stream`, where it serves streams on several (OKX: candles on
+   * `/ws/v5/business`, the rest on `/ws/v5/public`): streams of different routes never share a
+   * connection. Absent: one endpoint carries every stream.
+   */
+  readonly routeOf?: (stream: string) => string;
   /** The URL of a connection carrying `stream` alone (Binance: `${baseUrl}/ws/<stream>`). */
   singleStreamUrl(baseUrl: string, stream: string): string;
   /** The REST base publishing the history of a WebSocket base URL, or undefined when none is known. */
@@ -146,6 +155,11 @@ export interface ExchangeLimits {
   readonly argCharsPerConnection: number | undefined;
   /** Messages this side may send per second per connection (pongs and control messages count). */
   readonly incomingMessagesPerSecond: number;
+  /**
+   * Subscribe and unsubscribe requests per connection per window (OKX: 480 per hour), counted apart from
+   * heartbeats, which never wait for it. Absent: only `incomingMessagesPerSecond` paces them.
+   */
+  readonly controlMessages?: { readonly limit: number; readonly windowMs: number };
   /** Connection attempts per IP per window. */
   readonly connectionAttempts: { readonly limit: number; readonly windowMs: number };
   /** The exchange closes a connection at this age. */
