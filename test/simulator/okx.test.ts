@@ -167,3 +167,33 @@ test('REST: OKX shapes, history-trades pages by id, books carry seqId, limits pe
   assert.equal(((await refused.json()) as { code: string }).code, '50011');
   assert.equal((await fetch(`${sim.httpUrl}/okx/api/v5/market/nothing`)).status, 404);
 });
+
+test('control API: OKX stats and faults over HTTP', async () => {
+  const client = await open('public');
+  try {
+    client.send({ id: '1', op: 'subscribe', args: [{ channel: 'books', instId: 'XRP-USDT' }] });
+    await client.next((m) => m['action'] === 'snapshot');
+    const post = async (path: string, body: unknown) =>
+      (await fetch(`${sim.httpUrl}${path}`, { method: 'POST', body: JSON.stringify(body) })).json();
+    const stats = (await (await fetch(`${sim.httpUrl}/okx/stats`)).json()) as {
+      connections: { route: string; channels: string[] }[];
+    };
+    assert.deepEqual(
+      stats.connections.map((c) => [c.route, c.channels]),
+      [['public', ['books:XRP-USDT']]],
+    );
+    assert.deepEqual(await post('/faults/okx/book-restart', { instId: 'XRP-USDT' }), { restarted: true });
+    const restarted = await client.next<{ data: { seqId: number }[] }>(
+      (m) => m['action'] === 'snapshot' && (m['data'] as { seqId: number }[])[0]!.seqId === 1,
+    );
+    assert.equal(restarted.data[0]!.seqId, 1);
+    assert.deepEqual(await post('/faults/okx/book-drop', { instId: 'NOPE-USDT' }), { dropped: false });
+    assert.deepEqual(await post('/faults/okx/withhold-pongs', {}), { connections: 1 });
+    const from = client.frames.length;
+    client.send('ping');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(client.frames.slice(from).includes('pong'), false, 'no pong while withheld');
+  } finally {
+    client.ws.close();
+  }
+});
