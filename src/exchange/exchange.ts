@@ -214,8 +214,31 @@ export type RefillResult =
     }
   | { readonly ok: false; readonly reason: RefillFailure };
 
+/** What the history gave for the events between the last one seen before a lost connection and the first after. */
+export type ResumeResult =
+  | {
+      readonly ok: true;
+      /** The events in between, oldest first, as the stream would have carried them. */
+      readonly events: readonly Record<string, unknown>[];
+      /** False when the history did not reach back to the last event seen: older ones may be lost for good. */
+      readonly complete: boolean;
+    }
+  | { readonly ok: false; readonly reason: RefillFailure };
+
+/**
+ * Refilling the kinds whose events carry no contiguous id (Bybit `publicTrade`): only a lost connection
+ * tells that events may have been missed, and the history is searched between the last event delivered
+ * before it and the first one after.
+ */
+export interface ResumeProcedure {
+  readonly kinds: ReadonlySet<string>;
+  fetch(rest: RestGetter, stream: ParsedStream, lastSeen: unknown, firstLive: unknown): Promise<ResumeResult>;
+}
+
 /** Refilling missed events from the REST history. */
 export interface HistoryProcedure {
+  /** Kinds refilled after a lost connection rather than by ids (see `ResumeProcedure`); absent: none. */
+  readonly resume?: ResumeProcedure;
   /**
    * How `kind`'s missed events are found: `ids` (a gap in contiguous sequence ids), `candles` (a candle
    * whose closing update never came), undefined when the history cannot refill them.
