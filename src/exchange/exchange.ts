@@ -42,7 +42,10 @@ export interface ExchangeError {
   readonly msg: unknown;
 }
 
-/** What a frame reader tells its caller; each frame ends in exactly one call. */
+/**
+ * What a frame reader tells its caller; each frame ends in one call at most (none for a frame that needs
+ * no action, such as OKX's acknowledgement of a request that was not ours).
+ */
 export interface FrameHandler {
   /**
    * A stream event: `stream` is the envelope's stream on a multi-stream connection, undefined on a

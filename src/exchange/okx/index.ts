@@ -97,7 +97,8 @@ export const okx: Exchange = Object.freeze<Exchange>({
     streamsPerConnection: STREAMS_PER_CONNECTION,
     argCharsPerConnection: undefined,
     incomingMessagesPerSecond: MESSAGES_PER_SECOND,
-    controlMessages: CONTROL_MESSAGES,
+    // A second more than OKX's hour: a request's transit time must not put two hours' worth in one.
+    controlMessages: { limit: CONTROL_MESSAGES.limit, windowMs: CONTROL_MESSAGES.windowMs + 1_000 },
     connectionAttempts: CONNECTION_ATTEMPTS,
     connectionLifetimeMs: CONNECTION_LIFETIME_MS,
     restWeightPerMinute: REST_WEIGHT_PER_MINUTE,
