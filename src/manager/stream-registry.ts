@@ -52,8 +52,6 @@ class StreamEntry extends SubscriberList<Subscription> {
   refill: StreamRefill | undefined = undefined;
   /** How many subscribers read payloads (`readsPayload`): with none, events may go unparsed. */
   readers = 0;
-  /** Resumable kinds: the last event delivered, where a refill after a lost connection starts. */
-  last: unknown = undefined;
 
   constructor(
     readonly name: string,
@@ -81,6 +79,11 @@ export interface RegistryHooks {
 
 export class StreamRegistry {
   private readonly entries = new Map<string, StreamEntry>();
+  /**
+   * Streams of resumable kinds: the last event delivered, where a refill after a lost connection starts
+   * (kept here, not in every entry, so the streams of other kinds cost nothing more).
+   */
+  private readonly lastSeen = new Map<StreamEntry, unknown>();
   private readonly kinds = new Map<string, KindRules>();
   private subscriberCount = 0;
   private idleCount = 0;
@@ -271,6 +274,7 @@ export class StreamRegistry {
     entry.clear();
     entry.readers = 0;
     entry.refill?.end();
+    this.lastSeen.delete(entry);
     this.entries.delete(entry.name);
     this.metrics.cleanedUp(reason);
     this.updateGauges();
@@ -345,7 +349,7 @@ export class StreamRegistry {
       if (verdict.kind === 'gap') this.gapFound(entry, verdict.expected, verdict.received, verdict.missed);
     }
     if (entry.rules.candles) this.refillOf(entry).candleEvent(data);
-    if (entry.rules.resumes && data !== undefined) entry.last = data;
+    if (entry.rules.resumes && data !== undefined) this.lastSeen.set(entry, data);
     entry.messages++;
     entry.lastMessageAt = this.coarseNow;
     if (entry.size === 0) return;
@@ -466,7 +470,7 @@ export class StreamRegistry {
 
   /** Backfill subscribers of a resumable stream get what the history holds since the last event seen. */
   private resumeAfterLoss(entry: StreamEntry, data: unknown, frame: Buffer, payloadStart: number): void {
-    const lastSeen = entry.last;
+    const lastSeen = this.lastSeen.get(entry);
     if (lastSeen === undefined || !entry.members.some((s) => s.backfill)) return;
     const firstLive = data ?? (payloadStart >= 0 ? this.payloadData(frame, entry.name) : undefined);
     this.refillOf(entry).resume(lastSeen, firstLive);
