@@ -41,6 +41,7 @@ export type {
   SequenceRule,
   StreamCodec,
 } from './exchange/exchange.js';
+export { okx } from './exchange/okx/index.js';
 export { LegacyStreamSource } from './legacy/index.js';
 export * from './manager/index.js';
 export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from './roles/start-gateway.js';

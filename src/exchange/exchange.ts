@@ -42,7 +42,10 @@ export interface ExchangeError {
   readonly msg: unknown;
 }
 
-/** What a frame reader tells its caller; each frame ends in exactly one call. */
+/**
+ * What a frame reader tells its caller; each frame ends in one call at most (none for a frame that needs
+ * no action, such as OKX's acknowledgement of a request that was not ours).
+ */
 export interface FrameHandler {
   /**
    * A stream event: `stream` is the envelope's stream on a multi-stream connection, undefined on a
@@ -84,8 +87,17 @@ export interface StreamCodec {
 export interface Endpoints {
   /** A base URL as users give it, for error messages. */
   readonly exampleUrl: string;
-  /** The URL of a multi-stream connection on `baseUrl` (Binance: `${baseUrl}/stream`). */
-  connectionUrl(baseUrl: string): string;
+  /**
+   * The URL of a multi-stream connection on `baseUrl` (Binance: `${baseUrl}/stream`); `route` is the
+   * `routeOf` of the streams it carries, where the venue has several.
+   */
+  connectionUrl(baseUrl: string, route?: string): string;
+  /**
+   * Which of the venue's endpoints carries `stream`, where it serves streams on several (OKX: candles on
+   * `/ws/v5/business`, the rest on `/ws/v5/public`): streams of different routes never share a
+   * connection. Absent: one endpoint carries every stream.
+   */
+  readonly routeOf?: (stream: string) => string;
   /** The URL of a connection carrying `stream` alone (Binance: `${baseUrl}/ws/<stream>`). */
   singleStreamUrl(baseUrl: string, stream: string): string;
   /** The REST base publishing the history of a WebSocket base URL, or undefined when none is known. */
@@ -146,6 +158,11 @@ export interface ExchangeLimits {
   readonly argCharsPerConnection: number | undefined;
   /** Messages this side may send per second per connection (pongs and control messages count). */
   readonly incomingMessagesPerSecond: number;
+  /**
+   * Subscribe and unsubscribe requests per connection per window (OKX: 480 per hour), counted apart from
+   * heartbeats, which never wait for it. Absent: only `incomingMessagesPerSecond` paces them.
+   */
+  readonly controlMessages?: { readonly limit: number; readonly windowMs: number };
   /** Connection attempts per IP per window. */
   readonly connectionAttempts: { readonly limit: number; readonly windowMs: number };
   /** The exchange closes a connection at this age. */
@@ -200,8 +217,31 @@ export type RefillResult =
     }
   | { readonly ok: false; readonly reason: RefillFailure };
 
+/** What the history gave for the events between the last one seen before a lost connection and the first after. */
+export type ResumeResult =
+  | {
+      readonly ok: true;
+      /** The events in between, oldest first, as the stream would have carried them. */
+      readonly events: readonly Record<string, unknown>[];
+      /** False when the history did not reach back to the last event seen: older ones may be lost for good. */
+      readonly complete: boolean;
+    }
+  | { readonly ok: false; readonly reason: RefillFailure };
+
+/**
+ * Refilling the kinds whose events carry no contiguous id (Bybit `publicTrade`): only a lost connection
+ * tells that events may have been missed, and the history is searched between the last event delivered
+ * before it and the first one after.
+ */
+export interface ResumeProcedure {
+  readonly kinds: ReadonlySet<string>;
+  fetch(rest: RestGetter, stream: ParsedStream, lastSeen: unknown, firstLive: unknown): Promise<ResumeResult>;
+}
+
 /** Refilling missed events from the REST history. */
 export interface HistoryProcedure {
+  /** Kinds refilled after a lost connection rather than by ids (see `ResumeProcedure`); absent: none. */
+  readonly resume?: ResumeProcedure;
   /**
    * How `kind`'s missed events are found: `ids` (a gap in contiguous sequence ids), `candles` (a candle
    * whose closing update never came), undefined when the history cannot refill them.

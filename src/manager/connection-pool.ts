@@ -2,7 +2,8 @@
  * Packs streams onto upstream connections, up to `maxStreamsPerConnection` each (Binance: "A single
  * connection can listen to a maximum of 1024 streams") and, where the venue counts them, up to
  * `argCharsPerConnection` characters of stream names each (Bybit: 21,000), opening a connection when all
- * are full and closing one as soon as it carries nothing.
+ * are full and closing one as soon as it carries nothing. Where the venue serves streams on several
+ * endpoints (`Exchange.endpoints.routeOf`), a connection carries streams of one endpoint only.
  */
 import { type CloseReason, type ConnectionContext, UpstreamConnection } from './upstream-connection.js';
 
@@ -13,15 +14,19 @@ export class ConnectionPool {
   private readonly closing = new Set<Promise<void>>();
   /** Characters of stream names each connection carries, kept only when the venue caps them. */
   private readonly chars = new Map<UpstreamConnection, number>();
+  /** The endpoint of each connection, kept only when the venue has several. */
+  private readonly routes = new Map<UpstreamConnection, string>();
   private nextId = 1;
 
   private readonly argCharsPerConnection: number | undefined;
+  private readonly routeOf: ((stream: string) => string) | undefined;
 
   constructor(
     private readonly ctx: ConnectionContext,
     private readonly maxStreamsPerConnection: number,
   ) {
     this.argCharsPerConnection = ctx.options.exchange.limits.argCharsPerConnection;
+    this.routeOf = ctx.options.exchange.endpoints.routeOf;
   }
 
   get size(): number {
@@ -40,16 +45,24 @@ export class ConnectionPool {
   add(stream: string): void {
     if (this.byStream.has(stream)) return;
     const cap = this.argCharsPerConnection;
+    const route = this.routeOf?.(stream);
     let target = this.connections.find(
       (c) =>
         c.wanted.size < this.maxStreamsPerConnection &&
         c.state !== 'failed' &&
         c.state !== 'closed' &&
-        (cap === undefined || (this.chars.get(c) ?? 0) + stream.length <= cap),
+        (cap === undefined || (this.chars.get(c) ?? 0) + stream.length <= cap) &&
+        (route === undefined || this.routes.get(c) === route),
     );
     if (target === undefined) {
-      target = new UpstreamConnection(`c${this.nextId++}`, this.ctx);
+      const { options } = this.ctx;
+      const url =
+        route === undefined
+          ? options.streamUrl
+          : options.exchange.endpoints.connectionUrl(options.url, route);
+      target = new UpstreamConnection(`c${this.nextId++}`, this.ctx, undefined, url);
       this.connections.push(target);
+      if (route !== undefined) this.routes.set(target, route);
     }
     this.byStream.set(stream, target);
     if (cap !== undefined) this.chars.set(target, (this.chars.get(target) ?? 0) + stream.length);
@@ -77,6 +90,7 @@ export class ConnectionPool {
     const i = this.connections.indexOf(connection);
     if (i >= 0) this.connections.splice(i, 1);
     this.chars.delete(connection);
+    this.routes.delete(connection);
     for (const stream of connection.wanted) {
       if (this.byStream.get(stream) === connection) this.byStream.delete(stream);
     }

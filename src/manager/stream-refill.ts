@@ -8,7 +8,7 @@
 import { combinedFrame } from '../core/combined-frame.js';
 import type { LogDigest } from '../core/log-digest.js';
 import type { GapEvent } from '../core/stream-source.js';
-import type { HistoryProcedure, ParsedStream, RefillResult } from '../exchange/exchange.js';
+import type { HistoryProcedure, ParsedStream, RefillResult, ResumeResult } from '../exchange/exchange.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 
 /** Shared by every stream of a registry. */
@@ -27,6 +27,11 @@ export interface RefillContext {
    * stream cannot be refilled (no REST base, or a kind without public history).
    */
   fetch(stream: ParsedStream, from: number, to: number): Promise<RefillResult> | undefined;
+  /**
+   * Fetches what the history holds between the last event before a lost connection and the first one
+   * after (`HistoryProcedure.resume`); undefined when the stream cannot be refilled so.
+   */
+  resume(stream: ParsedStream, lastSeen: unknown, firstLive: unknown): Promise<ResumeResult> | undefined;
 }
 
 /** The stream's backfill subscribers, as the registry reaches them. */
@@ -118,6 +123,48 @@ export class StreamRefill {
     if (previous.closed && !skipped) return;
     if (!this.subscribers.present()) return;
     this.gap(previous.closed ? previous.t + (step as number) : previous.t, t);
+  }
+
+  /**
+   * The stream's connection was lost and `firstLive` is the first event since (Bybit trades, which carry
+   * no id to show a gap): backfill subscribers get what the history holds after `lastSeen` first, then
+   * the live events. A history that no longer reaches back to `lastSeen` is logged and counted
+   * (`history_gone`): how many events were lost is unknown, so no gap can be reported.
+   */
+  resume(lastSeen: unknown, firstLive: unknown): void {
+    // A refill running already holds the live events back; the one it ends with covers this one too.
+    if (this.held !== undefined) return;
+    const pending = this.ctx.resume(this.parsed, lastSeen, firstLive);
+    if (pending === undefined) return;
+    const held: Held[] = [];
+    this.held = held;
+    pending.then(
+      (result) => this.resumed(held, result),
+      () => this.resumed(held, { ok: false, reason: 'unreachable' }),
+    );
+  }
+
+  private resumed(held: Held[], result: ResumeResult): void {
+    if (this.ended || this.held !== held) return;
+    this.held = undefined;
+    if (result.ok) {
+      this.ctx.metrics.refilled(result.events.length);
+      this.ctx.logs.refilled.add({
+        stream: this.stream,
+        refilled: result.events.length,
+        complete: result.complete,
+      });
+      for (const data of result.events)
+        this.subscribers.deliver(data, combinedFrame(this.stream, Buffer.from(JSON.stringify(data))));
+      if (!result.complete) {
+        this.ctx.metrics.refillFailed('history_gone');
+        this.ctx.logs.refillFailed.add({ stream: this.stream, reason: 'history_gone', after: 'reconnect' });
+      }
+    } else {
+      this.ctx.metrics.refillFailed(result.reason);
+      this.ctx.logs.refillFailed.add({ stream: this.stream, reason: result.reason, after: 'reconnect' });
+    }
+    this.release(held);
   }
 
   private start(expected: number, received: number, held: Held[]): void {

@@ -33,6 +33,8 @@ interface KindRules {
   readonly contiguous: boolean;
   /** Missed events show as candles whose closing update never came (`HistoryProcedure.refillBy`). */
   readonly candles: boolean;
+  /** Missed events show only as a lost connection, refilled from the history (`HistoryProcedure.resume`). */
+  readonly resumes: boolean;
 }
 
 /**
@@ -71,10 +73,17 @@ export interface RegistryHooks {
   connectionOf(stream: string): string | undefined;
   /** Fetches a gap's events from the exchange history (`RefillContext.fetch`). */
   refill?: RefillContext['fetch'];
+  /** Fetches what a lost connection took (`RefillContext.resume`). */
+  resume?: RefillContext['resume'];
 }
 
 export class StreamRegistry {
   private readonly entries = new Map<string, StreamEntry>();
+  /**
+   * Streams of resumable kinds: the last event delivered, where a refill after a lost connection starts
+   * (kept here, not in every entry, so the streams of other kinds cost nothing more).
+   */
+  private readonly lastSeen = new Map<StreamEntry, unknown>();
   private readonly kinds = new Map<string, KindRules>();
   private subscriberCount = 0;
   private idleCount = 0;
@@ -111,6 +120,7 @@ export class StreamRegistry {
         refillTooSlow: new LogDigest(logger, 'warn', 'WSManager refill too slow; gap reported'),
       },
       fetch: (stream, from, to) => hooks.refill?.(stream, from, to),
+      resume: (stream, lastSeen, firstLive) => hooks.resume?.(stream, lastSeen, firstLive),
     };
     this.handlerThrewLog = new LogDigest(
       logger,
@@ -183,6 +193,7 @@ export class StreamRegistry {
         kind,
         contiguous: this.exchange.sequence.ruleOf(kind) === 'contiguous',
         candles: this.exchange.history.refillBy(kind) === 'candles',
+        resumes: this.exchange.history.resume?.kinds.has(kind) === true,
       };
       this.kinds.set(kind, rules);
     }
@@ -263,6 +274,7 @@ export class StreamRegistry {
     entry.clear();
     entry.readers = 0;
     entry.refill?.end();
+    this.lastSeen.delete(entry);
     this.entries.delete(entry.name);
     this.metrics.cleanedUp(reason);
     this.updateGauges();
@@ -276,7 +288,12 @@ export class StreamRegistry {
   readsData(stream: string): boolean {
     const entry = this.entries.get(stream);
     if (entry === undefined) return false;
-    return entry.readers > 0 || entry.rules.candles || entry.refill?.holding === true;
+    return (
+      entry.readers > 0 ||
+      entry.rules.candles ||
+      entry.refill?.holding === true ||
+      (entry.rules.resumes && entry.members.some((s) => s.backfill))
+    );
   }
 
   /** Routes one event to the stream's subscribers: the hot path. */
@@ -320,13 +337,19 @@ export class StreamRegistry {
   ): void {
     const stream = entry.name;
     this.metrics.message();
-    if (entry.source !== socket && !this.takeFrom(entry, socket, range)) return;
+    if (entry.source !== socket) {
+      // The stream's socket ended before this one delivered (not a rotation): events may be lost.
+      const lost = entry.rules.resumes && this.sourceLost(entry, socket);
+      if (!this.takeFrom(entry, socket, range)) return;
+      if (lost) this.resumeAfterLoss(entry, data, frame, payloadStart);
+    }
     if (range !== undefined) {
       const verdict = entry.sequence!.check(range);
       if (verdict.kind === 'duplicate') return;
       if (verdict.kind === 'gap') this.gapFound(entry, verdict.expected, verdict.received, verdict.missed);
     }
     if (entry.rules.candles) this.refillOf(entry).candleEvent(data);
+    if (entry.rules.resumes && data !== undefined) this.lastSeen.set(entry, data);
     entry.messages++;
     entry.lastMessageAt = this.coarseNow;
     if (entry.size === 0) return;
@@ -437,6 +460,20 @@ export class StreamRegistry {
     }
     this.switchTo(entry, socket);
     return true;
+  }
+
+  /** Whether `socket` takes over `entry` because its socket ended, rather than first or in a rotation. */
+  private sourceLost(entry: StreamEntry, socket: ConnectionSocket): boolean {
+    const source = entry.source;
+    return source !== undefined && (source.state !== 'open' || source.connection !== socket.connection);
+  }
+
+  /** Backfill subscribers of a resumable stream get what the history holds since the last event seen. */
+  private resumeAfterLoss(entry: StreamEntry, data: unknown, frame: Buffer, payloadStart: number): void {
+    const lastSeen = this.lastSeen.get(entry);
+    if (lastSeen === undefined || !entry.members.some((s) => s.backfill)) return;
+    const firstLive = data ?? (payloadStart >= 0 ? this.payloadData(frame, entry.name) : undefined);
+    this.refillOf(entry).resume(lastSeen, firstLive);
   }
 
   private switchTo(entry: StreamEntry, socket: ConnectionSocket): void {

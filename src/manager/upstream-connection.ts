@@ -198,6 +198,8 @@ export class UpstreamConnection {
     id: string,
     private readonly ctx: ConnectionContext,
     private readonly openSocketWith: SocketFactory = openUpstreamSocket,
+    /** The URL its sockets open: the venue's one connection URL, or the endpoint of its streams. */
+    private readonly url: string = ctx.options.streamUrl,
   ) {
     this.id = id;
     this.downSince = ctx.options.now();
@@ -317,7 +319,7 @@ export class UpstreamConnection {
     }
     const socket = this.openSocketWith(
       {
-        url: options.streamUrl,
+        url: this.url,
         exchange: options.exchange,
         connection: this.id,
         serial: this.ctx.nextSerial(),

@@ -185,6 +185,10 @@ export class UpstreamSocket implements ConnectionSocket {
   private readonly wanted = new Set<string>();
   private readonly ws: WebSocket;
   private readonly limiter: RollingWindow;
+  /** The venue's cap on subscribe/unsubscribe requests per connection (OKX: 480 per hour), if it has one. */
+  private readonly controlLimiter: RollingWindow | undefined;
+  /** Set while control requests wait for `controlLimiter`; heartbeats still go out meanwhile. */
+  private controlTimer: NodeJS.Timeout | undefined;
   private readonly toSubscribe = new Set<string>();
   private readonly toUnsubscribe = new Set<string>();
   /** Streams to subscribe again once their UNSUBSCRIBE is acknowledged (`resubscribe`). */
@@ -250,6 +254,9 @@ export class UpstreamSocket implements ConnectionSocket {
       describe: moveText,
     });
     this.limiter = new RollingWindow(opts.pacingMessages, opts.pacingWindowMs);
+    const control = opts.exchange.limits.controlMessages;
+    this.controlLimiter =
+      control === undefined ? undefined : new RollingWindow(control.limit, control.windowMs);
     this.readFrame = opts.exchange.frames.read;
     this.encode = opts.exchange.control.encode;
     this.pingMessage = opts.exchange.heartbeat.pingMessage;
@@ -472,6 +479,14 @@ export class UpstreamSocket implements ConnectionSocket {
     this.pruneIsolated();
     while (this.hasWork()) {
       const now = this.opts.now();
+      const heartbeatDue = this.pongs.length > 0 || this.keepAliveDue;
+      if (!heartbeatDue && this.controlLimiter !== undefined) {
+        const controlWait = this.controlLimiter.waitMs(now);
+        if (controlWait > 0) {
+          this.awaitControlBudget(controlWait);
+          return;
+        }
+      }
       const wait = this.limiter.waitMs(now);
       if (wait > 0) {
         this.flushTimer = setTimeout(() => {
@@ -492,12 +507,25 @@ export class UpstreamSocket implements ConnectionSocket {
         this.awaitPong();
         continue;
       }
+      this.controlLimiter?.tryRecord(now);
       const batch = this.isolated.shift();
       if (batch !== undefined) this.send('subscribe', batch);
       else if (this.toUnsubscribe.size > 0)
         this.send('unsubscribe', take(this.toUnsubscribe, this.opts.maxStreamsPerMessage));
       else this.send('subscribe', take(this.toSubscribe, this.opts.maxStreamsPerMessage));
     }
+  }
+
+  /**
+   * Control requests wait for the venue's per-connection budget on their own timer, so a heartbeat due
+   * meanwhile is not held behind them.
+   */
+  private awaitControlBudget(waitMs: number): void {
+    if (this.controlTimer !== undefined) return;
+    this.controlTimer = setTimeout(() => {
+      this.controlTimer = undefined;
+      this.flush();
+    }, waitMs);
   }
 
   /**
@@ -527,6 +555,8 @@ export class UpstreamSocket implements ConnectionSocket {
     this.pongTimer = undefined;
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (this.controlTimer !== undefined) clearTimeout(this.controlTimer);
+    this.controlTimer = undefined;
   }
 
   private handleClose(code: number, reason: string): void {

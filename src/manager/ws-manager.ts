@@ -112,6 +112,11 @@ export class WSManager implements StreamSource {
           if (exchange.history.refillBy(stream.kind) === undefined) return undefined;
           return exchange.history.fetch(rest, stream, from, to);
         },
+        resume: (stream, lastSeen, firstLive) => {
+          const resume = exchange.history.resume;
+          if (rest === undefined || resume === undefined || !resume.kinds.has(stream.kind)) return undefined;
+          return resume.fetch(rest, stream, lastSeen, firstLive);
+        },
       },
       this.options.recovery === 'backfill',
     );

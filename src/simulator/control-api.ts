@@ -51,6 +51,17 @@ export class ControlApi {
       }),
       '/faults/bybit/book-restart': (b) => ({ restarted: s.restartBybitBook(topicOf(b)) }),
       '/faults/bybit/book-skip': (b) => ({ skipped: s.skipBybitBookUpdate(topicOf(b)) }),
+      '/faults/okx/withhold-pongs': (b) => ({
+        connections: s.withholdOkxPongs(b as Parameters<Simulator['withholdOkxPongs']>[0]),
+      }),
+      '/faults/okx/book-restart': (b) => ({ restarted: s.restartOkxBook(instIdOf(b)) }),
+      '/faults/okx/book-drop': (b) => ({ dropped: s.dropOkxBookUpdate(instIdOf(b)) }),
+      '/faults/okx/book-snapshots': (b) => {
+        const o = record('okx book-snapshots body', b, ['pushed']);
+        if (typeof o['pushed'] !== 'boolean') throw new HttpError(400, 'pushed must be true or false');
+        s.setOkxBookSnapshots(o['pushed']);
+        return { pushed: o['pushed'] };
+      },
       '/faults/latency': (b) => {
         const o = record('latency body', b, ['ms']);
         s.setLatency(o['ms'] as number);
@@ -84,6 +95,10 @@ export class ControlApi {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'Use GET /bybit/stats');
       return { connections: this.simulator.bybitStats() };
     }
+    if (path === '/okx/stats') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'Use GET /okx/stats');
+      return { connections: this.simulator.okxStats() };
+    }
     const route = this.posts[path];
     if (route === undefined) {
       throw new HttpError(
@@ -101,6 +116,13 @@ function topicOf(body: unknown): string {
   const o = record('bybit book body', body, ['topic']);
   if (typeof o['topic'] !== 'string') throw new HttpError(400, 'topic must be a Bybit order-book topic');
   return o['topic'];
+}
+
+/** The `instId` of an OKX book fault's body, e.g. `{"instId":"BTC-USDT"}`. */
+function instIdOf(body: unknown): string {
+  const o = record('okx book body', body, ['instId']);
+  if (typeof o['instId'] !== 'string') throw new HttpError(400, 'instId must be an OKX instrument id');
+  return o['instId'];
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -129,7 +151,7 @@ function send(res: ServerResponse, status: number, body: unknown, methodNotAllow
     'content-length': Buffer.byteLength(text),
   };
   if (methodNotAllowed)
-    headers['allow'] = ['/stats', '/bybit/stats'].includes(
+    headers['allow'] = ['/stats', '/bybit/stats', '/okx/stats'].includes(
       parseRequestTarget(methodNotAllowed.url)?.pathname ?? '',
     )
       ? 'GET, HEAD'

@@ -7,6 +7,8 @@ export type {
   ConnectionTarget,
   DropOptions,
   MalformedOptions,
+  OkxBookView,
+  OkxConnectionStats,
   RefuseStatus,
   ShutdownOptions,
   SimulatorLimits,

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CloseCodes } from '../core/close-codes.js';
 import { CONNECTION_ATTEMPTS } from '../exchange/bybit/limits.js';
+import { CONTROL_MESSAGES, CONNECTION_ATTEMPTS as OKX_CONNECTION_ATTEMPTS } from '../exchange/okx/limits.js';
 import { parseRequestTarget } from '../http/request-target.js';
 import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
 import { BYBIT_REST_PREFIX, BybitRestApi } from './bybit/rest-api.js';
@@ -23,6 +24,9 @@ import {
   resolveTarget,
 } from './fault-options.js';
 import { FeedHub } from './feed-hub.js';
+import { ChannelFeeds } from './okx/channel-feeds.js';
+import { OKX_REST_PREFIX, OkxRestApi } from './okx/rest-api.js';
+import { OkxSession } from './okx/session.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { REST_PREFIX, RestApi } from './rest/rest-api.js';
 import { Session, type SimulatorCounters } from './session.js';
@@ -32,6 +36,8 @@ import type {
   ConnectionTarget,
   DropOptions,
   MalformedOptions,
+  OkxBookView,
+  OkxConnectionStats,
   RefuseStatus,
   ShutdownOptions,
   SimulatorOptions,
@@ -43,6 +49,12 @@ import { rejectUpgrade, UpgradeGate, type UpgradeVerdict } from './upgrade-gate.
 const BYBIT_WS_PATHS: Readonly<Record<string, 'spot' | 'linear'>> = {
   '/bybit/v5/public/spot': 'spot',
   '/bybit/v5/public/linear': 'linear',
+};
+
+/** OKX's WebSocket paths: `/okx` then the venue's own path. */
+const OKX_WS_PATHS: Readonly<Record<string, 'public' | 'business'>> = {
+  '/okx/ws/v5/public': 'public',
+  '/okx/ws/v5/business': 'business',
 };
 
 /** Enough for a SUBSCRIBE of 1024 long stream names. */
@@ -65,6 +77,13 @@ export class Simulator {
   private readonly bybitRest: BybitRestApi;
   /** Bybit's "500 connections per 5 minutes" per IP. */
   private readonly bybitAttempts: BucketedWindowPerKey;
+  private readonly okxSessions = new Map<string, OkxSession>();
+  private readonly okxFeeds: ChannelFeeds;
+  private readonly okxRest: OkxRestApi;
+  /** OKX's "3 connection requests per second" per IP. */
+  private readonly okxAttempts: BucketedWindowPerKey;
+  /** Subscribe/unsubscribe requests an OKX connection may send per window (480 per hour unless lowered). */
+  private okxRequests: { limit: number; windowMs: number } = { ...CONTROL_MESSAGES };
   private readonly counters: SimulatorCounters = {
     messagesSent: 0,
     controlMessagesReceived: 0,
@@ -113,6 +132,20 @@ export class Simulator {
       refusal: () => this.gate.refusal(),
       latencyMs: () => this.latency,
     });
+    this.okxFeeds = new ChannelFeeds(this.hub, this.clock);
+    this.okxAttempts = new BucketedWindowPerKey(
+      OKX_CONNECTION_ATTEMPTS.limit,
+      OKX_CONNECTION_ATTEMPTS.windowMs,
+      this.clock,
+    );
+    this.okxRest = new OkxRestApi({
+      hub: this.hub,
+      feeds: this.okxFeeds,
+      symbols: this.options.symbols,
+      clock: this.clock,
+      refusal: () => this.gate.refusal(),
+      latencyMs: () => this.latency,
+    });
     this.wss = new WebSocketServer({
       noServer: true,
       autoPong: false,
@@ -125,6 +158,7 @@ export class Simulator {
       const path = parseRequestTarget(req.url)?.pathname;
       if (path?.startsWith(REST_PREFIX)) this.rest.handle(req, res);
       else if (path?.startsWith(BYBIT_REST_PREFIX)) this.bybitRest.handle(req, res);
+      else if (path?.startsWith(OKX_REST_PREFIX)) this.okxRest.handle(req, res);
       else this.api.handle(req, res);
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -206,6 +240,56 @@ export class Simulator {
     return n;
   }
 
+  /** The OKX connections (`/okx/ws/v5/*`) and what each did. */
+  okxStats(): OkxConnectionStats[] {
+    return [...this.okxSessions.values()].map((s) => s.stats());
+  }
+
+  /** OKX REST requests answered per endpoint (`market/books`, `market/history-trades`, ...). */
+  okxRestRequests(endpoint: string): number {
+    return this.okxRest.counts.get(endpoint) ?? 0;
+  }
+
+  /** The book an OKX `books` channel (`BTC-USDT`) last sent; undefined when it never ran. */
+  okxBook(instId: string): OkxBookView | undefined {
+    return this.okxFeeds.get(`books:${instId}`)?.view();
+  }
+
+  /** Whether OKX `books` subscriptions get a snapshot first (OKX announced it would stop pushing it). */
+  setOkxBookSnapshots(pushed: boolean): void {
+    this.okxFeeds.pushesBookSnapshots = pushed;
+  }
+
+  /** An OKX `books` channel restarts: a snapshot with seqIds starting over from 1. */
+  restartOkxBook(instId: string): boolean {
+    const feed = this.okxFeeds.get(`books:${instId}`);
+    if (feed === undefined) return false;
+    feed.restart();
+    return true;
+  }
+
+  /** The next update of an OKX `books` channel is never sent (a lost push). */
+  dropOkxBookUpdate(instId: string): boolean {
+    const feed = this.okxFeeds.get(`books:${instId}`);
+    if (feed === undefined) return false;
+    feed.dropUpdate();
+    return true;
+  }
+
+  /** OKX connections stop answering the text `ping` (data keeps flowing). Returns how many. */
+  withholdOkxPongs(options?: ConnectionTarget): number {
+    const id = resolveTarget('withhold options', options);
+    let n = 0;
+    for (const s of this.okxSessions.values())
+      if ((id === undefined || s.id === id) && s.withholdPongs()) n++;
+    return n;
+  }
+
+  /** Lowers (or restores) the subscribe/unsubscribe requests OKX connections opened from now on may send. */
+  setOkxRequestLimit(limit: number, windowMs: number): void {
+    this.okxRequests = { limit, windowMs };
+  }
+
   /** Closes one connection (`id`) or all: cleanly with `code` (default 1001), or by destroying the socket. Returns how many. */
   dropConnections(options?: DropOptions): number {
     const drop = resolveDrop(options);
@@ -245,7 +329,10 @@ export class Simulator {
     this.latency = resolveLatency(ms);
   }
 
-  /** Sends `serverShutdown` to one connection or all, then closes them with 1001 after `closeAfterMs`. */
+  /**
+   * Sends `serverShutdown` (OKX connections: notice 64008) to one connection or all, then closes them
+   * with 1001 after `closeAfterMs`.
+   */
   announceShutdown(options?: ShutdownOptions): number {
     const o = resolveShutdown(options, this.options.limits.shutdownNoticeMs);
     return this.count(o.id, (s) => s.announceShutdown(o.closeAfterMs));
@@ -261,7 +348,9 @@ export class Simulator {
     this.hub.close();
     this.rest.close();
     this.bybitRest.close();
+    this.okxRest.close();
     for (const s of this.bybitSessions.values()) s.terminate();
+    for (const s of this.okxSessions.values()) s.terminate();
     const closed = [...this.sessions.values()].map(
       (s) =>
         new Promise<void>((resolve) => {
@@ -286,19 +375,21 @@ export class Simulator {
   }
 
   /** Connections of either venue: the faults that act on one connection apply to both. */
-  private targets(id: string | undefined): (Session | BybitSession)[] {
-    if (id === undefined) return [...this.sessions.values(), ...this.bybitSessions.values()];
-    const session = this.sessions.get(id) ?? this.bybitSessions.get(id);
+  private targets(id: string | undefined): (Session | BybitSession | OkxSession)[] {
+    if (id === undefined)
+      return [...this.sessions.values(), ...this.bybitSessions.values(), ...this.okxSessions.values()];
+    const session = this.sessions.get(id) ?? this.bybitSessions.get(id) ?? this.okxSessions.get(id);
     return session ? [session] : [];
   }
 
-  private count(id: string | undefined, act: (s: Session) => boolean): number {
+  /** Connections of the venues that announce a shutdown: Binance (`serverShutdown`) and OKX (64008). */
+  private count(id: string | undefined, act: (s: Session | OkxSession) => boolean): number {
     let n = 0;
-    for (const s of this.targets(id)) if (s instanceof Session && act(s)) n++;
+    for (const s of this.targets(id)) if ((s instanceof Session || s instanceof OkxSession) && act(s)) n++;
     return n;
   }
 
-  private countAll(id: string | undefined, act: (s: Session | BybitSession) => boolean): number {
+  private countAll(id: string | undefined, act: (s: Session | BybitSession | OkxSession) => boolean): number {
     let n = 0;
     for (const s of this.targets(id)) if (act(s)) n++;
     return n;
@@ -313,6 +404,10 @@ export class Simulator {
     const path = parseRequestTarget(req.url)?.pathname ?? '';
     if (path.startsWith('/bybit/')) {
       this.onBybitUpgrade(req, socket, head, path);
+      return;
+    }
+    if (path.startsWith('/okx/')) {
+      this.onOkxUpgrade(req, socket, head, path);
       return;
     }
     const verdict = this.gate.check(req);
@@ -370,6 +465,57 @@ export class Simulator {
       ws.once('close', () => {
         session.dispose();
         this.bybitSessions.delete(id);
+      });
+    });
+  }
+
+  /**
+   * An OKX connection: OKX's 3 connection requests per second per IP, the injected refusal, and the path
+   * naming the endpoint (public or business).
+   */
+  private onOkxUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
+    const route = OKX_WS_PATHS[path];
+    const refusal = this.gate.refusal();
+    if (refusal !== undefined) {
+      rejectUpgrade(socket, {
+        ok: false,
+        status: refusal.status,
+        message: 'Connections are refused for now (fault injection)',
+        ...(refusal.retryAfterS === undefined ? {} : { retryAfterS: refusal.retryAfterS }),
+      });
+      return;
+    }
+    if (route === undefined) {
+      rejectUpgrade(socket, { ok: false, status: 404, message: `No OKX WebSocket at ${path}` });
+      return;
+    }
+    this.counters.connectionAttempts++;
+    if (!this.okxAttempts.tryRecord(req.socket.remoteAddress ?? 'unknown')) {
+      this.counters.breaches.connectionAttempts++;
+      rejectUpgrade(socket, {
+        ok: false,
+        status: 429,
+        message: `Too many connection requests: at most ${OKX_CONNECTION_ATTEMPTS.limit} per second`,
+        retryAfterS: 1,
+      });
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (this.closing) {
+        ws.terminate();
+        return;
+      }
+      const id = `c${++this.nextId}`;
+      const session = new OkxSession(id, route, ws, {
+        feeds: this.okxFeeds,
+        requests: this.okxRequests,
+        latencyMs: () => this.latency,
+        clock: this.clock,
+      });
+      this.okxSessions.set(id, session);
+      ws.once('close', () => {
+        session.dispose();
+        this.okxSessions.delete(id);
       });
     });
   }

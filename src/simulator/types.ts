@@ -135,3 +135,26 @@ export interface BybitBookView {
   readonly bids: [string, string][];
   readonly asks: [string, string][];
 }
+
+/** What an OKX connection did, for tests. */
+export interface OkxConnectionStats {
+  readonly id: string;
+  /** `public` or `business`: the path it was opened on. */
+  readonly route: 'public' | 'business';
+  /** Streams (`channel:instId`) it is subscribed to. */
+  readonly channels: string[];
+  /** Args of each subscribe request received, in order. */
+  readonly subscribeArgs: number[];
+  /** Subscribe and unsubscribe requests received (OKX allows 480 per hour per connection). */
+  readonly requests: number;
+  readonly pings: number;
+  readonly stalled: boolean;
+  readonly withholdingPongs: boolean;
+}
+
+/** The book of one OKX `books` channel as it last sent it: seqId, bids best first, asks best first. */
+export interface OkxBookView {
+  readonly seqId: number;
+  readonly bids: [string, string][];
+  readonly asks: [string, string][];
+}

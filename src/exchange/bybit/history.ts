@@ -96,7 +96,25 @@ export function bybitHistory(category: BybitMarket): HistoryProcedure {
     },
     candleClosed: (data) => candleOf(data)?.confirm === true,
     candleIntervalMs: (stream) => candleIntervalMs(stream.param),
+    // A lost connection is the only sign of missed trades: refill from the recent-trade window.
+    resume: {
+      kinds: new Set(['publicTrade']),
+      fetch: async (rest, stream, lastSeen, firstLive) => {
+        const after = tradeMarkOf(lastSeen, 'last');
+        if (after === undefined) return { ok: false, reason: 'history_gone' };
+        const read = await refillRecentTrades(rest, category, stream, after, tradeMarkOf(firstLive, 'first'));
+        return read.ok ? { ok: true, events: read.events, complete: read.complete } : read;
+      },
+    },
   };
+}
+
+/** The first or last trade of a publicTrade envelope, as a mark. */
+function tradeMarkOf(envelope: unknown, which: 'first' | 'last'): TradeMark | undefined {
+  const data = (envelope as { data?: unknown } | null)?.data;
+  if (!Array.isArray(data) || data.length === 0) return undefined;
+  const t = data[which === 'first' ? 0 : data.length - 1] as { i?: unknown; T?: unknown } | undefined;
+  return typeof t?.i === 'string' && typeof t.T === 'number' ? { i: t.i, T: t.T } : undefined;
 }
 
 /** A trade as a publicTrade event names it: `i` its id, `T` its time (ms). */
