@@ -89,13 +89,9 @@ export class Simulator {
   private readonly bybitSessions = new Map<string, BybitSession>();
   private readonly bybitFeeds: TopicFeeds;
   private readonly bybitRest: BybitRestApi;
-  /** Bybit's "500 connections per 5 minutes" per IP. */
-  private readonly bybitAttempts: BucketedWindowPerKey;
   private readonly okxSessions = new Map<string, OkxSession>();
   private readonly okxFeeds: ChannelFeeds;
   private readonly okxRest: OkxRestApi;
-  /** OKX's "3 connection requests per second" per IP. */
-  private readonly okxAttempts: BucketedWindowPerKey;
   /** Subscribe/unsubscribe requests an OKX connection may send per window (480 per hour unless lowered). */
   private okxRequests: { limit: number; windowMs: number } = { ...CONTROL_MESSAGES };
   private readonly bybitUpgrade: VenueUpgrade<BybitMarket, BybitSession>;
@@ -134,38 +130,23 @@ export class Simulator {
       refusal: () => this.gate.refusal(),
       latencyMs: () => this.latency,
     });
+    // What the Bybit and OKX REST APIs answer from, besides their own feeds.
+    const venueRest = {
+      hub: this.hub,
+      symbols: this.options.symbols,
+      clock: this.clock,
+      refusal: () => this.gate.refusal(),
+      latencyMs: () => this.latency,
+    };
     this.bybitFeeds = new TopicFeeds(this.hub, this.clock);
-    this.bybitAttempts = new BucketedWindowPerKey(
-      CONNECTION_ATTEMPTS.limit,
-      CONNECTION_ATTEMPTS.windowMs,
-      this.clock,
-    );
-    this.bybitRest = new BybitRestApi({
-      hub: this.hub,
-      feeds: this.bybitFeeds,
-      symbols: this.options.symbols,
-      clock: this.clock,
-      refusal: () => this.gate.refusal(),
-      latencyMs: () => this.latency,
-    });
+    this.bybitRest = new BybitRestApi({ ...venueRest, feeds: this.bybitFeeds });
     this.okxFeeds = new ChannelFeeds(this.hub, this.clock);
-    this.okxAttempts = new BucketedWindowPerKey(
-      OKX_CONNECTION_ATTEMPTS.limit,
-      OKX_CONNECTION_ATTEMPTS.windowMs,
-      this.clock,
-    );
-    this.okxRest = new OkxRestApi({
-      hub: this.hub,
-      feeds: this.okxFeeds,
-      symbols: this.options.symbols,
-      clock: this.clock,
-      refusal: () => this.gate.refusal(),
-      latencyMs: () => this.latency,
-    });
+    this.okxRest = new OkxRestApi({ ...venueRest, feeds: this.okxFeeds });
     this.bybitUpgrade = {
       name: 'Bybit',
       paths: BYBIT_WS_PATHS,
-      attempts: this.bybitAttempts,
+      // Bybit's "500 connections per 5 minutes" per IP.
+      attempts: new BucketedWindowPerKey(CONNECTION_ATTEMPTS.limit, CONNECTION_ATTEMPTS.windowMs, this.clock),
       tooManyAttempts: {
         message: `Too many connection attempts: at most ${CONNECTION_ATTEMPTS.limit} per ${CONNECTION_ATTEMPTS.windowMs} ms`,
         retryAfterS: Math.ceil(CONNECTION_ATTEMPTS.windowMs / 1000),
@@ -181,7 +162,12 @@ export class Simulator {
     this.okxUpgrade = {
       name: 'OKX',
       paths: OKX_WS_PATHS,
-      attempts: this.okxAttempts,
+      // OKX's "3 connection requests per second" per IP.
+      attempts: new BucketedWindowPerKey(
+        OKX_CONNECTION_ATTEMPTS.limit,
+        OKX_CONNECTION_ATTEMPTS.windowMs,
+        this.clock,
+      ),
       tooManyAttempts: {
         message: `Too many connection requests: at most ${OKX_CONNECTION_ATTEMPTS.limit} per second`,
         retryAfterS: 1,
