@@ -10,11 +10,11 @@ import { answerControl, parseControlMessage } from '../exchange/binance/control-
 import { combinedPrefix, SERVER_SHUTDOWN_EVENT, SERVER_SHUTDOWN_STREAM } from '../exchange/binance/frames.js';
 import type { ControlTarget } from '../exchange/dialect.js';
 import { RollingWindow } from '../limits/rolling-window.js';
-import { DelayQueue } from './delay-queue.js';
 import type { Subscriber } from './feed.js';
 import type { FeedHub } from './feed-hub.js';
 import type { ResolvedLimits } from './options.js';
 import type { ConnectionStats } from './types.js';
+import { type LatencySource, VenueConnection } from './venue-connection.js';
 
 /** Counters shared by all sessions of a simulator. */
 export interface SimulatorCounters {
@@ -24,16 +24,11 @@ export interface SimulatorCounters {
   breaches: { streams: number; messageRate: number; connectionAttempts: number };
 }
 
-export interface SessionContext {
+export interface SessionContext extends LatencySource {
   readonly hub: FeedHub;
   readonly limits: ResolvedLimits;
   readonly counters: SimulatorCounters;
-  /** The latency currently injected into every outgoing frame. */
-  latencyMs(): number;
-  clock(): number;
 }
-
-const TEXT = { binary: false } as const;
 
 /** Frames a broken server might send: truncated JSON, plain text, JSON of the wrong shape, nothing. */
 const MALFORMED_FRAMES = [
@@ -43,18 +38,15 @@ const MALFORMED_FRAMES = [
   '',
 ];
 
-export class Session implements Subscriber {
+export class Session extends VenueConnection implements Subscriber {
   readonly openedAt: number;
   readonly streams = new Set<string>();
   combined: boolean;
-  stalled = false;
-  closing = false;
   messagesSent = 0;
   controlMessagesReceived = 0;
   /** Called once the connection has closed. */
   onClosed: (() => void) | undefined;
   private readonly incoming: RollingWindow;
-  private readonly delay: DelayQueue;
   private readonly outstandingPings = new Set<string>();
   private pingSeq = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -62,32 +54,22 @@ export class Session implements Subscriber {
   private pongDeadline: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly id: string,
-    private readonly ws: WebSocket,
+    id: string,
+    ws: WebSocket,
     combined: boolean,
     private readonly ctx: SessionContext,
   ) {
+    super(id, ws, ctx, MALFORMED_FRAMES);
     this.combined = combined;
     this.openedAt = ctx.clock();
     this.incoming = new RollingWindow(ctx.limits.maxMessagesPerSecond, 1000);
-    this.delay = new DelayQueue(ctx.clock);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('ping', (data: Buffer) => this.onPing(data));
     ws.on('pong', (data: Buffer) => this.onPong(data));
-    // Socket errors (bad frames, resets) end in 'close'; the listener keeps them from becoming uncaught.
-    ws.on('error', () => {});
     const { pingIntervalMs, maxLifetimeMs, shutdownNoticeMs } = ctx.limits;
     this.pingTimer = setInterval(() => this.ping(), pingIntervalMs);
     this.after(maxLifetimeMs - shutdownNoticeMs, () => this.sendShutdownNotice());
     this.after(maxLifetimeMs, () => this.close(CloseCodes.GOING_AWAY, 'Connection lifetime expired'));
-  }
-
-  get accepting(): boolean {
-    return !this.stalled && !this.closing;
-  }
-
-  pendingBytes(): number {
-    return this.ws.bufferedAmount + this.delay.bytes;
   }
 
   cork(): void {
@@ -96,10 +78,6 @@ export class Session implements Subscriber {
 
   uncork(): void {
     tcpSocketOf(this.ws)?.uncork();
-  }
-
-  deliver(frame: Buffer): void {
-    this.sendText(frame);
   }
 
   /** Subscribes to streams known to be valid; false (and nothing changes) when the stream limit forbids it. */
@@ -118,18 +96,6 @@ export class Session implements Subscriber {
     return true;
   }
 
-  stall(): boolean {
-    if (this.stalled || this.closing) return false;
-    this.stalled = true;
-    return true;
-  }
-
-  sendMalformed(count: number): boolean {
-    if (!this.accepting) return false;
-    for (let i = 0; i < count; i++) this.sendText(MALFORMED_FRAMES[i % MALFORMED_FRAMES.length]!);
-    return true;
-  }
-
   /** Sends the `serverShutdown` event, then closes with 1001 after `closeAfterMs`. */
   announceShutdown(closeAfterMs: number): boolean {
     if (!this.accepting) return false;
@@ -138,29 +104,13 @@ export class Session implements Subscriber {
     return true;
   }
 
-  close(code: number, reason: string): void {
-    if (this.closing) return;
-    this.closing = true;
-    this.dispose();
-    this.ws.close(code, reason);
-  }
-
-  /** Destroys the TCP connection without a close frame. */
-  terminate(): void {
-    this.closing = true;
-    this.dispose();
-    this.ws.terminate();
-  }
-
-  /** Releases subscriptions and timers; called on any close. */
-  dispose(): void {
+  protected release(): void {
     if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
     if (this.pongDeadline !== undefined) clearTimeout(this.pongDeadline);
     this.pingTimer = undefined;
     this.pongDeadline = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.delay.clear();
     for (const s of this.streams) this.ctx.hub.unsubscribe(this, s);
   }
 
@@ -184,26 +134,9 @@ export class Session implements Subscriber {
     this.timers.add(timer);
   }
 
-  private sendText(data: Buffer | string): void {
-    const latency = this.ctx.latencyMs();
-    if (latency > 0 || this.delay.size > 0) {
-      this.delay.push(latency, data.length, () => this.writeText(data));
-    } else {
-      this.writeText(data);
-    }
-  }
-
-  private writeText(data: Buffer | string): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(data, TEXT);
+  protected override sent(): void {
     this.messagesSent++;
     this.ctx.counters.messagesSent++;
-  }
-
-  private sendControl(run: () => void): void {
-    const latency = this.ctx.latencyMs();
-    if (latency > 0 || this.delay.size > 0) this.delay.push(latency, 0, run);
-    else run();
   }
 
   private sendShutdownNotice(): void {

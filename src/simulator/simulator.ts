@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CloseCodes } from '../core/close-codes.js';
 import { CONNECTION_ATTEMPTS } from '../exchange/bybit/limits.js';
+import type { BybitMarket } from '../exchange/bybit/rest.js';
 import { CONTROL_MESSAGES, CONNECTION_ATTEMPTS as OKX_CONNECTION_ATTEMPTS } from '../exchange/okx/limits.js';
 import { parseRequestTarget } from '../http/request-target.js';
 import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
@@ -44,9 +45,10 @@ import type {
   SimulatorStats,
 } from './types.js';
 import { rejectUpgrade, UpgradeGate, type UpgradeVerdict } from './upgrade-gate.js';
+import type { PongWithholdingConnection, VenueConnection } from './venue-connection.js';
 
 /** Bybit's WebSocket paths: `/bybit` then the venue's own path, one per category. */
-const BYBIT_WS_PATHS: Readonly<Record<string, 'spot' | 'linear'>> = {
+const BYBIT_WS_PATHS: Readonly<Record<string, BybitMarket>> = {
   '/bybit/v5/public/spot': 'spot',
   '/bybit/v5/public/linear': 'linear',
 };
@@ -56,6 +58,18 @@ const OKX_WS_PATHS: Readonly<Record<string, 'public' | 'business'>> = {
   '/okx/ws/v5/public': 'public',
   '/okx/ws/v5/business': 'business',
 };
+
+/** What tells one venue's WebSocket upgrades apart: its paths, its attempt budget and the session it opens. */
+interface VenueUpgrade<K, S extends VenueConnection> {
+  readonly name: string;
+  /** The venue's WebSocket paths, each naming what the connection serves (category, endpoint). */
+  readonly paths: Readonly<Record<string, K>>;
+  readonly attempts: BucketedWindowPerKey;
+  /** The 429 answer when the attempt budget is spent. */
+  readonly tooManyAttempts: { readonly message: string; readonly retryAfterS: number };
+  readonly sessions: Map<string, S>;
+  open(id: string, key: K, ws: WebSocket): S;
+}
 
 /** Enough for a SUBSCRIBE of 1024 long stream names. */
 const MAX_INCOMING_PAYLOAD = 1024 * 1024;
@@ -75,15 +89,13 @@ export class Simulator {
   private readonly bybitSessions = new Map<string, BybitSession>();
   private readonly bybitFeeds: TopicFeeds;
   private readonly bybitRest: BybitRestApi;
-  /** Bybit's "500 connections per 5 minutes" per IP. */
-  private readonly bybitAttempts: BucketedWindowPerKey;
   private readonly okxSessions = new Map<string, OkxSession>();
   private readonly okxFeeds: ChannelFeeds;
   private readonly okxRest: OkxRestApi;
-  /** OKX's "3 connection requests per second" per IP. */
-  private readonly okxAttempts: BucketedWindowPerKey;
   /** Subscribe/unsubscribe requests an OKX connection may send per window (480 per hour unless lowered). */
   private okxRequests: { limit: number; windowMs: number } = { ...CONTROL_MESSAGES };
+  private readonly bybitUpgrade: VenueUpgrade<BybitMarket, BybitSession>;
+  private readonly okxUpgrade: VenueUpgrade<'public' | 'business', OkxSession>;
   private readonly counters: SimulatorCounters = {
     messagesSent: 0,
     controlMessagesReceived: 0,
@@ -118,34 +130,58 @@ export class Simulator {
       refusal: () => this.gate.refusal(),
       latencyMs: () => this.latency,
     });
+    // What the Bybit and OKX REST APIs answer from, besides their own feeds.
+    const venueRest = {
+      hub: this.hub,
+      symbols: this.options.symbols,
+      clock: this.clock,
+      refusal: () => this.gate.refusal(),
+      latencyMs: () => this.latency,
+    };
     this.bybitFeeds = new TopicFeeds(this.hub, this.clock);
-    this.bybitAttempts = new BucketedWindowPerKey(
-      CONNECTION_ATTEMPTS.limit,
-      CONNECTION_ATTEMPTS.windowMs,
-      this.clock,
-    );
-    this.bybitRest = new BybitRestApi({
-      hub: this.hub,
-      feeds: this.bybitFeeds,
-      symbols: this.options.symbols,
-      clock: this.clock,
-      refusal: () => this.gate.refusal(),
-      latencyMs: () => this.latency,
-    });
+    this.bybitRest = new BybitRestApi({ ...venueRest, feeds: this.bybitFeeds });
     this.okxFeeds = new ChannelFeeds(this.hub, this.clock);
-    this.okxAttempts = new BucketedWindowPerKey(
-      OKX_CONNECTION_ATTEMPTS.limit,
-      OKX_CONNECTION_ATTEMPTS.windowMs,
-      this.clock,
-    );
-    this.okxRest = new OkxRestApi({
-      hub: this.hub,
-      feeds: this.okxFeeds,
-      symbols: this.options.symbols,
-      clock: this.clock,
-      refusal: () => this.gate.refusal(),
-      latencyMs: () => this.latency,
-    });
+    this.okxRest = new OkxRestApi({ ...venueRest, feeds: this.okxFeeds });
+    this.bybitUpgrade = {
+      name: 'Bybit',
+      paths: BYBIT_WS_PATHS,
+      // Bybit's "500 connections per 5 minutes" per IP.
+      attempts: new BucketedWindowPerKey(CONNECTION_ATTEMPTS.limit, CONNECTION_ATTEMPTS.windowMs, this.clock),
+      tooManyAttempts: {
+        message: `Too many connection attempts: at most ${CONNECTION_ATTEMPTS.limit} per ${CONNECTION_ATTEMPTS.windowMs} ms`,
+        retryAfterS: Math.ceil(CONNECTION_ATTEMPTS.windowMs / 1000),
+      },
+      sessions: this.bybitSessions,
+      open: (id, category, ws) =>
+        new BybitSession(id, category, ws, {
+          feeds: this.bybitFeeds,
+          latencyMs: () => this.latency,
+          clock: this.clock,
+        }),
+    };
+    this.okxUpgrade = {
+      name: 'OKX',
+      paths: OKX_WS_PATHS,
+      // OKX's "3 connection requests per second" per IP.
+      attempts: new BucketedWindowPerKey(
+        OKX_CONNECTION_ATTEMPTS.limit,
+        OKX_CONNECTION_ATTEMPTS.windowMs,
+        this.clock,
+      ),
+      tooManyAttempts: {
+        message: `Too many connection requests: at most ${OKX_CONNECTION_ATTEMPTS.limit} per second`,
+        retryAfterS: 1,
+      },
+      sessions: this.okxSessions,
+      // The request limit is read per connection: a lowered limit applies to connections opened from then on.
+      open: (id, route, ws) =>
+        new OkxSession(id, route, ws, {
+          feeds: this.okxFeeds,
+          requests: this.okxRequests,
+          latencyMs: () => this.latency,
+          clock: this.clock,
+        }),
+    };
     this.wss = new WebSocketServer({
       noServer: true,
       autoPong: false,
@@ -233,11 +269,7 @@ export class Simulator {
 
   /** Bybit connections stop answering `{"op":"ping"}` (data keeps flowing). Returns how many. */
   withholdBybitPongs(options?: ConnectionTarget): number {
-    const id = resolveTarget('withhold options', options);
-    let n = 0;
-    for (const s of this.bybitSessions.values())
-      if ((id === undefined || s.id === id) && s.withholdPongs()) n++;
-    return n;
+    return withholdPongs(this.bybitSessions, resolveTarget('withhold options', options));
   }
 
   /** The OKX connections (`/okx/ws/v5/*`) and what each did. */
@@ -278,11 +310,7 @@ export class Simulator {
 
   /** OKX connections stop answering the text `ping` (data keeps flowing). Returns how many. */
   withholdOkxPongs(options?: ConnectionTarget): number {
-    const id = resolveTarget('withhold options', options);
-    let n = 0;
-    for (const s of this.okxSessions.values())
-      if ((id === undefined || s.id === id) && s.withholdPongs()) n++;
-    return n;
+    return withholdPongs(this.okxSessions, resolveTarget('withhold options', options));
   }
 
   /** Lowers (or restores) the subscribe/unsubscribe requests OKX connections opened from now on may send. */
@@ -424,49 +452,7 @@ export class Simulator {
    * the path names the category.
    */
   private onBybitUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
-    const category = BYBIT_WS_PATHS[path];
-    const refusal = this.gate.refusal();
-    if (refusal !== undefined) {
-      rejectUpgrade(socket, {
-        ok: false,
-        status: refusal.status,
-        message: 'Connections are refused for now (fault injection)',
-        ...(refusal.retryAfterS === undefined ? {} : { retryAfterS: refusal.retryAfterS }),
-      });
-      return;
-    }
-    if (category === undefined) {
-      rejectUpgrade(socket, { ok: false, status: 404, message: `No Bybit WebSocket at ${path}` });
-      return;
-    }
-    this.counters.connectionAttempts++;
-    if (!this.bybitAttempts.tryRecord(req.socket.remoteAddress ?? 'unknown')) {
-      this.counters.breaches.connectionAttempts++;
-      rejectUpgrade(socket, {
-        ok: false,
-        status: 429,
-        message: `Too many connection attempts: at most ${CONNECTION_ATTEMPTS.limit} per ${CONNECTION_ATTEMPTS.windowMs} ms`,
-        retryAfterS: Math.ceil(CONNECTION_ATTEMPTS.windowMs / 1000),
-      });
-      return;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      if (this.closing) {
-        ws.terminate();
-        return;
-      }
-      const id = `c${++this.nextId}`;
-      const session = new BybitSession(id, category, ws, {
-        feeds: this.bybitFeeds,
-        latencyMs: () => this.latency,
-        clock: this.clock,
-      });
-      this.bybitSessions.set(id, session);
-      ws.once('close', () => {
-        session.dispose();
-        this.bybitSessions.delete(id);
-      });
-    });
+    this.upgradeVenue(req, socket, head, path, this.bybitUpgrade);
   }
 
   /**
@@ -474,7 +460,18 @@ export class Simulator {
    * naming the endpoint (public or business).
    */
   private onOkxUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
-    const route = OKX_WS_PATHS[path];
+    this.upgradeVenue(req, socket, head, path, this.okxUpgrade);
+  }
+
+  /** The injected refusal, then the path, then the venue's attempt budget; the session opens on success. */
+  private upgradeVenue<K, S extends VenueConnection>(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    path: string,
+    venue: VenueUpgrade<K, S>,
+  ): void {
+    const key = venue.paths[path];
     const refusal = this.gate.refusal();
     if (refusal !== undefined) {
       rejectUpgrade(socket, {
@@ -485,19 +482,14 @@ export class Simulator {
       });
       return;
     }
-    if (route === undefined) {
-      rejectUpgrade(socket, { ok: false, status: 404, message: `No OKX WebSocket at ${path}` });
+    if (key === undefined) {
+      rejectUpgrade(socket, { ok: false, status: 404, message: `No ${venue.name} WebSocket at ${path}` });
       return;
     }
     this.counters.connectionAttempts++;
-    if (!this.okxAttempts.tryRecord(req.socket.remoteAddress ?? 'unknown')) {
+    if (!venue.attempts.tryRecord(req.socket.remoteAddress ?? 'unknown')) {
       this.counters.breaches.connectionAttempts++;
-      rejectUpgrade(socket, {
-        ok: false,
-        status: 429,
-        message: `Too many connection requests: at most ${OKX_CONNECTION_ATTEMPTS.limit} per second`,
-        retryAfterS: 1,
-      });
+      rejectUpgrade(socket, { ok: false, status: 429, ...venue.tooManyAttempts });
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -506,16 +498,11 @@ export class Simulator {
         return;
       }
       const id = `c${++this.nextId}`;
-      const session = new OkxSession(id, route, ws, {
-        feeds: this.okxFeeds,
-        requests: this.okxRequests,
-        latencyMs: () => this.latency,
-        clock: this.clock,
-      });
-      this.okxSessions.set(id, session);
+      const session = venue.open(id, key, ws);
+      venue.sessions.set(id, session);
       ws.once('close', () => {
         session.dispose();
-        this.okxSessions.delete(id);
+        venue.sessions.delete(id);
       });
     });
   }
@@ -542,6 +529,13 @@ export class Simulator {
     });
     session.subscribe(verdict.streams);
   }
+}
+
+/** Pongs stop on one connection (`id`) or all of a venue's; how many started withholding. */
+function withholdPongs(sessions: Map<string, PongWithholdingConnection>, id: string | undefined): number {
+  let n = 0;
+  for (const s of sessions.values()) if ((id === undefined || s.id === id) && s.withholdPongs()) n++;
+  return n;
 }
 
 /** Starts a simulator listening on `options.host`:`options.port` (default 127.0.0.1, a free port). */

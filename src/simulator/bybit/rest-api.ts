@@ -10,11 +10,8 @@ import type { BybitMarket } from '../../exchange/bybit/rest.js';
 import { bookDepthFor, isSymbol, KLINE_INTERVALS } from '../../exchange/bybit/streams.js';
 import { parseRequestTarget } from '../../http/request-target.js';
 import { BucketedWindowPerKey } from '../../limits/bucketed-window.js';
-import type { FeedHub } from '../feed-hub.js';
-import { DepthDiffGenerator } from '../generators/book-generators.js';
-import { formatFixed } from '../generators/decimal.js';
 import { KlineHistory, SequencedHistory } from '../rest/feed-history.js';
-import type { RefuseStatus } from '../types.js';
+import { internalBook, notFound, VenueRestApi, type VenueRestContext } from '../venue-rest.js';
 import type { TopicFeeds } from './topic-feeds.js';
 import { binanceInterval, klineRow, tradeRow } from './translate.js';
 
@@ -22,14 +19,7 @@ export const BYBIT_REST_PREFIX = '/bybit/v5/market/';
 const REQUESTS_PER_WINDOW = 600;
 const WINDOW_MS = 5000;
 
-export interface BybitRestContext {
-  readonly hub: FeedHub;
-  readonly feeds: TopicFeeds;
-  readonly symbols: readonly string[];
-  readonly clock: () => number;
-  readonly refusal: () => { status: RefuseStatus; retryAfterS: number | undefined } | undefined;
-  readonly latencyMs: () => number;
-}
+export type BybitRestContext = VenueRestContext<TopicFeeds>;
 
 class ParamError extends Error {}
 
@@ -79,14 +69,10 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
       const a = view.asks.slice(0, limit);
       return { s: symbol, b, a, ts: now, u: view.u, seq: view.u, cts: now };
     }
-    const feed = ctx.hub.catchUp(`${symbol.toLowerCase()}@depth@100ms`);
-    const generator = feed?.generator;
-    if (!(generator instanceof DepthDiffGenerator))
-      return { s: symbol, b: [], a: [], ts: now, u: 0, seq: 0, cts: now };
-    const render = (side: 'bid' | 'ask') =>
-      generator.book.sorted(side, limit).map(([p, qty]) => [formatFixed(p), formatFixed(qty)]);
-    const u = generator.lastUpdateId;
-    return { s: symbol, b: render('bid'), a: render('ask'), ts: now, u, seq: u, cts: now };
+    const book = internalBook(ctx.hub, `${symbol.toLowerCase()}@depth@100ms`, limit);
+    if (book === undefined) return { s: symbol, b: [], a: [], ts: now, u: 0, seq: 0, cts: now };
+    const u = book.lastUpdateId;
+    return { s: symbol, b: book.bids, a: book.asks, ts: now, u, seq: u, cts: now };
   },
   'recent-trade': (q, category, ctx) => {
     const symbol = symbolOf(q);
@@ -112,33 +98,15 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   },
 };
 
-export class BybitRestApi {
+export class BybitRestApi extends VenueRestApi<BybitRestContext> {
   private readonly requests: BucketedWindowPerKey;
-  private readonly delayed = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly ctx: BybitRestContext) {
+  constructor(ctx: BybitRestContext) {
+    super(ctx);
     this.requests = new BucketedWindowPerKey(REQUESTS_PER_WINDOW, WINDOW_MS, ctx.clock);
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
-    const latency = this.ctx.latencyMs();
-    if (latency <= 0) {
-      this.answer(req, res);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.delayed.delete(timer);
-      this.answer(req, res);
-    }, latency);
-    this.delayed.add(timer);
-  }
-
-  close(): void {
-    for (const t of this.delayed) clearTimeout(t);
-    this.delayed.clear();
-  }
-
-  private answer(req: IncomingMessage, res: ServerResponse): void {
+  protected answer(req: IncomingMessage, res: ServerResponse): void {
     const refusal = this.ctx.refusal();
     if (refusal !== undefined) {
       res.writeHead(refusal.status, {
@@ -165,8 +133,7 @@ export class BybitRestApi {
     const name = target?.pathname.slice(BYBIT_REST_PREFIX.length) ?? '';
     const handler = HANDLERS[name];
     if (req.method !== 'GET' || target === undefined || handler === undefined) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('Not Found');
+      notFound(res);
       return;
     }
     const q = target.searchParams;

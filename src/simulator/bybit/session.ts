@@ -8,17 +8,13 @@ import type { WebSocket } from 'ws';
 import { ARG_CHARS_PER_CONNECTION, SPOT_ARGS_PER_MESSAGE } from '../../exchange/bybit/limits.js';
 import type { BybitMarket } from '../../exchange/bybit/rest.js';
 import { parseTopic } from '../../exchange/bybit/streams.js';
-import { DelayQueue } from '../delay-queue.js';
 import type { BybitConnectionStats } from '../types.js';
+import { type LatencySource, PongWithholdingConnection } from '../venue-connection.js';
 import type { TopicFeeds, TopicSubscriber } from './topic-feeds.js';
 
-export interface BybitSessionContext {
+export interface BybitSessionContext extends LatencySource {
   readonly feeds: TopicFeeds;
-  latencyMs(): number;
-  clock(): number;
 }
-
-const TEXT = { binary: false } as const;
 
 const MALFORMED_FRAMES = [
   '{"topic":"publicTrade.BTCUSDT","type":"snap',
@@ -27,74 +23,24 @@ const MALFORMED_FRAMES = [
   '',
 ];
 
-export class BybitSession implements TopicSubscriber {
+export class BybitSession extends PongWithholdingConnection implements TopicSubscriber {
   readonly topics = new Set<string>();
-  stalled = false;
-  closing = false;
-  /** Pings are read but not answered (fault injection): the client should replace the connection. */
-  withholdingPongs = false;
   onClosed: (() => void) | undefined;
   private chars = 0;
   private pings = 0;
   private readonly subscribeArgs: number[] = [];
-  private readonly delay: DelayQueue;
 
   constructor(
-    readonly id: string,
+    id: string,
     readonly category: BybitMarket,
-    private readonly ws: WebSocket,
+    ws: WebSocket,
     private readonly ctx: BybitSessionContext,
   ) {
-    this.delay = new DelayQueue(ctx.clock);
+    super(id, ws, ctx, MALFORMED_FRAMES);
     ws.on('message', (data: Buffer) => this.onMessage(data));
-    ws.on('error', () => {});
   }
 
-  get accepting(): boolean {
-    return !this.stalled && !this.closing;
-  }
-
-  pendingBytes(): number {
-    return this.ws.bufferedAmount + this.delay.bytes;
-  }
-
-  deliver(frame: Buffer): void {
-    this.sendText(frame);
-  }
-
-  stall(): boolean {
-    if (this.stalled || this.closing) return false;
-    this.stalled = true;
-    return true;
-  }
-
-  withholdPongs(): boolean {
-    if (this.withholdingPongs || this.closing) return false;
-    this.withholdingPongs = true;
-    return true;
-  }
-
-  sendMalformed(count: number): boolean {
-    if (!this.accepting) return false;
-    for (let i = 0; i < count; i++) this.sendText(MALFORMED_FRAMES[i % MALFORMED_FRAMES.length]!);
-    return true;
-  }
-
-  close(code: number, reason: string): void {
-    if (this.closing) return;
-    this.closing = true;
-    this.dispose();
-    this.ws.close(code, reason);
-  }
-
-  terminate(): void {
-    this.closing = true;
-    this.dispose();
-    this.ws.terminate();
-  }
-
-  dispose(): void {
-    this.delay.clear();
+  protected release(): void {
     for (const t of this.topics) this.ctx.feeds.unsubscribe(this, t);
     this.topics.clear();
   }
@@ -109,16 +55,6 @@ export class BybitSession implements TopicSubscriber {
       stalled: this.stalled,
       withholdingPongs: this.withholdingPongs,
     };
-  }
-
-  private sendText(data: Buffer | string): void {
-    const latency = this.ctx.latencyMs();
-    if (latency > 0 || this.delay.size > 0) this.delay.push(latency, data.length, () => this.writeText(data));
-    else this.writeText(data);
-  }
-
-  private writeText(data: Buffer | string): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, TEXT);
   }
 
   private reply(op: string, reqId: unknown, success: boolean, retMsg: string): void {

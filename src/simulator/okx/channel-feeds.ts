@@ -7,35 +7,19 @@
  */
 import type { ParsedStream } from '../../exchange/exchange.js';
 import { BOOK_MAX_DEPTH } from '../../exchange/okx/limits.js';
-import type { Subscriber } from '../feed.js';
 import type { FeedHub } from '../feed-hub.js';
 import { DepthDiffGenerator } from '../generators/book-generators.js';
-import { formatFixed } from '../generators/decimal.js';
 import type { OkxBookView } from '../types.js';
+import { changes, fillSide, sortedSide, VenueFeed, VenueFeeds, type VenueSubscriber } from '../venue-feed.js';
 import { candleFrame, sourceStreamOf, tickerFrame, tradeFrame } from './translate.js';
 
 /** What a channel sends frames to: an OKX session. */
-export interface ChannelSubscriber {
-  readonly accepting: boolean;
-  deliver(frame: Buffer): void;
-  pendingBytes(): number;
-}
+export type ChannelSubscriber = VenueSubscriber;
 
-/** Above this many pending bytes a session is skipped (it then misses updates), as the Binance feeds do. */
-const MAX_PENDING_BYTES = 8 * 1024 * 1024;
-
-type Side = Map<string, string>;
-
-export class ChannelFeed implements Subscriber {
-  readonly combined = false;
-  readonly accepting = true;
-  readonly sessions = new Set<ChannelSubscriber>();
-  private readonly source: string;
+export class ChannelFeed extends VenueFeed {
   private readonly instId: string;
   /** Book channels: levels kept per side (400, 5 or 1; 0 for other channels). */
   private readonly depth: number;
-  private readonly bids: Side = new Map();
-  private readonly asks: Side = new Map();
   /** The seqId of the last push, and what is subtracted from the internal update id to get it. */
   private seqId = 0;
   private offset = 0;
@@ -47,12 +31,12 @@ export class ChannelFeed implements Subscriber {
 
   constructor(
     readonly channel: ParsedStream,
-    private readonly hub: FeedHub,
+    hub: FeedHub,
     /** Whether a new `books` subscriber gets a snapshot first. */
     private readonly pushesSnapshot: () => boolean,
     private readonly clock: () => number,
   ) {
-    this.source = sourceStreamOf(channel) ?? '';
+    super(hub, sourceStreamOf(channel) ?? '');
     this.instId = channel.symbol ?? '';
     const kind = channel.kind;
     this.depth = kind === 'books' ? BOOK_MAX_DEPTH : kind === 'books5' ? 5 : kind === 'bbo-tbt' ? 1 : 0;
@@ -62,21 +46,15 @@ export class ChannelFeed implements Subscriber {
     return this.depth > 0;
   }
 
-  add(session: ChannelSubscriber): void {
-    const first = this.sessions.size === 0;
-    this.sessions.add(session);
-    if (first) {
-      this.ready = false;
-      this.hub.subscribe(this, this.source);
-      if (this.isBook) this.readLevels();
-    }
-    if (this.isBook && (this.channel.kind !== 'books' || this.pushesSnapshot()))
-      session.deliver(Buffer.from(this.bookFrame(this.clock(), true)));
+  protected override start(): void {
+    this.ready = false;
+    super.start();
+    if (this.isBook) this.readLevels();
   }
 
-  remove(session: ChannelSubscriber): void {
-    if (!this.sessions.delete(session) || this.sessions.size > 0) return;
-    this.hub.unsubscribe(this, this.source);
+  protected joined(session: ChannelSubscriber): void {
+    if (this.isBook && (this.channel.kind !== 'books' || this.pushesSnapshot()))
+      session.deliver(Buffer.from(this.bookFrame(this.clock(), true)));
   }
 
   /**
@@ -88,7 +66,7 @@ export class ChannelFeed implements Subscriber {
       if (this.sessions.size > 0) this.hub.catchUp(this.source);
       else this.readLevels();
     }
-    return { seqId: this.seqId, bids: sorted(this.bids, true), asks: sorted(this.asks, false) };
+    return { seqId: this.seqId, bids: sortedSide(this.bids, true), asks: sortedSide(this.asks, false) };
   }
 
   /** A service restart: seqIds start over from 1 with a new snapshot to every session. */
@@ -119,14 +97,6 @@ export class ChannelFeed implements Subscriber {
     }
   }
 
-  pendingBytes(): number {
-    return 0;
-  }
-
-  cork(): void {}
-
-  uncork(): void {}
-
   private bookChanged(diff: { E: number; u: number }): void {
     const seqId = diff.u - this.offset;
     if (seqId <= this.seqId) return;
@@ -153,8 +123,8 @@ export class ChannelFeed implements Subscriber {
 
   /** A whole-book push: `books`' snapshot, or each push of `books5` and `bbo-tbt` (no action). */
   private bookFrame(ts: number, snapshot: boolean): string {
-    const bids = levels(sorted(this.bids, true));
-    const asks = levels(sorted(this.asks, false));
+    const bids = levels(sortedSide(this.bids, true));
+    const asks = levels(sortedSide(this.asks, false));
     const arg = `{"channel":"${this.channel.kind}","instId":"${this.instId}"}`;
     if (this.channel.kind === 'books')
       return (
@@ -183,34 +153,6 @@ export class ChannelFeed implements Subscriber {
     fillSide(this.bids, generator.book.sorted('bid', this.depth));
     fillSide(this.asks, generator.book.sorted('ask', this.depth));
   }
-
-  private broadcast(text: string): void {
-    let frame: Buffer | undefined;
-    for (const s of this.sessions) {
-      if (!s.accepting || s.pendingBytes() > MAX_PENDING_BYTES) continue;
-      frame ??= Buffer.from(text);
-      s.deliver(frame);
-    }
-  }
-}
-
-function fillSide(side: Side, levels: readonly [number, number][]): void {
-  side.clear();
-  for (const [p, q] of levels) side.set(formatFixed(p), formatFixed(q));
-}
-
-/** Levels changed from `before` to `after`: new or changed quantities, and `0` for levels gone. */
-function changes(before: Side, after: Side): [string, string][] {
-  const out: [string, string][] = [];
-  for (const [p, q] of after) if (before.get(p) !== q) out.push([p, q]);
-  for (const p of before.keys()) if (!after.has(p)) out.push([p, '0']);
-  return out;
-}
-
-function sorted(side: Side, descending: boolean): [string, string][] {
-  const out = [...side];
-  out.sort(descending ? (x, y) => Number(y[0]) - Number(x[0]) : (x, y) => Number(x[0]) - Number(y[0]));
-  return out;
 }
 
 /** Levels as OKX writes them: price, size, a deprecated "0", and the order count. */
@@ -224,31 +166,19 @@ function levels(list: readonly [string, string][]): string {
 }
 
 /** Every running channel, by stream name. */
-export class ChannelFeeds {
-  private readonly feeds = new Map<string, ChannelFeed>();
+export class ChannelFeeds extends VenueFeeds<ChannelFeed> {
   /** Whether `books` pushes its snapshot on subscribe (OKX announced it would stop). */
   pushesBookSnapshots = true;
+  private readonly pushesSnapshot = (): boolean => this.pushesBookSnapshots;
 
   constructor(
     private readonly hub: FeedHub,
     private readonly clock: () => number,
-  ) {}
-
-  get(name: string): ChannelFeed | undefined {
-    return this.feeds.get(name);
+  ) {
+    super();
   }
 
-  subscribe(session: ChannelSubscriber, channel: ParsedStream): void {
-    let feed = this.feeds.get(channel.name);
-    if (feed === undefined) {
-      feed = new ChannelFeed(channel, this.hub, () => this.pushesBookSnapshots, this.clock);
-      this.feeds.set(channel.name, feed);
-    }
-    feed.add(session);
-  }
-
-  unsubscribe(session: ChannelSubscriber, name: string): void {
-    // The channel stays known when its last session leaves, so its seqIds carry on as a venue's do.
-    this.feeds.get(name)?.remove(session);
+  protected create(channel: ParsedStream): ChannelFeed {
+    return new ChannelFeed(channel, this.hub, this.pushesSnapshot, this.clock);
   }
 }

@@ -10,25 +10,15 @@ import { BOOK_MAX_DEPTH, CANDLES_PAGE_MAX, TRADES_PAGE_MAX } from '../../exchang
 import { CANDLE_BARS, isInstId } from '../../exchange/okx/streams.js';
 import { parseRequestTarget } from '../../http/request-target.js';
 import { BucketedWindowPerKey } from '../../limits/bucketed-window.js';
-import type { FeedHub } from '../feed-hub.js';
-import { DepthDiffGenerator } from '../generators/book-generators.js';
-import { formatFixed } from '../generators/decimal.js';
 import { KlineHistory, SequencedHistory } from '../rest/feed-history.js';
-import type { RefuseStatus } from '../types.js';
+import { internalBook, notFound, VenueRestApi, type VenueRestContext } from '../venue-rest.js';
 import type { ChannelFeeds } from './channel-feeds.js';
 import { binanceInterval, candleRow, instIdOf, internalSymbol, tradeItem } from './translate.js';
 
 export const OKX_REST_PREFIX = '/okx/api/v5/';
 const WINDOW_MS = 2_000;
 
-export interface OkxRestContext {
-  readonly hub: FeedHub;
-  readonly feeds: ChannelFeeds;
-  readonly symbols: readonly string[];
-  readonly clock: () => number;
-  readonly refusal: () => { status: RefuseStatus; retryAfterS: number | undefined } | undefined;
-  readonly latencyMs: () => number;
-}
+export type OkxRestContext = VenueRestContext<ChannelFeeds>;
 
 class ParamError extends Error {
   constructor(
@@ -74,6 +64,11 @@ function tradeIdOf(payload: string): number {
   return Number(/"t":(\d+)/.exec(payload)?.[1]);
 }
 
+/** A level as OKX writes it: price, size, a deprecated "0", and the order count. */
+function bookRow(level: [string, string]): string[] {
+  return [level[0], level[1], '0', '1'];
+}
+
 /** Endpoint → handler and its requests per IP per 2 s (OKX's figures). */
 const ENDPOINTS: Readonly<Record<string, { limit: number; handle: Handler }>> = {
   'public/instruments': {
@@ -108,21 +103,18 @@ const ENDPOINTS: Readonly<Record<string, { limit: number; handle: Handler }>> = 
       const channel = ctx.feeds.get(`books:${instId}`);
       if (channel !== undefined) {
         const view = channel.view(true);
-        const row = (l: [string, string]) => [l[0], l[1], '0', '1'];
         return [
           {
-            asks: view.asks.slice(0, sz).map(row),
-            bids: view.bids.slice(0, sz).map(row),
+            asks: view.asks.slice(0, sz).map(bookRow),
+            bids: view.bids.slice(0, sz).map(bookRow),
             ts,
             seqId: view.seqId,
           },
         ];
       }
-      const generator = ctx.hub.catchUp(`${internalSymbol(instId)}@depth@100ms`)?.generator;
-      if (!(generator instanceof DepthDiffGenerator)) return [{ asks: [], bids: [], ts, seqId: 0 }];
-      const render = (side: 'bid' | 'ask') =>
-        generator.book.sorted(side, sz).map(([p, qty]) => [formatFixed(p), formatFixed(qty), '0', '1']);
-      return [{ asks: render('ask'), bids: render('bid'), ts, seqId: generator.lastUpdateId }];
+      const book = internalBook(ctx.hub, `${internalSymbol(instId)}@depth@100ms`, sz);
+      if (book === undefined) return [{ asks: [], bids: [], ts, seqId: 0 }];
+      return [{ asks: book.asks.map(bookRow), bids: book.bids.map(bookRow), ts, seqId: book.lastUpdateId }];
     },
   },
   'market/trades': {
@@ -182,36 +174,18 @@ const ENDPOINTS: Readonly<Record<string, { limit: number; handle: Handler }>> = 
   },
 };
 
-export class OkxRestApi {
+export class OkxRestApi extends VenueRestApi<OkxRestContext> {
   private readonly requests = new Map<string, BucketedWindowPerKey>();
-  private readonly delayed = new Set<NodeJS.Timeout>();
   /** Requests answered per endpoint (`market/books`, ...), for tests. */
   readonly counts = new Map<string, number>();
 
-  constructor(private readonly ctx: OkxRestContext) {
+  constructor(ctx: OkxRestContext) {
+    super(ctx);
     for (const [name, { limit }] of Object.entries(ENDPOINTS))
       this.requests.set(name, new BucketedWindowPerKey(limit, WINDOW_MS, ctx.clock));
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
-    const latency = this.ctx.latencyMs();
-    if (latency <= 0) {
-      this.answer(req, res);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.delayed.delete(timer);
-      this.answer(req, res);
-    }, latency);
-    this.delayed.add(timer);
-  }
-
-  close(): void {
-    for (const t of this.delayed) clearTimeout(t);
-    this.delayed.clear();
-  }
-
-  private answer(req: IncomingMessage, res: ServerResponse): void {
+  protected answer(req: IncomingMessage, res: ServerResponse): void {
     const send = (status: number, code: string, msg: string, data: unknown[], headers = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify({ code, msg, data }));
@@ -226,8 +200,7 @@ export class OkxRestApi {
     const name = target?.pathname.slice(OKX_REST_PREFIX.length) ?? '';
     const endpoint = ENDPOINTS[name];
     if (req.method !== 'GET' || target === undefined || endpoint === undefined) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('Not Found');
+      notFound(res);
       return;
     }
     if (!this.requests.get(name)!.tryRecord(req.socket.remoteAddress ?? 'unknown')) {

@@ -12,22 +12,19 @@ import type { ParsedStream } from '../../exchange/exchange.js';
 import { PING_MESSAGE, PONG_MESSAGE } from '../../exchange/okx/limits.js';
 import { parseChannel, routeOf } from '../../exchange/okx/streams.js';
 import { RollingWindow } from '../../limits/rolling-window.js';
-import { DelayQueue } from '../delay-queue.js';
 import type { OkxConnectionStats } from '../types.js';
+import { type LatencySource, PongWithholdingConnection } from '../venue-connection.js';
 import type { ChannelFeeds, ChannelSubscriber } from './channel-feeds.js';
 import { sourceStreamOf } from './translate.js';
 
-export interface OkxSessionContext {
+export interface OkxSessionContext extends LatencySource {
   readonly feeds: ChannelFeeds;
   /** Subscribe/unsubscribe requests allowed per connection per window. */
   readonly requests: { readonly limit: number; readonly windowMs: number };
-  latencyMs(): number;
-  clock(): number;
 }
 
 /** "The total length of multiple channels cannot exceed 64 KB" per request. */
 const MAX_REQUEST_BYTES = 64 * 1024;
-const TEXT = { binary: false } as const;
 
 const MALFORMED_FRAMES = [
   '{"arg":{"channel":"trades","instId":"BTC-US',
@@ -36,58 +33,23 @@ const MALFORMED_FRAMES = [
   '',
 ];
 
-export class OkxSession implements ChannelSubscriber {
+export class OkxSession extends PongWithholdingConnection implements ChannelSubscriber {
   readonly channels = new Set<string>();
-  stalled = false;
-  closing = false;
-  withholdingPongs = false;
   private pings = 0;
   private requestCount = 0;
   private readonly subscribeArgs: number[] = [];
   private readonly requestWindow: RollingWindow;
-  private readonly delay: DelayQueue;
   private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly id: string,
+    id: string,
     readonly route: 'public' | 'business',
-    private readonly ws: WebSocket,
+    ws: WebSocket,
     private readonly ctx: OkxSessionContext,
   ) {
-    this.delay = new DelayQueue(ctx.clock);
+    super(id, ws, ctx, MALFORMED_FRAMES);
     this.requestWindow = new RollingWindow(ctx.requests.limit, ctx.requests.windowMs);
     ws.on('message', (data: Buffer) => this.onMessage(data));
-    ws.on('error', () => {});
-  }
-
-  get accepting(): boolean {
-    return !this.stalled && !this.closing;
-  }
-
-  pendingBytes(): number {
-    return this.ws.bufferedAmount + this.delay.bytes;
-  }
-
-  deliver(frame: Buffer): void {
-    this.sendText(frame);
-  }
-
-  stall(): boolean {
-    if (this.stalled || this.closing) return false;
-    this.stalled = true;
-    return true;
-  }
-
-  withholdPongs(): boolean {
-    if (this.withholdingPongs || this.closing) return false;
-    this.withholdingPongs = true;
-    return true;
-  }
-
-  sendMalformed(count: number): boolean {
-    if (!this.accepting) return false;
-    for (let i = 0; i < count; i++) this.sendText(MALFORMED_FRAMES[i % MALFORMED_FRAMES.length]!);
-    return true;
   }
 
   /** OKX's notice 64008, then the close `closeAfterMs` later, as a service upgrade does. */
@@ -105,23 +67,9 @@ export class OkxSession implements ChannelSubscriber {
     return true;
   }
 
-  close(code: number, reason: string): void {
-    if (this.closing) return;
-    this.closing = true;
-    this.dispose();
-    this.ws.close(code, reason);
-  }
-
-  terminate(): void {
-    this.closing = true;
-    this.dispose();
-    this.ws.terminate();
-  }
-
-  dispose(): void {
+  protected release(): void {
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
-    this.delay.clear();
     for (const c of this.channels) this.ctx.feeds.unsubscribe(this, c);
     this.channels.clear();
   }
@@ -137,16 +85,6 @@ export class OkxSession implements ChannelSubscriber {
       stalled: this.stalled,
       withholdingPongs: this.withholdingPongs,
     };
-  }
-
-  private sendText(data: Buffer | string): void {
-    const latency = this.ctx.latencyMs();
-    if (latency > 0 || this.delay.size > 0) this.delay.push(latency, data.length, () => this.writeText(data));
-    else this.writeText(data);
-  }
-
-  private writeText(data: Buffer | string): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, TEXT);
   }
 
   private error(id: string | undefined, code: string, msg: string): void {
