@@ -6,6 +6,7 @@
  * `{"op":"ping"}` is the same shape with `op:"ping"` (`ret_msg:"pong"`), or `{"op":"pong",..}` on the
  * option and spread hosts.
  */
+import { envelopeOf } from '../envelope-frame.js';
 import type { FrameHandler } from '../exchange.js';
 
 /** Every event frame Bybit sends starts with these bytes. */
@@ -33,26 +34,8 @@ function topicAt(frame: Buffer): string | undefined {
 
 /** Reads one frame of a Bybit v5 public connection. */
 export function readTopicFrame(frame: Buffer, handler: FrameHandler): void {
-  if (handler.readsData !== undefined) {
-    const topic = topicAt(frame);
-    if (topic !== undefined && !handler.readsData(topic)) {
-      // The envelope is the payload: nothing to slice, nothing to parse.
-      handler.unparsedEvent!(topic, frame, 0, frame.length);
-      return;
-    }
-  }
-  let msg: unknown;
-  try {
-    msg = JSON.parse(frame.toString());
-  } catch {
-    handler.malformed(frame.length === 0 ? 'empty frame' : 'frame that is not JSON');
-    return;
-  }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-    handler.malformed('frame that is not a JSON object');
-    return;
-  }
-  const m = msg as Record<string, unknown>;
+  const m = envelopeOf(frame, handler, topicAt);
+  if (m === undefined) return;
   const topic = m['topic'];
   if (typeof topic === 'string') {
     if (m['data'] === undefined) handler.malformed(`event of ${topic} without data`);

@@ -6,6 +6,7 @@
  * Trades" pages (bybit-exchange.github.io/docs/v5).
  */
 import type { Exchange } from '../exchange.js';
+import { httpBaseOf } from '../http-base.js';
 import { payloadOf, readTopicFrame } from './frames.js';
 import { bybitHistory } from './history.js';
 import {
@@ -34,16 +35,12 @@ export type { BybitMarket } from './rest.js';
  * gateway serves both under one prefix).
  */
 function restBaseFor(wsUrl: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(wsUrl);
-  } catch {
-    return undefined;
-  }
-  const scheme = url.protocol === 'wss:' ? 'https:' : url.protocol === 'ws:' ? 'http:' : undefined;
-  if (scheme === undefined) return undefined;
-  const host = url.host.replace(/^stream(-testnet)?\.bybit\.com$/, 'api$1.bybit.com');
-  return `${scheme}//${host}${url.pathname.replace(/\/$/, '')}`;
+  return httpBaseOf(wsUrl, (url) => {
+    const bybit = /^stream(-testnet)?\.bybit\.com$/.exec(url.host);
+    return bybit === null
+      ? undefined
+      : `https://api${bybit[1] ?? ''}.bybit.com${url.pathname.replace(/\/$/, '')}`;
+  });
 }
 
 /** Every topic kind: none carries an id that shows a gap (see history.ts and order-book.ts). */

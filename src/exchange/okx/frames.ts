@@ -6,6 +6,7 @@
  * request's `id` when it had one; `{"event":"notice","code":"64008",..}` announces that the connection
  * will close for a service upgrade. The heartbeat answer is the bare text `pong`.
  */
+import { envelopeOf } from '../envelope-frame.js';
 import type { FrameHandler } from '../exchange.js';
 import { PONG_MESSAGE } from './limits.js';
 
@@ -56,26 +57,8 @@ export function readOkxFrame(frame: Buffer, handler: FrameHandler): void {
     handler.heartbeat?.();
     return;
   }
-  if (handler.readsData !== undefined) {
-    const stream = streamAt(frame);
-    if (stream !== undefined && !handler.readsData(stream)) {
-      // The envelope is the payload: nothing to slice, nothing to parse.
-      handler.unparsedEvent!(stream, frame, 0, frame.length);
-      return;
-    }
-  }
-  let msg: unknown;
-  try {
-    msg = JSON.parse(frame.toString());
-  } catch {
-    handler.malformed(frame.length === 0 ? 'empty frame' : 'frame that is not JSON');
-    return;
-  }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-    handler.malformed('frame that is not a JSON object');
-    return;
-  }
-  const m = msg as Record<string, unknown>;
+  const m = envelopeOf(frame, handler, streamAt);
+  if (m === undefined) return;
   const arg = m['arg'] as Record<string, unknown> | undefined;
   const event = m['event'];
   if (event === undefined && typeof arg === 'object' && arg !== null) {

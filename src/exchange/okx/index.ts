@@ -5,6 +5,7 @@
  * Sources: OKX's changelog and help pages, and the okx-api and ccxt code (see /docs/venues.md).
  */
 import type { Exchange, SequenceRange } from '../exchange.js';
+import { httpBaseOf } from '../http-base.js';
 import { payloadOf, readOkxFrame } from './frames.js';
 import { okxHistory, tradeRange } from './history.js';
 import {
@@ -29,17 +30,11 @@ import { argOf, isInstId, isValidChannel, parseChannel, routeOf } from './stream
  * simulator serves both under one prefix).
  */
 function restBaseFor(wsUrl: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(wsUrl);
-  } catch {
-    return undefined;
-  }
-  const scheme = url.protocol === 'wss:' ? 'https:' : url.protocol === 'ws:' ? 'http:' : undefined;
-  if (scheme === undefined) return undefined;
-  const okx = /^ws(pap|eea|us)?\.okx\.com$/.exec(url.hostname);
-  if (okx !== null) return `https://${okx[1] === 'eea' ? 'eea' : okx[1] === 'us' ? 'us' : 'www'}.okx.com`;
-  return `${scheme}//${url.host}${url.pathname.replace(/\/$/, '')}`;
+  return httpBaseOf(wsUrl, (url) => {
+    const okx = /^ws(pap|eea|us)?\.okx\.com$/.exec(url.hostname);
+    if (okx === null) return undefined;
+    return `https://${okx[1] === 'eea' ? 'eea' : okx[1] === 'us' ? 'us' : 'www'}.okx.com`;
+  });
 }
 
 /** Trades carry contiguous ids; books are checked by their own procedure (prevSeqId), the rest carry none. */
