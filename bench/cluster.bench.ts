@@ -1,14 +1,15 @@
 /**
  * Clustered mode (docs/scale-out.md):
- * 1. Added latency: 1,000 clients on one stream at 50 events/s (50,000 msgs/s delivered), through a
- *    single-process gateway (WSManager upstream) and through a clustered gateway (simulator → ingest
- *    node → nats-server → gateway), measured in the same run with the same client process
- *    (bench/gateway-clients.ts). Latency is client receipt minus the event time E (millisecond clock).
- *    Then the same with 10 clients, where fan-out is negligible, for the cost of the extra hops alone.
+ * 1. Added latency: 1,000 clients on one stream at 50 and at 200 events/s (50,000 and 200,000 msgs/s
+ *    delivered), through a single-process gateway (WSManager upstream) and through a clustered gateway
+ *    (simulator → ingest node → nats-server → gateway). Each side is measured with only its own
+ *    processes running, started fresh for each round (simulator, and for the clustered side nats-server
+ *    and the ingest node, as children; the gateway in this process), and the same client process code
+ *    (bench/gateway-clients.ts). Sides alternate which goes first. Latency is client receipt minus the
+ *    event time E (millisecond clock). Then the same with 10 clients, where fan-out is negligible, for
+ *    the cost of the extra hops alone.
  * 2. Publish capacity: the most events per second one ingest node publishes, fed by a simulator at
  *    rate 'max' on one stream, counted from its ws_manager_cluster_published_total over a window.
- * The simulator runs in a child process (bench/gateway-sim.ts), the clients in a forked one, the ingest
- * node of case 1 in a child process, and nats-server in its own: the server measured runs here alone.
  */
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,7 +31,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const STREAM = 'btcusdt@trade';
 const CLIENTS = 1000;
-const RATE = 50;
+/** Events per second on the stream: 50k and 200k msgs/s delivered to the 1,000 clients. */
+const RATES = [50, 200] as const;
 const WARMUP_MS = 2000;
 const WINDOW_MS = 4000;
 
@@ -121,70 +123,101 @@ const GATEWAY_LIMITS = {
   useNewWsManager: true,
 };
 
-/**
- * Rounds per side, alternating, and each round's order swapped (single first, then clustered first),
- * so that load from other processes on the machine and any drift over the run hit both alike.
- */
-const ROUNDS = 5;
+/** Rounds per side, alternating which side goes first, each on fresh processes. */
+const ROUNDS = 3;
 const CAPACITY_WINDOWS = 3;
 /** A few clients: fan-out costs next to nothing, so what remains is the cost of the extra hops. */
 const HOP_CLIENTS = 10;
-const HOP_ROUNDS = 3;
+const HOP_ROUNDS = 2;
 
-async function latency(natsUrl: string): Promise<string[]> {
-  const simulator = await startSimulatorProcess({ rate: RATE });
-  const single = await startGateway(
-    { ...GATEWAY_LIMITS, upstreamUrl: simulator.url },
-    { logger: silentLogger() },
-  );
-  const ingestPort = await freePort();
-  const ingest = spawn(process.execPath, ['--import', 'tsx', CLI, 'ingest'], {
-    env: {
-      ...process.env,
-      NATS_URL: natsUrl,
-      UPSTREAM_URL: simulator.url,
-      NODE_ID: 'bench-ingest',
-      PORT: String(ingestPort),
-      LOG_LEVEL: 'warn',
-      LEASE_TTL_SECONDS: '3',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  await waitForPort(ingestPort);
-  const clustered = await startGateway(
-    { ...GATEWAY_LIMITS, natsUrl, nodeId: 'bench-gateway', leaseTtlSeconds: 3 },
-    { logger: silentLogger() },
-  );
-  // The first tick of the ingest node only announces it; leases follow one tick later.
-  await new Promise((r) => setTimeout(r, 2500));
-  // Both gateways stay up; the idle one costs nothing (no clients: no stream, no demand).
-  const compare = async (clients: number, count: number) => {
-    const rounds: { single: Latency; clustered: Latency }[] = [];
-    for (let i = 0; i < count; i++) {
-      const singleFirst = i % 2 === 0;
-      const first = await measure(`${(singleFirst ? single : clustered).wsUrl}/ws/${STREAM}`, clients);
-      const second = await measure(`${(singleFirst ? clustered : single).wsUrl}/ws/${STREAM}`, clients);
-      rounds.push(singleFirst ? { single: first, clustered: second } : { single: second, clustered: first });
+type Side = 'single' | 'clustered';
+
+/** Starts one side's processes, measures `clients` on it, and stops everything it started. */
+async function measureSide(side: Side, rate: number, clients: number): Promise<Latency> {
+  const simulator = await startSimulatorProcess({ rate });
+  const stops: (() => Promise<unknown>)[] = [() => simulator.close()];
+  try {
+    let wsUrl: string;
+    if (side === 'single') {
+      const single = await startGateway(
+        { ...GATEWAY_LIMITS, upstreamUrl: simulator.url },
+        { logger: silentLogger() },
+      );
+      stops.unshift(() => single.close());
+      wsUrl = single.wsUrl;
+    } else {
+      const nats = await startNats();
+      if (nats === undefined) throw new Error('nats-server is not on PATH');
+      stops.unshift(() => nats.close());
+      const ingestPort = await freePort();
+      const ingest = spawn(process.execPath, ['--import', 'tsx', CLI, 'ingest'], {
+        env: {
+          ...process.env,
+          NATS_URL: nats.url,
+          UPSTREAM_URL: simulator.url,
+          NODE_ID: 'bench-ingest',
+          PORT: String(ingestPort),
+          LOG_LEVEL: 'warn',
+          LEASE_TTL_SECONDS: '3',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      stops.unshift(async () => {
+        const exited = new Promise((r) => ingest.once('exit', r));
+        ingest.kill('SIGKILL');
+        await exited;
+      });
+      await waitForPort(ingestPort);
+      const clustered = await startGateway(
+        { ...GATEWAY_LIMITS, natsUrl: nats.url, nodeId: 'bench-gateway', leaseTtlSeconds: 3 },
+        { logger: silentLogger() },
+      );
+      stops.unshift(() => clustered.close());
+      // The first tick of the ingest node only announces it; leases follow one tick later.
+      await new Promise((r) => setTimeout(r, 2500));
+      wsUrl = clustered.wsUrl;
     }
-    return rounds;
-  };
-  const full = await compare(CLIENTS, ROUNDS);
-  const hops = await compare(HOP_CLIENTS, HOP_ROUNDS);
-  await clustered.close();
-  await single.close();
-  const exited = new Promise((r) => ingest.once('exit', r));
-  ingest.kill('SIGTERM');
-  await exited;
-  await simulator.close();
-  return [
-    ...report(full, CLIENTS, 'added latency'),
-    'Latency: client receipt minus the event time E (both millisecond clocks, same client process for both paths), one event in ten.',
-    '',
-    ...report(hops, HOP_CLIENTS, 'cost of the extra hops alone (fan-out negligible)'),
-  ];
+    return await measure(`${wsUrl}/ws/${STREAM}`, clients);
+  } finally {
+    for (const stop of stops) await stop();
+  }
 }
 
-function report(rounds: { single: Latency; clustered: Latency }[], clients: number, title: string): string[] {
+async function compare(rate: number, clients: number, count: number) {
+  const rounds: { single: Latency; clustered: Latency }[] = [];
+  for (let i = 0; i < count; i++) {
+    const order: Side[] = i % 2 === 0 ? ['single', 'clustered'] : ['clustered', 'single'];
+    const result: Partial<Record<Side, Latency>> = {};
+    for (const side of order) result[side] = await measureSide(side, rate, clients);
+    rounds.push({ single: result.single!, clustered: result.clustered! });
+  }
+  return rounds;
+}
+
+async function latency(): Promise<string[]> {
+  const lines: string[] = [];
+  for (const rate of RATES) {
+    lines.push(...report(await compare(rate, CLIENTS, ROUNDS), CLIENTS, rate, 'added latency'), '');
+  }
+  lines.push(
+    'Latency: client receipt minus the event time E (both millisecond clocks, same client process code for both paths), one event in ten; each side on fresh processes of its own.',
+    '',
+    ...report(
+      await compare(RATES[0], HOP_CLIENTS, HOP_ROUNDS),
+      HOP_CLIENTS,
+      RATES[0],
+      'cost of the extra hops alone (fan-out negligible)',
+    ),
+  );
+  return lines;
+}
+
+function report(
+  rounds: { single: Latency; clustered: Latency }[],
+  clients: number,
+  rate: number,
+  title: string,
+): string[] {
   const row = (side: string, r: Latency) =>
     `${side.padEnd(16)} | ${r.msgsPerSecond.toFixed(0).padStart(16)} | ${r.mean.toFixed(2).padStart(7)} | ${String(r.p50).padStart(6)} | ${String(r.p99).padStart(6)}${r.closedEarly ? ` (${r.closedEarly} closed)` : ''}`;
   const all = (side: 'single' | 'clustered', key: 'mean' | 'p50' | 'p99') => rounds.map((r) => r[side][key]);
@@ -195,7 +228,7 @@ function report(rounds: { single: Latency; clustered: Latency }[], clients: numb
   const summary = (side: 'single' | 'clustered') =>
     `median p50 ${med(side, 'p50')} ms (min–max ${spread(side, 'p50')}), p99 ${med(side, 'p99')} ms (${spread(side, 'p99')}), mean ${med(side, 'mean').toFixed(2)} ms`;
   return [
-    `${title}: ${clients} clients on ${STREAM} at ${RATE} events/s (${clients * RATE} msgs/s), ${WINDOW_MS / 1000} s window after ${WARMUP_MS / 1000} s warm-up, ${rounds.length} rounds alternating which side goes first`,
+    `${title}: ${clients} clients on ${STREAM} at ${rate} events/s (${clients * rate} msgs/s), ${WINDOW_MS / 1000} s window after ${WARMUP_MS / 1000} s warm-up, ${rounds.length} rounds alternating which side goes first, fresh processes per side`,
     '',
     'path             | delivered msgs/s | mean ms | p50 ms | p99 ms',
     ':--------------- | ---------------: | ------: | -----: | -----:',
@@ -241,18 +274,21 @@ async function publishCapacity(natsUrl: string): Promise<string[]> {
 }
 
 const hardStop = setTimeout(() => {
-  process.stderr.write('cluster bench exceeded 300 s\n');
+  process.stderr.write('cluster bench exceeded 420 s\n');
   process.exit(1);
-}, 300_000);
+}, 420_000);
 hardStop.unref();
-const nats = await startNats();
-if (nats === undefined) {
+const probe = await startNats();
+if (probe === undefined) {
   process.stdout.write('skipped: nats-server is not on PATH (Debian/Ubuntu: apt-get install nats-server)\n');
 } else {
+  await probe.close();
+  const lines = await latency();
+  const nats = await startNats();
   try {
-    const lines = [...(await latency(nats.url)), '', ...(await publishCapacity(nats.url))];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    lines.push('', ...(await publishCapacity(nats!.url)));
   } finally {
-    await nats.close();
+    await nats?.close();
   }
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
