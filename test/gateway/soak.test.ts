@@ -69,16 +69,8 @@ describe('5,000 clients on one gateway, then all reconnecting at once', () => {
     assert.equal(window.silent, 0, `${window.silent} clients received nothing in 3 s after the storm`);
     const after = await gateway.metrics();
     const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
-    assert.equal(
-      delta('ws_manager_upstream_connect_attempts_total{venue="binance"}'),
-      0,
-      'no upstream reconnect',
-    );
-    assert.equal(delta('ws_manager_message_gaps_total{venue="binance"}'), 0, 'no upstream gap');
-    assert.equal(
-      delta('ws_manager_stream_creations_total{venue="binance"}'),
-      0,
-      'streams were kept through the storm',
-    );
+    assert.equal(delta('ws_manager_upstream_connect_attempts_total'), 0, 'no upstream reconnect');
+    assert.equal(delta('ws_manager_message_gaps_total'), 0, 'no upstream gap');
+    assert.equal(delta('ws_manager_stream_creations_total'), 0, 'streams were kept through the storm');
   });
 });
