@@ -285,6 +285,8 @@ export async function startGateway(
     }),
     logger,
     runtime.summaryIntervalMs ?? 60_000,
+    Date.now,
+    venues,
   );
 
   let stopped: Promise<void> | undefined;

@@ -7,7 +7,9 @@
  * HEALTH_GRACE_SECONDS=1 (the minimum) keeps the wait for the verdict short.
  */
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import type { RunningGateway } from '../../src/gateway/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../support/wait-for.js';
@@ -16,15 +18,27 @@ import { fetchRaw, openClient, startTestGateway, type TestClient } from './helpe
 let gateway: RunningGateway;
 let bybit: Simulator;
 const clients: TestClient[] = [];
+type Line = Record<string, unknown>;
+const lines: Line[] = [];
+const sink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text) as Line);
+    done();
+  },
+});
 
 before(async () => {
   bybit = await startSimulator({ rate: 20 });
-  gateway = await startTestGateway({
-    useNewWsManager: true,
-    venues: ['binance', 'bybit'],
-    bybitUrl: `${bybit.url}/bybit`,
-    healthGraceSeconds: 1,
-  });
+  gateway = await startTestGateway(
+    {
+      useNewWsManager: true,
+      venues: ['binance', 'bybit'],
+      bybitUrl: `${bybit.url}/bybit`,
+      healthGraceSeconds: 1,
+      // The activity line comes every 300 ms here (a minute by default) so the test does not wait for it.
+    },
+    { logger: pino({ level: 'info' }, sink), summaryIntervalMs: 300 },
+  );
 });
 
 after(async () => {
@@ -105,6 +119,30 @@ describe('upstream metrics per venue', () => {
     assert.equal(metrics.venues['bybit']?.['linear']?.subscribers, 2);
     assert.equal(metrics.venues['bybit']?.['spot']?.healthReason, null);
     assert.equal((await fetchRaw(`${gateway.url}/api/ws/metrics`, { method: 'HEAD' })).status, 200);
+
+    type Activity = {
+      streams: number;
+      upstreamConnections: number;
+      messagesInPerSecond: number;
+      healthy: boolean;
+    };
+    const start = lines.length;
+    const activity = await waitFor('an activity line with each Bybit market', () =>
+      lines
+        .slice(start)
+        .find((l) => String(l['msg']).startsWith('Gateway activity') && l['venues'] !== undefined),
+    );
+    const venues = activity['venues'] as Record<string, Activity>;
+    assert.deepEqual(Object.keys(venues), ['bybit/spot', 'bybit/linear']);
+    assert.equal(venues['bybit/spot']?.streams, 1);
+    assert.equal(venues['bybit/linear']?.streams, 2);
+    assert.equal(venues['bybit/linear']?.upstreamConnections, 1);
+    assert.equal(venues['bybit/spot']?.healthy, true);
+    assert.equal(activity['streams'], 1, 'the top-level figures stay the Binance source');
+    assert.match(
+      String(activity['msg']),
+      /; bybit\/spot 1 streams, [\d.]+ msgs\/s in; bybit\/linear 2 streams, /,
+    );
   });
 
   it('turns unhealthy naming the venue when the Bybit upstream is refused', async () => {
