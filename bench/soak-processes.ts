@@ -142,7 +142,11 @@ export async function startRoleProcess(
         if (line.startsWith('#') || line === '') continue;
         const space = line.lastIndexOf(' ');
         const name = line.slice(0, space);
-        values.set(name, (values.get(name) ?? 0) + Number(line.slice(space + 1)));
+        const value = Number(line.slice(space + 1));
+        values.set(name, (values.get(name) ?? 0) + value);
+        // A labelled series also adds to its metric's total (every venue, every reason) under the bare name.
+        const brace = name.indexOf('{');
+        if (brace > 0) values.set(name.slice(0, brace), (values.get(name.slice(0, brace)) ?? 0) + value);
       }
       return values;
     },

@@ -5,6 +5,15 @@
  */
 import type { Logger } from '../core/log.js';
 import type { StreamSource } from '../core/stream-source.js';
+import type { VenueSource } from './venue-health.js';
+
+/** One other venue's market in the activity line. */
+interface VenueActivity {
+  readonly streams: number;
+  readonly upstreamConnections: number;
+  readonly messagesInPerSecond: number;
+  readonly healthy: boolean;
+}
 
 export interface ActivityCounts {
   readonly clients: number;
@@ -19,6 +28,8 @@ export class ActivitySummary {
   private lastAt: number;
   private lastIn: number;
   private lastOut: number;
+  /** The other venues' messages received at the previous line, in the order of `venues`. */
+  private readonly lastVenueIn: number[];
 
   constructor(
     private readonly source: StreamSource,
@@ -26,7 +37,10 @@ export class ActivitySummary {
     private readonly logger: Logger,
     intervalMs: number,
     private readonly now: () => number = Date.now,
+    /** The venues served besides the source's (Bybit's markets): a `venues` field by `venue/market`. */
+    private readonly venues: readonly VenueSource[] = [],
   ) {
+    this.lastVenueIn = venues.map((v) => v.source.getMetrics().messagesReceived);
     this.lastAt = now();
     this.lastIn = source.getMetrics().messagesReceived;
     this.lastOut = counts().messagesSent;
@@ -45,6 +59,20 @@ export class ActivitySummary {
     this.lastAt = at;
     this.lastIn = snapshot.messagesReceived;
     this.lastOut = counts.messagesSent;
+    const venues: Record<string, VenueActivity> = {};
+    let venueText = '';
+    this.venues.forEach(({ venue, market, source }, i) => {
+      const m = source.getMetrics();
+      const messagesInPerSecond = round((m.messagesReceived - (this.lastVenueIn[i] ?? 0)) / seconds);
+      this.lastVenueIn[i] = m.messagesReceived;
+      venues[`${venue}/${market}`] = {
+        streams: m.activeStreams,
+        upstreamConnections: m.activeConnections,
+        messagesInPerSecond,
+        healthy: m.isHealthy,
+      };
+      venueText += `; ${venue}/${market} ${m.activeStreams} streams, ${messagesInPerSecond} msgs/s in`;
+    });
     this.logger.info(
       {
         clients: counts.clients,
@@ -55,9 +83,10 @@ export class ActivitySummary {
         messagesInPerSecond: inPerSecond,
         messagesOutPerSecond: outPerSecond,
         healthy: snapshot.isHealthy,
+        ...(this.venues.length === 0 ? {} : { venues }),
       },
       `Gateway activity: ${counts.clients} clients, ${snapshot.activeStreams} streams, ` +
-        `${inPerSecond} msgs/s in, ${outPerSecond} msgs/s out`,
+        `${inPerSecond} msgs/s in, ${outPerSecond} msgs/s out${venueText}`,
     );
   }
 

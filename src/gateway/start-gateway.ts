@@ -5,7 +5,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { readSettingFile } from '../config/setting-file.js';
@@ -37,6 +37,7 @@ import { addRestFallback, addRestRoutes } from './rest-routes.js';
 import { RestService } from './rest-service.js';
 import { addStatusRoutes } from './status/status-routes.js';
 import { StatusService } from './status/status-service.js';
+import { foldVerdicts, type VenueSource, venueFigures } from './venue-health.js';
 
 /**
  * The StreamSource of clustered mode (NATS_URL set): the streams come from NATS, published by ingest
@@ -132,11 +133,13 @@ export async function startGateway(
           reconnectDelayMs: cfg.legacyReconnectDelayMs,
         });
 
-  const venues = venueSources(cfg, simulator, logger, healthGraceMs);
+  const venues = venueSources(cfg, simulator, registry, logger, healthGraceMs);
 
   let draining = false;
+  // Every enabled venue's source counts: a gateway whose Bybit upstream is down is not healthy.
   const verdict = (): HealthVerdict =>
-    draining ? { healthy: false, reason: 'draining for shutdown' } : source.health();
+    draining ? { healthy: false, reason: 'draining for shutdown' } : foldVerdicts(source.health(), venues);
+  const everyVenue: VenueSource[] = [{ venue: 'binance', market: 'spot', source }, ...venues];
   // The one place the venue protocol the gateway serves is chosen.
   const dialect = binanceDialect;
   const downstream = new DownstreamServer({
@@ -181,6 +184,7 @@ export async function startGateway(
     source,
     verdict,
     stats,
+    venues: () => venueFigures(everyVenue),
     ...(runtime.statusEventStreamMaxAgeMs === undefined
       ? {}
       : { eventStreamMaxAgeMs: runtime.statusEventStreamMaxAgeMs }),
@@ -219,7 +223,12 @@ export async function startGateway(
   });
   addMetricsRoute(
     router,
-    { registry, source, verdict, extra: () => status.documentFields() },
+    {
+      registry,
+      source,
+      verdict,
+      extra: () => status.documentFields(),
+    },
     cfg.metricsToken,
   );
   addProbeRoutes(router, verdict, source);
@@ -276,6 +285,8 @@ export async function startGateway(
     }),
     logger,
     runtime.summaryIntervalMs ?? 60_000,
+    Date.now,
+    venues,
   );
 
   let stopped: Promise<void> | undefined;
@@ -313,7 +324,7 @@ export async function startGateway(
 }
 
 /** A venue served besides Binance: one source per market, each behind its own dialect. */
-interface ServedVenue {
+interface ServedVenue extends VenueSource {
   /** `bybit/spot`: the venue and market, for logs and `venueSources`. */
   readonly name: string;
   readonly url: string;
@@ -322,12 +333,13 @@ interface ServedVenue {
 }
 
 /**
- * The sources of the venues in VENUES besides Binance. Each is a WSManager of its own, with a registry of
- * its own: the upstream metrics carry no venue label, so /api/ws/metrics shows the Binance source's.
+ * The sources of the venues in VENUES besides Binance. Each is a WSManager of its own, all in the
+ * gateway's registry: their upstream metrics carry `venue="bybit"` (both markets add up into it).
  */
 function venueSources(
   cfg: GatewayConfig,
   simulator: Simulator | undefined,
+  registry: Registry,
   logger: Logger,
   healthGraceMs: number,
 ): ServedVenue[] {
@@ -335,18 +347,20 @@ function venueSources(
   // Configuration checks that BYBIT_URL is set whenever the simulator is not embedded.
   const url = cfg.bybitUrl ?? `${(simulator as Simulator).url}/bybit`;
   const markets: [string, Exchange, Dialect][] = [
-    ['bybit/spot', bybitSpot, bybitSpotDialect],
-    ['bybit/linear', bybitLinear, bybitLinearDialect],
+    ['spot', bybitSpot, bybitSpotDialect],
+    ['linear', bybitLinear, bybitLinearDialect],
   ];
-  return markets.map(([name, exchange, dialect]) => ({
-    name,
+  return markets.map(([market, exchange, dialect]) => ({
+    name: `bybit/${market}`,
+    venue: 'bybit',
+    market,
     url,
     dialect,
     source: new WSManager({
       url,
       exchange,
-      registry: new Registry(),
-      logger: logger.child({ venue: name }),
+      registry,
+      logger: logger.child({ venue: `bybit/${market}` }),
       healthGraceMs,
       stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
       recovery: cfg.upstreamGapRecovery,

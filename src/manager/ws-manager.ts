@@ -76,7 +76,7 @@ export class WSManager implements StreamSource {
     const { registry, logger, exchange } = this.options;
     this.exchange = exchange;
     this.logger = logger;
-    this.metrics = new ManagerMetrics(registry, 'WSManager');
+    this.metrics = new ManagerMetrics(registry, 'WSManager', exchange.name);
     const rest =
       this.options.restUrl === undefined
         ? undefined

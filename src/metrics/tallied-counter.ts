@@ -50,3 +50,37 @@ export function talliedCounterByReason<R extends string>(
   for (const reason of reasons) counter.inc({ reason }, 0);
   return counter;
 }
+
+/**
+ * A counter whose series are fed by several running totals (one per labelled part, added as the
+ * instances writing them appear), published at collect time like `talliedCounter`. Parts with the same
+ * labels add up.
+ */
+export class TalliedCounter<L extends string> {
+  private readonly parts: { labels: Partial<Record<L, string>>; read: () => number; published: number }[] =
+    [];
+  private readonly counter: Counter<L>;
+
+  constructor({ name, help, registry }: CounterName, labelNames: readonly L[]) {
+    const parts = this.parts;
+    this.counter = new Counter<L>({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        for (const part of parts) {
+          const now = part.read();
+          if (now > part.published) this.inc(part.labels, now - part.published);
+          part.published = now;
+        }
+      },
+    });
+  }
+
+  /** Adds a running total under `labels`; its series exists from now on, at 0 until it counts. */
+  add(labels: Partial<Record<L, string>>, read: () => number): void {
+    this.parts.push({ labels, read, published: 0 });
+    this.counter.inc(labels, 0);
+  }
+}

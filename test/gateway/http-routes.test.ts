@@ -40,7 +40,7 @@ describe('HTTP routes', () => {
       headers: auth('metrics-secret'),
     });
     assert.equal(text.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
-    assert.match(text.body, /^ws_manager_retry_count_total 0$/m);
+    assert.match(text.body, /^ws_manager_retry_count_total\{venue="binance"\} 0$/m);
 
     const scraper = await fetchRaw(`${gateway.url}/api/ws/metrics`, {
       headers: {
@@ -53,7 +53,7 @@ describe('HTTP routes', () => {
       'application/openmetrics-text; version=1.0.0; charset=utf-8',
     );
     assert.match(scraper.body, /^# TYPE ws_manager_retry_count counter$/m);
-    assert.match(scraper.body, /^ws_manager_retry_count_total 0$/m);
+    assert.match(scraper.body, /^ws_manager_retry_count_total\{venue="binance"\} 0$/m);
     assert.ok(scraper.body.endsWith('# EOF\n'));
 
     const plainText = await fetchRaw(`${gateway.url}/api/ws/metrics`, {
@@ -62,7 +62,7 @@ describe('HTTP routes', () => {
     assert.equal(plainText.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
     // Rendering OpenMetrics must not rename the counters of later Prometheus-format scrapes.
     assert.match(plainText.body, /^# TYPE ws_manager_retry_count_total counter$/m);
-    assert.match(plainText.body, /^ws_manager_retry_count_total 0$/m);
+    assert.match(plainText.body, /^ws_manager_retry_count_total\{venue="binance"\} 0$/m);
 
     const json2 = await fetchRaw(`${gateway.url}/api/ws/metrics?format=json`, {
       headers: auth('metrics-secret'),

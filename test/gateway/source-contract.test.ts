@@ -191,7 +191,9 @@ for (const useNewWsManager of [false, true]) {
           /HTTP 429: no connection attempt for [12] s \(Retry-After\)/,
         );
         const text = (await fetchRaw(`${gateway.url}/api/ws/metrics?format=prometheus`)).body;
-        const waiting = Number(/^ws_manager_upstream_retry_after_seconds (\S+)$/m.exec(text)?.[1]);
+        const waiting = Number(
+          /^ws_manager_upstream_retry_after_seconds\{venue="binance"\} (\S+)$/m.exec(text)?.[1],
+        );
         assert.ok(waiting > 0 && waiting <= 2, `retry-after gauge ${waiting}`);
         await waitFor('the refused attempt recorded', () => recorder.attempts.length > before);
         const refused = recorder.attempts[before]!;

@@ -14,7 +14,7 @@ import { waitFor } from '../support/wait-for.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function sample(text: string, name: string): number {
-  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  const match = new RegExp(`^${name}\\{venue="binance"\\} (\\S+)$`, 'm').exec(text);
   assert.ok(match, `${name} exported`);
   return Number(match[1]);
 }

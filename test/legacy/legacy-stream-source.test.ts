@@ -51,7 +51,7 @@ describe('LegacyStreamSource', () => {
         [['btcusdt@trade', 2]],
       );
       const text = await registry.metrics();
-      assert.match(text, /^ws_manager_active_connections 2$/m);
+      assert.match(text, /^ws_manager_active_connections\{venue="binance"\} 2$/m);
       assert.match(text, /^ws_manager_info\{implementation="Legacy"\} 1$/m);
     } finally {
       offA();

@@ -14,7 +14,7 @@ import { captureLogger } from './helpers.js';
 const fastRetry = { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: Number.POSITIVE_INFINITY };
 
 function gauge(text: string, name: string): number {
-  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  const match = new RegExp(`^${name}\\{venue="binance"\\} (\\S+)$`, 'm').exec(text);
   assert.ok(match, `${name} exported`);
   return Number(match[1]);
 }

@@ -46,8 +46,8 @@ test('idle grace: released after the grace, reused within it, empty connection c
     assert.equal(m.streamCleanups, 1);
     assert.equal(m.activeConnections, 0);
     const text = await registry.metrics();
-    assert.match(text, /ws_manager_stream_cleanups_by_reason_total\{reason="idle"\} 1/);
-    assert.match(text, /ws_manager_overdue_idle_streams 0/);
+    assert.match(text, /ws_manager_stream_cleanups_by_reason_total\{venue="binance",reason="idle"\} 1/);
+    assert.match(text, /ws_manager_overdue_idle_streams\{venue="binance"\} 0/);
   } finally {
     await manager.destroy();
   }
@@ -74,7 +74,10 @@ test('forceCleanupIdleStreams(idleMs) releases only streams idle at least that l
     );
     assert.equal(manager.forceCleanupIdleStreams(), 1);
     assert.equal(manager.forceCleanupIdleStreams(), 0);
-    assert.match(await registry.metrics(), /ws_manager_stream_cleanups_by_reason_total\{reason="forced"\} 2/);
+    assert.match(
+      await registry.metrics(),
+      /ws_manager_stream_cleanups_by_reason_total\{venue="binance",reason="forced"\} 2/,
+    );
   } finally {
     await manager.destroy();
   }
@@ -120,11 +123,17 @@ test('counters stay consistent under churn; contract metrics have their names an
     ]) {
       assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'));
     }
-    assert.match(text, new RegExp(`^ws_manager_stream_creations_total ${m.streamCreations}$`, 'm'));
-    assert.match(text, new RegExp(`^ws_manager_stream_cleanups_total ${m.streamCleanups}$`, 'm'));
-    assert.match(text, /^ws_manager_active_streams 0$/m);
+    assert.match(
+      text,
+      new RegExp(`^ws_manager_stream_creations_total\\{venue="binance"\\} ${m.streamCreations}$`, 'm'),
+    );
+    assert.match(
+      text,
+      new RegExp(`^ws_manager_stream_cleanups_total\\{venue="binance"\\} ${m.streamCleanups}$`, 'm'),
+    );
+    assert.match(text, /^ws_manager_active_streams\{venue="binance"\} 0$/m);
     assert.match(text, /^ws_manager_info\{implementation="WSManager"\} 1$/m);
-    assert.match(text, /^ws_manager_active_connections_hwm [1-9]/m);
+    assert.match(text, /^ws_manager_active_connections_hwm\{venue="binance"\} [1-9]/m);
   } finally {
     await manager.destroy();
   }

@@ -48,7 +48,7 @@ test('a stalled connection is detected, terminated and replaced', async () => {
     assert.equal(sim.stall(), 1);
     const count = n;
     await waitFor('a fresh connection delivering', () => n > count + 3, 10_000);
-    assert.match(await registry.metrics(), /ws_manager_errors_total\{reason="stalled"\} 1/);
+    assert.match(await registry.metrics(), /ws_manager_errors_total\{venue="binance",reason="stalled"\} 1/);
     assert.equal(manager.getMetrics().retryCount, 1);
     assert.equal(sim.stats().connections.filter((c) => !c.stalled).length, 1);
   } finally {
@@ -82,7 +82,7 @@ test('a busy connection that falls silent is probed with a ping and replaced wit
       String(ended?.['cause']),
       /^no pong within 2000 ms to a probe ping after \d+ ms without events/,
     );
-    assert.match(await registry.metrics(), /ws_manager_errors_total\{reason="stalled"\} 1/);
+    assert.match(await registry.metrics(), /ws_manager_errors_total\{venue="binance",reason="stalled"\} 1/);
   } finally {
     await manager.destroy();
     await sim.close();

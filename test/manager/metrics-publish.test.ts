@@ -21,11 +21,11 @@ describe('ManagerMetrics counters', () => {
     metrics.error('stalled');
     metrics.cleanedUp('idle', 2);
     let text = await registry.metrics();
-    assert.equal(value(text, 'ws_manager_messages_received_total'), 3);
-    assert.equal(value(text, 'ws_manager_missed_messages_total'), 4);
-    assert.equal(value(text, 'ws_manager_errors_total{reason="stalled"}'), 1);
-    assert.equal(value(text, 'ws_manager_errors_total{reason="malformed_frame"}'), 0);
-    assert.equal(value(text, 'ws_manager_stream_cleanups_by_reason_total{reason="idle"}'), 2);
+    assert.equal(value(text, 'ws_manager_messages_received_total{venue="binance"}'), 3);
+    assert.equal(value(text, 'ws_manager_missed_messages_total{venue="binance"}'), 4);
+    assert.equal(value(text, 'ws_manager_errors_total{venue="binance",reason="stalled"}'), 1);
+    assert.equal(value(text, 'ws_manager_errors_total{venue="binance",reason="malformed_frame"}'), 0);
+    assert.equal(value(text, 'ws_manager_stream_cleanups_by_reason_total{venue="binance",reason="idle"}'), 2);
     // A scrape with nothing new changes nothing; events after it add to the total.
     assert.equal(await registry.metrics(), text);
     metrics.message();
@@ -35,13 +35,13 @@ describe('ManagerMetrics counters', () => {
     metrics.sequenceReset();
     metrics.refillFailed('budget');
     text = await registry.metrics();
-    assert.equal(value(text, 'ws_manager_messages_received_total'), 4);
-    assert.equal(value(text, 'ws_manager_message_gaps_total'), 2);
-    assert.equal(value(text, 'ws_manager_missed_messages_total'), 5);
-    assert.equal(value(text, 'ws_manager_errors_total{reason="stalled"}'), 2);
-    assert.equal(value(text, 'ws_manager_retry_count_total'), 1);
-    assert.equal(value(text, 'ws_manager_sequence_resets_total'), 1);
-    assert.equal(value(text, 'ws_manager_refill_failures_total{reason="budget"}'), 1);
+    assert.equal(value(text, 'ws_manager_messages_received_total{venue="binance"}'), 4);
+    assert.equal(value(text, 'ws_manager_message_gaps_total{venue="binance"}'), 2);
+    assert.equal(value(text, 'ws_manager_missed_messages_total{venue="binance"}'), 5);
+    assert.equal(value(text, 'ws_manager_errors_total{venue="binance",reason="stalled"}'), 2);
+    assert.equal(value(text, 'ws_manager_retry_count_total{venue="binance"}'), 1);
+    assert.equal(value(text, 'ws_manager_sequence_resets_total{venue="binance"}'), 1);
+    assert.equal(value(text, 'ws_manager_refill_failures_total{venue="binance",reason="budget"}'), 1);
     assert.equal(metrics.counts.messages, 4, 'the synchronous snapshot reads the same numbers');
   });
 

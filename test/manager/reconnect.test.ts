@@ -129,9 +129,9 @@ test('retries exhausted: subscribers get WS_ERR_RETRIES_EXHAUSTED and health tur
     assert.equal(m.activeStreams, 0);
     assert.equal(m.streamCleanups, m.streamCreations);
     const text = await registry.metrics();
-    assert.match(text, /ws_manager_healthy 0/);
-    assert.match(text, /ws_manager_stream_cleanups_by_reason_total\{reason="failed"\} 1/);
-    assert.match(text, /ws_manager_errors_total\{reason="retries_exhausted"\} 1/);
+    assert.match(text, /ws_manager_healthy\{venue="binance"\} 0/);
+    assert.match(text, /ws_manager_stream_cleanups_by_reason_total\{venue="binance",reason="failed"\} 1/);
+    assert.match(text, /ws_manager_errors_total\{venue="binance",reason="retries_exhausted"\} 1/);
   } finally {
     await manager.destroy();
     await local.close();
@@ -214,7 +214,10 @@ test('malformed frames are counted and skipped without disturbing the streams', 
     assert.equal(sim.sendMalformed({ count: 4 }), 1);
     const count = n;
     await waitFor('events continuing', () => n > count + 5);
-    assert.match(await registry.metrics(), /ws_manager_errors_total\{reason="malformed_frame"\} 4/);
+    assert.match(
+      await registry.metrics(),
+      /ws_manager_errors_total\{venue="binance",reason="malformed_frame"\} 4/,
+    );
     assert.equal(manager.getMetrics().retryCount, 0);
     assert.equal(manager.getMetrics().activeConnections, 1, 'the same connection kept going');
   } finally {
@@ -289,8 +292,12 @@ test('an upstream restart (sequence ids going back) restarts tracking and is rep
     const after = trades.slice(trades.lastIndexOf(reset.received));
     for (let i = 1; i < after.length; i++) assert.equal(after[i], after[i - 1]! + 1, 'contiguous again');
     const text = await registry.metrics();
-    assert.match(text, /^ws_manager_sequence_resets_total 1$/m);
-    assert.match(text, /^ws_manager_message_gaps_total 0$/m, 'a reset is not counted as a gap');
+    assert.match(text, /^ws_manager_sequence_resets_total\{venue="binance"\} 1$/m);
+    assert.match(
+      text,
+      /^ws_manager_message_gaps_total\{venue="binance"\} 0$/m,
+      'a reset is not counted as a gap',
+    );
     assert.ok(lines.some((l) => /sequence/.test(l.msg) && l['stream'] === 'btcusdt@trade'));
   } finally {
     await manager.destroy();

@@ -60,7 +60,9 @@ test('a throwing handler harms no other subscriber and is counted', async () => 
     manager.subscribe('ethusdt@trade', () => good++);
     await waitFor('the good subscriber receiving', () => good >= 10);
     const text = await registry.metrics();
-    const threw = Number(/ws_manager_errors_total\{reason="handler_threw"\} (\d+)/.exec(text)?.[1]);
+    const threw = Number(
+      /ws_manager_errors_total\{venue="binance",reason="handler_threw"\} (\d+)/.exec(text)?.[1],
+    );
     assert.ok(threw >= 10, `handler_threw counted (${threw})`);
     const logged = lines.filter((l) => l.msg.includes('handler threw'));
     assert.ok(
@@ -192,7 +194,7 @@ test('destroy() errors open subscriptions with WS_ERR_DESTROYED; subscribe() aft
   assert.equal(m.isHealthy, false);
   assert.match(
     await registry.metrics(),
-    /ws_manager_stream_cleanups_by_reason_total\{reason="destroyed"\} 1/,
+    /ws_manager_stream_cleanups_by_reason_total\{venue="binance",reason="destroyed"\} 1/,
   );
   assert.throws(() => manager.subscribe('btcusdt@trade', () => {}), { code: ErrorCodes.DESTROYED });
 });

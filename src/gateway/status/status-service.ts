@@ -8,13 +8,17 @@
 import type { HealthVerdict, StreamSource } from '../../core/stream-source.js';
 import { type MetricsDocument, metricsDocument } from '../../http/metrics-route.js';
 import type { GatewayStats } from '../gateway-metrics.js';
+import type { VenueFigures } from '../venue-health.js';
 import { EventStreamHub, snapshotEvent } from './event-stream.js';
 import { packageVersion } from './package-version.js';
 import { RingBuffer } from './ring-buffer.js';
 import { type Rates, type StatusFields, statusFields } from './status-fields.js';
 
 /** What the gateway adds to the JSON metrics document: its clients, then the status figures. */
-export type GatewayFields = { readonly gateway: GatewayStats } & StatusFields;
+export type GatewayFields = { readonly gateway: GatewayStats } & StatusFields & {
+    /** Each served venue's and market's figures (`venues.bybit.linear.activeConnections`). */
+    readonly venues?: VenueFigures;
+  };
 
 /** 15 minutes at one sample a second. */
 export const HISTORY_SAMPLES = 900;
@@ -23,6 +27,8 @@ export interface StatusServiceOptions {
   readonly source: StreamSource;
   readonly verdict: () => HealthVerdict;
   readonly stats: () => GatewayStats;
+  /** Every venue's figures for the document; left out when not given. */
+  readonly venues?: () => VenueFigures;
   /** @default 1000 */
   readonly sampleIntervalMs?: number;
   /** @default Date.now */
@@ -74,7 +80,12 @@ export class StatusService {
 
   /** The gateway's part of the JSON metrics document. */
   documentFields(): GatewayFields {
-    return { gateway: this.options.stats(), ...this.fields() };
+    const { venues } = this.options;
+    return {
+      gateway: this.options.stats(),
+      ...this.fields(),
+      ...(venues === undefined ? {} : { venues: venues() }),
+    };
   }
 
   /** The JSON metrics document (what `GET /api/ws/metrics?format=json` answers). */
