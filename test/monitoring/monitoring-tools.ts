@@ -157,7 +157,9 @@ export function loadDashboard(): Dashboard {
  */
 export function dashboardQueries(dashboard: Dashboard, rateInterval: string): DashboardQuery[] {
   const substitute = (raw: string): string =>
-    raw.replaceAll('$__rate_interval', rateInterval).replaceAll(/\$(environment|track|instance|venue)\b/g, '.+');
+    raw
+      .replaceAll('$__rate_interval', rateInterval)
+      .replaceAll(/\$(environment|track|instance|venue)\b/g, '.+');
   const queries: DashboardQuery[] = [];
   for (const panel of dashboard.panels ?? []) {
     for (const target of panel.targets ?? []) {
