@@ -7,64 +7,22 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { silentLogger } from '../../src/core/log.js';
-import { startGateway } from '../../src/roles/start-gateway.js';
-import { startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../support/wait-for.js';
-import { eachReceivesMore, metricValue, openStreamClients, summarise } from './handover-clients.js';
-import { startNatsServer } from './nats-server.js';
-import { type IngestProcess, spawnIngest } from './processes.js';
+import { eachReceivesMore, metricValue, summarise } from './handover-clients.js';
+import { SHARDS, startTwoNodeCluster } from './two-node-cluster.js';
 
 // A short lease keeps the file within its wall-time budget: the dead node's shards are free after 3 s.
 const LEASE_TTL_SECONDS = 3;
-const SHARDS = 8;
 const SYMBOLS = Array.from({ length: 10 }, (_, i) => `tokil${i}usdt`);
-const STREAMS = SYMBOLS.flatMap((s) => [`${s}@trade`, `${s}@aggTrade`]);
 
 it('SIGKILL of an ingest node: the window is refilled, every client receives again within the lease TTL + 2 s, no id missed or repeated', async (t) => {
-  const nats = await startNatsServer(t);
-  if (nats === undefined) return;
-  const closers: (() => Promise<unknown>)[] = [() => nats.stop()];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
+  const cluster = await startTwoNodeCluster(t, {
+    symbols: SYMBOLS,
+    rate: 40,
+    leaseTtlSeconds: LEASE_TTL_SECONDS,
   });
-  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: SYMBOLS, rate: 40 });
-  closers.push(() => simulator.close());
-  const env = {
-    NATS_URL: nats.url,
-    UPSTREAM_URL: simulator.url,
-    SHARD_COUNT: String(SHARDS),
-    LEASE_TTL_SECONDS: String(LEASE_TTL_SECONDS),
-  };
-  const ingests: IngestProcess[] = await Promise.all([
-    spawnIngest('node-a', env),
-    spawnIngest('node-b', env),
-  ]);
-  closers.push(() => Promise.all(ingests.map((i) => i.kill('SIGKILL'))));
-  await waitFor(
-    'shards spread over both nodes',
-    async () => {
-      const owned = await Promise.all(ingests.map((i) => i.metric('ws_manager_cluster_shards_owned')));
-      return owned.every((n) => (n ?? 0) > 0) && owned.reduce((a = 0, b = 0) => a + b, 0) === SHARDS;
-    },
-    15_000,
-  );
-  const common = { natsUrl: nats.url, port: 0, shardCount: SHARDS, leaseTtlSeconds: LEASE_TTL_SECONDS };
-  const gateways = await Promise.all(
-    ['gw-1', 'gw-2'].map((nodeId) => startGateway({ ...common, nodeId }, { logger: silentLogger() })),
-  );
-  closers.push(() => Promise.all(gateways.map((g) => g.close())));
-  const clients = await openStreamClients(
-    gateways.map((g) => g.wsUrl),
-    STREAMS,
-    2,
-  );
-  closers.push(() => Promise.all(clients.map((c) => c.client.close())));
-  await eachReceivesMore(clients, 10, 15_000);
-  await waitFor(
-    'node-a publishing',
-    async () => ((await ingests[0]!.metric('ws_manager_cluster_published_total')) ?? 0) > 0,
-  );
+  if (cluster === undefined) return;
+  const { ingests, gateways, clients } = cluster;
 
   const killedAt = Date.now();
   await ingests[0]!.kill('SIGKILL');
