@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
+import { waitFor } from '../../test/support/wait-for.js';
 
 export interface Child {
   readonly name: string;
@@ -84,29 +85,8 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `check` every `intervalMs` until it is truthy; rejects naming `what` after `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  check: () => T | Promise<T>,
-  timeoutMs: number,
-  intervalMs = 50,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const cause = lastError instanceof Error ? `: ${lastError.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
-    }
-    await sleep(intervalMs);
-  }
-}
+/** The tests' polling helper (test/support/wait-for.ts), under the name the harness reads well with. */
+export const until = waitFor;
 
 export async function waitForPort(port: number, what: string, timeoutMs = 30_000): Promise<void> {
   await until(
