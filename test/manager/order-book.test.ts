@@ -49,17 +49,24 @@ test('order book: follows the simulator exactly, and resynchronises by itself af
   try {
     const recorder = new BookRecorder();
     manager.orderBook('btcusdt', recorder.listener, { depth: 1000 });
-    await waitFor('in step', () => recorder.resyncs.length === 1 && recorder.updates > 5);
+    // An 800 ms stall timeout on a loaded machine may add a resync of its own at any step, so each
+    // step waits for one more resync than it has seen rather than an exact count.
+    await waitFor('in step', () => recorder.resyncs.length >= 1 && recorder.updates > 5);
     assert.equal(recorder.resyncs[0]!.reason, 'initial');
     await assertInStep(sim, recorder, 'btcusdt');
 
+    let seen = recorder.resyncs.length;
     sim.dropConnections({ abrupt: true });
-    await waitFor('resynced after the drop', () => recorder.resyncs.length === 2, 10_000);
-    assert.match(recorder.resyncs[1]!.reason, /gap/);
+    await waitFor('resynced after the drop', () => recorder.resyncs.length > seen, 10_000);
+    assert.ok(
+      recorder.resyncs.slice(seen).some((notice) => /gap/.test(notice.reason)),
+      'the drop is reported as a gap',
+    );
     await assertInStep(sim, recorder, 'btcusdt');
 
+    seen = recorder.resyncs.length;
     sim.stall();
-    await waitFor('resynced after the stall', () => recorder.resyncs.length === 3, 10_000);
+    await waitFor('resynced after the stall', () => recorder.resyncs.length > seen, 10_000);
     await assertInStep(sim, recorder, 'btcusdt');
   } finally {
     await manager.destroy();
