@@ -1,18 +1,4 @@
-/** The Binance-compatible market-data simulator with fault injection: the whole public surface. */
+/** The market-data simulator (Binance, Bybit and OKX dialects) with fault injection: the whole public surface. */
 export { Simulator, startSimulator } from './simulator.js';
-export type {
-  BybitBookView,
-  BybitConnectionStats,
-  ConnectionStats,
-  ConnectionTarget,
-  DropOptions,
-  MalformedOptions,
-  OkxBookView,
-  OkxConnectionStats,
-  RefuseStatus,
-  ShutdownOptions,
-  SimulatorLimits,
-  SimulatorOptions,
-  SimulatorRestLimits,
-  SimulatorStats,
-} from './types.js';
+// types.ts holds the simulator's public types only.
+export type * from './types.js';
