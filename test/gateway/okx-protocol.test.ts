@@ -306,6 +306,29 @@ describe('OKX WebSocket protocol through the gateway', () => {
     assert.equal(upstreamHolders('books:ETH-USDT'), 1);
   });
 
+  it('gives the first client of a book a snapshot from REST when OKX pushes none', async () => {
+    // OKX announced that `books` stops pushing its initial snapshot: the kept book, seeded from
+    // /api/v5/market/books, then gives the client one.
+    simulator.setOkxBookSnapshots(false);
+    try {
+      const client = await okxClient('public');
+      const restBefore = simulator.okxRestRequests('market/books');
+      await send(client, { id: 'n1', op: 'subscribe', args: [{ channel: 'books', instId: 'BNB-USDT' }] });
+      await waitFor('book pushes', () => pushesOf(client, 'books', 'BNB-USDT').length >= 4);
+      const pushes = pushesOf(client, 'books', 'BNB-USDT').map((f) => JSON.parse(f) as BookPush);
+      assert.equal(pushes[0]!.action, 'snapshot');
+      assert.deepEqual([pushes[0]!.data[0]!.prevSeqId, pushes[0]!.data[0]!.checksum], [-1, 0]);
+      assert.ok(pushes[0]!.data[0]!.bids.length >= 10);
+      for (let i = 1; i < pushes.length; i++) {
+        assert.equal(pushes[i]!.action, 'update');
+        assert.equal(pushes[i]!.data[0]!.prevSeqId, pushes[i - 1]!.data[0]!.seqId);
+      }
+      assert.ok(simulator.okxRestRequests('market/books') > restBefore);
+    } finally {
+      simulator.setOkxBookSnapshots(true);
+    }
+  });
+
   it('refuses an upgrade on an OKX path the gateway does not serve, with 404 and why', async () => {
     const error = await new Promise<string>((resolve) => {
       const ws = new WebSocket(`${gateway.wsUrl}/okx/ws/v5/private`);
