@@ -17,6 +17,8 @@ export interface GatewayConfig {
   readonly venues: readonly Venue[];
   /** `BYBIT_URL`: Bybit's WebSocket base; undefined: the embedded simulator's `/bybit`. */
   readonly bybitUrl: string | undefined;
+  /** `OKX_URL`: OKX's WebSocket base; undefined: the embedded simulator's `/okx`. */
+  readonly okxUrl: string | undefined;
   /** `SIMULATOR_PORT`: port of the embedded simulator; 0 picks a free one. */
   readonly simulatorPort: number;
   /** `SIMULATOR_SYMBOLS`: symbols the embedded simulator serves. */
@@ -88,7 +90,7 @@ export interface GatewayConfig {
 }
 
 /** Values of `VENUES`. */
-export const VENUES = ['binance', 'bybit'] as const;
+export const VENUES = ['binance', 'bybit', 'okx'] as const;
 export type Venue = (typeof VENUES)[number];
 
 /** Values of `UPSTREAM_GAP_RECOVERY`. */

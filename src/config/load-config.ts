@@ -81,28 +81,35 @@ function finish(config: GatewayConfig): GatewayConfig {
   return Object.freeze(config);
 }
 
+/** Each venue served besides Binance: its upstream setting and an example of it. */
+const OTHER_VENUES = [
+  { venue: 'bybit', env: 'BYBIT_URL', key: 'bybitUrl', name: 'a Bybit', example: 'wss://stream.bybit.com' },
+  { venue: 'okx', env: 'OKX_URL', key: 'okxUrl', name: 'an OKX', example: 'wss://ws.okx.com:8443' },
+] as const;
+
 /** The venues' settings that only make sense together. */
 function checkVenues(config: GatewayConfig): void {
-  const bybit = config.venues.includes('bybit');
-  if (!bybit) {
-    if (config.bybitUrl !== undefined)
+  for (const { venue, env, key, name, example } of OTHER_VENUES) {
+    if (!config.venues.includes(venue)) {
+      if (config[key] !== undefined)
+        throw new ConfigError(
+          `${env} is set but VENUES does not include ${venue}: expected VENUES=binance,${venue}`,
+        );
+      continue;
+    }
+    if (config.natsUrl !== undefined)
       throw new ConfigError(
-        'BYBIT_URL is set but VENUES does not include bybit: expected VENUES=binance,bybit',
+        `VENUES includes ${venue}, which clustered mode (NATS_URL) does not serve: expected VENUES=binance with NATS_URL`,
       );
-    return;
+    if (!config.useNewWsManager)
+      throw new ConfigError(
+        `VENUES includes ${venue}, which only WSManager serves: expected USE_NEW_WS_MANAGER=true`,
+      );
+    if (config.upstreamUrl !== undefined && config[key] === undefined)
+      throw new ConfigError(
+        `VENUES includes ${venue} and UPSTREAM_URL is set but ${env} is not: expected ${name} WebSocket base such as ${example}`,
+      );
   }
-  if (config.natsUrl !== undefined)
-    throw new ConfigError(
-      'VENUES includes bybit, which clustered mode (NATS_URL) does not serve: expected VENUES=binance with NATS_URL',
-    );
-  if (!config.useNewWsManager)
-    throw new ConfigError(
-      'VENUES includes bybit, which only WSManager serves: expected USE_NEW_WS_MANAGER=true',
-    );
-  if (config.upstreamUrl !== undefined && config.bybitUrl === undefined)
-    throw new ConfigError(
-      'VENUES includes bybit and UPSTREAM_URL is set but BYBIT_URL is not: expected a Bybit WebSocket base such as wss://stream.bybit.com',
-    );
 }
 
 function assign(target: Record<string, unknown>, v: Variable, value: unknown): void {

@@ -125,9 +125,9 @@ export const VARIABLES = [
     env: 'VENUES',
     key: 'venues',
     default: ['binance'],
-    expected: `a comma-separated list of ${VENUES.join(', ')}, binance included, such as binance,bybit`,
+    expected: `a comma-separated list of ${VENUES.join(', ')}, binance included, such as binance,bybit,okx`,
     description:
-      'Venues served, each under its own paths (Binance at the root, Bybit under /bybit). bybit needs USE_NEW_WS_MANAGER=true and is not served in clustered mode (NATS_URL).',
+      'Venues served, each under its own paths (Binance at the root, Bybit under /bybit, OKX under /okx). bybit and okx need USE_NEW_WS_MANAGER=true and are not served in clustered mode (NATS_URL).',
     fromEnv: z.string().transform(splitList).pipe(venueList),
     value: venueList,
   }),
@@ -138,6 +138,16 @@ export const VARIABLES = [
     expected: 'a ws:// or wss:// URL such as wss://stream.bybit.com',
     description:
       "Bybit's WebSocket base when VENUES includes bybit (its REST base follows: wss://stream.bybit.com gives https://api.bybit.com). Unset: the embedded simulator's /bybit, so it must be set with UPSTREAM_URL.",
+    fromEnv: wsUrl.transform((s) => s.replace(/\/+$/, '')),
+    value: wsUrl.optional(),
+  }),
+  variable({
+    env: 'OKX_URL',
+    key: 'okxUrl',
+    default: undefined,
+    expected: 'a ws:// or wss:// URL such as wss://ws.okx.com:8443',
+    description:
+      "OKX's WebSocket base when VENUES includes okx (its REST base follows: wss://ws.okx.com:8443 gives https://www.okx.com). Unset: the embedded simulator's /okx, so it must be set with UPSTREAM_URL.",
     fromEnv: wsUrl.transform((s) => s.replace(/\/+$/, '')),
     value: wsUrl.optional(),
   }),

@@ -32,6 +32,11 @@ export interface ControlTarget {
   list(): string[];
   /** The connection's name on this server, for venues whose replies carry one (Bybit `conn_id`). */
   readonly connectionId?: string;
+  /**
+   * The request target the connection was opened on (query included; its first 200 characters), for
+   * venues whose paths carry different channels (OKX: candles on `/business` only).
+   */
+  readonly path?: string;
 }
 
 /** The limits the venue sets on one client, which the gateway applies to its own clients by default. */
@@ -150,8 +155,11 @@ export interface Dialect<Endpoint extends string = string> {
   /** Parses an upgrade's request target (`req.url`). */
   connectionPath(target: string | undefined): ConnectionPath;
   readonly clientLimits: ClientLimits;
-  /** Carries out one control message a client sent on `target` and returns the reply to send. */
-  answerControl(text: string, target: ControlTarget): string;
+  /**
+   * Carries out one control message a client sent on `target` and returns the reply to send, or the
+   * replies in order (OKX acknowledges each arg of a request on its own).
+   */
+  answerControl(text: string, target: ControlTarget): string | readonly string[];
   /** Order-book topics whose subscriptions each start with a snapshot; undefined when the venue has none. */
   readonly seededBooks?: SeededBooks;
   readonly rest: RestDialect<Endpoint>;

@@ -286,7 +286,9 @@ export class DownstreamClient {
     if (!this.admit()) return;
     this.ctx.metrics.controlMessages.inc();
     this.control ??= this.controlTarget();
-    this.reply(this.ctx.dialect.answerControl(isBinary ? '' : data.toString('utf8'), this.control));
+    const answer = this.ctx.dialect.answerControl(isBinary ? '' : data.toString('utf8'), this.control);
+    if (typeof answer === 'string') this.reply(answer);
+    else for (const text of answer) this.reply(text);
   }
 
   /** The connection as the control protocol sees it (SUBSCRIBE is all or nothing). */
@@ -302,6 +304,7 @@ export class DownstreamClient {
       },
       list: () => [...this.subscriptions.keys()],
       connectionId: this.id,
+      path: this.peer.path,
     };
   }
 

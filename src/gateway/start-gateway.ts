@@ -17,6 +17,8 @@ import { bybitLinearDialect, bybitSpotDialect } from '../exchange/bybit/dialect.
 import { bybitLinear, bybitSpot } from '../exchange/bybit/index.js';
 import type { Dialect } from '../exchange/dialect.js';
 import type { Exchange } from '../exchange/exchange.js';
+import { okxDialect } from '../exchange/okx/dialect.js';
+import { okx } from '../exchange/okx/index.js';
 import { HttpRouter } from '../http/http-router.js';
 import { closeServer, edgeLimiters, listen, listenError, serveHttp } from '../http/http-server.js';
 import { addMetricsRoute } from '../http/metrics-route.js';
@@ -79,7 +81,10 @@ export interface RunningGateway {
   readonly source: StreamSource;
   /** The embedded simulator when UPSTREAM_URL was unset. */
   readonly simulator?: Simulator;
-  /** The sources of the venues served besides Binance (VENUES), by market: `bybit/spot`, `bybit/linear`. */
+  /**
+   * The sources of the venues served besides Binance (VENUES), by market: `bybit/spot`, `bybit/linear`,
+   * `okx/public` (OKX's one source serves both its paths).
+   */
   readonly venueSources: ReadonlyMap<string, StreamSource>;
   readonly config: GatewayConfig;
   readonly registry: Registry;
@@ -334,7 +339,8 @@ interface ServedVenue extends VenueSource {
 
 /**
  * The sources of the venues in VENUES besides Binance. Each is a WSManager of its own, all in the
- * gateway's registry: their upstream metrics carry `venue="bybit"` (both markets add up into it).
+ * gateway's registry: their upstream metrics carry `venue="bybit"` (both markets add up into it) or
+ * `venue="okx"`.
  */
 function venueSources(
   cfg: GatewayConfig,
@@ -343,16 +349,21 @@ function venueSources(
   logger: Logger,
   healthGraceMs: number,
 ): ServedVenue[] {
-  if (!cfg.venues.includes('bybit')) return [];
-  // Configuration checks that BYBIT_URL is set whenever the simulator is not embedded.
-  const url = cfg.bybitUrl ?? `${(simulator as Simulator).url}/bybit`;
-  const markets: [string, Exchange, Dialect][] = [
-    ['spot', bybitSpot, bybitSpotDialect],
-    ['linear', bybitLinear, bybitLinearDialect],
-  ];
-  return markets.map(([market, exchange, dialect]) => ({
-    name: `bybit/${market}`,
-    venue: 'bybit',
+  // Configuration checks that each venue's URL is set whenever the simulator is not embedded.
+  const urlOf = (configured: string | undefined, venue: string) =>
+    configured ?? `${(simulator as Simulator).url}/${venue}`;
+  const markets: [venue: string, market: string, url: string, Exchange, Dialect][] = [];
+  if (cfg.venues.includes('bybit')) {
+    const url = urlOf(cfg.bybitUrl, 'bybit');
+    markets.push(['bybit', 'spot', url, bybitSpot, bybitSpotDialect]);
+    markets.push(['bybit', 'linear', url, bybitLinear, bybitLinearDialect]);
+  }
+  // One manager for OKX's public and business paths: it routes candles to `/ws/v5/business` itself, and
+  // one manager keeps one connection budget (3 attempts per second per IP) and one REST budget.
+  if (cfg.venues.includes('okx')) markets.push(['okx', 'public', urlOf(cfg.okxUrl, 'okx'), okx, okxDialect]);
+  return markets.map(([venue, market, url, exchange, dialect]) => ({
+    name: `${venue}/${market}`,
+    venue,
     market,
     url,
     dialect,
@@ -360,7 +371,7 @@ function venueSources(
       url,
       exchange,
       registry,
-      logger: logger.child({ venue: `bybit/${market}` }),
+      logger: logger.child({ venue: `${venue}/${market}` }),
       healthGraceMs,
       stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
       recovery: cfg.upstreamGapRecovery,
@@ -374,7 +385,7 @@ function venueSources(
  */
 function addVenueRoutes(router: HttpRouter, venues: readonly ServedVenue[]): void {
   const served = new Set<object>();
-  for (const { dialect, source } of venues) {
+  for (const { venue, dialect, source } of venues) {
     addWebSocketPathHint(router, dialect);
     if (served.has(dialect.rest)) continue;
     served.add(dialect.rest);
@@ -388,7 +399,7 @@ function addVenueRoutes(router: HttpRouter, venues: readonly ServedVenue[]): voi
           dialect.rest,
           404,
           dialect.rest.errors.unavailable(
-            "REST market data is not available from this gateway's source (no REST base is known for BYBIT_URL)",
+            `REST market data is not available from this gateway's source (no REST base is known for ${venue.toUpperCase()}_URL)`,
           ),
         ),
     });

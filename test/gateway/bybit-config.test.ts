@@ -35,14 +35,14 @@ describe('VENUES and BYBIT_URL', () => {
 
   it('refuse values that cannot work, each with one line naming what to set', () => {
     const expected =
-      'expected a comma-separated list of binance, bybit, binance included, such as binance,bybit';
+      'expected a comma-separated list of binance, bybit, okx, binance included, such as binance,bybit,okx';
     assert.equal(
       errorOf(() => loadConfig({ VENUES: 'bybit' })),
       `VENUES="bybit" is not valid: ${expected}`,
     );
     assert.equal(
-      errorOf(() => loadConfig({ VENUES: 'binance,okx' })),
-      `VENUES="binance,okx" is not valid: ${expected}`,
+      errorOf(() => loadConfig({ VENUES: 'binance,kraken' })),
+      `VENUES="binance,kraken" is not valid: ${expected}`,
     );
     assert.equal(
       errorOf(() => loadConfig({ VENUES: 'binance,bybit,bybit' })),
