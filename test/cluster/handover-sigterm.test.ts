@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { waitFor } from '../support/wait-for.js';
 import { eachReceivesMore, summarise } from './handover-clients.js';
 import { SHARDS, startTwoNodeCluster } from './two-node-cluster.js';
 

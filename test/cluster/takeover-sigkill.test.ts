@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { waitFor } from '../support/wait-for.js';
 import { eachReceivesMore, metricValue, summarise } from './handover-clients.js';
-import { SHARDS, startTwoNodeCluster } from './two-node-cluster.js';
+import { startTwoNodeCluster } from './two-node-cluster.js';
 
 // A short lease keeps the file within its wall-time budget: the dead node's shards are free after 3 s.
 const LEASE_TTL_SECONDS = 3;
