@@ -58,6 +58,11 @@ export interface VenueSelection {
 export interface VenueTradesOptions extends VenueSelection {
   /** Set each trade's `raw` to the venue's own item. @default false */
   raw?: boolean;
+  /**
+   * What a gap in a venue's trades means (as `StreamListener.recovery`): `backfill` refills it from the
+   * venue's history where it can, `report` calls `gap`. @default each manager's `recovery` option
+   */
+  recovery?: 'backfill' | 'report';
 }
 
 export interface VenueBooksOptions extends VenueSelection {
@@ -99,6 +104,7 @@ class TradeRelay implements StreamListener, TradeSink {
   /** The first exception the subscriber threw within one payload, thrown again once the payload is read. */
   private failure: unknown;
   private reported = false;
+  readonly recovery?: 'backfill' | 'report';
 
   constructor(
     private readonly venue: string,
@@ -107,7 +113,10 @@ class TradeRelay implements StreamListener, TradeSink {
     private readonly read: MarketView['readTrades'],
     private readonly listener: TradeListener,
     private readonly owner: Venues,
-  ) {}
+    recovery: 'backfill' | 'report' | undefined,
+  ) {
+    if (recovery !== undefined) this.recovery = recovery;
+  }
 
   next(data: unknown): void {
     const unread = this.read(data, this.venue, this.symbol, this.raw, this);
@@ -263,10 +272,17 @@ export class Venues {
     const l = this.listenerOf('Venues.trades', listener);
     const placements = this.placeAll('Venues.trades', symbol, options?.venues);
     const raw = options?.raw === true;
+    const recovery = options?.recovery;
+    if (recovery !== undefined && recovery !== 'backfill' && recovery !== 'report') {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_OPTION,
+        `Venues.trades(${JSON.stringify(symbol)}): recovery must be "backfill" or "report"; received ${describeValue(recovery)}`,
+      );
+    }
     const unsubscribes: Unsubscribe[] = [];
     try {
       for (const { market, venueSymbol } of placements) {
-        const relay = new TradeRelay(market.venue, symbol, raw, market.view.readTrades, l, this);
+        const relay = new TradeRelay(market.venue, symbol, raw, market.view.readTrades, l, this, recovery);
         unsubscribes.push(market.manager.subscribe(market.view.tradeStream(venueSymbol), relay));
       }
     } catch (error) {

@@ -175,6 +175,10 @@ test('bad symbols, venues, depths and listeners are refused before anything is s
   refuse(() => venues.trades('BTC/USDT', noop, { venues: [] }), /venues must be a non-empty array/);
   refuse(() => venues.trades('BTC/USDT', noop, { venues: ['okx', 'okx'] }), /names a venue twice/);
   refuse(() => venues.trades('BTC/USDT', 42 as never), /listener must be a function/);
+  refuse(
+    () => venues.trades('BTC/USDT', noop, { recovery: 'refill' as never }),
+    /recovery must be "backfill" or "report"/,
+  );
   refuse(() => venues.books('BTC/USDT', noop, { depth: 401 }), /depth must be an integer from 1 to 400/);
   refuse(() => new Venues([]), /non-empty array/);
   refuse(() => new Venues([managers[0]!, managers[0]!]), /two managers of one "binance" adapter/);
