@@ -345,7 +345,13 @@ export interface TradeSink {
  * Books need nothing more: the manager keeps every venue's book through `book` in one shape.
  */
 export interface MarketView {
-  /** The markets the adapter serves, for error messages: `spot`, `linear perpetuals`. */
+  /**
+   * Which of the venue's categories the adapter serves, when the venue has several served apart (Bybit
+   * `spot`, `linear`); `all` when one adapter serves them all (OKX); Binance `spot`. With the venue
+   * name it tells one manager from another of the same venue.
+   */
+  readonly category: string;
+  /** The markets the adapter serves, for error messages: `spot`, `USDT-settled linear perpetuals`. */
   readonly markets: string;
   /** The venue's instrument for unified `symbol` (`BTC/USDT` → `btcusdt`), or why there is none. */
   toVenue(symbol: string): VenueSymbol;

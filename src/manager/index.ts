@@ -51,6 +51,7 @@ export {
   type VenueBooksOptions,
   type VenueSelection,
   type VenueStats,
+  type VenueStream,
   Venues,
   type VenuesOptions,
   type VenueTradesOptions,

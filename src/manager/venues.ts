@@ -50,6 +50,17 @@ export interface BookUpdateListener {
   error?(error: StreamError, venue: string): void;
 }
 
+/**
+ * One venue's stream by the venue's own name: the venue-qualified identity of a stream (`{ venue: 'okx',
+ * stream: 'trades:BTC-USDT' }`). `category` tells apart the managers of a venue served apart by
+ * category (Bybit `spot`, `linear`); it may be left out where the venue has one manager.
+ */
+export interface VenueStream {
+  readonly venue: string;
+  readonly stream: string;
+  readonly category?: string;
+}
+
 export interface VenueSelection {
   /** Venues to read, by adapter name. @default every venue given to `Venues` */
   venues?: readonly string[];
@@ -257,6 +268,18 @@ export class Venues {
   }
 
   /**
+   * Subscribes to one venue's stream by its own name (`{ venue: 'bybit', category: 'linear', stream:
+   * 'publicTrade.BTCUSDT' }`), through that venue's manager: the payload is the venue's, as
+   * `WSManager.subscribe` delivers it.
+   * @returns an idempotent unsubscribe.
+   * @throws InvalidArgumentError for a venue or category without a manager, a venue with several
+   *   managers and no category, or a stream name outside the venue's grammar.
+   */
+  subscribe(target: VenueStream, listener: StreamListener | StreamListener['next']): Unsubscribe {
+    return this.managerOf(target).subscribe(target.stream, listener);
+  }
+
+  /**
    * Subscribes to the trades of unified `symbol` on each selected venue (every venue by default), each
    * delivered as one `Trade` whatever the venue. The venues' streams are the managers' own: shared
    * with their other subscribers, healed and refilled as theirs are.
@@ -336,6 +359,28 @@ export class Venues {
   /** @internal */
   countUnread(venue: string, count: number): void {
     this.unreadTrades.set(venue, (this.unreadTrades.get(venue) ?? 0) + count);
+  }
+
+  private managerOf(target: VenueStream): WSManager {
+    const { venue, category } = typeof target === 'object' && target !== null ? target : ({} as VenueStream);
+    const described = describeValue(target);
+    const markets = this.markets.filter(
+      (m) => m.venue === venue && (category === undefined || m.view.category === category),
+    );
+    const known = this.markets.map((m) => `${m.venue} (${m.view.category})`).join(', ');
+    if (markets.length === 0) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `Venues.subscribe(${described}): no manager for venue ${describeValue(venue)}${category === undefined ? '' : ` and category ${describeValue(category)}`}; the managers given are ${known}`,
+      );
+    }
+    if (markets.length > 1) {
+      throw new InvalidArgumentError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `Venues.subscribe(${described}): ${venue} has several managers (${markets.map((m) => m.view.category).join(', ')}); name the category`,
+      );
+    }
+    return markets[0]!.manager;
   }
 
   private listenerOf<L extends { next(value: never): void }>(caller: string, listener: L | L['next']): L {

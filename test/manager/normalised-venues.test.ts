@@ -138,6 +138,10 @@ test('a perpetual goes to the linear manager and to OKX swaps, with raw items wh
   await waitFor('perpetual trades of both venues', () =>
     ['bybit', 'okx'].every((v) => trades.some((t) => t.venue === v)),
   );
+  assert.ok(
+    sim.bybitStats().some((c) => c.category === 'linear' && c.topics.includes('publicTrade.BTCUSDT')),
+    'the linear manager carries it',
+  );
   stop();
   const bybitTrade = trades.find((t) => t.venue === 'bybit')!;
   const okxTrade = trades.find((t) => t.venue === 'okx')!;
@@ -145,10 +149,6 @@ test('a perpetual goes to the linear manager and to OKX swaps, with raw items wh
   assert.equal((bybitTrade.raw as { i: string }).i, bybitTrade.id);
   assert.equal((okxTrade.raw as { instId: string; tradeId: string }).instId, 'BTC-USDT-SWAP');
   assert.equal((okxTrade.raw as { tradeId: string }).tradeId, okxTrade.id);
-  assert.ok(
-    sim.bybitStats().some((c) => c.category === 'linear'),
-    'the linear manager carried it',
-  );
 });
 
 test('bad symbols, venues, depths and listeners are refused before anything is subscribed', () => {
@@ -235,4 +235,45 @@ test('books of BTC/USDT from all three venues in one shape, at the depth asked',
       assert.ok(Number(u.asks[i]![0]) > Number(u.asks[i - 1]![0]), 'asks best first');
     assert.equal(typeof u.sequence, 'number');
   }
+});
+
+test("a venue-qualified stream reaches that venue's manager by the venue's own name", async () => {
+  const okxPushes: { arg: { instId: string } }[] = [];
+  const linearTopics: string[] = [];
+  const binanceIds: number[] = [];
+  const stops = [
+    venues.subscribe({ venue: 'okx', stream: 'trades:BTC-USDT' }, (p) =>
+      okxPushes.push(p as { arg: { instId: string } }),
+    ),
+    venues.subscribe({ venue: 'bybit', category: 'linear', stream: 'publicTrade.ETHUSDT' }, (p) =>
+      linearTopics.push((p as { topic: string }).topic),
+    ),
+    // Binance names stay as they are.
+    venues.subscribe({ venue: 'binance', stream: 'btcusdt@trade' }, (t) =>
+      binanceIds.push((t as { t: number }).t),
+    ),
+  ];
+  await waitFor(
+    'pushes of each',
+    () => okxPushes.length > 0 && linearTopics.length > 0 && binanceIds.length > 0,
+  );
+  assert.ok(
+    sim.bybitStats().some((c) => c.category === 'linear' && c.topics.includes('publicTrade.ETHUSDT')),
+    'the linear manager carries it',
+  );
+  for (const s of stops) s();
+  assert.equal(okxPushes[0]!.arg.instId, 'BTC-USDT');
+  assert.equal(linearTopics[0], 'publicTrade.ETHUSDT');
+  const refuse = (run: () => unknown, message: RegExp) =>
+    assert.throws(run, (e: unknown) => e instanceof TypeError && message.test(e.message));
+  const noop = () => {};
+  refuse(
+    () => venues.subscribe({ venue: 'bybit', stream: 'publicTrade.BTCUSDT' }, noop),
+    /bybit has several managers \(spot, linear\); name the category/,
+  );
+  refuse(
+    () => venues.subscribe({ venue: 'okx', category: 'spot', stream: 'trades:BTC-USDT' }, noop),
+    /no manager for venue "okx" and category "spot"; the managers given are binance \(spot\), bybit \(spot\), bybit \(linear\), okx \(all\)/,
+  );
+  refuse(() => venues.subscribe({ venue: 'okx', stream: 'btcusdt@trade' }, noop), /btcusdt@trade/);
 });

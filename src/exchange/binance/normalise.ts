@@ -35,6 +35,7 @@ export function readBinanceTrades(
 }
 
 export const binanceMarket: MarketView = Object.freeze<MarketView>({
+  category: 'spot',
   markets: 'spot',
   toVenue: toBinanceSymbol,
   fromVenue: fromBinanceSymbol,

@@ -66,6 +66,7 @@ export function readBybitTrades(
 
 export function bybitMarket(category: BybitMarket): MarketView {
   return Object.freeze<MarketView>({
+    category,
     markets: category === 'spot' ? 'spot' : 'USDT-settled linear perpetuals',
     toVenue: (symbol) => toBybitSymbol(category, symbol),
     fromVenue: (venueSymbol) => fromBybitSymbol(category, venueSymbol),

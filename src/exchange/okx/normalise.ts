@@ -57,6 +57,7 @@ export function readOkxTrades(
 }
 
 export const okxMarket: MarketView = Object.freeze<MarketView>({
+  category: 'all',
   markets: 'spot, perpetuals and dated futures',
   toVenue: toOkxInstId,
   fromVenue: fromOkxInstId,
