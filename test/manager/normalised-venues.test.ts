@@ -277,3 +277,18 @@ test("a venue-qualified stream reaches that venue's manager by the venue's own n
   );
   refuse(() => venues.subscribe({ venue: 'okx', stream: 'btcusdt@trade' }, noop), /btcusdt@trade/);
 });
+
+test('a listener that throws loses no trade: every id still arrives, in order', async () => {
+  const ids: number[] = [];
+  const stop = venues.trades(
+    'SOL/USDT',
+    (t) => {
+      ids.push(Number(t.id));
+      throw new Error('a consumer bug');
+    },
+    { venues: ['okx'] },
+  );
+  await waitFor('ten trades despite the exceptions', () => ids.length >= 10);
+  stop();
+  for (let k = 1; k < ids.length; k++) assert.equal(ids[k], ids[k - 1]! + 1, `trade ${k} follows ${k - 1}`);
+});
