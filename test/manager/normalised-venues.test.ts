@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { silentLogger } from '../../src/core/log.js';
 import { binance } from '../../src/exchange/binance/index.js';
-import { bybitLinear, bybitSpot } from '../../src/exchange/bybit/index.js';
+import { type BybitPublicTrade, bybitLinear, bybitSpot } from '../../src/exchange/bybit/index.js';
 import type { Exchange, Trade } from '../../src/exchange/exchange.js';
-import { okx } from '../../src/exchange/okx/index.js';
+import { type OkxTrade, okx } from '../../src/exchange/okx/index.js';
 import { type BookUpdate, InvalidArgumentError, Venues, WSManager } from '../../src/manager/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../support/wait-for.js';
@@ -149,6 +149,11 @@ test('a perpetual goes to the linear manager and to OKX swaps, with raw items wh
   assert.equal((bybitTrade.raw as { i: string }).i, bybitTrade.id);
   assert.equal((okxTrade.raw as { instId: string; tradeId: string }).instId, 'BTC-USDT-SWAP');
   assert.equal((okxTrade.raw as { tradeId: string }).tradeId, okxTrade.id);
+  // The raw items carry exactly the fields their payload types declare.
+  const bybitFields: (keyof BybitPublicTrade)[] = ['BT', 'L', 'S', 'T', 'i', 'p', 's', 'seq', 'v'];
+  const okxFields: (keyof OkxTrade)[] = ['count', 'instId', 'px', 'side', 'sz', 'tradeId', 'ts'];
+  assert.deepEqual(Object.keys(bybitTrade.raw as object).sort(), bybitFields);
+  assert.deepEqual(Object.keys(okxTrade.raw as object).sort(), okxFields);
 });
 
 test('bad symbols, venues, depths and listeners are refused before anything is subscribed', () => {
