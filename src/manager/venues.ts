@@ -206,7 +206,7 @@ function unsubscribeAll(unsubscribes: Unsubscribe[]): Unsubscribe {
 }
 
 /**
- * Trades and books of unified symbols across venues, over one WSManager per venue and market (Bybit
+ * Trades and books of unified symbols across venues, over one WSManager per venue and category (Bybit
  * spot and linear are two managers of venue `bybit`). A symbol goes to the manager of each venue whose
  * adapter can express it: `BTC/USDT` to a spot manager, `BTC/USDT:USDT` to a linear one.
  *
@@ -224,9 +224,9 @@ export class Venues {
   private readonly unreadTrades = new Map<string, number>();
 
   /**
-   * @param managers one WSManager per venue and market; each adapter must have a `market` part.
+   * @param managers one WSManager per venue and category; each adapter must have a `market` part.
    * @throws InvalidArgumentError for an empty list, a manager whose adapter has no `market` part, or
-   *   two managers of one adapter.
+   *   two managers of one venue and category.
    */
   constructor(managers: readonly WSManager[], options: VenuesOptions = {}) {
     if (!Array.isArray(managers) || managers.length === 0) {
@@ -244,10 +244,12 @@ export class Venues {
           `new Venues(managers): every manager's adapter needs a "market" part (unified symbols and trades); ${exchange === undefined ? `received ${describeValue(manager)}` : `"${exchange.name}" has none`}`,
         );
       }
-      if (markets.some((m) => m.manager.exchange === exchange)) {
+      // A symbol or a qualified stream must name one manager: one per venue and category.
+      const category = exchange.market.category;
+      if (markets.some((m) => m.venue === exchange.name && m.view.category === category)) {
         throw new InvalidArgumentError(
           ErrorCodes.INVALID_ARGUMENT,
-          `new Venues(managers): two managers of one "${exchange.name}" adapter (${exchange.market.markets}); give one`,
+          `new Venues(managers): two managers of ${exchange.name} (${category}); give one per venue and category`,
         );
       }
       markets.push({ venue: exchange.name, manager, view: exchange.market });

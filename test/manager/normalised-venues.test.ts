@@ -186,7 +186,10 @@ test('bad symbols, venues, depths and listeners are refused before anything is s
   );
   refuse(() => venues.books('BTC/USDT', noop, { depth: 401 }), /depth must be an integer from 1 to 400/);
   refuse(() => new Venues([]), /non-empty array/);
-  refuse(() => new Venues([managers[0]!, managers[0]!]), /two managers of one "binance" adapter/);
+  refuse(
+    () => new Venues([managers[0]!, managers[0]!]),
+    /two managers of binance \(spot\); give one per venue and category/,
+  );
   refuse(() => venues.locate('bybit', 'BTC/USD:BTC'), /bybit cannot read it/);
   assert.deepEqual(venues.locate('okx', 'BTC/USD:BTC').venueSymbol, 'BTC-USD-SWAP');
   assert.deepEqual(
