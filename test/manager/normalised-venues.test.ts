@@ -225,17 +225,45 @@ test('unsubscribing releases every venue upstream stream; a second call does not
 
 test('books of BTC/USDT from all three venues in one shape, at the depth asked', async () => {
   const updates: BookUpdate[] = [];
-  const stop = venues.books('BTC/USDT', (u) => updates.push(u), { depth: 5 });
-  await waitFor('a book update of each venue', () =>
-    ['binance', 'bybit', 'okx'].every((v) =>
-      updates.some((u) => u.venue === v && u.bids.length > 0 && u.asks.length > 0),
-    ),
+  // Depth 10 reads OKX's `books` channel (5 would read `books5`) and Bybit's `orderbook.50`.
+  // Where the simulator shows the venue's book at the update's own id, the update must equal its top
+  // ten levels (the simulator shows Bybit's and OKX's books as last sent).
+  const equalTops = new Set<string>();
+  const differing: string[] = [];
+  const simulated = (u: BookUpdate) => {
+    if (u.venue === 'bybit') {
+      const view = sim.bybitBook('orderbook.50.BTCUSDT');
+      return view?.u === u.sequence ? view : undefined;
+    }
+    const view = u.venue === 'okx' ? sim.okxBook('BTC-USDT') : undefined;
+    return view?.seqId === u.sequence ? view : undefined;
+  };
+  const stop = venues.books(
+    'BTC/USDT',
+    (u) => {
+      updates.push(u);
+      const view = simulated(u);
+      if (view === undefined) return;
+      const expected = { bids: view.bids.slice(0, 10), asks: view.asks.slice(0, 10) };
+      if (JSON.stringify({ bids: u.bids, asks: u.asks }) === JSON.stringify(expected)) equalTops.add(u.venue);
+      else differing.push(`${u.venue} at ${u.sequence}`);
+    },
+    { depth: 10 },
+  );
+  await waitFor(
+    'a book update of each venue, Bybit and OKX seen equal to the simulator',
+    () =>
+      ['binance', 'bybit', 'okx'].every((v) =>
+        updates.some((u) => u.venue === v && u.bids.length > 0 && u.asks.length > 0),
+      ) &&
+      (equalTops.size === 2 || differing.length > 0),
   );
   stop();
+  assert.deepEqual(differing, [], 'updates differing from the simulator at the same id');
   for (const venue of ['binance', 'bybit', 'okx']) {
     const u = updates.findLast((x) => x.venue === venue && x.bids.length > 0)!;
     assert.equal(u.symbol, 'BTC/USDT');
-    assert.ok(u.bids.length <= 5 && u.asks.length <= 5, `${venue}: at most 5 levels`);
+    assert.ok(u.bids.length <= 10 && u.asks.length <= 10, `${venue}: at most 10 levels`);
     assert.ok(Number(u.bids[0]![0]) < Number(u.asks[0]![0]), `${venue}: best bid below best ask`);
     for (let i = 1; i < u.bids.length; i++)
       assert.ok(Number(u.bids[i]![0]) < Number(u.bids[i - 1]![0]), 'bids best first');
