@@ -11,6 +11,8 @@ export { binance } from './exchange/binance/index.js';
 export type * from './exchange/binance/payloads.js';
 export {
   type BybitMarket,
+  type BybitPublicTrade,
+  type BybitPublicTradeEnvelope,
   bybitLinear,
   bybitSpot,
   type RecentTradesRefill,
@@ -31,6 +33,7 @@ export type {
   FrameHandler,
   HeartbeatPolicy,
   HistoryProcedure,
+  MarketView,
   OrderBookProcedure,
   ParsedStream,
   RefillResult,
@@ -40,8 +43,11 @@ export type {
   SequenceRange,
   SequenceRule,
   StreamCodec,
+  Trade,
+  TradeSink,
+  VenueSymbol,
 } from './exchange/exchange.js';
-export { okx } from './exchange/okx/index.js';
+export { type OkxTrade, type OkxTradesPush, okx } from './exchange/okx/index.js';
 export { LegacyStreamSource } from './legacy/index.js';
 export * from './manager/index.js';
 export { type GatewayRuntimeOptions, type RunningGateway, startGateway } from './roles/start-gateway.js';

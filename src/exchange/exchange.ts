@@ -308,6 +308,65 @@ export interface OrderBookProcedure {
   step(diff: BookDiff, lastUpdateId: number): BookStep;
 }
 
+/** A unified symbol as a venue spells it, or why the venue cannot express it. */
+export type VenueSymbol =
+  | { readonly ok: true; readonly symbol: string }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * One trade in the shape every venue's trades are read into. Prices and amounts stay the decimal
+ * strings the venue sent (as in the venues' payload types): a number would lose digits.
+ */
+export interface Trade {
+  /** The adapter's `name`: `binance`, `bybit`, `okx`. */
+  readonly venue: string;
+  /** The unified symbol: `BTC/USDT`, `BTC/USDT:USDT`. */
+  readonly symbol: string;
+  /** The venue's trade id, as a string (Bybit linear's are UUIDs). */
+  readonly id: string;
+  readonly price: string;
+  /** Base-currency quantity (contracts for OKX swaps, as OKX counts them). */
+  readonly amount: string;
+  /** The taker's side. */
+  readonly side: 'buy' | 'sell';
+  /** The venue's trade time, ms since the epoch. */
+  readonly timestamp: number;
+  /** The venue's own item this trade was read from, when asked for. */
+  readonly raw?: unknown;
+}
+
+/** Where a trade reader puts the trades it reads: one object per subscription, so no closure per message. */
+export interface TradeSink {
+  trade(trade: Trade): void;
+}
+
+/**
+ * Unified symbols and trades: what the cross-venue view (`Venues` in the manager) needs of an adapter.
+ * Books need nothing more: the manager keeps every venue's book through `book` in one shape.
+ */
+export interface MarketView {
+  /**
+   * Which of the venue's categories the adapter serves, when the venue has several served apart (Bybit
+   * `spot`, `linear`); `all` when one adapter serves them all (OKX); Binance `spot`. With the venue
+   * name it tells one manager from another of the same venue.
+   */
+  readonly category: string;
+  /** The markets the adapter serves, for error messages: `spot`, `USDT-settled linear perpetuals`. */
+  readonly markets: string;
+  /** The venue's instrument for unified `symbol` (`BTC/USDT` → `btcusdt`), or why there is none. */
+  toVenue(symbol: string): VenueSymbol;
+  /** The unified symbol of one of the venue's instruments, or undefined when it cannot tell. */
+  fromVenue(venueSymbol: string): string | undefined;
+  /** The stream carrying every trade of `venueSymbol`. */
+  tradeStream(venueSymbol: string): string;
+  /**
+   * Reads one payload of `tradeStream` (the hot path: once per event): one `sink.trade` per trade in
+   * it, tagged with `venue` and the unified `symbol`, with `raw` set to the venue's item when `raw`.
+   * @returns how many items could not be read (0 for a well-formed payload).
+   */
+  readTrades(payload: unknown, venue: string, symbol: string, raw: boolean, sink: TradeSink): number;
+}
+
 /** A venue, as the client side reads it. */
 export interface Exchange {
   /** Lowercase venue name, e.g. `binance`. */
@@ -321,4 +380,6 @@ export interface Exchange {
   readonly sequence: SequencePolicy;
   readonly history: HistoryProcedure;
   readonly book: OrderBookProcedure;
+  /** Unified symbols and trades (see `Venues`); absent: the venue takes no part in the cross-venue view. */
+  readonly market?: MarketView;
 }

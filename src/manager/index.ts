@@ -44,4 +44,16 @@ export {
   type WSManagerOptions,
 } from './options.js';
 export { StreamIterator, type StreamIteratorOptions } from './stream-iterator.js';
+export {
+  type BookUpdate,
+  type BookUpdateListener,
+  type TradeListener,
+  type VenueBooksOptions,
+  type VenueSelection,
+  type VenueStats,
+  type VenueStream,
+  Venues,
+  type VenuesOptions,
+  type VenueTradesOptions,
+} from './venues.js';
 export { WSManager } from './ws-manager.js';

@@ -8,6 +8,7 @@ import { sliceData } from '../../core/combined-frame.js';
 import type { Exchange, SequenceRule } from '../exchange.js';
 import { readCombinedFrame, readRawFrame } from './frames.js';
 import { binanceHistory } from './history.js';
+import { binanceMarket } from './normalise.js';
 import { binanceOrderBook } from './order-book.js';
 import { restBaseFor } from './rest-base.js';
 import {
@@ -94,4 +95,5 @@ export const binance: Exchange = Object.freeze<Exchange>({
   },
   history: binanceHistory,
   book: binanceOrderBook,
+  market: binanceMarket,
 });

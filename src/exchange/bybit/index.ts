@@ -23,6 +23,7 @@ import {
   SPOT_ARGS_PER_MESSAGE,
   STREAMS_PER_CONNECTION,
 } from './limits.js';
+import { bybitMarket } from './normalise.js';
 import { bybitOrderBook } from './order-book.js';
 import type { BybitMarket } from './rest.js';
 import { isSymbol, isValidTopic, parseTopic } from './streams.js';
@@ -95,6 +96,7 @@ function bybitExchange(category: BybitMarket): Exchange {
     sequence: { ruleOf: NO_SEQUENCE, range: NO_SEQUENCE, rangeIn: NO_SEQUENCE },
     history: bybitHistory(category),
     book: bybitOrderBook,
+    market: bybitMarket(category),
   });
 }
 
@@ -104,3 +106,4 @@ export const bybitSpot: Exchange = bybitExchange('spot');
 export const bybitLinear: Exchange = bybitExchange('linear');
 
 export { type RecentTradesRefill, refillRecentTrades, type TradeMark } from './history.js';
+export type { BybitPublicTrade, BybitPublicTradeEnvelope } from './normalise.js';

@@ -21,6 +21,7 @@ import {
   REST_WEIGHT_PER_MINUTE,
   STREAMS_PER_CONNECTION,
 } from './limits.js';
+import { okxMarket } from './normalise.js';
 import { okxOrderBook } from './order-book.js';
 import { argOf, isInstId, isValidChannel, parseChannel, routeOf } from './streams.js';
 
@@ -103,4 +104,7 @@ export const okx: Exchange = Object.freeze<Exchange>({
   sequence: { ruleOf, range, rangeIn },
   history: okxHistory,
   book: okxOrderBook,
+  market: okxMarket,
 });
+
+export type { OkxTrade, OkxTradesPush } from './normalise.js';
