@@ -1,4 +1,7 @@
-/** What the benchmarks share: the median and percentiles they report, and a forked child's next message. */
+/**
+ * What the benchmarks share: the simulator in a child process, alternating rounds and what they
+ * measure, medians and percentiles, a floor's split of streams over sockets, a forked child's next message.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
