@@ -4,69 +4,36 @@
  *
  * Floor: a raw `ws` client on `/stream` that JSON.parses each frame and calls the handlers itself,
  * measured in the same run. Cases: 1 stream × 1 subscriber, 1 × 100, 1,000 × 1 (throughput, CPU per
- * million deliveries, ratio to the floor); heap per subscribed stream; cold start of 1,000 fresh
- * streams against a raw combined-stream client. Recovery after a drop: bench/recovery.bench.ts.
+ * million deliveries, ratio to the floor); heap per subscribed stream and cold start of 1,000 and 5,000
+ * fresh streams, each side by side with a plain combined-stream client holding the same streams on as
+ * many sockets. Every case: alternating rounds after an uncounted one a side, median and min–max. Recovery after a drop: bench/recovery.bench.ts.
  * Bounded in time; exits by itself.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { binance } from '../src/exchange/binance/index.js';
 import { WSManager } from '../src/manager/index.js';
-import { median } from './support.js';
+import {
+  alternatingRounds,
+  formatThroughput,
+  type Measure,
+  measureDeliveries,
+  median,
+  StreamCallbacks,
+  simulatorIdle,
+  socketGroups,
+  spreadOf,
+  startSimulatorProcess,
+  stopSimulatorProcess,
+  waitUntil,
+} from './support.js';
 
 const PHASE_MS = 1500;
 const WARMUP_MS = 500;
 const ROUNDS = 3;
-const simulatorEntry = fileURLToPath(new URL('../src/simulator/index.ts', import.meta.url));
-
-interface SimProcess {
-  url: string;
-  httpUrl: string;
-  child: ChildProcess;
-}
-
-async function startSim(options: object): Promise<SimProcess> {
-  const script = `
-    import { startSimulator } from ${JSON.stringify(simulatorEntry)};
-    const sim = await startSimulator(${JSON.stringify(options)});
-    console.log(JSON.stringify({ url: sim.url, httpUrl: sim.httpUrl }));
-    process.stdin.on('end', () => sim.close().then(() => process.exit(0)));
-    process.stdin.resume();
-  `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const i = buf.indexOf('\n');
-      if (i >= 0) resolve(buf.slice(0, i));
-    });
-    child.on('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-  });
-  const { url, httpUrl } = JSON.parse(line) as { url: string; httpUrl: string };
-  return { url, httpUrl, child };
-}
-
-async function stopSim(sim: SimProcess): Promise<void> {
-  const exited = new Promise((r) => sim.child.once('exit', r));
-  sim.child.stdin!.end();
-  const timer = setTimeout(() => sim.child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await sleep(2);
-  }
-  return true;
-}
+/** Streams held by each side in the heap case. */
+const HEAP_STREAMS = 2000;
+/** Fresh streams of the cold-start cases. */
+const COLD_STREAMS = [1000, 5000] as const;
 
 function streamNames(count: number, prefix: string): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${i}usdt@trade`);
@@ -102,82 +69,72 @@ class RawClient {
   }
 }
 
-interface Measure {
-  deliveries: number;
-  seconds: number;
-  cpuSeconds: number;
-}
-
-async function measure(counter: () => number): Promise<Measure> {
-  await sleep(WARMUP_MS);
-  const d0 = counter();
-  const c0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  await sleep(PHASE_MS);
-  const c1 = process.cpuUsage(c0);
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { deliveries: counter() - d0, seconds, cpuSeconds: (c1.user + c1.system) / 1e6 };
-}
-
-/** Median msgs/s of the rounds with their min–max, and the median CPU seconds per million deliveries. */
-function fmt(rounds: readonly Measure[]): string {
-  const rates = rounds.map((m) => m.deliveries / m.seconds);
-  const cpuPerM = median(
-    rounds.map((m) => (m.deliveries > 0 ? (m.cpuSeconds / m.deliveries) * 1e6 : Number.NaN)),
-  );
-  const spread = `(${Math.round(Math.min(...rates)).toLocaleString('en-US')}–${Math.round(Math.max(...rates)).toLocaleString('en-US')})`;
-  return `${Math.round(median(rates)).toLocaleString('en-US').padStart(11)} msgs/s ${spread.padEnd(23)} ${cpuPerM.toFixed(2).padStart(6)} CPU s/M`;
-}
-
 /**
- * Waits until the simulator holds no connection: at rate 'max' it keeps producing for a side's streams
- * until that side's socket is gone, which would slow the next side's round.
+ * The floor of the heap and cold-start cases: a plain combined-stream client, as lean as a few lines
+ * make it — one Map from stream to its callback, one SUBSCRIBE per socket, as many sockets as the
+ * manager opens for the same streams (Binance: 1,024 streams each).
  */
-async function simulatorIdle(sim: SimProcess): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const stats = (await (await fetch(`${sim.httpUrl}/stats`)).json()) as { openConnections: number };
-    if (stats.openConnections === 0) return;
-    await sleep(50);
+class CombinedFloor {
+  readonly sockets: WebSocket[];
+  private readonly callbacks = new Map<string, (data: unknown) => void>();
+  constructor(
+    url: string,
+    groups: readonly string[][],
+    callbackOf: (stream: string, i: number) => (data: unknown) => void,
+  ) {
+    let i = 0;
+    for (const group of groups) for (const s of group) this.callbacks.set(s, callbackOf(s, i++));
+    this.sockets = groups.map((streams, n) => {
+      const ws = new WebSocket(`${url}/stream`, { perMessageDeflate: false });
+      ws.on('open', () => ws.send(JSON.stringify({ method: 'SUBSCRIBE', params: streams, id: n + 1 })));
+      ws.on('message', (raw: Buffer) => {
+        const msg = JSON.parse(raw.toString()) as { stream?: string; data?: unknown };
+        if (msg.stream !== undefined) this.callbacks.get(msg.stream)?.(msg.data);
+      });
+      ws.on('error', () => {});
+      return ws;
+    });
+  }
+  close(): Promise<void> {
+    return Promise.all(
+      this.sockets.map(
+        (ws) =>
+          new Promise<void>((r) => {
+            if (ws.readyState === WebSocket.CLOSED) return r();
+            ws.once('close', () => r());
+            ws.close();
+          }),
+      ),
+    ).then(() => undefined);
   }
 }
 
+const measure = (counter: () => number): Promise<Measure> => measureDeliveries(counter, WARMUP_MS, PHASE_MS);
+
 async function throughputCase(label: string, streamCount: number, subscribers: number): Promise<void> {
-  const sim = await startSim({ rate: 'max', seed: 7 });
+  const sim = await startSimulatorProcess({ rate: 'max', seed: 7 });
   const streams = streamNames(streamCount, 'bench');
-  const floor: Measure[] = [];
-  const managed: Measure[] = [];
-  const floorRound = async () => {
+  const floorRound = async (): Promise<Measure> => {
     let floorDeliveries = 0;
     const raw = new RawClient(sim.url, streams, subscribers, () => floorDeliveries++);
-    floor.push(await measure(() => floorDeliveries));
+    const m = await measure(() => floorDeliveries);
     await raw.close();
     await simulatorIdle(sim);
+    return m;
   };
-  const managedRound = async () => {
+  const managedRound = async (): Promise<Measure> => {
     let deliveries = 0;
     const manager = new WSManager({ url: sim.url });
     for (const s of streams) for (let i = 0; i < subscribers; i++) manager.subscribe(s, () => deliveries++);
-    managed.push(await measure(() => deliveries));
+    const m = await measure(() => deliveries);
     await manager.destroy();
     await simulatorIdle(sim);
+    return m;
   };
-  // One round of each side first, not counted: the simulator's generators and both clients' code paths
-  // are still being compiled then (it showed as one round far below the others).
-  await floorRound();
-  await managedRound();
-  floor.length = 0;
-  managed.length = 0;
-  // Rounds alternate which side goes first, so drift in the shared machine's load hits both alike.
-  for (let round = 0; round < ROUNDS; round++) {
-    if (round % 2 === 0) {
-      await floorRound();
-      await managedRound();
-    } else {
-      await managedRound();
-      await floorRound();
-    }
-  }
-  await stopSim(sim);
+  // An uncounted round of each side first (the uncounted one showed far below the others: code still
+  // being compiled), then alternating rounds so drift in the shared machine's load hits both alike.
+  const { floor, measured: managed } = await alternatingRounds(ROUNDS, floorRound, managedRound);
+  await stopSimulatorProcess(sim);
 
   const rate = (m: Measure) => m.deliveries / m.seconds;
   const cpu = (m: Measure) => m.cpuSeconds / m.deliveries;
@@ -185,75 +142,132 @@ async function throughputCase(label: string, streamCount: number, subscribers: n
   const ratio = median(managed.map(rate)) / median(floor.map(rate));
   const cpuRatio = median(managed.map(cpu)) / median(floor.map(cpu));
   console.log(`${label} (median of ${ROUNDS} rounds)`);
-  console.log(`  floor (raw ws + JSON.parse)  ${fmt(floor)}`);
-  console.log(`  WSManager                    ${fmt(managed)}`);
+  console.log(`  floor (raw ws + JSON.parse)  ${formatThroughput(floor)}`);
+  console.log(`  WSManager                    ${formatThroughput(managed)}`);
   console.log(
     `  ratio to floor: throughput ${ratio.toFixed(2)}x (per round ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}; target >= 0.90), CPU per delivery ${cpuRatio.toFixed(2)}x`,
   );
 }
 
+/** Per-round figures of both sides and the ratio of their medians, each round's ratio, against a target. */
+function sideBySide(
+  unit: string,
+  digits: number,
+  floor: readonly number[],
+  managed: readonly number[],
+  target: number,
+): string[] {
+  const ratios = managed.map((m, i) => m / floor[i]!);
+  const ratio = median(managed) / median(floor);
+  return [
+    `  floor (plain combined-stream client)  ${spreadOf(floor, digits)} ${unit}`,
+    `  WSManager                             ${spreadOf(managed, digits)} ${unit}`,
+    `  ratio to floor: ${ratio.toFixed(2)}x (per round ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}; target <= ${target})`,
+  ];
+}
+
+/** Waits until the manager's sockets are open and carry every stream, then heap per stream is read. */
 async function heapCase(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) {
     console.log('heap per subscribed stream: skipped (run with --expose-gc, as bench/run.ts does)');
     return;
   }
-  const sim = await startSim({ rate: 1, seed: 7 });
-  const streams = streamNames(2000, 'heap');
-  const manager = new WSManager({ url: sim.url });
-  // Warm one connection so module-level and socket costs are not charged to the streams.
-  const warm = manager.subscribe('btcusdt@trade', () => {});
-  await sleep(300);
-  gc();
-  gc();
-  const before = process.memoryUsage().heapUsed;
-  let seen = 0;
-  for (const s of streams) manager.subscribe(s, () => seen++);
-  await waitFor(() => manager.getMetrics().activeConnections === 3, 10_000);
-  await sleep(1500);
-  gc();
-  gc();
-  const perStream = (process.memoryUsage().heapUsed - before) / streams.length;
-  warm();
+  const sim = await startSimulatorProcess({ rate: 1, seed: 7, rest: { historySize: 0 } });
+  const streams = streamNames(HEAP_STREAMS, 'heap');
+  const groups = socketGroups(binance.limits, streams);
+  const problems: string[] = [];
+  /** Heap used after two collections, in bytes. */
+  const settledHeap = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  // Each side: the heap before, the client holding every stream once each has delivered (the same
+  // callbacks on both sides), the heap after; sockets and callbacks are charged to the streams alike.
+  const floorRound = async (): Promise<number> => {
+    const before = settledHeap();
+    const calls = new StreamCallbacks(streams.length);
+    const floor = new CombinedFloor(sim.url, groups, (_s, i) => calls.for(i));
+    if (!(await waitUntil(() => calls.allLive, 20_000)))
+      problems.push(`floor: ${calls.live} of ${streams.length} streams delivered`);
+    const perStream = (settledHeap() - before) / streams.length;
+    await floor.close();
+    await simulatorIdle(sim);
+    return perStream;
+  };
+  const managedRound = async (): Promise<number> => {
+    const before = settledHeap();
+    const calls = new StreamCallbacks(streams.length);
+    const manager = new WSManager({ url: sim.url });
+    for (let i = 0; i < streams.length; i++) manager.subscribe(streams[i]!, calls.for(i));
+    if (!(await waitUntil(() => calls.allLive, 20_000)))
+      problems.push(`WSManager: ${calls.live} of ${streams.length} streams delivered`);
+    const sockets = manager.getMetrics().activeConnections;
+    if (sockets !== groups.length)
+      problems.push(`WSManager held ${sockets} sockets, the floor ${groups.length}`);
+    const perStream = (settledHeap() - before) / streams.length;
+    await manager.destroy();
+    await simulatorIdle(sim);
+    return perStream;
+  };
+  const { floor, measured } = await alternatingRounds(ROUNDS, floorRound, managedRound);
+  await stopSimulatorProcess(sim);
   console.log(
-    `heap per subscribed stream (2,000 streams, 1 subscriber each, 3 upstream sockets): ${(perStream / 1024).toFixed(2)} KB (target <= 2 KB)`,
+    `heap per subscribed stream (${HEAP_STREAMS.toLocaleString('en-US')} streams, 1 subscriber each, ${groups.length} sockets a side; median (min–max) of ${ROUNDS} rounds)`,
   );
-  await manager.destroy();
-  await stopSim(sim);
+  const kib = (v: number) => v / 1024;
+  for (const line of sideBySide('KiB', 2, floor.map(kib), measured.map(kib), 1.5)) console.log(line);
+  for (const p of new Set(problems)) console.log(`  !! ${p}`);
 }
 
-async function coldStartCase(): Promise<void> {
-  const sim = await startSim({ rate: 5, seed: 7 });
-  const rawStreams = streamNames(1000, 'coldraw');
-  const rawSeen = new Set<string>();
-  const t0 = performance.now();
-  const raw = new RawClient(sim.url, [], 0, () => {});
-  raw.ws.on('open', () => raw.ws.send(JSON.stringify({ method: 'SUBSCRIBE', params: rawStreams, id: 2 })));
-  raw.ws.on('message', (b: Buffer) => {
-    const s = (JSON.parse(b.toString()) as { stream?: string }).stream;
-    if (s !== undefined) rawSeen.add(s);
-  });
-  await waitFor(() => rawSeen.size === rawStreams.length, 20_000);
-  const rawMs = performance.now() - t0;
-  await raw.close();
-
-  const streams = streamNames(1000, 'coldmgr');
-  const seen = new Set<string>();
-  const t1 = performance.now();
-  const manager = new WSManager({ url: sim.url });
-  for (const s of streams) manager.subscribe(s, () => seen.add(s));
-  const ok = await waitFor(() => seen.size === streams.length, 20_000);
-  const mgrMs = performance.now() - t1;
+/** Time until each of `count` streams the simulator has never served has delivered once, per side. */
+async function coldStartCase(count: number): Promise<void> {
+  // No REST history: the simulator would first make 1,000 past trades for every new stream, and that,
+  // not either client, would be what the case timed.
+  const sim = await startSimulatorProcess({ rate: 5, seed: 7, rest: { historySize: 0 } });
+  const problems: string[] = [];
+  // Every round names streams of its own, so none is warm in the simulator or either client.
+  let round = 0;
+  const fresh = (side: string) => streamNames(count, `c${round++}${side}`);
+  const floorRound = async (): Promise<number> => {
+    const streams = fresh('f');
+    const calls = new StreamCallbacks(count);
+    const t0 = performance.now();
+    const floor = new CombinedFloor(sim.url, socketGroups(binance.limits, streams), (_s, i) => calls.for(i));
+    if (!(await waitUntil(() => calls.allLive, 30_000)))
+      problems.push(`floor: ${calls.live} of ${count} streams delivered within 30 s`);
+    const ms = performance.now() - t0;
+    await floor.close();
+    await simulatorIdle(sim);
+    return ms;
+  };
+  const managedRound = async (): Promise<number> => {
+    const streams = fresh('m');
+    const calls = new StreamCallbacks(count);
+    const t0 = performance.now();
+    const manager = new WSManager({ url: sim.url });
+    for (let i = 0; i < streams.length; i++) manager.subscribe(streams[i]!, calls.for(i));
+    if (!(await waitUntil(() => calls.allLive, 30_000)))
+      problems.push(`WSManager: ${calls.live} of ${count} streams delivered within 30 s`);
+    const ms = performance.now() - t0;
+    await manager.destroy();
+    await simulatorIdle(sim);
+    return ms;
+  };
+  const { floor, measured } = await alternatingRounds(ROUNDS, floorRound, managedRound);
+  await stopSimulatorProcess(sim);
+  const sockets = socketGroups(binance.limits, streamNames(count, 'c')).length;
   console.log(
-    `cold start (1,000 fresh streams each delivering once): raw combined-stream client ${Math.round(rawMs)} ms, ` +
-      `WSManager ${ok ? `${Math.round(mgrMs)} ms` : 'not within 20 s'} → ${(mgrMs / rawMs).toFixed(2)}x (target <= 2x)`,
+    `cold start: time until ${count.toLocaleString('en-US')} fresh streams have each delivered once (${sockets} socket(s) a side, 5 events/s per stream; median (min–max) of ${ROUNDS} rounds)`,
   );
-  await manager.destroy();
-  await stopSim(sim);
+  for (const line of sideBySide('ms', 0, floor, measured, 1.5)) console.log(line);
+  for (const p of new Set(problems)) console.log(`  !! ${p}`);
 }
 
+const began = performance.now();
 console.log(
-  `manager.bench: node ${process.version}; throughput: ${ROUNDS} alternating rounds of ${PHASE_MS} ms per side after ${WARMUP_MS} ms warm-up; simulator in a child process`,
+  `manager.bench: node ${process.version}; ${ROUNDS} alternating rounds per case after one uncounted round a side; throughput: ${PHASE_MS} ms per side after ${WARMUP_MS} ms warm-up; simulator in a child process`,
 );
 // MANAGER_BENCH_CASES=heap,cold (any of throughput, heap, cold) runs only those cases.
 const only = process.env['MANAGER_BENCH_CASES']?.split(',');
@@ -264,4 +278,5 @@ if (runs('throughput')) {
   await throughputCase('1,000 streams x 1 subscriber', 1000, 1);
 }
 if (runs('heap')) await heapCase();
-if (runs('cold')) await coldStartCase();
+if (runs('cold')) for (const count of COLD_STREAMS) await coldStartCase(count);
+console.log(`(manager.bench ran ${Math.round((performance.now() - began) / 1000)} s)`);
