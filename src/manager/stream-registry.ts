@@ -90,6 +90,8 @@ export class StreamRegistry {
   private readonly lastSeen = new Map<StreamEntry, unknown>();
   private readonly kinds = new Map<string, KindRules>();
   private subscriberCount = 0;
+  /** The last `busiest` ranking; dropped by every change of the streams or their subscribers. */
+  private ranking: { limit: number; top: StreamEntry[] } | undefined;
   private idleCount = 0;
   private readonly refillContext: RefillContext;
   /** Lines that can repeat per event or per stream: one line per interval each (see LogDigest). */
@@ -521,10 +523,20 @@ export class StreamRegistry {
     return [...this.entries.values()].map((e) => this.info(e, now));
   }
 
-  /** The first `limit` streams in `busiest` order, ranked from the entries without listing them all. */
+  /**
+   * The first `limit` streams in `busiest` order. The ranking depends only on the streams and their
+   * subscriber counts, so it is kept until one of them changes: a metrics scrape of a steady manager
+   * then ranks nothing, and the rows are built fresh from the kept entries.
+   */
   busiest(limit: number): StreamInfo[] {
+    let ranking = this.ranking;
+    if (ranking === undefined || ranking.limit !== limit) {
+      const top = busiest(this.entries.values(), limit, entrySubscribers, entryName);
+      ranking = { limit, top };
+      this.ranking = ranking;
+    }
     const now = this.now();
-    return busiest(this.entries.values(), limit, entrySubscribers, entryName).map((e) => this.info(e, now));
+    return ranking.top.map((e) => this.info(e, now));
   }
 
   /**
@@ -565,7 +577,9 @@ export class StreamRegistry {
       log.flush();
   }
 
+  /** Called by every change of the streams or their subscribers. */
   private updateGauges(): void {
+    this.ranking = undefined;
     this.metrics.streams(this.entries.size, this.idleCount, this.subscriberCount);
   }
 }
