@@ -52,19 +52,27 @@ while (carried() < STREAMS && Date.now() < deadline) await new Promise((r) => se
 const held = manager.getMetrics();
 const upstream = carried();
 
-async function timedFetch(path: string): Promise<{ ms: number; bytes: number }> {
+/**
+ * One request: its wall time, and the CPU time this process spent meanwhile (client and gateway, plus
+ * the upstream events handled in that window), which a crowded machine stretches far less than wall time.
+ */
+async function timedFetch(path: string): Promise<{ ms: number; cpuMs: number; bytes: number }> {
+  const cpu = process.cpuUsage();
   const t = performance.now();
   const res = await fetch(`${gateway.url}${path}`);
   const body = await res.text();
   const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
   if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
-  return { ms, bytes: body.length };
+  return { ms, cpuMs: (used.user + used.system) / 1000, bytes: body.length };
 }
 
 interface RoundFigures {
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
+  /** Median CPU ms per request. */
+  readonly cpu: number;
 }
 const loadBefore = loadavg()[0]!;
 const rounds = new Map<Side, RoundFigures[]>(SIDES.map(([name]) => [name, []]));
@@ -72,17 +80,24 @@ const bytes = new Map<Side, number>();
 for (let k = 0; k < WARMUP * SIDES.length; k++) await timedFetch(SIDES[k % SIDES.length]![1]);
 for (let round = 0; round < ROUNDS; round++) {
   const times = new Map<Side, number[]>(SIDES.map(([name]) => [name, []]));
+  const cpuTimes = new Map<Side, number[]>(SIDES.map(([name]) => [name, []]));
   for (let i = 0; i < REQUESTS; i++) {
     for (let k = 0; k < SIDES.length; k++) {
       const [name, path] = SIDES[(i + k) % SIDES.length]!;
-      const { ms, bytes: size } = await timedFetch(path);
+      const { ms, cpuMs, bytes: size } = await timedFetch(path);
       times.get(name)!.push(ms);
+      cpuTimes.get(name)!.push(cpuMs);
       bytes.set(name, size);
     }
   }
   for (const [name, runs] of times) {
     runs.sort((a, b) => a - b);
-    rounds.get(name)!.push({ p50: percentile(runs, 50), p99: percentile(runs, 99), max: runs.at(-1)! });
+    rounds.get(name)!.push({
+      p50: percentile(runs, 50),
+      p99: percentile(runs, 99),
+      max: runs.at(-1)!,
+      cpu: median(cpuTimes.get(name)!),
+    });
   }
 }
 
@@ -118,11 +133,17 @@ const spread = (values: number[]): string => {
   const sorted = [...values].sort((a, b) => a - b);
   return `${f(median(sorted))} (${f(sorted[0]!)}–${f(sorted.at(-1)!)})`;
 };
+const spread2 = (values: number[]): string => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const g = (ms: number) => ms.toFixed(2);
+  return `${g(median(sorted))} (${g(sorted[0]!)}–${g(sorted.at(-1)!)})`;
+};
 const line = (name: Side): string => {
   const r = rounds.get(name)!;
   return (
     `  ${`${name}:`.padEnd(12)} p50 ${spread(r.map((x) => x.p50)).padEnd(16)} p99 ` +
-    `${spread(r.map((x) => x.p99)).padEnd(17)} max ${spread(r.map((x) => x.max)).padEnd(18)} ${bytes.get(name)} bytes`
+    `${spread(r.map((x) => x.p99)).padEnd(17)} max ${spread(r.map((x) => x.max)).padEnd(18)} ` +
+    `CPU ${spread2(r.map((x) => x.cpu)).padEnd(18)} ${bytes.get(name)} bytes`
   );
 };
 const over = (name: Side): string => {
@@ -133,7 +154,7 @@ process.stdout.write(
   [
     `metrics render with ${held.activeStreams} active streams (${upstream} subscribed upstream on ` +
       `${held.activeConnections} connections, ${held.subscribers} subscribers), ${ROUNDS} rounds of ` +
-      `${REQUESTS} requests each after ${WARMUP} warm-up, taking turns; ms, median (min–max) over rounds:`,
+      `${REQUESTS} requests each after ${WARMUP} warm-up, taking turns; ms, median (min–max) over rounds; CPU: this process's CPU ms per request (median):`,
     ...SIDES.map(([name]) => line(name)),
     '  (static: GET /healthz, the floor of server, router and client in the same run)',
     `  machine load (1-min average, ${cpus().length} cores) ${loadBefore.toFixed(1)} before the rounds, ` +
