@@ -194,6 +194,11 @@ export interface StreamSource {
   listStreams(): StreamInfo[];
   /** Upstream connections now, read-only, for the status page. */
   connections(): ConnectionInfo[];
+  /**
+   * The first `limit` streams in `busiest` order (core/busiest-streams.ts), for the status page: a
+   * source with thousands of streams ranks them without listing each. Absent: ranked from `listStreams`.
+   */
+  busiestStreams?(limit: number): StreamInfo[];
   /** Releases streams idle for at least `idleMs` (default 0: every idle stream) now; returns how many. */
   forceCleanupIdleStreams(idleMs?: number): number;
   getMetrics(): MetricsSnapshot;

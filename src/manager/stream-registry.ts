@@ -4,6 +4,7 @@
  * stream is taken from while a rotation runs two sockets side by side.
  */
 
+import { busiest } from '../core/busiest-streams.js';
 import type { StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { LogDigest } from '../core/log-digest.js';
@@ -41,6 +42,9 @@ interface KindRules {
  * One stream: the list of its subscriptions (the entry is that list, so a stream costs one object less:
  * a manager holds thousands) and its state.
  */
+const entrySubscribers = (e: StreamEntry): number => e.size;
+const entryName = (e: StreamEntry): string => e.name;
+
 class StreamEntry extends SubscriberList<Subscription> {
   /** The socket this stream's events are taken from. */
   source: ConnectionSocket | undefined = undefined;
@@ -86,6 +90,8 @@ export class StreamRegistry {
   private readonly lastSeen = new Map<StreamEntry, unknown>();
   private readonly kinds = new Map<string, KindRules>();
   private subscriberCount = 0;
+  /** The last `busiest` ranking; dropped by every change of the streams or their subscribers. */
+  private ranking: { limit: number; top: StreamEntry[] } | undefined;
   private idleCount = 0;
   private readonly refillContext: RefillContext;
   /** Lines that can repeat per event or per stream: one line per interval each (see LogDigest). */
@@ -514,14 +520,50 @@ export class StreamRegistry {
 
   list(): StreamInfo[] {
     const now = this.now();
-    return [...this.entries.values()].map((e) => ({
+    return [...this.entries.values()].map((e) => this.info(e, now));
+  }
+
+  /**
+   * The first `limit` streams in `busiest` order. The ranking depends only on the streams and their
+   * subscriber counts, so it is kept until one of them changes: a metrics scrape of a steady manager
+   * then ranks nothing, and the rows are built fresh from the kept entries.
+   */
+  busiest(limit: number): StreamInfo[] {
+    let ranking = this.ranking;
+    if (ranking === undefined || ranking.limit !== limit) {
+      const top = busiest(this.entries.values(), limit, entrySubscribers, entryName);
+      ranking = { limit, top };
+      this.ranking = ranking;
+    }
+    const now = this.now();
+    return ranking.top.map((e) => this.info(e, now));
+  }
+
+  /**
+   * Epoch ms of the newest event per upstream connection id, taken from the socket each stream's events
+   * last came from: one pass over the entries with no lookup per stream, for the status page's rows.
+   */
+  lastMessageByConnection(): Map<string, number> {
+    const last = new Map<string, number>();
+    for (const e of this.entries.values()) {
+      const at = e.lastMessageAt;
+      const connection = e.source?.connection;
+      if (at === undefined || connection === undefined) continue;
+      const seen = last.get(connection);
+      if (seen === undefined || at > seen) last.set(connection, at);
+    }
+    return last;
+  }
+
+  private info(e: StreamEntry, now: number): StreamInfo {
+    return {
       stream: e.name,
       subscribers: e.size,
       connection: this.hooks.connectionOf(e.name),
       lastMessageAt: e.lastMessageAt,
       idleMs: e.idleSince === undefined ? undefined : now - e.idleSince,
       messages: e.messages,
-    }));
+    };
   }
 
   /** Releases every stream (manager destroyed): subscribers get `error`, cleanups counted as 'destroyed'. */
@@ -535,7 +577,9 @@ export class StreamRegistry {
       log.flush();
   }
 
+  /** Called by every change of the streams or their subscribers. */
   private updateGauges(): void {
+    this.ranking = undefined;
     this.metrics.streams(this.entries.size, this.idleCount, this.subscriberCount);
   }
 }

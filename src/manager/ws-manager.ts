@@ -248,7 +248,12 @@ export class WSManager implements StreamSource {
 
   /** The upstream connections now, one row each (read-only). */
   connections(): ConnectionInfo[] {
-    return connectionRows(this.pool.all(), this.streams.list());
+    return connectionRows(this.pool.all(), this.streams.lastMessageByConnection());
+  }
+
+  /** The first `limit` streams, most subscribers first (see `StreamSource.busiestStreams`). */
+  busiestStreams(limit: number): StreamInfo[] {
+    return this.streams.busiest(limit);
   }
 
   /** Releases streams idle (no subscriber) for at least `idleMs` now; returns how many. */

@@ -3,6 +3,7 @@
  * uptime, message rates, one row per upstream connection and the busiest streams. Kept additive: every
  * field the document carried before keeps its name and meaning.
  */
+import { busiest } from '../../core/busiest-streams.js';
 import type { ConnectionInfo, StreamInfo, StreamSource, UpstreamState } from '../../core/stream-source.js';
 
 /** Rows listed per document; Legacy has one socket per subscription, so the rest are only counted. */
@@ -58,7 +59,7 @@ export function statusFields(
       .slice(0, MAX_CONNECTION_ROWS)
       .map((c) => row(c, now)),
     connectionsNotShown: Math.max(0, all.length - MAX_CONNECTION_ROWS),
-    topStreams: topStreams(source.listStreams(), now),
+    topStreams: topStreams(source, now),
   };
 }
 
@@ -85,19 +86,13 @@ function row(c: ConnectionInfo, now: number): ConnectionRow {
 }
 
 /**
- * The first TOP_STREAMS of the streams in `byRank` order, as a stable sort would give them, in one pass:
- * with thousands of streams, sorting them all on every document cost more than the rest of it.
+ * The first TOP_STREAMS streams in `busiest` order: from the source's own ranking when it has one (it
+ * need not list every stream for it), else from its listing.
  */
-function topStreams(streams: readonly StreamInfo[], now: number): TopStream[] {
-  const top: StreamInfo[] = [];
-  for (const s of streams) {
-    // Not ahead of the last one kept: a stable sort would place it after.
-    if (top.length === TOP_STREAMS && byRank(s, top[TOP_STREAMS - 1]!) >= 0) continue;
-    let at = top.length;
-    while (at > 0 && byRank(s, top[at - 1]!) < 0) at--;
-    top.splice(at, 0, s);
-    if (top.length > TOP_STREAMS) top.pop();
-  }
+function topStreams(source: StreamSource, now: number): TopStream[] {
+  const top =
+    source.busiestStreams?.(TOP_STREAMS) ??
+    busiest(source.listStreams(), TOP_STREAMS, streamSubscribers, streamName);
   return top.map((s) => ({
     stream: s.stream,
     subscribers: s.subscribers,
@@ -105,10 +100,8 @@ function topStreams(streams: readonly StreamInfo[], now: number): TopStream[] {
   }));
 }
 
-/** Most subscribers first, then by name. */
-function byRank(a: StreamInfo, b: StreamInfo): number {
-  return b.subscribers - a.subscribers || a.stream.localeCompare(b.stream);
-}
+const streamSubscribers = (s: StreamInfo): number => s.subscribers;
+const streamName = (s: StreamInfo): string => s.stream;
 
 function age(at: number | undefined, now: number): number | null {
   return at === undefined ? null : Math.max(0, now - at);
