@@ -284,12 +284,16 @@ async function compare(rate: number, clients: number, count: number) {
   return rounds;
 }
 
-async function latency(): Promise<string[]> {
-  const lines: string[] = [];
+/** Prints a finished part at once: a run cut short by the hard stop still shows what it measured. */
+function print(lines: readonly string[]): void {
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+async function latency(): Promise<void> {
   for (const rate of RATES) {
-    lines.push(...report(await compare(rate, CLIENTS, ROUNDS), CLIENTS, rate, 'added latency'), '');
+    print(report(await compare(rate, CLIENTS, ROUNDS), CLIENTS, rate, 'added latency'));
   }
-  lines.push(
+  print([
     'Latency: client receipt minus the event time E (both millisecond clocks, same client process code for both paths), one event in ten; each side on fresh processes of its own.',
     '',
     ...report(
@@ -298,8 +302,7 @@ async function latency(): Promise<string[]> {
       RATES[0],
       'cost of the extra hops alone (fan-out negligible)',
     ),
-  );
-  return lines;
+  ]);
 }
 
 /** The roles shown in the CPU column; 'other' (the TypeScript loader's esbuild service) is in the total. */
@@ -380,12 +383,11 @@ if (probe === undefined) {
   process.stdout.write('skipped: nats-server is not on PATH (Debian/Ubuntu: apt-get install nats-server)\n');
 } else {
   await probe.close();
-  const lines = await latency();
+  await latency();
   const nats = await startNats();
   try {
-    lines.push('', ...(await publishCapacity(nats!.url)));
+    print(await publishCapacity(nats!.url));
   } finally {
     await nats?.close();
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
 }
