@@ -375,6 +375,15 @@ async function publishCapacity(natsUrl: string): Promise<string[]> {
 
 const hardStop = setTimeout(() => {
   process.stderr.write('cluster bench exceeded 600 s\n');
+  // The side being measured is cut short: its children (nats-server, ingest node, simulator, clients)
+  // would outlive this process otherwise.
+  for (const pid of descendantsOf(process.pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Exited meanwhile.
+    }
+  }
   process.exit(1);
 }, 600_000);
 hardStop.unref();
