@@ -7,14 +7,17 @@
  *    and the ingest node, as children; the gateway in this process), and the same client process code
  *    (bench/gateway-clients.ts). Sides alternate which goes first. Latency is client receipt minus the
  *    event time E (millisecond clock). Then the same with 10 clients, where fan-out is negligible, for
- *    the cost of the extra hops alone.
+ *    the cost of the extra hops alone. Each row also shows the CPU each process used in the window
+ *    (ms per second; two cores give 2,000) and the machine's load average: the clustered side's two
+ *    extra processes wake for every event on the same cores as the gateway and the clients, and other
+ *    users of the machine move p99 more than either path does.
  * 2. Publish capacity: the most events per second one ingest node publishes, fed by a simulator at
  *    rate 'max' on one stream, counted from its ws_manager_cluster_published_total over a window.
  */
-import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kvm } from '@nats-io/kv';
@@ -79,13 +82,89 @@ async function startNats(): Promise<{ url: string; close(): Promise<void> } | un
   };
 }
 
+/** The processes of a side, told apart by their command line; the gateway is this process. */
+type Role = 'gateway' | 'clients' | 'simulator' | 'ingest' | 'nats-server' | 'other';
+const ROLES: readonly Role[] = ['gateway', 'clients', 'simulator', 'ingest', 'nats-server', 'other'];
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+function roleOf(commandLine: string): Role {
+  if (commandLine.includes('nats-server')) return 'nats-server';
+  if (commandLine.includes('gateway-clients')) return 'clients';
+  if (commandLine.includes('startSimulator')) return 'simulator';
+  if (commandLine.includes(' ingest')) return 'ingest';
+  return 'other';
+}
+
+/** Descendants of `pid` (Linux /proc), depth first. */
+function descendantsOf(pid: number): number[] {
+  const found: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return found;
+  }
+  for (const task of tasks) {
+    let children: string;
+    try {
+      children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of children.split(' ').filter(Boolean).map(Number)) {
+      found.push(child, ...descendantsOf(child));
+    }
+  }
+  return found;
+}
+
+/**
+ * CPU milliseconds used so far by this process (the gateway) and by each of its descendants, summed
+ * per role: how much of the machine's two cores each side's processes take.
+ */
+const roles = new Map<number, Role>();
+
+function cpuByRole(): Record<Role, number> {
+  const usage = process.cpuUsage();
+  const total: Record<Role, number> = {
+    gateway: 0,
+    clients: 0,
+    simulator: 0,
+    ingest: 0,
+    'nats-server': 0,
+    other: 0,
+  };
+  total.gateway = (usage.user + usage.system) / 1000;
+  for (const pid of descendantsOf(process.pid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      let role = roles.get(pid);
+      // Remembered: a child that exited and is not reaped yet has its CPU times but no command line.
+      if (role === undefined) {
+        role = roleOf(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+        roles.set(pid, role);
+      }
+      // Fields after the command name in parentheses: utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total[role] += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return total;
+}
+
 interface Latency {
+  /** CPU ms per second of the window, by process role, and their sum. */
+  readonly cpu: Record<Role, number> & { readonly total: number };
   readonly msgsPerSecond: number;
   /** Mean of the millisecond samples: resolves differences below the clock's 1 ms step. */
   readonly mean: number;
   readonly p50: number;
   readonly p99: number;
   readonly closedEarly: number;
+  /** The machine's 1-minute load average at the end of the window (other users' processes included). */
+  readonly load: number;
 }
 
 async function measure(url: string, clients: number): Promise<Latency> {
@@ -99,15 +178,26 @@ async function measure(url: string, clients: number): Promise<Latency> {
     await ready;
     await new Promise((r) => setTimeout(r, WARMUP_MS));
     const done = nextMessage<ClientsResult>(child);
+    const cpuBefore = cpuByRole();
+    const windowStart = performance.now();
     child.send({ type: 'measure', windowMs: WINDOW_MS });
     const result = await done;
+    const cpuAfter = cpuByRole();
+    const windowSeconds = (performance.now() - windowStart) / 1000;
+    const cpu = { total: 0 } as Record<Role, number> & { total: number };
+    for (const role of ROLES) {
+      cpu[role] = (cpuAfter[role] - cpuBefore[role]) / windowSeconds;
+      cpu.total += cpu[role];
+    }
     const sorted = result.latencies.sort((a, b) => a - b);
     return {
+      cpu,
       msgsPerSecond: result.received / result.seconds,
       mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       closedEarly: result.closedEarly,
+      load: loadavg()[0]!,
     };
   } finally {
     child.kill();
@@ -194,12 +284,16 @@ async function compare(rate: number, clients: number, count: number) {
   return rounds;
 }
 
-async function latency(): Promise<string[]> {
-  const lines: string[] = [];
+/** Prints a finished part at once: a run cut short by the hard stop still shows what it measured. */
+function print(lines: readonly string[]): void {
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+async function latency(): Promise<void> {
   for (const rate of RATES) {
-    lines.push(...report(await compare(rate, CLIENTS, ROUNDS), CLIENTS, rate, 'added latency'), '');
+    print(report(await compare(rate, CLIENTS, ROUNDS), CLIENTS, rate, 'added latency'));
   }
-  lines.push(
+  print([
     'Latency: client receipt minus the event time E (both millisecond clocks, same client process code for both paths), one event in ten; each side on fresh processes of its own.',
     '',
     ...report(
@@ -208,8 +302,14 @@ async function latency(): Promise<string[]> {
       RATES[0],
       'cost of the extra hops alone (fan-out negligible)',
     ),
-  );
-  return lines;
+  ]);
+}
+
+/** The roles shown in the CPU column; 'other' (the TypeScript loader's esbuild service) is in the total. */
+const CPU_COLUMNS: readonly Role[] = ['gateway', 'clients', 'simulator', 'ingest', 'nats-server'];
+
+function cpuCells(r: Latency): string {
+  return `${CPU_COLUMNS.map((role) => r.cpu[role].toFixed(0)).join(' + ')} = ${r.cpu.total.toFixed(0)}`;
 }
 
 function report(
@@ -219,19 +319,19 @@ function report(
   title: string,
 ): string[] {
   const row = (side: string, r: Latency) =>
-    `${side.padEnd(16)} | ${r.msgsPerSecond.toFixed(0).padStart(16)} | ${r.mean.toFixed(2).padStart(7)} | ${String(r.p50).padStart(6)} | ${String(r.p99).padStart(6)}${r.closedEarly ? ` (${r.closedEarly} closed)` : ''}`;
+    `${side.padEnd(16)} | ${r.msgsPerSecond.toFixed(0).padStart(16)} | ${r.mean.toFixed(2).padStart(7)} | ${String(r.p50).padStart(6)} | ${String(r.p99).padStart(6)} | ${r.load.toFixed(1).padStart(4)} | ${cpuCells(r)}${r.closedEarly ? ` (${r.closedEarly} closed)` : ''}`;
   const all = (side: 'single' | 'clustered', key: 'mean' | 'p50' | 'p99') => rounds.map((r) => r[side][key]);
   const med = (side: 'single' | 'clustered', key: 'mean' | 'p50' | 'p99') => median(all(side, key));
   const spread = (side: 'single' | 'clustered', key: 'p50' | 'p99') =>
     `${Math.min(...all(side, key))}–${Math.max(...all(side, key))}`;
   const added = (key: 'mean' | 'p50' | 'p99') => med('clustered', key) - med('single', key);
   const summary = (side: 'single' | 'clustered') =>
-    `median p50 ${med(side, 'p50')} ms (min–max ${spread(side, 'p50')}), p99 ${med(side, 'p99')} ms (${spread(side, 'p99')}), mean ${med(side, 'mean').toFixed(2)} ms`;
+    `median p50 ${med(side, 'p50')} ms (min–max ${spread(side, 'p50')}), p99 ${med(side, 'p99')} ms (${spread(side, 'p99')}), mean ${med(side, 'mean').toFixed(2)} ms, CPU ${median(rounds.map((r) => r[side].cpu.total)).toFixed(0)} ms per s (two cores: 2,000 at most)`;
   return [
     `${title}: ${clients} clients on ${STREAM} at ${rate} events/s (${clients * rate} msgs/s), ${WINDOW_MS / 1000} s window after ${WARMUP_MS / 1000} s warm-up, ${rounds.length} rounds alternating which side goes first, fresh processes per side`,
     '',
-    'path             | delivered msgs/s | mean ms | p50 ms | p99 ms',
-    ':--------------- | ---------------: | ------: | -----: | -----:',
+    `path             | delivered msgs/s | mean ms | p50 ms | p99 ms | load | CPU ms/s: ${CPU_COLUMNS.join(' + ')} = total`,
+    ':--------------- | ---------------: | ------: | -----: | -----: | ---: | :--------------------------------',
     ...rounds.flatMap((r, i) => {
       const lines = [row(`single #${i + 1}`, r.single), row(`clustered #${i + 1}`, r.clustered)];
       return i % 2 === 0 ? lines : lines.reverse();
@@ -274,21 +374,29 @@ async function publishCapacity(natsUrl: string): Promise<string[]> {
 }
 
 const hardStop = setTimeout(() => {
-  process.stderr.write('cluster bench exceeded 420 s\n');
+  process.stderr.write('cluster bench exceeded 600 s\n');
+  // The side being measured is cut short: its children (nats-server, ingest node, simulator, clients)
+  // would outlive this process otherwise.
+  for (const pid of descendantsOf(process.pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Exited meanwhile.
+    }
+  }
   process.exit(1);
-}, 420_000);
+}, 600_000);
 hardStop.unref();
 const probe = await startNats();
 if (probe === undefined) {
   process.stdout.write('skipped: nats-server is not on PATH (Debian/Ubuntu: apt-get install nats-server)\n');
 } else {
   await probe.close();
-  const lines = await latency();
+  await latency();
   const nats = await startNats();
   try {
-    lines.push('', ...(await publishCapacity(nats!.url)));
+    print(await publishCapacity(nats!.url));
   } finally {
     await nats?.close();
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
 }
