@@ -86,6 +86,8 @@ describe('okx-api WebsocketClient through the gateway', () => {
     for (let i = 1; i < ids.length; i++) assert.equal(ids[i], ids[i - 1]! + 1);
     const book = client.of('books', 'BTC-USDT');
     assert.equal(book[0]!.action, 'snapshot');
+    // The first holder gets the venue's own snapshot only, not one from the gateway's kept book as well.
+    assert.equal(book.filter((b) => b.action === 'snapshot').length, 1);
     const seq = book.map((b) => b.data![0] as { seqId: number; prevSeqId: number });
     for (let i = 1; i < seq.length; i++) assert.equal(seq[i]!.prevSeqId, seq[i - 1]!.seqId);
 

@@ -67,6 +67,16 @@ export class DepthDiffGenerator implements EventGenerator {
       this.book.set(side, price, qty);
       out += `${out === '' ? '' : ','}["${formatFixed(price)}","${formatFixed(qty)}"]`;
     }
+    // A price drifting one way takes the levels it crosses and only lays new ones next to it, so a side
+    // would thin out to a few levels (or none), which no venue's book does: fresh levels refill it.
+    const levels = side === 'bid' ? this.book.bids : this.book.asks;
+    for (let i = 0; levels.size < INITIAL_LEVELS && i < 2 * INITIAL_LEVELS; i++) {
+      const price = m.level(side, i);
+      if (levels.has(price) || changes.has(price)) continue;
+      const qty = m.quantity();
+      this.book.set(side, price, qty);
+      out += `${out === '' ? '' : ','}["${formatFixed(price)}","${formatFixed(qty)}"]`;
+    }
     return out;
   }
 }
