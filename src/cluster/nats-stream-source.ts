@@ -38,7 +38,7 @@ import {
   outlives,
   type Pending,
 } from './stream-order.js';
-import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
+import { BINANCE_FEED, type FeedNames, HEADERS, HISTORY_STREAM } from './subjects.js';
 
 /** How far before the last delivered event a replay starts reading, for clock and transit slack. */
 const REPLAY_LOOKBACK_MS = 5000;
@@ -85,6 +85,8 @@ export interface NatsStreamSourceOptions {
   readonly leaseTtlMs: number;
   /** The venue the ingest nodes read: stream grammar and sequence ids. @default binance */
   readonly exchange?: Exchange;
+  /** The feed's names (subjects, demand keys) over NATS. @default Binance's */
+  readonly feed?: FeedNames;
   /** REST calls and order books through the ingest tier (gateway-source.ts). */
   readonly rest?: RestCapability;
   readonly books?: BookCapability;
@@ -103,6 +105,7 @@ export class NatsStreamSource implements StreamSource {
   private readonly sequenceRange: SequencePolicy['range'];
   private readonly entries = new Map<string, Entry>();
   private readonly demand: DemandDeclarer;
+  private readonly feed: FeedNames;
   private readonly js: JetStreamClient;
   private readonly openedAt = Date.now();
   private downSince: number | undefined;
@@ -115,7 +118,8 @@ export class NatsStreamSource implements StreamSource {
     this.rest = o.rest;
     this.books = o.books;
     this.sequenceRange = this.exchange.sequence.range;
-    this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger);
+    this.feed = o.feed ?? BINANCE_FEED;
+    this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger, this.feed);
     o.broker.onReconnect(() => this.demand.redeclare());
     this.js = jetstream(o.broker.nc);
     this.healthTimer = setInterval(() => {
@@ -227,7 +231,7 @@ export class NatsStreamSource implements StreamSource {
       stream,
       kind,
       listeners: new SubscriberList(),
-      sub: this.o.broker.nc.subscribe(subjectOf(stream), {
+      sub: this.o.broker.nc.subscribe(this.feed.subjectOf(stream), {
         callback: (error, msg) => {
           if (error === null) this.onLive(entry, msg);
         },
@@ -398,7 +402,7 @@ export class NatsStreamSource implements StreamSource {
     try {
       const consumer = await this.js.consumers.get(HISTORY_STREAM, {
         // One filter subject: NATS 2.9 has no multi-filter consumers.
-        filter_subjects: subjectOf(entry.stream),
+        filter_subjects: this.feed.subjectOf(entry.stream),
         deliver_policy: DeliverPolicy.StartTime,
         opt_start_time: startAt,
       });
