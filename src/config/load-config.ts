@@ -91,11 +91,8 @@ function checkVenues(config: GatewayConfig): void {
       );
     return;
   }
-  if (config.natsUrl !== undefined)
-    throw new ConfigError(
-      'VENUES includes bybit, which clustered mode (NATS_URL) does not serve: expected VENUES=binance with NATS_URL',
-    );
-  if (!config.useNewWsManager)
+  // In clustered mode both roles read Bybit through WSManager or NATS, whatever USE_NEW_WS_MANAGER says.
+  if (!config.useNewWsManager && config.natsUrl === undefined)
     throw new ConfigError(
       'VENUES includes bybit, which only WSManager serves: expected USE_NEW_WS_MANAGER=true',
     );

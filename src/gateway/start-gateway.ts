@@ -47,7 +47,13 @@ export type ClusteredSource = (
   config: GatewayConfig & { natsUrl: string },
   registry: Registry,
   logger: Logger,
-) => Promise<StreamSource>;
+) => Promise<StreamSource & ClusteredVenues>;
+
+/** The other venues' sources of clustered mode. */
+export interface ClusteredVenues {
+  /** The streams of `venue`'s `market` from NATS, read through `exchange`, on the same connection. */
+  venueSource(venue: string, market: string, exchange: Exchange): StreamSource;
+}
 
 /** Wiring choices that are not configuration (tests shorten timers through these). */
 export interface GatewayRuntimeOptions {
@@ -113,8 +119,11 @@ export async function startGateway(
   // Clustered mode: the streams come from NATS; ingest nodes hold the exchange's sockets.
   const { url: upstream, simulator } = await roleUpstream(cfg.natsUrl ?? cfg.upstreamUrl, cfg);
   const healthGraceMs = cfg.healthGraceSeconds * 1000;
-  const source: StreamSource = cfg.natsUrl
+  const clustered = cfg.natsUrl
     ? await clusteredSource(runtime)({ ...cfg, natsUrl: cfg.natsUrl }, registry, logger)
+    : undefined;
+  const source: StreamSource = clustered
+    ? clustered
     : cfg.useNewWsManager
       ? new WSManager({
           url: upstream,
@@ -133,7 +142,7 @@ export async function startGateway(
           reconnectDelayMs: cfg.legacyReconnectDelayMs,
         });
 
-  const venues = venueSources(cfg, simulator, registry, logger, healthGraceMs);
+  const venues = venueSources(cfg, simulator, registry, logger, healthGraceMs, clustered);
 
   let draining = false;
   // Every enabled venue's source counts: a gateway whose Bybit upstream is down is not healthy.
@@ -342,10 +351,11 @@ function venueSources(
   registry: Registry,
   logger: Logger,
   healthGraceMs: number,
+  clustered: ClusteredVenues | undefined,
 ): ServedVenue[] {
   if (!cfg.venues.includes('bybit')) return [];
   // Configuration checks that BYBIT_URL is set whenever the simulator is not embedded.
-  const url = cfg.bybitUrl ?? `${(simulator as Simulator).url}/bybit`;
+  const url = clustered ? 'nats' : (cfg.bybitUrl ?? `${(simulator as Simulator).url}/bybit`);
   const markets: [string, Exchange, Dialect][] = [
     ['spot', bybitSpot, bybitSpotDialect],
     ['linear', bybitLinear, bybitLinearDialect],
@@ -356,15 +366,17 @@ function venueSources(
     market,
     url,
     dialect,
-    source: new WSManager({
-      url,
-      exchange,
-      registry,
-      logger: logger.child({ venue: `bybit/${market}` }),
-      healthGraceMs,
-      stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
-      recovery: cfg.upstreamGapRecovery,
-    }),
+    source: clustered
+      ? clustered.venueSource('bybit', market, exchange)
+      : new WSManager({
+          url,
+          exchange,
+          registry,
+          logger: logger.child({ venue: `bybit/${market}` }),
+          healthGraceMs,
+          stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
+          recovery: cfg.upstreamGapRecovery,
+        }),
   }));
 }
 
