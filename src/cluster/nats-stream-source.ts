@@ -35,6 +35,7 @@ import {
   changesLine,
   confirms,
   judge,
+  OLD_LINE_QUIET_MS,
   outlives,
   type Pending,
 } from './stream-order.js';
@@ -44,6 +45,8 @@ import { BINANCE_FEED, type FeedNames, HEADERS, HISTORY_STREAM } from './subject
 const REPLAY_LOOKBACK_MS = 5000;
 /** A replay that has not reached its end by then gives up; the rest is reported missed. */
 const REPLAY_TIMEOUT_MS = 3000;
+/** Payloads a stream without ids remembers to tell a handover's overlap: seconds of a busy stream. */
+const RECENT_PAYLOADS = 512;
 
 type Incoming = { readonly data: Msg['data']; readonly headers?: Msg['headers'] | undefined };
 
@@ -57,6 +60,14 @@ interface Entry {
   readonly candles: boolean;
   candleOpen: number;
   candleClosed: boolean;
+  /**
+   * A stream with neither ids nor candles (Bybit's trades): the payloads it delivered last, a ring.
+   * Both owners of a handover publish the venue's frames byte for byte, so these tell the overlap.
+   */
+  readonly recent: (Buffer | undefined)[] | undefined;
+  recentNext: number;
+  /** After a switch of such a stream: the old line's last payloads, which the new line skips. */
+  overlap: (Buffer | undefined)[] | undefined;
   lastSeq: number | undefined;
   epoch: number;
   /** Local time the last delivered event arrived: where a replay starts looking. */
@@ -227,6 +238,8 @@ export class NatsStreamSource implements StreamSource {
   }
 
   private open(stream: string, kind: string): Entry {
+    const ids = this.exchange.sequence.ruleOf(kind) === 'contiguous' ? new GapDetector(true) : undefined;
+    const candles = this.exchange.history.refillBy(kind) === 'candles';
     const entry: Entry = {
       stream,
       kind,
@@ -236,10 +249,13 @@ export class NatsStreamSource implements StreamSource {
           if (error === null) this.onLive(entry, msg);
         },
       }),
-      ids: this.exchange.sequence.ruleOf(kind) === 'contiguous' ? new GapDetector(true) : undefined,
-      candles: this.exchange.history.refillBy(kind) === 'candles',
+      ids,
+      candles,
       candleOpen: Number.NEGATIVE_INFINITY,
       candleClosed: false,
+      recent: ids === undefined && !candles ? new Array(RECENT_PAYLOADS) : undefined,
+      recentNext: 0,
+      overlap: undefined,
       lastSeq: undefined,
       epoch: 0,
       lastAt: Date.now(),
@@ -342,6 +358,14 @@ export class NatsStreamSource implements StreamSource {
    * (delivered within `OLD_LINE_QUIET_MS`), and the handover's bound has not passed.
    */
   private defersSwitch(entry: Entry, pending: Pending, now: number): boolean {
+    if (entry.recent !== undefined && pending.epoch > entry.epoch) {
+      // Without ids: until the old line delivered the successor's first payload itself.
+      return (
+        !holds(entry.recent, pending.payload) &&
+        now - entry.lastAt < OLD_LINE_QUIET_MS &&
+        now - pending.at < this.o.leaseTtlMs
+      );
+    }
     const lastId = entry.ids?.lastId;
     if (lastId === undefined || pending.epoch <= entry.epoch) return false;
     const first = this.sequenceRange(entry.kind, pending.data as Record<string, unknown>)?.first;
@@ -378,6 +402,8 @@ export class NatsStreamSource implements StreamSource {
         'Stream sequence or epochs restarted',
       );
     }
+    // A successor's line of a stream without ids skips what the old line delivered already.
+    if (entry.recent !== undefined && line.epoch > entry.epoch) entry.overlap = [...entry.recent];
     entry.epoch = line.epoch;
     this.advance(entry, line.seq, line.epoch, line.payload, line.data);
   }
@@ -479,6 +505,18 @@ export class NatsStreamSource implements StreamSource {
       this.o.metrics.overlapDropped.inc();
       return;
     }
+    if (entry.recent !== undefined) {
+      if (entry.overlap !== undefined) {
+        if (holds(entry.overlap, payload)) {
+          this.o.metrics.overlapDropped.inc();
+          return;
+        }
+        // The first event the old line did not deliver: the new line goes on from here.
+        entry.overlap = undefined;
+      }
+      entry.recent[entry.recentNext] = payload;
+      entry.recentNext = (entry.recentNext + 1) % RECENT_PAYLOADS;
+    }
     if (verdict?.kind === 'gap') {
       this.counts.gaps++;
       if (verdict.missed > 0) this.o.metrics.upstreamMissed.inc(verdict.missed);
@@ -529,4 +567,10 @@ function jsonObjectOf(payload: Buffer): object | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether `payloads` holds one equal to `payload`, byte for byte. */
+function holds(payloads: readonly (Buffer | undefined)[], payload: Buffer): boolean {
+  for (const p of payloads) if (p !== undefined && p.equals(payload)) return true;
+  return false;
 }
