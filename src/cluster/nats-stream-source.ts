@@ -571,6 +571,6 @@ function jsonObjectOf(payload: Buffer): object | undefined {
 
 /** Whether `payloads` holds one equal to `payload`, byte for byte. */
 function holds(payloads: readonly (Buffer | undefined)[], payload: Buffer): boolean {
-  for (const p of payloads) if (p !== undefined && p.equals(payload)) return true;
+  for (const p of payloads) if (p?.equals(payload)) return true;
   return false;
 }
