@@ -45,7 +45,7 @@ import { BINANCE_FEED, type FeedNames, HEADERS, HISTORY_STREAM } from './subject
 const REPLAY_LOOKBACK_MS = 5000;
 /** A replay that has not reached its end by then gives up; the rest is reported missed. */
 const REPLAY_TIMEOUT_MS = 3000;
-/** Payloads a stream without ids remembers to tell a handover's overlap: seconds of a busy stream. */
+/** Payload hashes a stream without ids remembers to tell a handover's overlap: seconds of a busy stream. */
 const RECENT_PAYLOADS = 512;
 
 type Incoming = { readonly data: Msg['data']; readonly headers?: Msg['headers'] | undefined };
@@ -61,13 +61,14 @@ interface Entry {
   candleOpen: number;
   candleClosed: boolean;
   /**
-   * A stream with neither ids nor candles (Bybit's trades): the payloads it delivered last, a ring.
-   * Both owners of a handover publish the venue's frames byte for byte, so these tell the overlap.
+   * A stream with neither ids nor candles (Bybit's trades): a ring of the hashes of the payloads it
+   * delivered last (0: empty). Both owners of a handover publish the venue's frames byte for byte, so
+   * these tell the overlap, without holding the payloads.
    */
-  readonly recent: (Buffer | undefined)[] | undefined;
+  readonly recent: Uint32Array | undefined;
   recentNext: number;
-  /** After a switch of such a stream: the old line's last payloads, which the new line skips. */
-  overlap: (Buffer | undefined)[] | undefined;
+  /** After a switch of such a stream: the old line's last payload hashes, which the new line skips. */
+  overlap: Uint32Array | undefined;
   lastSeq: number | undefined;
   epoch: number;
   /** Local time the last delivered event arrived: where a replay starts looking. */
@@ -253,7 +254,7 @@ export class NatsStreamSource implements StreamSource {
       candles,
       candleOpen: Number.NEGATIVE_INFINITY,
       candleClosed: false,
-      recent: ids === undefined && !candles ? new Array(RECENT_PAYLOADS) : undefined,
+      recent: ids === undefined && !candles ? new Uint32Array(RECENT_PAYLOADS) : undefined,
       recentNext: 0,
       overlap: undefined,
       lastSeq: undefined,
@@ -361,7 +362,7 @@ export class NatsStreamSource implements StreamSource {
     if (entry.recent !== undefined && pending.epoch > entry.epoch) {
       // Without ids: until the old line delivered the successor's first payload itself.
       return (
-        !holds(entry.recent, pending.payload) &&
+        !entry.recent.includes(payloadHash(pending.payload)) &&
         now - entry.lastAt < OLD_LINE_QUIET_MS &&
         now - pending.at < this.o.leaseTtlMs
       );
@@ -403,7 +404,7 @@ export class NatsStreamSource implements StreamSource {
       );
     }
     // A successor's line of a stream without ids skips what the old line delivered already.
-    if (entry.recent !== undefined && line.epoch > entry.epoch) entry.overlap = [...entry.recent];
+    if (entry.recent !== undefined && line.epoch > entry.epoch) entry.overlap = entry.recent.slice();
     entry.epoch = line.epoch;
     this.advance(entry, line.seq, line.epoch, line.payload, line.data);
   }
@@ -506,15 +507,16 @@ export class NatsStreamSource implements StreamSource {
       return;
     }
     if (entry.recent !== undefined) {
+      const hash = payloadHash(payload);
       if (entry.overlap !== undefined) {
-        if (holds(entry.overlap, payload)) {
+        if (entry.overlap.includes(hash)) {
           this.o.metrics.overlapDropped.inc();
           return;
         }
         // The first event the old line did not deliver: the new line goes on from here.
         entry.overlap = undefined;
       }
-      entry.recent[entry.recentNext] = payload;
+      entry.recent[entry.recentNext] = hash;
       entry.recentNext = (entry.recentNext + 1) % RECENT_PAYLOADS;
     }
     if (verdict?.kind === 'gap') {
@@ -569,8 +571,20 @@ function jsonObjectOf(payload: Buffer): object | undefined {
   }
 }
 
-/** Whether `payloads` holds one equal to `payload`, byte for byte. */
-function holds(payloads: readonly (Buffer | undefined)[], payload: Buffer): boolean {
-  for (const p of payloads) if (p?.equals(payload)) return true;
-  return false;
+/**
+ * A payload's 32-bit FNV-1a hash with murmur3's finish, never 0 (an empty slot of the ring). Two
+ * different payloads of one stream within the ring's reach share a hash with odds of about 1 in 10^7.
+ */
+function payloadHash(payload: Buffer): number {
+  let h = 0x811c9dc5 ^ payload.length;
+  for (let i = 0; i < payload.length; i++) {
+    h ^= payload[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0 || 1;
 }
