@@ -19,8 +19,8 @@ import { startNatsServer } from './nats-server.js';
 import { spawnIngest } from './processes.js';
 
 const SHARDS = 8;
-// A short lease (ticks of 1 s) keeps the file within its wall-time budget: a handover takes about a tick.
-const LEASE_TTL_SECONDS = 3;
+// A short lease (ticks of 0.67 s, the shortest LEASE_TTL_SECONDS allows) keeps the file within its wall-time budget: a handover takes about a tick.
+const LEASE_TTL_SECONDS = 2;
 const SYMBOLS = Array.from({ length: 6 }, (_, i) => `bhov${i}usdt`);
 const TOPICS = SYMBOLS.map((s) => `publicTrade.${s.toUpperCase()}`);
 
@@ -97,12 +97,12 @@ test('SIGTERM of an ingest node owning Bybit shards: 12 Bybit clients over 2 gat
       10_000,
     );
   };
-  await receivesMore(20);
+  await receivesMore(10);
 
   const exit = new Promise<number | null>((resolve) => ingests[0]!.child.once('exit', resolve));
   await ingests[0]!.kill('SIGTERM');
   assert.equal(await exit, 0, 'a stopped node exits 0');
-  await receivesMore(50);
+  await receivesMore(30);
 
   let events = 0;
   const faulty: string[] = [];
