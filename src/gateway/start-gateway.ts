@@ -246,7 +246,11 @@ export async function startGateway(
   addStatusRoutes(router, status, cfg.metricsToken);
   addWebSocketPathHint(router, dialect);
   addRestFallback(router, dialect.rest);
-  addVenueRoutes(router, venues);
+  addVenueRoutes(
+    router,
+    venues,
+    cfg.natsUrl === undefined ? 'no REST base is known for BYBIT_URL' : 'clustered mode',
+  );
 
   serveHttp(server, router, metrics.httpRequests, (req, socket, head) =>
     downstream.handleUpgrade(req, socket, head),
@@ -383,8 +387,9 @@ function venueSources(
 /**
  * A venue's REST calls and WebSocket path hints. Its markets share one REST API (Bybit's category is a
  * query parameter), served through the first market's source and registered once.
+ * @param unserved why the source has no REST API, said in the answers of the REST calls it cannot serve.
  */
-function addVenueRoutes(router: HttpRouter, venues: readonly ServedVenue[]): void {
+function addVenueRoutes(router: HttpRouter, venues: readonly ServedVenue[], unserved: string): void {
   const served = new Set<object>();
   for (const { dialect, source } of venues) {
     addWebSocketPathHint(router, dialect);
@@ -400,7 +405,7 @@ function addVenueRoutes(router: HttpRouter, venues: readonly ServedVenue[]): voi
           dialect.rest,
           404,
           dialect.rest.errors.unavailable(
-            "REST market data is not available from this gateway's source (no REST base is known for BYBIT_URL)",
+            `REST market data is not available from this gateway's source (${unserved})`,
           ),
         ),
     });

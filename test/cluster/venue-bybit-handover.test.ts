@@ -19,8 +19,8 @@ import { startNatsServer } from './nats-server.js';
 import { spawnIngest } from './processes.js';
 
 const SHARDS = 8;
-// A short lease (ticks of 0.67 s, the shortest LEASE_TTL_SECONDS allows) keeps the file within its wall-time budget: a handover takes about a tick.
-const LEASE_TTL_SECONDS = 2;
+// A short lease (ticks of 1 s) keeps the file within its wall-time budget: a handover takes about a tick.
+const LEASE_TTL_SECONDS = 3;
 const SYMBOLS = Array.from({ length: 6 }, (_, i) => `bhov${i}usdt`);
 const TOPICS = SYMBOLS.map((s) => `publicTrade.${s.toUpperCase()}`);
 

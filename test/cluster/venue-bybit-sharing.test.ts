@@ -131,6 +131,10 @@ test('Bybit clients of two clustered gateways share one upstream subscription pe
       assert.equal(holders.length, 1, `${category} ${topic}`);
     }
   }
+  // Bybit's REST calls do not go over NATS yet: the gateway says so in Bybit's own error shape.
+  const rest = await fetch(`${gateways[0]!.url}/bybit/v5/market/recent-trade?category=spot&symbol=BTCUSDT`);
+  assert.equal(rest.status, 404);
+  assert.match(await rest.text(), /clustered mode/);
   assert.deepEqual([...subjects].sort(), [
     'md.bybit.linear.publicTrade.BTCUSDT',
     'md.bybit.spot.publicTrade.BTCUSDT',
