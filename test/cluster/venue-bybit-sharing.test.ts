@@ -1,6 +1,6 @@
 /**
- * Bybit through the clustered mode: one ingest node carrying Binance and both Bybit markets, two
- * clustered gateways serving Bybit's own protocol at /bybit/v5/public/<category>, and raw Bybit
+ * Bybit through the clustered mode: one ingest node carrying Binance and both Bybit markets, one
+ * carrying Binance alone (it shares Binance's shards, not Bybit's), two clustered gateways serving Bybit's own protocol at /bybit/v5/public/<category>, and raw Bybit
  * clients on both. Every client gets its topic's trades, in the same order on both gateways, from one
  * upstream subscription per topic, published on the market's own subjects.
  */
@@ -63,6 +63,24 @@ test('Bybit clients of two clustered gateways share one upstream subscription pe
     'every feed leased',
     () => ingest.feeds.every((f) => f.leases.ownedShards().length === SHARDS),
     10_000,
+  );
+  // A node carrying Binance alone takes part in Binance's shards only: Bybit's stay with the first.
+  const binanceOnly = await startIngest(
+    { ...common, venues: ['binance'], upstreamUrl: simulator.url, nodeId: 'ingest-binance' },
+    { logger: silentLogger() },
+  );
+  closers.push(() => binanceOnly.close());
+  await waitFor(
+    "Binance's shards spread over both nodes",
+    () =>
+      binanceOnly.leases.ownedShards().length > 0 &&
+      binanceOnly.leases.ownedShards().length + ingest.leases.ownedShards().length === SHARDS,
+    10_000,
+  );
+  assert.equal(binanceOnly.feeds.length, 1);
+  assert.deepEqual(
+    ingest.feeds.slice(1).map((f) => f.leases.ownedShards().length),
+    [SHARDS, SHARDS],
   );
   const gateways: RunningGateway[] = await Promise.all(
     ['gw-1', 'gw-2'].map((nodeId) => startGateway({ ...common, nodeId }, { logger: silentLogger() })),
