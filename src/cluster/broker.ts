@@ -12,7 +12,7 @@ import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ClusterSettings } from './cluster-settings.js';
 import type { DemandBucket } from './demand.js';
 import { natsAuthenticator } from './nats-auth.js';
-import { DEMAND_BUCKET, HISTORY_STREAM, LEASE_BUCKET, NODE_BUCKET, SUBJECT_WILDCARD } from './subjects.js';
+import { DEMAND_BUCKET, HISTORY_STREAM, HISTORY_SUBJECTS, LEASE_BUCKET, NODE_BUCKET } from './subjects.js';
 
 /** How long connecting may take before a NATS_URL that does not answer as NATS is refused. */
 export const NATS_CONNECT_TIMEOUT_MS = 5000;
@@ -107,7 +107,7 @@ export async function connectBroker(
 export async function ensureHistory(jsm: JetStreamManager, settings: ClusterSettings): Promise<void> {
   const config = {
     name: HISTORY_STREAM,
-    subjects: [SUBJECT_WILDCARD],
+    subjects: [...HISTORY_SUBJECTS],
     storage: 'memory' as const,
     discard: 'old' as const,
     max_msgs: settings.historyMaxMessages,

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from '../core/log.js';
-import { kvTokenOf, streamOfKvToken } from './subjects.js';
+import { BINANCE_FEED, type FeedNames } from './subjects.js';
 
 /** The demand bucket as both sides use it. */
 export interface DemandBucket {
@@ -33,10 +33,12 @@ export class DemandDeclarer {
   /** The bucket in use: the one given, or its replacement once NATS lost it. */
   private kv: KV;
 
+  /** @param feed the feed whose streams this declares (its key shape). @default Binance's */
   constructor(
     private readonly bucket: DemandBucket,
     gatewayId: string,
     private readonly logger: Logger,
+    private readonly feed: FeedNames = BINANCE_FEED,
   ) {
     this.kv = bucket.kv;
     this.owner = `${gatewayId}-${randomBytes(4).toString('hex')}`;
@@ -103,7 +105,7 @@ export class DemandDeclarer {
   }
 
   private key(stream: string): string {
-    return `${kvTokenOf(stream)}.${this.owner}`;
+    return this.feed.demandKey(stream, this.owner);
   }
 }
 
@@ -119,10 +121,12 @@ export class DemandView {
   /** The bucket in use: the one given, or its replacement once NATS lost it (the watch restarts on it). */
   private kv: KV;
 
+  /** @param feed the feed whose demand this watches; other feeds' keys are skipped. @default Binance's */
   constructor(
     private readonly bucket: DemandBucket,
     private readonly onChange: (stream: string, wanted: boolean) => void,
     private readonly logger: Logger,
+    private readonly feed: FeedNames = BINANCE_FEED,
   ) {
     this.kv = bucket.kv;
     this.timer = setInterval(() => this.sweep(), 1000);
@@ -134,7 +138,7 @@ export class DemandView {
   }
 
   async start(): Promise<void> {
-    const watch = await this.kv.watch({ key: '>' });
+    const watch = await this.kv.watch({ key: this.feed.demandFilter });
     if (this.stopped) {
       watch.stop();
       return;
@@ -142,10 +146,9 @@ export class DemandView {
     this.watch = watch;
     void (async () => {
       for await (const entry of watch) {
-        const dot = entry.key.lastIndexOf('.');
-        if (dot <= 0) continue;
-        const stream = streamOfKvToken(entry.key.slice(0, dot));
-        const gateway = entry.key.slice(dot + 1);
+        const demand = this.feed.demandOf(entry.key);
+        if (demand === undefined) continue;
+        const { stream, owner: gateway } = demand;
         if (entry.operation === 'PUT') {
           const written = Math.min(entry.created.getTime(), Date.now());
           this.set(stream, gateway, written + this.bucket.ttlMs);

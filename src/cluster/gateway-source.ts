@@ -6,6 +6,8 @@ import { type KV, Kvm } from '@nats-io/kv';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { Logger } from '../core/log.js';
+import type { StreamSource } from '../core/stream-source.js';
+import type { Exchange } from '../exchange/exchange.js';
 import { DEFAULT_EXCHANGE } from '../manager/default-exchange.js';
 import { type Broker, connectOrExplain } from './broker.js';
 import { ClusterMetrics } from './cluster-metrics.js';
@@ -14,13 +16,16 @@ import { ClusteredBooks } from './clustered-books.js';
 import { NatsRest } from './nats-rest.js';
 import { NatsStreamSource } from './nats-stream-source.js';
 import { agreedValues, refuseToDisagree } from './settings-agreement.js';
-import { NODE_BUCKET } from './subjects.js';
+import { feedNames, NODE_BUCKET } from './subjects.js';
+
+/** The streams of `venue`'s `market` from NATS, read through `exchange` (the gateway's ClusteredVenues). */
+export type VenueSourceOf = (venue: string, market: string, exchange: Exchange) => StreamSource;
 
 export async function startNatsSource(
   config: GatewayConfig & { natsUrl: string },
   registry: Registry,
   logger: Logger,
-): Promise<NatsStreamSource> {
+): Promise<NatsStreamSource & { venueSource: VenueSourceOf }> {
   const settings = clusterSettingsOf(config);
   const metrics = new ClusterMetrics(registry, 'gateway');
   metrics.shardCount.set(settings.shardCount);
@@ -49,7 +54,21 @@ export async function startNatsSource(
     rest,
     books,
   });
-  return source;
+  // Another venue's market: its own subjects and demand keys, on this source's connection, which the
+  // Binance source closes (the others' destroy leaves it open).
+  const shared: Broker = { ...broker, close: () => Promise.resolve() };
+  const venueSource: VenueSourceOf = (venue, market, exchange) =>
+    new NatsStreamSource({
+      broker: shared,
+      gatewayId: settings.nodeId,
+      metrics,
+      logger: logger.child({ venue: `${venue}/${market}` }),
+      healthGraceMs: config.healthGraceSeconds * 1000,
+      leaseTtlMs: settings.leaseTtlSeconds * 1000,
+      exchange,
+      feed: feedNames(`${venue}.${market}`),
+    });
+  return Object.assign(source, { venueSource });
 }
 
 /** The ingest nodes' shared settings against the gateway's; nothing to compare before any ingest node ran. */

@@ -1,7 +1,7 @@
 /**
  * The ingest node's core: for every stream that is wanted (demand) and in a shard this node leases,
  * subscribe through the StreamSource (WSManager) and publish each event's payload bytes, untouched,
- * to `md.binance.<stream>` with the per-stream sequence and the lease epoch in headers. The sequence
+ * to `md.<feed>.<stream>` with the per-stream sequence and the lease epoch in headers. The sequence
  * continues from the last one in the history, so it stays contiguous across owners. Losing a shard
  * ends its subscriptions at once, and a publish first checks the lease, so nothing goes out after.
  *
@@ -22,7 +22,7 @@ import type { ClusterMetrics } from './cluster-metrics.js';
 import type { DemandView } from './demand.js';
 import type { LeaseEvents, LeaseOrigin, ShardLeases } from './shard-leases.js';
 import { shardOf } from './shards.js';
-import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
+import { BINANCE_FEED, type FeedNames, HEADERS, HISTORY_STREAM } from './subjects.js';
 import { TakeoverRefill } from './takeover-refill.js';
 
 /** How often a node handing a shard over looks for its successor's epoch in the history. */
@@ -66,6 +66,8 @@ export interface IngestPublisherOptions {
   readonly rest?: RestGetter | undefined;
   /** The venue the source reads: sequence ids and history. @default binance */
   readonly exchange?: Exchange;
+  /** The feed's names (subjects) over NATS. @default Binance's */
+  readonly feed?: FeedNames;
 }
 
 export class IngestPublisher implements LeaseEvents {
@@ -171,7 +173,7 @@ export class IngestPublisher implements LeaseEvents {
       stream,
       epoch,
       shard: shardOf(stream, this.o.shardCount),
-      subject: subjectOf(stream),
+      subject: (this.o.feed ?? BINANCE_FEED).subjectOf(stream),
       publishOptions: { headers },
       seq: 0,
       unsubscribe: undefined,

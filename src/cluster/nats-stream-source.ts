@@ -35,15 +35,18 @@ import {
   changesLine,
   confirms,
   judge,
+  OLD_LINE_QUIET_MS,
   outlives,
   type Pending,
 } from './stream-order.js';
-import { HEADERS, HISTORY_STREAM, subjectOf } from './subjects.js';
+import { BINANCE_FEED, type FeedNames, HEADERS, HISTORY_STREAM } from './subjects.js';
 
 /** How far before the last delivered event a replay starts reading, for clock and transit slack. */
 const REPLAY_LOOKBACK_MS = 5000;
 /** A replay that has not reached its end by then gives up; the rest is reported missed. */
 const REPLAY_TIMEOUT_MS = 3000;
+/** Payload hashes a stream without ids remembers to tell a handover's overlap: seconds of a busy stream. */
+const RECENT_PAYLOADS = 512;
 
 type Incoming = { readonly data: Msg['data']; readonly headers?: Msg['headers'] | undefined };
 
@@ -57,6 +60,15 @@ interface Entry {
   readonly candles: boolean;
   candleOpen: number;
   candleClosed: boolean;
+  /**
+   * A stream with neither ids nor candles (Bybit's trades): a ring of the hashes of the payloads it
+   * delivered last (0: empty). Both owners of a handover publish the venue's frames byte for byte, so
+   * these tell the overlap, without holding the payloads.
+   */
+  readonly recent: Uint32Array | undefined;
+  recentNext: number;
+  /** After a switch of such a stream: the old line's last payload hashes, which the new line skips. */
+  overlap: Uint32Array | undefined;
   lastSeq: number | undefined;
   epoch: number;
   /** Local time the last delivered event arrived: where a replay starts looking. */
@@ -85,6 +97,8 @@ export interface NatsStreamSourceOptions {
   readonly leaseTtlMs: number;
   /** The venue the ingest nodes read: stream grammar and sequence ids. @default binance */
   readonly exchange?: Exchange;
+  /** The feed's names (subjects, demand keys) over NATS. @default Binance's */
+  readonly feed?: FeedNames;
   /** REST calls and order books through the ingest tier (gateway-source.ts). */
   readonly rest?: RestCapability;
   readonly books?: BookCapability;
@@ -103,6 +117,7 @@ export class NatsStreamSource implements StreamSource {
   private readonly sequenceRange: SequencePolicy['range'];
   private readonly entries = new Map<string, Entry>();
   private readonly demand: DemandDeclarer;
+  private readonly feed: FeedNames;
   private readonly js: JetStreamClient;
   private readonly openedAt = Date.now();
   private downSince: number | undefined;
@@ -115,7 +130,8 @@ export class NatsStreamSource implements StreamSource {
     this.rest = o.rest;
     this.books = o.books;
     this.sequenceRange = this.exchange.sequence.range;
-    this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger);
+    this.feed = o.feed ?? BINANCE_FEED;
+    this.demand = new DemandDeclarer(o.broker.demand, o.gatewayId, o.logger, this.feed);
     o.broker.onReconnect(() => this.demand.redeclare());
     this.js = jetstream(o.broker.nc);
     this.healthTimer = setInterval(() => {
@@ -223,19 +239,24 @@ export class NatsStreamSource implements StreamSource {
   }
 
   private open(stream: string, kind: string): Entry {
+    const ids = this.exchange.sequence.ruleOf(kind) === 'contiguous' ? new GapDetector(true) : undefined;
+    const candles = this.exchange.history.refillBy(kind) === 'candles';
     const entry: Entry = {
       stream,
       kind,
       listeners: new SubscriberList(),
-      sub: this.o.broker.nc.subscribe(subjectOf(stream), {
+      sub: this.o.broker.nc.subscribe(this.feed.subjectOf(stream), {
         callback: (error, msg) => {
           if (error === null) this.onLive(entry, msg);
         },
       }),
-      ids: this.exchange.sequence.ruleOf(kind) === 'contiguous' ? new GapDetector(true) : undefined,
-      candles: this.exchange.history.refillBy(kind) === 'candles',
+      ids,
+      candles,
       candleOpen: Number.NEGATIVE_INFINITY,
       candleClosed: false,
+      recent: ids === undefined && !candles ? new Uint32Array(RECENT_PAYLOADS) : undefined,
+      recentNext: 0,
+      overlap: undefined,
       lastSeq: undefined,
       epoch: 0,
       lastAt: Date.now(),
@@ -338,6 +359,14 @@ export class NatsStreamSource implements StreamSource {
    * (delivered within `OLD_LINE_QUIET_MS`), and the handover's bound has not passed.
    */
   private defersSwitch(entry: Entry, pending: Pending, now: number): boolean {
+    if (entry.recent !== undefined && pending.epoch > entry.epoch) {
+      // Without ids: until the old line delivered the successor's first payload itself.
+      return (
+        !entry.recent.includes(payloadHash(pending.payload)) &&
+        now - entry.lastAt < OLD_LINE_QUIET_MS &&
+        now - pending.at < this.o.leaseTtlMs
+      );
+    }
     const lastId = entry.ids?.lastId;
     if (lastId === undefined || pending.epoch <= entry.epoch) return false;
     const first = this.sequenceRange(entry.kind, pending.data as Record<string, unknown>)?.first;
@@ -374,6 +403,8 @@ export class NatsStreamSource implements StreamSource {
         'Stream sequence or epochs restarted',
       );
     }
+    // A successor's line of a stream without ids skips what the old line delivered already.
+    if (entry.recent !== undefined && line.epoch > entry.epoch) entry.overlap = entry.recent.slice();
     entry.epoch = line.epoch;
     this.advance(entry, line.seq, line.epoch, line.payload, line.data);
   }
@@ -398,7 +429,7 @@ export class NatsStreamSource implements StreamSource {
     try {
       const consumer = await this.js.consumers.get(HISTORY_STREAM, {
         // One filter subject: NATS 2.9 has no multi-filter consumers.
-        filter_subjects: subjectOf(entry.stream),
+        filter_subjects: this.feed.subjectOf(entry.stream),
         deliver_policy: DeliverPolicy.StartTime,
         opt_start_time: startAt,
       });
@@ -475,6 +506,19 @@ export class NatsStreamSource implements StreamSource {
       this.o.metrics.overlapDropped.inc();
       return;
     }
+    if (entry.recent !== undefined) {
+      const hash = payloadHash(payload);
+      if (entry.overlap !== undefined) {
+        if (entry.overlap.includes(hash)) {
+          this.o.metrics.overlapDropped.inc();
+          return;
+        }
+        // The first event the old line did not deliver: the new line goes on from here.
+        entry.overlap = undefined;
+      }
+      entry.recent[entry.recentNext] = hash;
+      entry.recentNext = (entry.recentNext + 1) % RECENT_PAYLOADS;
+    }
     if (verdict?.kind === 'gap') {
       this.counts.gaps++;
       if (verdict.missed > 0) this.o.metrics.upstreamMissed.inc(verdict.missed);
@@ -525,4 +569,22 @@ function jsonObjectOf(payload: Buffer): object | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A payload's 32-bit FNV-1a hash with murmur3's finish, never 0 (an empty slot of the ring). Two
+ * different payloads of one stream within the ring's reach share a hash with odds of about 1 in 10^7.
+ */
+function payloadHash(payload: Buffer): number {
+  let h = 0x811c9dc5 ^ payload.length;
+  for (let i = 0; i < payload.length; i++) {
+    h ^= payload[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0 || 1;
 }

@@ -19,7 +19,7 @@ import type { Gauge } from 'prom-client';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ClusterSettings } from './cluster-settings.js';
-import { NODE_BUCKET } from './subjects.js';
+import { BINANCE_FEED_ID, NODE_BUCKET } from './subjects.js';
 
 const AGREED = {
   SHARD_COUNT: (s: ClusterSettings) => s.shardCount,
@@ -42,9 +42,24 @@ export function agreedValues(settings: ClusterSettings, role: 'ingest' | 'gatewa
   return Object.fromEntries(names.map((name) => [name, AGREED[name](settings)]));
 }
 
-/** An ingest node's entry in the node bucket. */
-export function nodeEntry(values: AgreedValues): string {
-  return JSON.stringify({ at: Date.now(), settings: values });
+/** An ingest node's entry in the node bucket: its settings and the feeds it carries. */
+export function nodeEntry(values: AgreedValues, feeds: readonly string[] = [BINANCE_FEED_ID]): string {
+  return JSON.stringify({ at: Date.now(), settings: values, feeds });
+}
+
+/**
+ * Whether the node of `entry` carries feed `id`. An entry that lists no feeds (a node that only
+ * claimed its id, one that writes the time alone, or a version that carried Binance alone) carries
+ * Binance only.
+ */
+export function carriesFeed(entry: string, id: string): boolean {
+  let feeds: unknown;
+  try {
+    feeds = (JSON.parse(entry) as { feeds?: unknown } | null)?.feeds;
+  } catch {
+    feeds = undefined;
+  }
+  return Array.isArray(feeds) ? feeds.includes(id) : id === BINANCE_FEED_ID;
 }
 
 export interface Disagreement {
@@ -157,16 +172,18 @@ export async function refuseToDisagree(
 export class SettingsAgreement implements NodeEntries {
   private reported = new Set<string>();
 
+  /** @param feeds the feeds this node carries, listed in its entry. */
   constructor(
     private readonly ours: AgreedValues,
     private readonly mismatch: Gauge,
     private readonly logger: Logger,
+    private readonly feeds: readonly string[] = [BINANCE_FEED_ID],
   ) {
     for (const setting of AGREED_SETTINGS) mismatch.set({ setting }, 0);
   }
 
   own(): string {
-    return nodeEntry(this.ours);
+    return nodeEntry(this.ours, this.feeds);
   }
 
   seen(entries: ReadonlyMap<string, string>): void {

@@ -19,8 +19,9 @@ import type { KV } from '@nats-io/kv';
 import type { Logger } from '../core/log.js';
 import { StateMachine, type TransitionTable } from '../core/state-machine.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
-import { liveNodeEntries, type NodeEntries } from './settings-agreement.js';
+import { carriesFeed, liveNodeEntries, type NodeEntries } from './settings-agreement.js';
 import { preferredOwner } from './shards.js';
+import { BINANCE_FEED, type FeedNames } from './subjects.js';
 
 /** How this node got a lease: a free shard (its owner, if any, died or gave up) or an offer. */
 export type LeaseOrigin = 'free' | 'handover';
@@ -54,6 +55,17 @@ export interface ShardLeasesOptions {
   readonly entries?: NodeEntries;
   readonly logger: Logger;
   readonly metrics: ClusterMetrics;
+  /**
+   * The feed whose shards these are: its lease keys, and the live nodes that carry it (their node
+   * entries list it). @default Binance's
+   */
+  readonly feed?: FeedNames;
+  /**
+   * Whether this instance writes the node's entry each tick and reports its shard gauges: the one
+   * instance of a node's first feed does, the instances of its other feeds only read the entries.
+   * @default true
+   */
+  readonly announces?: boolean;
 }
 
 /**
@@ -125,9 +137,22 @@ export class ShardLeases {
   /** Handovers in progress, by shard: each ends when its successor publishes or its lease runs out. */
   private readonly handovers = new Map<number, Promise<void>>();
 
+  private readonly feed: FeedNames;
+  private readonly announces: boolean;
+
   constructor(private readonly o: ShardLeasesOptions) {
     this.kv = { leases: o.leases, nodes: o.nodes };
-    o.metrics.shardCount.set(o.shardCount);
+    this.feed = o.feed ?? BINANCE_FEED;
+    this.announces = o.announces ?? true;
+    if (this.announces) o.metrics.shardCount.set(o.shardCount);
+  }
+
+  private leaseKey(shard: number): string {
+    return this.feed.leaseKey(shard);
+  }
+
+  private countOwned(): void {
+    if (this.announces) this.o.metrics.shardsOwned.set(this.held.size);
   }
 
   get tickMs(): number {
@@ -222,7 +247,7 @@ export class ShardLeases {
         return;
       }
       this.release(shard, 'stopped');
-      await this.kv.leases.delete(leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
+      await this.kv.leases.delete(this.leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
     });
     await Promise.all(releases);
     await Promise.all(this.handovers.values());
@@ -233,7 +258,7 @@ export class ShardLeases {
   private async tick(generation: number): Promise<void> {
     const { nodeId, shardCount } = this.o;
     const { nodes } = this.kv;
-    await nodes.put(nodeId, this.o.entries?.own() ?? String(Date.now()));
+    if (this.announces) await nodes.put(nodeId, this.o.entries?.own() ?? String(Date.now()));
     let others: ReadonlyMap<string, string> | undefined;
     try {
       others = await liveNodeEntries(nodes, nodeId);
@@ -242,8 +267,11 @@ export class ShardLeases {
       this.o.logger.warn({ err: String(error) }, 'Live ingest nodes not listed this lease tick');
     }
     if (generation !== this.generation) return;
-    if (others !== undefined) this.o.entries?.seen(others);
-    const seen = others === undefined ? this.liveOnce : others.keys();
+    if (others !== undefined && this.announces) this.o.entries?.seen(others);
+    const seen =
+      others === undefined
+        ? this.liveOnce
+        : [...others].filter(([, entry]) => carriesFeed(entry, this.feed.id)).map(([node]) => node);
     const live = new Set<string>([nodeId, ...seen]);
     const stable = new Set([...live].filter((n) => n === nodeId || this.liveOnce.has(n)));
     this.liveOnce = live;
@@ -259,7 +287,7 @@ export class ShardLeases {
       else work.push(this.maybeTake(shard, preferred === nodeId, now));
     }
     await Promise.all(work);
-    this.o.metrics.shardsOwned.set(this.held.size);
+    this.countOwned();
   }
 
   private async keep(shard: number, preferred: string | undefined): Promise<void> {
@@ -276,13 +304,13 @@ export class ShardLeases {
       }
       this.release(shard, 'handed_over');
       this.o.logger.info({ shard, to: preferred }, 'Handing shard over to its preferred node');
-      await leases.delete(leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
+      await leases.delete(this.leaseKey(shard), { previousSeq: held.revision }).catch(() => {});
       return;
     }
     const sentAt = Date.now();
     held.lifecycle.transition('renewing', 'renewal_sent');
     try {
-      held.revision = await leases.update(leaseKey(shard), nodeId, held.revision);
+      held.revision = await leases.update(this.leaseKey(shard), nodeId, held.revision);
       held.sentAt = sentAt;
       // Lost to expiry or released meanwhile, it stays so: the renewal came too late.
       if (held.lifecycle.can('held')) held.lifecycle.transition('held', 'renewed');
@@ -300,7 +328,7 @@ export class ShardLeases {
     const sentAt = Date.now();
     try {
       held.revision = await this.kv.leases.update(
-        leaseKey(shard),
+        this.leaseKey(shard),
         offerValue(this.o.nodeId, to),
         held.revision,
       );
@@ -330,7 +358,7 @@ export class ShardLeases {
    */
   private async successorTook(shard: number, offered: number, deadline: number): Promise<boolean> {
     while (Date.now() < deadline) {
-      const entry = await this.kv.leases.get(leaseKey(shard)).catch(() => null);
+      const entry = await this.kv.leases.get(this.leaseKey(shard)).catch(() => null);
       if (entry !== null && entry.revision !== offered) return entry.operation === 'PUT';
       await new Promise((resolve) =>
         setTimeout(resolve, Math.min(OFFER_POLL_MS, Math.max(0, deadline - Date.now()))),
@@ -353,7 +381,7 @@ export class ShardLeases {
   }
 
   private async maybeTake(shard: number, preferred: boolean, now: number): Promise<void> {
-    const entry = await this.kv.leases.get(leaseKey(shard));
+    const entry = await this.kv.leases.get(this.leaseKey(shard));
     if (entry !== null && entry.operation === 'PUT') {
       this.freeSince.delete(shard);
       // An offer to this node: take it by revision, which fails if the holder changed its mind.
@@ -374,8 +402,8 @@ export class ShardLeases {
     try {
       const revision =
         offerRevision === undefined
-          ? await leases.create(leaseKey(shard), this.o.nodeId)
-          : await leases.update(leaseKey(shard), this.o.nodeId, offerRevision);
+          ? await leases.create(this.leaseKey(shard), this.o.nodeId)
+          : await leases.update(this.leaseKey(shard), this.o.nodeId, offerRevision);
       if (this.stopped) return;
       const lifecycle = new StateMachine<LeaseState, LeaseMove>({
         owner: `Shard lease ${shard}`,
@@ -415,10 +443,11 @@ export class ShardLeases {
 
   private forget(shard: number): void {
     this.held.delete(shard);
-    this.o.metrics.shardsOwned.set(this.held.size);
+    this.countOwned();
   }
 }
 
+/** The lease key of a Binance shard. */
 export function leaseKey(shard: number): string {
-  return `shard.${shard}`;
+  return BINANCE_FEED.leaseKey(shard);
 }

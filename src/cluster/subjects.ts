@@ -1,14 +1,16 @@
 /**
  * Names shared by ingest nodes and gateways over NATS: the subject of each stream, the JetStream
- * history stream, the KV buckets, and the headers every published event carries.
+ * history stream, the KV buckets, and the headers every published event carries. Each venue market the
+ * cluster carries is a feed with names of its own (`FeedNames`); Binance's are the names of a cluster
+ * that carried Binance alone, so such a cluster keeps running unchanged beside nodes that carry more.
  */
 
-/** Every stream is published on `md.binance.<stream>`; Binance stream names never contain `.`, `*` or `>`. */
+/** Every Binance stream is published on `md.binance.<stream>`; Binance stream names never contain `.`, `*` or `>`. */
 export const SUBJECT_PREFIX = 'md.binance.';
 export const SUBJECT_WILDCARD = `${SUBJECT_PREFIX}>`;
-/** The JetStream stream keeping recent events of every subject, for replay. */
+/** The JetStream stream keeping recent events of every subject of every feed, for replay. */
 export const HISTORY_STREAM = 'WS_MANAGER_MD';
-/** KV bucket of shard leases: key `shard.<n>`, value the owner's node id. */
+/** KV bucket of shard leases: key `shard.<n>` (see `FeedNames.leaseKey`), value the owner's node id. */
 export const LEASE_BUCKET = 'ws_manager_leases';
 /** KV bucket of live ingest nodes: key the node id, refreshed each lease tick. */
 export const NODE_BUCKET = 'ws_manager_nodes';
@@ -24,6 +26,7 @@ export const HEADERS = {
   node: 'Ws-Node',
 } as const;
 
+/** The subject of a Binance stream. */
 export function subjectOf(stream: string): string {
   return SUBJECT_PREFIX + stream;
 }
@@ -69,3 +72,76 @@ export const REST_HEADERS = {
   /** The weight per minute the answering node lets clients' calls use. */
   clientWeight: 'Ws-Client-Weight',
 } as const;
+
+/**
+ * The names one feed (a venue's market, read through one Exchange adapter) uses over NATS. A feed has
+ * shard leases of its own, so an ingest node carries only the feeds it is configured for, and the
+ * nodes of one feed share its shards among themselves.
+ *
+ * - subjects `md.<feed>.<stream>`: Bybit topics keep their `.` (`md.bybit.spot.publicTrade.BTCUSDT`),
+ *   which NATS reads as more tokens; every subject of a venue still matches `md.<venue>.>`, and the
+ *   venues' codecs accept no space, `*` or `>` in a stream name, so no name becomes a wildcard;
+ * - lease keys `shard.<n>` (Binance) and `shard.<feed>.<n>`, in the one lease bucket;
+ * - demand keys `<stream token>.<owner>` (Binance) and `<feed>.<stream token>.<owner>`, in the one
+ *   demand bucket (a stream token holds no `.`, so the two shapes never meet);
+ * - the feeds an ingest node carries are listed in its node entry (an entry listing none is Binance's).
+ */
+export interface FeedNames {
+  /** `binance`, `bybit.spot`, `bybit.linear`. */
+  readonly id: string;
+  /** `md.<feed>.`: followed by the stream name. */
+  readonly subjectPrefix: string;
+  subjectOf(stream: string): string;
+  streamOfSubject(subject: string): string | undefined;
+  leaseKey(shard: number): string;
+  /** The KV key of `owner`'s demand for `stream`. */
+  demandKey(stream: string, owner: string): string;
+  /** The key filter a demand watch of this feed uses. */
+  readonly demandFilter: string;
+  /** The stream and owner of a demand key of this feed, or undefined for another feed's key. */
+  demandOf(key: string): { readonly stream: string; readonly owner: string } | undefined;
+}
+
+/** Feed ids are KV key and subject tokens: lowercase words joined by `.`. */
+const FEED_ID_PATTERN = /^[a-z0-9]+(\.[a-z0-9]+)*$/;
+
+export function feedNames(id: string): FeedNames {
+  if (!FEED_ID_PATTERN.test(id)) throw new Error(`Not a feed id: ${JSON.stringify(id)}`);
+  const subjectPrefix = `md.${id}.`;
+  // Binance's names are those of a Binance-only cluster: unprefixed lease and demand keys.
+  const keyPrefix = id === BINANCE_FEED_ID ? '' : `${id}.`;
+  const leasePrefix = id === BINANCE_FEED_ID ? 'shard.' : `shard.${id}.`;
+  return Object.freeze({
+    id,
+    subjectPrefix,
+    subjectOf: (stream: string) => subjectPrefix + stream,
+    streamOfSubject: (subject: string) =>
+      subject.startsWith(subjectPrefix) ? subject.slice(subjectPrefix.length) : undefined,
+    leaseKey: (shard: number) => `${leasePrefix}${shard}`,
+    demandKey: (stream: string, owner: string) => `${keyPrefix}${kvTokenOf(stream)}.${owner}`,
+    demandFilter: keyPrefix === '' ? '>' : `${keyPrefix}>`,
+    demandOf: (key: string) => {
+      if (!key.startsWith(keyPrefix)) return undefined;
+      const rest = key.slice(keyPrefix.length);
+      const dot = rest.indexOf('.');
+      // Exactly `<token>.<owner>`: a Binance watch also sees other feeds' longer keys.
+      if (dot <= 0 || dot === rest.length - 1 || rest.indexOf('.', dot + 1) >= 0) return undefined;
+      return { stream: streamOfKvToken(rest.slice(0, dot)), owner: rest.slice(dot + 1) };
+    },
+  });
+}
+
+export const BINANCE_FEED_ID = 'binance';
+export const BINANCE_FEED: FeedNames = feedNames(BINANCE_FEED_ID);
+
+/** The venue of a feed id: its first token (`bybit.spot` → `bybit`). */
+export function venueOfFeed(id: string): string {
+  const dot = id.indexOf('.');
+  return dot < 0 ? id : id.slice(0, dot);
+}
+
+/**
+ * The subjects the history stream keeps: every venue the cluster can carry, whatever the nodes
+ * running now carry, so that no node rewrites the history's subjects back and forth.
+ */
+export const HISTORY_SUBJECTS: readonly string[] = [SUBJECT_WILDCARD, 'md.bybit.>'];

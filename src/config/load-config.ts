@@ -97,11 +97,12 @@ function checkVenues(config: GatewayConfig): void {
         );
       continue;
     }
-    if (config.natsUrl !== undefined)
+    if (config.natsUrl !== undefined && venue === 'okx')
       throw new ConfigError(
-        `VENUES includes ${venue}, which clustered mode (NATS_URL) does not serve: expected VENUES=binance with NATS_URL`,
+        'VENUES includes okx, which clustered mode (NATS_URL) does not serve: expected VENUES=binance or binance,bybit with NATS_URL',
       );
-    if (!config.useNewWsManager)
+    // In clustered mode both roles read their venues through WSManager or NATS, whatever USE_NEW_WS_MANAGER says.
+    if (!config.useNewWsManager && config.natsUrl === undefined)
       throw new ConfigError(
         `VENUES includes ${venue}, which only WSManager serves: expected USE_NEW_WS_MANAGER=true`,
       );

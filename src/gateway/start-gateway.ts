@@ -49,7 +49,13 @@ export type ClusteredSource = (
   config: GatewayConfig & { natsUrl: string },
   registry: Registry,
   logger: Logger,
-) => Promise<StreamSource>;
+) => Promise<StreamSource & ClusteredVenues>;
+
+/** The other venues' sources of clustered mode. */
+export interface ClusteredVenues {
+  /** The streams of `venue`'s `market` from NATS, read through `exchange`, on the same connection. */
+  venueSource(venue: string, market: string, exchange: Exchange): StreamSource;
+}
 
 /** Wiring choices that are not configuration (tests shorten timers through these). */
 export interface GatewayRuntimeOptions {
@@ -118,8 +124,11 @@ export async function startGateway(
   // Clustered mode: the streams come from NATS; ingest nodes hold the exchange's sockets.
   const { url: upstream, simulator } = await roleUpstream(cfg.natsUrl ?? cfg.upstreamUrl, cfg);
   const healthGraceMs = cfg.healthGraceSeconds * 1000;
-  const source: StreamSource = cfg.natsUrl
+  const clustered = cfg.natsUrl
     ? await clusteredSource(runtime)({ ...cfg, natsUrl: cfg.natsUrl }, registry, logger)
+    : undefined;
+  const source: StreamSource = clustered
+    ? clustered
     : cfg.useNewWsManager
       ? new WSManager({
           url: upstream,
@@ -138,7 +147,7 @@ export async function startGateway(
           reconnectDelayMs: cfg.legacyReconnectDelayMs,
         });
 
-  const venues = venueSources(cfg, simulator, registry, logger, healthGraceMs);
+  const venues = venueSources(cfg, simulator, registry, logger, healthGraceMs, clustered);
 
   let draining = false;
   // Every enabled venue's source counts: a gateway whose Bybit upstream is down is not healthy.
@@ -242,7 +251,7 @@ export async function startGateway(
   addStatusRoutes(router, status, cfg.metricsToken);
   addWebSocketPathHint(router, dialect);
   addRestFallback(router, dialect.rest);
-  addVenueRoutes(router, venues);
+  addVenueRoutes(router, venues, cfg.natsUrl === undefined ? undefined : 'clustered mode');
 
   serveHttp(server, router, metrics.httpRequests, (req, socket, head) =>
     downstream.handleUpgrade(req, socket, head),
@@ -348,10 +357,12 @@ function venueSources(
   registry: Registry,
   logger: Logger,
   healthGraceMs: number,
+  clustered: ClusteredVenues | undefined,
 ): ServedVenue[] {
-  // Configuration checks that each venue's URL is set whenever the simulator is not embedded.
+  // Configuration checks that each venue's URL is set whenever the simulator is not embedded, and that
+  // clustered mode (NATS) serves no OKX.
   const urlOf = (configured: string | undefined, venue: string) =>
-    configured ?? `${(simulator as Simulator).url}/${venue}`;
+    clustered ? 'nats' : (configured ?? `${(simulator as Simulator).url}/${venue}`);
   const markets: [venue: string, market: string, url: string, Exchange, Dialect][] = [];
   if (cfg.venues.includes('bybit')) {
     const url = urlOf(cfg.bybitUrl, 'bybit');
@@ -367,23 +378,31 @@ function venueSources(
     market,
     url,
     dialect,
-    source: new WSManager({
-      url,
-      exchange,
-      registry,
-      logger: logger.child({ venue: `${venue}/${market}` }),
-      healthGraceMs,
-      stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
-      recovery: cfg.upstreamGapRecovery,
-    }),
+    source: clustered
+      ? clustered.venueSource(venue, market, exchange)
+      : new WSManager({
+          url,
+          exchange,
+          registry,
+          logger: logger.child({ venue: `${venue}/${market}` }),
+          healthGraceMs,
+          stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
+          recovery: cfg.upstreamGapRecovery,
+        }),
   }));
 }
 
 /**
  * A venue's REST calls and WebSocket path hints. Its markets share one REST API (Bybit's category is a
  * query parameter), served through the first market's source and registered once.
+ * @param unserved why no venue source has a REST API (clustered mode), said in the answers of the REST
+ *   calls; undefined: each venue's own reason.
  */
-function addVenueRoutes(router: HttpRouter, venues: readonly ServedVenue[]): void {
+function addVenueRoutes(
+  router: HttpRouter,
+  venues: readonly ServedVenue[],
+  unserved: string | undefined,
+): void {
   const served = new Set<object>();
   for (const { venue, dialect, source } of venues) {
     addWebSocketPathHint(router, dialect);
@@ -399,7 +418,7 @@ function addVenueRoutes(router: HttpRouter, venues: readonly ServedVenue[]): voi
           dialect.rest,
           404,
           dialect.rest.errors.unavailable(
-            `REST market data is not available from this gateway's source (no REST base is known for ${venue.toUpperCase()}_URL)`,
+            `REST market data is not available from this gateway's source (${unserved ?? `no REST base is known for ${venue.toUpperCase()}_URL`})`,
           ),
         ),
     });

@@ -17,12 +17,15 @@ import { IngestRestService } from '../cluster/rest-service.js';
 import { agreedValues, refuseToDisagree, SettingsAgreement } from '../cluster/settings-agreement.js';
 import { ShardLeases } from '../cluster/shard-leases.js';
 import { SnapshotBooks } from '../cluster/snapshot-books.js';
+import { BINANCE_FEED, type FeedNames, feedNames } from '../cluster/subjects.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { HealthVerdict } from '../core/stream-source.js';
 import { binanceDialect } from '../exchange/binance/dialect.js';
+import { bybitLinear, bybitSpot } from '../exchange/bybit/index.js';
+import type { Exchange } from '../exchange/exchange.js';
 import { addRestFallback } from '../gateway/rest-routes.js';
 import { HttpRouter } from '../http/http-router.js';
 import { closeServer, edgeLimiters, listen, listenError, serveHttp } from '../http/http-server.js';
@@ -36,11 +39,33 @@ import { processMetricsRegistry, roleUpstream } from './role-process.js';
 export interface RunningIngest {
   readonly url: string;
   readonly nodeId: string;
+  /** Binance's WSManager. */
   readonly manager: WSManager;
   readonly registry: Registry;
+  /** Binance's shard leases. */
   readonly leases: ShardLeases;
+  /** Every feed this node carries (VENUES), Binance's first. */
+  readonly feeds: readonly CarriedFeed[];
   /** Releases the leases (others take the shards at their next tick), then closes everything. */
   close(): Promise<void>;
+}
+
+/** A feed this node carries: its upstream, leases, demand and publication. */
+export interface CarriedFeed {
+  readonly names: FeedNames;
+  readonly manager: WSManager;
+  readonly leases: ShardLeases;
+  readonly publisher: IngestPublisher;
+  readonly demand: DemandView;
+}
+
+/** The feeds of the venues in VENUES besides Binance: one per market, each read through its own adapter. */
+function venueFeeds(venues: readonly string[]): [FeedNames, Exchange][] {
+  if (!venues.includes('bybit')) return [];
+  return [
+    [feedNames('bybit.spot'), bybitSpot],
+    [feedNames('bybit.linear'), bybitLinear],
+  ];
 }
 
 export async function startIngest(
@@ -81,44 +106,78 @@ export async function startIngest(
     throw error;
   }
 
-  const manager = new WSManager({
-    url: upstream,
-    registry,
-    logger,
-    healthGraceMs: cfg.healthGraceSeconds * 1000,
-    stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
-    // An upstream blip of this node is refilled from the exchange's history before it is published.
-    recovery: 'backfill',
-    ...(runtime.idleGraceMs === undefined ? {} : { idleGraceMs: runtime.idleGraceMs }),
+  const bybitUrl = cfg.bybitUrl ?? (simulator === undefined ? undefined : `${simulator.url}/bybit`);
+  const feedList: [FeedNames, Exchange | undefined, string][] = [
+    [BINANCE_FEED, undefined, upstream],
+    // Configuration requires BYBIT_URL whenever the simulator is not embedded.
+    ...venueFeeds(cfg.venues).map(([names, exchange]): [FeedNames, Exchange, string] => [
+      names,
+      exchange,
+      bybitUrl ?? '',
+    ]),
+  ];
+  const feedIds = feedList.map(([names]) => names.id);
+  const repair = async () => {
+    await ensureHistory(broker.jsm, settings).catch(() => {});
+    return leaseBuckets(broker.nc, settings);
+  };
+  const feeds: CarriedFeed[] = feedList.map(([names, exchange, url], index) => {
+    // Binance's lines keep the node's logger as it was; another feed's name each of its lines.
+    const feedLogger = index === 0 ? logger : logger.child({ feed: names.id });
+    const feedManager = new WSManager({
+      url,
+      registry,
+      logger: feedLogger,
+      ...(exchange === undefined ? {} : { exchange }),
+      healthGraceMs: cfg.healthGraceSeconds * 1000,
+      stallTimeoutMs: cfg.upstreamStallTimeoutSeconds * 1000,
+      // An upstream blip of this node is refilled from the exchange's history before it is published.
+      recovery: 'backfill',
+      ...(runtime.idleGraceMs === undefined ? {} : { idleGraceMs: runtime.idleGraceMs }),
+    });
+    const publisher = new IngestPublisher({
+      nc: broker.nc,
+      jsm: broker.jsm,
+      source: feedManager,
+      nodeId: settings.nodeId,
+      shardCount: settings.shardCount,
+      metrics,
+      logger: feedLogger,
+      rest: feedManager.rest,
+      exchange: feedManager.exchange,
+      feed: names,
+    });
+    const feedLeases = new ShardLeases({
+      ...buckets,
+      nodeId: settings.nodeId,
+      shardCount: settings.shardCount,
+      ttlMs: settings.leaseTtlSeconds * 1000,
+      events: publisher,
+      feed: names,
+      // The first feed's leases write the node entry (listing every feed) and keep the shard gauges.
+      announces: index === 0,
+      ...(index === 0
+        ? { entries: new SettingsAgreement(agreed, metrics.settingsMismatch, logger, feedIds) }
+        : {}),
+      repair,
+      logger: feedLogger,
+      metrics,
+    });
+    const feedDemand = new DemandView(
+      broker.demand,
+      (stream) => publisher.demandChanged(stream),
+      feedLogger,
+      names,
+    );
+    publisher.attach(feedLeases, feedDemand);
+    return { names, manager: feedManager, leases: feedLeases, publisher, demand: feedDemand };
   });
-  const publisher = new IngestPublisher({
-    nc: broker.nc,
-    jsm: broker.jsm,
-    source: manager,
-    nodeId: settings.nodeId,
-    shardCount: settings.shardCount,
-    metrics,
-    logger,
-    rest: manager.rest,
-    exchange: manager.exchange,
-  });
-  const leases = new ShardLeases({
-    ...buckets,
-    nodeId: settings.nodeId,
-    shardCount: settings.shardCount,
-    ttlMs: settings.leaseTtlSeconds * 1000,
-    events: publisher,
-    entries: new SettingsAgreement(agreed, metrics.settingsMismatch, logger),
-    repair: async () => {
-      await ensureHistory(broker.jsm, settings).catch(() => {});
-      return leaseBuckets(broker.nc, settings);
-    },
-    logger,
-    metrics,
-  });
-  const demand = new DemandView(broker.demand, (stream) => publisher.demandChanged(stream), logger);
-  publisher.attach(leases, demand);
-  const demandGauge = setInterval(() => metrics.demandStreams.set(publisher.streams), 1000);
+  const binance = feeds[0]!;
+  const { manager, leases } = binance;
+  const demandGauge = setInterval(
+    () => metrics.demandStreams.set(feeds.reduce((sum, feed) => sum + feed.publisher.streams, 0)),
+    1000,
+  );
   // Gateways' REST calls and book snapshots, within this node's REST budget.
   const restService =
     manager.rest === undefined || manager.books === undefined
@@ -136,20 +195,30 @@ export async function startIngest(
       "No REST base is known for UPSTREAM_URL: this node answers no gateway's REST calls nor snapshots",
     );
   }
-  await demand.start();
-  leases.start();
+  await Promise.all(feeds.map((feed) => feed.demand.start()));
+  for (const feed of feeds) feed.leases.start();
   restService?.start();
   broker.onReconnect(() => {
-    demand.restart();
-    leases.resume();
+    for (const feed of feeds) {
+      feed.demand.restart();
+      feed.leases.resume();
+    }
   });
 
   // Ready only while events can flow: connected, leases kept, demand seen, and WSManager healthy.
   const verdict = (): HealthVerdict => {
     if (!broker.connected()) return { healthy: false, reason: 'NATS connection lost' };
-    if (!leases.renewing)
-      return { healthy: false, reason: 'shard lease tick failing, or not yet run since NATS returned' };
-    if (!demand.watching) return { healthy: false, reason: 'demand watch not running' };
+    for (const feed of feeds) {
+      const of = feeds.length === 1 ? '' : ` (${feed.names.id})`;
+      if (!feed.leases.renewing)
+        return {
+          healthy: false,
+          reason: `shard lease tick failing, or not yet run since NATS returned${of}`,
+        };
+      if (!feed.demand.watching) return { healthy: false, reason: `demand watch not running${of}` };
+      const health = feed.manager.health();
+      if (!health.healthy) return { ...health, reason: `${health.reason ?? 'unhealthy'}${of}` };
+    }
     return manager.health();
   };
   const requests = httpRequestsCounter(registry);
@@ -164,11 +233,14 @@ export async function startIngest(
     clearInterval(demandGauge);
     // New requests go to the other nodes at once; the answers under way finish meanwhile.
     const restStopped = restService?.stop();
-    await leases.stop();
-    publisher.stopAll();
-    demand.stop();
+    // Together: each stop withdraws the node entry first, so no successor hands a shard back.
+    await Promise.all(feeds.map((feed) => feed.leases.stop()));
+    for (const feed of feeds) {
+      feed.publisher.stopAll();
+      feed.demand.stop();
+    }
     await restStopped;
-    await manager.destroy();
+    await Promise.all(feeds.map((feed) => feed.manager.destroy()));
     await broker.close();
     await simulator?.close();
   };
@@ -183,7 +255,7 @@ export async function startIngest(
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info(
-    { url, upstream, nats: settings.natsUrl },
+    { url, upstream, nats: settings.natsUrl, feeds: feedIds, ...(feeds.length > 1 ? { bybitUrl } : {}) },
     `Ingest node ${settings.nodeId} listening on ${url}`,
   );
 
@@ -194,6 +266,7 @@ export async function startIngest(
     manager,
     registry,
     leases,
+    feeds,
     close() {
       closing ??= (async () => {
         await stopPublishing();

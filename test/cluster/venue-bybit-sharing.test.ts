@@ -1,0 +1,161 @@
+/**
+ * Bybit through the clustered mode: one ingest node carrying Binance and both Bybit markets, one
+ * carrying Binance alone (it shares Binance's shards, not Bybit's), two clustered gateways serving Bybit's own protocol at /bybit/v5/public/<category>, and raw Bybit
+ * clients on both. Every client gets its topic's trades, in the same order on both gateways, from one
+ * upstream subscription per topic, published on the market's own subjects.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { connect } from '@nats-io/transport-node';
+import { silentLogger } from '../../src/core/log.js';
+import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
+import { startIngest } from '../../src/roles/start-ingest.js';
+import { startSimulator } from '../../src/simulator/index.js';
+import { openClient, type TestClient } from '../gateway/helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { startNatsServer } from './nats-server.js';
+
+const SHARDS = 4;
+const TOPICS = {
+  spot: ['publicTrade.BTCUSDT', 'publicTrade.ETHUSDT'],
+  linear: ['publicTrade.BTCUSDT'],
+} as const;
+
+/** The trade ids (`i`) of every `publicTrade` frame of `topic` a client received, in order. */
+function tradeIds(client: TestClient, topic: string): number[] {
+  return client.messages
+    .filter((m) => m.startsWith(`{"topic":"${topic}"`))
+    .flatMap((m) => (JSON.parse(m) as { data: { i: string }[] }).data.map((t) => Number(t.i)));
+}
+
+test('Bybit clients of two clustered gateways share one upstream subscription per topic', async (t) => {
+  const nats = await startNatsServer(t);
+  if (nats === undefined) return t.skip('nats-server is not installed');
+  const closers: (() => Promise<unknown>)[] = [() => nats.stop()];
+  t.after(async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+  });
+  const simulator = await startSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    symbols: ['btcusdt', 'ethusdt'],
+    rate: 20,
+  });
+  closers.push(() => simulator.close());
+  // A 3 s lease keeps the first lease tick (a third of it) short.
+  const common = {
+    natsUrl: nats.url,
+    port: 0,
+    shardCount: SHARDS,
+    leaseTtlSeconds: 3,
+    venues: ['binance', 'bybit'] as const,
+  };
+  const ingest = await startIngest(
+    { ...common, upstreamUrl: simulator.url, bybitUrl: `${simulator.url}/bybit`, nodeId: 'ingest' },
+    { logger: silentLogger() },
+  );
+  closers.push(() => ingest.close());
+  assert.deepEqual(
+    ingest.feeds.map((f) => f.names.id),
+    ['binance', 'bybit.spot', 'bybit.linear'],
+  );
+  await waitFor(
+    'every feed leased',
+    () => ingest.feeds.every((f) => f.leases.ownedShards().length === SHARDS),
+    10_000,
+  );
+  // A node carrying Binance alone takes part in Binance's shards only: Bybit's stay with the first.
+  const binanceOnly = await startIngest(
+    { ...common, venues: ['binance'], upstreamUrl: simulator.url, nodeId: 'ingest-binance' },
+    { logger: silentLogger() },
+  );
+  closers.push(() => binanceOnly.close());
+  await waitFor(
+    "Binance's shards spread over both nodes",
+    () =>
+      binanceOnly.leases.ownedShards().length > 0 &&
+      binanceOnly.leases.ownedShards().length + ingest.leases.ownedShards().length === SHARDS,
+    10_000,
+  );
+  assert.equal(binanceOnly.feeds.length, 1);
+  assert.deepEqual(
+    ingest.feeds.slice(1).map((f) => f.leases.ownedShards().length),
+    [SHARDS, SHARDS],
+  );
+  const gateways: RunningGateway[] = await Promise.all(
+    ['gw-1', 'gw-2'].map((nodeId) => startGateway({ ...common, nodeId }, { logger: silentLogger() })),
+  );
+  closers.push(() => Promise.all(gateways.map((g) => g.close())));
+
+  // What the ingest node publishes for Bybit, seen from NATS.
+  const observer = await connect({ servers: nats.url });
+  closers.push(() => observer.close());
+  const subjects = new Set<string>();
+  observer.subscribe('md.bybit.>', {
+    callback: (_, msg) => {
+      subjects.add(msg.subject);
+    },
+  });
+
+  const clients: { client: TestClient; category: keyof typeof TOPICS; topic: string }[] = [];
+  for (const gateway of gateways) {
+    for (const category of ['spot', 'linear'] as const) {
+      for (const topic of TOPICS[category]) {
+        const client = await openClient(`${gateway.wsUrl}/bybit/v5/public/${category}`);
+        closers.push(() => client.close());
+        client.ws.send(JSON.stringify({ op: 'subscribe', req_id: topic, args: [topic] }));
+        clients.push({ client, category, topic });
+      }
+    }
+  }
+  const binance = await openClient(`${gateways[0]!.wsUrl}/ws/btcusdt@trade`);
+  closers.push(() => binance.close());
+
+  await waitFor(
+    'every Bybit client receiving 20 trades',
+    () => clients.every(({ client, topic }) => tradeIds(client, topic).length >= 20),
+    15_000,
+  );
+  await waitFor('the Binance client receiving', () => binance.messages.length >= 5, 5000);
+
+  for (const { client, category, topic } of clients) {
+    const subscribed = client.messages.find((m) => m.includes(`"req_id":"${topic}"`));
+    assert.ok(subscribed !== undefined && (JSON.parse(subscribed) as { success: boolean }).success, topic);
+    // Trades in the simulator's order (its ids grow by one per trade), none twice.
+    const ids = tradeIds(client, topic);
+    for (let i = 1; i < ids.length; i++) assert.equal(ids[i], ids[i - 1]! + 1, `${category} ${topic}`);
+  }
+  // Both gateways deliver the same trades: where their records overlap, they are equal.
+  for (const category of ['spot', 'linear'] as const) {
+    for (const topic of TOPICS[category]) {
+      const [a, b] = clients
+        .filter((c) => c.category === category && c.topic === topic)
+        .map((c) => tradeIds(c.client, topic));
+      const from = Math.max(a![0]!, b![0]!);
+      const to = Math.min(a!.at(-1)!, b!.at(-1)!);
+      assert.ok(to - from >= 10, `${category} ${topic}: overlapping trades`);
+      assert.deepEqual(
+        a!.filter((id) => id >= from && id <= to),
+        b!.filter((id) => id >= from && id <= to),
+      );
+    }
+  }
+  // One upstream subscription per topic and category, whatever the number of gateways and clients.
+  for (const category of ['spot', 'linear'] as const) {
+    for (const topic of TOPICS[category]) {
+      const holders = simulator
+        .bybitStats()
+        .filter((s) => s.category === category && s.topics.includes(topic));
+      assert.equal(holders.length, 1, `${category} ${topic}`);
+    }
+  }
+  // Bybit's REST calls do not go over NATS yet: the gateway says so in Bybit's own error shape.
+  const rest = await fetch(`${gateways[0]!.url}/bybit/v5/market/recent-trade?category=spot&symbol=BTCUSDT`);
+  assert.equal(rest.status, 404);
+  assert.match(await rest.text(), /clustered mode/);
+  assert.deepEqual([...subjects].sort(), [
+    'md.bybit.linear.publicTrade.BTCUSDT',
+    'md.bybit.spot.publicTrade.BTCUSDT',
+    'md.bybit.spot.publicTrade.ETHUSDT',
+  ]);
+});
