@@ -382,8 +382,9 @@ hardStop.unref();
 const began = Date.now();
 const progress = (what: string) =>
   process.stderr.write(`gateway bench: ${what} at ${((Date.now() - began) / 1000).toFixed(0)} s\n`);
-// `unsaturated` or `loaded` as an argument runs that table alone (`loaded <factor>`: see LOADED).
-const only = process.argv[2];
+// `unsaturated` or `loaded` as an argument runs that table alone; a second argument scales the loaded
+// rates (see LOADED), with an empty first one for both tables.
+const only = process.argv[2] || undefined;
 const out: string[] = [];
 if (only === undefined || only === 'unsaturated') {
   out.push(...(await fanOut()));
