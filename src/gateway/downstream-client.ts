@@ -105,8 +105,13 @@ export class DownstreamClient implements TurnWriter {
   private killTimer: NodeJS.Timeout | undefined;
   /** Built on the first control message: most clients never send one. */
   private control: ControlTarget | undefined;
-  /** Encoded frames of this turn, written together by `writeTurn`; their bytes, headers included. */
-  private readonly turnFrames: Buffer[] = [];
+  /**
+   * Encoded frames of this turn, written together by `writeTurn`: the first alone (most turns carry one
+   * event per client, and cost no array), all of them in `turnFrames` once there is a second.
+   */
+  private turnFirst: Buffer | undefined;
+  private turnFrames: Buffer[] | undefined;
+  /** Their bytes, headers included. */
   private turnBytes = 0;
   /** The events' own bytes among `turnBytes` (without the frame headers), for the sent-bytes count. */
   private turnBodyBytes = 0;
@@ -201,25 +206,31 @@ export class DownstreamClient implements TurnWriter {
       this.slow(queued);
       return;
     }
-    if (this.turnFrames.push(frame) === 1) this.ctx.writes.add(this);
+    if (this.turnFirst === undefined) {
+      this.turnFirst = frame;
+      this.ctx.writes.add(this);
+    } else if (this.turnFrames === undefined) this.turnFrames = [this.turnFirst, frame];
+    else this.turnFrames.push(frame);
     this.turnBytes += frame.length;
     this.turnBodyBytes += body;
   }
 
   /** Writes the frames queued this turn in one socket write (dropped if the client closed meanwhile). */
   writeTurn(): void {
+    const first = this.turnFirst;
+    if (first === undefined) return;
     const frames = this.turnFrames;
-    const count = frames.length;
-    if (count === 0) return;
+    const count = frames === undefined ? 1 : frames.length;
     const socket = this.closing ? undefined : rawSocketOf(this.ws);
     if (socket === undefined) {
       this.ctx.metrics.tally.droppedMessages += count;
     } else {
-      socket.write(count === 1 ? frames[0]! : Buffer.concat(frames, this.turnBytes));
+      socket.write(frames === undefined ? first : Buffer.concat(frames, this.turnBytes));
       this.ctx.metrics.tally.messagesSent += count;
       this.ctx.metrics.tally.bytesSent += this.turnBodyBytes;
     }
-    frames.length = 0;
+    this.turnFirst = undefined;
+    this.turnFrames = undefined;
     this.turnBytes = 0;
     this.turnBodyBytes = 0;
   }
