@@ -4,8 +4,10 @@
  *
  * Protocol over the IPC channel: the parent sends `{ url, clients }`; this process connects, answers
  * `{ type: 'ready' }`; optionally the parent sends `{ type: 'subscribe' }` and this process sends a
- * live SUBSCRIBE for `subscribe` on every socket and answers `{ type: 'subscribed' }`; the parent sends `{ type: 'measure', windowMs }`; this process counts the frames
- * that arrive in the window, answers `{ type: 'result', ... }` and exits.
+ * live SUBSCRIBE for `subscribe` on every socket and answers `{ type: 'subscribed' }`; the parent sends
+ * `{ type: 'flowing' }` and this process answers `{ type: 'flowing', waitedMs }` once every socket has
+ * received a frame (or after FLOW_TIMEOUT_MS); the parent sends `{ type: 'measure', windowMs }`; this
+ * process counts the frames that arrive in the window, answers `{ type: 'result', ... }` and exits.
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -27,6 +29,8 @@ export interface ClientsResult {
 }
 
 const E_RE = /"E":(\d+)/;
+/** Longest wait for every socket's first frame: a side that takes longer is measured as it is. */
+const FLOW_TIMEOUT_MS = 15_000;
 
 /** Resolves once the message has been handed to the IPC channel, so disconnecting after it loses nothing. */
 function send(message: unknown): Promise<void> {
@@ -36,15 +40,17 @@ function send(message: unknown): Promise<void> {
   });
 }
 
-async function connect(
-  job: ClientsJob,
-  state: { recording: boolean; received: number; latencies: number[]; closed: number },
-) {
+async function connect(job: ClientsJob, state: State) {
   const sockets: WebSocket[] = [];
   for (let i = 0; i < job.clients; i += 50) {
     const batch = Array.from({ length: Math.min(50, job.clients - i) }, () => {
       const ws = new WebSocket(job.url, { perMessageDeflate: false });
+      let first = true;
       ws.on('message', (data: Buffer) => {
+        if (first) {
+          first = false;
+          state.flowing++;
+        }
         if (!state.recording) return;
         state.received++;
         if (state.received % 10 === 0) {
@@ -69,6 +75,15 @@ async function connect(
   return sockets;
 }
 
+interface State {
+  recording: boolean;
+  received: number;
+  latencies: number[];
+  closed: number;
+  /** Sockets that received at least one frame. */
+  flowing: number;
+}
+
 // A listener stays registered throughout: without one Node unrefs the IPC channel and the process could
 // exit silently (code 0) while connecting.
 let onMessage: (message: unknown) => void = () => {};
@@ -76,7 +91,7 @@ process.on('message', (message) => onMessage(message));
 
 onMessage = async (message) => {
   const job = message as ClientsJob;
-  const state = { recording: false, received: 0, latencies: [] as number[], closed: 0 };
+  const state: State = { recording: false, received: 0, latencies: [], closed: 0, flowing: 0 };
   let sockets: WebSocket[];
   try {
     sockets = await connect(job, state);
@@ -93,6 +108,14 @@ onMessage = async (message) => {
       const frame = JSON.stringify({ method: 'SUBSCRIBE', params: [job.subscribe], id: 1 });
       for (const ws of sockets) ws.send(frame);
       await send({ type: 'subscribed' });
+      return;
+    }
+    if (command.type === 'flowing') {
+      const began = performance.now();
+      while (state.flowing < sockets.length && performance.now() - began < FLOW_TIMEOUT_MS) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await send({ type: 'flowing', waitedMs: Math.round(performance.now() - began) });
       return;
     }
     state.recording = true;

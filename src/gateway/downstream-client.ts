@@ -8,12 +8,13 @@ import { CloseCodes } from '../core/close-codes.js';
 import { ErrorCodes, StreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { LogDigest } from '../core/log-digest.js';
-import type { StreamFrame, StreamSource, Unsubscribe } from '../core/stream-source.js';
+import type { FrameListener, StreamFrame, StreamSource, Unsubscribe } from '../core/stream-source.js';
 import type { TurnCorks } from '../core/ws-socket.js';
 import type { ControlTarget, Dialect } from '../exchange/dialect.js';
 import { RollingWindow } from '../limits/rolling-window.js';
 import { BookJoin } from './book-join.js';
 import type { DisconnectReason, GatewayMetrics } from './gateway-metrics.js';
+import { rawSocketOf, type SharedFrames, type TurnWriter, type TurnWrites } from './shared-frames.js';
 import type { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 /** Frames are forwarded as the upstream's text bytes; one options object for every send. */
@@ -43,6 +44,10 @@ export interface DownstreamClientContext {
   readonly now: () => number;
   /** Upstream frames arrive in bursts (one TCP read, many frames): each client's sends leave in one write. */
   readonly corks: TurnCorks;
+  /** Each event's WebSocket frame, encoded once for all the clients it goes to. */
+  readonly frames: SharedFrames;
+  /** Each client's frames of a turn leave in one socket write. */
+  readonly writes: TurnWrites;
   /** Lines that thousands of clients can cause at once: one line per interval each (see LogDigest). */
   readonly logs: {
     readonly pongTimeout: LogDigest;
@@ -87,7 +92,7 @@ export interface ClientPeer {
   readonly path: string;
 }
 
-export class DownstreamClient {
+export class DownstreamClient implements TurnWriter {
   /** Epoch ms of the last pong (or of the connection), for the heartbeat. */
   lastPongAt: number;
   /** Epoch ms of the connection. */
@@ -100,6 +105,16 @@ export class DownstreamClient {
   private killTimer: NodeJS.Timeout | undefined;
   /** Built on the first control message: most clients never send one. */
   private control: ControlTarget | undefined;
+  /**
+   * Encoded frames of this turn, written together by `writeTurn`: the first alone (most turns carry one
+   * event per client, and cost no array), all of them in `turnFrames` once there is a second.
+   */
+  private turnFirst: Buffer | undefined;
+  private turnFrames: Buffer[] | undefined;
+  /** Their bytes, headers included. */
+  private turnBytes = 0;
+  /** The events' own bytes among `turnBytes` (without the frame headers), for the sent-bytes count. */
+  private turnBodyBytes = 0;
 
   constructor(
     /** The client's number on this server: its name in logs (`id`), and its heartbeat slice. */
@@ -153,6 +168,8 @@ export class DownstreamClient {
   /** Closes the client with `code` and stops sending; the socket is destroyed if the handshake stalls. */
   close(code: number, reason: string, metricReason?: DisconnectReason): void {
     if (this.closing) return;
+    // The events queued this turn still go out ahead of the close frame.
+    this.writeTurn();
     this.closing = true;
     if (metricReason) this.ctx.metrics.clientDisconnects.inc({ reason: metricReason });
     this.release();
@@ -166,28 +183,77 @@ export class DownstreamClient {
     this.ws.terminate();
   }
 
-  private forward(message: StreamFrame): void {
+  /**
+   * Queues one event for this turn's write: the frame encoded once for all clients, written under `ws`
+   * (or sent by `ws.send` when `ws` holds frames back or exposes no socket).
+   */
+  forward(message: StreamFrame): void {
     if (this.closing) {
       this.ctx.metrics.tally.droppedMessages++;
       return;
     }
-    const bytes = this.combined ? message.frameBytes() : message.payloadBytes();
+    const socket = rawSocketOf(this.ws);
+    if (socket === undefined) {
+      this.writeTurn();
+      this.send(this.combined ? message.frameBytes() : message.payloadBytes());
+      return;
+    }
+    const frame = this.ctx.frames.of(message, this.combined);
+    const body = frame.length - headerLength(frame);
+    // With nothing held back by `ws`, what waits for this client is its socket's buffer and this turn's frames.
+    const queued = socket.writableLength + this.turnBytes;
+    if (queued + body > this.ctx.sendQueue.bytes) {
+      this.slow(queued);
+      return;
+    }
+    if (this.turnFirst === undefined) {
+      this.turnFirst = frame;
+      this.ctx.writes.add(this);
+    } else if (this.turnFrames === undefined) this.turnFrames = [this.turnFirst, frame];
+    else this.turnFrames.push(frame);
+    this.turnBytes += frame.length;
+    this.turnBodyBytes += body;
+  }
+
+  /** Writes the frames queued this turn in one socket write (dropped if the client closed meanwhile). */
+  writeTurn(): void {
+    const first = this.turnFirst;
+    if (first === undefined) return;
+    const frames = this.turnFrames;
+    const count = frames === undefined ? 1 : frames.length;
+    const socket = this.closing ? undefined : rawSocketOf(this.ws);
+    if (socket === undefined) {
+      this.ctx.metrics.tally.droppedMessages += count;
+    } else {
+      socket.write(frames === undefined ? first : Buffer.concat(frames, this.turnBytes));
+      this.ctx.metrics.tally.messagesSent += count;
+      this.ctx.metrics.tally.bytesSent += this.turnBodyBytes;
+    }
+    this.turnFirst = undefined;
+    this.turnFrames = undefined;
+    this.turnBytes = 0;
+    this.turnBodyBytes = 0;
+  }
+
+  /** Sends one event's bytes with `ws.send` (when `ws` holds frames back, or exposes no socket). */
+  private send(bytes: Buffer): void {
     if (this.ws.bufferedAmount + bytes.length > this.ctx.sendQueue.bytes) {
-      this.ctx.metrics.slowClientDisconnects.inc();
-      this.ctx.onSlow();
-      this.ctx.metrics.tally.droppedMessages++;
-      this.ctx.logs.slow.add({
-        client: this.id,
-        bufferedBytes: this.ws.bufferedAmount,
-        limit: this.ctx.sendQueue.bytes,
-      });
-      this.close(CloseCodes.SLOW_CONSUMER, 'slow consumer', 'slow_consumer');
+      this.slow(this.ws.bufferedAmount);
       return;
     }
     this.ctx.corks.hold(this.ws);
     this.ws.send(bytes, TEXT_FRAME);
     this.ctx.metrics.tally.messagesSent++;
     this.ctx.metrics.tally.bytesSent += bytes.length;
+  }
+
+  /** The client's send queue would pass its limit: the event is dropped and the client cut. */
+  private slow(bufferedBytes: number): void {
+    this.ctx.metrics.slowClientDisconnects.inc();
+    this.ctx.onSlow();
+    this.ctx.metrics.tally.droppedMessages++;
+    this.ctx.logs.slow.add({ client: this.id, bufferedBytes, limit: this.ctx.sendQueue.bytes });
+    this.close(CloseCodes.SLOW_CONSUMER, 'slow consumer', 'slow_consumer');
   }
 
   /**
@@ -204,19 +270,7 @@ export class DownstreamClient {
     let unsubscribe: Unsubscribe;
     try {
       // Only the bytes are forwarded: the source need not parse the payloads for this subscriber.
-      unsubscribe = this.ctx.source.subscribe(stream, {
-        frames: true,
-        next:
-          join === undefined
-            ? (message) => this.forward(message)
-            : (message) => {
-                if (join.admits(message.payloadBytes())) this.forward(message);
-              },
-        error: (error) => {
-          join?.close();
-          this.onStreamError(stream, error);
-        },
-      });
+      unsubscribe = this.ctx.source.subscribe(stream, new ClientStream(this, stream, join));
     } catch (error) {
       join?.close();
       this.ctx.streamCap.release(stream);
@@ -254,7 +308,8 @@ export class DownstreamClient {
     for (const stream of [...this.subscriptions.keys()]) this.remove(stream);
   }
 
-  private onStreamError(stream: string, error: StreamError): void {
+  /** The source ended `stream` for this client. */
+  onStreamError(stream: string, error: StreamError): void {
     // A stream the client already released (or an error delivered twice) must not be counted again.
     if (!this.subscriptions.delete(stream)) return;
     this.ctx.streamCap.release(stream);
@@ -334,6 +389,8 @@ export class DownstreamClient {
   }
 
   private reply(text: string): void {
+    // After the events queued before it: an UNSUBSCRIBE's answer is followed by none of its stream.
+    this.writeTurn();
     if (!this.closing && this.ws.readyState === this.ws.OPEN) this.ws.send(text);
   }
 
@@ -352,4 +409,34 @@ export class DownstreamClient {
     this.release();
     this.ctx.onClosed(this, code, reason);
   }
+}
+
+/**
+ * One client's subscription to one stream, as the source's listener: its methods are the class's, so a
+ * subscription costs this small object rather than a closure per callback.
+ */
+class ClientStream implements FrameListener {
+  readonly frames = true;
+
+  constructor(
+    private readonly client: DownstreamClient,
+    private readonly stream: string,
+    /** Puts the client's book in step first, for a book topic that starts with a snapshot. */
+    private readonly join: BookJoin | undefined,
+  ) {}
+
+  next(message: StreamFrame): void {
+    if (this.join === undefined || this.join.admits(message.payloadBytes())) this.client.forward(message);
+  }
+
+  error(error: StreamError): void {
+    this.join?.close();
+    this.client.onStreamError(this.stream, error);
+  }
+}
+
+/** Bytes of a WebSocket frame's header, from its length byte (server frames carry no mask). */
+function headerLength(frame: Buffer): number {
+  const length = frame[1]! & 0x7f;
+  return length < 126 ? 2 : length === 126 ? 4 : 10;
 }

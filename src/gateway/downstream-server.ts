@@ -18,6 +18,7 @@ import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { BucketedWindowPerKey } from '../limits/bucketed-window.js';
 import { type ClientPeer, DownstreamClient, type DownstreamClientContext } from './downstream-client.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
+import { SharedFrames, TurnWrites } from './shared-frames.js';
 import { UpstreamStreamCap } from './upstream-stream-cap.js';
 
 /** A venue served besides the main one: its protocol, the source of its streams, and its clients' limits. */
@@ -148,6 +149,8 @@ export class DownstreamServer {
       closeGraceMs: options.closeGraceMs,
       now: this.now,
       corks: new TurnCorks(),
+      frames: new SharedFrames(),
+      writes: new TurnWrites(),
       logs: {
         pongTimeout: new LogDigest(options.logger, 'info', 'Client missed its pong deadline'),
         slow: new LogDigest(options.logger, 'warn', 'Closing slow client'),

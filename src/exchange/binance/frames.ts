@@ -86,10 +86,36 @@ function readUnparsed(frame: Buffer, handler: FrameHandler): boolean {
   if (frame[end] !== CLOSE_BRACE) return false;
   while (end > start && isSpace(frame[end - 1]!)) end--;
   if (end <= start) return false;
-  const stream = frame.toString('latin1', opening, close);
+  const stream = streamName(frame, opening, close);
   if (stream === SERVER_SHUTDOWN_STREAM || handler.readsData!(stream)) return false;
   handler.unparsedEvent!(stream, frame, start, end);
   return true;
+}
+
+/** The last stream name read, and the frame and place it was read from (frames are never written to). */
+let lastName = '';
+let lastFrame: Buffer | undefined;
+let lastStart = 0;
+let lastEnd = 0;
+
+/**
+ * The stream name in `frame[start..end)` (ASCII): the string made for the previous frame when the bytes
+ * are the same. Busy streams send runs of events, and the same string object is then looked up in the
+ * maps the event passes through without being made and hashed again.
+ */
+function streamName(frame: Buffer, start: number, end: number): string {
+  const previous = lastFrame;
+  const length = end - start;
+  if (previous !== undefined && lastEnd - lastStart === length) {
+    let i = 0;
+    while (i < length && previous[lastStart + i] === frame[start + i]) i++;
+    if (i === length) return lastName;
+  }
+  lastName = frame.toString('latin1', start, end);
+  lastFrame = frame;
+  lastStart = start;
+  lastEnd = end;
+  return lastName;
 }
 
 const QUOTE = 0x22;

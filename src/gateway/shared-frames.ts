@@ -1,0 +1,114 @@
+/**
+ * One event's WebSocket frame, encoded once and written as the same bytes to every client that gets it.
+ * `ws.send` frames a message per call: a header allocated and two writes per client. A server-to-client
+ * frame is not masked, so its bytes are the same for every client: the fan-out encodes it on the first
+ * client's delivery and writes that one buffer to each client's TCP socket.
+ *
+ * Writing under `ws` is safe only while its sender has nothing of its own waiting (it queues frames while
+ * compressing or reading a Blob, neither of which the gateway does: no permessage-deflate, text and
+ * buffer sends only), so that a frame written here cannot overtake one `ws` holds back. `rawSocketOf`
+ * checks that per write, and the caller falls back to `ws.send` whenever it says no.
+ */
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import type { StreamFrame } from '../core/stream-source.js';
+
+/** FIN and the text opcode: a whole message in one frame. */
+const FIN_TEXT = 0x81;
+
+/** The text frame that carries `payload`, unmasked (server to client, RFC 6455 section 5.2). */
+export function encodeTextFrame(payload: Buffer): Buffer {
+  const length = payload.length;
+  const headerBytes = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerBytes + length);
+  frame[0] = FIN_TEXT;
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  payload.copy(frame, headerBytes);
+  return frame;
+}
+
+/**
+ * The encoded frames of the event being delivered: the registry hands one message to all of a stream's
+ * subscribers in a row, so a cache of the last message serves every client after the first. One per
+ * server; it holds the last message only, until the next one replaces it.
+ */
+export class SharedFrames {
+  private message: StreamFrame | undefined;
+  private combined: Buffer | undefined;
+  private payload: Buffer | undefined;
+
+  /** The frame carrying `message` in the combined form (`{"stream":..,"data":..}`) or its payload alone. */
+  of(message: StreamFrame, combined: boolean): Buffer {
+    if (message !== this.message) {
+      this.message = message;
+      this.combined = undefined;
+      this.payload = undefined;
+    }
+    if (combined) {
+      this.combined ??= encodeTextFrame(message.frameBytes());
+      return this.combined;
+    }
+    this.payload ??= encodeTextFrame(message.payloadBytes());
+    return this.payload;
+  }
+}
+
+/** What of `ws` the raw write reads: its private socket and sender (guarded: absent means no raw write). */
+interface WsInternals {
+  readonly _socket?: Socket;
+  readonly _sender?: { readonly _state?: number; readonly _queue?: readonly unknown[] };
+}
+
+/** `ws`'s sender state when it holds nothing back (its `DEFAULT`). */
+const SENDER_IDLE = 0;
+
+/**
+ * The TCP socket under `ws` when a frame may be written to it directly now: the connection is open and
+ * `ws` holds no frame back. Undefined otherwise (or when `ws` does not expose them): send with `ws.send`.
+ */
+export function rawSocketOf(ws: WebSocket): Socket | undefined {
+  const internals = ws as unknown as WsInternals;
+  const sender = internals._sender;
+  if (
+    ws.readyState !== ws.OPEN ||
+    sender === undefined ||
+    sender._state !== SENDER_IDLE ||
+    sender._queue === undefined ||
+    sender._queue.length !== 0
+  )
+    return undefined;
+  return internals._socket;
+}
+
+/** A client whose frames of this turn wait to be written together. */
+export interface TurnWriter {
+  writeTurn(): void;
+}
+
+/**
+ * Collects the clients that got frames in this turn and has each write them in one go on the next tick:
+ * a burst of events (one TCP read upstream carries many) costs a client one socket write, not one
+ * buffered write per frame. One list and one `nextTick` for all the clients of a server.
+ */
+export class TurnWrites {
+  private waiting: TurnWriter[] = [];
+  private readonly release = (): void => {
+    const writers = this.waiting;
+    this.waiting = [];
+    for (const writer of writers) writer.writeTurn();
+  };
+
+  /** Call when a client queues its first frame of the turn. */
+  add(writer: TurnWriter): void {
+    if (this.waiting.push(writer) === 1) process.nextTick(this.release);
+  }
+}
