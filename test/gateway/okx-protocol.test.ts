@@ -483,7 +483,7 @@ describe('VENUES and OKX_URL', () => {
     );
     assert.equal(
       errorOf({ VENUES: 'binance,okx', USE_NEW_WS_MANAGER: 'true', NATS_URL: 'nats://127.0.0.1:4222' }),
-      'VENUES includes okx, which clustered mode (NATS_URL) does not serve: expected VENUES=binance with NATS_URL',
+      'VENUES includes okx, which clustered mode (NATS_URL) does not serve: expected VENUES=binance or binance,bybit with NATS_URL',
     );
     assert.equal(
       errorOf({ OKX_URL: 'wss://ws.okx.com:8443' }),
