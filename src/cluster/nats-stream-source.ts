@@ -29,6 +29,7 @@ import { GapDetector } from '../manager/gap-detector.js';
 import type { Broker } from './broker.js';
 import type { ClusterMetrics, RejectReason } from './cluster-metrics.js';
 import { DemandDeclarer } from './demand.js';
+import { finishHash } from './shards.js';
 import {
   awaitsOldLine,
   candleFollows,
@@ -581,10 +582,5 @@ function payloadHash(payload: Buffer): number {
     h ^= payload[i]!;
     h = Math.imul(h, 0x01000193);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0 || 1;
+  return finishHash(h) || 1;
 }

@@ -11,6 +11,11 @@ export function hash32(text: string): number {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  return finishHash(h);
+}
+
+/** murmur3's finish of an FNV-1a state: every input bit reaches every output bit; unsigned 32 bits. */
+export function finishHash(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

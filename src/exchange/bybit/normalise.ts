@@ -4,6 +4,7 @@
  * the trade id (a UUID on linear), `T` the trade time.
  */
 import type { MarketView, TradeSink } from '../exchange.js';
+import { dataArrayTrades } from '../trade-items.js';
 import type { BybitMarket } from './rest.js';
 import { fromBybitSymbol, toBybitSymbol } from './symbols.js';
 
@@ -49,20 +50,7 @@ function readItem(item: unknown, venue: string, symbol: string, raw: boolean, si
   return true;
 }
 
-export function readBybitTrades(
-  payload: unknown,
-  venue: string,
-  symbol: string,
-  raw: boolean,
-  sink: TradeSink,
-): number {
-  const data =
-    typeof payload === 'object' && payload !== null ? (payload as { data?: unknown }).data : undefined;
-  if (!Array.isArray(data)) return 1;
-  let unread = 0;
-  for (const item of data) if (!readItem(item, venue, symbol, raw, sink)) unread++;
-  return unread;
-}
+export const readBybitTrades = dataArrayTrades(readItem);
 
 export function bybitMarket(category: BybitMarket): MarketView {
   return Object.freeze<MarketView>({

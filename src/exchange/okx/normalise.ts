@@ -4,6 +4,7 @@
  * them), `ts` a string of ms. An item aggregating `count` fills is one trade here, as OKX sends it.
  */
 import type { MarketView, TradeSink } from '../exchange.js';
+import { dataArrayTrades } from '../trade-items.js';
 import { fromOkxInstId, toOkxInstId } from './symbols.js';
 
 /** One item of a `trades` push's `data`, as OKX v5 documents it. */
@@ -41,20 +42,7 @@ function readItem(item: unknown, venue: string, symbol: string, raw: boolean, si
   return true;
 }
 
-export function readOkxTrades(
-  payload: unknown,
-  venue: string,
-  symbol: string,
-  raw: boolean,
-  sink: TradeSink,
-): number {
-  const data =
-    typeof payload === 'object' && payload !== null ? (payload as { data?: unknown }).data : undefined;
-  if (!Array.isArray(data)) return 1;
-  let unread = 0;
-  for (const item of data) if (!readItem(item, venue, symbol, raw, sink)) unread++;
-  return unread;
-}
+export const readOkxTrades = dataArrayTrades(readItem);
 
 export const okxMarket: MarketView = Object.freeze<MarketView>({
   category: 'all',
