@@ -137,13 +137,17 @@ export const OPTION_TABLE: readonly OptionRow[] = [
     ),
     default: streamsPerConnection,
   },
-  integer(
-    'pacing.messages',
-    DEFAULTS.pacing.messages,
-    1,
-    1000,
-    'Frames sent per connection in any rolling window of `pacing.windowMs`: SUBSCRIBE, UNSUBSCRIBE **and pongs**. Binance allows 5 per second; more than 5 per 1000 ms is rejected.',
-  ),
+  {
+    ...integer(
+      'pacing.messages',
+      DEFAULTS.pacing.messages,
+      1,
+      1000,
+      "Frames sent per connection in any rolling window of `pacing.windowMs`: SUBSCRIBE, UNSUBSCRIBE **and pongs**. Binance allows 5 per second; more than 5 per 1000 ms is rejected. The default is one below the exchange's limit per second (Bybit and OKX: 9).",
+    ),
+    // One frame of margin under the exchange's limit, as Binance's 4 of 5.
+    default: (r) => Math.max(1, exchangeIn(r).limits.incomingMessagesPerSecond - 1),
+  },
   integer('pacing.windowMs', DEFAULTS.pacing.windowMs, 1, MAX_TIMER_MS, 'The window of `pacing.messages`.'),
   {
     ...integer(

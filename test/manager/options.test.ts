@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { ErrorCodes, InvalidArgumentError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
+import { bybitSpot } from '../../src/exchange/bybit/index.js';
+import { okx } from '../../src/exchange/okx/index.js';
 import { DEFAULTS, type WSManagerOptions } from '../../src/manager/options.js';
 import { OPTION_TABLE, resolveOptions } from '../../src/manager/resolve-options.js';
 
@@ -30,6 +32,13 @@ test('defaults follow the Binance limits', () => {
   assert.ok(o.rotateAfterMs < 24 * 3600_000);
   assert.equal(o.idleGraceMs, DEFAULTS.idleGraceMs);
   assert.ok(Object.isFrozen(o));
+});
+
+test("another exchange's limits set the pacing default: one frame below its limit per second", () => {
+  assert.equal(resolveOptions({ url: 'wss://stream.bybit.com', exchange: bybitSpot }).pacing.messages, 9);
+  assert.equal(resolveOptions({ url: 'wss://ws.okx.com:8443', exchange: okx }).pacing.messages, 9);
+  // A given value is still bounded by the exchange's limit.
+  rejects({ url: 'wss://stream.bybit.com', exchange: bybitSpot, pacing: { messages: 11 } }, /"pacing" must be at most 10 messages per 1000 ms/);
 });
 
 test('bad options throw a TypeError naming option, expectation and value', () => {
