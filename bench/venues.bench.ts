@@ -202,9 +202,6 @@ async function venueCase(venue: Venue, streamCount: number, totalRate: number): 
       url: `${sim.url}${venue.prefix}`,
       exchange: venue.exchange,
       logger: silentLogger(),
-      // The venue's own limit rather than the default 4 frames a second, which makes Bybit spot's
-      // 100 subscribe requests of 10 topics take ~25 s; only the time before a round is timed changes.
-      pacing: { messages: venue.exchange.limits.incomingMessagesPerSecond },
     });
     for (let i = 0; i < streams.length; i++) manager.subscribe(streams[i]!, d.for(i));
     if (!(await waitUntil(() => d.allLive, LIVE_TIMEOUT_MS)))

@@ -38,7 +38,10 @@ test("another exchange's limits set the pacing default: one frame below its limi
   assert.equal(resolveOptions({ url: 'wss://stream.bybit.com', exchange: bybitSpot }).pacing.messages, 9);
   assert.equal(resolveOptions({ url: 'wss://ws.okx.com:8443', exchange: okx }).pacing.messages, 9);
   // A given value is still bounded by the exchange's limit.
-  rejects({ url: 'wss://stream.bybit.com', exchange: bybitSpot, pacing: { messages: 11 } }, /"pacing" must be at most 10 messages per 1000 ms/);
+  rejects(
+    { url: 'wss://stream.bybit.com', exchange: bybitSpot, pacing: { messages: 11 } },
+    /"pacing" must be at most 10 messages per 1000 ms/,
+  );
 });
 
 test('bad options throw a TypeError naming option, expectation and value', () => {
