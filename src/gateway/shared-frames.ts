@@ -12,6 +12,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { StreamFrame } from '../core/stream-source.js';
+import { tcpSocketOf } from '../core/ws-socket.js';
 
 /** FIN and the text opcode: a whole message in one frame. */
 const FIN_TEXT = 0x81;
@@ -62,9 +63,8 @@ export class SharedFrames {
   }
 }
 
-/** What of `ws` the raw write reads: its private socket and sender (guarded: absent means no raw write). */
-interface WsInternals {
-  readonly _socket?: Socket;
+/** What of `ws` the raw write reads besides its socket: its private sender (guarded: absent means no raw write). */
+interface WsSender {
   readonly _sender?: { readonly _state?: number; readonly _queue?: readonly unknown[] };
 }
 
@@ -76,8 +76,7 @@ const SENDER_IDLE = 0;
  * `ws` holds no frame back. Undefined otherwise (or when `ws` does not expose them): send with `ws.send`.
  */
 export function rawSocketOf(ws: WebSocket): Socket | undefined {
-  const internals = ws as unknown as WsInternals;
-  const sender = internals._sender;
+  const sender = (ws as unknown as WsSender)._sender;
   if (
     ws.readyState !== ws.OPEN ||
     sender === undefined ||
@@ -86,7 +85,7 @@ export function rawSocketOf(ws: WebSocket): Socket | undefined {
     sender._queue.length !== 0
   )
     return undefined;
-  return internals._socket;
+  return tcpSocketOf(ws);
 }
 
 /** A client whose frames of this turn wait to be written together. */
