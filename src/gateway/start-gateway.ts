@@ -26,7 +26,8 @@ import { addProbeRoutes } from '../http/probe-routes.js';
 import { LegacyStreamSource } from '../legacy/legacy-stream-source.js';
 import type { WeightBudgetOptions } from '../limits/weight-budget.js';
 import { WSManager } from '../manager/index.js';
-import { processMetricsRegistry, roleUpstream } from '../roles/role-process.js';
+import { processMetricsRegistry } from '../roles/process-metrics.js';
+import { roleUpstream } from '../roles/role-process.js';
 import type { Simulator } from '../simulator/index.js';
 import { ActivitySummary } from './activity-summary.js';
 import { addAdminRoutes } from './admin-route.js';
@@ -61,7 +62,7 @@ export interface ClusteredVenues {
 export interface GatewayRuntimeOptions {
   /** @default a pino logger from LOG_LEVEL / LOG_FILE */
   logger?: Logger;
-  /** @default a new Registry with prom-client's default process metrics */
+  /** @default a new Registry with the process metrics of roles/process-metrics.ts */
   registry?: Registry;
   /** Server ping period for downstream clients. @default 20000 (Binance) */
   pingIntervalMs?: number;

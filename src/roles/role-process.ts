@@ -1,10 +1,9 @@
 /**
  * What `ws-manager serve` and `ws-manager ingest` share as processes: a --help built from the
  * configuration table, configuration read from the environment (a ConfigError is one line on stderr
- * and exit code 2, never a stack trace), the process metrics, the embedded simulator when no upstream is
+ * and exit code 2, never a stack trace), the embedded simulator when no upstream is
  * configured, and one stop on the first SIGTERM or SIGINT.
  */
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { loadConfig } from '../config/load-config.js';
 import { configUsage } from '../config/usage.js';
@@ -60,23 +59,6 @@ export function stopOnSignal(logger: Logger, stop: (signal: NodeJS.Signals) => P
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-}
-
-/**
- * A registry with Node's default process metrics, less three gauges prom-client names *_total, which
- * `promtool check metrics` rejects (a _total suffix promises a counter). The same counts stay available,
- * by type, as nodejs_active_handles and nodejs_active_resources.
- */
-export function processMetricsRegistry(registry: Registry = new Registry()): Registry {
-  collectDefaultMetrics({ register: registry });
-  for (const name of [
-    'nodejs_active_handles_total',
-    'nodejs_active_requests_total',
-    'nodejs_active_resources_total',
-  ]) {
-    registry.removeSingleMetric(name);
-  }
-  return registry;
 }
 
 /** The upstream a role connects to: `upstreamUrl`, or an embedded simulator started on loopback. */

@@ -34,7 +34,8 @@ import { addProbeRoutes } from '../http/probe-routes.js';
 import { httpRequestsCounter } from '../http/request-metrics.js';
 import { WSManager } from '../manager/index.js';
 import type { Simulator } from '../simulator/index.js';
-import { processMetricsRegistry, roleUpstream } from './role-process.js';
+import { processMetricsRegistry } from './process-metrics.js';
+import { roleUpstream } from './role-process.js';
 
 export interface RunningIngest {
   readonly url: string;
