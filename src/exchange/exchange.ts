@@ -290,11 +290,16 @@ export interface OrderBookProcedure {
   /** Levels per side a snapshot may ask for. */
   readonly maxDepth: number;
   /**
-   * Where a book's first state comes from: `rest` (a snapshot fetched while the diffs are buffered,
-   * Binance) or `stream` (the stream itself pushes a snapshot on subscribe and after any trouble of its
-   * own, Bybit: `fetchSnapshot` is never called, and a book out of step waits for the next one).
+   * Where a book's first state comes from:
+   * - `rest`: a snapshot fetched while the diffs are buffered (Binance);
+   * - `stream`: the stream itself pushes a snapshot on subscribe and after any trouble of its own
+   *   (Bybit): `fetchSnapshot` is never called, and a book out of step waits for the next one;
+   * - `push-or-rest`: a snapshot the stream pushes on subscribe seeds the book when it is the first
+   *   push the book sees; when the first is an update (the channel was already subscribed, or the venue
+   *   stopped pushing snapshots) or nothing comes for a while, a REST snapshot seeds it (OKX). Resyncs
+   *   fetch from REST.
    */
-  readonly seed: 'rest' | 'stream';
+  readonly seed: 'rest' | 'stream' | 'push-or-rest';
   /** The diff stream of `symbol` carrying at least `depth` levels per side (the deepest when not given). */
   diffStream(symbol: string, depth?: number): string;
   /** Reads a diff payload, or undefined when it is none. */

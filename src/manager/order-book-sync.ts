@@ -19,6 +19,11 @@ const MAX_BUFFERED = 10_000;
 /** A failed snapshot is retried after this, doubling up to the cap (the REST budget or Retry-After may be why). */
 const SNAPSHOT_RETRY_MS = 1000;
 const SNAPSHOT_RETRY_MAX_MS = 30_000;
+/**
+ * How long a `push-or-rest` book waits for its stream's first push before fetching a REST snapshot
+ * anyway: a quiet book may send nothing for a while, and its subscriber should not wait on it.
+ */
+const FIRST_PUSH_WAIT_MS = 3000;
 
 export interface OrderBookDeps {
   subscribe(stream: string, listener: StreamListener): Unsubscribe;
@@ -50,6 +55,8 @@ export class SyncedOrderBook {
   private retryMs = SNAPSHOT_RETRY_MS;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** A `push-or-rest` book that has seen no push yet: the first one decides where the seed comes from. */
+  private awaitingFirstPush = false;
 
   constructor(
     readonly symbol: string,
@@ -65,7 +72,8 @@ export class SyncedOrderBook {
       error: (e) => this.fail(e),
       recovery: 'report',
     });
-    this.fetchSnapshot();
+    if (deps.procedure.seed === 'push-or-rest') this.awaitFirstPush();
+    else this.fetchSnapshot();
   }
 
   /** True once the book ended (its stream failed, or its last subscriber left). */
@@ -97,6 +105,7 @@ export class SyncedOrderBook {
   private onDiff(data: unknown): void {
     const diff = this.deps.procedure.readDiff(data);
     if (diff === undefined) return;
+    if (this.awaitingFirstPush) this.firstPushIn(diff.resets);
     if (diff.resets) {
       this.replaceWith(diff.last, diff, this.synced ? 'the exchange sent a new snapshot' : this.reason);
       return;
@@ -124,8 +133,34 @@ export class SyncedOrderBook {
     return true;
   }
 
+  /**
+   * A `push-or-rest` book: the snapshot pushed on subscribe comes before any update, so it seeds the
+   * book when it is the first push; a REST snapshot is fetched when the first push is an update, or
+   * when nothing came within FIRST_PUSH_WAIT_MS.
+   */
+  private awaitFirstPush(): void {
+    this.awaitingFirstPush = true;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.firstPushIn(false);
+    }, FIRST_PUSH_WAIT_MS);
+  }
+
+  private firstPushIn(isSnapshot: boolean): void {
+    this.awaitingFirstPush = false;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (!isSnapshot) this.fetchSnapshot();
+  }
+
   private resync(reason: string): void {
     if (this.closed) return;
+    if (this.awaitingFirstPush) {
+      // Out of step before any push: the wait for one is over.
+      this.awaitingFirstPush = false;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
     this.deps.logger.info({ symbol: this.symbol, reason }, 'WSManager order book resynchronising');
     this.synced = false;
     this.buffer = [];

@@ -221,12 +221,8 @@ test('a books channel: a lost push resyncs, a restart resets, and after a drop i
     await waitFor('the book in step with the simulator', () => matched === true);
     assert.equal(notices[0]?.reason, 'initial');
     assert.ok(latest!.bids().length > 0);
-    // The REST snapshot asked for at the start and the pushed one race: either may seed the book, and a
-    // pushed one arriving second replaces it. Wait until the pushed one is in.
-    await waitFor(
-      'the subscription and the first REST snapshot answered',
-      () => (sim.okxStats()[0]?.channels.length ?? 0) === 1 && sim.okxRestRequests('market/books') === 1,
-    );
+    // The snapshot pushed on subscribe seeded the book: no REST call.
+    assert.equal(sim.okxRestRequests('market/books'), 0);
     let n = notices.length;
 
     // A lost push: the next update's prevSeqId is past the book, which resyncs from a REST snapshot.
@@ -286,5 +282,35 @@ test('without a pushed snapshot the book is seeded from REST and continues by pr
     // simulator is what this test asserts, and the first notice is the initial seed.
     assert.equal(notices[0]!.reason, 'initial');
     assert.ok(sim.okxRestRequests('market/books') >= 1, 'seeded from /api/v5/market/books');
+  });
+});
+
+test('a second book on a channel already subscribed seeds from REST at its first update', async () => {
+  await withOkx(okx, async (sim, manager) => {
+    const inst = 'SOL-USDT';
+    // The channel is held by a plain subscriber first, so its pushed snapshot is gone when the book comes.
+    let pushes = 0;
+    manager.subscribe(`books:${inst}`, () => pushes++);
+    await waitFor('updates on the channel', () => pushes >= 3);
+    assert.equal(sim.okxRestRequests('market/books'), 0);
+    const started = Date.now();
+    let matched = false;
+    manager.orderBook(
+      inst,
+      {
+        next: (book) => {
+          const view = sim.okxBook(inst);
+          if (view === undefined || view.seqId !== book.lastUpdateId) return;
+          matched =
+            JSON.stringify(book.bids()) === JSON.stringify(view.bids.slice(0, 20)) &&
+            JSON.stringify(book.asks()) === JSON.stringify(view.asks.slice(0, 20));
+        },
+      },
+      { depth: 20 },
+    );
+    await waitFor('the book in step with the simulator', () => matched);
+    assert.equal(sim.okxRestRequests('market/books'), 1, 'one REST seed, at the first update');
+    // Seeded at the first update, not by the fallback after 3 s without a push.
+    assert.ok(Date.now() - started < 3000, `in step after ${Date.now() - started} ms`);
   });
 });

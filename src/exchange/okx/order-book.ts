@@ -6,8 +6,8 @@
  *
  * OKX announced (changelog, 12 Feb 2026) that `books` stops pushing the initial snapshot: the book is
  * then seeded from `GET /api/v5/market/books`, whose `seqId` the buffered updates continue from, the
- * first kept one satisfying `prevSeqId ≤ snapshot seqId < seqId`. Both hold here: the seed is `rest`, and
- * a pushed snapshot, when it comes first, seeds the book instead (a snapshot resets).
+ * first kept one satisfying `prevSeqId ≤ snapshot seqId < seqId`. Both hold here (`push-or-rest`): a
+ * pushed snapshot seeds the book without a REST call, and a first push that is an update has one fetched.
  *
  * The CRC32 `checksum` is not verified: OKX retires it (0 from 23 June 2026 on) in favour of
  * `seqId`/`prevSeqId`, which this procedure checks on every update.
@@ -40,7 +40,7 @@ function readDiff(envelope: unknown): BookDiff | undefined {
 
 export const okxOrderBook: OrderBookProcedure = {
   maxDepth: BOOK_MAX_DEPTH,
-  seed: 'rest',
+  seed: 'push-or-rest',
   diffStream: (symbol, depth = Number.POSITIVE_INFINITY) =>
     depth <= 1 ? `bbo-tbt:${symbol}` : depth <= 5 ? `books5:${symbol}` : `books:${symbol}`,
   readDiff,
