@@ -20,7 +20,7 @@
  */
 import { stat } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 const FD_DIRECTORY = '/proc/self/fd';
@@ -103,29 +103,25 @@ function addEventLoopGauges(registry: Registry): void {
       const start = process.hrtime.bigint();
       setImmediate(() => this.set(Number(process.hrtime.bigint() - start) / 1e9));
       if (histogram.count === 0) return;
-      min.set(histogram.min / 1e9);
-      max.set(histogram.max / 1e9);
-      mean.set(histogram.mean / 1e9);
-      p50.set(histogram.percentile(50) / 1e9);
-      p90.set(histogram.percentile(90) / 1e9);
-      p99.set(histogram.percentile(99) / 1e9);
+      for (const [gauge, read] of readings) gauge.set(read(histogram) / 1e9);
       histogram.reset();
     },
   });
-  const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
-  const min = gauge('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.');
-  const max = gauge('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.');
-  const mean = gauge('nodejs_eventloop_lag_mean_seconds', 'The mean of the recorded event loop delays.');
-  const p50 = gauge(
-    'nodejs_eventloop_lag_p50_seconds',
-    'The 50th percentile of the recorded event loop delays.',
-  );
-  const p90 = gauge(
-    'nodejs_eventloop_lag_p90_seconds',
-    'The 90th percentile of the recorded event loop delays.',
-  );
-  const p99 = gauge(
-    'nodejs_eventloop_lag_p99_seconds',
-    'The 99th percentile of the recorded event loop delays.',
+  const readings = LOOP_READINGS.map(
+    ([suffix, help, read]) =>
+      [
+        new Gauge({ name: `nodejs_eventloop_lag_${suffix}_seconds`, help, registers: [registry] }),
+        read,
+      ] as const,
   );
 }
+
+/** The event-loop family's gauges: name suffix, help, and the histogram reading in nanoseconds. */
+const LOOP_READINGS: ReadonlyArray<readonly [string, string, (h: IntervalHistogram) => number]> = [
+  ['min', 'The minimum recorded event loop delay.', (h) => h.min],
+  ['max', 'The maximum recorded event loop delay.', (h) => h.max],
+  ['mean', 'The mean of the recorded event loop delays.', (h) => h.mean],
+  ['p50', 'The 50th percentile of the recorded event loop delays.', (h) => h.percentile(50)],
+  ['p90', 'The 90th percentile of the recorded event loop delays.', (h) => h.percentile(90)],
+  ['p99', 'The 99th percentile of the recorded event loop delays.', (h) => h.percentile(99)],
+];
