@@ -1,9 +1,15 @@
 /**
- * A clustered gateway's order books (the `books` capability of its source): each is kept by the
+ * A clustered gateway's order books (the `books` capability of a feed's source): each is kept by the
  * manager's procedure (SyncedOrderBook) from the diff stream the gateway already receives through NATS,
  * and rebuilt from a snapshot the ingest tier answers from a book it keeps (nats-rest.ts), so a gateway
  * never calls the exchange. A gap in the diff stream (an owner change the history could not fill)
  * resynchronises the book as in single-process mode. Subscribers of one symbol and depth share a book.
+ *
+ * A venue whose stream seeds its books (Bybit: a `snapshot` on each subscription) is seeded here from the
+ * ingest tier too: the venue pushes its snapshot only to the connection that subscribes, which is the
+ * ingest node's and happened once for every gateway, and a gateway cannot have the venue send a topic
+ * afresh. The ingest node's book follows the same topic, so its update id continues the diffs the gateway
+ * receives; a snapshot the venue pushes later still resets the book as it comes.
  */
 import type { BookCapability, OrderBookListener } from '../core/capabilities.js';
 import { describeValue, ErrorCodes, InvalidArgumentError } from '../core/errors.js';
@@ -25,9 +31,10 @@ export class ClusteredBooks implements BookCapability {
   private readonly books: SharedBooks;
 
   constructor(private readonly o: ClusteredBooksOptions) {
+    const procedure = o.exchange.book;
     this.books = new SharedBooks({
       subscribe: (stream, l) => o.subscribe(stream, l),
-      procedure: o.exchange.book,
+      procedure: procedure.seed === 'rest' ? procedure : { ...procedure, seed: 'rest' },
       snapshot: (s, d) => o.snapshot(s, d),
       logger: o.logger,
     });

@@ -1,6 +1,6 @@
 /**
- * Builds the gateway's StreamSource for clustered mode (NATS_URL set): streams from NATS, and REST calls
- * and order books through the ingest tier.
+ * Builds the gateway's StreamSources for clustered mode (NATS_URL set), one per feed: streams from NATS,
+ * and REST calls and order books through the ingest nodes carrying the feed, on its own subjects.
  */
 import { type KV, Kvm } from '@nats-io/kv';
 import type { Registry } from 'prom-client';
@@ -15,6 +15,7 @@ import { type ClusterSettings, clusterSettingsOf } from './cluster-settings.js';
 import { ClusteredBooks } from './clustered-books.js';
 import { NatsRest } from './nats-rest.js';
 import { NatsStreamSource } from './nats-stream-source.js';
+import { serviceSubjectsOf } from './service-subjects.js';
 import { agreedValues, refuseToDisagree } from './settings-agreement.js';
 import { feedNames, NODE_BUCKET } from './subjects.js';
 
@@ -55,19 +56,33 @@ export async function startNatsSource(
     books,
   });
   // Another venue's market: its own subjects and demand keys, on this source's connection, which the
-  // Binance source closes (the others' destroy leaves it open).
+  // Binance source closes (the others' destroy leaves it open). Its REST calls and book snapshots go to
+  // the ingest nodes carrying that feed.
   const shared: Broker = { ...broker, close: () => Promise.resolve() };
-  const venueSource: VenueSourceOf = (venue, market, exchange) =>
-    new NatsStreamSource({
+  const venueSource: VenueSourceOf = (venue, market, exchange) => {
+    const feed = feedNames(`${venue}.${market}`);
+    const feedLogger = logger.child({ venue: `${venue}/${market}` });
+    const feedRest = new NatsRest(broker.nc, feedLogger, { subjects: serviceSubjectsOf(feed) });
+    const feedBooks = new ClusteredBooks({
+      subscribe: (stream, listener) => feedSource.subscribe(stream, listener),
+      exchange,
+      snapshot: (symbol, depth) => feedRest.snapshot(symbol, depth),
+      logger: feedLogger,
+    });
+    const feedSource: NatsStreamSource = new NatsStreamSource({
       broker: shared,
       gatewayId: settings.nodeId,
       metrics,
-      logger: logger.child({ venue: `${venue}/${market}` }),
+      logger: feedLogger,
       healthGraceMs: config.healthGraceSeconds * 1000,
       leaseTtlMs: settings.leaseTtlSeconds * 1000,
       exchange,
-      feed: feedNames(`${venue}.${market}`),
+      feed,
+      rest: feedRest,
+      books: feedBooks,
     });
+    return feedSource;
+  };
   return Object.assign(source, { venueSource });
 }
 

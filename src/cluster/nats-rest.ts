@@ -1,6 +1,7 @@
 /**
- * A clustered gateway's way to the exchange's REST API: the `rest` capability of its source, and the
- * snapshots of its order books, both asked of the ingest tier over NATS (rest-service.ts answers).
+ * A clustered gateway's way to one feed's exchange REST API: the `rest` capability of the feed's source,
+ * and the snapshots of its order books, both asked of the ingest tier over NATS on the feed's subjects
+ * (service-subjects.ts; rest-service.ts answers).
  * Nothing leaves the gateway for the exchange, so the weight spent there does not grow with the number
  * of gateways. A request no node acknowledges at once is sent again (rest-wire.ts). No ingest node
  * subscribed, an answer that does not come in time or one that is not well formed reads as the exchange
@@ -13,8 +14,9 @@ import type { Logger } from '../core/log.js';
 import type { BookSnapshot } from '../exchange/exchange.js';
 import type { RestRequest } from './rest-service.js';
 import { type AnswerFailure, type Reply, type RequestLimits, requestAnswer } from './rest-wire.js';
+import { type ServiceSubjects, serviceSubjectsOf } from './service-subjects.js';
 import { BOOK_WAIT_MS } from './snapshot-books.js';
-import { BOOK_SUBJECT, REST_HEADERS, REST_SUBJECT } from './subjects.js';
+import { BINANCE_FEED, REST_HEADERS } from './subjects.js';
 
 /** The ingest node's own timeout on the exchange (10 s, manager/rest-client.ts), plus the NATS hops. */
 const FORWARD_TIMEOUT_MS = 12_000;
@@ -43,6 +45,8 @@ const FAILURES: Readonly<Record<AnswerFailure | 'malformed' | 'refused', string>
 };
 
 export interface NatsRestOptions {
+  /** The feed's request subjects. @default Binance's */
+  readonly subjects?: ServiceSubjects;
   /** How long an acknowledged call may take to be answered. @default 12000 */
   readonly forwardTimeoutMs?: number;
   /** How long an acknowledged snapshot request may take to be answered. @default 4000 */
@@ -58,12 +62,14 @@ export class NatsRest implements RestCapability {
   /** Requests without an answer since the last one answered; undefined while answers come. */
   private failing: { since: number; count: number } | undefined;
   private readonly limits: { readonly forward: RequestLimits; readonly snapshot: RequestLimits };
+  private readonly subjects: ServiceSubjects;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly logger: Logger,
     options: NatsRestOptions = {},
   ) {
+    this.subjects = options.subjects ?? serviceSubjectsOf(BINANCE_FEED);
     const ack = { ackMs: options.ackTimeoutMs ?? ACK_TIMEOUT_MS, attempts: options.attempts ?? ATTEMPTS };
     this.limits = {
       // The answer's bound is the call's own (set per call).
@@ -86,7 +92,7 @@ export class NatsRest implements RestCapability {
 
   async forward(pathAndQuery: string, weight: number, maxBytes: number): Promise<ForwardedAnswer> {
     const request: RestRequest = { path: pathAndQuery, weight, maxBytes };
-    const reply = await requestAnswer(this.nc, REST_SUBJECT, JSON.stringify(request), {
+    const reply = await requestAnswer(this.nc, this.subjects.rest, JSON.stringify(request), {
       ...this.limits.forward,
       maxBytes,
     });
@@ -118,11 +124,11 @@ export class NatsRest implements RestCapability {
     };
   }
 
-  /** A snapshot of `symbol`'s book (lowercase) from an ingest node's kept book, or undefined. */
+  /** A snapshot of `symbol`'s book (as the feed's books take it) from an ingest node's kept book, or undefined. */
   async snapshot(symbol: string, depth: number): Promise<BookSnapshot | undefined> {
     const reply: Reply = await requestAnswer(
       this.nc,
-      BOOK_SUBJECT,
+      this.subjects.book,
       JSON.stringify({ symbol, depth }),
       this.limits.snapshot,
     );

@@ -1,12 +1,13 @@
 /**
- * An ingest node's answers to gateways over NATS request/reply: REST calls forwarded for the gateways'
- * clients (REST_SUBJECT) and snapshots for the gateways' order books (BOOK_SUBJECT). Every ingest node
- * subscribes in one queue group, so one node answers each request and the others keep answering when
- * one stops. Calls go out through this node's WSManager REST client: the budget its refills and books
- * spend, whose count follows the exchange's count for the node's address (`X-MBX-USED-WEIGHT-1M`), so
- * the ingest nodes behind one egress IP stay within one budget (docs/scale-out.md). What the venue lets
- * a gateway keep (`exchangeInfo`) is asked once per keep time here too, however many gateways ask;
- * snapshots come from books this node keeps (snapshot-books.ts).
+ * An ingest node's answers to gateways over NATS request/reply for one feed (service-subjects.ts): REST
+ * calls forwarded for the gateways' clients and snapshots for the gateways' order books. Every ingest
+ * node carrying the feed subscribes in one queue group, so one node answers each request and the others
+ * keep answering when one stops. Calls go out through the feed's WSManager REST client: the budget its
+ * refills and books spend, which follows the exchange's count for the node's address where the venue
+ * reports one (Binance `X-MBX-USED-WEIGHT-1M`), so the ingest nodes behind one egress IP stay within one
+ * budget (docs/scale-out.md). What the venue lets a gateway keep (Binance `exchangeInfo`, Bybit
+ * `instruments-info`) is asked once per keep time here too, however many gateways ask; snapshots come
+ * from books this node keeps (snapshot-books.ts). The venue's REST dialect says which paths are its own.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { ForwardedAnswer, RestCapability } from '../core/capabilities.js';
@@ -14,8 +15,9 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { RestDialect } from '../exchange/dialect.js';
 import { acknowledge, sendAnswer } from './rest-wire.js';
+import { type ServiceSubjects, serviceSubjectsOf } from './service-subjects.js';
 import type { SnapshotBooks } from './snapshot-books.js';
-import { BOOK_SUBJECT, REST_HEADERS, REST_QUEUE, REST_SUBJECT } from './subjects.js';
+import { BINANCE_FEED, REST_HEADERS, REST_QUEUE } from './subjects.js';
 
 /** Distinct kept queries, all kept calls together. */
 const KEPT_QUERIES = 64;
@@ -29,7 +31,7 @@ const STOP_GRACE_MS = 2000;
 const REFUSAL_LOG_MS = 60_000;
 
 export interface RestRequest {
-  /** Path and query, e.g. `/api/v3/trades?symbol=BTCUSDT`. */
+  /** Path and query on the exchange's REST base, e.g. `/api/v3/trades?symbol=BTCUSDT`, `/v5/market/kline?…`. */
   readonly path: string;
   readonly weight: number;
   readonly maxBytes: number;
@@ -46,7 +48,9 @@ export interface IngestRestOptions {
   readonly rest: RestCapability;
   readonly books: SnapshotBooks;
   /** The venue's REST paths and what may be kept. */
-  readonly dialect: Pick<RestDialect, 'prefix' | 'keptMs'>;
+  readonly dialect: Pick<RestDialect, 'prefix' | 'upstreamPrefix' | 'keptMs'>;
+  /** The feed's request subjects. @default Binance's */
+  readonly subjects?: ServiceSubjects;
   readonly logger: Logger;
 }
 
@@ -62,19 +66,25 @@ export class IngestRestService {
   private readonly underWay = new Set<Promise<void>>();
   private refused = 0;
   private refusalLoggedAt = Number.NEGATIVE_INFINITY;
+  private readonly subjects: ServiceSubjects;
+  /** Where the venue's calls start on its REST base (Bybit `/v5/market/`, where gateways serve `/bybit/v5/market/`). */
+  private readonly prefix: string;
 
-  constructor(private readonly o: IngestRestOptions) {}
+  constructor(private readonly o: IngestRestOptions) {
+    this.subjects = o.subjects ?? serviceSubjectsOf(BINANCE_FEED);
+    this.prefix = o.dialect.upstreamPrefix ?? o.dialect.prefix;
+  }
 
   start(): void {
     const { nc } = this.o;
     this.subscriptions = [
-      nc.subscribe(REST_SUBJECT, {
+      nc.subscribe(this.subjects.rest, {
         queue: REST_QUEUE,
         callback: (error, msg) => {
           if (error === null) this.receive(msg, (m) => this.answerRest(m));
         },
       }),
-      nc.subscribe(BOOK_SUBJECT, {
+      nc.subscribe(this.subjects.book, {
         queue: REST_QUEUE,
         callback: (error, msg) => {
           if (error === null) this.receive(msg, (m) => this.answerBook(m));
@@ -125,7 +135,7 @@ export class IngestRestService {
   }
 
   private async answerRest(msg: Msg): Promise<void> {
-    const request = restRequestOf(msg, this.o.dialect.prefix);
+    const request = restRequestOf(msg, this.prefix);
     if (request === undefined) {
       this.refuse(msg, 'a REST request that is not well formed');
       return;
@@ -195,7 +205,7 @@ export class IngestRestService {
 
   private keptMsOf(path: string): number | undefined {
     const query = path.indexOf('?');
-    const endpoint = path.slice(this.o.dialect.prefix.length, query < 0 ? undefined : query);
+    const endpoint = path.slice(this.prefix.length, query < 0 ? undefined : query);
     return (this.o.dialect.keptMs as ReadonlyMap<string, number>).get(endpoint);
   }
 

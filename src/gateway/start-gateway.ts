@@ -252,7 +252,7 @@ export async function startGateway(
   addStatusRoutes(router, status, cfg.metricsToken);
   addWebSocketPathHint(router, dialect);
   addRestFallback(router, dialect.rest);
-  addVenueRoutes(router, venues, cfg.natsUrl === undefined ? undefined : 'clustered mode');
+  addVenueRoutes(router, venues);
 
   serveHttp(server, router, metrics.httpRequests, (req, socket, head) =>
     downstream.handleUpgrade(req, socket, head),
@@ -395,15 +395,10 @@ function venueSources(
 
 /**
  * A venue's REST calls and WebSocket path hints. Its markets share one REST API (Bybit's category is a
- * query parameter), served through the first market's source and registered once.
- * @param unserved why no venue source has a REST API (clustered mode), said in the answers of the REST
- *   calls; undefined: each venue's own reason.
+ * query parameter), served through the first market's source and registered once: a WSManager's REST
+ * client, or in clustered mode the ingest nodes carrying that market's feed.
  */
-function addVenueRoutes(
-  router: HttpRouter,
-  venues: readonly ServedVenue[],
-  unserved: string | undefined,
-): void {
+function addVenueRoutes(router: HttpRouter, venues: readonly ServedVenue[]): void {
   const served = new Set<object>();
   for (const { venue, dialect, source } of venues) {
     addWebSocketPathHint(router, dialect);
@@ -419,7 +414,7 @@ function addVenueRoutes(
           dialect.rest,
           404,
           dialect.rest.errors.unavailable(
-            `REST market data is not available from this gateway's source (${unserved ?? `no REST base is known for ${venue.toUpperCase()}_URL`})`,
+            `REST market data is not available from this gateway's source (no REST base is known for ${venue.toUpperCase()}_URL)`,
           ),
         ),
     });

@@ -14,6 +14,7 @@ import { DemandView } from '../cluster/demand.js';
 import { IngestPublisher } from '../cluster/ingest-publisher.js';
 import { claimNodeId } from '../cluster/node-claim.js';
 import { IngestRestService } from '../cluster/rest-service.js';
+import { serviceSubjectsOf } from '../cluster/service-subjects.js';
 import { agreedValues, refuseToDisagree, SettingsAgreement } from '../cluster/settings-agreement.js';
 import { ShardLeases } from '../cluster/shard-leases.js';
 import { SnapshotBooks } from '../cluster/snapshot-books.js';
@@ -24,8 +25,13 @@ import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { HealthVerdict } from '../core/stream-source.js';
 import { binanceDialect } from '../exchange/binance/dialect.js';
+import { binance } from '../exchange/binance/index.js';
+import { bybitLinearDialect, bybitSpotDialect } from '../exchange/bybit/dialect.js';
 import { bybitLinear, bybitSpot } from '../exchange/bybit/index.js';
+import type { RestDialect } from '../exchange/dialect.js';
 import type { Exchange } from '../exchange/exchange.js';
+import { okxDialect } from '../exchange/okx/dialect.js';
+import { okx } from '../exchange/okx/index.js';
 import { addRestFallback } from '../gateway/rest-routes.js';
 import { HttpRouter } from '../http/http-router.js';
 import { closeServer, edgeLimiters, listen, listenError, serveHttp } from '../http/http-server.js';
@@ -59,6 +65,20 @@ export interface CarriedFeed {
   readonly publisher: IngestPublisher;
   readonly demand: DemandView;
 }
+
+/**
+ * What an ingest node needs of each venue's REST dialect to answer gateways' REST calls, by the adapter
+ * a feed is read through: where the venue's calls start on its REST base, and which answers it keeps.
+ */
+const REST_DIALECTS: ReadonlyMap<
+  Exchange,
+  Pick<RestDialect, 'prefix' | 'upstreamPrefix' | 'keptMs'>
+> = new Map<Exchange, Pick<RestDialect, 'prefix' | 'upstreamPrefix' | 'keptMs'>>([
+  [binance, binanceDialect.rest],
+  [bybitSpot, bybitSpotDialect.rest],
+  [bybitLinear, bybitLinearDialect.rest],
+  [okx, okxDialect.rest],
+]);
 
 /** The feeds of the venues in VENUES besides Binance: one per market, each read through its own adapter. */
 function venueFeeds(venues: readonly string[]): [FeedNames, Exchange][] {
@@ -179,26 +199,33 @@ export async function startIngest(
     () => metrics.demandStreams.set(feeds.reduce((sum, feed) => sum + feed.publisher.streams, 0)),
     1000,
   );
-  // Gateways' REST calls and book snapshots, within this node's REST budget.
-  const restService =
-    manager.rest === undefined || manager.books === undefined
-      ? undefined
-      : new IngestRestService({
-          nc: broker.nc,
-          rest: manager.rest,
-          books: new SnapshotBooks(manager.books),
-          dialect: binanceDialect.rest,
-          logger,
-        });
-  if (restService === undefined) {
-    logger.warn(
-      { upstream },
-      "No REST base is known for UPSTREAM_URL: this node answers no gateway's REST calls nor snapshots",
-    );
-  }
+  // Gateways' REST calls and book snapshots of each feed, within the feed's REST budget.
+  const restServices = feeds.flatMap((feed, index): IngestRestService[] => {
+    const { manager: feedManager, names } = feed;
+    const dialect = REST_DIALECTS.get(feedManager.exchange);
+    if (feedManager.rest === undefined || feedManager.books === undefined || dialect === undefined) {
+      logger.warn(
+        index === 0 ? { upstream } : { feed: names.id },
+        index === 0
+          ? "No REST base is known for UPSTREAM_URL: this node answers no gateway's REST calls nor snapshots"
+          : `No REST base is known for ${names.id}: this node answers no gateway's REST calls nor snapshots of it`,
+      );
+      return [];
+    }
+    return [
+      new IngestRestService({
+        nc: broker.nc,
+        rest: feedManager.rest,
+        books: new SnapshotBooks(feedManager.books),
+        dialect,
+        subjects: serviceSubjectsOf(names),
+        logger: index === 0 ? logger : logger.child({ feed: names.id }),
+      }),
+    ];
+  });
   await Promise.all(feeds.map((feed) => feed.demand.start()));
   for (const feed of feeds) feed.leases.start();
-  restService?.start();
+  for (const service of restServices) service.start();
   broker.onReconnect(() => {
     for (const feed of feeds) {
       feed.demand.restart();
@@ -233,7 +260,7 @@ export async function startIngest(
   const stopPublishing = async () => {
     clearInterval(demandGauge);
     // New requests go to the other nodes at once; the answers under way finish meanwhile.
-    const restStopped = restService?.stop();
+    const restStopped = Promise.all(restServices.map((service) => service.stop()));
     // Together: each stop withdraws the node entry first, so no successor hands a shard back.
     await Promise.all(feeds.map((feed) => feed.leases.stop()));
     for (const feed of feeds) {

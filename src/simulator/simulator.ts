@@ -246,6 +246,11 @@ export class Simulator {
     return [...this.bybitSessions.values()].map((s) => s.stats());
   }
 
+  /** Bybit REST requests counted against the per-IP cap, per endpoint (`instruments-info`, `kline`, ...). */
+  bybitRestRequests(endpoint: string): number {
+    return this.bybitRest.counts.get(endpoint) ?? 0;
+  }
+
   /** The book a Bybit order-book topic (`orderbook.50.BTCUSDT`) last sent, or undefined when it never ran. */
   bybitBook(topic: string): BybitBookView | undefined {
     return this.bybitFeeds.get(topic)?.view();

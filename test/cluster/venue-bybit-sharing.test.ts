@@ -149,10 +149,10 @@ test('Bybit clients of two clustered gateways share one upstream subscription pe
       assert.equal(holders.length, 1, `${category} ${topic}`);
     }
   }
-  // Bybit's REST calls do not go over NATS yet: the gateway says so in Bybit's own error shape.
+  // Bybit's REST calls are answered through the ingest tier (venue-bybit-rest.test.ts compares them).
   const rest = await fetch(`${gateways[0]!.url}/bybit/v5/market/recent-trade?category=spot&symbol=BTCUSDT`);
-  assert.equal(rest.status, 404);
-  assert.match(await rest.text(), /clustered mode/);
+  assert.equal(rest.status, 200);
+  assert.equal(((await rest.json()) as { retCode: number }).retCode, 0);
   assert.deepEqual([...subjects].sort(), [
     'md.bybit.linear.publicTrade.BTCUSDT',
     'md.bybit.spot.publicTrade.BTCUSDT',

@@ -100,6 +100,8 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 
 export class BybitRestApi extends VenueRestApi<BybitRestContext> {
   private readonly requests: BucketedWindowPerKey;
+  /** Requests counted against the per-IP cap, per endpoint (`kline`, or the unknown path's name). */
+  readonly counts = new Map<string, number>();
 
   constructor(ctx: BybitRestContext) {
     super(ctx);
@@ -131,6 +133,7 @@ export class BybitRestApi extends VenueRestApi<BybitRestContext> {
     }
     const target = parseRequestTarget(req.url);
     const name = target?.pathname.slice(BYBIT_REST_PREFIX.length) ?? '';
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
     const handler = HANDLERS[name];
     if (req.method !== 'GET' || target === undefined || handler === undefined) {
       notFound(res);
