@@ -16,7 +16,7 @@ import { ClusteredBooks } from './clustered-books.js';
 import { NatsRest } from './nats-rest.js';
 import { NatsStreamSource } from './nats-stream-source.js';
 import { agreedValues, refuseToDisagree } from './settings-agreement.js';
-import { feedNames, NODE_BUCKET } from './subjects.js';
+import { feedIdOf, feedNames, NODE_BUCKET } from './subjects.js';
 
 /** The streams of `venue`'s `market` from NATS, read through `exchange` (the gateway's ClusteredVenues). */
 export type VenueSourceOf = (venue: string, market: string, exchange: Exchange) => StreamSource;
@@ -54,8 +54,9 @@ export async function startNatsSource(
     rest,
     books,
   });
-  // Another venue's market: its own subjects and demand keys, on this source's connection, which the
-  // Binance source closes (the others' destroy leaves it open).
+  // Another venue's market: its feed's subjects and demand keys (OKX's one source reads the `okx`
+  // feed, both its paths), on this source's connection, which the Binance source closes (the others'
+  // destroy leaves it open).
   const shared: Broker = { ...broker, close: () => Promise.resolve() };
   const venueSource: VenueSourceOf = (venue, market, exchange) =>
     new NatsStreamSource({
@@ -66,7 +67,7 @@ export async function startNatsSource(
       healthGraceMs: config.healthGraceSeconds * 1000,
       leaseTtlMs: settings.leaseTtlSeconds * 1000,
       exchange,
-      feed: feedNames(`${venue}.${market}`),
+      feed: feedNames(feedIdOf(venue, market)),
     });
   return Object.assign(source, { venueSource });
 }
