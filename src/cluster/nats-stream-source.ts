@@ -455,9 +455,13 @@ export class NatsStreamSource implements StreamSource {
     }
     // A successor's line of a stream without ids skips what the old line delivered already.
     if (entry.recent !== undefined && line.epoch > entry.epoch) entry.overlap = entry.recent.slice();
-    // A successor's line of an order-book stream skips the book ids the old line delivered already.
+    // A successor's line of an order-book stream skips the book ids the old line delivered already, when
+    // the old line published moments ago (a handover). After a dead owner, silent for most of a lease
+    // TTL, the successor's first push is past its ids, unless the venue's book restarted meanwhile:
+    // that push must then pass, not wait for the new ids to pass the old ones.
     if (entry.book && line.epoch > entry.epoch) {
-      entry.bookUpTo = this.bookIdOf(entry.lastData);
+      const handover = Date.now() - entry.lastAt < this.o.leaseTtlMs / 2;
+      entry.bookUpTo = handover ? this.bookIdOf(entry.lastData) : undefined;
       entry.bookSeen = Number.NEGATIVE_INFINITY;
     }
     entry.epoch = line.epoch;
