@@ -17,7 +17,7 @@ import { NatsRest } from './nats-rest.js';
 import { NatsStreamSource } from './nats-stream-source.js';
 import { serviceSubjectsOf } from './service-subjects.js';
 import { agreedValues, refuseToDisagree } from './settings-agreement.js';
-import { feedNames, NODE_BUCKET } from './subjects.js';
+import { feedIdOf, feedNames, NODE_BUCKET } from './subjects.js';
 
 /** The streams of `venue`'s `market` from NATS, read through `exchange` (the gateway's ClusteredVenues). */
 export type VenueSourceOf = (venue: string, market: string, exchange: Exchange) => StreamSource;
@@ -55,12 +55,12 @@ export async function startNatsSource(
     rest,
     books,
   });
-  // Another venue's market: its own subjects and demand keys, on this source's connection, which the
-  // Binance source closes (the others' destroy leaves it open). Its REST calls and book snapshots go to
-  // the ingest nodes carrying that feed.
+  // Another venue's market: its feed's subjects and demand keys (OKX's one source reads the `okx`
+  // feed, both its paths), on this source's connection, which the Binance source closes (the others'
+  // destroy leaves it open). Its REST calls and book snapshots go to the ingest nodes carrying that feed.
   const shared: Broker = { ...broker, close: () => Promise.resolve() };
   const venueSource: VenueSourceOf = (venue, market, exchange) => {
-    const feed = feedNames(`${venue}.${market}`);
+    const feed = feedNames(feedIdOf(venue, market));
     const feedLogger = logger.child({ venue: `${venue}/${market}` });
     const feedRest = new NatsRest(broker.nc, feedLogger, { subjects: serviceSubjectsOf(feed) });
     const feedBooks = new ClusteredBooks({

@@ -32,6 +32,8 @@ import { DemandDeclarer } from './demand.js';
 import { finishHash } from './shards.js';
 import {
   awaitsOldLine,
+  bookAwaitsOldLine,
+  bookOverlapDrops,
   candleFollows,
   changesLine,
   confirms,
@@ -62,8 +64,22 @@ interface Entry {
   candleOpen: number;
   candleClosed: boolean;
   /**
-   * A stream with neither ids nor candles (Bybit's trades): a ring of the hashes of the payloads it
-   * delivered last (0: empty). Both owners of a handover publish the venue's frames byte for byte, so
+   * An order-book stream without sequence ids (OKX `books`, `books5`, `bbo-tbt`; Bybit `orderbook`):
+   * its pushes carry the book's own ids, which the venue's book procedure reads (`readDiff`), and a
+   * handover's overlap is told by them. The ids are read only around a switch: `lastData` is the last
+   * delivered push, kept by reference.
+   */
+  readonly book: boolean;
+  lastData: object | undefined;
+  /**
+   * After a switch of such a stream: the last book id the old line delivered, and the successor's last
+   * book id dropped since (see `bookOverlapDrops`).
+   */
+  bookUpTo: number | undefined;
+  bookSeen: number;
+  /**
+   * A stream with neither ids, candles nor book ids (Bybit's trades, tickers): a ring of the hashes of
+   * the payloads it delivered last (0: empty). Both owners of a handover publish the venue's frames byte for byte, so
    * these tell the overlap, without holding the payloads.
    */
   readonly recent: Uint32Array | undefined;
@@ -242,6 +258,7 @@ export class NatsStreamSource implements StreamSource {
   private open(stream: string, kind: string): Entry {
     const ids = this.exchange.sequence.ruleOf(kind) === 'contiguous' ? new GapDetector(true) : undefined;
     const candles = this.exchange.history.refillBy(kind) === 'candles';
+    const book = ids === undefined && !candles && this.isBookStream(stream, kind);
     const entry: Entry = {
       stream,
       kind,
@@ -255,7 +272,11 @@ export class NatsStreamSource implements StreamSource {
       candles,
       candleOpen: Number.NEGATIVE_INFINITY,
       candleClosed: false,
-      recent: ids === undefined && !candles ? new Uint32Array(RECENT_PAYLOADS) : undefined,
+      book,
+      lastData: undefined,
+      bookUpTo: undefined,
+      bookSeen: Number.NEGATIVE_INFINITY,
+      recent: ids === undefined && !candles && !book ? new Uint32Array(RECENT_PAYLOADS) : undefined,
       recentNext: 0,
       overlap: undefined,
       lastSeq: undefined,
@@ -272,6 +293,27 @@ export class NatsStreamSource implements StreamSource {
     this.demand.add(stream);
     this.o.metrics.demandStreams.set(this.demand.size);
     return entry;
+  }
+
+  /**
+   * Whether `stream` is one of the venue's order-book diff streams (`book.diffStream` of its symbol at
+   * some depth): its pushes then carry the book's ids. Once per stream, when it opens.
+   */
+  private isBookStream(stream: string, kind: string): boolean {
+    const symbol = this.exchange.streams.parse(stream)?.symbol;
+    if (symbol === undefined) return false;
+    const book = this.exchange.book;
+    for (const depth of [1, 5, 50, 200, book.maxDepth]) {
+      if (this.exchange.streams.parse(book.diffStream(symbol, depth))?.kind === kind) return true;
+    }
+    return false;
+  }
+
+  /** The book id of a push of an order-book stream (the last it covers), or undefined when it has none. */
+  private bookIdOf(data: object | undefined): number | undefined {
+    if (data === undefined) return undefined;
+    const diff = this.exchange.book.readDiff(data);
+    return diff === undefined || !Number.isFinite(diff.last) ? undefined : diff.last;
   }
 
   private release(entry: Entry): void {
@@ -368,6 +410,13 @@ export class NatsStreamSource implements StreamSource {
         now - pending.at < this.o.leaseTtlMs
       );
     }
+    if (entry.book && pending.epoch > entry.epoch) {
+      // Until the old line delivered the book id of the successor's first push.
+      const lastId = this.bookIdOf(entry.lastData);
+      if (lastId === undefined) return false;
+      const first = this.bookIdOf(pending.data);
+      return bookAwaitsOldLine(lastId, first, now - entry.lastAt, now - pending.at, this.o.leaseTtlMs);
+    }
     const lastId = entry.ids?.lastId;
     if (lastId === undefined || pending.epoch <= entry.epoch) return false;
     const first = this.sequenceRange(entry.kind, pending.data as Record<string, unknown>)?.first;
@@ -406,6 +455,15 @@ export class NatsStreamSource implements StreamSource {
     }
     // A successor's line of a stream without ids skips what the old line delivered already.
     if (entry.recent !== undefined && line.epoch > entry.epoch) entry.overlap = entry.recent.slice();
+    // A successor's line of an order-book stream skips the book ids the old line delivered already, when
+    // the old line published moments ago (a handover). After a dead owner, silent for most of a lease
+    // TTL, the successor's first push is past its ids, unless the venue's book restarted meanwhile:
+    // that push must then pass, not wait for the new ids to pass the old ones.
+    if (entry.book && line.epoch > entry.epoch) {
+      const handover = Date.now() - entry.lastAt < this.o.leaseTtlMs / 2;
+      entry.bookUpTo = handover ? this.bookIdOf(entry.lastData) : undefined;
+      entry.bookSeen = Number.NEGATIVE_INFINITY;
+    }
     entry.epoch = line.epoch;
     this.advance(entry, line.seq, line.epoch, line.payload, line.data);
   }
@@ -507,6 +565,17 @@ export class NatsStreamSource implements StreamSource {
       this.o.metrics.overlapDropped.inc();
       return;
     }
+    if (entry.bookUpTo !== undefined) {
+      const id = this.bookIdOf(record);
+      if (id !== undefined && bookOverlapDrops(entry.bookUpTo, entry.bookSeen, id)) {
+        entry.bookSeen = id;
+        this.o.metrics.overlapDropped.inc();
+        return;
+      }
+      // The first push the old line did not deliver (or the venue's book restarting): on from here.
+      if (id !== undefined) entry.bookUpTo = undefined;
+    }
+    if (entry.book) entry.lastData = record;
     if (entry.recent !== undefined) {
       const hash = payloadHash(payload);
       if (entry.overlap !== undefined) {

@@ -112,3 +112,31 @@ export function awaitsOldLine(
 export function candleFollows(lastOpen: number, lastClosed: boolean, open: number): boolean {
   return open > lastOpen || (open === lastOpen && !lastClosed);
 }
+
+/**
+ * Whether a gateway waits for the previous owner's line of an order-book stream (a venue's book ids:
+ * OKX `seqId`, Bybit `u`) before switching to a confirmed successor: the successor's first book id
+ * `first` lies past the last one delivered `lastId`, the old line delivered within `OLD_LINE_QUIET_MS`
+ * and the switch has waited less than `boundMs`. Book ids are not contiguous (OKX skips), so unlike
+ * `awaitsOldLine` any id past the last one counts as ahead.
+ */
+export function bookAwaitsOldLine(
+  lastId: number,
+  first: number | undefined,
+  oldLineQuietMs: number,
+  waitedMs: number,
+  boundMs: number,
+): boolean {
+  return first !== undefined && first > lastId && oldLineQuietMs < OLD_LINE_QUIET_MS && waitedMs < boundMs;
+}
+
+/**
+ * Whether a successor's push with book id `last`, after a switch of an order-book stream, was delivered
+ * by the old line already (drop it): the old line delivered up to book id `upTo`, and `seen` is the
+ * successor's last book id dropped so far (-Infinity before any). Dropped: at or below `upTo` and not
+ * below `seen`. The successor's own ids only grow, so one going back is the venue's book restarting (a
+ * new snapshot with lower ids), which passes, as does the first push past `upTo`; either ends the overlap.
+ */
+export function bookOverlapDrops(upTo: number, seen: number, last: number): boolean {
+  return last <= upTo && last >= seen;
+}

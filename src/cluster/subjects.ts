@@ -79,15 +79,16 @@ export const REST_HEADERS = {
  * nodes of one feed share its shards among themselves.
  *
  * - subjects `md.<feed>.<stream>`: Bybit topics keep their `.` (`md.bybit.spot.publicTrade.BTCUSDT`),
- *   which NATS reads as more tokens; every subject of a venue still matches `md.<venue>.>`, and the
- *   venues' codecs accept no space, `*` or `>` in a stream name, so no name becomes a wildcard;
+ *   which NATS reads as more tokens; OKX channels keep their `:` (`md.okx.trades:BTC-USDT`); every
+ *   subject of a venue still matches `md.<venue>.>`, and the venues' codecs accept no space, `*` or `>`
+ *   in a stream name, so no name becomes a wildcard;
  * - lease keys `shard.<n>` (Binance) and `shard.<feed>.<n>`, in the one lease bucket;
  * - demand keys `<stream token>.<owner>` (Binance) and `<feed>.<stream token>.<owner>`, in the one
  *   demand bucket (a stream token holds no `.`, so the two shapes never meet);
  * - the feeds an ingest node carries are listed in its node entry (an entry listing none is Binance's).
  */
 export interface FeedNames {
-  /** `binance`, `bybit.spot`, `bybit.linear`. */
+  /** `binance`, `bybit.spot`, `bybit.linear`, `okx`. */
   readonly id: string;
   /** `md.<feed>.`: followed by the stream name. */
   readonly subjectPrefix: string;
@@ -134,6 +135,19 @@ export function feedNames(id: string): FeedNames {
 export const BINANCE_FEED_ID = 'binance';
 export const BINANCE_FEED: FeedNames = feedNames(BINANCE_FEED_ID);
 
+export const OKX_FEED_ID = 'okx';
+
+/**
+ * The feed carrying `venue`'s `market` as a gateway serves it. Bybit's categories reuse one topic
+ * namespace (`publicTrade.BTCUSDT` on spot and on linear) through two adapters, so each is a feed.
+ * OKX is one adapter whose stream names already tell everything apart (the instrument id names the
+ * market, the channel its endpoint), with one connection budget and one REST budget per IP: one feed,
+ * `okx`, whatever endpoint a stream is read on.
+ */
+export function feedIdOf(venue: string, market: string): string {
+  return venue === OKX_FEED_ID ? OKX_FEED_ID : `${venue}.${market}`;
+}
+
 /** The venue of a feed id: its first token (`bybit.spot` → `bybit`). */
 export function venueOfFeed(id: string): string {
   const dot = id.indexOf('.');
@@ -144,4 +158,4 @@ export function venueOfFeed(id: string): string {
  * The subjects the history stream keeps: every venue the cluster can carry, whatever the nodes
  * running now carry, so that no node rewrites the history's subjects back and forth.
  */
-export const HISTORY_SUBJECTS: readonly string[] = [SUBJECT_WILDCARD, 'md.bybit.>'];
+export const HISTORY_SUBJECTS: readonly string[] = [SUBJECT_WILDCARD, 'md.bybit.>', 'md.okx.>'];

@@ -97,10 +97,6 @@ function checkVenues(config: GatewayConfig): void {
         );
       continue;
     }
-    if (config.natsUrl !== undefined && venue === 'okx')
-      throw new ConfigError(
-        'VENUES includes okx, which clustered mode (NATS_URL) does not serve: expected VENUES=binance or binance,bybit with NATS_URL',
-      );
     // In clustered mode both roles read their venues through WSManager or NATS, whatever USE_NEW_WS_MANAGER says.
     if (!config.useNewWsManager && config.natsUrl === undefined)
       throw new ConfigError(

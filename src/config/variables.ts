@@ -127,7 +127,7 @@ export const VARIABLES = [
     default: ['binance'],
     expected: `a comma-separated list of ${VENUES.join(', ')}, binance included, such as binance,bybit,okx`,
     description:
-      'Venues served, each under its own paths (Binance at the root, Bybit under /bybit, OKX under /okx). bybit and okx need USE_NEW_WS_MANAGER=true, except in clustered mode (NATS_URL), where an ingest node carries the venues listed and a gateway serves them from NATS; okx is not served in clustered mode.',
+      'Venues served, each under its own paths (Binance at the root, Bybit under /bybit, OKX under /okx). bybit and okx need USE_NEW_WS_MANAGER=true, except in clustered mode (NATS_URL), where an ingest node carries the venues listed and a gateway serves them from NATS.',
     fromEnv: z.string().transform(splitList).pipe(venueList),
     value: venueList,
   }),

@@ -360,8 +360,7 @@ function venueSources(
   healthGraceMs: number,
   clustered: ClusteredVenues | undefined,
 ): ServedVenue[] {
-  // Configuration checks that each venue's URL is set whenever the simulator is not embedded, and that
-  // clustered mode (NATS) serves no OKX.
+  // Configuration checks that each venue's URL is set whenever the simulator is not embedded.
   const urlOf = (configured: string | undefined, venue: string) =>
     clustered ? 'nats' : (configured ?? `${(simulator as Simulator).url}/${venue}`);
   const markets: [venue: string, market: string, url: string, Exchange, Dialect][] = [];

@@ -18,7 +18,7 @@ import { serviceSubjectsOf } from '../cluster/service-subjects.js';
 import { agreedValues, refuseToDisagree, SettingsAgreement } from '../cluster/settings-agreement.js';
 import { ShardLeases } from '../cluster/shard-leases.js';
 import { SnapshotBooks } from '../cluster/snapshot-books.js';
-import { BINANCE_FEED, type FeedNames, feedNames } from '../cluster/subjects.js';
+import { BINANCE_FEED, type FeedNames, feedNames, OKX_FEED_ID } from '../cluster/subjects.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveConfig } from '../config/load-config.js';
 import { ConfigError } from '../core/errors.js';
@@ -80,13 +80,23 @@ const REST_DIALECTS: ReadonlyMap<
   [okx, okxDialect.rest],
 ]);
 
-/** The feeds of the venues in VENUES besides Binance: one per market, each read through its own adapter. */
-function venueFeeds(venues: readonly string[]): [FeedNames, Exchange][] {
-  if (!venues.includes('bybit')) return [];
-  return [
-    [feedNames('bybit.spot'), bybitSpot],
-    [feedNames('bybit.linear'), bybitLinear],
-  ];
+/**
+ * The feeds of the venues in VENUES besides Binance, each read through its own adapter from its venue's
+ * base URL: one per Bybit market, and one for OKX (its adapter opens `/ws/v5/public` or
+ * `/ws/v5/business` by stream; see feedIdOf).
+ */
+function venueFeeds(
+  venues: readonly string[],
+  urls: { readonly bybit: string; readonly okx: string },
+): [FeedNames, Exchange, string][] {
+  const feeds: [FeedNames, Exchange, string][] = [];
+  if (venues.includes('bybit'))
+    feeds.push(
+      [feedNames('bybit.spot'), bybitSpot, urls.bybit],
+      [feedNames('bybit.linear'), bybitLinear, urls.bybit],
+    );
+  if (venues.includes('okx')) feeds.push([feedNames(OKX_FEED_ID), okx, urls.okx]);
+  return feeds;
 }
 
 export async function startIngest(
@@ -127,15 +137,13 @@ export async function startIngest(
     throw error;
   }
 
-  const bybitUrl = cfg.bybitUrl ?? (simulator === undefined ? undefined : `${simulator.url}/bybit`);
+  // Configuration requires each venue's URL whenever the simulator is not embedded.
+  const venueUrl = (configured: string | undefined, venue: string) =>
+    configured ?? (simulator === undefined ? '' : `${simulator.url}/${venue}`);
+  const venueUrls = { bybit: venueUrl(cfg.bybitUrl, 'bybit'), okx: venueUrl(cfg.okxUrl, 'okx') };
   const feedList: [FeedNames, Exchange | undefined, string][] = [
     [BINANCE_FEED, undefined, upstream],
-    // Configuration requires BYBIT_URL whenever the simulator is not embedded.
-    ...venueFeeds(cfg.venues).map(([names, exchange]): [FeedNames, Exchange, string] => [
-      names,
-      exchange,
-      bybitUrl ?? '',
-    ]),
+    ...venueFeeds(cfg.venues, venueUrls),
   ];
   const feedIds = feedList.map(([names]) => names.id);
   const repair = async () => {
@@ -283,7 +291,14 @@ export async function startIngest(
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info(
-    { url, upstream, nats: settings.natsUrl, feeds: feedIds, ...(feeds.length > 1 ? { bybitUrl } : {}) },
+    {
+      url,
+      upstream,
+      nats: settings.natsUrl,
+      feeds: feedIds,
+      ...(cfg.venues.includes('bybit') ? { bybitUrl: venueUrls.bybit } : {}),
+      ...(cfg.venues.includes('okx') ? { okxUrl: venueUrls.okx } : {}),
+    },
     `Ingest node ${settings.nodeId} listening on ${url}`,
   );
 
