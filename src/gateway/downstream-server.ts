@@ -87,6 +87,9 @@ const RETRY_AFTER: Record<number, string> = { 429: '60', 503: '5' };
  */
 const HEARTBEAT_SLICES = 100;
 
+/** Clients the drain closes per event-loop turn (see `drain`). */
+const DRAIN_SLICE = 500;
+
 export class DownstreamServer {
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<DownstreamClient>();
@@ -264,7 +267,9 @@ export class DownstreamServer {
     this.clients.add(client);
     this.slices[id % HEARTBEAT_SLICES]!.add(client);
     this.clientsChanged();
-    this.options.logger.debug({ client: client.id, ...peer }, 'Client connected');
+    // Checked first: in a reconnect storm the line's object alone, built per client, is garbage for nothing.
+    if (this.options.logger.isLevelEnabled('debug'))
+      this.options.logger.debug({ client: client.id, ...peer }, 'Client connected');
     try {
       client.subscribeAll(admission.streams);
     } catch (error) {
@@ -277,6 +282,7 @@ export class DownstreamServer {
     this.clients.delete(client);
     this.slices[client.serial % HEARTBEAT_SLICES]!.delete(client);
     this.clientsChanged();
+    if (!this.options.logger.isLevelEnabled('debug')) return;
     const durationMs = this.now() - client.connectedAt;
     this.options.logger.debug(
       { client: client.id, ...client.peer, code, reason, durationMs },
@@ -290,8 +296,14 @@ export class DownstreamServer {
    */
   async drain(deadline: number): Promise<void> {
     this.draining = true;
-    for (const client of this.clients)
+    // DRAIN_SLICE clients per turn: each close writes a frame and arms a timer, and tens of thousands of
+    // them in one turn would stall the loop the remaining clients' events and pongs wait on. A client
+    // closed meanwhile leaves the set and is skipped; none joins it while draining.
+    let closed = 0;
+    for (const client of this.clients) {
       client.close(CloseCodes.GOING_AWAY, 'server shutting down', 'shutdown');
+      if (++closed % DRAIN_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
     while (this.clients.size > 0 && this.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
