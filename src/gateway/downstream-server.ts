@@ -90,6 +90,20 @@ const HEARTBEAT_SLICES = 100;
 /** Clients the drain closes per event-loop turn (see `drain`). */
 const DRAIN_SLICE = 500;
 
+/**
+ * Upgrades completed per event-loop turn (see `handleUpgrade`): a few tens of ms of handshakes, so that
+ * thousands of clients reconnecting at once cannot hold the timers, the heartbeat and the metrics answer
+ * for the whole burst.
+ */
+const UPGRADES_PER_TURN = 200;
+
+/** An upgrade request waiting for its turn. */
+interface PendingUpgrade {
+  readonly req: IncomingMessage;
+  readonly socket: Duplex;
+  readonly head: Buffer;
+}
+
 export class DownstreamServer {
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<DownstreamClient>();
@@ -112,6 +126,8 @@ export class DownstreamServer {
   private readonly sendQueue: { bytes: number };
   /** ALLOWED_ORIGINS normalised as browsers send an `Origin`; undefined admits any. */
   private readonly allowedOrigins: ReadonlySet<string> | undefined;
+  /** Upgrades not yet handled, oldest first; `completeUpgrades` is scheduled while it is not empty. */
+  private upgrades: PendingUpgrade[] = [];
   private nextId = 1;
   private slowDisconnectsSeen = 0;
   private clientsHighWaterMark = 0;
@@ -231,9 +247,29 @@ export class DownstreamServer {
     return this.slowDisconnectsSeen;
   }
 
-  /** Handles an HTTP upgrade request: refuses it with an HTTP status, or hands it to a new client. */
+  /**
+   * Takes an HTTP upgrade request, to be refused with an HTTP status or handed to a new client after the
+   * poll phase: UPGRADES_PER_TURN per turn, in arrival order, the rest in the turns after.
+   */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', destroyOnError);
+    if (this.upgrades.push({ req, socket, head }) === 1) setImmediate(this.completeUpgrades);
+  }
+
+  /** Handles the oldest waiting upgrades; one scheduled at a time, again while any wait. */
+  private readonly completeUpgrades = (): void => {
+    const waiting = this.upgrades;
+    const now = waiting.length <= UPGRADES_PER_TURN ? waiting : waiting.slice(0, UPGRADES_PER_TURN);
+    this.upgrades = now === waiting ? [] : waiting.slice(UPGRADES_PER_TURN);
+    if (this.upgrades.length > 0) setImmediate(this.completeUpgrades);
+    for (const { req, socket, head } of now) {
+      // A client that gave up while waiting has nothing left to answer.
+      if (!socket.destroyed) this.upgrade(req, socket, head);
+    }
+  };
+
+  /** Refuses an upgrade with an HTTP status, or hands it to a new client. */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const admission = this.admit(req);
     if ('status' in admission) {
       this.options.metrics.rejectedConnections.inc({ reason: admission.reason });
@@ -314,6 +350,8 @@ export class DownstreamServer {
   close(): void {
     this.draining = true;
     clearInterval(this.heartbeat);
+    for (const { socket } of this.upgrades) socket.destroy();
+    this.upgrades = [];
     for (const log of Object.values(this.clientContext.logs)) log.flush();
     for (const client of this.clients) client.terminate();
     this.clients.clear();
