@@ -7,8 +7,10 @@
  *
  * IPC: the parent sends a SoakJob; this process connects (paced), answers `{ type: 'connected' }`,
  * then on `{ type: 'measure' }` counts frames and samples latency (receipt time minus the payload's
- * `"E"`) until `{ type: 'report' }`, answers a SoakReport, and on `{ type: 'reconnect' }` drops every
- * socket and connects them all again at once (the storm), answering `{ type: 'connected' }`.
+ * `"E"`) until `{ type: 'report' }`, answers a SoakReport, and on `{ type: 'reconnect', spreadMs? }` drops
+ * every socket (at once, or spread over `spreadMs`) and then connects them all again at once (the storm),
+ * answering `{ type: 'connected' }`; `{ type: 'drop', spreadMs? }` only drops them, answering
+ * `{ type: 'dropped' }` (a `reconnect` after it connects them again).
  */
 import { type Socket, connect as tcpConnect } from 'node:net';
 
@@ -216,6 +218,21 @@ async function connectAll(job: SoakJob, concurrency: number, deadline: number): 
   return { type: 'connected', open: clients.size, refused, failed, timedOut, ms: Date.now() - started };
 }
 
+/**
+ * Destroys every socket: in one go, or spread evenly over `spreadMs` in 10 ms steps (as a load balancer
+ * that spreads the closes of a soft stop over a window does).
+ */
+async function drop(spreadMs: number): Promise<void> {
+  const all = [...clients];
+  clients.clear();
+  const steps = Math.max(1, Math.floor(spreadMs / 10));
+  for (let step = 0; step < steps; step++) {
+    const end = Math.round((all.length * (step + 1)) / steps);
+    for (let i = Math.round((all.length * step) / steps); i < end; i++) all[i]!.socket.destroy();
+    if (step + 1 < steps) await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 let job: SoakJob | undefined;
 process.on('message', async (message: { type: string } & Partial<SoakJob>) => {
   if (message.type === 'job') {
@@ -243,10 +260,16 @@ process.on('message', async (message: { type: string } & Partial<SoakJob>) => {
       latencies: latencies.splice(0),
     };
     await send(report);
-  } else if (message.type === 'reconnect' && job) {
+  } else if (message.type === 'drop') {
+    const { spreadMs = 0 } = message as { spreadMs?: number };
     stopping = true;
-    for (const c of clients) c.socket.destroy();
-    clients.clear();
+    await drop(spreadMs);
+    stopping = false;
+    await send({ type: 'dropped' });
+  } else if (message.type === 'reconnect' && job) {
+    const { spreadMs = 0 } = message as { spreadMs?: number };
+    stopping = true;
+    await drop(spreadMs);
     stopping = false;
     closedByServer = 0;
     // Every client at once, as after a gateway restart or a load balancer moving them.

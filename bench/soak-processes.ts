@@ -201,9 +201,11 @@ export async function startNats(): Promise<{ url: string; close(): Promise<void>
 }
 
 export async function startFloorProcess(upstreamUrl: string, streams: string[]): Promise<Server> {
+  // SOAK_FLOOR_ARGS: extra node arguments for the floor, as SOAK_GATEWAY_ARGS for gateways.
+  const extra = (process.env['SOAK_FLOOR_ARGS'] ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', here('soak-floor.ts'), upstreamUrl, streams.join(',')],
+    [...extra, '--import', 'tsx', here('soak-floor.ts'), upstreamUrl, streams.join(',')],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },
@@ -236,10 +238,23 @@ export function processUsage(pid: number): { rss: number; cpu: number; fds: numb
   return { rss, cpu, fds };
 }
 
+/**
+ * The main thread of a process, from /proc/<pid>/task/<pid>/schedstat: ms on a CPU, and ms it was
+ * runnable but waiting for one. A stalled event loop with the thread waiting is the machine's doing
+ * (here: the clients on the same cores), not work of the process.
+ */
+export function mainThreadTimes(pid: number): { cpuMs: number; waitMs: number } {
+  const [cpu, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ');
+  return { cpuMs: Number(cpu) / 1e6, waitMs: Number(wait) / 1e6 };
+}
+
 export interface Clients {
   readonly children: ChildProcess[];
   connect(): Promise<ConnectedReport>;
-  reconnect(): Promise<ConnectedReport>;
+  /** Drops every client (at once, or spread over `spreadMs`); resolves once every process has. */
+  drop(spreadMs?: number): Promise<void>;
+  /** Drops every client (at once, or spread over `spreadMs`), then connects them all again at once. */
+  reconnect(spreadMs?: number): Promise<ConnectedReport>;
   window(ms: number): Promise<SoakReport>;
   close(): Promise<void>;
 }
@@ -307,9 +322,12 @@ export function startClients(port: number, paths: string[], total: number, proce
       const started = Date.now();
       return sum(await all<ConnectedReport>('job', (i) => jobs[i]!), Date.now() - started);
     },
-    async reconnect() {
+    async drop(spreadMs = 0) {
+      await all('drop', () => ({ spreadMs }));
+    },
+    async reconnect(spreadMs = 0) {
       const started = Date.now();
-      return sum(await all<ConnectedReport>('reconnect'), Date.now() - started);
+      return sum(await all<ConnectedReport>('reconnect', () => ({ spreadMs })), Date.now() - started);
     },
     async window(ms) {
       for (const child of children) child.send({ type: 'measure' });

@@ -13,7 +13,12 @@
  * Per side and profile: RSS and heap of the server process alone (read from /proc/<pid> and its
  * metrics), CPU, event-loop delay p50/p99/max, delivery latency (receipt minus the payload's event
  * time) p50/p99, clients silent during the window, clients closed by the server, connects per second
- * accepted and refused, and for the gateway what upstream saw (gaps, connection attempts).
+ * accepted and refused, and for the gateway what upstream saw (gaps, connection attempts). For the
+ * storm also how long the server's main thread ran and how long it waited for a CPU (its schedstat)
+ * and the clients' CPU: the loop delay is wall time, and on these shared cores a turn can last far
+ * longer than the work in it.
+ * SOAK_SIDES (default `floor,gateway`) measures one side alone; SOAK_GATEWAY_ARGS and SOAK_FLOOR_ARGS
+ * pass node arguments to the server processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * The gateway runs from dist/ (built first), as the Docker image runs it. The clients
  * (bench/soak-clients.ts) run in SOAK_CLIENT_PROCESSES forked processes (default 4, more so that none
@@ -31,6 +36,7 @@ import type { ConnectedReport } from './soak-clients.js';
 import {
   type Clients,
   gatewayEnv,
+  mainThreadTimes,
   processUsage,
   type Server,
   startClients,
@@ -50,6 +56,14 @@ const PROFILES = (process.env['SOAK_PROFILES'] ?? 'a,b,c').split(',').map((p) =>
 const WINDOW_MS = Number(process.env['SOAK_WINDOW_MS'] ?? 20_000);
 /** Rounds per profile (SOAK_ROUNDS); each measures both sides, the side that goes first alternating. */
 const ROUNDS = Number(process.env['SOAK_ROUNDS'] ?? 2);
+/**
+ * The storm drops every client at once (SOAK_DROP_SPREAD_MS=0, as when a load balancer's process dies),
+ * or spread over that many ms (as a load balancer's soft stop that spreads its closes); either way they
+ * all reconnect at once after.
+ */
+const DROP_SPREAD_MS = Number(process.env['SOAK_DROP_SPREAD_MS'] ?? 0);
+/** Sides measured (SOAK_SIDES, default both): `gateway`, `floor`. */
+const SIDES = (process.env['SOAK_SIDES'] ?? 'floor,gateway').split(',').map((s) => s.trim());
 
 const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 const ms = (seconds: number | undefined) => (seconds === undefined ? 'n/a' : (seconds * 1000).toFixed(1));
@@ -124,15 +138,21 @@ async function runSide(
     });
     if (storm) {
       const m0 = await metricsOf(server);
-      const back = await pool.reconnect();
+      const thread0 = mainThreadTimes(server.pid);
+      const clientCpu0 = pool.children.reduce((a, c) => a + processUsage(c.pid!).cpu, 0);
+      const back = await pool.reconnect(DROP_SPREAD_MS);
+      const thread1 = mainThreadTimes(server.pid);
+      const clientCpu1 = pool.children.reduce((a, c) => a + processUsage(c.pid!).cpu, 0);
       const m1 = await metricsOf(server);
       await new Promise((r) => setTimeout(r, 2000));
       const check = await pool.window(5000);
       const m2 = await metricsOf(server);
       lines.push({
         line:
-          `${side} storm: ${back.open}/${clients} back in ${(back.ms / 1000).toFixed(1)} s (${attempts(back)}), ` +
-          `loop delay p99/max ${loopDelay(m1, ['p99', 'max'])}; then silent ${check.silent}, closed ${check.closedByServer}, ` +
+          `${side} storm${DROP_SPREAD_MS > 0 ? ` (drop spread over ${DROP_SPREAD_MS} ms)` : ''}: ${back.open}/${clients} back in ${(back.ms / 1000).toFixed(1)} s (${attempts(back)}), ` +
+          `loop delay p99/max ${loopDelay(m1, ['p99', 'max'])}, ` +
+          `${side}'s main thread on a CPU ${(thread1.cpuMs - thread0.cpuMs).toFixed(0)} ms and waiting for one ` +
+          `${(thread1.waitMs - thread0.waitMs).toFixed(0)} ms, the clients' CPU ${((clientCpu1 - clientCpu0) * 1000).toFixed(0)} ms; then silent ${check.silent}, closed ${check.closedByServer}, ` +
           `loop delay p99/max ${loopDelay(m2, ['p99', 'max'])}${upstream(change(m0, m2))}`,
       });
     }
@@ -156,6 +176,7 @@ async function profile(name: string, symbolCount: number, rate: number, clients:
     for (let round = 0; round < ROUNDS; round++) {
       const sides = round % 2 === 0 ? (['floor', 'gateway'] as const) : (['gateway', 'floor'] as const);
       for (const side of sides) {
+        if (!SIDES.includes(side)) continue;
         for (const r of await runSide(side, simulator.url, streams, clients, storm))
           process.stdout.write(`  round ${round + 1} ${r.line}\n`);
       }

@@ -87,6 +87,23 @@ const RETRY_AFTER: Record<number, string> = { 429: '60', 503: '5' };
  */
 const HEARTBEAT_SLICES = 100;
 
+/** Clients the drain closes per event-loop turn (see `drain`). */
+const DRAIN_SLICE = 500;
+
+/**
+ * Upgrades completed per event-loop turn (see `handleUpgrade`): a few tens of ms of handshakes, so that
+ * thousands of clients reconnecting at once cannot hold the timers, the heartbeat and the metrics answer
+ * for the whole burst.
+ */
+const UPGRADES_PER_TURN = 200;
+
+/** An upgrade request waiting for its turn. */
+interface PendingUpgrade {
+  readonly req: IncomingMessage;
+  readonly socket: Duplex;
+  readonly head: Buffer;
+}
+
 export class DownstreamServer {
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<DownstreamClient>();
@@ -109,6 +126,8 @@ export class DownstreamServer {
   private readonly sendQueue: { bytes: number };
   /** ALLOWED_ORIGINS normalised as browsers send an `Origin`; undefined admits any. */
   private readonly allowedOrigins: ReadonlySet<string> | undefined;
+  /** Upgrades not yet handled, oldest first; `completeUpgrades` is scheduled while it is not empty. */
+  private upgrades: PendingUpgrade[] = [];
   private nextId = 1;
   private slowDisconnectsSeen = 0;
   private clientsHighWaterMark = 0;
@@ -228,9 +247,29 @@ export class DownstreamServer {
     return this.slowDisconnectsSeen;
   }
 
-  /** Handles an HTTP upgrade request: refuses it with an HTTP status, or hands it to a new client. */
+  /**
+   * Takes an HTTP upgrade request, to be refused with an HTTP status or handed to a new client after the
+   * poll phase: UPGRADES_PER_TURN per turn, in arrival order, the rest in the turns after.
+   */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', destroyOnError);
+    if (this.upgrades.push({ req, socket, head }) === 1) setImmediate(this.completeUpgrades);
+  }
+
+  /** Handles the oldest waiting upgrades; one scheduled at a time, again while any wait. */
+  private readonly completeUpgrades = (): void => {
+    const waiting = this.upgrades;
+    const now = waiting.length <= UPGRADES_PER_TURN ? waiting : waiting.slice(0, UPGRADES_PER_TURN);
+    this.upgrades = now === waiting ? [] : waiting.slice(UPGRADES_PER_TURN);
+    if (this.upgrades.length > 0) setImmediate(this.completeUpgrades);
+    for (const { req, socket, head } of now) {
+      // A client that gave up while waiting has nothing left to answer.
+      if (!socket.destroyed) this.upgrade(req, socket, head);
+    }
+  };
+
+  /** Refuses an upgrade with an HTTP status, or hands it to a new client. */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const admission = this.admit(req);
     if ('status' in admission) {
       this.options.metrics.rejectedConnections.inc({ reason: admission.reason });
@@ -264,7 +303,9 @@ export class DownstreamServer {
     this.clients.add(client);
     this.slices[id % HEARTBEAT_SLICES]!.add(client);
     this.clientsChanged();
-    this.options.logger.debug({ client: client.id, ...peer }, 'Client connected');
+    // Checked first: in a reconnect storm the line's object alone, built per client, is garbage for nothing.
+    if (this.options.logger.isLevelEnabled('debug'))
+      this.options.logger.debug({ client: client.id, ...peer }, 'Client connected');
     try {
       client.subscribeAll(admission.streams);
     } catch (error) {
@@ -277,6 +318,7 @@ export class DownstreamServer {
     this.clients.delete(client);
     this.slices[client.serial % HEARTBEAT_SLICES]!.delete(client);
     this.clientsChanged();
+    if (!this.options.logger.isLevelEnabled('debug')) return;
     const durationMs = this.now() - client.connectedAt;
     this.options.logger.debug(
       { client: client.id, ...client.peer, code, reason, durationMs },
@@ -290,8 +332,14 @@ export class DownstreamServer {
    */
   async drain(deadline: number): Promise<void> {
     this.draining = true;
-    for (const client of this.clients)
+    // DRAIN_SLICE clients per turn: each close writes a frame and arms a timer, and tens of thousands of
+    // them in one turn would stall the loop the remaining clients' events and pongs wait on. A client
+    // closed meanwhile leaves the set and is skipped; none joins it while draining.
+    let closed = 0;
+    for (const client of this.clients) {
       client.close(CloseCodes.GOING_AWAY, 'server shutting down', 'shutdown');
+      if (++closed % DRAIN_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
     while (this.clients.size > 0 && this.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -302,6 +350,8 @@ export class DownstreamServer {
   close(): void {
     this.draining = true;
     clearInterval(this.heartbeat);
+    for (const { socket } of this.upgrades) socket.destroy();
+    this.upgrades = [];
     for (const log of Object.values(this.clientContext.logs)) log.flush();
     for (const client of this.clients) client.terminate();
     this.clients.clear();
