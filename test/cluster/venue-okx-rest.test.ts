@@ -2,9 +2,10 @@
  * OKX's REST calls (`/okx/api/v5/market/*`, `/okx/api/v5/public/instruments`) through a clustered
  * gateway, against a single-process gateway on the same simulator: the same statuses, bodies, errors
  * and per-client budget, the calls reaching the exchange only from the ingest node over NATS
- * (`svc.okx.rest`), OKX's own SDK (`okx-api` RestClient, unmodified) reading them; and the same client
- * load costing the simulator the same OKX requests through one gateway and through three. Real
- * nats-server, simulator, ingest node and gateways on loopback.
+ * (`svc.okx.rest`), OKX's own SDK (`okx-api` RestClient, unmodified) reading them, and with no ingest
+ * node left OKX's system error at once; and the same client load costing the simulator the same OKX
+ * requests through one gateway and through three. Real nats-server, simulator, ingest node and
+ * gateways on loopback.
  */
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
@@ -12,7 +13,7 @@ import { connect } from '@nats-io/transport-node';
 import { RestClient } from 'okx-api';
 import { silentLogger } from '../../src/core/log.js';
 import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
-import { startIngest } from '../../src/roles/start-ingest.js';
+import { type RunningIngest, startIngest } from '../../src/roles/start-ingest.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { fetchRaw, type HttpResult } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
@@ -66,6 +67,7 @@ interface Cluster {
   readonly simulator: Simulator;
   readonly gateways: RunningGateway[];
   readonly natsUrl: string;
+  readonly ingest: RunningIngest;
   /** A single-process gateway on the same simulator, when asked for. */
   readonly single: RunningGateway | undefined;
 }
@@ -117,7 +119,7 @@ async function startCluster(
       )
     : undefined;
   if (single !== undefined) closers.push(() => single.close());
-  return { simulator, gateways: started, natsUrl: nats.url, single };
+  return { simulator, gateways: started, natsUrl: nats.url, ingest, single };
 }
 
 test('a clustered gateway answers OKX REST as a single-process gateway does, through the ingest tier', async (t) => {
@@ -293,6 +295,19 @@ test('a clustered gateway answers OKX REST as a single-process gateway does, thr
     },
   });
   assert.ok(simulator.okxRestRequests('public/instruments') - before <= 2);
+
+  // No ingest node carrying OKX: the gateway answers at once, as one process whose OKX is unreachable
+  // does, with OKX's system error; never a hang.
+  await cluster.ingest.close();
+  // The observer's subscription would receive the requests itself (and never answer them).
+  await observer.close();
+  const started = Date.now();
+  assert.deepEqual(await get(clustered, 'market/trades?instId=BTC-USDT&limit=5'), {
+    status: 502,
+    contentType: 'application/json',
+    body: { code: '50026', msg: 'System error. Try again later.', data: [] },
+  });
+  assert.ok(Date.now() - started < 1000, 'answered without waiting for a timeout');
 });
 
 /** Each client's calls, in the order a client library starting up makes them. */
