@@ -10,6 +10,11 @@
  * ingest node's and happened once for every gateway, and a gateway cannot have the venue send a topic
  * afresh. The ingest node's book follows the same topic, so its update id continues the diffs the gateway
  * receives; a snapshot the venue pushes later still resets the book as it comes.
+ *
+ * A venue that may push a snapshot on subscribe (OKX `books`, `push-or-rest`) keeps its procedure: the
+ * cluster's first gateway of a channel receives the venue's snapshot as its first push, through NATS,
+ * and needs nothing of the ingest tier, as one process needs no REST call; a gateway whose first push is
+ * an update (it joins a channel the ingest node already holds) asks the ingest tier for its snapshot.
  */
 import type { BookCapability, OrderBookListener } from '../core/capabilities.js';
 import { describeValue, ErrorCodes, InvalidArgumentError } from '../core/errors.js';
@@ -34,7 +39,7 @@ export class ClusteredBooks implements BookCapability {
     const procedure = o.exchange.book;
     this.books = new SharedBooks({
       subscribe: (stream, l) => o.subscribe(stream, l),
-      procedure: procedure.seed === 'rest' ? procedure : { ...procedure, seed: 'rest' },
+      procedure: procedure.seed === 'stream' ? { ...procedure, seed: 'rest' } : procedure,
       snapshot: (s, d) => o.snapshot(s, d),
       logger: o.logger,
     });
