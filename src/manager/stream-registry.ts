@@ -16,6 +16,7 @@ import type { CleanupReason, ManagerMetrics } from '../metrics/manager-metrics.j
 import { sequenceVerdict } from './gap-detector.js';
 import { COMBINED, FrameMessage } from './stream-message.js';
 import { type RefillContext, StreamRefill } from './stream-refill.js';
+import type { UpstreamConnection } from './upstream-connection.js';
 import type { ConnectionSocket } from './upstream-socket.js';
 
 /** One subscribe() call with a listener object; `next` is called as its method. */
@@ -67,6 +68,8 @@ class StreamEntry {
   subs: Member | SubscriberList<Member> | undefined = undefined;
   /** The socket this stream's events are taken from. */
   source: ConnectionSocket | undefined = undefined;
+  /** The upstream connection that carries it (set by `onCreate`, right after the entry is made). */
+  carrier: UpstreamConnection | undefined = undefined;
   messages = 0;
   lastMessageAt: number | undefined = undefined;
   /** The last sequence id accepted (streams of `sequenced` kinds), undefined before the first. */
@@ -139,17 +142,16 @@ class StreamEntry {
 }
 
 const entrySubscribers = (e: StreamEntry): number => e.size;
+/** Where the stream is subscribed upstream now (acknowledged on its connection's socket), for listings. */
+const connectionOf = (e: StreamEntry): string | undefined =>
+  e.carrier?.socket?.subscribed.has(e.name) ? e.carrier.id : undefined;
 const entryName = (e: StreamEntry): string => e.name;
 
 export interface RegistryHooks {
-  /** The first subscriber arrived: subscribe upstream. */
-  onCreate(stream: string): void;
-  /** The stream is released: unsubscribe upstream. */
-  onRelease(stream: string, reason: CleanupReason): void;
-  /** During a rotation, `socket` took over delivering `stream`. */
-  onSwitch(stream: string, socket: ConnectionSocket): void;
-  /** Where the stream is subscribed upstream now, for listings. */
-  connectionOf(stream: string): string | undefined;
+  /** The first subscriber arrived: subscribe upstream; returns the connection that carries it. */
+  onCreate(stream: string): UpstreamConnection;
+  /** The stream is released: unsubscribe upstream from `carrier`, the connection `onCreate` gave. */
+  onRelease(stream: string, reason: CleanupReason, carrier: UpstreamConnection): void;
   /** Fetches a gap's events from the exchange history (`RefillContext.fetch`). */
   refill?: RefillContext['fetch'];
   /** Fetches what a lost connection took (`RefillContext.resume`). */
@@ -256,7 +258,7 @@ export class StreamRegistry {
     this.updateGauges();
     if (created) {
       this.metrics.created();
-      this.hooks.onCreate(stream);
+      entry.carrier = this.hooks.onCreate(stream);
     }
     const owner = entry;
     return () => this.removeSubscription(owner, member);
@@ -376,7 +378,7 @@ export class StreamRegistry {
     this.entries.delete(entry.name);
     this.metrics.cleanedUp(reason);
     this.updateGauges();
-    this.hooks.onRelease(entry.name, reason);
+    this.hooks.onRelease(entry.name, reason, entry.carrier!);
   }
 
   /**
@@ -597,7 +599,12 @@ export class StreamRegistry {
 
   private switchTo(entry: StreamEntry, socket: ConnectionSocket): void {
     entry.source = socket;
-    this.hooks.onSwitch(entry.name, socket);
+    entry.carrier?.streamSwitched(entry.name, socket);
+  }
+
+  /** The upstream connection that carries `stream`, while it is held. */
+  carrierOf(stream: string): UpstreamConnection | undefined {
+    return this.entries.get(stream)?.carrier;
   }
 
   /**
@@ -673,7 +680,7 @@ export class StreamRegistry {
     return {
       stream: e.name,
       subscribers: e.size,
-      connection: this.hooks.connectionOf(e.name),
+      connection: connectionOf(e),
       lastMessageAt: e.lastMessageAt,
       idleMs: e.idleSince === undefined ? undefined : now - e.idleSince,
       messages: e.messages,

@@ -101,12 +101,7 @@ export class WSManager implements StreamSource {
       exchange,
       {
         onCreate: (stream) => this.pool.add(stream),
-        onRelease: (stream) => this.pool.remove(stream),
-        onSwitch: (stream, socket) => this.pool.connectionOf(stream)?.streamSwitched(stream, socket),
-        connectionOf: (stream) => {
-          const connection = this.pool.connectionOf(stream);
-          return connection?.socket?.subscribed.has(stream) ? connection.id : undefined;
-        },
+        onRelease: (stream, _reason, carrier) => this.pool.remove(stream, carrier),
         refill: (stream, from, to) => {
           if (rest === undefined || stream.symbol === undefined) return undefined;
           if (exchange.history.refillBy(stream.kind) === undefined) return undefined;
@@ -220,7 +215,7 @@ export class WSManager implements StreamSource {
       procedure,
       snapshot: (symbol, depth) => procedure.fetchSnapshot(rest, symbol, depth),
       logger: this.logger,
-      refresh: (stream) => this.pool.refresh(stream),
+      refresh: (stream) => this.streams.carrierOf(stream)?.refresh(stream),
     });
     return this.sharedBooks.add(symbol, depth, l);
   }
