@@ -96,6 +96,12 @@ class StreamEntry {
     return subs instanceof SubscriberList ? subs.members : [subs];
   }
 
+  /** `extras`, made now when the stream has none yet. */
+  madeExtras(): StreamExtras {
+    if (this.extras === undefined) this.extras = new StreamExtras();
+    return this.extras;
+  }
+
   get idleSince(): number | undefined {
     return this.extras?.idleSince;
   }
@@ -304,7 +310,7 @@ export class StreamRegistry {
   }
 
   private enterIdle(entry: StreamEntry): void {
-    const extras = (entry.extras ??= new StreamExtras());
+    const extras = entry.madeExtras();
     extras.idleSince = this.now();
     this.idleCount++;
     extras.idleTimer = setTimeout(() => {
@@ -540,7 +546,7 @@ export class StreamRegistry {
 
   private refillOf(entry: StreamEntry): StreamRefill {
     // Parsed again here rather than kept per stream: few streams ever need a refill.
-    const extras = (entry.extras ??= new StreamExtras());
+    const extras = entry.madeExtras();
     extras.refill ??= new StreamRefill(this.exchange.streams.parse(entry.name)!, this.refillContext, {
       present: () => this.someBackfill(entry),
       // Refilled frames are built in the combined form, whatever the exchange's own envelope.
