@@ -119,7 +119,8 @@ export interface ConnectionSocket {
   readonly connection: string;
   readonly state: SocketState;
   readonly openedAt: number | undefined;
-  readonly subscribed: ReadonlySet<string>;
+  /** Streams the exchange acknowledged on this socket and that are still wanted. */
+  readonly subscribed: { has(stream: string): boolean };
   subscribe(streams: Iterable<string>): void;
   unsubscribe(streams: Iterable<string>): void;
   /** Unsubscribes then subscribes again streams it carries, so the venue sends them afresh. */
@@ -175,14 +176,19 @@ export class UpstreamSocket implements ConnectionSocket {
   readonly id: string;
   readonly connection: string;
   openedAt: number | undefined;
-  /** Streams the exchange acknowledged on this socket and that are still wanted. */
-  readonly subscribed = new Set<string>();
+  /**
+   * Streams the exchange acknowledged on this socket and that are still wanted: those wanted and not
+   * `unacknowledged`, so the steady state (every stream acknowledged) keeps no second set of names.
+   */
+  readonly subscribed = { has: (stream: string): boolean => this.isSubscribed(stream) };
   /**
    * Streams this socket should carry: what `subscribe` asked for, less what `unsubscribe` took back or
    * the exchange rejected. Frames of other streams (still in flight after an UNSUBSCRIBE) are dropped,
    * and re-sent batches are filtered against it.
    */
   private readonly wanted = new Set<string>();
+  /** Wanted streams whose SUBSCRIBE the exchange has not acknowledged (yet, or again after `resubscribe`). */
+  private readonly unacknowledged = new Set<string>();
   private readonly ws: WebSocket;
   private readonly limiter: RollingWindow;
   /** The venue's cap on subscribe/unsubscribe requests per connection (OKX: 480 per hour), if it has one. */
@@ -294,6 +300,7 @@ export class UpstreamSocket implements ConnectionSocket {
     for (const s of streams) {
       if (this.wanted.has(s)) continue;
       this.wanted.add(s);
+      this.unacknowledged.add(s);
       if (!this.toUnsubscribe.delete(s)) this.toSubscribe.add(s);
     }
     this.scheduleFlush();
@@ -303,7 +310,7 @@ export class UpstreamSocket implements ConnectionSocket {
   unsubscribe(streams: Iterable<string>): void {
     for (const s of streams) {
       if (!this.wanted.delete(s)) continue;
-      this.subscribed.delete(s);
+      this.unacknowledged.delete(s);
       if (!this.toSubscribe.delete(s)) this.toUnsubscribe.add(s);
     }
     this.scheduleFlush();
@@ -316,12 +323,16 @@ export class UpstreamSocket implements ConnectionSocket {
    */
   resubscribe(streams: Iterable<string>): void {
     for (const s of streams) {
-      if (!this.subscribed.has(s) || this.resubscribing.has(s)) continue;
-      this.subscribed.delete(s);
+      if (!this.isSubscribed(s) || this.resubscribing.has(s)) continue;
+      this.unacknowledged.add(s);
       this.resubscribing.add(s);
       this.toUnsubscribe.add(s);
     }
     this.scheduleFlush();
+  }
+
+  private isSubscribed(stream: string): boolean {
+    return this.wanted.has(stream) && !this.unacknowledged.has(stream);
   }
 
   /** Calls `callback` once this socket has closed (at once if it already has). */
@@ -430,10 +441,10 @@ export class UpstreamSocket implements ConnectionSocket {
     if (error === undefined) {
       // Acknowledgements come in request order, so the last one seen for a stream says where it stands.
       if (request.method === 'subscribe') {
-        for (const s of request.streams) if (this.wanted.has(s)) this.subscribed.add(s);
+        for (const s of request.streams) this.unacknowledged.delete(s);
       } else {
         for (const s of request.streams) {
-          this.subscribed.delete(s);
+          if (this.wanted.has(s)) this.unacknowledged.add(s);
           if (this.resubscribing.delete(s) && this.wanted.has(s)) this.toSubscribe.add(s);
         }
         if (this.toSubscribe.size > 0) this.scheduleFlush();
@@ -450,7 +461,12 @@ export class UpstreamSocket implements ConnectionSocket {
     }
     // A rejected SUBSCRIBE left nothing upstream: a later subscribe() must send it again, and a later
     // unsubscribe() has nothing to take back.
-    if (request.method === 'subscribe') for (const s of request.streams) this.wanted.delete(s);
+    if (request.method === 'subscribe') {
+      for (const s of request.streams) {
+        this.wanted.delete(s);
+        this.unacknowledged.delete(s);
+      }
+    }
     this.events.onReject(this, request.method, request.streams, error);
   }
 
