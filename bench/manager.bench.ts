@@ -9,6 +9,7 @@
  * many sockets. Every case: alternating rounds after an uncounted one a side, median and min–max. Recovery after a drop: bench/recovery.bench.ts.
  * Bounded in time; exits by itself.
  */
+import v8 from 'node:v8';
 import WebSocket from 'ws';
 import { binance } from '../src/exchange/binance/index.js';
 import { WSManager } from '../src/manager/index.js';
@@ -178,11 +179,18 @@ async function heapCase(): Promise<void> {
   /** How many sockets each side should hold (the floor splits its streams itself, inside its round). */
   const sockets = socketGroups(binance.limits, streams).length;
   const problems: string[] = [];
-  /** Heap used after two collections, in bytes. */
+  /**
+   * Heap used after two collections, in bytes, less the machine code V8 compiled: code belongs to the
+   * program, not to the streams, and how much of it a round happens to compile varied by ~50 B per
+   * stream from round to round.
+   */
   const settledHeap = (): number => {
     gc();
     gc();
-    return process.memoryUsage().heapUsed;
+    let code = 0;
+    for (const space of v8.getHeapSpaceStatistics())
+      if (space.space_name.startsWith('code')) code += space.space_used_size;
+    return process.memoryUsage().heapUsed - code;
   };
   // Each side: the heap before, the client holding every stream once each has delivered (the same
   // callbacks on both sides), the heap after; sockets and callbacks are charged to the streams alike.
@@ -267,6 +275,9 @@ async function coldStartCase(count: number): Promise<void> {
   for (const p of new Set(problems)) console.log(`  !! ${p}`);
 }
 
+// Bytecode is kept once compiled: flushed between rounds (V8 ages it on each full collection, and the
+// heap case collects often), it was compiled again within a round and charged to that round's streams.
+v8.setFlagsFromString('--no-flush-bytecode');
 const began = performance.now();
 console.log(
   `manager.bench: node ${process.version}; ${ROUNDS} alternating rounds per case after one uncounted round a side; throughput: ${PHASE_MS} ms per side after ${WARMUP_MS} ms warm-up; simulator in a child process`,
