@@ -135,8 +135,11 @@ class StreamEntry {
       this.subs = undefined;
       return true;
     }
-    // A list stays a list once made: a delivery loop running over it asks it who is still subscribed.
-    return subs instanceof SubscriberList && subs.remove(member);
+    if (!(subs instanceof SubscriberList) || !subs.remove(member)) return false;
+    // A list is not made single again: a delivery loop running over it asks it who is still subscribed,
+    // so it must see every later removal. Emptied, it is dropped (such a loop finds nobody left in it).
+    if (subs.size === 0) this.subs = undefined;
+    return true;
   }
 
   /** Drops every subscriber; a delivery loop running meanwhile skips them. */
@@ -460,7 +463,7 @@ export class StreamRegistry {
     if (entry.rules.resumes && data !== undefined) this.lastSeen.set(entry, data);
     entry.messages++;
     entry.lastMessageAt = this.coarseNow;
-    if (entry.size === 0) return;
+    if (entry.subs === undefined) return;
     const refill = entry.refill;
     if (refill === undefined || !refill.holding) {
       this.deliver(entry, data, this.message(stream, data, frame, payloadStart, payloadEnd), undefined);
@@ -497,6 +500,11 @@ export class StreamRegistry {
     backfill: boolean | undefined,
   ): void {
     const subs = entry.subs;
+    // The common case first: one subscriber that subscribed a plain function.
+    if (typeof subs === 'function') {
+      if (backfill === undefined || backfill === this.defaultBackfill) this.call(entry, subs, data, message);
+      return;
+    }
     if (subs === undefined) return;
     if (!(subs instanceof SubscriberList)) {
       this.deliverTo(entry, subs, data, message, backfill);
@@ -517,12 +525,22 @@ export class StreamRegistry {
     message: FrameMessage,
     backfill: boolean | undefined,
   ): void {
+    if (typeof member === 'function') {
+      if (backfill === undefined || this.defaultBackfill === backfill)
+        this.call(entry, member, data, message);
+      return;
+    }
+    if (backfill !== undefined && member.backfill !== backfill) return;
     try {
-      if (typeof member === 'function') {
-        if (backfill === undefined || this.defaultBackfill === backfill) member(data, message);
-      } else if (backfill === undefined || member.backfill === backfill) {
-        member.listener.next(data, message);
-      }
+      member.listener.next(data, message);
+    } catch (err) {
+      this.handlerThrew(entry.name, err);
+    }
+  }
+
+  private call(entry: StreamEntry, next: StreamListener['next'], data: unknown, message: FrameMessage): void {
+    try {
+      next(data, message);
     } catch (err) {
       this.handlerThrew(entry.name, err);
     }
