@@ -229,6 +229,12 @@ async function heapCase(): Promise<void> {
   const kib = (v: number) => v / 1024;
   for (const line of sideBySide('KiB', 2, floor.map(kib), measured.map(kib), 1.5)) console.log(line);
   for (const p of new Set(problems)) console.log(`  !! ${p}`);
+  console.log(
+    '  both sides: heap after two collections less compiled code; the callbacks and sockets are charged alike.\n' +
+      "  the floor per stream: a Map slot to its callback and its name in its socket's list. WSManager per stream:\n" +
+      '  a registry entry (one object: the lone subscriber held as is, sequence id, counters, socket) in one Map,\n' +
+      "  and the name in its connection's and its socket's sets; the rest is per manager, spread over the streams.",
+  );
 }
 
 /** Time until each of `count` streams the simulator has never served has delivered once, per side. */
