@@ -233,7 +233,7 @@ async function heapCase(): Promise<void> {
     '  both sides: heap after two collections less compiled code; the callbacks and sockets are charged alike.\n' +
       "  the floor per stream: a Map slot to its callback and its name in its socket's list. WSManager per stream:\n" +
       '  a registry entry (one object: the lone subscriber held as is, sequence id, counters, socket) in one Map,\n' +
-      "  and the name in its connection's and its socket's sets; the rest is per manager, spread over the streams.",
+      "  and the name in its connection's set, which its sockets read; the rest is per manager, over the streams.",
   );
 }
 
