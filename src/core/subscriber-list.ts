@@ -37,7 +37,9 @@ export class SubscriberList<T> {
     } else {
       const members = this.current as readonly T[];
       if (!members.includes(member)) {
-        if (members.length + 1 < SET_FROM) this.current = [...members, member];
+        // `[member]` and `concat` allocate exactly the length (a spread grows a spare backing store).
+        if (members.length + 1 < SET_FROM)
+          this.current = members.length === 0 ? [member] : members.concat([member]);
         else {
           this.present = new Set(members).add(member);
           this.current = undefined;
@@ -57,7 +59,7 @@ export class SubscriberList<T> {
     const members = this.current as readonly T[];
     const at = members.indexOf(member);
     if (at < 0) return false;
-    this.current = members.length === 1 ? NONE : members.filter((_, i) => i !== at);
+    this.current = members.length === 1 ? NONE : members.slice(0, at).concat(members.slice(at + 1));
     return true;
   }
 

@@ -4,12 +4,14 @@
  * `argCharsPerConnection` characters of stream names each (Bybit: 21,000), opening a connection when all
  * are full and closing one as soon as it carries nothing. Where the venue serves streams on several
  * endpoints (`Exchange.endpoints.routeOf`), a connection carries streams of one endpoint only.
+ *
+ * Which connection carries a stream is kept by the caller (the manager's stream registry, in the
+ * stream's entry), not in a table here: `add` returns it and `remove` is given it back.
  */
 import { type CloseReason, type ConnectionContext, UpstreamConnection } from './upstream-connection.js';
 
 export class ConnectionPool {
   private readonly connections: UpstreamConnection[] = [];
-  private readonly byStream = new Map<string, UpstreamConnection>();
   /** Closes started by `drop` and not finished yet, so `closeAll` can wait for them too. */
   private readonly closing = new Set<Promise<void>>();
   /** Characters of stream names each connection carries, kept only when the venue caps them. */
@@ -37,13 +39,8 @@ export class ConnectionPool {
     return this.connections;
   }
 
-  connectionOf(stream: string): UpstreamConnection | undefined {
-    return this.byStream.get(stream);
-  }
-
-  /** Carries `stream` on the first connection with room, or on a new one. */
-  add(stream: string): void {
-    if (this.byStream.has(stream)) return;
+  /** Carries `stream` (not carried yet) on the first connection with room, or on a new one; returns it. */
+  add(stream: string): UpstreamConnection {
     const cap = this.argCharsPerConnection;
     const route = this.routeOf?.(stream);
     let target = this.connections.find(
@@ -64,21 +61,17 @@ export class ConnectionPool {
       this.connections.push(target);
       if (route !== undefined) this.routes.set(target, route);
     }
-    this.byStream.set(stream, target);
     if (cap !== undefined) this.chars.set(target, (this.chars.get(target) ?? 0) + stream.length);
     target.add(stream);
+    return target;
   }
 
-  /** Has the venue send `stream` afresh (a stream-seeded order book out of step). */
-  refresh(stream: string): void {
-    this.byStream.get(stream)?.refresh(stream);
-  }
-
-  /** Stops carrying `stream`; a connection left empty closes. */
-  remove(stream: string): void {
-    const connection = this.byStream.get(stream);
-    if (connection === undefined) return;
-    this.byStream.delete(stream);
+  /**
+   * Stops carrying `stream` on `connection` (what `add` returned); a connection left empty closes. A
+   * connection dropped already (failed for good, or all closed) carries nothing any more.
+   */
+  remove(stream: string, connection: UpstreamConnection): void {
+    if (connection.state === 'closed') return;
     if (this.argCharsPerConnection !== undefined)
       this.chars.set(connection, (this.chars.get(connection) ?? 0) - stream.length);
     connection.remove(stream);
@@ -91,9 +84,6 @@ export class ConnectionPool {
     if (i >= 0) this.connections.splice(i, 1);
     this.chars.delete(connection);
     this.routes.delete(connection);
-    for (const stream of connection.wanted) {
-      if (this.byStream.get(stream) === connection) this.byStream.delete(stream);
-    }
     const closed = connection.close(reason);
     this.closing.add(closed);
     void closed.finally(() => this.closing.delete(closed));

@@ -19,6 +19,24 @@ export type SequenceVerdict =
 const IN_ORDER: SequenceVerdict = Object.freeze({ kind: 'in-order' });
 const DUPLICATE: SequenceVerdict = Object.freeze({ kind: 'duplicate' });
 
+/**
+ * Judges an event whose ids are `range`, after `last` (the last id accepted; undefined before the
+ * first): the check of one `GapDetector`, for an owner that keeps `last` itself.
+ * @param contiguous true when ids grow by exactly one per event, so a jump is a gap.
+ */
+export function sequenceVerdict(
+  last: number | undefined,
+  range: SequenceRange,
+  contiguous: boolean,
+): SequenceVerdict {
+  if (last === undefined) return IN_ORDER;
+  if (range.last <= last) return DUPLICATE;
+  if (contiguous && range.first > last + 1) {
+    return { kind: 'gap', expected: last + 1, received: range.first, missed: range.first - last - 1 };
+  }
+  return IN_ORDER;
+}
+
 export class GapDetector {
   private last: number | undefined;
 
@@ -32,13 +50,7 @@ export class GapDetector {
 
   /** Judges the next event without recording it. */
   peek(range: SequenceRange): SequenceVerdict {
-    const last = this.last;
-    if (last === undefined) return IN_ORDER;
-    if (range.last <= last) return DUPLICATE;
-    if (this.contiguous && range.first > last + 1) {
-      return { kind: 'gap', expected: last + 1, received: range.first, missed: range.first - last - 1 };
-    }
-    return IN_ORDER;
+    return sequenceVerdict(this.last, range, this.contiguous);
   }
 
   /** Forgets the last id: the next event starts tracking afresh (the upstream sequence restarted). */

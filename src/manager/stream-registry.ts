@@ -13,19 +13,27 @@ import { readsPayload } from '../core/subscriber.js';
 import { SubscriberList } from '../core/subscriber-list.js';
 import type { Exchange, FrameCodec, SequencePolicy, SequenceRange } from '../exchange/exchange.js';
 import type { CleanupReason, ManagerMetrics } from '../metrics/manager-metrics.js';
-import { GapDetector } from './gap-detector.js';
+import { sequenceVerdict } from './gap-detector.js';
 import { COMBINED, FrameMessage } from './stream-message.js';
 import { type RefillContext, StreamRefill } from './stream-refill.js';
+import type { UpstreamConnection } from './upstream-connection.js';
 import type { ConnectionSocket } from './upstream-socket.js';
 
-/** One subscribe() call. `listener` is called with `this` = the listener object the caller gave. */
-interface Subscription {
-  readonly listener: StreamListener;
-  /** `listener.next` bound to the listener once, so delivery is a single call. */
-  readonly next: StreamListener['next'];
-  /** Gaps are refilled for this subscriber (when the stream can be refilled), not reported. */
-  readonly backfill: boolean;
+/** One subscribe() call with a listener object; `next` is called as its method. */
+class Subscription {
+  constructor(
+    readonly listener: StreamListener,
+    /** Gaps are refilled for this subscriber (when the stream can be refilled), not reported. */
+    readonly backfill: boolean,
+  ) {}
 }
+
+/**
+ * One subscribe() call: a `Subscription`, or the plain function the caller subscribed (it has no
+ * `gap` or `error`, and takes the manager's default recovery), held as is so that a stream costs no
+ * object per subscriber in the common case.
+ */
+type Member = Subscription | StreamListener['next'];
 
 /** What the exchange says about one kind of stream: one object per kind, shared by its streams. */
 interface KindRules {
@@ -36,45 +44,123 @@ interface KindRules {
   readonly candles: boolean;
   /** Missed events show only as a lost connection, refilled from the history (`HistoryProcedure.resume`). */
   readonly resumes: boolean;
+  /** Its events carry sequence ids: duplicates are dropped and gaps found (`SequencePolicy.ruleOf`). */
+  readonly sequenced: boolean;
 }
 
-/**
- * One stream: the list of its subscriptions (the entry is that list, so a stream costs one object less:
- * a manager holds thousands) and its state.
- */
-const entrySubscribers = (e: StreamEntry): number => e.size;
-const entryName = (e: StreamEntry): string => e.name;
-
-class StreamEntry extends SubscriberList<Subscription> {
-  /** The socket this stream's events are taken from. */
-  source: ConnectionSocket | undefined = undefined;
-  messages = 0;
-  lastMessageAt: number | undefined = undefined;
+/** State few streams have at a time (idle grace, a refill): kept apart, made when first needed. */
+class StreamExtras {
   idleSince: number | undefined = undefined;
   idleTimer: NodeJS.Timeout | undefined = undefined;
-  /** Gap recovery for backfill subscribers, made when first needed. */
+  /** Gap recovery for backfill subscribers. */
   refill: StreamRefill | undefined = undefined;
+}
+
+const NO_MEMBERS: readonly Member[] = Object.freeze([]);
+
+/**
+ * One stream and its state. A manager holds thousands, nearly all with one subscriber, so an entry is
+ * kept small: that subscriber is held directly (a list only from the second on), the sequence check is
+ * a field, and what few streams need is in `extras`.
+ */
+class StreamEntry {
+  /** Its subscribers: none, one member, or a list once a second arrived. */
+  subs: Member | SubscriberList<Member> | undefined = undefined;
+  /** The socket this stream's events are taken from. */
+  source: ConnectionSocket | undefined = undefined;
+  /** The upstream connection that carries it (set by `onCreate`, right after the entry is made). */
+  carrier: UpstreamConnection | undefined = undefined;
+  messages = 0;
+  lastMessageAt: number | undefined = undefined;
+  /** The last sequence id accepted (streams of `sequenced` kinds), undefined before the first. */
+  lastId: number | undefined = undefined;
   /** How many subscribers read payloads (`readsPayload`): with none, events may go unparsed. */
   readers = 0;
+  extras: StreamExtras | undefined = undefined;
 
   constructor(
     readonly name: string,
     readonly rules: KindRules,
-    readonly sequence: GapDetector | undefined,
-  ) {
-    super();
+  ) {}
+
+  get size(): number {
+    const subs = this.subs;
+    if (subs === undefined) return 0;
+    return subs instanceof SubscriberList ? subs.size : 1;
+  }
+
+  /** The subscribers in subscription order (a fresh array for a lone one: not for the per-event path). */
+  get members(): readonly Member[] {
+    const subs = this.subs;
+    if (subs === undefined) return NO_MEMBERS;
+    return subs instanceof SubscriberList ? subs.members : [subs];
+  }
+
+  /** `extras`, made now when the stream has none yet. */
+  madeExtras(): StreamExtras {
+    if (this.extras === undefined) this.extras = new StreamExtras();
+    return this.extras;
+  }
+
+  get idleSince(): number | undefined {
+    return this.extras?.idleSince;
+  }
+
+  get refill(): StreamRefill | undefined {
+    return this.extras?.refill;
+  }
+
+  /** Whether `member` is subscribed now. */
+  has(member: Member): boolean {
+    const subs = this.subs;
+    return subs instanceof SubscriberList ? subs.members.includes(member) : subs === member;
+  }
+
+  add(member: Member): void {
+    const subs = this.subs;
+    if (subs === undefined) this.subs = member;
+    else if (subs instanceof SubscriberList) subs.add(member);
+    else {
+      const list = new SubscriberList<Member>();
+      list.add(subs);
+      list.add(member);
+      this.subs = list;
+    }
+  }
+
+  /** Removes `member`; false when it was not subscribed (removed already, or the stream released). */
+  remove(member: Member): boolean {
+    const subs = this.subs;
+    if (subs === member) {
+      this.subs = undefined;
+      return true;
+    }
+    if (!(subs instanceof SubscriberList) || !subs.remove(member)) return false;
+    // A list is not made single again: a delivery loop running over it asks it who is still subscribed,
+    // so it must see every later removal. Emptied, it is dropped (such a loop finds nobody left in it).
+    if (subs.size === 0) this.subs = undefined;
+    return true;
+  }
+
+  /** Drops every subscriber; a delivery loop running meanwhile skips them. */
+  clear(): void {
+    const subs = this.subs;
+    if (subs instanceof SubscriberList) subs.clear();
+    this.subs = undefined;
   }
 }
 
+const entrySubscribers = (e: StreamEntry): number => e.size;
+/** Where the stream is subscribed upstream now (acknowledged on its connection's socket), for listings. */
+const connectionOf = (e: StreamEntry): string | undefined =>
+  e.carrier?.socket?.subscribed.has(e.name) ? e.carrier.id : undefined;
+const entryName = (e: StreamEntry): string => e.name;
+
 export interface RegistryHooks {
-  /** The first subscriber arrived: subscribe upstream. */
-  onCreate(stream: string): void;
-  /** The stream is released: unsubscribe upstream. */
-  onRelease(stream: string, reason: CleanupReason): void;
-  /** During a rotation, `socket` took over delivering `stream`. */
-  onSwitch(stream: string, socket: ConnectionSocket): void;
-  /** Where the stream is subscribed upstream now, for listings. */
-  connectionOf(stream: string): string | undefined;
+  /** The first subscriber arrived: subscribe upstream; returns the connection that carries it. */
+  onCreate(stream: string): UpstreamConnection;
+  /** The stream is released: unsubscribe upstream from `carrier`, the connection `onCreate` gave. */
+  onRelease(stream: string, reason: CleanupReason, carrier: UpstreamConnection): void;
   /** Fetches a gap's events from the exchange history (`RefillContext.fetch`). */
   refill?: RefillContext['fetch'];
   /** Fetches what a lost connection took (`RefillContext.resume`). */
@@ -154,42 +240,53 @@ export class StreamRegistry {
 
   /**
    * Adds a subscriber (the stream name is already validated); returns the function that removes it.
-   * `next` defaults to `listener.next` bound to the listener; a caller that
-   * subscribed with a plain function passes it as is, saving a bound-function hop per delivery.
+   * A plain function (the caller subscribed one) is held and called as is.
    */
-  add(
-    stream: string,
-    listener: StreamListener,
-    next: StreamListener['next'] = listener.next.bind(listener),
-  ): () => void {
+  add(stream: string, listener: StreamListener | StreamListener['next']): () => void {
     let entry = this.entries.get(stream);
     let created = false;
     if (entry === undefined) {
-      const rules = this.rulesOf(this.exchange.streams.parse(stream)!.kind);
-      const rule = this.exchange.sequence.ruleOf(rules.kind);
-      entry = new StreamEntry(
-        stream,
-        rules,
-        rule === undefined ? undefined : new GapDetector(rule === 'contiguous'),
-      );
+      entry = new StreamEntry(stream, this.rulesOf(this.exchange.streams.parse(stream)!.kind));
       this.entries.set(stream, entry);
       created = true;
     } else if (entry.idleSince !== undefined) {
       this.leaveIdle(entry);
     }
-    const backfill =
-      listener.recovery === undefined ? this.defaultBackfill : listener.recovery === 'backfill';
-    const subscription: Subscription = { listener, next, backfill };
-    entry.add(subscription);
-    if (readsPayload(listener)) entry.readers++;
+    let member: Member;
+    if (typeof listener === 'function') {
+      // The same function subscribed twice is two subscriptions, each removed by its own unsubscribe.
+      member = entry.has(listener) ? new Subscription({ next: listener }, this.defaultBackfill) : listener;
+    } else {
+      const backfill =
+        listener.recovery === undefined ? this.defaultBackfill : listener.recovery === 'backfill';
+      member = new Subscription(listener, backfill);
+    }
+    entry.add(member);
+    if (this.readsPayload(member)) entry.readers++;
     this.subscriberCount++;
     this.updateGauges();
     if (created) {
       this.metrics.created();
-      this.hooks.onCreate(stream);
+      entry.carrier = this.hooks.onCreate(stream);
     }
     const owner = entry;
-    return () => this.removeSubscription(owner, subscription);
+    return () => this.removeSubscription(owner, member);
+  }
+
+  private readsPayload(member: Member): boolean {
+    return typeof member === 'function' || readsPayload(member.listener);
+  }
+
+  private backfillOf(member: Member): boolean {
+    return typeof member === 'function' ? this.defaultBackfill : member.backfill;
+  }
+
+  /** Whether some subscriber of `entry` has gaps refilled. */
+  private someBackfill(entry: StreamEntry): boolean {
+    const subs = entry.subs;
+    if (subs === undefined) return false;
+    if (!(subs instanceof SubscriberList)) return this.backfillOf(subs);
+    return subs.members.some((m) => this.backfillOf(m));
   }
 
   private rulesOf(kind: string): KindRules {
@@ -198,6 +295,7 @@ export class StreamRegistry {
       rules = {
         kind,
         contiguous: this.exchange.sequence.ruleOf(kind) === 'contiguous',
+        sequenced: this.exchange.sequence.ruleOf(kind) !== undefined,
         candles: this.exchange.history.refillBy(kind) === 'candles',
         resumes: this.exchange.history.resume?.kinds.has(kind) === true,
       };
@@ -206,28 +304,32 @@ export class StreamRegistry {
     return rules;
   }
 
-  private removeSubscription(entry: StreamEntry, subscription: Subscription): void {
-    if (!entry.remove(subscription)) return;
-    if (readsPayload(subscription.listener)) entry.readers--;
+  private removeSubscription(entry: StreamEntry, member: Member): void {
+    if (!entry.remove(member)) return;
+    if (this.readsPayload(member)) entry.readers--;
     this.subscriberCount--;
     if (entry.size === 0 && this.entries.get(entry.name) === entry) this.enterIdle(entry);
     this.updateGauges();
   }
 
   private enterIdle(entry: StreamEntry): void {
-    entry.idleSince = this.now();
+    const extras = entry.madeExtras();
+    extras.idleSince = this.now();
     this.idleCount++;
-    entry.idleTimer = setTimeout(() => {
-      entry.idleTimer = undefined;
+    extras.idleTimer = setTimeout(() => {
+      extras.idleTimer = undefined;
       this.release(entry, 'idle');
     }, this.idleGraceMs);
   }
 
   private leaveIdle(entry: StreamEntry): void {
-    if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
-    entry.idleTimer = undefined;
-    entry.idleSince = undefined;
+    const extras = entry.extras!;
+    if (extras.idleTimer !== undefined) clearTimeout(extras.idleTimer);
+    extras.idleTimer = undefined;
+    extras.idleSince = undefined;
     this.idleCount--;
+    // Kept only while it holds something: a stream that went idle once costs nothing more.
+    if (extras.refill === undefined) entry.extras = undefined;
   }
 
   /** Releases idle streams idle for at least `idleMs`; returns how many. */
@@ -265,6 +367,7 @@ export class StreamRegistry {
     const ended = entry.members;
     this.release(entry, reason);
     for (const s of ended) {
+      if (typeof s === 'function') continue;
       try {
         s.listener.error?.(error);
       } catch (err) {
@@ -284,7 +387,7 @@ export class StreamRegistry {
     this.entries.delete(entry.name);
     this.metrics.cleanedUp(reason);
     this.updateGauges();
-    this.hooks.onRelease(entry.name, reason);
+    this.hooks.onRelease(entry.name, reason, entry.carrier!);
   }
 
   /**
@@ -298,7 +401,7 @@ export class StreamRegistry {
       entry.readers > 0 ||
       entry.rules.candles ||
       entry.refill?.holding === true ||
-      (entry.rules.resumes && entry.members.some((s) => s.backfill))
+      (entry.rules.resumes && this.someBackfill(entry))
     );
   }
 
@@ -307,7 +410,7 @@ export class StreamRegistry {
     const entry = this.entries.get(stream);
     if (entry === undefined) return;
     let range: SequenceRange | undefined;
-    if (entry.sequence !== undefined && typeof data === 'object' && data !== null) {
+    if (entry.rules.sequenced && typeof data === 'object' && data !== null) {
       range = this.sequenceRange(entry.rules.kind, data as Record<string, unknown>);
     }
     this.route(entry, socket, range, data, frame);
@@ -326,8 +429,9 @@ export class StreamRegistry {
   ): void {
     const entry = this.entries.get(stream);
     if (entry === undefined) return;
-    const range =
-      entry.sequence === undefined ? undefined : this.sequenceRangeIn(entry.rules.kind, frame, start, end);
+    const range = entry.rules.sequenced
+      ? this.sequenceRangeIn(entry.rules.kind, frame, start, end)
+      : undefined;
     this.route(entry, socket, range, undefined, frame, start, end);
   }
 
@@ -350,15 +454,16 @@ export class StreamRegistry {
       if (lost) this.resumeAfterLoss(entry, data, frame, payloadStart);
     }
     if (range !== undefined) {
-      const verdict = entry.sequence!.check(range);
+      const verdict = sequenceVerdict(entry.lastId, range, entry.rules.contiguous);
       if (verdict.kind === 'duplicate') return;
+      entry.lastId = range.last;
       if (verdict.kind === 'gap') this.gapFound(entry, verdict.expected, verdict.received, verdict.missed);
     }
     if (entry.rules.candles) this.refillOf(entry).candleEvent(data);
     if (entry.rules.resumes && data !== undefined) this.lastSeen.set(entry, data);
     entry.messages++;
     entry.lastMessageAt = this.coarseNow;
-    if (entry.size === 0) return;
+    if (entry.subs === undefined) return;
     const refill = entry.refill;
     if (refill === undefined || !refill.holding) {
       this.deliver(entry, data, this.message(stream, data, frame, payloadStart, payloadEnd), undefined);
@@ -394,17 +499,50 @@ export class StreamRegistry {
     message: FrameMessage,
     backfill: boolean | undefined,
   ): void {
-    const subscriptions = entry.members;
-    for (let i = 0; i < subscriptions.length; i++) {
-      const s = subscriptions[i]!;
+    const subs = entry.subs;
+    // The common case first: one subscriber that subscribed a plain function.
+    if (typeof subs === 'function') {
+      if (backfill === undefined || backfill === this.defaultBackfill) this.call(entry, subs, data, message);
+      return;
+    }
+    if (subs === undefined) return;
+    if (!(subs instanceof SubscriberList)) {
+      this.deliverTo(entry, subs, data, message, backfill);
+      return;
+    }
+    const members = subs.members;
+    for (let i = 0; i < members.length; i++) {
+      const s = members[i]!;
       // A handler may unsubscribe another subscriber of this stream while the loop runs.
-      if (!entry.holds(subscriptions, s)) continue;
-      if (backfill !== undefined && s.backfill !== backfill) continue;
-      try {
-        s.next(data, message);
-      } catch (err) {
-        this.handlerThrew(entry.name, err);
-      }
+      if (subs.holds(members, s)) this.deliverTo(entry, s, data, message, backfill);
+    }
+  }
+
+  private deliverTo(
+    entry: StreamEntry,
+    member: Member,
+    data: unknown,
+    message: FrameMessage,
+    backfill: boolean | undefined,
+  ): void {
+    if (typeof member === 'function') {
+      if (backfill === undefined || this.defaultBackfill === backfill)
+        this.call(entry, member, data, message);
+      return;
+    }
+    if (backfill !== undefined && member.backfill !== backfill) return;
+    try {
+      member.listener.next(data, message);
+    } catch (err) {
+      this.handlerThrew(entry.name, err);
+    }
+  }
+
+  private call(entry: StreamEntry, next: StreamListener['next'], data: unknown, message: FrameMessage): void {
+    try {
+      next(data, message);
+    } catch (err) {
+      this.handlerThrew(entry.name, err);
     }
   }
 
@@ -416,7 +554,7 @@ export class StreamRegistry {
   private gapFound(entry: StreamEntry, expected: number, received: number, missed: number): void {
     this.metrics.gap(missed);
     const gap: GapEvent = { stream: entry.name, expected, received, missed };
-    if (!entry.members.some((s) => s.backfill)) {
+    if (!this.someBackfill(entry)) {
       this.notifyGap(entry, gap, undefined);
       return;
     }
@@ -426,14 +564,15 @@ export class StreamRegistry {
 
   private refillOf(entry: StreamEntry): StreamRefill {
     // Parsed again here rather than kept per stream: few streams ever need a refill.
-    entry.refill ??= new StreamRefill(this.exchange.streams.parse(entry.name)!, this.refillContext, {
-      present: () => entry.members.some((s) => s.backfill),
+    const extras = entry.madeExtras();
+    extras.refill ??= new StreamRefill(this.exchange.streams.parse(entry.name)!, this.refillContext, {
+      present: () => this.someBackfill(entry),
       // Refilled frames are built in the combined form, whatever the exchange's own envelope.
       deliver: (data, frame) =>
         this.deliver(entry, data, new FrameMessage(entry.name, data, frame, COMBINED), true),
       report: (gap) => this.notifyGap(entry, gap, true),
     });
-    return entry.refill;
+    return extras.refill;
   }
 
   /**
@@ -445,7 +584,7 @@ export class StreamRegistry {
    */
   private takeFrom(entry: StreamEntry, socket: ConnectionSocket, range: SequenceRange | undefined): boolean {
     const source = entry.source;
-    const last = entry.sequence?.lastId;
+    const last = entry.lastId;
     if (source === undefined || source.state !== 'open' || source.connection !== socket.connection) {
       entry.source = socket;
       // No overlap with the previous socket: an id at or before the last one delivered is not a
@@ -477,14 +616,19 @@ export class StreamRegistry {
   /** Backfill subscribers of a resumable stream get what the history holds since the last event seen. */
   private resumeAfterLoss(entry: StreamEntry, data: unknown, frame: Buffer, payloadStart: number): void {
     const lastSeen = this.lastSeen.get(entry);
-    if (lastSeen === undefined || !entry.members.some((s) => s.backfill)) return;
+    if (lastSeen === undefined || !this.someBackfill(entry)) return;
     const firstLive = data ?? (payloadStart >= 0 ? this.payloadData(frame, entry.name) : undefined);
     this.refillOf(entry).resume(lastSeen, firstLive);
   }
 
   private switchTo(entry: StreamEntry, socket: ConnectionSocket): void {
     entry.source = socket;
-    this.hooks.onSwitch(entry.name, socket);
+    entry.carrier?.streamSwitched(entry.name, socket);
+  }
+
+  /** The upstream connection that carries `stream`, while it is held. */
+  carrierOf(stream: string): UpstreamConnection | undefined {
+    return this.entries.get(stream)?.carrier;
   }
 
   /**
@@ -493,7 +637,7 @@ export class StreamRegistry {
    * and a negative `missed` (how much was lost in between is unknown).
    */
   private sequenceReset(entry: StreamEntry, last: number, range: SequenceRange): void {
-    entry.sequence!.restart();
+    entry.lastId = undefined;
     this.metrics.sequenceReset();
     this.sequenceResetLog.add({ stream: entry.name, lastId: last, receivedId: range.first });
     const [expected, received] = [last + 1, range.first];
@@ -504,6 +648,7 @@ export class StreamRegistry {
   /** Calls `gap` of the stream's subscribers: all, or only those whose `backfill` equals `backfill`. */
   private notifyGap(entry: StreamEntry, gap: GapEvent, backfill?: boolean): void {
     for (const s of entry.members) {
+      if (typeof s === 'function') continue;
       if (s.listener.gap === undefined || (backfill !== undefined && s.backfill !== backfill)) continue;
       try {
         s.listener.gap(gap);
@@ -559,7 +704,7 @@ export class StreamRegistry {
     return {
       stream: e.name,
       subscribers: e.size,
-      connection: this.hooks.connectionOf(e.name),
+      connection: connectionOf(e),
       lastMessageAt: e.lastMessageAt,
       idleMs: e.idleSince === undefined ? undefined : now - e.idleSince,
       messages: e.messages,

@@ -174,7 +174,7 @@ export interface ConnectionContext {
 
 export class UpstreamConnection {
   readonly id: string;
-  /** Streams this connection should carry. */
+  /** Streams this connection should carry; its sockets read it as theirs (`UpstreamSocketOptions.wanted`). */
   readonly wanted = new Set<string>();
   /** Epoch ms since when no socket of this connection has been open (undefined while one is). */
   downSince: number | undefined;
@@ -320,6 +320,7 @@ export class UpstreamConnection {
     const socket = this.openSocketWith(
       {
         url: this.url,
+        wanted: this.wanted,
         exchange: options.exchange,
         connection: this.id,
         serial: this.ctx.nextSerial(),

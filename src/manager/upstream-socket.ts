@@ -119,7 +119,8 @@ export interface ConnectionSocket {
   readonly connection: string;
   readonly state: SocketState;
   readonly openedAt: number | undefined;
-  readonly subscribed: ReadonlySet<string>;
+  /** Streams the exchange acknowledged on this socket and that are still wanted. */
+  readonly subscribed: { has(stream: string): boolean };
   subscribe(streams: Iterable<string>): void;
   unsubscribe(streams: Iterable<string>): void;
   /** Unsubscribes then subscribes again streams it carries, so the venue sends them afresh. */
@@ -149,6 +150,12 @@ export interface SocketEvents {
 
 export interface UpstreamSocketOptions {
   readonly url: string;
+  /**
+   * The streams this socket should carry: its owner's set, read and not copied (a manager carries
+   * thousands of streams, and a copy per socket held every name once more). The owner changes it, then
+   * tells the socket which streams it added (`subscribe`) or took away (`unsubscribe`).
+   */
+  readonly wanted: ReadonlySet<string>;
   /** The venue: control messages, frame reader and heartbeat policy. */
   readonly exchange: Exchange;
   /** Id of the logical connection this socket serves (its rotations share it). */
@@ -175,14 +182,20 @@ export class UpstreamSocket implements ConnectionSocket {
   readonly id: string;
   readonly connection: string;
   openedAt: number | undefined;
-  /** Streams the exchange acknowledged on this socket and that are still wanted. */
-  readonly subscribed = new Set<string>();
   /**
-   * Streams this socket should carry: what `subscribe` asked for, less what `unsubscribe` took back or
-   * the exchange rejected. Frames of other streams (still in flight after an UNSUBSCRIBE) are dropped,
-   * and re-sent batches are filtered against it.
+   * Streams the exchange acknowledged on this socket and that are still wanted: those wanted and not
+   * `unacknowledged`, so the steady state (every stream acknowledged) keeps no second set of names.
    */
-  private readonly wanted = new Set<string>();
+  readonly subscribed = { has: (stream: string): boolean => this.isSubscribed(stream) };
+  /**
+   * Streams this socket should carry (`UpstreamSocketOptions.wanted`). Frames of other streams (still in
+   * flight after an UNSUBSCRIBE) are dropped, and re-sent batches are filtered against it.
+   */
+  private readonly wanted: ReadonlySet<string>;
+  /** Wanted streams whose SUBSCRIBE the exchange rejected on this socket: nothing to take back upstream. */
+  private readonly rejected = new Set<string>();
+  /** Wanted streams whose SUBSCRIBE the exchange has not acknowledged (yet, or again after `resubscribe`). */
+  private readonly unacknowledged = new Set<string>();
   private readonly ws: WebSocket;
   private readonly limiter: RollingWindow;
   /** The venue's cap on subscribe/unsubscribe requests per connection (OKX: 480 per hour), if it has one. */
@@ -247,6 +260,7 @@ export class UpstreamSocket implements ConnectionSocket {
     this.serial = opts.serial;
     this.id = `s${opts.serial}`;
     this.connection = opts.connection;
+    this.wanted = opts.wanted;
     this.lifecycle = new StateMachine<SocketState, SocketMove>({
       owner: `WSManager connection ${opts.connection} socket ${this.id}`,
       table: SOCKET_TRANSITIONS,
@@ -289,21 +303,25 @@ export class UpstreamSocket implements ConnectionSocket {
     return this.lifecycle.state;
   }
 
-  /** Queues streams for SUBSCRIBE (or cancels an UNSUBSCRIBE not sent yet); sent batched and paced once open. */
+  /**
+   * Queues streams just added to `wanted` (or all of it, for a new socket) for SUBSCRIBE, or cancels
+   * their UNSUBSCRIBE not sent yet; sent batched and paced once open.
+   */
   subscribe(streams: Iterable<string>): void {
     for (const s of streams) {
-      if (this.wanted.has(s)) continue;
-      this.wanted.add(s);
+      this.unacknowledged.add(s);
+      this.rejected.delete(s);
       if (!this.toUnsubscribe.delete(s)) this.toSubscribe.add(s);
     }
     this.scheduleFlush();
   }
 
-  /** Queues streams for UNSUBSCRIBE (or cancels a SUBSCRIBE not sent yet). */
+  /** Queues streams just taken from `wanted` for UNSUBSCRIBE (or cancels a SUBSCRIBE not sent yet). */
   unsubscribe(streams: Iterable<string>): void {
     for (const s of streams) {
-      if (!this.wanted.delete(s)) continue;
-      this.subscribed.delete(s);
+      this.unacknowledged.delete(s);
+      // A rejected SUBSCRIBE left nothing upstream to take back.
+      if (this.rejected.delete(s)) continue;
       if (!this.toSubscribe.delete(s)) this.toUnsubscribe.add(s);
     }
     this.scheduleFlush();
@@ -316,12 +334,16 @@ export class UpstreamSocket implements ConnectionSocket {
    */
   resubscribe(streams: Iterable<string>): void {
     for (const s of streams) {
-      if (!this.subscribed.has(s) || this.resubscribing.has(s)) continue;
-      this.subscribed.delete(s);
+      if (!this.isSubscribed(s) || this.resubscribing.has(s)) continue;
+      this.unacknowledged.add(s);
       this.resubscribing.add(s);
       this.toUnsubscribe.add(s);
     }
     this.scheduleFlush();
+  }
+
+  private isSubscribed(stream: string): boolean {
+    return this.wanted.has(stream) && !this.unacknowledged.has(stream);
   }
 
   /** Calls `callback` once this socket has closed (at once if it already has). */
@@ -430,10 +452,10 @@ export class UpstreamSocket implements ConnectionSocket {
     if (error === undefined) {
       // Acknowledgements come in request order, so the last one seen for a stream says where it stands.
       if (request.method === 'subscribe') {
-        for (const s of request.streams) if (this.wanted.has(s)) this.subscribed.add(s);
+        for (const s of request.streams) this.unacknowledged.delete(s);
       } else {
         for (const s of request.streams) {
-          this.subscribed.delete(s);
+          if (this.wanted.has(s)) this.unacknowledged.add(s);
           if (this.resubscribing.delete(s) && this.wanted.has(s)) this.toSubscribe.add(s);
         }
         if (this.toSubscribe.size > 0) this.scheduleFlush();
@@ -449,8 +471,15 @@ export class UpstreamSocket implements ConnectionSocket {
       return;
     }
     // A rejected SUBSCRIBE left nothing upstream: a later subscribe() must send it again, and a later
-    // unsubscribe() has nothing to take back.
-    if (request.method === 'subscribe') for (const s of request.streams) this.wanted.delete(s);
+    // unsubscribe() has nothing to take back. Still wanted until the owner takes it away, it is not
+    // subscribed meanwhile.
+    if (request.method === 'subscribe') {
+      for (const s of request.streams) {
+        if (!this.wanted.has(s)) continue;
+        this.rejected.add(s);
+        this.unacknowledged.add(s);
+      }
+    }
     this.events.onReject(this, request.method, request.streams, error);
   }
 

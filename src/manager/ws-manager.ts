@@ -101,12 +101,7 @@ export class WSManager implements StreamSource {
       exchange,
       {
         onCreate: (stream) => this.pool.add(stream),
-        onRelease: (stream) => this.pool.remove(stream),
-        onSwitch: (stream, socket) => this.pool.connectionOf(stream)?.streamSwitched(stream, socket),
-        connectionOf: (stream) => {
-          const connection = this.pool.connectionOf(stream);
-          return connection?.socket?.subscribed.has(stream) ? connection.id : undefined;
-        },
+        onRelease: (stream, _reason, carrier) => this.pool.remove(stream, carrier),
         refill: (stream, from, to) => {
           if (rest === undefined || stream.symbol === undefined) return undefined;
           if (exchange.history.refillBy(stream.kind) === undefined) return undefined;
@@ -161,10 +156,8 @@ export class WSManager implements StreamSource {
   subscribe(stream: string, listener: Listener): Unsubscribe {
     const subscriber = subscriberOf('WSManager', this.destroyed, this.exchange.streams, stream, listener);
     if (!readsPayload(subscriber)) this.frameListened = true;
-    // A plain function is delivered to as is, saving a bound-function hop per event.
-    return typeof listener === 'function'
-      ? this.streams.add(stream, subscriber, listener)
-      : this.streams.add(stream, subscriber);
+    // A plain function is held and called as is: no object per subscriber, no hop per event.
+    return this.streams.add(stream, typeof listener === 'function' ? listener : subscriber);
   }
 
   /**
@@ -222,7 +215,7 @@ export class WSManager implements StreamSource {
       procedure,
       snapshot: (symbol, depth) => procedure.fetchSnapshot(rest, symbol, depth),
       logger: this.logger,
-      refresh: (stream) => this.pool.refresh(stream),
+      refresh: (stream) => this.streams.carrierOf(stream)?.refresh(stream),
     });
     return this.sharedBooks.add(symbol, depth, l);
   }

@@ -36,6 +36,7 @@ function openSocket(url: string): {
   const socket = new UpstreamSocket(
     {
       url,
+      wanted: new Set(),
       exchange: binance,
       connection: 'c1',
       serial: ++serial,
