@@ -1,7 +1,8 @@
 /**
- * Metrics of the clustered mode, on both roles (a role leaves the other role's series at zero).
- * No per-stream or per-shard labels: cardinality stays fixed. The shard gauges carry the feed (its id:
- * `binance`, `bybit.spot`, `okx`, ...), a handful of values, since each feed has shard leases of its own.
+ * Metrics of the clustered mode, on both roles (a role leaves the other role's series at zero, or
+ * absent for the labelled shard gauges: a gateway owns no shards). No per-stream or per-shard labels:
+ * cardinality stays fixed. The shard gauges carry the feed (its id: `binance`, `bybit.spot`, `okx`, ...),
+ * a handful of values, since each feed has shard leases of its own.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RefillFailure } from '../exchange/exchange.js';
