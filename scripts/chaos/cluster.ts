@@ -118,7 +118,7 @@ export async function startCluster(settings: ClusterSettings): Promise<Cluster> 
         `${name} serving metrics`,
         async () => {
           if (child.exited()) throw new Error(`${name} exited: ${child.output()}`);
-          return (await role.metric('ws_manager_cluster_shard_count')) !== undefined;
+          return (await role.metric('ws_manager_cluster_shard_count{feed="binance"}')) !== undefined;
         },
         45_000,
         100,
@@ -145,7 +145,9 @@ export async function startCluster(settings: ClusterSettings): Promise<Cluster> 
         'shards spread over the ingest nodes',
         async () => {
           const alive = ingests.filter((r) => !r.child.exited());
-          const owned = await Promise.all(alive.map((r) => r.metric('ws_manager_cluster_shards_owned')));
+          const owned = await Promise.all(
+            alive.map((r) => r.metric('ws_manager_cluster_shards_owned{feed="binance"}')),
+          );
           const total = owned.reduce<number>((a, b) => a + (b ?? 0), 0);
           return total === settings.shardCount && owned.every((n) => (n ?? 0) > 0);
         },
@@ -196,7 +198,8 @@ async function metric(url: string, name: string): Promise<number | undefined> {
   try {
     const res = await fetch(`${url}/api/ws/metrics?format=prometheus`);
     const text = await res.text();
-    const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+    // `name` may end in a label set (`{feed="binance"}`): matched literally.
+    const m = new RegExp(`^${name.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')} ([0-9.e+-]+)$`, 'm').exec(text);
     return m ? Number(m[1]) : undefined;
   } catch {
     return undefined;

@@ -1,6 +1,8 @@
 /**
- * Metrics of the clustered mode, on both roles (a role leaves the other role's series at zero).
- * No per-stream or per-shard labels: cardinality stays fixed.
+ * Metrics of the clustered mode, on both roles (a role leaves the other role's series at zero, or
+ * absent for the labelled shard gauges: a gateway owns no shards). No per-stream or per-shard labels:
+ * cardinality stays fixed. The shard gauges carry the feed (its id: `binance`, `bybit.spot`, `okx`, ...),
+ * a handful of values, since each feed has shard leases of its own.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RefillFailure } from '../exchange/exchange.js';
@@ -47,8 +49,8 @@ export class ClusterMetrics {
   readonly rejected: Counter<'reason'>;
   readonly missedMessages: Counter;
   readonly upstreamMissed: Counter;
-  readonly shardsOwned: Gauge;
-  readonly shardCount: Gauge;
+  readonly shardsOwned: Gauge<'feed'>;
+  readonly shardCount: Gauge<'feed'>;
   readonly leaseTakeovers: Counter;
   readonly leasesLost: Counter;
   readonly settingsMismatch: Gauge;
@@ -134,12 +136,14 @@ export class ClusterMetrics {
     });
     this.shardsOwned = new Gauge({
       name: 'ws_manager_cluster_shards_owned',
-      help: 'Shards whose lease this ingest node holds',
+      help: 'Shards of the feed whose lease this ingest node holds (set by ingest nodes only, for each feed they carry)',
+      labelNames: ['feed'],
       registers,
     });
     this.shardCount = new Gauge({
       name: 'ws_manager_cluster_shard_count',
-      help: 'SHARD_COUNT of this process (every node of a cluster uses the same)',
+      help: 'SHARD_COUNT of this process (every node of a cluster uses the same), for each feed it carries or serves',
+      labelNames: ['feed'],
       registers,
     });
     this.leaseTakeovers = new Counter({

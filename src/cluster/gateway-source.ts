@@ -17,7 +17,7 @@ import { NatsRest } from './nats-rest.js';
 import { NatsStreamSource } from './nats-stream-source.js';
 import { serviceSubjectsOf } from './service-subjects.js';
 import { agreedValues, refuseToDisagree } from './settings-agreement.js';
-import { feedIdOf, feedNames, NODE_BUCKET } from './subjects.js';
+import { BINANCE_FEED_ID, feedIdOf, feedNames, NODE_BUCKET } from './subjects.js';
 
 /** The streams of `venue`'s `market` from NATS, read through `exchange` (the gateway's ClusteredVenues). */
 export type VenueSourceOf = (venue: string, market: string, exchange: Exchange) => StreamSource;
@@ -29,7 +29,9 @@ export async function startNatsSource(
 ): Promise<NatsStreamSource & { venueSource: VenueSourceOf }> {
   const settings = clusterSettingsOf(config);
   const metrics = new ClusterMetrics(registry, 'gateway');
-  metrics.shardCount.set(settings.shardCount);
+  // A count for every feed served (Binance here, each other one as its source is made): with every
+  // ingest node of a feed down, the gateways' count still shows how many of its shards are unowned.
+  metrics.shardCount.set({ feed: BINANCE_FEED_ID }, settings.shardCount);
   const broker = await connectOrExplain(settings, 'gateway', logger, metrics);
   await refuseToDisagreeWithIngest(broker, settings, logger).catch(async (error: unknown) => {
     await broker.close();
@@ -61,6 +63,7 @@ export async function startNatsSource(
   const shared: Broker = { ...broker, close: () => Promise.resolve() };
   const venueSource: VenueSourceOf = (venue, market, exchange) => {
     const feed = feedNames(feedIdOf(venue, market));
+    metrics.shardCount.set({ feed: feed.id }, settings.shardCount);
     const feedLogger = logger.child({ venue: `${venue}/${market}` });
     const feedRest = new NatsRest(broker.nc, feedLogger, { subjects: serviceSubjectsOf(feed) });
     const feedBooks = new ClusteredBooks({

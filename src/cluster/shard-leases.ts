@@ -61,8 +61,9 @@ export interface ShardLeasesOptions {
    */
   readonly feed?: FeedNames;
   /**
-   * Whether this instance writes the node's entry each tick and reports its shard gauges: the one
-   * instance of a node's first feed does, the instances of its other feeds only read the entries.
+   * Whether this instance writes the node's entry each tick: the one instance of a node's first feed
+   * does, the instances of its other feeds only read the entries. (Each instance reports the shard
+   * gauges of its own feed.)
    * @default true
    */
   readonly announces?: boolean;
@@ -139,12 +140,16 @@ export class ShardLeases {
 
   private readonly feed: FeedNames;
   private readonly announces: boolean;
+  private readonly feedLabel: { feed: string };
 
   constructor(private readonly o: ShardLeasesOptions) {
     this.kv = { leases: o.leases, nodes: o.nodes };
     this.feed = o.feed ?? BINANCE_FEED;
     this.announces = o.announces ?? true;
-    if (this.announces) o.metrics.shardCount.set(o.shardCount);
+    this.feedLabel = { feed: this.feed.id };
+    // Both from the start, so a node holding none of the feed's shards reports 0 rather than nothing.
+    o.metrics.shardCount.set(this.feedLabel, o.shardCount);
+    o.metrics.shardsOwned.set(this.feedLabel, 0);
   }
 
   private leaseKey(shard: number): string {
@@ -152,7 +157,7 @@ export class ShardLeases {
   }
 
   private countOwned(): void {
-    if (this.announces) this.o.metrics.shardsOwned.set(this.held.size);
+    this.o.metrics.shardsOwned.set(this.feedLabel, this.held.size);
   }
 
   get tickMs(): number {

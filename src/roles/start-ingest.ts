@@ -183,7 +183,7 @@ export async function startIngest(
       ttlMs: settings.leaseTtlSeconds * 1000,
       events: publisher,
       feed: names,
-      // The first feed's leases write the node entry (listing every feed) and keep the shard gauges.
+      // The first feed's leases write the node entry (listing every feed); each feed's keep its shard gauges.
       announces: index === 0,
       ...(index === 0
         ? { entries: new SettingsAgreement(agreed, metrics.settingsMismatch, logger, feedIds) }

@@ -156,7 +156,7 @@ it('a client keeps a book equal to the exchange through a clustered gateway, acr
     async () =>
       !survivor.leases.ownedShards().includes(shard) &&
       survivor.leases.ownedShards().length +
-        ((await killed.metric('ws_manager_cluster_shards_owned')) ?? 0) ===
+        ((await killed.metric('ws_manager_cluster_shards_owned{feed="binance"}')) ?? 0) ===
         SHARDS,
     15_000,
   );

@@ -36,7 +36,7 @@ it('SIGTERM of an ingest node under load: 40 clients on 20 streams over 2 gatewa
   const handedOver = (output.match(/Handing shard over: publishing until the successor does/g) ?? []).length;
   assert.ok(handedOver > 0, 'node-a handed its shards over');
   assert.doesNotMatch(output, /Handover ended by the lease running out/, 'every handover completed');
-  assert.equal((await ingests[1]!.metric('ws_manager_cluster_shards_owned')) ?? 0, SHARDS);
+  assert.equal((await ingests[1]!.metric('ws_manager_cluster_shards_owned{feed="binance"}')) ?? 0, SHARDS);
   t.diagnostic(
     `${events} events over ${clients.length} clients; node-a handed ${handedOver} shards over and exited in ${stopMs} ms`,
   );

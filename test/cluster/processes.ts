@@ -58,7 +58,8 @@ export async function spawnRole(
       try {
         const res = await fetch(`${url}/api/ws/metrics?format=prometheus`);
         const text = await res.text();
-        const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+        // `name` may end in a label set (`{feed="binance"}`): matched literally.
+        const m = new RegExp(`^${name.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')} ([0-9.e+-]+)$`, 'm').exec(text);
         return m ? Number(m[1]) : undefined;
       } catch {
         return undefined;
@@ -76,7 +77,7 @@ export async function spawnRole(
       `${role} ${nodeId} serving metrics`,
       async () => {
         if (child.exitCode !== null) throw new Error(`${role} ${nodeId} exited: ${output}`);
-        return (await ingest.metric('ws_manager_cluster_shard_count')) !== undefined;
+        return (await ingest.metric('ws_manager_cluster_shard_count{feed="binance"}')) !== undefined;
       },
       30_000,
     );

@@ -51,7 +51,9 @@ export async function startTwoNodeCluster(
   await waitFor(
     'shards spread over both nodes',
     async () => {
-      const owned = await Promise.all(ingests.map((i) => i.metric('ws_manager_cluster_shards_owned')));
+      const owned = await Promise.all(
+        ingests.map((i) => i.metric('ws_manager_cluster_shards_owned{feed="binance"}')),
+      );
       return owned.every((n) => (n ?? 0) > 0) && owned.reduce((a = 0, b = 0) => a + b, 0) === SHARDS;
     },
     15_000,

@@ -238,7 +238,7 @@ describe('monitoring kit', () => {
     const provided = new Set([
       ...['job', 'instance', 'pod', 'namespace', 'environment', 'track'],
       // Labels the metrics carry themselves.
-      ...['reason', 'le', 'setting', 'venue'],
+      ...['reason', 'le', 'setting', 'venue', 'feed'],
       ...['alertname', 'alertstate'],
     ]);
     const exprs = [

@@ -3,6 +3,8 @@
  * (both in this process, each with its own registry and HTTP edge), scraped with the project's job and
  * rules. Every PromQL expression of the dashboard's "Clustered mode (NATS)" row and every cluster alert
  * (its expression without the threshold) must return data, so a renamed metric or a wrong label fails.
+ * The ingest node carries Binance and Bybit; the gateway also serves OKX, which no ingest node carries:
+ * the shard alert fires for OKX alone, from the gateway's count (the case of every OKX node down).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -21,6 +23,7 @@ import {
   type RunningPrometheus,
   startPrometheus,
   TOOL_WAIT,
+  type VectorSample,
 } from './monitoring-tools.js';
 
 const JOB = 'cryptrade-ws-metrics';
@@ -72,13 +75,23 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
     rateLimitPerMinute: 10_000,
   };
   ingest = await startIngest(
-    { ...common, upstreamUrl: simulator.url, nodeId: 'prom-ingest' },
+    {
+      ...common,
+      upstreamUrl: simulator.url,
+      bybitUrl: `${simulator.url}/bybit`,
+      venues: ['binance', 'bybit'],
+      nodeId: 'prom-ingest',
+    },
     { logger: silentLogger() },
   );
-  gateway = await startGateway({ ...common, nodeId: 'prom-gateway' }, { logger: silentLogger() });
+  gateway = await startGateway(
+    { ...common, venues: ['binance', 'bybit', 'okx'], nodeId: 'prom-gateway' },
+    { logger: silentLogger() },
+  );
   await waitFor(
     'every shard leased',
-    async () => (ingest?.leases.ownedShards().length === SHARDS ? true : undefined),
+    async () =>
+      ingest?.feeds.every((feed) => feed.leases.ownedShards().length === SHARDS) ? true : undefined,
     ...TOOL_WAIT,
   );
   // Events flow, so the throughput and lag panels have something to show.
@@ -107,13 +120,36 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
     ['gateway:gateway', 'ingest:ingest'],
     'each role scraped reports itself',
   );
+  const byRole = async (query: string) =>
+    (await prometheus!.series(query, query))
+      .map((s) => `${s.metric['role_under_test']}:${s.metric['feed']}=${s.value[1]}`)
+      .sort();
+  assert.deepEqual(
+    await byRole('ws_manager_cluster_shards_owned'),
+    ['ingest:binance=4', 'ingest:bybit.linear=4', 'ingest:bybit.spot=4'],
+    'the ingest node owns every shard of each feed it carries; the gateway owns none',
+  );
+  assert.deepEqual(
+    await byRole('ws_manager_cluster_shard_count'),
+    [
+      'gateway:binance=4',
+      'gateway:bybit.linear=4',
+      'gateway:bybit.spot=4',
+      'gateway:okx=4',
+      'ingest:binance=4',
+      'ingest:bybit.linear=4',
+      'ingest:bybit.spot=4',
+    ],
+    'each role counts the shards of each feed it carries or serves',
+  );
 
   const queries = clusterRowQueries();
   assert.ok(queries.length >= 10, `the cluster row has its queries (${queries.length})`);
   for (const query of queries) await prometheus.series(`${query.where} to return data`, query.expr);
 
   // The alerts: each expression without its threshold returns data (the comparison itself filters a
-  // healthy cluster's series away), and the shard check computes what it should: every shard owned.
+  // healthy cluster's series away), and the shard check computes what it should: every shard of the
+  // carried feeds owned, every one of OKX's free.
   const alerts = loadAlerts().filter((a) => a.alert.startsWith('WSManagerCluster'));
   assert.ok(alerts.length >= 2, 'the cluster alerts exist');
   for (const alert of alerts) {
@@ -122,11 +158,24 @@ test('a real Prometheus scrapes an ingest node and a gateway: every cluster pane
     const expr = alert.expr.replace(threshold, '');
     const result = await prometheus.series(`${alert.alert} to return data`, expr);
     if (alert.alert === 'WSManagerClusterShardUnowned') {
+      const unowned = (samples: VectorSample[]) =>
+        samples.map((s) => `${s.metric['environment']}:${s.metric['feed']}=${s.value[1]}`).sort();
       assert.deepEqual(
-        result.map((s) => [s.metric['environment'], s.value[1]]),
-        [['cluster-e2e', '0']],
-        'every shard has an owner',
+        unowned(result),
+        [
+          'cluster-e2e:binance=0',
+          'cluster-e2e:bybit.linear=0',
+          'cluster-e2e:bybit.spot=0',
+          'cluster-e2e:okx=4',
+        ],
+        "every shard of the carried feeds has an owner, none of OKX's",
       );
+      assert.deepEqual(
+        unowned(await instant(alert.expr)),
+        ['cluster-e2e:okx=4'],
+        'the alert holds OKX alone',
+      );
+      continue;
     }
     assert.equal((await instant(alert.expr)).length, 0, `${alert.alert} quiet on a healthy cluster`);
   }
