@@ -37,15 +37,16 @@ export function encodeTextFrame(payload: Buffer): Buffer {
   return frame;
 }
 
+/** Slots of a turn's frame list kept for the next turn (frames they still point to are not freed meanwhile). */
+const MAX_KEPT_SLOTS = 64;
+
 /**
  * The encoded frames of the event being delivered: the registry hands one message to all of a stream's
  * subscribers in a row, so a cache of the last message serves every client after the first. One per
  * server; it holds the last message only, until the next one replaces it.
  *
  * The frames encoded in one turn are also kept in order, until the turn's writes are done, so that
- * clients that got the same run of frames can write one buffer joining them: joined once on the second
- * client that asks, then shared (the first writes the frames as they are, so one client alone never
- * pays for a copy).
+ * clients that got the same run of frames write one buffer joining them, joined once for all of them.
  */
 export class SharedFrames {
   private message: StreamFrame | undefined;
@@ -53,9 +54,13 @@ export class SharedFrames {
   private combinedAt = -1;
   private payload: Buffer | undefined;
   private payloadAt = -1;
-  /** This turn's frames in the order they were encoded. */
+  /**
+   * This turn's frames in the order they were encoded: the first `turnLength` of `turn`. The array keeps
+   * its size from turn to turn (emptying it would free its storage, grown again on every turn).
+   */
   private readonly turn: Buffer[] = [];
-  /** The run of `turn` last asked for by `joined`, and its joined buffer once asked for twice. */
+  private turnLength = 0;
+  /** The run of `turn` last asked for by `joined`, and its joined buffer. */
   private runStart = -1;
   private runCount = 0;
   private runJoined: Buffer | undefined;
@@ -72,17 +77,23 @@ export class SharedFrames {
     if (combined) {
       if (this.combined === undefined) {
         this.combined = encodeTextFrame(message.frameBytes());
-        this.combinedAt = this.turn.push(this.combined) - 1;
+        this.combinedAt = this.keep(this.combined);
       }
       this.index = this.combinedAt;
       return this.combined;
     }
     if (this.payload === undefined) {
       this.payload = encodeTextFrame(message.payloadBytes());
-      this.payloadAt = this.turn.push(this.payload) - 1;
+      this.payloadAt = this.keep(this.payload);
     }
     this.index = this.payloadAt;
     return this.payload;
+  }
+
+  /** Adds `frame` to this turn's frames; returns its index there. */
+  private keep(frame: Buffer): number {
+    this.turn[this.turnLength] = frame;
+    return this.turnLength++;
   }
 
   /** The frame at `index` of this turn's frames. */
@@ -91,28 +102,26 @@ export class SharedFrames {
   }
 
   /**
-   * The `count` frames from `start` of this turn's frames in one buffer (`bytes` long), when another
-   * client asked for the same run before; undefined for the first asker, who writes them one by one.
+   * The `count` frames from `start` of this turn's frames in one buffer (`bytes` long): joined for the
+   * first client that asks, and the same buffer for the next ones that ask for the same run.
    */
-  joined(start: number, count: number, bytes: number): Buffer | undefined {
-    if (start !== this.runStart || count !== this.runCount) {
-      this.runStart = start;
-      this.runCount = count;
-      this.runJoined = undefined;
-      return undefined;
-    }
-    if (this.runJoined === undefined) {
+  joined(start: number, count: number, bytes: number): Buffer {
+    if (start !== this.runStart || count !== this.runCount || this.runJoined === undefined) {
       const joined = Buffer.allocUnsafe(bytes);
       let at = 0;
       for (let i = start; i < start + count; i++) at += this.turn[i]!.copy(joined, at);
+      this.runStart = start;
+      this.runCount = count;
       this.runJoined = joined;
     }
     return this.runJoined;
   }
 
-  /** The turn's writes are done: its frames are let go, and the next message is encoded afresh. */
+  /** The turn's writes are done: its frame list starts over, and the next message is encoded afresh. */
   endTurn(): void {
-    this.turn.length = 0;
+    // The slots are overwritten by the next turns; a rare long turn's are let go at once.
+    if (this.turnLength > MAX_KEPT_SLOTS) this.turn.length = 0;
+    this.turnLength = 0;
     this.message = undefined;
     this.combined = undefined;
     this.payload = undefined;
