@@ -185,7 +185,9 @@ async function loaded(): Promise<string[]> {
     "bytes and check it for gaps and duplicates, route it through the stream registry, check each client's",
     'send queue against the slow-consumer limit, and count messages and bytes. The floor only cuts the payload',
     'out of the envelope, encodes its frame once and writes those bytes to every client socket (corked for the',
-    'turn): the least work that delivers the same bytes, as the gateway writes them.',
+    'turn): the least work that delivers the same bytes, as the gateway writes them. Both read the upstream',
+    'without UTF-8 validation (the bytes are passed on, not decoded). Profile either side with',
+    'bench/gateway-profile.ts.',
     `Median of ${LOADED_ROUNDS} rounds per side, the side that goes first alternating, min–max beside it. Memory:`,
     'heap+external growth of the server process per connected client, after warm-up.',
   );
