@@ -108,8 +108,13 @@ export class SharedFrames {
   joined(start: number, count: number, bytes: number): Buffer {
     if (start !== this.runStart || count !== this.runCount || this.runJoined === undefined) {
       const joined = Buffer.allocUnsafe(bytes);
+      // `set` copies without `copy`'s argument checks (as Buffer.concat does inside).
       let at = 0;
-      for (let i = start; i < start + count; i++) at += this.turn[i]!.copy(joined, at);
+      for (let i = start; i < start + count; i++) {
+        const frame = this.turn[i]!;
+        joined.set(frame, at);
+        at += frame.length;
+      }
       this.runStart = start;
       this.runCount = count;
       this.runJoined = joined;
