@@ -3,6 +3,7 @@
  * `StreamSource.subscribe`, so many clients on one stream share one upstream subscription (WSManager).
  * Frames are forwarded as the upstream bytes; the send queue is bounded by bytes (ws `bufferedAmount`).
  */
+import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
 import { CloseCodes } from '../core/close-codes.js';
 import { ErrorCodes, StreamError } from '../core/errors.js';
@@ -106,15 +107,24 @@ export class DownstreamClient implements TurnWriter {
   /** Built on the first control message: most clients never send one. */
   private control: ControlTarget | undefined;
   /**
-   * Encoded frames of this turn, written together by `writeTurn`: the first alone (most turns carry one
-   * event per client, and cost no array), all of them in `turnFrames` once there is a second.
+   * Encoded frames of this turn, written together by `writeTurn`. Most turns give every client the same
+   * run of the turn's shared frames (`SharedFrames`): then the run's start and length say it all, and
+   * cost no array; `turnFrames` holds them only once a client's frames are not such a run.
    */
-  private turnFirst: Buffer | undefined;
+  private turnStart = -1;
+  private turnCount = 0;
   private turnFrames: Buffer[] | undefined;
   /** Their bytes, headers included. */
   private turnBytes = 0;
   /** The events' own bytes among `turnBytes` (without the frame headers), for the sent-bytes count. */
   private turnBodyBytes = 0;
+  /**
+   * The socket this turn's frames go to, found writable on the turn's first frame, and what it held
+   * then: neither changes before `writeTurn` (the socket drains in I/O callbacks, which run after the
+   * turn, and a reply or close writes the turn first).
+   */
+  private turnSocket: Socket | undefined;
+  private turnQueued = 0;
 
   constructor(
     /** The client's number on this server: its name in logs (`id`), and its heartbeat slice. */
@@ -192,47 +202,67 @@ export class DownstreamClient implements TurnWriter {
       this.ctx.metrics.tally.droppedMessages++;
       return;
     }
-    const socket = rawSocketOf(this.ws);
+    let socket = this.turnSocket;
     if (socket === undefined) {
-      this.writeTurn();
-      this.send(this.combined ? message.frameBytes() : message.payloadBytes());
-      return;
+      socket = rawSocketOf(this.ws);
+      if (socket === undefined) {
+        this.send(this.combined ? message.frameBytes() : message.payloadBytes());
+        return;
+      }
     }
-    const frame = this.ctx.frames.of(message, this.combined);
+    const frames = this.ctx.frames;
+    const frame = frames.of(message, this.combined);
     const body = frame.length - headerLength(frame);
     // With nothing held back by `ws`, what waits for this client is its socket's buffer and this turn's frames.
-    const queued = socket.writableLength + this.turnBytes;
+    const queued = (this.turnCount === 0 ? socket.writableLength : this.turnQueued) + this.turnBytes;
     if (queued + body > this.ctx.sendQueue.bytes) {
       this.slow(queued);
       return;
     }
-    if (this.turnFirst === undefined) {
-      this.turnFirst = frame;
+    const index = frames.index;
+    if (this.turnCount === 0) {
+      this.turnSocket = socket;
+      this.turnQueued = queued;
+      this.turnStart = index;
       this.ctx.writes.add(this);
-    } else if (this.turnFrames === undefined) this.turnFrames = [this.turnFirst, frame];
-    else this.turnFrames.push(frame);
+    } else if (this.turnFrames !== undefined) {
+      this.turnFrames.push(frame);
+    } else if (index !== this.turnStart + this.turnCount) {
+      // Not the next of the turn's frames (the client is on several streams): listed one by one.
+      const listed: Buffer[] = [];
+      for (let i = 0; i < this.turnCount; i++) listed.push(frames.at(this.turnStart + i));
+      listed.push(frame);
+      this.turnFrames = listed;
+    }
+    this.turnCount++;
     this.turnBytes += frame.length;
     this.turnBodyBytes += body;
   }
 
   /** Writes the frames queued this turn in one socket write (dropped if the client closed meanwhile). */
   writeTurn(): void {
-    const first = this.turnFirst;
-    if (first === undefined) return;
-    const frames = this.turnFrames;
-    const count = frames === undefined ? 1 : frames.length;
+    const count = this.turnCount;
+    if (count === 0) return;
     const socket = this.closing ? undefined : rawSocketOf(this.ws);
     if (socket === undefined) {
       this.ctx.metrics.tally.droppedMessages += count;
     } else {
-      socket.write(frames === undefined ? first : Buffer.concat(frames, this.turnBytes));
-      this.ctx.metrics.tally.messagesSent += count;
-      this.ctx.metrics.tally.bytesSent += this.turnBodyBytes;
+      const frames = this.ctx.frames;
+      const listed = this.turnFrames;
+      // One write of one buffer: a copy costs less than the stream's handling of each frame apart.
+      if (count === 1) socket.write(frames.at(this.turnStart));
+      else if (listed === undefined) socket.write(frames.joined(this.turnStart, count, this.turnBytes));
+      else socket.write(Buffer.concat(listed, this.turnBytes));
+      const tally = this.ctx.metrics.tally;
+      tally.messagesSent += count;
+      tally.bytesSent += this.turnBodyBytes;
     }
-    this.turnFirst = undefined;
+    this.turnStart = -1;
+    this.turnCount = 0;
     this.turnFrames = undefined;
     this.turnBytes = 0;
     this.turnBodyBytes = 0;
+    this.turnSocket = undefined;
   }
 
   /** Sends one event's bytes with `ws.send` (when `ws` holds frames back, or exposes no socket). */

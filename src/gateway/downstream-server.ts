@@ -156,6 +156,7 @@ export class DownstreamServer {
       for (const client of slice) client.heartbeat(options.pongTimeoutMs);
     }, options.pingIntervalMs / HEARTBEAT_SLICES);
     this.heartbeat.unref();
+    const frames = new SharedFrames();
     this.clientContext = {
       source: options.source,
       dialect: options.dialect,
@@ -168,8 +169,8 @@ export class DownstreamServer {
       closeGraceMs: options.closeGraceMs,
       now: this.now,
       corks: new TurnCorks(),
-      frames: new SharedFrames(),
-      writes: new TurnWrites(),
+      frames,
+      writes: new TurnWrites(frames),
       logs: {
         pongTimeout: new LogDigest(options.logger, 'info', 'Client missed its pong deadline'),
         slow: new LogDigest(options.logger, 'warn', 'Closing slow client'),

@@ -37,15 +37,35 @@ export function encodeTextFrame(payload: Buffer): Buffer {
   return frame;
 }
 
+/** Slots of a turn's frame list kept for the next turn (frames they still point to are not freed meanwhile). */
+const MAX_KEPT_SLOTS = 64;
+
 /**
  * The encoded frames of the event being delivered: the registry hands one message to all of a stream's
  * subscribers in a row, so a cache of the last message serves every client after the first. One per
  * server; it holds the last message only, until the next one replaces it.
+ *
+ * The frames encoded in one turn are also kept in order, until the turn's writes are done, so that
+ * clients that got the same run of frames write one buffer joining them, joined once for all of them.
  */
 export class SharedFrames {
   private message: StreamFrame | undefined;
   private combined: Buffer | undefined;
+  private combinedAt = -1;
   private payload: Buffer | undefined;
+  private payloadAt = -1;
+  /**
+   * This turn's frames in the order they were encoded: the first `turnLength` of `turn`. The array keeps
+   * its size from turn to turn (emptying it would free its storage, grown again on every turn).
+   */
+  private readonly turn: Buffer[] = [];
+  private turnLength = 0;
+  /** The run of `turn` last asked for by `joined`, and its joined buffer. */
+  private runStart = -1;
+  private runCount = 0;
+  private runJoined: Buffer | undefined;
+  /** Where in this turn's frames the frame `of` returned last is. */
+  index = -1;
 
   /** The frame carrying `message` in the combined form (`{"stream":..,"data":..}`) or its payload alone. */
   of(message: StreamFrame, combined: boolean): Buffer {
@@ -55,11 +75,64 @@ export class SharedFrames {
       this.payload = undefined;
     }
     if (combined) {
-      this.combined ??= encodeTextFrame(message.frameBytes());
+      if (this.combined === undefined) {
+        this.combined = encodeTextFrame(message.frameBytes());
+        this.combinedAt = this.keep(this.combined);
+      }
+      this.index = this.combinedAt;
       return this.combined;
     }
-    this.payload ??= encodeTextFrame(message.payloadBytes());
+    if (this.payload === undefined) {
+      this.payload = encodeTextFrame(message.payloadBytes());
+      this.payloadAt = this.keep(this.payload);
+    }
+    this.index = this.payloadAt;
     return this.payload;
+  }
+
+  /** Adds `frame` to this turn's frames; returns its index there. */
+  private keep(frame: Buffer): number {
+    this.turn[this.turnLength] = frame;
+    return this.turnLength++;
+  }
+
+  /** The frame at `index` of this turn's frames. */
+  at(index: number): Buffer {
+    return this.turn[index]!;
+  }
+
+  /**
+   * The `count` frames from `start` of this turn's frames in one buffer (`bytes` long): joined for the
+   * first client that asks, and the same buffer for the next ones that ask for the same run.
+   */
+  joined(start: number, count: number, bytes: number): Buffer {
+    if (start !== this.runStart || count !== this.runCount || this.runJoined === undefined) {
+      const joined = Buffer.allocUnsafe(bytes);
+      // `set` copies without `copy`'s argument checks (as Buffer.concat does inside).
+      let at = 0;
+      for (let i = start; i < start + count; i++) {
+        const frame = this.turn[i]!;
+        joined.set(frame, at);
+        at += frame.length;
+      }
+      this.runStart = start;
+      this.runCount = count;
+      this.runJoined = joined;
+    }
+    return this.runJoined;
+  }
+
+  /** The turn's writes are done: its frame list starts over, and the next message is encoded afresh. */
+  endTurn(): void {
+    // The slots are overwritten by the next turns; a rare long turn's are let go at once.
+    if (this.turnLength > MAX_KEPT_SLOTS) this.turn.length = 0;
+    this.turnLength = 0;
+    this.message = undefined;
+    this.combined = undefined;
+    this.payload = undefined;
+    this.runStart = -1;
+    this.runCount = 0;
+    this.runJoined = undefined;
   }
 }
 
@@ -96,7 +169,8 @@ export interface TurnWriter {
 /**
  * Collects the clients that got frames in this turn and has each write them in one go on the next tick:
  * a burst of events (one TCP read upstream carries many) costs a client one socket write, not one
- * buffered write per frame. One list and one `nextTick` for all the clients of a server.
+ * buffered write per frame. One list and one `nextTick` for all the clients of a server; the turn's
+ * shared frames are let go once all have written.
  */
 export class TurnWrites {
   private waiting: TurnWriter[] = [];
@@ -104,7 +178,11 @@ export class TurnWrites {
     const writers = this.waiting;
     this.waiting = [];
     for (const writer of writers) writer.writeTurn();
+    // A writer added meanwhile (none is, as writes call nothing back) would still need the frames.
+    if (this.waiting.length === 0) this.frames.endTurn();
   };
+
+  constructor(private readonly frames: SharedFrames) {}
 
   /** Call when a client queues its first frame of the turn. */
   add(writer: TurnWriter): void {
