@@ -19,7 +19,11 @@ test('process_open_fds counts the open files, also after 400 more sockets', asyn
   const registry = processMetricsRegistry(new Registry());
   // The listing holds one descriptor of its own while it reads.
   const listed = () => readdirSync('/proc/self/fd').length - 1;
-  assert.equal(value(await registry.metrics(), 'process_open_fds'), listed());
+  // The test process itself opens and closes a descriptor now and then (coverage, the runner's channel),
+  // so counts taken a moment apart may differ by one or two: the comparisons allow 3.
+  const near = (actual: number, expected: number, what: string) =>
+    assert.ok(Math.abs(actual - expected) <= 3, `${what}: ${actual}, expected ${expected}`);
+  near(value(await registry.metrics(), 'process_open_fds'), listed(), 'open files');
 
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -40,8 +44,8 @@ test('process_open_fds counts the open files, also after 400 more sockets', asyn
   while (accepted.length < clients.length) await new Promise((resolve) => setImmediate(resolve));
   try {
     const after = value(await registry.metrics(), 'process_open_fds');
-    assert.equal(after, listed());
-    assert.equal(after - before, 400, 'both ends of 200 loopback connections');
+    near(after, listed(), 'open files with the sockets');
+    near(after - before, 400, 'both ends of 200 loopback connections');
   } finally {
     for (const socket of [...clients, ...accepted]) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
