@@ -169,6 +169,30 @@ async function crashUnderLoad(t: TestContext, rate: number, markets: readonly Ma
     );
   };
   await receivesMore(5, 10_000);
+  // A planned handover's overlap (both owners publishing a topic for a moment) ending in a crash is a
+  // case of its own, not refilled exactly yet (docs/scale-out.md): the kill waits until, for a second,
+  // each topic has come from one node only.
+  const publishers = new Map<string, Map<string, number>>();
+  const watchedFrom = Date.now();
+  const watch = observer.subscribe('md.bybit.>', {
+    callback: (_err, m) => {
+      const byNode = publishers.get(m.subject) ?? new Map<string, number>();
+      byNode.set(m.headers?.get('Ws-Node') ?? '', Date.now());
+      publishers.set(m.subject, byNode);
+    },
+  });
+  await waitFor(
+    'every topic published by one node only for a second',
+    () =>
+      Date.now() - watchedFrom >= 1000 &&
+      clients.every(({ market, topic }) => {
+        const byNode = publishers.get(feedNames(`bybit.${market}`).subjectOf(topic));
+        const recent = [...(byNode?.values() ?? [])].filter((at) => at > Date.now() - 1000);
+        return recent.length === 1;
+      }),
+    10_000,
+  );
+  watch.unsubscribe();
 
   const killedAt = Date.now();
   await nodeA.kill('SIGKILL');
