@@ -4,8 +4,11 @@
  * nobody read from the exchange: ids between the two (trade, aggTrade), or candles whose closing update
  * never came (kline). That window is fetched from the exchange's REST history (`Exchange.history`, as
  * WSManager refills its own gaps) and published before the live events, with the sequence continued,
- * so gateways see contiguous ids. What cannot be refilled is counted by reason and logged, one line per
- * interval however many streams fail at once; gateways then report the ids skipped, as before.
+ * so gateways see contiguous ids. Kinds whose events carry no contiguous id (Bybit `publicTrade`) show
+ * no window: the exchange's history is searched between the two events (`HistoryProcedure.resume`, as
+ * WSManager does after a lost connection), and a window older than that history reaches is reported.
+ * What cannot be refilled is counted by reason and logged, one line per interval however many streams
+ * fail at once; gateways then report the ids skipped, as before.
  */
 
 import type { Logger } from '../core/log.js';
@@ -16,6 +19,7 @@ import type {
   ParsedStream,
   RefillResult,
   RestGetter,
+  ResumeResult,
   SequencePolicy,
 } from '../exchange/exchange.js';
 import type { ClusterMetrics, RefillFailureReason } from './cluster-metrics.js';
@@ -24,6 +28,15 @@ import type { ClusterMetrics, RefillFailureReason } from './cluster-metrics.js';
 export interface RefillWindow {
   readonly from: number;
   readonly to: number;
+}
+
+/**
+ * A window of a kind refilled by resume: only the dead owner's last event and this node's first live
+ * one bound it, and the history tells what lies between.
+ */
+export interface ResumeWindow {
+  readonly lastSeen: object;
+  readonly firstLive: unknown;
 }
 
 /** Live payloads held back during one refill at most; beyond, the refill is abandoned and the window reported. */
@@ -91,13 +104,18 @@ export class TakeoverRefill {
   /** Whether `stream`'s kind can be refilled at all (the exchange keeps a public history of it). */
   covers(stream: string): boolean {
     const parsed = this.o.exchange.streams.parse(stream);
-    return parsed?.symbol !== undefined && this.o.exchange.history.refillBy(parsed.kind) !== undefined;
+    if (parsed?.symbol === undefined) return false;
+    const history = this.o.exchange.history;
+    return history.refillBy(parsed.kind) !== undefined || history.resume?.kinds.has(parsed.kind) === true;
   }
 
-  windowOf(stream: string, after: object, first: unknown): RefillWindow | undefined {
+  windowOf(stream: string, after: object, first: unknown): RefillWindow | ResumeWindow | undefined {
     const parsed = this.o.exchange.streams.parse(stream);
     if (parsed === undefined) return undefined;
-    return refillWindow(this.o.exchange.history, this.o.exchange.sequence, parsed, after, first);
+    const history = this.o.exchange.history;
+    if (history.refillBy(parsed.kind) === undefined && history.resume?.kinds.has(parsed.kind) === true)
+      return { lastSeen: after, firstLive: first };
+    return refillWindow(history, this.o.exchange.sequence, parsed, after, first);
   }
 
   /** Holds a live payload during a refill; false when too much is held (the refill is abandoned). */
@@ -109,13 +127,18 @@ export class TakeoverRefill {
   }
 
   /** The window's events in order, or none when it cannot be refilled (counted and logged); never rejects. */
-  async fetch(stream: string, window: RefillWindow): Promise<readonly Record<string, unknown>[]> {
+  async fetch(
+    stream: string,
+    window: RefillWindow | ResumeWindow,
+  ): Promise<readonly Record<string, unknown>[]> {
     const parsed = this.o.exchange.streams.parse(stream);
     const rest = this.o.rest;
+    const byIds = 'from' in window;
     if (parsed === undefined || rest === undefined) {
-      this.failed(stream, window, 'unavailable');
+      this.failed(stream, byIds ? window : undefined, 'unavailable');
       return [];
     }
+    if (!byIds) return this.resume(stream, rest, parsed, window);
     let result: RefillResult;
     try {
       result = await this.o.exchange.history.fetch(rest, parsed, window.from, window.to);
@@ -134,7 +157,39 @@ export class TakeoverRefill {
     return result.events;
   }
 
-  /** @param window undefined when the refill was abandoned while it ran (too many live events held). */
+  private async resume(
+    stream: string,
+    rest: RestGetter,
+    parsed: ParsedStream,
+    window: ResumeWindow,
+  ): Promise<readonly Record<string, unknown>[]> {
+    let result: ResumeResult;
+    try {
+      const resume = this.o.exchange.history.resume;
+      result =
+        resume === undefined
+          ? { ok: false, reason: 'history_gone' }
+          : await resume.fetch(rest, parsed, window.lastSeen, window.firstLive);
+    } catch {
+      result = { ok: false, reason: 'unreachable' };
+    }
+    if (!result.ok) {
+      this.failed(stream, undefined, result.reason);
+      return [];
+    }
+    if (result.events.length > 0) {
+      this.o.metrics.refilled.inc(result.events.length);
+      this.refilledLog.add({ stream, refilled: result.events.length, complete: result.complete });
+    }
+    // The history no longer reached back to the dead owner's last event: older ones are lost for good.
+    if (!result.complete) this.failed(stream, undefined, 'history_gone');
+    return result.events;
+  }
+
+  /**
+   * @param window undefined when the refill was abandoned while it ran (too many live events held), or
+   * when the kind has no ids to bound it.
+   */
   private failed(stream: string, window: RefillWindow | undefined, reason: RefillFailureReason): void {
     this.o.metrics.refillFailures.inc({ reason });
     this.failedLog.add({ stream, reason, ...window });

@@ -29,6 +29,7 @@ import { ChannelFeeds } from './okx/channel-feeds.js';
 import { OKX_REST_PREFIX, OkxRestApi } from './okx/rest-api.js';
 import { OkxSession } from './okx/session.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
+import { SequencedHistory } from './rest/feed-history.js';
 import { REST_PREFIX, RestApi } from './rest/rest-api.js';
 import { Session, type SimulatorCounters } from './session.js';
 import type {
@@ -249,6 +250,19 @@ export class Simulator {
   /** Bybit REST requests counted against the per-IP cap, per endpoint (`instruments-info`, `kline`, ...). */
   bybitRestRequests(endpoint: string): number {
     return this.bybitRest.counts.get(endpoint) ?? 0;
+  }
+
+  /**
+   * The ids (`i`, one by one) of the trades generated for a Bybit symbol (`BTCUSDT`; spot and linear
+   * trade the same feed) from `fromId` on, oldest first, as far as the feed's history keeps them: the
+   * record a client's trades are checked against. The feed is brought to now first, as a REST read does.
+   */
+  bybitTradeIds(symbol: string, fromId: number): number[] {
+    const history = this.hub.catchUp(`${symbol.toLowerCase()}@trade`)?.history;
+    if (!(history instanceof SequencedHistory)) return [];
+    return history
+      .fromId(fromId, history.capacity)
+      .map((payload) => (JSON.parse(payload) as { t: number }).t);
   }
 
   /** The book a Bybit order-book topic (`orderbook.50.BTCUSDT`) last sent, or undefined when it never ran. */

@@ -102,7 +102,11 @@ export function bybitHistory(category: BybitMarket): HistoryProcedure {
       fetch: async (rest, stream, lastSeen, firstLive) => {
         const after = tradeMarkOf(lastSeen, 'last');
         if (after === undefined) return { ok: false, reason: 'history_gone' };
-        const read = await refillRecentTrades(rest, category, stream, after, tradeMarkOf(firstLive, 'first'));
+        const before = tradeMarkOf(firstLive, 'first');
+        // The last trade seen is newer than the first live one (a shard's previous owner published on
+        // past it): nothing lies between, and the venue need not be asked.
+        if (before !== undefined && after.T > before.T) return { ok: true, events: [], complete: true };
+        const read = await refillRecentTrades(rest, category, stream, after, before);
         return read.ok ? { ok: true, events: read.events, complete: read.complete } : read;
       },
     },
