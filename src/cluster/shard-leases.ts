@@ -103,7 +103,14 @@ export function offerValue(from: string, to: string): string {
   return `${from} ${to}`;
 }
 
+/** The node a lease's value names as its holder (an offer's value also names its successor). */
+function holderOf(value: string): string {
+  const space = value.indexOf(' ');
+  return space < 0 ? value : value.slice(0, space);
+}
+
 /** The successor an offer names, or undefined when the value is a plain holder's id. */
+
 export function offeredTo(value: string): string | undefined {
   const space = value.indexOf(' ');
   return space < 0 ? undefined : value.slice(space + 1);
@@ -125,6 +132,8 @@ const OFFER_POLL_MS = 100;
 export class ShardLeases {
   private readonly held = new Map<number, Held>();
   private readonly freeSince = new Map<number, number>();
+  /** The node each shard's lease named when this node last saw it held by another. */
+  private readonly lastHolder = new Map<number, string>();
   private liveOnce = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -289,7 +298,7 @@ export class ShardLeases {
     for (let shard = 0; shard < shardCount; shard++) {
       const preferred = preferredOwner(shard, stable);
       if (this.held.has(shard)) work.push(this.keep(shard, preferred));
-      else work.push(this.maybeTake(shard, preferred === nodeId, now));
+      else work.push(this.maybeTake(shard, preferred, now));
     }
     await Promise.all(work);
     this.countOwned();
@@ -385,18 +394,22 @@ export class ShardLeases {
     this.release(shard, 'handed_over');
   }
 
-  private async maybeTake(shard: number, preferred: boolean, now: number): Promise<void> {
+  private async maybeTake(shard: number, preferred: string | undefined, now: number): Promise<void> {
     const entry = await this.kv.leases.get(this.leaseKey(shard));
     if (entry !== null && entry.operation === 'PUT') {
       this.freeSince.delete(shard);
+      this.lastHolder.set(shard, holderOf(entry.string()));
       // An offer to this node: take it by revision, which fails if the holder changed its mind.
       if (offeredTo(entry.string()) === this.o.nodeId) await this.take(shard, entry.revision);
       return;
     }
     const since = this.freeSince.get(shard) ?? now;
     this.freeSince.set(shard, since);
-    // The preferred node gets one tick to take a free shard; after that anyone may.
-    if (!preferred && now - since < this.tickMs) return;
+    // The preferred node gets one tick to take a free shard; after that anyone may. Not the node whose
+    // own lease ran out: a live holder renews every tick, so it died or lost NATS, and its node entry
+    // may outlive its lease by a moment (both expire by TTL).
+    const waitsForPreferred = preferred !== this.o.nodeId && preferred !== this.lastHolder.get(shard);
+    if (waitsForPreferred && now - since < this.tickMs) return;
     await this.take(shard, undefined);
   }
 
