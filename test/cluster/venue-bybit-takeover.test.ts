@@ -29,11 +29,29 @@ const SYMBOLS = Array.from({ length: 8 }, (_, i) => `BKIL${i}USDT`);
 const MARKETS = ['spot', 'linear'] as const;
 type Market = (typeof MARKETS)[number];
 
-/** The simulator's trade ids (`i`) of every `publicTrade` frame of `topic` a client received, in order. */
+/** Per client: the messages read so far, and the trade ids of each topic in them. */
+const readIds = new WeakMap<TestClient, { read: number; byTopic: Map<string, number[]> }>();
+
+/**
+ * The simulator's trade ids (`i`) of every `publicTrade` frame of `topic` a client received, in order.
+ * Each message is parsed once: the waits poll this every 20 ms, in the process that also runs node-b and
+ * both gateways, whose lease ticks a re-parse of every message on each poll would delay.
+ */
 function tradeIds(client: TestClient, topic: string): number[] {
-  return client.messages
-    .filter((m) => m.startsWith(`{"topic":"${topic}"`))
-    .flatMap((m) => (JSON.parse(m) as { data: { i: string }[] }).data.map((t) => Number(t.i)));
+  let seen = readIds.get(client);
+  if (seen === undefined) {
+    seen = { read: 0, byTopic: new Map() };
+    readIds.set(client, seen);
+  }
+  for (; seen.read < client.messages.length; seen.read++) {
+    const message = client.messages[seen.read]!;
+    const match = /^\{"topic":"([^"]+)"/.exec(message);
+    if (match === null) continue;
+    const ids = seen.byTopic.get(match[1]!) ?? [];
+    for (const t of (JSON.parse(message) as { data: { i: string }[] }).data) ids.push(Number(t.i));
+    seen.byTopic.set(match[1]!, ids);
+  }
+  return seen.byTopic.get(topic) ?? [];
 }
 
 interface Client {
