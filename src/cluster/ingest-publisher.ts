@@ -177,7 +177,9 @@ export class IngestPublisher implements LeaseEvents {
       publishOptions: { headers },
       seq: 0,
       unsubscribe: undefined,
-      probeAfterMs: this.refill.covers(stream) ? probeAfterMs : undefined,
+      // A positive probe delay is a handover's (see gained).
+      probeAfterMs:
+        probeAfterMs !== undefined && this.refill.covers(stream, probeAfterMs > 0) ? probeAfterMs : undefined,
       held: undefined,
     };
     this.active.set(stream, state);

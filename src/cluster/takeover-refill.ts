@@ -101,12 +101,18 @@ export class TakeoverRefill {
     );
   }
 
-  /** Whether `stream`'s kind can be refilled at all (the exchange keeps a public history of it). */
-  covers(stream: string): boolean {
+  /**
+   * Whether `stream`'s kind can be refilled (the exchange keeps a public history of it). A kind found
+   * by resume (no contiguous ids) is not refilled after a handover: gateways tell that overlap by the
+   * venue's own frames, which a refilled, re-encoded event is not, and the previous owner's line
+   * covers the window anyway.
+   */
+  covers(stream: string, afterHandover: boolean): boolean {
     const parsed = this.o.exchange.streams.parse(stream);
     if (parsed?.symbol === undefined) return false;
     const history = this.o.exchange.history;
-    return history.refillBy(parsed.kind) !== undefined || history.resume?.kinds.has(parsed.kind) === true;
+    if (history.refillBy(parsed.kind) !== undefined) return true;
+    return !afterHandover && history.resume?.kinds.has(parsed.kind) === true;
   }
 
   windowOf(stream: string, after: object, first: unknown): RefillWindow | ResumeWindow | undefined {
