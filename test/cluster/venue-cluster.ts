@@ -7,7 +7,7 @@
  */
 import type { TestContext } from 'node:test';
 import { Kvm } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { feedNames, LEASE_BUCKET } from '../../src/cluster/subjects.js';
 import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -51,8 +51,12 @@ export interface VenueCluster {
   startIngest(nodeId: string, config?: Partial<GatewayConfig>): Promise<RunningIngest>;
   /** Gateways `gw-1`, `gw-2`, ... up to `count`, closed with the cluster. */
   startGateways(count: number): Promise<RunningGateway[]>;
+  /** A client of `url`, closed with the cluster. */
+  openClient(url: string): Promise<TestClient>;
   /** A client of `url`, closed with the cluster, that has sent `subscribe` (JSON-encoded). */
   openSubscribed(url: string, subscribe: unknown): Promise<TestClient>;
+  /** A NATS connection of the test's own (one, made on first use), closed with the cluster. */
+  observer(): Promise<NatsConnection>;
   /** Who holds each of the feed's shards, read from the lease bucket. */
   leaseHolders(feed: string): Promise<() => Promise<(string | undefined)[]>>;
 }
@@ -88,6 +92,17 @@ export async function startVenueCluster(
     LEASE_TTL_SECONDS: String(o.leaseTtlSeconds),
   };
   const closeLater = (close: () => Promise<unknown>) => void closers.push(close);
+  const openClosedLater = async (url: string) => {
+    const client = await openClient(url);
+    closeLater(() => client.close());
+    return client;
+  };
+  let observing: Promise<NatsConnection> | undefined;
+  const observer = () =>
+    (observing ??= connect({ servers: nats.url }).then((connection) => {
+      closeLater(() => connection.close());
+      return connection;
+    }));
   return {
     nats,
     simulator,
@@ -104,7 +119,9 @@ export async function startVenueCluster(
         {
           ...common,
           upstreamUrl: simulator.url,
-          [venueUrlKey]: venueUrl,
+          // A node given venues without this one is not given its URL either (a URL of a venue not
+          // carried is refused).
+          ...(config?.venues?.includes(o.venue) === false ? {} : { [venueUrlKey]: venueUrl }),
           nodeId,
           ...config,
         },
@@ -122,16 +139,15 @@ export async function startVenueCluster(
       closeLater(() => Promise.all(gateways.map((g) => g.close())));
       return gateways;
     },
+    openClient: openClosedLater,
     async openSubscribed(url, subscribe) {
-      const client = await openClient(url);
-      closeLater(() => client.close());
+      const client = await openClosedLater(url);
       client.ws.send(JSON.stringify(subscribe));
       return client;
     },
+    observer,
     async leaseHolders(feed) {
-      const observer = await connect({ servers: nats.url });
-      closeLater(() => observer.close());
-      const leases = await new Kvm(observer).open(LEASE_BUCKET);
+      const leases = await new Kvm(await observer()).open(LEASE_BUCKET);
       const names = feedNames(feed);
       return () =>
         Promise.all(
