@@ -159,6 +159,31 @@ export async function startVenueCluster(
   };
 }
 
+/**
+ * Waits until `ingest` holds every shard of each of its feeds, then starts `ingest-binance` carrying
+ * Binance alone and waits until the two share Binance's shards: the other venue's stay with `ingest`.
+ */
+export async function startBinanceOnlyBeside(
+  cluster: VenueCluster,
+  ingest: RunningIngest,
+): Promise<RunningIngest> {
+  const shards = cluster.common.shardCount;
+  await waitFor(
+    'every feed leased',
+    () => ingest.feeds.every((f) => f.leases.ownedShards().length === shards),
+    10_000,
+  );
+  const binanceOnly = await cluster.startIngest('ingest-binance', { venues: ['binance'] });
+  await waitFor(
+    "Binance's shards spread over both nodes",
+    () =>
+      binanceOnly.leases.ownedShards().length > 0 &&
+      binanceOnly.leases.ownedShards().length + ingest.leases.ownedShards().length === shards,
+    10_000,
+  );
+  return binanceOnly;
+}
+
 /** Waits until node-a and node-b hold every shard between them, each some; what each shard's holder is then. */
 export async function spreadOverTwoNodes(
   holders: () => Promise<(string | undefined)[]>,

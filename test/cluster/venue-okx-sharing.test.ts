@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { BINANCE_FEED, feedIdOf, feedNames, HISTORY_SUBJECTS } from '../../src/cluster/subjects.js';
 import type { TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startVenueCluster } from './venue-cluster.js';
+import { startBinanceOnlyBeside, startVenueCluster } from './venue-cluster.js';
 
 const SHARDS = 4;
 /** The channels asked for, by the path that serves them. */
@@ -69,20 +69,8 @@ test('OKX clients of two clustered gateways share one upstream subscription per 
     ingest.feeds.map((f) => f.names.id),
     ['binance', 'okx'],
   );
-  await waitFor(
-    'every feed leased',
-    () => ingest.feeds.every((f) => f.leases.ownedShards().length === SHARDS),
-    10_000,
-  );
   // A node carrying Binance alone takes part in Binance's shards only: OKX's stay with the first.
-  const binanceOnly = await cluster.startIngest('ingest-binance', { venues: ['binance'] });
-  await waitFor(
-    "Binance's shards spread over both nodes",
-    () =>
-      binanceOnly.leases.ownedShards().length > 0 &&
-      binanceOnly.leases.ownedShards().length + ingest.leases.ownedShards().length === SHARDS,
-    10_000,
-  );
+  const binanceOnly = await startBinanceOnlyBeside(cluster, ingest);
   assert.equal(binanceOnly.feeds.length, 1);
   assert.equal(ingest.feeds[1]!.leases.ownedShards().length, SHARDS);
 
