@@ -37,7 +37,7 @@ test('SIGTERM of an ingest node owning Bybit shards: 12 Bybit clients over 2 gat
   const holders = await cluster.leaseHolders('bybit.spot');
   await spreadOverTwoNodes(holders, 'Bybit spot');
 
-  const gateways = await cluster.startGateways(2);
+  const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
   const clients: KeyedClient[] = [];
   for (const gateway of gateways) {
     for (const topic of TOPICS) {

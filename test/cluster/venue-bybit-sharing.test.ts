@@ -39,7 +39,7 @@ test('Bybit clients of two clustered gateways share one upstream subscription pe
     ingest.feeds.slice(1).map((f) => f.leases.ownedShards().length),
     [SHARDS, SHARDS],
   );
-  const gateways = await cluster.startGateways(2);
+  const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
 
   // What the ingest node publishes for Bybit, seen from NATS.
   const observer = await cluster.observer();

@@ -28,6 +28,8 @@ export interface VenueClusterOptions {
   readonly rate: number;
   readonly shardCount: number;
   readonly leaseTtlSeconds: number;
+  /** The roles' listening host (tests that call from other loopback addresses use 127.0.0.1). */
+  readonly host?: string;
 }
 
 export interface VenueCluster {
@@ -49,8 +51,12 @@ export interface VenueCluster {
   spawnIngest(nodeId: string): Promise<IngestProcess>;
   /** An ingest node in this process (its metrics at hand), closed with the cluster. */
   startIngest(nodeId: string, config?: Partial<GatewayConfig>): Promise<RunningIngest>;
-  /** Gateways `gw-1`, `gw-2`, ... up to `count`, closed with the cluster. */
-  startGateways(count: number): Promise<RunningGateway[]>;
+  /** A clustered gateway per node id, closed with the cluster. */
+  startGateways(nodeIds: readonly string[]): Promise<RunningGateway[]>;
+  /** A single-process gateway on the simulator carrying the venue, on 127.0.0.1, closed with the cluster. */
+  startSingleGateway(): Promise<RunningGateway>;
+  /** Closes everything started, last first, now rather than when the test ends. */
+  close(): Promise<void>;
   /** A client of `url`, closed with the cluster. */
   openClient(url: string): Promise<TestClient>;
   /** A client of `url`, closed with the cluster, that has sent `subscribe` (JSON-encoded). */
@@ -69,9 +75,10 @@ export async function startVenueCluster(
   const nats = await startNatsServer(t);
   if (nats === undefined) return undefined;
   const closers: (() => Promise<unknown>)[] = [() => nats.stop()];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-  });
+  const close = async () => {
+    for (const closeOne of closers.splice(0).reverse()) await closeOne().catch(() => {});
+  };
+  t.after(close);
   const simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: o.symbols, rate: o.rate });
   closers.push(() => simulator.close());
   const venueUrl = `${simulator.url}/${o.venue}`;
@@ -82,6 +89,7 @@ export async function startVenueCluster(
     shardCount: o.shardCount,
     leaseTtlSeconds: o.leaseTtlSeconds,
     venues: ['binance', o.venue],
+    ...(o.host === undefined ? {} : { host: o.host }),
   } as const;
   const env = {
     NATS_URL: nats.url,
@@ -130,15 +138,29 @@ export async function startVenueCluster(
       closeLater(() => node.close());
       return node;
     },
-    async startGateways(count) {
+    async startGateways(nodeIds) {
       const gateways = await Promise.all(
-        Array.from({ length: count }, (_, i) =>
-          startGateway({ ...common, nodeId: `gw-${i + 1}` }, { logger: silentLogger() }),
-        ),
+        nodeIds.map((nodeId) => startGateway({ ...common, nodeId }, { logger: silentLogger() })),
       );
       closeLater(() => Promise.all(gateways.map((g) => g.close())));
       return gateways;
     },
+    async startSingleGateway() {
+      const single = await startGateway(
+        {
+          venues: common.venues,
+          [venueUrlKey]: venueUrl,
+          useNewWsManager: true,
+          upstreamUrl: simulator.url,
+          port: 0,
+          host: '127.0.0.1',
+        },
+        { logger: silentLogger() },
+      );
+      closeLater(() => single.close());
+      return single;
+    },
+    close,
     openClient: openClosedLater,
     async openSubscribed(url, subscribe) {
       const client = await openClosedLater(url);

@@ -97,7 +97,7 @@ test('SIGTERM of an ingest node owning OKX book channels: books clients keep an 
   const handed = INSTRUMENTS.filter((i) => held[shardOf(`books:${i}`, SHARDS)] === 'node-a').slice(0, 3);
   assert.ok(handed.length > 0, `node-a owns a books channel: ${held}`);
 
-  const gateways = await cluster.startGateways(2);
+  const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
   const clients: { client: TestClient; instId: string }[] = [];
   for (const gateway of gateways) {
     for (const instId of handed) {

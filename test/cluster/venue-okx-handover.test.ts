@@ -38,7 +38,7 @@ test('SIGTERM of an ingest node owning OKX shards: 12 OKX clients over 2 gateway
   const holders = await cluster.leaseHolders('okx');
   await spreadOverTwoNodes(holders, 'OKX');
 
-  const gateways = await cluster.startGateways(2);
+  const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
   const clients: KeyedClient[] = [];
   for (const gateway of gateways) {
     for (const instId of INSTRUMENTS) {

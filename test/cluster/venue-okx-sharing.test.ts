@@ -78,7 +78,7 @@ test('OKX clients of two clustered gateways share one upstream subscription per 
   const holders = await (await cluster.leaseHolders('okx'))();
   assert.deepEqual(holders, Array(SHARDS).fill('ingest'));
 
-  const gateways = await cluster.startGateways(2);
+  const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
 
   // What the ingest node publishes for OKX, seen from NATS.
   const subjects = new Set<string>();

@@ -56,7 +56,7 @@ test('SIGKILL of an ingest node owning OKX shards: the window is refilled from h
   const kept = INSTRUMENTS.find((i) => ownerOf(i) === 'node-b');
   assert.ok(killedStreams.length > 0 && kept !== undefined, `node-a and node-b each own a channel: ${held}`);
 
-  const gateways = await cluster.startGateways(2);
+  const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
   const clients: Client[] = [];
   for (const gateway of gateways) {
     for (const instId of [...killedStreams, kept]) {
