@@ -14,7 +14,7 @@ import type { RunningGateway } from '../../src/roles/start-gateway.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startVenueCluster } from './venue-cluster.js';
+import { startRestCluster } from './venue-cluster.js';
 
 const TOPIC = 'orderbook.50.BTCUSDT';
 const DEPTH = 50;
@@ -100,15 +100,7 @@ async function subscribe(gateway: RunningGateway): Promise<TestClient> {
 }
 
 test('Bybit book clients of clustered gateways start from a snapshot and stay equal to the simulator', async (t) => {
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const cluster = await startVenueCluster(t, {
-    venue: 'bybit',
-    symbols: ['btcusdt'],
-    rate: 20,
-    shardCount: 2,
-    leaseTtlSeconds: 3,
-    host: '127.0.0.1',
-  });
+  const cluster = await startRestCluster(t, 'bybit', ['btcusdt']);
   if (cluster === undefined) return t.skip('nats-server is not installed');
   const { simulator } = cluster;
   const ingest = await cluster.startIngest('ingest');

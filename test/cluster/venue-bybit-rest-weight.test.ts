@@ -12,7 +12,7 @@ import { it, type TestContext } from 'node:test';
 import type { Simulator } from '../../src/simulator/index.js';
 import { fetchRaw } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startVenueCluster } from './venue-cluster.js';
+import { startRestCluster } from './venue-cluster.js';
 
 const CLIENTS = 3;
 const ENDPOINTS = ['instruments-info', 'orderbook', 'recent-trade', 'kline'] as const;
@@ -32,15 +32,7 @@ function requestsAt(simulator: Simulator): Record<string, number> {
 
 /** Starts a fresh cluster with `gateways` gateways, runs the load, and returns the requests it cost the exchange. */
 async function requestsOfLoad(t: TestContext, gateways: number): Promise<Record<string, number> | undefined> {
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const cluster = await startVenueCluster(t, {
-    venue: 'bybit',
-    symbols: ['btcusdt'],
-    rate: 20,
-    shardCount: 2,
-    leaseTtlSeconds: 3,
-    host: '127.0.0.1',
-  });
+  const cluster = await startRestCluster(t, 'bybit', ['btcusdt']);
   if (cluster === undefined) return undefined;
   // Closed before the next cluster of the same test starts.
   try {

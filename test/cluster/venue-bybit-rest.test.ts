@@ -11,7 +11,7 @@ import { RestClientV5 } from 'bybit-api';
 import type { RunningGateway } from '../../src/roles/start-gateway.js';
 import { fetchRaw, type HttpResult } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startVenueCluster } from './venue-cluster.js';
+import { startRestCluster } from './venue-cluster.js';
 
 /** Bybit's per-IP request cap the gateway applies to each client address: 600 per 5 s. */
 const CLIENT_REQUESTS = 600;
@@ -31,15 +31,7 @@ function answerOf(res: HttpResult): Answer {
 }
 
 test('a clustered gateway answers Bybit REST as a single-process gateway does, through the ingest tier', async (t) => {
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const cluster = await startVenueCluster(t, {
-    venue: 'bybit',
-    symbols: ['btcusdt', 'ethusdt'],
-    rate: 20,
-    shardCount: 2,
-    leaseTtlSeconds: 3,
-    host: '127.0.0.1',
-  });
+  const cluster = await startRestCluster(t, 'bybit', ['btcusdt', 'ethusdt']);
   if (cluster === undefined) return t.skip('nats-server is not installed');
   const { simulator } = cluster;
   await cluster.startIngest('ingest');

@@ -182,6 +182,26 @@ export async function startVenueCluster(
 }
 
 /**
+ * The cluster of the REST and book tests: 2 shards, 20 events a second per stream, roles on
+ * 127.0.0.1 (so clients can call from other loopback addresses), and a 3 s lease, which keeps the
+ * first lease tick (a third of it) short.
+ */
+export function startRestCluster(
+  t: TestContext,
+  venue: Venue,
+  symbols: string[],
+): Promise<VenueCluster | undefined> {
+  return startVenueCluster(t, {
+    venue,
+    symbols,
+    rate: 20,
+    shardCount: 2,
+    leaseTtlSeconds: 3,
+    host: '127.0.0.1',
+  });
+}
+
+/**
  * Waits until `ingest` holds every shard of each of its feeds, then starts `ingest-binance` carrying
  * Binance alone and waits until the two share Binance's shards: the other venue's stay with `ingest`.
  */

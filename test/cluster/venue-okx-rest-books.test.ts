@@ -15,7 +15,7 @@ import type { RunningGateway } from '../../src/roles/start-gateway.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startVenueCluster } from './venue-cluster.js';
+import { startRestCluster } from './venue-cluster.js';
 
 const INST = 'BTC-USDT';
 /** An instrument whose `books` channel the simulator opens without a snapshot (OKX's announced change). */
@@ -124,15 +124,7 @@ async function resubscribe(joined: Joined, n: number): Promise<void> {
 }
 
 test('OKX books clients of clustered gateways start from one snapshot, keep an unbroken chain equal to the simulator, and again after a lost update', async (t) => {
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const cluster = await startVenueCluster(t, {
-    venue: 'okx',
-    symbols: ['btcusdt', 'ethusdt'],
-    rate: 20,
-    shardCount: 2,
-    leaseTtlSeconds: 3,
-    host: '127.0.0.1',
-  });
+  const cluster = await startRestCluster(t, 'okx', ['btcusdt', 'ethusdt']);
   if (cluster === undefined) return t.skip('nats-server is not installed');
   const { simulator } = cluster;
   const ingest = await cluster.startIngest('ingest');

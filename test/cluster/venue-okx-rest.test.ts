@@ -16,7 +16,7 @@ import type { RunningIngest } from '../../src/roles/start-ingest.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { fetchRaw, type HttpResult } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startVenueCluster } from './venue-cluster.js';
+import { startRestCluster } from './venue-cluster.js';
 
 /** OKX's budget per client address, in units of a `books` request: 40 per 2 s; instruments weigh 2. */
 const INSTRUMENT_CALLS_PER_WINDOW = 20;
@@ -77,15 +77,7 @@ async function startCluster(
   gateways: number,
   withSingle: boolean,
 ): Promise<Cluster | undefined> {
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const cluster = await startVenueCluster(t, {
-    venue: 'okx',
-    symbols: ['btcusdt', 'ethusdt'],
-    rate: 20,
-    shardCount: 2,
-    leaseTtlSeconds: 3,
-    host: '127.0.0.1',
-  });
+  const cluster = await startRestCluster(t, 'okx', ['btcusdt', 'ethusdt']);
   if (cluster === undefined) return undefined;
   const ingest = await cluster.startIngest('ingest');
   const started = await cluster.startGateways(Array.from({ length: gateways }, (_, g) => `gw${g}`));
