@@ -12,30 +12,18 @@ import {
   eachCountGrows,
   idGaps,
   type KeyedClient,
-  spreadOverTwoNodes,
-  startVenueCluster,
+  startHandoverCluster,
 } from './venue-cluster.js';
 
-const SHARDS = 8;
-// A short lease (ticks of 1 s) keeps the file within its wall-time budget: a handover takes about a tick.
-const LEASE_TTL_SECONDS = 3;
 const SYMBOLS = Array.from({ length: 6 }, (_, i) => `bhov${i}usdt`);
 const TOPICS = SYMBOLS.map((s) => `publicTrade.${s.toUpperCase()}`);
 
 test('SIGTERM of an ingest node owning Bybit shards: 12 Bybit clients over 2 gateways miss and repeat no trade', async (t) => {
-  const cluster = await startVenueCluster(t, {
-    venue: 'bybit',
-    symbols: SYMBOLS,
-    rate: 100,
-    shardCount: SHARDS,
-    leaseTtlSeconds: LEASE_TTL_SECONDS,
-  });
-  if (cluster === undefined) return t.skip('nats-server is not installed');
-  const ingests = await Promise.all([cluster.spawnIngest('node-a'), cluster.spawnIngest('node-b')]);
-
-  // The Bybit spot leases, read where they live: `shard.bybit.spot.<n>` in the lease bucket.
-  const holders = await cluster.leaseHolders('bybit.spot');
-  await spreadOverTwoNodes(holders, 'Bybit spot');
+  const started = await startHandoverCluster(t, { venue: 'bybit', symbols: SYMBOLS, rate: 100 }, (c) =>
+    c.spawnIngest('node-b'),
+  );
+  if (started === undefined) return t.skip('nats-server is not installed');
+  const { cluster, nodeA, holders } = started;
 
   const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
   const clients: KeyedClient[] = [];
@@ -53,14 +41,14 @@ test('SIGTERM of an ingest node owning Bybit shards: 12 Bybit clients over 2 gat
     eachCountGrows(clients, ({ client, key }) => bybitTradeIds(client, key).length, events, 10_000, 'trades');
   await receivesMore(10);
 
-  const exit = new Promise<number | null>((resolve) => ingests[0]!.child.once('exit', resolve));
-  await ingests[0]!.kill('SIGTERM');
+  const exit = new Promise<number | null>((resolve) => nodeA.child.once('exit', resolve));
+  await nodeA.kill('SIGTERM');
   assert.equal(await exit, 0, 'a stopped node exits 0');
   await receivesMore(30);
 
   const { faulty, events } = idGaps(clients, bybitTradeIds);
   assert.deepEqual(faulty, [], 'every client saw each trade once, in order');
-  const output = ingests[0]!.output();
+  const output = nodeA.output();
   assert.match(output, /"feed":"bybit.spot".*Handing shard over/, 'node-a handed Bybit spot shards over');
   assert.doesNotMatch(output, /Handover ended by the lease running out/, 'every handover completed');
   assert.deepEqual(new Set(await holders()), new Set(['node-b']), 'node-b holds every Bybit spot shard');

@@ -226,6 +226,45 @@ export async function startBinanceOnlyBeside(
   return binanceOnly;
 }
 
+/** Shards of the handover and takeover clusters: enough for each of two nodes to own some. */
+export const HANDOVER_SHARDS = 8;
+export const HANDOVER_LEASE_TTL_SECONDS = 3;
+
+export interface HandoverCluster<Successor> {
+  readonly cluster: VenueCluster;
+  /** A child process, so the test can signal it. */
+  readonly nodeA: IngestProcess;
+  readonly nodeB: Successor;
+  /** Who holds each of the venue's (spot) shards now. */
+  readonly holders: () => Promise<(string | undefined)[]>;
+  /** Who held each once both nodes had some. */
+  readonly held: readonly (string | undefined)[];
+}
+
+/**
+ * The cluster of the handover and takeover tests: node-a as a child process, node-b started by
+ * `startSuccessor`, both carrying Binance and the venue, waited for until they hold the venue's (spot)
+ * shards between them. A short lease (ticks of 1 s, 3 s TTL) keeps each file within its wall-time
+ * budget: a handover takes about a tick, a dead node's shards are free after 3 s.
+ */
+export async function startHandoverCluster<Successor>(
+  t: TestContext,
+  o: { readonly venue: Venue; readonly symbols: string[]; readonly rate: number },
+  startSuccessor: (cluster: VenueCluster) => Promise<Successor>,
+): Promise<HandoverCluster<Successor> | undefined> {
+  const cluster = await startVenueCluster(t, {
+    ...o,
+    shardCount: HANDOVER_SHARDS,
+    leaseTtlSeconds: HANDOVER_LEASE_TTL_SECONDS,
+  });
+  if (cluster === undefined) return undefined;
+  const [nodeA, nodeB] = await Promise.all([cluster.spawnIngest('node-a'), startSuccessor(cluster)]);
+  // The venue's leases, read where they live: `shard.okx.<n>`, `shard.bybit.spot.<n>` in the lease bucket.
+  const holders = await cluster.leaseHolders(o.venue === 'okx' ? 'okx' : 'bybit.spot');
+  const held = await spreadOverTwoNodes(holders, o.venue === 'okx' ? 'OKX' : 'Bybit spot');
+  return { cluster, nodeA, nodeB, holders, held };
+}
+
 /** Waits until node-a and node-b hold every shard between them, each some; what each shard's holder is then. */
 export async function spreadOverTwoNodes(
   holders: () => Promise<(string | undefined)[]>,

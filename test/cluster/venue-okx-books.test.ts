@@ -13,7 +13,7 @@ import { bookAwaitsOldLine, bookOverlapDrops, OLD_LINE_QUIET_MS } from '../../sr
 import type { TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
 import { metricValue } from './handover-clients.js';
-import { spreadOverTwoNodes, startVenueCluster } from './venue-cluster.js';
+import { HANDOVER_SHARDS, startHandoverCluster } from './venue-cluster.js';
 
 test('a switch waits for the old line to reach the successor’s first book id, while the old line still delivers', () => {
   const bound = 3000;
@@ -44,9 +44,7 @@ test('after a switch, the successor’s pushes up to the last book id delivered 
   assert.equal(bookOverlapDrops(120, 115, 115), true);
 });
 
-const SHARDS = 8;
-// A short lease (ticks of 1 s) keeps the file within its wall-time budget: a handover takes about a tick.
-const LEASE_TTL_SECONDS = 3;
+const SHARDS = HANDOVER_SHARDS;
 const SYMBOLS = Array.from({ length: 8 }, (_, i) => `obk${i}usdt`);
 const INSTRUMENTS = SYMBOLS.map((s) => `${s.slice(0, -4).toUpperCase()}-USDT`);
 
@@ -79,20 +77,13 @@ function chainFaults(pushes: readonly BookPush[]): string[] {
 }
 
 test('SIGTERM of an ingest node owning OKX book channels: books clients keep an unbroken seqId chain, books5 clients no seqId twice', async (t) => {
-  const cluster = await startVenueCluster(t, {
-    venue: 'okx',
-    symbols: SYMBOLS,
-    rate: 20,
-    shardCount: SHARDS,
-    leaseTtlSeconds: LEASE_TTL_SECONDS,
-  });
-  if (cluster === undefined) return t.skip('nats-server is not installed');
   // node-a is a process of its own, stopped by SIGTERM; node-b, the successor, runs in this process
   // (one process start less keeps the file within its time budget).
-  const [nodeA] = await Promise.all([cluster.spawnIngest('node-a'), cluster.startIngest('node-b')]);
-
-  const holders = await cluster.leaseHolders('okx');
-  const held = await spreadOverTwoNodes(holders, 'OKX');
+  const started = await startHandoverCluster(t, { venue: 'okx', symbols: SYMBOLS, rate: 20 }, (c) =>
+    c.startIngest('node-b'),
+  );
+  if (started === undefined) return t.skip('nats-server is not installed');
+  const { cluster, nodeA, holders, held } = started;
   // Instruments whose `books` channel node-a publishes: those are handed over.
   const handed = INSTRUMENTS.filter((i) => held[shardOf(`books:${i}`, SHARDS)] === 'node-a').slice(0, 3);
   assert.ok(handed.length > 0, `node-a owns a books channel: ${held}`);

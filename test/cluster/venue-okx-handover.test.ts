@@ -11,32 +11,20 @@ import {
   idGaps,
   type KeyedClient,
   okxTradeIds,
-  spreadOverTwoNodes,
-  startVenueCluster,
+  startHandoverCluster,
 } from './venue-cluster.js';
 
-const SHARDS = 8;
-// A short lease (ticks of 1 s) keeps the file within its wall-time budget: a handover takes about a tick.
-const LEASE_TTL_SECONDS = 3;
 const SYMBOLS = Array.from({ length: 6 }, (_, i) => `ohov${i}usdt`);
 const INSTRUMENTS = SYMBOLS.map((s) => `${s.slice(0, -4).toUpperCase()}-USDT`);
 
 test('SIGTERM of an ingest node owning OKX shards: 12 OKX clients over 2 gateways miss and repeat no tradeId', async (t) => {
-  const cluster = await startVenueCluster(t, {
-    venue: 'okx',
-    symbols: SYMBOLS,
-    rate: 100,
-    shardCount: SHARDS,
-    leaseTtlSeconds: LEASE_TTL_SECONDS,
-  });
-  if (cluster === undefined) return t.skip('nats-server is not installed');
   // node-a is a process of its own, stopped by SIGTERM as a rolling deploy stops it; node-b, the
   // successor, runs in this process (one process start less keeps the file within its time budget).
-  const [nodeA] = await Promise.all([cluster.spawnIngest('node-a'), cluster.startIngest('node-b')]);
-
-  // The OKX leases, read where they live: `shard.okx.<n>` in the lease bucket.
-  const holders = await cluster.leaseHolders('okx');
-  await spreadOverTwoNodes(holders, 'OKX');
+  const started = await startHandoverCluster(t, { venue: 'okx', symbols: SYMBOLS, rate: 100 }, (c) =>
+    c.startIngest('node-b'),
+  );
+  if (started === undefined) return t.skip('nats-server is not installed');
+  const { cluster, nodeA, holders } = started;
 
   const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
   const clients: KeyedClient[] = [];
