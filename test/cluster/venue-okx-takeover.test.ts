@@ -13,15 +13,15 @@ import { waitFor } from '../support/wait-for.js';
 import { metricValue } from './handover-clients.js';
 import {
   eachCountGrows,
+  HANDOVER_LEASE_TTL_SECONDS,
+  HANDOVER_SHARDS,
   idGaps,
   okxTradeIds,
-  spreadOverTwoNodes,
-  startVenueCluster,
+  startHandoverCluster,
 } from './venue-cluster.js';
 
-const SHARDS = 8;
-// A short lease keeps the file within its wall-time budget: the dead node's shards are free after 3 s.
-const LEASE_TTL_SECONDS = 3;
+const SHARDS = HANDOVER_SHARDS;
+const LEASE_TTL_SECONDS = HANDOVER_LEASE_TTL_SECONDS;
 const SYMBOLS = Array.from({ length: 8 }, (_, i) => `okil${i}usdt`);
 const INSTRUMENTS = SYMBOLS.map((s) => `${s.slice(0, -4).toUpperCase()}-USDT`);
 
@@ -35,21 +35,14 @@ interface Client {
 test('SIGKILL of an ingest node owning OKX shards: the window is refilled from history-trades, no tradeId missed or repeated', async (t) => {
   // 20 trades a second per instrument: a window of a few seconds is one history-trades page, so the
   // refills stay within OKX's 10 history-trades calls per 2 s.
-  const cluster = await startVenueCluster(t, {
-    venue: 'okx',
-    symbols: SYMBOLS,
-    rate: 20,
-    shardCount: SHARDS,
-    leaseTtlSeconds: LEASE_TTL_SECONDS,
-  });
-  if (cluster === undefined) return t.skip('nats-server is not installed');
-  const { simulator } = cluster;
   // node-a is a process of its own, so it can be killed; node-b, which takes over, runs in this process
   // (one process start less keeps the file within its time budget, and its metrics are at hand).
-  const [nodeA, nodeB] = await Promise.all([cluster.spawnIngest('node-a'), cluster.startIngest('node-b')]);
-
-  const holders = await cluster.leaseHolders('okx');
-  const held = await spreadOverTwoNodes(holders, 'OKX');
+  const started = await startHandoverCluster(t, { venue: 'okx', symbols: SYMBOLS, rate: 20 }, (c) =>
+    c.startIngest('node-b'),
+  );
+  if (started === undefined) return t.skip('nats-server is not installed');
+  const { cluster, nodeA, nodeB, holders, held } = started;
+  const { simulator } = cluster;
   // The instruments whose `trades` channel node-a publishes, and one node-b publishes all along.
   const ownerOf = (instId: string) => held[shardOf(`trades:${instId}`, SHARDS)];
   const killedStreams = INSTRUMENTS.filter((i) => ownerOf(i) === 'node-a').slice(0, 3);
