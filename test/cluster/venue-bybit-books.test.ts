@@ -10,13 +10,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
-import { startIngest } from '../../src/roles/start-ingest.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import type { RunningGateway } from '../../src/roles/start-gateway.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startNatsServer } from './nats-server.js';
+import { startRestCluster } from './venue-cluster.js';
 
 const TOPIC = 'orderbook.50.BTCUSDT';
 const DEPTH = 50;
@@ -102,48 +100,27 @@ async function subscribe(gateway: RunningGateway): Promise<TestClient> {
 }
 
 test('Bybit book clients of clustered gateways start from a snapshot and stay equal to the simulator', async (t) => {
-  const nats = await startNatsServer(t);
-  if (nats === undefined) return t.skip('nats-server is not installed');
-  const closers: (() => Promise<unknown>)[] = [() => nats.stop()];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-  });
-  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: ['btcusdt'], rate: 20 });
-  closers.push(() => simulator.close());
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const common = {
-    natsUrl: nats.url,
-    port: 0,
-    host: '127.0.0.1',
-    shardCount: 2,
-    leaseTtlSeconds: 3,
-    venues: ['binance', 'bybit'] as const,
-  };
-  const ingest = await startIngest(
-    { ...common, upstreamUrl: simulator.url, bybitUrl: `${simulator.url}/bybit`, nodeId: 'ingest' },
-    { logger: silentLogger() },
-  );
-  closers.push(() => ingest.close());
+  const cluster = await startRestCluster(t, 'bybit', ['btcusdt']);
+  if (cluster === undefined) return t.skip('nats-server is not installed');
+  const { simulator } = cluster;
+  const ingest = await cluster.startIngest('ingest');
   await waitFor('the Bybit feeds leased', () =>
     ingest.feeds.slice(1).every((f) => f.leases.ownedShards().length === 2),
   );
-  const [gw1, gw2] = await Promise.all(
-    ['gw1', 'gw2'].map((nodeId) => startGateway({ ...common, nodeId }, { logger: silentLogger() })),
-  );
-  closers.push(() => Promise.all([gw1!.close(), gw2!.close()]));
+  const [gw1, gw2] = await cluster.startGateways(['gw1', 'gw2']);
 
   // The cluster's first client: the ingest node subscribes upstream, and the venue's snapshot comes through.
   const first = await subscribe(gw1!);
-  closers.push(() => first.close());
+  cluster.closeLater(() => first.close());
   await waitFor('the first client in step', () => replay(first).states.size >= 3);
   // A client of the other gateway: the ingest node already holds the topic, so no venue snapshot is
   // due; its gateway's book is seeded from the ingest node's.
   const second = await subscribe(gw2!);
-  closers.push(() => second.close());
+  cluster.closeLater(() => second.close());
   await waitFor('the second client in step', () => replay(second).states.size >= 3);
   // A later client of the first gateway: its snapshot comes from that gateway's book, already in step.
   const third = await subscribe(gw1!);
-  closers.push(() => third.close());
+  cluster.closeLater(() => third.close());
   await waitFor('the third client in step', () => replay(third).states.size >= 3);
   const clients = { first, second, third };
   await assertBooksEqualSimulator(simulator, clients);

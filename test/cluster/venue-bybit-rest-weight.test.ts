@@ -9,13 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { it, type TestContext } from 'node:test';
-import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
-import { startIngest } from '../../src/roles/start-ingest.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { fetchRaw } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startNatsServer } from './nats-server.js';
+import { startRestCluster } from './venue-cluster.js';
 
 const CLIENTS = 3;
 const ENDPOINTS = ['instruments-info', 'orderbook', 'recent-trade', 'kline'] as const;
@@ -35,33 +32,13 @@ function requestsAt(simulator: Simulator): Record<string, number> {
 
 /** Starts a fresh cluster with `gateways` gateways, runs the load, and returns the requests it cost the exchange. */
 async function requestsOfLoad(t: TestContext, gateways: number): Promise<Record<string, number> | undefined> {
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cluster = await startRestCluster(t, 'bybit', ['btcusdt']);
+  if (cluster === undefined) return undefined;
+  // Closed before the next cluster of the same test starts.
   try {
-    const nats = await startNatsServer(t);
-    if (nats === undefined) return undefined;
-    cleanups.push(() => nats.stop());
-    const simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: ['btcusdt'], rate: 20 });
-    cleanups.push(() => simulator.close());
-    // A 3 s lease keeps the first lease tick (a third of it) short.
-    const common = {
-      natsUrl: nats.url,
-      port: 0,
-      host: '127.0.0.1',
-      shardCount: 2,
-      leaseTtlSeconds: 3,
-      venues: ['binance', 'bybit'] as const,
-    };
-    const ingest = await startIngest(
-      { ...common, upstreamUrl: simulator.url, bybitUrl: `${simulator.url}/bybit`, nodeId: 'ingest' },
-      { logger: silentLogger() },
-    );
-    cleanups.push(() => ingest.close());
-    const started: RunningGateway[] = await Promise.all(
-      Array.from({ length: gateways }, (_, g) =>
-        startGateway({ ...common, nodeId: `gw${g}` }, { logger: silentLogger() }),
-      ),
-    );
-    for (const gateway of started) cleanups.push(() => gateway.close());
+    const { simulator } = cluster;
+    const ingest = await cluster.startIngest('ingest');
+    const started = await cluster.startGateways(Array.from({ length: gateways }, (_, g) => `gw${g}`));
     // The ingest node's own calls (none for Bybit: its books are seeded by the stream) stay out of the count.
     await waitFor('the Bybit feeds leased', () =>
       ingest.feeds.slice(1).every((f) => f.leases.ownedShards().length === 2),
@@ -78,7 +55,7 @@ async function requestsOfLoad(t: TestContext, gateways: number): Promise<Record<
     const after = requestsAt(simulator);
     return Object.fromEntries(ENDPOINTS.map((e) => [e, after[e]! - before[e]!]));
   } finally {
-    for (const close of cleanups.reverse()) await close().catch(() => {});
+    await cluster.close();
   }
 }
 

@@ -7,15 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connect } from '@nats-io/transport-node';
 import { RestClientV5 } from 'bybit-api';
-import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
-import { startIngest } from '../../src/roles/start-ingest.js';
-import { startSimulator } from '../../src/simulator/index.js';
+import type { RunningGateway } from '../../src/roles/start-gateway.js';
 import { fetchRaw, type HttpResult } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startNatsServer } from './nats-server.js';
+import { startRestCluster } from './venue-cluster.js';
 
 /** Bybit's per-IP request cap the gateway applies to each client address: 600 per 5 s. */
 const CLIENT_REQUESTS = 600;
@@ -35,48 +31,15 @@ function answerOf(res: HttpResult): Answer {
 }
 
 test('a clustered gateway answers Bybit REST as a single-process gateway does, through the ingest tier', async (t) => {
-  const nats = await startNatsServer(t);
-  if (nats === undefined) return t.skip('nats-server is not installed');
-  const closers: (() => Promise<unknown>)[] = [() => nats.stop()];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-  });
-  const simulator = await startSimulator({
-    host: '127.0.0.1',
-    port: 0,
-    symbols: ['btcusdt', 'ethusdt'],
-    rate: 20,
-  });
-  closers.push(() => simulator.close());
-  const bybit = { venues: ['binance', 'bybit'] as const, bybitUrl: `${simulator.url}/bybit` };
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const cluster = {
-    ...bybit,
-    natsUrl: nats.url,
-    port: 0,
-    host: '127.0.0.1',
-    shardCount: 2,
-    leaseTtlSeconds: 3,
-  };
-  const ingest = await startIngest(
-    { ...cluster, upstreamUrl: simulator.url, nodeId: 'ingest' },
-    { logger: silentLogger() },
-  );
-  closers.push(() => ingest.close());
-  const clustered: RunningGateway = await startGateway(
-    { ...cluster, nodeId: 'gw' },
-    { logger: silentLogger() },
-  );
-  closers.push(() => clustered.close());
-  const single: RunningGateway = await startGateway(
-    { ...bybit, useNewWsManager: true, upstreamUrl: simulator.url, port: 0, host: '127.0.0.1' },
-    { logger: silentLogger() },
-  );
-  closers.push(() => single.close());
+  const cluster = await startRestCluster(t, 'bybit', ['btcusdt', 'ethusdt']);
+  if (cluster === undefined) return t.skip('nats-server is not installed');
+  const { simulator } = cluster;
+  await cluster.startIngest('ingest');
+  const [clustered] = (await cluster.startGateways(['gw'])) as [RunningGateway];
+  const single = await cluster.startSingleGateway();
 
   // What goes over NATS for Bybit's REST: requests on the spot feed's subject only.
-  const observer = await connect({ servers: nats.url });
-  closers.push(() => observer.close());
+  const observer = await cluster.observer();
   const requests: string[] = [];
   observer.subscribe('svc.>', {
     callback: (_, msg) => {

@@ -6,14 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connect } from '@nats-io/transport-node';
-import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
-import { startIngest } from '../../src/roles/start-ingest.js';
-import { startSimulator } from '../../src/simulator/index.js';
-import { openClient, type TestClient } from '../gateway/helpers.js';
+import type { TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startNatsServer } from './nats-server.js';
+import { startBinanceOnlyBeside, startVenueCluster, bybitTradeIds as tradeIds } from './venue-cluster.js';
 
 const SHARDS = 4;
 const TOPICS = {
@@ -21,75 +16,33 @@ const TOPICS = {
   linear: ['publicTrade.BTCUSDT'],
 } as const;
 
-/** The trade ids (`i`) of every `publicTrade` frame of `topic` a client received, in order. */
-function tradeIds(client: TestClient, topic: string): number[] {
-  return client.messages
-    .filter((m) => m.startsWith(`{"topic":"${topic}"`))
-    .flatMap((m) => (JSON.parse(m) as { data: { i: string }[] }).data.map((t) => Number(t.i)));
-}
-
 test('Bybit clients of two clustered gateways share one upstream subscription per topic', async (t) => {
-  const nats = await startNatsServer(t);
-  if (nats === undefined) return t.skip('nats-server is not installed');
-  const closers: (() => Promise<unknown>)[] = [() => nats.stop()];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-  });
-  const simulator = await startSimulator({
-    host: '127.0.0.1',
-    port: 0,
+  // A 3 s lease keeps the first lease tick (a third of it) short.
+  const cluster = await startVenueCluster(t, {
+    venue: 'bybit',
     symbols: ['btcusdt', 'ethusdt'],
     rate: 20,
-  });
-  closers.push(() => simulator.close());
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const common = {
-    natsUrl: nats.url,
-    port: 0,
     shardCount: SHARDS,
     leaseTtlSeconds: 3,
-    venues: ['binance', 'bybit'] as const,
-  };
-  const ingest = await startIngest(
-    { ...common, upstreamUrl: simulator.url, bybitUrl: `${simulator.url}/bybit`, nodeId: 'ingest' },
-    { logger: silentLogger() },
-  );
-  closers.push(() => ingest.close());
+  });
+  if (cluster === undefined) return t.skip('nats-server is not installed');
+  const { simulator } = cluster;
+  const ingest = await cluster.startIngest('ingest');
   assert.deepEqual(
     ingest.feeds.map((f) => f.names.id),
     ['binance', 'bybit.spot', 'bybit.linear'],
   );
-  await waitFor(
-    'every feed leased',
-    () => ingest.feeds.every((f) => f.leases.ownedShards().length === SHARDS),
-    10_000,
-  );
   // A node carrying Binance alone takes part in Binance's shards only: Bybit's stay with the first.
-  const binanceOnly = await startIngest(
-    { ...common, venues: ['binance'], upstreamUrl: simulator.url, nodeId: 'ingest-binance' },
-    { logger: silentLogger() },
-  );
-  closers.push(() => binanceOnly.close());
-  await waitFor(
-    "Binance's shards spread over both nodes",
-    () =>
-      binanceOnly.leases.ownedShards().length > 0 &&
-      binanceOnly.leases.ownedShards().length + ingest.leases.ownedShards().length === SHARDS,
-    10_000,
-  );
+  const binanceOnly = await startBinanceOnlyBeside(cluster, ingest);
   assert.equal(binanceOnly.feeds.length, 1);
   assert.deepEqual(
     ingest.feeds.slice(1).map((f) => f.leases.ownedShards().length),
     [SHARDS, SHARDS],
   );
-  const gateways: RunningGateway[] = await Promise.all(
-    ['gw-1', 'gw-2'].map((nodeId) => startGateway({ ...common, nodeId }, { logger: silentLogger() })),
-  );
-  closers.push(() => Promise.all(gateways.map((g) => g.close())));
+  const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
 
   // What the ingest node publishes for Bybit, seen from NATS.
-  const observer = await connect({ servers: nats.url });
-  closers.push(() => observer.close());
+  const observer = await cluster.observer();
   const subjects = new Set<string>();
   observer.subscribe('md.bybit.>', {
     callback: (_, msg) => {
@@ -101,15 +54,16 @@ test('Bybit clients of two clustered gateways share one upstream subscription pe
   for (const gateway of gateways) {
     for (const category of ['spot', 'linear'] as const) {
       for (const topic of TOPICS[category]) {
-        const client = await openClient(`${gateway.wsUrl}/bybit/v5/public/${category}`);
-        closers.push(() => client.close());
-        client.ws.send(JSON.stringify({ op: 'subscribe', req_id: topic, args: [topic] }));
+        const client = await cluster.openSubscribed(`${gateway.wsUrl}/bybit/v5/public/${category}`, {
+          op: 'subscribe',
+          req_id: topic,
+          args: [topic],
+        });
         clients.push({ client, category, topic });
       }
     }
   }
-  const binance = await openClient(`${gateways[0]!.wsUrl}/ws/btcusdt@trade`);
-  closers.push(() => binance.close());
+  const binance = await cluster.openClient(`${gateways[0]!.wsUrl}/ws/btcusdt@trade`);
 
   await waitFor(
     'every Bybit client receiving 20 trades',

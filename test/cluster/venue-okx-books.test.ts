@@ -8,20 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Kvm } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
 import { shardOf } from '../../src/cluster/shards.js';
 import { bookAwaitsOldLine, bookOverlapDrops, OLD_LINE_QUIET_MS } from '../../src/cluster/stream-order.js';
-import { feedNames, LEASE_BUCKET } from '../../src/cluster/subjects.js';
-import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
-import { startIngest } from '../../src/roles/start-ingest.js';
-import { startSimulator } from '../../src/simulator/index.js';
-import { openClient, type TestClient } from '../gateway/helpers.js';
+import type { TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
 import { metricValue } from './handover-clients.js';
-import { startNatsServer } from './nats-server.js';
-import { spawnIngest } from './processes.js';
+import { HANDOVER_SHARDS, startHandoverCluster } from './venue-cluster.js';
 
 test('a switch waits for the old line to reach the successor’s first book id, while the old line still delivers', () => {
   const bound = 3000;
@@ -52,9 +44,7 @@ test('after a switch, the successor’s pushes up to the last book id delivered 
   assert.equal(bookOverlapDrops(120, 115, 115), true);
 });
 
-const SHARDS = 8;
-// A short lease (ticks of 1 s) keeps the file within its wall-time budget: a handover takes about a tick.
-const LEASE_TTL_SECONDS = 3;
+const SHARDS = HANDOVER_SHARDS;
 const SYMBOLS = Array.from({ length: 8 }, (_, i) => `obk${i}usdt`);
 const INSTRUMENTS = SYMBOLS.map((s) => `${s.slice(0, -4).toUpperCase()}-USDT`);
 
@@ -87,88 +77,30 @@ function chainFaults(pushes: readonly BookPush[]): string[] {
 }
 
 test('SIGTERM of an ingest node owning OKX book channels: books clients keep an unbroken seqId chain, books5 clients no seqId twice', async (t) => {
-  const nats = await startNatsServer(t);
-  if (nats === undefined) return t.skip('nats-server is not installed');
-  const closers: (() => Promise<unknown>)[] = [() => nats.stop()];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-  });
-  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, symbols: SYMBOLS, rate: 20 });
-  closers.push(() => simulator.close());
-  const okxUrl = `${simulator.url}/okx`;
-  const env = {
-    NATS_URL: nats.url,
-    UPSTREAM_URL: simulator.url,
-    VENUES: 'binance,okx',
-    OKX_URL: okxUrl,
-    SHARD_COUNT: String(SHARDS),
-    LEASE_TTL_SECONDS: String(LEASE_TTL_SECONDS),
-  };
   // node-a is a process of its own, stopped by SIGTERM; node-b, the successor, runs in this process
   // (one process start less keeps the file within its time budget).
-  const [nodeA, nodeB] = await Promise.all([
-    spawnIngest('node-a', env),
-    startIngest(
-      {
-        natsUrl: nats.url,
-        upstreamUrl: simulator.url,
-        venues: ['binance', 'okx'],
-        okxUrl,
-        shardCount: SHARDS,
-        leaseTtlSeconds: LEASE_TTL_SECONDS,
-        nodeId: 'node-b',
-        port: 0,
-      },
-      { logger: silentLogger() },
-    ),
-  ]);
-  closers.push(
-    () => nodeA.kill('SIGKILL'),
-    () => nodeB.close(),
+  const started = await startHandoverCluster(t, { venue: 'okx', symbols: SYMBOLS, rate: 20 }, (c) =>
+    c.startIngest('node-b'),
   );
-
-  const observer = await connect({ servers: nats.url });
-  closers.push(() => observer.close());
-  const leases = await new Kvm(observer).open(LEASE_BUCKET);
-  const okxFeed = feedNames('okx');
-  const holders = async () =>
-    Promise.all(
-      Array.from({ length: SHARDS }, async (_, n) => (await leases.get(okxFeed.leaseKey(n)))?.string()),
-    );
-  let held: (string | undefined)[] = [];
-  await waitFor(
-    'OKX shards spread over both nodes',
-    async () => {
-      held = await holders();
-      return held.every((h) => h === 'node-a' || h === 'node-b') && new Set(held).size === 2;
-    },
-    15_000,
-  );
+  if (started === undefined) return t.skip('nats-server is not installed');
+  const { cluster, nodeA, holders, held } = started;
   // Instruments whose `books` channel node-a publishes: those are handed over.
   const handed = INSTRUMENTS.filter((i) => held[shardOf(`books:${i}`, SHARDS)] === 'node-a').slice(0, 3);
   assert.ok(handed.length > 0, `node-a owns a books channel: ${held}`);
 
-  const common = {
-    natsUrl: nats.url,
-    port: 0,
-    shardCount: SHARDS,
-    leaseTtlSeconds: LEASE_TTL_SECONDS,
-    venues: ['binance', 'okx'] as const,
-  };
-  const gateways: RunningGateway[] = await Promise.all(
-    ['gw-1', 'gw-2'].map((nodeId) => startGateway({ ...common, nodeId }, { logger: silentLogger() })),
-  );
-  closers.push(() => Promise.all(gateways.map((g) => g.close())));
+  const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
   const clients: { client: TestClient; instId: string }[] = [];
   for (const gateway of gateways) {
     for (const instId of handed) {
-      const client = await openClient(`${gateway.wsUrl}/okx/ws/v5/public`);
-      closers.push(() => client.close());
       const args = [
         { channel: 'books', instId },
         { channel: 'books5', instId },
       ];
-      client.ws.send(JSON.stringify({ id: instId, op: 'subscribe', args }));
+      const client = await cluster.openSubscribed(`${gateway.wsUrl}/okx/ws/v5/public`, {
+        id: instId,
+        op: 'subscribe',
+        args,
+      });
       clients.push({ client, instId });
     }
   }

@@ -11,14 +11,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connect } from '@nats-io/transport-node';
-import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
-import { startIngest } from '../../src/roles/start-ingest.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import type { RunningGateway } from '../../src/roles/start-gateway.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { openClient, type TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startNatsServer } from './nats-server.js';
+import { startRestCluster } from './venue-cluster.js';
 
 const INST = 'BTC-USDT';
 /** An instrument whose `books` channel the simulator opens without a snapshot (OKX's announced change). */
@@ -127,42 +124,15 @@ async function resubscribe(joined: Joined, n: number): Promise<void> {
 }
 
 test('OKX books clients of clustered gateways start from one snapshot, keep an unbroken chain equal to the simulator, and again after a lost update', async (t) => {
-  const nats = await startNatsServer(t);
-  if (nats === undefined) return t.skip('nats-server is not installed');
-  const closers: (() => Promise<unknown>)[] = [() => nats.stop()];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-  });
-  const simulator = await startSimulator({
-    host: '127.0.0.1',
-    port: 0,
-    symbols: ['btcusdt', 'ethusdt'],
-    rate: 20,
-  });
-  closers.push(() => simulator.close());
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const common = {
-    natsUrl: nats.url,
-    port: 0,
-    host: '127.0.0.1',
-    shardCount: 2,
-    leaseTtlSeconds: 3,
-    venues: ['binance', 'okx'] as const,
-  };
-  const ingest = await startIngest(
-    { ...common, upstreamUrl: simulator.url, okxUrl: `${simulator.url}/okx`, nodeId: 'ingest' },
-    { logger: silentLogger() },
-  );
-  closers.push(() => ingest.close());
+  const cluster = await startRestCluster(t, 'okx', ['btcusdt', 'ethusdt']);
+  if (cluster === undefined) return t.skip('nats-server is not installed');
+  const { simulator } = cluster;
+  const ingest = await cluster.startIngest('ingest');
   await waitFor('the OKX feed leased', () => ingest.feeds[1]!.leases.ownedShards().length === 2);
-  const [gw1, gw2] = await Promise.all(
-    ['gw1', 'gw2'].map((nodeId) => startGateway({ ...common, nodeId }, { logger: silentLogger() })),
-  );
-  closers.push(() => Promise.all([gw1!.close(), gw2!.close()]));
+  const [gw1, gw2] = await cluster.startGateways(['gw1', 'gw2']);
 
   // What the gateways ask of the ingest tier: book snapshots only, never a REST call for the books.
-  const observer = await connect({ servers: nats.url });
-  closers.push(() => observer.close());
+  const observer = await cluster.observer();
   const requests: string[] = [];
   observer.subscribe('svc.>', {
     callback: (_, msg) => {
@@ -173,7 +143,7 @@ test('OKX books clients of clustered gateways start from one snapshot, keep an u
 
   // The cluster's first client: the ingest node subscribes upstream, and OKX's snapshot comes through.
   const first = await join(gw1!);
-  closers.push(() => first.client.close());
+  cluster.closeLater(() => first.client.close());
   await waitFor('the first client in step', () => replay(first).states.size >= 3);
   // As in one process, OKX's pushed snapshot seeds the first gateway's book: no snapshot is asked of the
   // ingest tier, and none of OKX's REST API.
@@ -186,11 +156,11 @@ test('OKX books clients of clustered gateways start from one snapshot, keep an u
   // A client of the other gateway: the ingest node already holds the channel, so OKX pushes no snapshot;
   // its gateway's book is seeded from the ingest node's.
   const second = await join(gw2!);
-  closers.push(() => second.client.close());
+  cluster.closeLater(() => second.client.close());
   await waitFor('the second client in step', () => replay(second).states.size >= 3);
   // A client joining a channel its gateway already receives: its snapshot comes from that gateway's book.
   const third = await join(gw2!);
-  closers.push(() => third.client.close());
+  cluster.closeLater(() => third.client.close());
   await waitFor('the third client in step', () => replay(third).states.size >= 3);
   const clients = { first, second, third };
   await assertBooksEqualSimulator(simulator, clients);
@@ -230,7 +200,7 @@ test('OKX books clients of clustered gateways start from one snapshot, keep an u
   // a client of the other gateway likewise. Each starts from one snapshot, in step with the simulator.
   simulator.setOkxBookSnapshots(false);
   const unseeded = { fourth: await join(gw1!, UNSEEDED), fifth: await join(gw2!, UNSEEDED) };
-  closers.push(() => Promise.all(Object.values(unseeded).map(({ client }) => client.close())));
+  cluster.closeLater(() => Promise.all(Object.values(unseeded).map(({ client }) => client.close())));
   for (const [name, joined] of Object.entries(unseeded))
     await waitFor(`${name} in step`, () => replay(joined).states.size >= 3);
   await assertBooksEqualSimulator(simulator, unseeded);

@@ -11,13 +11,12 @@ import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { RestClient } from 'okx-api';
-import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
-import { type RunningIngest, startIngest } from '../../src/roles/start-ingest.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import type { RunningGateway } from '../../src/roles/start-gateway.js';
+import type { RunningIngest } from '../../src/roles/start-ingest.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { fetchRaw, type HttpResult } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startNatsServer } from './nats-server.js';
+import { startRestCluster } from './venue-cluster.js';
 
 /** OKX's budget per client address, in units of a `books` request: 40 per 2 s; instruments weigh 2. */
 const INSTRUMENT_CALLS_PER_WINDOW = 20;
@@ -78,48 +77,12 @@ async function startCluster(
   gateways: number,
   withSingle: boolean,
 ): Promise<Cluster | undefined> {
-  const nats = await startNatsServer(t);
-  if (nats === undefined) return undefined;
-  const closers: (() => Promise<unknown>)[] = [() => nats.stop()];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-  });
-  const simulator = await startSimulator({
-    host: '127.0.0.1',
-    port: 0,
-    symbols: ['btcusdt', 'ethusdt'],
-    rate: 20,
-  });
-  closers.push(() => simulator.close());
-  const okx = { venues: ['binance', 'okx'] as const, okxUrl: `${simulator.url}/okx` };
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const cluster = {
-    ...okx,
-    natsUrl: nats.url,
-    port: 0,
-    host: '127.0.0.1',
-    shardCount: 2,
-    leaseTtlSeconds: 3,
-  };
-  const ingest = await startIngest(
-    { ...cluster, upstreamUrl: simulator.url, nodeId: 'ingest' },
-    { logger: silentLogger() },
-  );
-  closers.push(() => ingest.close());
-  const started = await Promise.all(
-    Array.from({ length: gateways }, (_, g) =>
-      startGateway({ ...cluster, nodeId: `gw${g}` }, { logger: silentLogger() }),
-    ),
-  );
-  for (const gateway of started) closers.push(() => gateway.close());
-  const single = withSingle
-    ? await startGateway(
-        { ...okx, useNewWsManager: true, upstreamUrl: simulator.url, port: 0, host: '127.0.0.1' },
-        { logger: silentLogger() },
-      )
-    : undefined;
-  if (single !== undefined) closers.push(() => single.close());
-  return { simulator, gateways: started, natsUrl: nats.url, ingest, single };
+  const cluster = await startRestCluster(t, 'okx', ['btcusdt', 'ethusdt']);
+  if (cluster === undefined) return undefined;
+  const ingest = await cluster.startIngest('ingest');
+  const started = await cluster.startGateways(Array.from({ length: gateways }, (_, g) => `gw${g}`));
+  const single = withSingle ? await cluster.startSingleGateway() : undefined;
+  return { simulator: cluster.simulator, gateways: started, natsUrl: cluster.nats.url, ingest, single };
 }
 
 test('a clustered gateway answers OKX REST as a single-process gateway does, through the ingest tier', async (t) => {

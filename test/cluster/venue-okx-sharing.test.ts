@@ -7,22 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Kvm } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
-import {
-  BINANCE_FEED,
-  feedIdOf,
-  feedNames,
-  HISTORY_SUBJECTS,
-  LEASE_BUCKET,
-} from '../../src/cluster/subjects.js';
-import { silentLogger } from '../../src/core/log.js';
-import { type RunningGateway, startGateway } from '../../src/roles/start-gateway.js';
-import { startIngest } from '../../src/roles/start-ingest.js';
-import { startSimulator } from '../../src/simulator/index.js';
-import { openClient, type TestClient } from '../gateway/helpers.js';
+import { BINANCE_FEED, feedIdOf, feedNames, HISTORY_SUBJECTS } from '../../src/cluster/subjects.js';
+import type { TestClient } from '../gateway/helpers.js';
 import { waitFor } from '../support/wait-for.js';
-import { startNatsServer } from './nats-server.js';
+import { startBinanceOnlyBeside, startVenueCluster } from './venue-cluster.js';
 
 const SHARDS = 4;
 /** The channels asked for, by the path that serves them. */
@@ -66,75 +54,35 @@ test('OKX is one feed, `okx`, for both its paths, with names of its own', () => 
 });
 
 test('OKX clients of two clustered gateways share one upstream subscription per channel, on both paths', async (t) => {
-  const nats = await startNatsServer(t);
-  if (nats === undefined) return t.skip('nats-server is not installed');
-  const closers: (() => Promise<unknown>)[] = [() => nats.stop()];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-  });
-  const simulator = await startSimulator({
-    host: '127.0.0.1',
-    port: 0,
+  // A 3 s lease keeps the first lease tick (a third of it) short.
+  const cluster = await startVenueCluster(t, {
+    venue: 'okx',
     symbols: ['btcusdt', 'ethusdt'],
     rate: 20,
-  });
-  closers.push(() => simulator.close());
-  // A 3 s lease keeps the first lease tick (a third of it) short.
-  const common = {
-    natsUrl: nats.url,
-    port: 0,
     shardCount: SHARDS,
     leaseTtlSeconds: 3,
-    venues: ['binance', 'okx'] as const,
-  };
-  const ingest = await startIngest(
-    { ...common, upstreamUrl: simulator.url, okxUrl: `${simulator.url}/okx`, nodeId: 'ingest' },
-    { logger: silentLogger() },
-  );
-  closers.push(() => ingest.close());
+  });
+  if (cluster === undefined) return t.skip('nats-server is not installed');
+  const { simulator } = cluster;
+  const ingest = await cluster.startIngest('ingest');
   assert.deepEqual(
     ingest.feeds.map((f) => f.names.id),
     ['binance', 'okx'],
   );
-  await waitFor(
-    'every feed leased',
-    () => ingest.feeds.every((f) => f.leases.ownedShards().length === SHARDS),
-    10_000,
-  );
   // A node carrying Binance alone takes part in Binance's shards only: OKX's stay with the first.
-  const binanceOnly = await startIngest(
-    { ...common, venues: ['binance'], upstreamUrl: simulator.url, nodeId: 'ingest-binance' },
-    { logger: silentLogger() },
-  );
-  closers.push(() => binanceOnly.close());
-  await waitFor(
-    "Binance's shards spread over both nodes",
-    () =>
-      binanceOnly.leases.ownedShards().length > 0 &&
-      binanceOnly.leases.ownedShards().length + ingest.leases.ownedShards().length === SHARDS,
-    10_000,
-  );
+  const binanceOnly = await startBinanceOnlyBeside(cluster, ingest);
   assert.equal(binanceOnly.feeds.length, 1);
   assert.equal(ingest.feeds[1]!.leases.ownedShards().length, SHARDS);
 
   // OKX's leases, where they live: `shard.okx.<n>` in the one lease bucket.
-  const observer = await connect({ servers: nats.url });
-  closers.push(() => observer.close());
-  const leases = await new Kvm(observer).open(LEASE_BUCKET);
-  const okxFeed = feedNames('okx');
-  const holders = await Promise.all(
-    Array.from({ length: SHARDS }, async (_, n) => (await leases.get(okxFeed.leaseKey(n)))?.string()),
-  );
+  const holders = await (await cluster.leaseHolders('okx'))();
   assert.deepEqual(holders, Array(SHARDS).fill('ingest'));
 
-  const gateways: RunningGateway[] = await Promise.all(
-    ['gw-1', 'gw-2'].map((nodeId) => startGateway({ ...common, nodeId }, { logger: silentLogger() })),
-  );
-  closers.push(() => Promise.all(gateways.map((g) => g.close())));
+  const gateways = await cluster.startGateways(['gw-1', 'gw-2']);
 
   // What the ingest node publishes for OKX, seen from NATS.
   const subjects = new Set<string>();
-  observer.subscribe('md.okx.>', {
+  (await cluster.observer()).subscribe('md.okx.>', {
     callback: (_, msg) => {
       subjects.add(msg.subject);
     },
@@ -143,14 +91,15 @@ test('OKX clients of two clustered gateways share one upstream subscription per 
   const clients: { client: TestClient; route: Route }[] = [];
   for (const gateway of gateways) {
     for (const route of ['public', 'business'] as const) {
-      const client = await openClient(`${gateway.wsUrl}/okx/ws/v5/${route}`);
-      closers.push(() => client.close());
-      client.ws.send(JSON.stringify({ id: `sub-${route}`, op: 'subscribe', args: CHANNELS[route] }));
+      const client = await cluster.openSubscribed(`${gateway.wsUrl}/okx/ws/v5/${route}`, {
+        id: `sub-${route}`,
+        op: 'subscribe',
+        args: CHANNELS[route],
+      });
       clients.push({ client, route });
     }
   }
-  const binance = await openClient(`${gateways[0]!.wsUrl}/ws/btcusdt@trade`);
-  closers.push(() => binance.close());
+  const binance = await cluster.openClient(`${gateways[0]!.wsUrl}/ws/btcusdt@trade`);
 
   const publicClients = clients.filter((c) => c.route === 'public');
   const businessClients = clients.filter((c) => c.route === 'business');
