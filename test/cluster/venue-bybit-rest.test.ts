@@ -10,8 +10,7 @@ import { test } from 'node:test';
 import { RestClientV5 } from 'bybit-api';
 import type { RunningGateway } from '../../src/roles/start-gateway.js';
 import { fetchRaw, type HttpResult } from '../gateway/helpers.js';
-import { waitFor } from '../support/wait-for.js';
-import { startRestCluster } from './venue-cluster.js';
+import { burstsWithinOneWindow, startRestCluster } from './venue-cluster.js';
 
 /** Bybit's per-IP request cap the gateway applies to each client address: 600 per 5 s. */
 const CLIENT_REQUESTS = 600;
@@ -148,18 +147,7 @@ test('a clustered gateway answers Bybit REST as a single-process gateway does, t
     return answers;
   };
   const before = simulator.bybitRestRequests('instruments-info');
-  let bursts: [Answer[], Answer[]] | undefined;
-  for (const address of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) {
-    await waitFor('the start of a 5 s window', () => Date.now() % WINDOW_MS < 100, WINDOW_MS + 1000, 5);
-    const window = Math.floor(Date.now() / WINDOW_MS);
-    const answers = await Promise.all([burst(clustered, address), burst(single, address)]);
-    const within = Math.floor(Date.now() / WINDOW_MS) === window;
-    t.diagnostic(`bursts from ${address} ${within ? 'within' : 'past'} one window`);
-    if (within) {
-      bursts = answers;
-      break;
-    }
-  }
+  const bursts = await burstsWithinOneWindow(t, WINDOW_MS, 100, burst, [clustered, single]);
   assert.ok(bursts !== undefined, 'no burst ended within its window');
   const [ofClustered, ofSingle] = bursts;
   const refusals = (answers: Answer[]) => answers.filter((a) => a.status !== 200);

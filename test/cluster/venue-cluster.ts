@@ -355,3 +355,31 @@ export function idGaps(
   }
   return { faulty, events };
 }
+
+/**
+ * The answers of two gateways to the same burst from `addresses`' first address whose bursts both end
+ * in the window they started in (aligned to its start, within `alignMs`), so both meet one per-client
+ * window of `windowMs`; undefined when no address managed it.
+ */
+export async function burstsWithinOneWindow<A>(
+  t: TestContext,
+  windowMs: number,
+  alignMs: number,
+  burst: (gateway: RunningGateway, localAddress: string) => Promise<A[]>,
+  gateways: readonly [RunningGateway, RunningGateway],
+): Promise<[A[], A[]] | undefined> {
+  for (const address of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) {
+    await waitFor(
+      `the start of a ${windowMs / 1000} s window`,
+      () => Date.now() % windowMs < alignMs,
+      windowMs + 1000,
+      5,
+    );
+    const window = Math.floor(Date.now() / windowMs);
+    const answers = await Promise.all([burst(gateways[0], address), burst(gateways[1], address)]);
+    const within = Math.floor(Date.now() / windowMs) === window;
+    t.diagnostic(`bursts from ${address} ${within ? 'within' : 'past'} one window`);
+    if (within) return answers;
+  }
+  return undefined;
+}
